@@ -1,0 +1,98 @@
+"""Forward + backward time of transformer_tf.MultiHeadAttention against
+keras.layers.MultiHeadAttention, same sizes, measured side by side in one run.
+
+Default size is the blog's: d_model 128, 8 heads, batch 64, sequence length 40, with a
+padding mask (the way the translator calls it). Both layers run inside one
+``tf.function`` training-style step (forward, loss, gradients of weights and inputs);
+rounds alternate between the two so that machine noise hits both alike.
+
+    python bench/attention.py [--rounds 30] [--steps 10]
+
+Prints the median time per step of each and the ratio (ours / keras: < 1 means ours is faster).
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
+
+
+def make_steps(d_model, num_heads, batch, length, jit):
+    ours = MultiHeadAttention(d_model, num_heads)
+    theirs = keras.layers.MultiHeadAttention(num_heads, key_dim=d_model // num_heads)
+
+    x = tf.random.normal((batch, length, d_model))
+    # Realistic padding: sentence lengths spread between half and full length.
+    lengths = tf.random.uniform((batch,), length // 2, length + 1, dtype=tf.int32)
+    ids = tf.sequence_mask(lengths, length, dtype=tf.int32)  # 1 = token, 0 = pad
+    our_mask = create_padding_mask(ids)  # (batch, 1, 1, length), 1 = masked
+    keras_mask = tf.cast(ids, tf.bool)[:, None, :]  # (batch, 1, length), True = attend: the inverse
+
+    ours(x, x, x, our_mask)
+    theirs(x, x, attention_mask=keras_mask)
+
+    @tf.function(jit_compile=jit)
+    def ours_step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out, _ = ours(x, x, x, our_mask)
+            loss = tf.reduce_mean(tf.square(out))
+        return tape.gradient(loss, [x] + ours.trainable_variables)
+
+    @tf.function(jit_compile=jit)
+    def keras_step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = theirs(x, x, attention_mask=keras_mask)
+            loss = tf.reduce_mean(tf.square(out))
+        return tape.gradient(loss, [x] + theirs.trainable_variables)
+
+    return x, {"transformer_tf.MultiHeadAttention": ours_step, "keras.layers.MultiHeadAttention": keras_step}
+
+
+def time_steps(step, x, n):
+    start = time.perf_counter()
+    for _ in range(n):
+        grads = step(x)
+    _ = [g.numpy() for g in grads[:1]]  # wait for the last step to finish
+    return (time.perf_counter() - start) / n
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--d-model", type=int, default=128)
+    parser.add_argument("--heads", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--length", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=30, help="alternating measurement rounds")
+    parser.add_argument("--steps", type=int, default=10, help="steps per round")
+    parser.add_argument("--jit", action="store_true", help="compile both steps with XLA")
+    args = parser.parse_args()
+
+    x, steps = make_steps(args.d_model, args.heads, args.batch, args.length, args.jit)
+    for step in steps.values():  # trace and warm up
+        time_steps(step, x, 3)
+    times = {name: [] for name in steps}
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            times[name].append(time_steps(step, x, args.steps))
+
+    print(f"fwd+bwd, d_model {args.d_model}, {args.heads} heads, batch {args.batch}, length {args.length}, "
+          f"padding mask, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved")
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    for name, med in medians.items():
+        q1, _, q3 = statistics.quantiles(times[name], n=4)
+        print(f"  {name:36s} median {med * 1e3:7.2f} ms/step  (IQR {q1 * 1e3:.2f}–{q3 * 1e3:.2f})")
+    ours, theirs = medians.values()
+    print(f"ratio ours/keras time: {ours / theirs:.2f}  (speed-up of ours: {theirs / ours:.2f}×)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The `transformer-tf` command line and the figures it writes."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from transformer_tf import MultiHeadAttention
+from transformer_tf.cli import main
+from transformer_tf.plot import plot_attention_heads
+
+
+def test_demo_prints_the_article_shapes_and_writes_heatmaps(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for expected in ("(1, 9, 512)", "(1, 8, 9, 64)", "(1, 8, 9, 9)", "(1, 8, 12, 9)"):
+        assert expected in out
+    for name in ("self_attention_heads.png", "cross_attention_heads.png"):
+        pixels = np.asarray(Image.open(tmp_path / name).convert("L"), dtype=float)
+        assert pixels.shape[0] > 300 and pixels.std() > 20, name  # a real picture, not a blank page
+
+
+def test_demo_to_an_unwritable_place_fails_cleanly(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    assert main(["demo", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "Traceback" not in err
+
+
+def test_unknown_command_exits_2_with_usage():
+    with pytest.raises(SystemExit) as exc:
+        main(["no-such-command"])
+    assert exc.value.code == 2
+
+
+@pytest.mark.slow
+def test_console_script_runs_in_a_fresh_process():
+    result = subprocess.run([sys.executable, "-m", "transformer_tf.cli", "demo"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "split_heads(x): (1, 8, 9, 64)" in result.stdout
+
+
+def test_heatmap_panels_show_exactly_the_weights():
+    x, y = tf.random.normal((1, 5, 16)), tf.random.normal((1, 3, 16))
+    _, weights = MultiHeadAttention(16, 8)(x, x, y)
+    src, tgt = list("abcde"), list("xyz")
+    fig = plot_attention_heads(weights[0], x_labels=src, y_labels=tgt)
+    panels = [ax for ax in fig.axes if ax.get_title().startswith("Head")]
+    assert [ax.get_title() for ax in panels] == [f"Head {i}" for i in range(1, 9)]
+    for head, ax in enumerate(panels):
+        assert [t.get_text() for t in ax.get_xticklabels()] == src
+        assert [t.get_text() for t in ax.get_yticklabels()] == tgt
+        np.testing.assert_array_equal(ax.collections[0].get_array().reshape(3, 5), weights[0, head].numpy())
+
+
+def test_heatmap_refuses_a_batch_axis():
+    with pytest.raises(ValueError, match="num_heads, seq_q, seq_k"):
+        plot_attention_heads(np.zeros((1, 8, 3, 3)))

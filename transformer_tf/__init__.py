@@ -1,0 +1,39 @@
+"""transformer_tf: the Transformer of the article series, in TensorFlow 2 / Keras 3.
+
+Names follow the official TensorFlow tutorial the articles port, so article and code
+can be read side by side::
+
+    from transformer_tf import (MultiHeadAttention, scaled_dot_product_attention,
+                                create_padding_mask, create_look_ahead_mask, Transformer,
+                                CustomSchedule)
+"""
+
+from transformer_tf.attention import MultiHeadAttention, scaled_dot_product_attention
+from transformer_tf.layers import (
+    Decoder,
+    DecoderLayer,
+    Encoder,
+    EncoderLayer,
+    point_wise_feed_forward_network,
+    positional_encoding,
+)
+from transformer_tf.masks import PAD_ID, create_look_ahead_mask, create_masks, create_padding_mask
+from transformer_tf.model import Transformer
+from transformer_tf.schedule import CustomSchedule
+
+__all__ = [
+    "CustomSchedule",
+    "Decoder",
+    "DecoderLayer",
+    "Encoder",
+    "EncoderLayer",
+    "MultiHeadAttention",
+    "PAD_ID",
+    "Transformer",
+    "create_look_ahead_mask",
+    "create_masks",
+    "create_padding_mask",
+    "point_wise_feed_forward_network",
+    "positional_encoding",
+    "scaled_dot_product_attention",
+]

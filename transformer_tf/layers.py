@@ -1,0 +1,286 @@
+"""The Transformer's building blocks: positional encoding, feed-forward network,
+encoder and decoder layers, and the encoder and decoder stacks.
+
+Every block follows the article's "Add & Norm" pattern,
+``out = LayerNorm(x + Dropout(Sublayer(x)))`` (post-norm, as in the paper and the
+TensorFlow tutorial).
+
+Sub-layer stacks are kept in **tuples**, not lists: in Keras 3, layers held in a list
+attribute are invisible to ``tf.train.Checkpoint``, which then silently saves only part
+of the model (see ``tests/test_model.py::test_tf_checkpoint_tracks_every_variable``).
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from transformer_tf.attention import AttentionMaskConsumer, MultiHeadAttention
+
+
+def positional_encoding(position, d_model):
+    """Sinusoidal positional encoding of the paper.
+
+    PE(pos, 2i)   = sin(pos / 10000^(2i / d_model))
+    PE(pos, 2i+1) = cos(pos / 10000^(2i / d_model))
+
+    Args:
+        position: number of positions to encode (the longest sequence the model accepts).
+        d_model: model width.
+
+    Returns:
+        ``(1, position, d_model)`` float32 tensor; the leading 1 broadcasts over the batch.
+    """
+    pos = np.arange(position)[:, np.newaxis]  # (position, 1)
+    i = np.arange(d_model)[np.newaxis, :]  # (1, d_model)
+    angle_rads = pos / np.power(10000, (2 * (i // 2)) / np.float32(d_model))
+    angle_rads[:, 0::2] = np.sin(angle_rads[:, 0::2])  # even columns: sin
+    angle_rads[:, 1::2] = np.cos(angle_rads[:, 1::2])  # odd columns: cos
+    return tf.constant(angle_rads[np.newaxis, ...], dtype=tf.float32)
+
+
+def point_wise_feed_forward_network(d_model, dff):
+    """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, applied to every position alike.
+
+    Returns:
+        ``keras.Sequential`` mapping ``(batch, seq_len, d_model)`` →
+        ``(batch, seq_len, d_model)`` through a hidden ``(batch, seq_len, dff)``.
+    """
+    return keras.Sequential(
+        [keras.layers.Dense(dff, activation="relu"), keras.layers.Dense(d_model)]
+    )
+
+
+class _Block(AttentionMaskConsumer):
+    """Shared constructor arguments and config of the four blocks below."""
+
+    def __init__(self, d_model, num_heads, dff, rate=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.d_model = d_model
+        self.num_heads = num_heads
+        self.dff = dff
+        self.rate = rate
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(d_model=self.d_model, num_heads=self.num_heads, dff=self.dff, rate=self.rate)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="transformer_tf")
+class EncoderLayer(_Block):
+    """One encoder layer: self-attention, then the feed-forward network.
+
+    out1 = LayerNorm(x + Dropout(MultiHeadAttention(x, x, x)))
+    out2 = LayerNorm(out1 + Dropout(FFN(out1)))
+
+    Call args:
+        x: ``(batch, inp_len, d_model)``.
+        training: enables dropout.
+        mask: padding mask ``(batch, 1, 1, inp_len)``, 1.0 = masked.
+
+    Returns:
+        ``(out2, attention_weights)``: ``(batch, inp_len, d_model)`` and
+        ``(batch, num_heads, inp_len, inp_len)``.
+    """
+
+    def __init__(self, d_model, num_heads, dff, rate=0.1, **kwargs):
+        super().__init__(d_model, num_heads, dff, rate, **kwargs)
+        self.mha = MultiHeadAttention(d_model, num_heads, name="mha")
+        self.ffn = point_wise_feed_forward_network(d_model, dff)
+        self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.dropout1 = keras.layers.Dropout(rate)
+        self.dropout2 = keras.layers.Dropout(rate)
+
+    def build(self, x_shape):
+        self.mha.build(x_shape, x_shape, x_shape)
+        self.ffn.build(x_shape)
+        self.layernorm1.build(x_shape)
+        self.layernorm2.build(x_shape)
+        self.built = True
+
+    def call(self, x, training=False, mask=None):
+        attn_output, attention_weights = self.mha(x, x, x, mask)  # (batch, inp_len, d_model)
+        attn_output = self.dropout1(attn_output, training=training)
+        out1 = self.layernorm1(x + attn_output)
+
+        ffn_output = self.ffn(out1)  # (batch, inp_len, d_model)
+        ffn_output = self.dropout2(ffn_output, training=training)
+        out2 = self.layernorm2(out1 + ffn_output)
+        return out2, attention_weights
+
+
+@keras.saving.register_keras_serializable(package="transformer_tf")
+class DecoderLayer(_Block):
+    """One decoder layer: masked self-attention, encoder-decoder attention, FFN.
+
+    out1 = LayerNorm(x + Dropout(MultiHeadAttention(x, x, x, look_ahead_mask)))       # block 1
+    out2 = LayerNorm(out1 + Dropout(MultiHeadAttention(enc, enc, out1, padding_mask)))  # block 2
+    out3 = LayerNorm(out2 + Dropout(FFN(out2)))
+
+    In block 2 the *queries* come from the decoder and the *keys and values* from the
+    encoder output, so its weights are ``(batch, num_heads, tar_len, inp_len)``.
+
+    Call args:
+        x: ``(batch, tar_len, d_model)``.
+        enc_output: ``(batch, inp_len, d_model)``.
+        training: enables dropout.
+        look_ahead_mask: ``(batch, 1, tar_len, tar_len)``, 1.0 = masked.
+        padding_mask: ``(batch, 1, 1, inp_len)``, 1.0 = masked.
+
+    Returns:
+        ``(out3, block1_weights, block2_weights)``: ``(batch, tar_len, d_model)``,
+        ``(batch, num_heads, tar_len, tar_len)``, ``(batch, num_heads, tar_len, inp_len)``.
+    """
+
+    def __init__(self, d_model, num_heads, dff, rate=0.1, **kwargs):
+        super().__init__(d_model, num_heads, dff, rate, **kwargs)
+        self.mha1 = MultiHeadAttention(d_model, num_heads, name="mha1")
+        self.mha2 = MultiHeadAttention(d_model, num_heads, name="mha2")
+        self.ffn = point_wise_feed_forward_network(d_model, dff)
+        self.layernorm1 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.layernorm2 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.layernorm3 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self.dropout1 = keras.layers.Dropout(rate)
+        self.dropout2 = keras.layers.Dropout(rate)
+        self.dropout3 = keras.layers.Dropout(rate)
+
+    def build(self, x_shape, enc_output_shape=None, *args, **kwargs):
+        enc_output_shape = x_shape if enc_output_shape is None else enc_output_shape
+        self.mha1.build(x_shape, x_shape, x_shape)
+        self.mha2.build(enc_output_shape, enc_output_shape, x_shape)
+        self.ffn.build(x_shape)
+        for norm in (self.layernorm1, self.layernorm2, self.layernorm3):
+            norm.build(x_shape)
+        self.built = True
+
+    def call(self, x, enc_output, training=False, look_ahead_mask=None, padding_mask=None):
+        attn1, block1_weights = self.mha1(x, x, x, look_ahead_mask)
+        attn1 = self.dropout1(attn1, training=training)
+        out1 = self.layernorm1(attn1 + x)
+
+        attn2, block2_weights = self.mha2(enc_output, enc_output, out1, padding_mask)
+        attn2 = self.dropout2(attn2, training=training)
+        out2 = self.layernorm2(attn2 + out1)
+
+        ffn_output = self.ffn(out2)
+        ffn_output = self.dropout3(ffn_output, training=training)
+        out3 = self.layernorm3(ffn_output + out2)
+        return out3, block1_weights, block2_weights
+
+
+class _Stack(AttentionMaskConsumer):
+    """Embedding, scaled by √d_model, plus positional encoding, then dropout:
+    the shared front of the encoder and the decoder stacks."""
+
+    def __init__(self, num_layers, d_model, num_heads, dff, vocab_size,
+                 maximum_position_encoding, rate=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_layers = num_layers
+        self.d_model = d_model
+        self.num_heads = num_heads
+        self.dff = dff
+        self.vocab_size = vocab_size
+        self.maximum_position_encoding = maximum_position_encoding
+        self.rate = rate
+
+        self.embedding = keras.layers.Embedding(vocab_size, d_model)
+        self.pos_encoding = positional_encoding(maximum_position_encoding, d_model)
+        self.dropout = keras.layers.Dropout(rate)
+
+    def embed(self, x, training):
+        """``(batch, seq_len)`` ids → ``(batch, seq_len, d_model)`` embeddings + positions."""
+        seq_len = tf.shape(x)[1]
+        x = self.embedding(x)
+        # The paper multiplies the embeddings by √d_model so that they are not
+        # drowned by the positional encoding, whose entries are in [-1, 1].
+        x *= tf.math.sqrt(tf.cast(self.d_model, x.dtype))
+        x += self.pos_encoding[:, :seq_len, :]
+        return self.dropout(x, training=training)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            num_layers=self.num_layers, d_model=self.d_model, num_heads=self.num_heads,
+            dff=self.dff, vocab_size=self.vocab_size,
+            maximum_position_encoding=self.maximum_position_encoding, rate=self.rate,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="transformer_tf")
+class Encoder(_Stack):
+    """Token ids → ``num_layers`` encoder layers.
+
+    Call args:
+        x: ``(batch, inp_len)`` source token ids, ``inp_len <= maximum_position_encoding``.
+        training: enables dropout.
+        mask: padding mask ``(batch, 1, 1, inp_len)``.
+
+    Returns:
+        ``(enc_output, attention_weights)``: ``(batch, inp_len, d_model)`` and a dict
+        ``{"encoder_layer{i}_block": (batch, num_heads, inp_len, inp_len)}``, i = 1..num_layers.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enc_layers = tuple(
+            EncoderLayer(self.d_model, self.num_heads, self.dff, self.rate, name=f"encoder_layer{i + 1}")
+            for i in range(self.num_layers)
+        )
+
+    def build(self, x_shape):
+        self.embedding.build(x_shape)
+        for layer in self.enc_layers:
+            layer.build(tuple(x_shape) + (self.d_model,))
+        self.built = True
+
+    def call(self, x, training=False, mask=None):
+        x = self.embed(x, training)
+        attention_weights = {}
+        for i, layer in enumerate(self.enc_layers):
+            x, weights = layer(x, training=training, mask=mask)
+            attention_weights[f"encoder_layer{i + 1}_block"] = weights
+        return x, attention_weights
+
+
+@keras.saving.register_keras_serializable(package="transformer_tf")
+class Decoder(_Stack):
+    """Target token ids and encoder output → ``num_layers`` decoder layers.
+
+    Call args:
+        x: ``(batch, tar_len)`` target token ids.
+        enc_output: ``(batch, inp_len, d_model)``.
+        training: enables dropout.
+        look_ahead_mask: ``(batch, 1, tar_len, tar_len)``.
+        padding_mask: ``(batch, 1, 1, inp_len)``.
+
+    Returns:
+        ``(dec_output, attention_weights)``: ``(batch, tar_len, d_model)`` and a dict with
+        ``decoder_layer{i}_block1`` ``(batch, num_heads, tar_len, tar_len)`` and
+        ``decoder_layer{i}_block2`` ``(batch, num_heads, tar_len, inp_len)``.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dec_layers = tuple(
+            DecoderLayer(self.d_model, self.num_heads, self.dff, self.rate, name=f"decoder_layer{i + 1}")
+            for i in range(self.num_layers)
+        )
+
+    def build(self, x_shape, enc_output_shape=None, *args, **kwargs):
+        self.embedding.build(x_shape)
+        x_model_shape = tuple(x_shape) + (self.d_model,)
+        for layer in self.dec_layers:
+            layer.build(x_model_shape, enc_output_shape or x_model_shape)
+        self.built = True
+
+    def call(self, x, enc_output, training=False, look_ahead_mask=None, padding_mask=None):
+        x = self.embed(x, training)
+        attention_weights = {}
+        for i, layer in enumerate(self.dec_layers):
+            x, block1, block2 = layer(x, enc_output, training=training,
+                                      look_ahead_mask=look_ahead_mask, padding_mask=padding_mask)
+            attention_weights[f"decoder_layer{i + 1}_block1"] = block1
+            attention_weights[f"decoder_layer{i + 1}_block2"] = block2
+        return x, attention_weights

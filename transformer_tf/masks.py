@@ -1,0 +1,68 @@
+"""Padding and look-ahead masks, in the TensorFlow tutorial's convention.
+
+Convention: **1.0 means "masked"** (do not attend), 0.0 means "attend". The mask is
+added to the attention logits as ``logits += mask * -1e9`` (see
+:func:`transformer_tf.attention.scaled_dot_product_attention`), so a masked position
+gets a softmax weight of ~0.
+
+Keras' own ``keras.layers.MultiHeadAttention`` uses the *opposite* convention: its
+``attention_mask`` is ``True``/1 where attention is **allowed**. Convert with
+``keras_mask = 1 - mask``; ``tests/test_attention.py`` pins this down.
+"""
+
+import tensorflow as tf
+
+PAD_ID = 0
+"""Token id reserved for padding; every mask below is derived from it."""
+
+
+def create_padding_mask(seq):
+    """Mask the padding tokens (id 0) of a batch of token ids.
+
+    Args:
+        seq: ``(batch, seq_len)`` integer token ids.
+
+    Returns:
+        ``(batch, 1, 1, seq_len)`` float32, 1.0 where ``seq == 0``. The two singleton
+        axes broadcast over heads and query positions of the attention logits
+        ``(batch, num_heads, seq_q, seq_len)``.
+    """
+    mask = tf.cast(tf.math.equal(seq, PAD_ID), tf.float32)
+    return mask[:, tf.newaxis, tf.newaxis, :]
+
+
+def create_look_ahead_mask(size):
+    """Mask the future: position ``t`` may only attend to positions ``t' <= t``.
+
+    Args:
+        size: sequence length (Python int or scalar tensor).
+
+    Returns:
+        ``(size, size)`` float32, 1.0 strictly above the diagonal.
+    """
+    return 1.0 - tf.linalg.band_part(tf.ones((size, size)), -1, 0)
+
+
+def create_masks(inp, tar):
+    """All three masks the Transformer needs, from source and target token ids.
+
+    Args:
+        inp: ``(batch, inp_len)`` source token ids.
+        tar: ``(batch, tar_len)`` target token ids (the decoder input).
+
+    Returns:
+        ``(enc_padding_mask, combined_mask, dec_padding_mask)``:
+
+        - ``enc_padding_mask``: ``(batch, 1, 1, inp_len)``, for encoder self-attention.
+        - ``combined_mask``: ``(batch, 1, tar_len, tar_len)``, the look-ahead mask
+          combined (element-wise max) with the target padding mask, for the
+          decoder's masked self-attention (block 1).
+        - ``dec_padding_mask``: ``(batch, 1, 1, inp_len)``, masks the *source*
+          padding in encoder-decoder attention (block 2).
+    """
+    enc_padding_mask = create_padding_mask(inp)
+    dec_padding_mask = create_padding_mask(inp)
+    look_ahead_mask = create_look_ahead_mask(tf.shape(tar)[1])
+    dec_target_padding_mask = create_padding_mask(tar)
+    combined_mask = tf.maximum(dec_target_padding_mask, look_ahead_mask)
+    return enc_padding_mask, combined_mask, dec_padding_mask

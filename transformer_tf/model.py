@@ -1,0 +1,85 @@
+"""The full Transformer translator: encoder, decoder and the final linear layer."""
+
+import keras
+
+from transformer_tf.layers import Decoder, Encoder
+from transformer_tf.masks import create_masks
+
+
+@keras.saving.register_keras_serializable(package="transformer_tf")
+class Transformer(keras.Model):
+    """Encoder-decoder Transformer (Vaswani et al. 2017), as in the TensorFlow tutorial.
+
+    Args:
+        num_layers: encoder layers = decoder layers ``N``.
+        d_model: model width.
+        num_heads: attention heads per attention block.
+        dff: hidden width of the feed-forward networks.
+        input_vocab_size: source vocabulary size (id 0 is padding).
+        target_vocab_size: target vocabulary size (id 0 is padding).
+        pe_input: longest source sequence (positional encodings precomputed).
+        pe_target: longest target sequence.
+        rate: dropout rate.
+
+    Call args:
+        inputs: ``(inp, tar)``: ``(batch, inp_len)`` source ids and
+            ``(batch, tar_len)`` decoder-input ids; the padding and look-ahead
+            masks are built inside from pad id 0 (:func:`transformer_tf.create_masks`).
+        training: enables dropout.
+        return_attention: also return the attention weights.
+
+    Returns:
+        logits ``(batch, tar_len, target_vocab_size)``; with ``return_attention=True``
+        ``(logits, attention_weights)``, where ``attention_weights`` has, for
+        i = 1..num_layers, ``encoder_layer{i}_block`` ``(batch, heads, inp_len, inp_len)``,
+        ``decoder_layer{i}_block1`` ``(batch, heads, tar_len, tar_len)`` and
+        ``decoder_layer{i}_block2`` ``(batch, heads, tar_len, inp_len)``.
+    """
+
+    def __init__(self, num_layers, d_model, num_heads, dff, input_vocab_size,
+                 target_vocab_size, pe_input, pe_target, rate=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.hparams = dict(
+            num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
+            input_vocab_size=input_vocab_size, target_vocab_size=target_vocab_size,
+            pe_input=pe_input, pe_target=pe_target, rate=rate,
+        )
+        self.encoder = Encoder(num_layers, d_model, num_heads, dff, input_vocab_size,
+                               pe_input, rate, name="encoder")
+        self.decoder = Decoder(num_layers, d_model, num_heads, dff, target_vocab_size,
+                               pe_target, rate, name="decoder")
+        self.final_layer = keras.layers.Dense(target_vocab_size, name="final_layer")
+
+    def build(self, input_shape=None):
+        # Create every weight up front (also what `.keras` loading calls), so that
+        # checkpoints and weight files see the whole model before its first call.
+        inp_shape, tar_shape = input_shape if input_shape else ((None, None), (None, None))
+        self.encoder.build(inp_shape)
+        d = self.hparams["d_model"]
+        self.decoder.build(tar_shape, tuple(inp_shape) + (d,))
+        self.final_layer.build(tuple(tar_shape) + (d,))
+        self.built = True
+
+    def call(self, inputs, training=False, return_attention=False):
+        inp, tar = inputs
+        enc_padding_mask, look_ahead_mask, dec_padding_mask = create_masks(inp, tar)
+
+        enc_output, enc_attention = self.encoder(inp, training=training, mask=enc_padding_mask)
+        dec_output, dec_attention = self.decoder(
+            tar, enc_output, training=training,
+            look_ahead_mask=look_ahead_mask, padding_mask=dec_padding_mask,
+        )
+        logits = self.final_layer(dec_output)  # (batch, tar_len, target_vocab_size)
+        if return_attention:
+            return logits, {**enc_attention, **dec_attention}
+        return logits
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self.hparams)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
