@@ -38,21 +38,18 @@ def make_steps(d_model, num_heads, batch, length, jit):
     ours(x, x, x, our_mask)
     theirs(x, x, attention_mask=keras_mask)
 
-    @tf.function(jit_compile=jit)
-    def ours_step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out, _ = ours(x, x, x, our_mask)
-            loss = tf.reduce_mean(tf.square(out))
-        return tape.gradient(loss, [x] + ours.trainable_variables)
+    def training_step(forward, layer):
+        """forward + loss + gradients of the layer's weights and of the input, as one graph."""
+        @tf.function(jit_compile=jit)
+        def step(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = tf.reduce_mean(tf.square(forward(x)))
+            return tape.gradient(loss, [x] + layer.trainable_variables)
+        return step
 
-    @tf.function(jit_compile=jit)
-    def keras_step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = theirs(x, x, attention_mask=keras_mask)
-            loss = tf.reduce_mean(tf.square(out))
-        return tape.gradient(loss, [x] + theirs.trainable_variables)
+    ours_step = training_step(lambda x: ours(x, x, x, our_mask)[0], ours)
+    keras_step = training_step(lambda x: theirs(x, x, attention_mask=keras_mask), theirs)
 
     return x, {"transformer_tf.MultiHeadAttention": ours_step, "keras.layers.MultiHeadAttention": keras_step}
 

@@ -64,6 +64,12 @@ def test_padding_does_not_change_the_real_positions(model, batch):
     np.testing.assert_allclose(model(padded)[:, :3], model(batch)[:, :3], atol=1e-5)
 
 
+def test_too_long_input_is_refused_with_the_limit_named(model):
+    too_long = tf.ones((1, TINY["pe_input"] + 1), tf.int64)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="longer than the 30 positions"):
+        model((too_long, tf.ones((1, 2), tf.int64)))
+
+
 def test_positional_encoding_matches_the_paper():
     pe = positional_encoding(50, 16).numpy()
     assert pe.shape == (1, 50, 16)

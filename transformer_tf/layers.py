@@ -191,6 +191,11 @@ class _Stack(AttentionMaskConsumer):
     def embed(self, x, training):
         """``(batch, seq_len)`` ids → ``(batch, seq_len, d_model)`` embeddings + positions."""
         seq_len = tf.shape(x)[1]
+        tf.debugging.assert_less_equal(
+            seq_len, self.maximum_position_encoding,
+            message=f"{self.name}: sequence longer than the {self.maximum_position_encoding} positions "
+                    f"this model encodes; truncate the input or build the model with a larger pe_input/pe_target",
+        )
         x = self.embedding(x)
         # The paper multiplies the embeddings by √d_model so that they are not
         # drowned by the positional encoding, whose entries are in [-1, 1].
