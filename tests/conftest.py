@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -11,3 +12,21 @@ import keras  # noqa: E402
 def _seeded():
     """Every test starts from the same Python/NumPy/TensorFlow random state."""
     keras.utils.set_random_seed(1234)
+
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """``../shared/data`` beside the checkout (the corpora that cannot be downloaded here).
+
+    In CI (CI=true) a missing folder is a failure; elsewhere the tests that need it skip,
+    saying why.
+    """
+    if not SHARED_DATA.is_dir():
+        message = f"{SHARED_DATA} not found: the real-corpus tests need ../shared/data beside the checkout"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED_DATA

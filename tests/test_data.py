@@ -1,0 +1,91 @@
+"""Finding, reading and splitting the English-Spanish corpus."""
+
+import time
+import zipfile
+
+import pytest
+
+from transformer_tf.data import describe_splits, read_pairs, resolve_corpus, split_pairs
+from transformer_tf.errors import TransformerTFError
+
+
+def test_reads_two_and_three_column_layouts_with_nfc(tmp_path):
+    decomposed = "cafe\u0301"  # "café" as e + combining accent
+    path = tmp_path / "spa.txt"
+    path.write_text(f"Go.\tVe.\nCoffee.\t{decomposed}.\tCC-BY 2.0 (France) Attribution: tatoeba.org #1\n",
+                    encoding="utf-8")
+    assert read_pairs(path) == [("Go.", "Ve."), ("Coffee.", "caf\u00e9.")]
+
+
+def test_malformed_lines_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "spa.txt"
+    path.write_text("Go.\tVe.\nno tab here\n\t¿vacío?\n\nRun!\t¡Corre!\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="skipped 2 malformed"):
+        pairs = read_pairs(path)
+    assert pairs == [("Go.", "Ve."), ("Run!", "¡Corre!")]
+
+
+def test_a_file_without_pairs_is_refused(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("just text\n")
+    with pytest.raises(TransformerTFError, match="no English<TAB>Spanish pairs"), pytest.warns(UserWarning):
+        read_pairs(path)
+
+
+def test_explicit_path_must_exist(tmp_path):
+    with pytest.raises(TransformerTFError, match="--data"):
+        resolve_corpus(tmp_path / "missing.txt")
+
+
+def test_offline_download_fails_fast_and_names_data_option(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(TransformerTFError, match="--data PATH"):
+        resolve_corpus(cache_dir=tmp_path, url="http://127.0.0.1:9/spa-eng.zip", timeout=2)
+    assert time.monotonic() - start < 5
+
+
+def test_cached_corpus_is_used_without_downloading(tmp_path):
+    cached = tmp_path / "datasets" / "spa-eng_extracted" / "spa-eng" / "spa.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("Go.\tVe.\n")
+    assert resolve_corpus(cache_dir=tmp_path, url="http://127.0.0.1:9/unreachable.zip") == cached
+
+
+def test_download_path_extracts_the_official_zip_layout(tmp_path):
+    """The real keras.utils.get_file code path, on a local zip shaped like spa-eng.zip."""
+    archive = tmp_path / "spa-eng.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("spa-eng/spa.txt", "Go.\tVe.\nHi.\tHola.\n")
+        z.writestr("spa-eng/_about.txt", "Tatoeba")
+    path = resolve_corpus(cache_dir=tmp_path / "cache", url=archive.as_uri())
+    assert read_pairs(path) == [("Go.", "Ve."), ("Hi.", "Hola.")]
+    assert resolve_corpus(cache_dir=tmp_path / "cache", url="http://127.0.0.1:9/x.zip") == path  # now cached
+
+
+@pytest.fixture(scope="module")
+def real_pairs(shared_data):
+    return read_pairs(shared_data / "spa-eng" / "spa.txt")
+
+
+def test_real_corpus_has_every_pair(real_pairs):
+    assert len(real_pairs) == 118_964
+    assert real_pairs[0] == ("Go.", "Ve.")
+    assert len({en for en, _ in real_pairs}) == 102_904
+
+
+def test_split_is_grouped_by_english_sentence_and_reproducible(real_pairs):
+    splits = split_pairs(real_pairs, val_fraction=0.05, test_fraction=0.05, seed=0)
+    sources = {name: {en for en, _ in pairs} for name, pairs in splits.items()}
+    assert not sources["train"] & sources["test"]
+    assert not sources["train"] & sources["validation"]
+    assert not sources["validation"] & sources["test"]
+    assert sum(len(p) for p in splits.values()) == len(real_pairs)
+    assert abs(len(sources["test"]) / 102_904 - 0.05) < 0.002  # fractions count English sentences
+    assert split_pairs(real_pairs, seed=0) == splits
+    assert split_pairs(real_pairs, seed=1)["test"] != splits["test"]
+    assert "train" in describe_splits(splits) and "sources" in describe_splits(splits)
+
+
+def test_bad_fractions_are_refused():
+    with pytest.raises(TransformerTFError, match="fractions"):
+        split_pairs([("a", "b")], val_fraction=0.6, test_fraction=0.5)

@@ -1,0 +1,83 @@
+"""Subword tokenizers: reserved ids, round trips, BPEmb, persistence."""
+
+import time
+
+import pytest
+
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, SubwordTokenizer
+
+SENTENCES = [f"{a} {b} the {c} quickly." for a in ("I", "You", "We", "They", "She")
+             for b in ("see", "like", "want", "need", "find") for c in ("cat", "dog", "house", "book", "car")]
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return SubwordTokenizer.train(SENTENCES * 4, vocab_size=80)
+
+
+def test_trained_tokenizer_reserves_distinct_special_ids(trained):
+    assert (PAD_ID, UNK_ID, START_ID, END_ID) == (0, 1, 2, 3)
+    ids = trained.encode("We like the dog quickly.")
+    assert ids[0] == START_ID and ids[-1] == END_ID
+    assert PAD_ID not in ids and UNK_ID not in ids
+    assert all(0 < i < trained.vocab_size for i in ids)
+    assert trained.vocab_size == 80
+
+
+def test_encode_decode_round_trip(trained):
+    for text in ("She finds the car quickly.", "They need the book quickly."):
+        assert trained.decode(trained.encode(text)) == text
+    batch = trained.encode(["I see the cat quickly.", "We want the house quickly."])
+    assert [trained.decode(ids) for ids in batch] == ["I see the cat quickly.", "We want the house quickly."]
+
+
+def test_unseen_characters_become_unknown_not_padding(trained):
+    ids = trained.encode("漢字 cat")
+    assert UNK_ID in ids and PAD_ID not in ids
+
+
+def test_decode_stops_at_end_and_ignores_padding(trained):
+    ids = trained.encode("I see the cat quickly.")
+    assert trained.decode(ids + [PAD_ID, PAD_ID]) == trained.decode(ids + trained.encode("junk")[1:])
+
+
+def test_piece_labels_name_the_special_ids(trained):
+    labels = trained.id_to_piece(trained.encode("I see"))
+    assert labels[0] == "<start>" and labels[-1] == "<end>" and "▁I" in labels
+
+
+def test_save_and_load_give_the_same_ids(trained, tmp_path):
+    trained.save(tmp_path, "tokenizer_en")
+    loaded = SubwordTokenizer.load(tmp_path, "tokenizer_en")
+    assert loaded.encode(SENTENCES[:5]) == trained.encode(SENTENCES[:5])
+    assert loaded.source == trained.source
+
+
+def test_load_names_the_missing_file(tmp_path):
+    with pytest.raises(TransformerTFError, match="tokenizer_es"):
+        SubwordTokenizer.load(tmp_path, "tokenizer_es")
+
+
+def test_impossible_vocab_size_is_a_clear_error():
+    with pytest.raises(TransformerTFError, match="SentencePiece training failed"):
+        SubwordTokenizer.train(["a b"], vocab_size=5000)
+
+
+def test_bpemb_english_shifts_ids_so_unknown_is_not_padding(shared_data):
+    tok = SubwordTokenizer.from_bpemb("en", vs=10000, cache_dir=shared_data / "bpemb")
+    ids = tok.encode("He admired her as a great director.")
+    # BPEmb's own ids for this sentence (see shared/data/bpemb/SOURCE.md), each shifted by one
+    bpemb_ids = [83, 223, 9927, 805, 335, 79, 4, 954, 1965, 9935]
+    assert ids == [START_ID] + [i + 1 for i in bpemb_ids] + [END_ID]
+    assert tok.vocab_size == 10_001
+    assert tok.decode(ids) == "he admired her as a great director."  # BPEmb lower-cases
+    assert tok.encode("Année 1984")[1:-1] == [i + 1 for i in tok.sp.encode("année 0000")]
+    assert UNK_ID in tok.encode("漢")
+
+
+def test_missing_bpemb_model_fails_fast_with_the_alternative(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(TransformerTFError, match="--tokenizer trained"):
+        SubwordTokenizer.from_bpemb("es", vs=10000, cache_dir=tmp_path)
+    assert time.monotonic() - start < 10

@@ -1,0 +1,143 @@
+"""The English–Spanish corpus: find it, read it, split it without leaking sources.
+
+The corpus is the Tatoeba/Anki ``spa.txt`` the TensorFlow tutorials use: one pair a
+line, ``English<TAB>Spanish`` (older packaging) or ``English<TAB>Spanish<TAB>attribution``
+(newer downloads). Where it comes from, in order:
+
+1. an explicit path (``--data PATH``);
+2. the Keras cache (``~/.keras/datasets``, where a previous download landed);
+3. a download of the official ``spa-eng.zip`` with ``keras.utils.get_file``.
+
+Offline, step 3 fails within seconds with a message naming ``--data``.
+"""
+
+import socket
+import unicodedata
+import urllib.parse
+import warnings
+from pathlib import Path
+
+import keras
+from sklearn.model_selection import GroupShuffleSplit
+
+from transformer_tf.errors import TransformerTFError
+
+SPA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip"
+
+# Where keras.utils.get_file("spa-eng.zip", extract=True) leaves the text: Keras 3
+# extracts into "<name>_extracted/", tf.keras 2 extracted into "datasets/" itself.
+_CACHED_LAYOUTS = ("spa-eng_extracted/spa-eng/spa.txt", "spa-eng/spa.txt")
+
+
+def _keras_datasets_dir(cache_dir=None):
+    return Path(cache_dir or keras.config.keras_home()) / "datasets"
+
+
+def _check_reachable(url, timeout):
+    """Fail fast when the host cannot be reached: urllib would otherwise wait on the OS."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as err:
+        raise TransformerTFError(
+            f"cannot download the English-Spanish corpus from {url} ({err.__class__.__name__}: {err}). "
+            f"If you are offline, pass the path of spa.txt with --data PATH "
+            f"(on the project machines: ../shared/data/spa-eng/spa.txt)."
+        ) from None
+
+
+def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
+    """Return the path of ``spa.txt``: the given one, a cached one, or a fresh download.
+
+    Args:
+        path: explicit path of ``spa.txt``; if given it must exist.
+        cache_dir: Keras cache root (default ``~/.keras``, or ``$KERAS_HOME``).
+        url: where to download ``spa-eng.zip`` from.
+        timeout: seconds to wait for the server before giving up.
+
+    Raises:
+        TransformerTFError: the given path does not exist, or the download is impossible.
+    """
+    if path is not None:
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise TransformerTFError(f"--data {path}: no such file; give the path of spa.txt.")
+        return path
+
+    datasets = _keras_datasets_dir(cache_dir)
+    for layout in _CACHED_LAYOUTS:
+        if (datasets / layout).is_file():
+            return datasets / layout
+
+    _check_reachable(url, timeout)
+    # get_file quietly falls back to /tmp/.keras when cache_dir does not exist yet.
+    datasets.mkdir(parents=True, exist_ok=True)
+    extracted = keras.utils.get_file(
+        "spa-eng.zip", origin=url, extract=True,
+        cache_dir=str(cache_dir) if cache_dir else None,
+    )
+    found = list(Path(extracted).rglob("spa.txt"))
+    if not found:
+        raise TransformerTFError(f"the archive from {url} has no spa.txt; pass the file with --data PATH.")
+    return found[0]
+
+
+def read_pairs(path):
+    """Read ``(english, spanish)`` pairs, NFC-normalised, from a 2- or 3-column TSV.
+
+    Lines with fewer than two fields, or an empty side, are skipped and counted in one
+    warning. Extra columns (the attribution of newer downloads) are ignored.
+
+    Returns:
+        list of ``(english, spanish)`` string tuples, in file order.
+    """
+    pairs, malformed = [], 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            fields = line.rstrip("\n").rstrip("\r").split("\t")
+            if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
+                malformed += line.strip() != ""  # blank lines are not worth a warning
+                continue
+            en, es = (unicodedata.normalize("NFC", field.strip()) for field in fields[:2])
+            pairs.append((en, es))
+    if malformed:
+        warnings.warn(f"{path}: skipped {malformed} malformed line(s) (need English<TAB>Spanish).", stacklevel=2)
+    if not pairs:
+        raise TransformerTFError(f"{path}: no English<TAB>Spanish pairs found; is this the spa.txt corpus?")
+    return pairs
+
+
+def split_pairs(pairs, val_fraction=0.05, test_fraction=0.05, seed=0):
+    """Split pairs into train/validation/test, **grouped by the English sentence**.
+
+    One English sentence often has several Spanish translations; all of them go to the
+    same split, so no English source seen in training is ever scored in validation or
+    test. The fractions count English sentences (groups), not pairs.
+
+    Returns:
+        dict ``{"train": [...], "validation": [...], "test": [...]}`` of pair lists.
+    """
+    if not 0 < val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise TransformerTFError("val and test fractions must be in (0, 1) and sum to less than 1.")
+    groups = [en for en, _ in pairs]
+    rest_idx, test_idx = next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed)
+                              .split(pairs, groups=groups))
+    rest_groups = [groups[i] for i in rest_idx]
+    train_pos, val_pos = next(GroupShuffleSplit(1, test_size=val_fraction / (1 - test_fraction),
+                                                random_state=seed).split(rest_idx, groups=rest_groups))
+    # Keep file order inside each split, so the same seed gives the same lists.
+    return {
+        "train": [pairs[i] for i in sorted(rest_idx[train_pos])],
+        "validation": [pairs[i] for i in sorted(rest_idx[val_pos])],
+        "test": [pairs[i] for i in sorted(test_idx)],
+    }
+
+
+def describe_splits(splits):
+    """One line of split sizes (pairs and distinct English sentences), for logs and the CLI."""
+    return ", ".join(f"{name} {len(p):,} pairs / {len({en for en, _ in p}):,} sources"
+                     for name, p in splits.items())
+

@@ -1,0 +1,175 @@
+"""Subword tokenizers: one SentencePiece model per language, with reserved ids.
+
+Two ways to get one:
+
+- :meth:`SubwordTokenizer.train`: a BPE model trained with ``sentencepiece`` on the
+  training split (the default: it needs nothing from the network);
+- :meth:`SubwordTokenizer.from_bpemb`: the articles' choice, a pretrained BPEmb model
+  (``vs=10000``) through the ``bpemb`` package; offline only the English one exists.
+
+Both give the same id layout, so the model never has to know which it got:
+
+==== =========== =====================================================
+id   meaning     note
+==== =========== =====================================================
+0    padding     never produced by ``encode``; masks are built from it
+1    unknown     a piece the model has never seen
+2    start       prepended by ``encode``
+3    end         appended by ``encode``
+==== =========== =====================================================
+
+BPEmb's own model numbers ``<unk>, <s>, </s>`` as 0, 1, 2; every BPEmb id is shifted
+up by one, so that — unlike the blog's code — unknown pieces are not mistaken for padding.
+"""
+
+import io
+import json
+import re
+from pathlib import Path
+
+import sentencepiece as spm
+
+from transformer_tf.errors import TransformerTFError
+
+PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+SPECIAL_PIECES = {PAD_ID: "<pad>", UNK_ID: "<unk>", START_ID: "<start>", END_ID: "<end>"}
+
+
+def _bpemb_preprocess(text):
+    """What BPEmb does before encoding: lower-case, every digit → 0."""
+    return re.sub(r"\d", "0", text.lower())
+
+
+class SubwordTokenizer:
+    """A SentencePiece model with the reserved ids above.
+
+    Args:
+        model_proto: the serialized SentencePiece model (bytes).
+        offset: added to SentencePiece ids (0 for trained models, 1 for BPEmb).
+        bpemb_preprocess: lower-case and zero digits before encoding, as BPEmb does.
+        source: a short description saved with the model (e.g. ``"bpemb:en:10000"``).
+    """
+
+    def __init__(self, model_proto, offset=0, bpemb_preprocess=False, source="trained"):
+        self.model_proto = bytes(model_proto)
+        self.offset = offset
+        self.bpemb_preprocess = bpemb_preprocess
+        self.source = source
+        self.sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
+        if offset == 0 and (self.sp.pad_id(), self.sp.unk_id(), self.sp.bos_id(), self.sp.eos_id()) != (
+                PAD_ID, UNK_ID, START_ID, END_ID):
+            raise TransformerTFError("a trained SentencePiece model must use pad 0, unk 1, bos 2, eos 3.")
+
+    # -- constructors ---------------------------------------------------------------
+
+    @classmethod
+    def train(cls, sentences, vocab_size=8000, model_type="bpe", max_sentences=200_000, seed=0):
+        """Train a BPE model on an iterable of sentences (the training split only).
+
+        Args:
+            sentences: iterable of str.
+            vocab_size: pieces including the 4 reserved ids.
+            model_type: ``"bpe"`` (default) or ``"unigram"``.
+            max_sentences: SentencePiece samples at most this many sentences.
+            seed: seed of that sample.
+        """
+        sentences = [s for s in sentences if s.strip()]
+        if not sentences:
+            raise TransformerTFError("cannot train a tokenizer on no sentences.")
+        model = io.BytesIO()
+        spm.set_random_generator_seed(seed)
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size,
+                model_type=model_type, character_coverage=1.0, input_sentence_size=max_sentences,
+                shuffle_input_sentence=True, pad_id=PAD_ID, unk_id=UNK_ID, bos_id=START_ID, eos_id=END_ID,
+                num_threads=2, minloglevel=2,
+            )
+        except RuntimeError as err:  # e.g. vocab_size larger than the text allows
+            raise TransformerTFError(f"SentencePiece training failed: {err}") from None
+        return cls(model.getvalue(), offset=0, source=f"trained:{model_type}:{vocab_size}")
+
+    @classmethod
+    def from_bpemb(cls, lang, vs=10000, cache_dir=None):
+        """The pretrained BPEmb model of ``lang`` (the articles' tokenizer).
+
+        ``cache_dir`` is bpemb's cache (``<cache_dir>/<lang>/<lang>.wiki.bpe.vs<vs>.model``);
+        a missing model is downloaded by bpemb, which fails at once offline.
+        """
+        from bpemb import BPEmb  # optional path: import only when asked for
+
+        kwargs = {"cache_dir": Path(cache_dir)} if cache_dir else {}
+        try:
+            bpemb = BPEmb(lang=lang, vs=vs, segmentation_only=True, vs_fallback=False, **kwargs)
+        except Exception as err:  # bpemb raises requests/OS/Value errors alike
+            where = Path(cache_dir or Path.home() / ".cache" / "bpemb") / lang / f"{lang}.wiki.bpe.vs{vs}.model"
+            raise TransformerTFError(
+                f"BPEmb model {lang} vs={vs} is not available ({err.__class__.__name__}); expected {where}. "
+                f"Put the file there, or use the default trained tokenizer (--tokenizer trained)."
+            ) from None
+        return cls(bpemb.spm.serialized_model_proto(), offset=1, bpemb_preprocess=True,
+                   source=f"bpemb:{lang}:{vs}")
+
+    # -- encode / decode ------------------------------------------------------------
+
+    @property
+    def vocab_size(self):
+        """Size of the id space, padding included: the model's embedding size."""
+        return self.sp.get_piece_size() + self.offset
+
+    def _prepare(self, text):
+        return _bpemb_preprocess(text) if self.bpemb_preprocess else text
+
+    def encode(self, texts, add_start_end=True):
+        """Encode a string or a list of strings.
+
+        Returns:
+            list of int ids for one string (``[START, …, END]``), or a list of such lists.
+        """
+        single = isinstance(texts, str)
+        batch = [self._prepare(t) for t in ([texts] if single else texts)]
+        encoded = []
+        for pieces in self.sp.encode(batch):
+            ids = [i + self.offset for i in pieces]
+            encoded.append([START_ID, *ids, END_ID] if add_start_end else ids)
+        return encoded[0] if single else encoded
+
+    def _piece_ids(self, ids):
+        """Model ids → SentencePiece ids: stop at END, drop padding and START."""
+        out = []
+        for i in (int(i) for i in ids):
+            if i == END_ID:
+                break
+            if i not in (PAD_ID, START_ID):
+                out.append(i - self.offset)
+        return out
+
+    def decode(self, ids):
+        """Ids (one sequence) → text; stops at END, ignores padding and START."""
+        return self.sp.decode(self._piece_ids(ids))
+
+    def id_to_piece(self, ids):
+        """Readable labels for every id, special ids included (for plot axes)."""
+        return [SPECIAL_PIECES.get(int(i)) or self.sp.id_to_piece(int(i) - self.offset) for i in ids]
+
+    # -- persistence ----------------------------------------------------------------
+
+    def save(self, directory, name):
+        """Write ``<name>.model`` (SentencePiece) and ``<name>.json`` (id layout) to ``directory``."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{name}.model").write_bytes(self.model_proto)
+        meta = {"offset": self.offset, "bpemb_preprocess": self.bpemb_preprocess, "source": self.source,
+                "vocab_size": self.vocab_size}
+        (directory / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory, name):
+        """Read what :meth:`save` wrote."""
+        directory = Path(directory)
+        try:
+            meta = json.loads((directory / f"{name}.json").read_text())
+            proto = (directory / f"{name}.model").read_bytes()
+        except FileNotFoundError as err:
+            raise TransformerTFError(f"tokenizer {name!r} missing in {directory}: {err.filename}") from None
+        return cls(proto, offset=meta["offset"], bpemb_preprocess=meta["bpemb_preprocess"], source=meta["source"])
