@@ -89,3 +89,33 @@ def test_split_is_grouped_by_english_sentence_and_reproducible(real_pairs):
 def test_bad_fractions_are_refused():
     with pytest.raises(TransformerTFError, match="fractions"):
         split_pairs([("a", "b")], val_fraction=0.6, test_fraction=0.5)
+
+
+def test_pipeline_batches_are_bucketed_padded_and_shifted(real_pairs):
+    import numpy as np
+
+    from transformer_tf.data import make_dataset
+    from transformer_tf.tokenizer import END_ID, START_ID, SubwordTokenizer
+
+    pairs = real_pairs[::40]  # ~3,000 pairs across all lengths (the file is sorted by length)
+    en = SubwordTokenizer.train([e for e, _ in pairs], vocab_size=500)
+    es = SubwordTokenizer.train([s for _, s in pairs], vocab_size=500)
+    ds, kept = make_dataset(pairs, en, es, batch_size=32, max_tokens=20, seed=0)
+    too_long = sum(1 for a, b in zip(en.encode([e for e, _ in pairs]), es.encode([s for _, s in pairs]))
+                   if len(a) > 20 or len(b) > 20)
+    assert kept == len(pairs) - too_long and too_long > 0
+
+    seen = 0
+    for (inp, tar_in), tar_out in ds:
+        inp, tar_in, tar_out = inp.numpy(), tar_in.numpy(), tar_out.numpy()
+        assert inp.shape[0] == tar_in.shape[0] == tar_out.shape[0] <= 32
+        assert inp.shape[1] <= 20 and tar_in.shape[1] <= 19
+        assert np.all(inp[:, 0] == START_ID) and np.all(tar_in[:, 0] == START_ID)
+        # labels are the decoder input shifted by one; padding stays padding
+        np.testing.assert_array_equal(tar_in[:, 1:], tar_out[:, :-1])
+        assert np.all((tar_out == END_ID).sum(1) == 1)
+        seen += inp.shape[0]
+    assert seen == kept
+    # bucketing: a batch spans a small range of lengths, so it is mostly real tokens
+    first = next(iter(ds))
+    assert (first[0][0].numpy() > 0).mean() > 0.6

@@ -141,3 +141,50 @@ def describe_splits(splits):
     return ", ".join(f"{name} {len(p):,} pairs / {len({en for en, _ in p}):,} sources"
                      for name, p in splits.items())
 
+
+
+def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_tokens=40,
+                 bucket_boundaries=(8, 12, 16, 20, 26, 32), shuffle=True, seed=0):
+    """The training pipeline: tokenize, filter by length, bucket, batch, prefetch.
+
+    Each pair becomes ``[START, …, END]`` ids on both sides. Pairs with more than
+    ``max_tokens`` ids on either side (START and END included, as in the blog's
+    ``filter_max_length``) are dropped. Batches group sentences of similar length
+    (``tf.data.Dataset.bucket_by_sequence_length``) so that little is padding.
+
+    For teacher forcing the target is split into the decoder input ``tar[:, :-1]``
+    and the labels ``tar[:, 1:]``: at position t the decoder sees tokens < t+1 and
+    must predict token t+1.
+
+    Returns:
+        ``(dataset, kept)``: a ``tf.data.Dataset`` of ``((inp, tar_in), tar_out)``
+        int64 batches, ``inp`` ``(batch, inp_len)``, ``tar_in`` and ``tar_out``
+        ``(batch, tar_len - 1)``, padded with 0; and the number of pairs kept.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    sources = source_tokenizer.encode([en for en, _ in pairs])
+    targets = target_tokenizer.encode([es for _, es in pairs])
+    kept = [(s, t) for s, t in zip(sources, targets) if len(s) <= max_tokens and len(t) <= max_tokens]
+    if not kept:
+        raise TransformerTFError(f"no pair has at most {max_tokens} tokens per side; raise max_tokens.")
+
+    def padded(seqs):  # (n, max_tokens) zero-padded rows and their lengths
+        rows = np.zeros((len(seqs), max_tokens), np.int64)
+        for i, seq in enumerate(seqs):
+            rows[i, :len(seq)] = seq
+        return rows, np.array([len(seq) for seq in seqs], np.int32)
+
+    ds = tf.data.Dataset.from_tensor_slices((*padded([s for s, _ in kept]), *padded([t for _, t in kept])))
+    ds = ds.map(lambda s, s_len, t, t_len: (s[:s_len], t[:t_len]))  # back to each pair's true length
+    if shuffle:
+        ds = ds.shuffle(len(kept), seed=seed, reshuffle_each_iteration=True)
+    boundaries = [b for b in bucket_boundaries if b < max_tokens]
+    ds = ds.bucket_by_sequence_length(
+        element_length_func=lambda s, t: tf.maximum(tf.shape(s)[0], tf.shape(t)[0]),
+        bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=([None], [None]), padding_values=(np.int64(0), np.int64(0)),
+    )
+    ds = ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE), len(kept)
