@@ -100,7 +100,7 @@ def test_pipeline_batches_are_bucketed_padded_and_shifted(real_pairs):
     pairs = real_pairs[::40]  # ~3,000 pairs across all lengths (the file is sorted by length)
     en = SubwordTokenizer.train([e for e, _ in pairs], vocab_size=500)
     es = SubwordTokenizer.train([s for _, s in pairs], vocab_size=500)
-    ds, kept = make_dataset(pairs, en, es, batch_size=32, max_tokens=20, seed=0)
+    ds, kept = make_dataset(pairs, en, es, batch_size=32, max_tokens=20, shuffle_seed=0)
     too_long = sum(1 for a, b in zip(en.encode([e for e, _ in pairs]), es.encode([s for _, s in pairs]))
                    if len(a) > 20 or len(b) > 20)
     assert kept == len(pairs) - too_long and too_long > 0

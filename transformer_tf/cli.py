@@ -2,9 +2,11 @@
 
 Sub-commands:
     demo    the multi-head attention article's worked example (shapes, masks, heatmaps)
+    train   train (or resume) the English→Spanish translator
 """
 
 import argparse
+import dataclasses
 import sys
 
 from transformer_tf.errors import TransformerTFError
@@ -21,13 +23,43 @@ def build_parser():
     demo.add_argument("--out", metavar="DIR", help="also write attention heatmap PNGs to DIR")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(handler=_demo)
+
+    train = sub.add_parser("train", help="train or resume the English→Spanish translator",
+                           description="Defaults are the blog's model; an existing --checkpoint-dir is resumed.")
+    _add_config_flags(train)
+    train.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
+    train.set_defaults(handler=_train)
     return parser
+
+
+# Flag types of the TrainConfig fields whose default (None) does not tell.
+_OPTIONAL_TYPES = {"data": str, "max_pairs": int, "bpemb_cache_dir": str}
+_CHOICES = {"tokenizer": ("trained", "bpemb")}
+
+
+def _add_config_flags(parser):
+    """One flag per TrainConfig field (--num-layers, --d-model, --max-pairs, ...)."""
+    from transformer_tf.train import TrainConfig
+
+    for field in dataclasses.fields(TrainConfig):
+        kind = _OPTIONAL_TYPES.get(field.name) or type(field.default)
+        parser.add_argument("--" + field.name.replace("_", "-"), type=kind, default=field.default,
+                            choices=_CHOICES.get(field.name), help="(default %(default)s)")
 
 
 def _demo(args):
     from transformer_tf.demo import run_demo
 
     run_demo(out_dir=args.out, seed=args.seed)
+
+
+def _train(args):
+    from transformer_tf.train import TrainConfig, train
+
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    train(config, checkpoint_dir=args.checkpoint_dir, log_dir=args.log_dir)
+    print(f"checkpoints, config.json and tokenizers in {args.checkpoint_dir}")
 
 
 def main(argv=None):

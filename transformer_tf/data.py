@@ -12,6 +12,7 @@ Offline, step 3 fails within seconds with a message naming ``--data``.
 """
 
 import socket
+import typing
 import unicodedata
 import urllib.parse
 import warnings
@@ -143,23 +144,25 @@ def describe_splits(splits):
 
 
 
-def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_tokens=40,
-                 bucket_boundaries=(8, 12, 16, 20, 26, 32), shuffle=True, seed=0):
-    """The training pipeline: tokenize, filter by length, bucket, batch, prefetch.
+class EncodedPairs(typing.NamedTuple):
+    """Tokenized pairs held as tensors: ``(n, max_tokens)`` zero-padded rows and ``(n,)`` lengths."""
 
-    Each pair becomes ``[START, …, END]`` ids on both sides. Pairs with more than
-    ``max_tokens`` ids on either side (START and END included, as in the blog's
-    ``filter_max_length``) are dropped. Batches group sentences of similar length
-    (``tf.data.Dataset.bucket_by_sequence_length``) so that little is padding.
+    sources: "tf.Tensor"
+    source_lengths: "tf.Tensor"
+    targets: "tf.Tensor"
+    target_lengths: "tf.Tensor"
 
-    For teacher forcing the target is split into the decoder input ``tar[:, :-1]``
-    and the labels ``tar[:, 1:]``: at position t the decoder sees tokens < t+1 and
-    must predict token t+1.
+
+def encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens=40):
+    """Tokenize pairs into a dataset of ``(source_ids, target_ids)``, dropping long ones.
+
+    Each side becomes ``[START, …, END]``; pairs with more than ``max_tokens`` ids on
+    either side (START and END included, as in the blog's ``filter_max_length``) are
+    dropped.
 
     Returns:
-        ``(dataset, kept)``: a ``tf.data.Dataset`` of ``((inp, tar_in), tar_out)``
-        int64 batches, ``inp`` ``(batch, inp_len)``, ``tar_in`` and ``tar_out``
-        ``(batch, tar_len - 1)``, padded with 0; and the number of pairs kept.
+        ``(EncodedPairs, kept)``: the kept pairs as zero-padded ``(n, max_tokens)`` id
+        rows with their lengths, and ``n``.
     """
     import numpy as np
     import tensorflow as tf
@@ -174,17 +177,76 @@ def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_t
         rows = np.zeros((len(seqs), max_tokens), np.int64)
         for i, seq in enumerate(seqs):
             rows[i, :len(seq)] = seq
-        return rows, np.array([len(seq) for seq in seqs], np.int32)
+        return tf.constant(rows), tf.constant([len(seq) for seq in seqs], tf.int32)
 
-    ds = tf.data.Dataset.from_tensor_slices((*padded([s for s, _ in kept]), *padded([t for _, t in kept])))
-    ds = ds.map(lambda s, s_len, t, t_len: (s[:s_len], t[:t_len]))  # back to each pair's true length
-    if shuffle:
-        ds = ds.shuffle(len(kept), seed=seed, reshuffle_each_iteration=True)
+    return EncodedPairs(*padded([s for s, _ in kept]), *padded([t for _, t in kept])), len(kept)
+
+
+def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 16, 20, 26, 32),
+                shuffle_seed=None):
+    """One epoch of batches: optional seeded shuffle, bucketing by length, teacher-forcing split.
+
+    Batches group sentences of similar length (``Dataset.bucket_by_sequence_length``) so
+    that little is padding. For teacher forcing the target is split into the decoder input
+    ``tar[:, :-1]`` and the labels ``tar[:, 1:]``: at position t the decoder has seen
+    tokens ≤ t and must predict token t+1.
+
+    Args:
+        pairs: the :class:`EncodedPairs` of :func:`encode_pairs`.
+        shuffle_seed: None keeps the file order; an int (or int64 scalar tensor) shuffles
+            the whole epoch with that seed. The order depends on the seed alone, never on
+            how many times the dataset was iterated before.
+
+    Returns:
+        ``((inp, tar_in), tar_out)`` int64 batches, ``(batch, inp_len)``,
+        ``(batch, tar_len - 1)`` and ``(batch, tar_len - 1)``, padded with 0.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    order = tf.range(tf.shape(pairs.sources)[0])
+    if shuffle_seed is not None:
+        # Stateless: the permutation is a pure function of the seed, whatever ran before.
+        seed = tf.stack([tf.cast(shuffle_seed, tf.int64), tf.constant(0, tf.int64)])
+        order = tf.random.experimental.stateless_shuffle(order, seed=seed)
+    ds = tf.data.Dataset.from_tensor_slices(order).map(
+        lambda i: (pairs.sources[i, :pairs.source_lengths[i]], pairs.targets[i, :pairs.target_lengths[i]]))
     boundaries = [b for b in bucket_boundaries if b < max_tokens]
     ds = ds.bucket_by_sequence_length(
         element_length_func=lambda s, t: tf.maximum(tf.shape(s)[0], tf.shape(t)[0]),
         bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         padded_shapes=([None], [None]), padding_values=(np.int64(0), np.int64(0)),
     )
-    ds = ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE), len(kept)
+    return ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_tokens=40, shuffle_seed=None):
+    """:func:`encode_pairs` then :func:`batch_pairs`: one epoch, ready for ``fit``/``evaluate``.
+
+    Returns:
+        ``(dataset, kept)``; ``dataset.cardinality()`` is the number of batches (counted
+        once: bucketing hides it from tf.data, and Keras wants to know the epoch length).
+    """
+    import tensorflow as tf
+
+    encoded, kept = encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens)
+    ds = batch_pairs(encoded, batch_size, max_tokens, shuffle_seed=shuffle_seed)
+    n_batches = int(ds.reduce(0, lambda n, _: n + 1))
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(tf.data.AUTOTUNE), kept
+
+
+def training_stream(pairs, seed, start_step, steps_per_epoch, batch_size=64, max_tokens=40):
+    """The endless training stream from optimizer step ``start_step`` on.
+
+    Epoch ``e`` is ``batch_pairs(pairs, shuffle_seed=f(seed, e))``: a pure function of
+    the seed and the epoch number, so a resumed run sees exactly the batches the
+    interrupted one would have seen, after skipping only the part of the current epoch
+    already done.
+    """
+    import tensorflow as tf
+
+    first_epoch, offset = divmod(start_step, steps_per_epoch)
+    epochs = tf.data.Dataset.range(first_epoch, 2**62)
+    stream = epochs.flat_map(lambda e: batch_pairs(pairs, batch_size, max_tokens,
+                                                   shuffle_seed=tf.constant(seed, tf.int64) * 1_000_003 + e))
+    return stream.skip(offset).prefetch(tf.data.AUTOTUNE)

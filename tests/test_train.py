@@ -1,0 +1,106 @@
+"""Training: what lands on disk, exact resumption, SIGKILL, configuration mismatches."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.train import TOKENIZER_NAMES, TrainConfig, train
+
+INTERVAL = 4  # checkpoint every 4 optimizer steps
+
+
+@pytest.fixture
+def tiny(shared_data):
+    """A tiny, dropout-free run on 1,200 real pairs: ~17 steps an epoch, deterministic."""
+    return TrainConfig(data=str(shared_data / "spa-eng" / "spa.txt"), max_pairs=1200, epochs=2,
+                       num_layers=1, d_model=16, num_heads=2, dff=32, dropout=0.0, vocab_size=200,
+                       batch_size=64, checkpoint_every=INTERVAL)
+
+
+def _weights(model):
+    return [w.numpy() for w in model.weights]
+
+
+def _latest_step(directory):
+    return int(tf.train.latest_checkpoint(str(directory)).rsplit("-", 1)[1])
+
+
+@pytest.mark.slow
+def test_training_writes_everything_a_restore_needs(tiny, tmp_path):
+    model, history = train(tiny, tmp_path / "ckpt", tmp_path / "logs", verbose=0)
+    folder = tmp_path / "ckpt"
+    saved = TrainConfig.load(folder)
+    assert saved == tiny
+    for name in TOKENIZER_NAMES:
+        assert (folder / f"{name}.model").is_file() and (folder / f"{name}.json").is_file()
+    assert _latest_step(folder) == int(model.optimizer.iterations.numpy())
+    assert len(list(folder.glob("ckpt-*.index"))) <= 5  # CheckpointManager(max_to_keep=5)
+    assert set(history.history) >= {"loss", "masked_accuracy", "val_loss", "val_masked_accuracy"}
+    assert list((tmp_path / "logs").rglob("events.out.tfevents.*"))  # TensorBoard logs
+
+
+@pytest.mark.slow
+def test_resuming_gives_the_same_model_as_one_uninterrupted_run(tiny, tmp_path):
+    straight, _ = train(tiny, tmp_path / "straight", tmp_path / "logs1", verbose=0)
+    first_half = TrainConfig(**{**tiny.__dict__, "epochs": 1})
+    train(first_half, tmp_path / "resumed", tmp_path / "logs2", verbose=0)
+    resumed, _ = train(tiny, tmp_path / "resumed", tmp_path / "logs2", verbose=0)
+    assert int(resumed.optimizer.iterations.numpy()) == int(straight.optimizer.iterations.numpy())
+    for a, b in zip(_weights(straight), _weights(resumed)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, tmp_path):
+    folder, step_file = tmp_path / "killed", tmp_path / "step.txt"
+    # The child trains with a callback that records every finished step, so the test knows
+    # how far it got when the kill landed.
+    script = textwrap.dedent(f"""
+        import keras
+        from transformer_tf.train import TrainConfig, train
+
+        class RecordStep(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                with open({str(step_file)!r}, "w") as f:
+                    f.write(str(int(self.model.optimizer.iterations.numpy())))
+
+        config = TrainConfig(**{tiny.__dict__!r})
+        config.epochs = 50
+        train(config, {str(folder)!r}, {str(tmp_path / "logs")!r}, callbacks=[RecordStep()], verbose=0)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    target = 25 + 2  # mid-epoch of the second epoch (epochs are ~17 steps), off the interval grid
+    while time.monotonic() < deadline:
+        if step_file.exists() and step_file.read_text().strip() and int(step_file.read_text()) >= target:
+            break
+        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    reached = int(step_file.read_text())
+    saved = _latest_step(folder)
+    assert reached - saved < INTERVAL, (reached, saved)
+
+    # Resuming from the kill ends where an uninterrupted run of the same length ends.
+    epochs_needed = TrainConfig(**{**tiny.__dict__, "epochs": 3})
+    resumed, _ = train(epochs_needed, folder, tmp_path / "logs", verbose=0)
+    straight, _ = train(epochs_needed, tmp_path / "straight", tmp_path / "logs3", verbose=0)
+    for a, b in zip(_weights(straight), _weights(resumed)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_resuming_with_another_architecture_names_the_mismatch(tiny, tmp_path):
+    train(TrainConfig(**{**tiny.__dict__, "epochs": 1}), tmp_path / "ckpt", tmp_path / "logs", verbose=0)
+    other = TrainConfig(**{**tiny.__dict__, "d_model": 32, "num_layers": 2})
+    with pytest.raises(TransformerTFError, match=r"num_layers: saved 1, requested 2; d_model: saved 16"):
+        train(other, tmp_path / "ckpt", tmp_path / "logs", verbose=0)

@@ -1,0 +1,218 @@
+"""Training the English→Spanish translator, resumable at any checkpoint.
+
+Everything a restore needs lives in one folder (default ``checkpoints/en_es``, the blog's
+``checkpoints_en_es``): ``config.json`` (every hyperparameter), the two tokenizer models,
+and ``tf.train.CheckpointManager`` checkpoints of the model and optimizer (the 5 newest).
+
+Resuming. Epoch ``e`` of the training stream is shuffled with a seed made of the run's
+seed and ``e`` (:func:`transformer_tf.data.training_stream`), so batch ``n`` is the same
+batch in every process. A restart restores the newest checkpoint, reads the optimizer's
+step counter and skips the part of that epoch already done: a process killed at any
+moment loses at most one checkpoint interval of work, and ends where an uninterrupted
+run would have ended.
+"""
+
+import dataclasses
+import json
+import random
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from transformer_tf.data import (
+    describe_splits,
+    batch_pairs,
+    encode_pairs,
+    make_dataset,
+    read_pairs,
+    resolve_corpus,
+    split_pairs,
+    training_stream,
+)
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.model import Transformer
+from transformer_tf.schedule import CustomSchedule
+from transformer_tf.tokenizer import SubwordTokenizer
+
+CONFIG_FILE = "config.json"
+TOKENIZER_NAMES = ("tokenizer_en", "tokenizer_es")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every choice of a training run; saved as ``config.json`` beside the checkpoints.
+
+    Defaults are the blog's model: 4 layers, d_model 128, dff 512, 8 heads, dropout 0.1,
+    batch 64, Adam(0.9, 0.98, 1e-9) with ``CustomSchedule(d_model, 4000)``.
+    """
+
+    # model
+    num_layers: int = 4
+    d_model: int = 128
+    num_heads: int = 8
+    dff: int = 512
+    dropout: float = 0.1
+    max_tokens: int = 40  # per side, START and END included; also the positional-encoding length
+    # tokenizers
+    tokenizer: str = "trained"  # "trained" (SentencePiece BPE on the train split) or "bpemb"
+    vocab_size: int = 8000  # per language, for "trained"
+    bpemb_cache_dir: str | None = None
+    # data
+    data: str | None = None  # path of spa.txt; None: Keras cache, then download
+    max_pairs: int | None = None  # random subset of the corpus, for quick runs
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+    seed: int = 0
+    # optimisation
+    batch_size: int = 64
+    epochs: int = 20
+    warmup_steps: int = 4000
+    checkpoint_every: int = 200  # optimizer steps between checkpoints
+
+    # Changing these would make saved weights or tokenizers meaningless for the run.
+    ARCHITECTURE = ("num_layers", "d_model", "num_heads", "dff", "max_tokens", "tokenizer", "vocab_size",
+                    "max_pairs", "val_fraction", "test_fraction", "seed", "batch_size")
+
+    def save(self, directory):
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        payload = {**dataclasses.asdict(self), "tokenizer_files": [f"{n}.model" for n in TOKENIZER_NAMES]}
+        (directory / CONFIG_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, directory):
+        path = Path(directory) / CONFIG_FILE
+        if not path.is_file():
+            raise TransformerTFError(f"no {CONFIG_FILE} in {directory}: train a model first (transformer-tf train).")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in json.loads(path.read_text()).items() if k in fields})
+
+    def check_compatible(self, saved):
+        """Refuse to resume a run whose architecture or data differ; name every mismatch."""
+        diffs = [f"{k}: saved {getattr(saved, k)!r}, requested {getattr(self, k)!r}"
+                 for k in self.ARCHITECTURE if getattr(saved, k) != getattr(self, k)]
+        if diffs:
+            raise TransformerTFError(
+                "the checkpoint was trained with a different configuration (" + "; ".join(diffs) +
+                "). Use the saved values, or another --checkpoint-dir for a new run.")
+
+
+def masked_accuracy(y_true, y_pred):
+    """Share of non-padding target positions whose arg-max prediction is right."""
+    pred = tf.argmax(y_pred, axis=-1, output_type=y_true.dtype)
+    mask = tf.cast(y_true != 0, tf.float32)
+    return tf.reduce_sum(tf.cast(pred == y_true, tf.float32) * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+def build_model(config, input_vocab_size, target_vocab_size):
+    """The Transformer and its compiled loss, metric and optimizer, as the blog sets them."""
+    model = Transformer(config.num_layers, config.d_model, config.num_heads, config.dff,
+                        input_vocab_size, target_vocab_size, pe_input=config.max_tokens,
+                        pe_target=config.max_tokens, rate=config.dropout)
+    optimizer = keras.optimizers.Adam(CustomSchedule(config.d_model, config.warmup_steps),
+                                      beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    model.compile(
+        optimizer=optimizer,
+        # ignore_class=0: padding positions neither count in the loss nor in its mean
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+        metrics=[masked_accuracy],
+    )
+    model.build(((None, None), (None, None)))
+    optimizer.build(model.trainable_variables)  # so a restore has every slot to fill
+    return model
+
+
+def load_splits(config):
+    """Read the corpus (optionally a seeded random subset) and split it, grouped by English."""
+    pairs = read_pairs(resolve_corpus(config.data))
+    if config.max_pairs and config.max_pairs < len(pairs):
+        pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
+    return split_pairs(pairs, config.val_fraction, config.test_fraction, config.seed)
+
+
+def make_tokenizers(config, train_pairs):
+    if config.tokenizer == "bpemb":
+        return tuple(SubwordTokenizer.from_bpemb(lang, 10000, config.bpemb_cache_dir) for lang in ("en", "es"))
+    if config.tokenizer != "trained":
+        raise TransformerTFError(f"--tokenizer {config.tokenizer!r}: choose 'trained' or 'bpemb'.")
+    return (SubwordTokenizer.train([en for en, _ in train_pairs], config.vocab_size, seed=config.seed),
+            SubwordTokenizer.train([es for _, es in train_pairs], config.vocab_size, seed=config.seed))
+
+
+class CheckpointEvery(keras.callbacks.Callback):
+    """Save through the CheckpointManager every ``checkpoint_interval`` steps and at epoch ends."""
+
+    def __init__(self, manager):
+        super().__init__()
+        self.manager = manager
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._save(check_interval=True)  # the manager counts the optimizer's steps
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._save(check_interval=False)
+
+    def _save(self, check_interval):
+        # Files are named by optimizer step (ckpt-1200), the number that resuming uses.
+        step = int(self.model.optimizer.iterations.numpy())
+        self.manager.save(checkpoint_number=step, check_interval=check_interval)
+
+
+def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", callbacks=(), verbose=1):
+    """Train (or resume) the translator; returns ``(model, history)``.
+
+    ``callbacks`` are extra Keras callbacks, run after the checkpointing one.
+
+    A folder that already holds a run is resumed: its tokenizers are reused and its
+    ``config.json`` must agree with ``config`` on everything that shapes the model or
+    the data (:meth:`TrainConfig.check_compatible`); ``epochs`` may be raised.
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    keras.utils.set_random_seed(config.seed)
+    splits = load_splits(config)
+    resuming = (checkpoint_dir / CONFIG_FILE).is_file()
+    if resuming:
+        config.check_compatible(TrainConfig.load(checkpoint_dir))
+        tokenizers = tuple(SubwordTokenizer.load(checkpoint_dir, n) for n in TOKENIZER_NAMES)
+    else:
+        tokenizers = make_tokenizers(config, splits["train"])
+        for tok, name in zip(tokenizers, TOKENIZER_NAMES):
+            tok.save(checkpoint_dir, name)
+    config.save(checkpoint_dir)
+
+    en_tok, es_tok = tokenizers
+    train_pairs, n_train = encode_pairs(splits["train"], en_tok, es_tok, config.max_tokens)
+    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, config.batch_size, config.max_tokens)
+    # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
+    steps_per_epoch = int(batch_pairs(train_pairs, config.batch_size, config.max_tokens)
+                          .reduce(0, lambda n, _: n + 1))
+    if verbose:
+        print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
+              f"tokens, {steps_per_epoch} batches an epoch")
+
+    model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=5,
+                                         step_counter=model.optimizer.iterations,
+                                         checkpoint_interval=config.checkpoint_every)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    done = int(model.optimizer.iterations.numpy())
+    if verbose and done:
+        print(f"resumed from {manager.latest_checkpoint} at step {done} (epoch {done // steps_per_epoch + 1})")
+
+    callbacks = [CheckpointEvery(manager), keras.callbacks.TensorBoard(log_dir=str(log_dir)), *callbacks]
+    history = None
+    # A resumed run may stop mid-epoch: first finish that epoch, then run whole ones.
+    while done < config.epochs * steps_per_epoch:
+        epoch, offset = divmod(done, steps_per_epoch)
+        stream = training_stream(train_pairs, config.seed, done, steps_per_epoch, config.batch_size,
+                                 config.max_tokens)
+        history = model.fit(
+            stream, initial_epoch=epoch, epochs=epoch + 1 if offset else config.epochs,
+            steps_per_epoch=steps_per_epoch - offset, validation_data=val_ds, callbacks=callbacks,
+            shuffle=False, verbose=verbose,  # the stream shuffles itself, epoch by epoch
+        )
+        done = int(model.optimizer.iterations.numpy())
+    return model, history
