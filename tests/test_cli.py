@@ -61,3 +61,18 @@ def test_heatmap_panels_show_exactly_the_weights():
 def test_heatmap_refuses_a_batch_axis():
     with pytest.raises(ValueError, match="num_heads, seq_q, seq_k"):
         plot_attention_heads(np.zeros((1, 8, 3, 3)))
+
+
+def test_train_with_a_missing_corpus_exits_2_naming_the_flag(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path / "nope.txt"), "--checkpoint-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--data" in err and "Traceback" not in err
+
+
+def test_train_flags_mirror_the_config(capsys):
+    from transformer_tf.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--num-layers", "2", "--max-pairs", "500", "--tokenizer", "bpemb"])
+    assert (args.num_layers, args.max_pairs, args.tokenizer, args.d_model) == (2, 500, "bpemb", 128)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--tokenizer", "words"])

@@ -25,8 +25,10 @@ def tiny(shared_data):
                        batch_size=64, checkpoint_every=INTERVAL)
 
 
-def _weights(model):
-    return [w.numpy() for w in model.weights]
+def assert_same_weights(a, b):
+    assert len(a.weights) == len(b.weights)
+    for wa, wb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(wa.numpy(), wb.numpy(), atol=1e-6, err_msg=wa.path)
 
 
 def _latest_step(directory):
@@ -54,8 +56,7 @@ def test_resuming_gives_the_same_model_as_one_uninterrupted_run(tiny, tmp_path):
     train(first_half, tmp_path / "resumed", tmp_path / "logs2", verbose=0)
     resumed, _ = train(tiny, tmp_path / "resumed", tmp_path / "logs2", verbose=0)
     assert int(resumed.optimizer.iterations.numpy()) == int(straight.optimizer.iterations.numpy())
-    for a, b in zip(_weights(straight), _weights(resumed)):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert_same_weights(straight, resumed)
 
 
 @pytest.mark.slow
@@ -94,8 +95,7 @@ def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, tmp_path)
     epochs_needed = TrainConfig(**{**tiny.__dict__, "epochs": 3})
     resumed, _ = train(epochs_needed, folder, tmp_path / "logs", verbose=0)
     straight, _ = train(epochs_needed, tmp_path / "straight", tmp_path / "logs3", verbose=0)
-    for a, b in zip(_weights(straight), _weights(resumed)):
-        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert_same_weights(straight, resumed)
 
 
 @pytest.mark.slow

@@ -126,17 +126,33 @@ class MultiHeadAttention(AttentionMaskConsumer):
         return tf.reshape(x, (batch_size, -1, self.d_model))
 
     def call(self, v, k, q, mask=None):
+        k_heads, v_heads = self.split_kv(k, v)
+        return self.attend(q, k_heads, v_heads, mask)
+
+    def split_kv(self, k, v):
+        """Project keys and values and split them into heads.
+
+        Incremental decoding computes this once per new token (self-attention) or once
+        per sentence (encoder-decoder attention) and caches it.
+
+        Returns:
+            ``(k_heads, v_heads)``, each ``(batch, num_heads, seq_k, depth)``.
+        """
+        batch_size = tf.shape(k)[0]
+        return (self.split_heads(self.wk(k), batch_size),  # (batch, num_heads, seq_k, depth)
+                self.split_heads(self.wv(v), batch_size))
+
+    def attend(self, q, k_heads, v_heads, mask=None):
+        """Attention of queries ``(batch, seq_q, d_model)`` over already split keys and values.
+
+        Returns:
+            ``(output, attention_weights)`` as :meth:`call`.
+        """
         batch_size = tf.shape(q)[0]
-
         q = self.split_heads(self.wq(q), batch_size)  # (batch, num_heads, seq_q, depth)
-        k = self.split_heads(self.wk(k), batch_size)  # (batch, num_heads, seq_k, depth)
-        v = self.split_heads(self.wv(v), batch_size)  # (batch, num_heads, seq_k, depth)
-
-        scaled_attention, attention_weights = scaled_dot_product_attention(q, k, v, mask)
-
+        scaled_attention, attention_weights = scaled_dot_product_attention(q, k_heads, v_heads, mask)
         concat_attention = self.combine_heads(scaled_attention, batch_size)  # (batch, seq_q, d_model)
-        output = self.dense(concat_attention)
-        return output, attention_weights
+        return self.dense(concat_attention), attention_weights
 
     def compute_output_shape(self, v_shape, k_shape=None, q_shape=None, mask_shape=None):
         q_shape = v_shape if q_shape is None else q_shape

@@ -3,11 +3,13 @@
 Sub-commands:
     demo    the multi-head attention article's worked example (shapes, masks, heatmaps)
     train   train (or resume) the English→Spanish translator
+    translate  translate English sentences with the newest checkpoint
 """
 
 import argparse
 import dataclasses
 import sys
+import warnings
 
 from transformer_tf.errors import TransformerTFError
 
@@ -30,6 +32,13 @@ def build_parser():
     train.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
     train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
     train.set_defaults(handler=_train)
+
+    translate = sub.add_parser("translate", help="translate English sentences (greedy decoding)")
+    translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
+    translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
+    translate.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    translate.set_defaults(handler=_translate)
     return parser
 
 
@@ -62,9 +71,41 @@ def _train(args):
     print(f"checkpoints, config.json and tokenizers in {args.checkpoint_dir}")
 
 
+def _read_sentences(args):
+    if args.file and args.sentences:
+        raise TransformerTFError("give sentences as arguments or with --file, not both.")
+    if args.file == "-":
+        return sys.stdin.read().splitlines()
+    if args.file:
+        try:
+            with open(args.file, encoding="utf-8") as f:
+                return f.read().splitlines()
+        except UnicodeDecodeError:
+            raise TransformerTFError(f"--file {args.file}: not UTF-8 text.") from None
+    if not args.sentences:
+        raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
+    return args.sentences
+
+
+def _translate(args):
+    from transformer_tf.translate import Translator
+
+    sentences = _read_sentences(args)
+    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    for source, spanish in zip(sentences, translator.translate(sentences, batch_size=args.batch_size)):
+        if not source.strip():
+            print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
+        print(spanish)
+
+
+def _warn_briefly(message, category, filename, lineno, file=None, line=None):
+    print(f"transformer-tf: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     """Entry point; returns the process exit status (0 ok, 2 user error)."""
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _warn_briefly  # a user wants the message, not our source line
     try:
         args.handler(args)
     except TransformerTFError as err:

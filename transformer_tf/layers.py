@@ -163,10 +163,41 @@ class DecoderLayer(_Block):
         attn2 = self.dropout2(attn2, training=training)
         out2 = self.layernorm2(attn2 + out1)
 
+        return self._feed_forward(out2, training), block1_weights, block2_weights
+
+    def _feed_forward(self, out2, training=False):
         ffn_output = self.ffn(out2)
         ffn_output = self.dropout3(ffn_output, training=training)
-        out3 = self.layernorm3(ffn_output + out2)
-        return out3, block1_weights, block2_weights
+        return self.layernorm3(ffn_output + out2)
+
+    def decode_step(self, x_t, t, cache, enc_kv, padding_mask=None):
+        """One decoding step with cached keys and values (inference, no dropout).
+
+        Block 1 attends over the cached self-attention keys/values of positions
+        0..t, written one position per step; block 2 over the encoder's keys/values,
+        projected once per sentence. Same result as :meth:`call` on the whole prefix.
+
+        Args:
+            x_t: ``(batch, 1, d_model)``, the input at position ``t``.
+            t: scalar int, the position.
+            cache: ``(k, v)``, each ``(batch, num_heads, max_len, depth)``; rows
+                ``> t`` are ignored (masked).
+            enc_kv: ``mha2.split_kv(enc_output, enc_output)``.
+            padding_mask: ``(batch, 1, 1, inp_len)``, 1.0 = padding.
+
+        Returns:
+            ``(out_t (batch, 1, d_model), updated cache)``.
+        """
+        k_t, v_t = self.mha1.split_kv(x_t, x_t)  # (batch, num_heads, 1, depth)
+        max_len = tf.shape(cache[0])[2]
+        at_t = tf.reshape(tf.one_hot(t, max_len), (1, 1, -1, 1))  # selects row t of the cache
+        cache = (cache[0] + at_t * k_t, cache[1] + at_t * v_t)
+        future = tf.cast(tf.range(max_len) > t, tf.float32)  # (max_len,), 1.0 = not written yet
+        attn1, _ = self.mha1.attend(x_t, cache[0], cache[1], future)
+        out1 = self.layernorm1(attn1 + x_t)
+        attn2, _ = self.mha2.attend(out1, enc_kv[0], enc_kv[1], padding_mask)
+        out2 = self.layernorm2(attn2 + out1)
+        return self._feed_forward(out2), cache
 
 
 class _Stack(AttentionMaskConsumer):
@@ -188,11 +219,12 @@ class _Stack(AttentionMaskConsumer):
         self.pos_encoding = positional_encoding(maximum_position_encoding, d_model)
         self.dropout = keras.layers.Dropout(rate)
 
-    def embed(self, x, training):
-        """``(batch, seq_len)`` ids → ``(batch, seq_len, d_model)`` embeddings + positions."""
+    def embed(self, x, training, start=0):
+        """``(batch, seq_len)`` ids at positions ``start…`` → ``(batch, seq_len, d_model)``
+        embeddings + positional encodings."""
         seq_len = tf.shape(x)[1]
         tf.debugging.assert_less_equal(
-            seq_len, self.maximum_position_encoding,
+            start + seq_len, self.maximum_position_encoding,
             message=f"{self.name}: sequence longer than the {self.maximum_position_encoding} positions "
                     f"this model encodes; truncate the input or build the model with a larger pe_input/pe_target",
         )
@@ -200,7 +232,7 @@ class _Stack(AttentionMaskConsumer):
         # The paper multiplies the embeddings by √d_model so that they are not
         # drowned by the positional encoding, whose entries are in [-1, 1].
         x *= tf.math.sqrt(tf.cast(self.d_model, x.dtype))
-        x += self.pos_encoding[:, :seq_len, :]
+        x += self.pos_encoding[:, start:start + seq_len, :]
         return self.dropout(x, training=training)
 
     def get_config(self):
@@ -289,3 +321,21 @@ class Decoder(_Stack):
             attention_weights[f"decoder_layer{i + 1}_block1"] = block1
             attention_weights[f"decoder_layer{i + 1}_block2"] = block2
         return x, attention_weights
+
+    def init_decoding(self, enc_output, max_len):
+        """What incremental decoding carries: per layer, the encoder keys/values and
+        an empty self-attention cache ``(batch, num_heads, max_len, depth)``."""
+        batch = tf.shape(enc_output)[0]
+        layer = self.dec_layers[0].mha1
+        empty = tf.zeros((batch, layer.num_heads, max_len, layer.depth), enc_output.dtype)
+        enc_kvs = tuple(lyr.mha2.split_kv(enc_output, enc_output) for lyr in self.dec_layers)
+        return enc_kvs, tuple((empty, empty) for _ in self.dec_layers)
+
+    def decode_step(self, token, t, caches, enc_kvs, padding_mask=None):
+        """Token ids ``(batch, 1)`` at position ``t`` → ``(batch, 1, d_model)``, new caches."""
+        x = self.embed(token, training=False, start=t)
+        new_caches = []
+        for layer, cache, enc_kv in zip(self.dec_layers, caches, enc_kvs):
+            x, cache = layer.decode_step(x, t, cache, enc_kv, padding_mask)
+            new_caches.append(cache)
+        return x, tuple(new_caches)

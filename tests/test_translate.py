@@ -1,0 +1,104 @@
+"""Restore and translate: cached decoding equals full recompute; awkward inputs."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from transformer_tf import Transformer
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.tokenizer import END_ID, START_ID
+from transformer_tf.translate import Translator, greedy_decode, greedy_decode_full
+
+
+@pytest.fixture
+def model():
+    m = Transformer(num_layers=2, d_model=32, num_heads=4, dff=64, input_vocab_size=60,
+                    target_vocab_size=70, pe_input=20, pe_target=20, rate=0.0)
+    m.build(((None, None), (None, None)))
+    return m
+
+
+def test_cached_decoding_gives_exactly_the_full_recompute_tokens(model):
+    rng = np.random.default_rng(0)
+    rows = []
+    for length in (3, 7, 12, 5):  # a padded batch of different lengths
+        body = rng.integers(4, 60, size=length)
+        rows.append([START_ID, *body, END_ID] + [0] * (12 - length))
+    inp = tf.constant(rows, tf.int64)
+    cached = greedy_decode(model, inp, 20, stop_at_end=False).numpy()
+    full = greedy_decode_full(model, inp, 20, stop_at_end=False).numpy()
+    assert cached.shape == full.shape == (4, 20)
+    np.testing.assert_array_equal(cached, full)
+
+
+def test_cached_decoding_is_the_same_inside_tf_function(model):
+    inp = tf.constant([[START_ID, 9, 8, 7, END_ID]], tf.int64)
+    eager = greedy_decode(model, inp, 15, stop_at_end=False)
+    graph = tf.function(lambda x: greedy_decode(model, x, 15, stop_at_end=False))(inp)
+    np.testing.assert_array_equal(eager, graph)
+
+
+@pytest.fixture(scope="module")
+def trained_dir(shared_data, tmp_path_factory):
+    """A tiny model trained for a few epochs on 1,500 real pairs (quality is not the point)."""
+    from transformer_tf.train import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("translator")
+    config = TrainConfig(data=str(shared_data / "spa-eng" / "spa.txt"), max_pairs=1500, epochs=1,
+                         num_layers=1, d_model=32, num_heads=4, dff=64, vocab_size=300, max_tokens=24)
+    train(config, folder / "ckpt", folder / "logs", verbose=0)
+    return folder / "ckpt"
+
+
+@pytest.mark.slow
+def test_restored_translator_handles_empty_long_and_unseen_inputs(trained_dir):
+    translator = Translator.from_checkpoint(trained_dir)
+    sentences = ["He admired her as a great director.", "", "   ", "漢字 ☃ ünïcödé", "word " * 2000]
+    with pytest.warns(UserWarning, match="longer than the 24 tokens"):
+        out = translator.translate(sentences)
+    assert len(out) == 5 and all(isinstance(s, str) for s in out)
+    assert out[1] == out[2] == ""
+    # batching and order do not change a translation
+    assert translator.translate([sentences[0]]) == [out[0]]
+    assert translator.translate(sentences[3:4] + sentences[:1]) == [out[3], out[0]]
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(TransformerTFError, match="train a model first"):
+        Translator.from_checkpoint(tmp_path)
+
+
+@pytest.mark.slow
+def test_translate_cli_arguments_file_and_stdin(trained_dir, tmp_path, capsys, monkeypatch):
+    import io
+
+    from transformer_tf.cli import main
+
+    assert main(["translate", "--checkpoint-dir", str(trained_dir), "I am here.", ""]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 2 and lines[0] and lines[1] == ""  # one output line per input
+    assert "empty input" in captured.err
+
+    listing = tmp_path / "in.txt"
+    listing.write_text("I am here.\nTom is tall.\n", encoding="utf-8")
+    assert main(["translate", "--checkpoint-dir", str(trained_dir), "--file", str(listing)]) == 0
+    from_file = capsys.readouterr().out.splitlines()
+    assert from_file[0] == lines[0] and len(from_file) == 2
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("I am here.\n"))
+    assert main(["translate", "--checkpoint-dir", str(trained_dir), "--file", "-"]) == 0
+    assert capsys.readouterr().out.splitlines() == [lines[0]]
+
+
+def test_translate_cli_errors_exit_2_without_traceback(tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    assert main(["translate", "--checkpoint-dir", str(tmp_path), "Hello."]) == 2
+    assert main(["translate", "--checkpoint-dir", str(tmp_path)]) == 2
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    assert main(["translate", "--checkpoint-dir", str(tmp_path), "--file", str(binary)]) == 2
+    err = capsys.readouterr().err
+    assert "train a model first" in err and "nothing to translate" in err and "UTF-8" in err
+    assert "Traceback" not in err

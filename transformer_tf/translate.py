@@ -1,0 +1,142 @@
+"""Restore a trained translator and translate: greedy decoding with cached keys/values.
+
+Decoding is autoregressive: the decoder is fed ``START``, predicts a token, is fed that
+token, and so on until ``END``. Recomputing the decoder over the whole prefix at every
+step costs O(t) work per step per layer; the incremental decoder instead caches each
+layer's self-attention keys and values (and the encoder-decoder ones, computed once), so
+each step only processes the new token. Both give the same tokens
+(``tests/test_translate.py``); ``bench/decode.py`` measures the speed-up.
+"""
+
+import warnings
+from pathlib import Path
+
+import tensorflow as tf
+
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.masks import PAD_ID, create_padding_mask
+from transformer_tf.model import Transformer
+from transformer_tf.tokenizer import END_ID, START_ID, SubwordTokenizer
+from transformer_tf.train import TOKENIZER_NAMES, TrainConfig
+
+
+def greedy_decode(model, inp, max_length, stop_at_end=True):
+    """Greedy decoding with per-layer key/value caches.
+
+    Args:
+        model: a :class:`~transformer_tf.Transformer`.
+        inp: ``(batch, inp_len)`` int64 source ids (START … END, 0-padded).
+        max_length: most tokens to generate (at most the model's ``pe_target``).
+        stop_at_end: stop once every sentence has produced END (False: always
+            ``max_length`` steps, for benchmarks).
+
+    Returns:
+        ``(batch, steps)`` int64 generated ids (END included; 0 after END).
+    """
+    enc_padding_mask = create_padding_mask(inp)
+    enc_output, _ = model.encoder(inp, training=False, mask=enc_padding_mask)
+    enc_kvs, caches = model.decoder.init_decoding(enc_output, max_length)
+    batch = tf.shape(inp)[0]
+    token = tf.fill((batch, 1), tf.constant(START_ID, tf.int64))
+    finished = tf.zeros((batch,), tf.bool)
+    outputs = tf.TensorArray(tf.int64, size=max_length)
+    steps = tf.constant(0)
+    for t in tf.range(max_length):
+        x, caches = model.decoder.decode_step(token, t, caches, enc_kvs, enc_padding_mask)
+        next_token = tf.argmax(model.final_layer(x)[:, 0], axis=-1)  # (batch,)
+        next_token = tf.where(finished, tf.constant(PAD_ID, tf.int64), next_token)
+        outputs = outputs.write(t, next_token)
+        finished = finished | (next_token == END_ID)
+        token = next_token[:, tf.newaxis]
+        steps = t + 1
+        if stop_at_end and tf.reduce_all(finished):
+            break
+    return tf.transpose(outputs.stack()[:steps])
+
+
+def greedy_decode_full(model, inp, max_length, stop_at_end=True):
+    """Reference greedy decoding that reruns the whole decoder on the prefix every step."""
+    batch = tf.shape(inp)[0]
+    tar = tf.fill((batch, 1), tf.constant(START_ID, tf.int64))
+    finished = tf.zeros((batch,), tf.bool)
+    for _ in tf.range(max_length):
+        tf.autograph.experimental.set_loop_options(shape_invariants=[(tar, tf.TensorShape([None, None]))])
+        logits = model((inp, tar), training=False)
+        next_token = tf.argmax(logits[:, -1], axis=-1)
+        next_token = tf.where(finished, tf.constant(PAD_ID, tf.int64), next_token)
+        tar = tf.concat([tar, next_token[:, tf.newaxis]], axis=1)
+        finished = finished | (next_token == END_ID)
+        if stop_at_end and tf.reduce_all(finished):
+            break
+    return tar[:, 1:]
+
+
+class Translator:
+    """A restored model with its tokenizers: ``Translator.from_checkpoint().translate([...])``.
+
+    Args:
+        model: trained :class:`~transformer_tf.Transformer`.
+        source_tokenizer, target_tokenizer: the :class:`SubwordTokenizer` it was trained with.
+        max_tokens: longest sequence the model accepts (its positional-encoding length).
+    """
+
+    def __init__(self, model, source_tokenizer, target_tokenizer, max_tokens):
+        self.model = model
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_tokens = max_tokens
+        spec = tf.TensorSpec((None, None), tf.int64)
+        self._decode = tf.function(lambda inp: greedy_decode(model, inp, max_tokens), input_signature=[spec])
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint_dir="checkpoints/en_es"):
+        """Rebuild the model from ``config.json`` and restore the newest checkpoint's weights.
+
+        Raises:
+            TransformerTFError: no trained model there, or the checkpoint does not fill
+                every weight of the model its config describes.
+        """
+        checkpoint_dir = Path(checkpoint_dir)
+        config = TrainConfig.load(checkpoint_dir)
+        source, target = (SubwordTokenizer.load(checkpoint_dir, name) for name in TOKENIZER_NAMES)
+        model = Transformer(config.num_layers, config.d_model, config.num_heads, config.dff,
+                            source.vocab_size, target.vocab_size, config.max_tokens, config.max_tokens,
+                            rate=config.dropout)
+        model.build(((None, None), (None, None)))
+        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+        if latest is None:
+            raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
+        status = tf.train.Checkpoint(model=model).restore(latest).expect_partial()  # optimizer not needed
+        try:
+            status.assert_existing_objects_matched()
+        except AssertionError as err:
+            raise TransformerTFError(f"{latest} does not match config.json: {str(err)[:300]}") from None
+        return cls(model, source, target, config.max_tokens)
+
+    def encode_sources(self, sentences):
+        """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning."""
+        encoded = self.source_tokenizer.encode(list(sentences))
+        too_long = [i for i, ids in enumerate(encoded) if len(ids) > self.max_tokens]
+        if too_long:
+            warnings.warn(f"{len(too_long)} sentence(s) longer than the {self.max_tokens} tokens the model reads "
+                          f"(e.g. #{too_long[0] + 1}, {len(encoded[too_long[0]])} tokens): only the start is "
+                          f"translated.", stacklevel=2)
+        return [ids if len(ids) <= self.max_tokens else ids[:self.max_tokens - 1] + [END_ID] for ids in encoded]
+
+    def translate(self, sentences, batch_size=64):
+        """Translate a list of English sentences; returns Spanish strings in the same order.
+
+        Empty (or blank) sentences translate to ``""`` without running the model.
+        """
+        sentences = list(sentences)
+        results = [""] * len(sentences)
+        todo = [i for i, s in enumerate(sentences) if s.strip()]
+        ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
+        todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start:start + batch_size]
+            width = max(len(ids[i]) for i in chunk)
+            inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)
+            for i, row in zip(chunk, self._decode(inp).numpy()):
+                results[i] = self.target_tokenizer.decode(row)
+        return results
