@@ -102,3 +102,32 @@ def test_translate_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "train a model first" in err and "nothing to translate" in err and "UTF-8" in err
     assert "Traceback" not in err
+
+
+def test_scores_are_sacrebleu_corpus_scores():
+    from transformer_tf.evaluate import score
+
+    refs = ["El gato está en la casa.", "Me gusta leer libros."]
+    perfect = score(refs, refs)
+    assert perfect["bleu"] == pytest.approx(100.0) and perfect["chrf"] == pytest.approx(100.0)
+    partial = score(["El gato está en casa.", "Me gusta leer."], refs)
+    assert 0 < partial["bleu"] < 100 and 0 < partial["chrf"] < 100
+    assert "nrefs:1" in partial["bleu_signature"]
+
+
+@pytest.mark.slow
+def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, capsys):
+    from transformer_tf.cli import main
+    from transformer_tf.evaluate import evaluation_pairs
+    from transformer_tf.train import TrainConfig, load_splits
+
+    test_split = evaluation_pairs(trained_dir)
+    assert test_split == load_splits(TrainConfig.load(trained_dir))["test"]  # never seen in training
+    assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "20"]) == 0
+    assert "20 sentences of the held-out test split: BLEU" in capsys.readouterr().out
+
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("Go.\tVe.\nI am here.\tEstoy aquí.\n", encoding="utf-8")
+    assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--pairs", str(tsv)]) == 0
+    assert "2 sentences of" in capsys.readouterr().out
+    assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--pairs", str(tmp_path / "no.tsv")]) == 2

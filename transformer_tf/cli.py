@@ -4,6 +4,7 @@ Sub-commands:
     demo    the multi-head attention article's worked example (shapes, masks, heatmaps)
     train   train (or resume) the English→Spanish translator
     translate  translate English sentences with the newest checkpoint
+    evaluate   sacreBLEU BLEU and chrF on the held-out test split (or --pairs TSV)
 """
 
 import argparse
@@ -39,6 +40,14 @@ def build_parser():
     translate.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
     translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
     translate.set_defaults(handler=_translate)
+
+    evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
+    evaluate.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    evaluate.add_argument("--pairs", metavar="TSV", help="English<TAB>Spanish pairs to score instead")
+    evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
+    evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
+    evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    evaluate.set_defaults(handler=_evaluate)
     return parser
 
 
@@ -96,6 +105,18 @@ def _translate(args):
         if not source.strip():
             print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
         print(spanish)
+
+
+def _evaluate(args):
+    from transformer_tf.evaluate import evaluate, evaluation_pairs
+    from transformer_tf.translate import Translator
+
+    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    pairs = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit)
+    result = evaluate(translator, pairs, args.batch_size)
+    source = args.pairs or "the held-out test split"
+    print(f"{result['sentences']:,} sentences of {source}: BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}")
+    print(f"sacreBLEU {result['bleu_signature']}")
 
 
 def _warn_briefly(message, category, filename, lineno, file=None, line=None):
