@@ -90,6 +90,9 @@ def test_translate_cli_arguments_file_and_stdin(trained_dir, tmp_path, capsys, m
     assert main(["translate", "--checkpoint-dir", str(trained_dir), "--file", "-"]) == 0
     assert capsys.readouterr().out.splitlines() == [lines[0]]
 
+    assert main(["translate", "--checkpoint-dir", str(trained_dir), "--beam", "3", "I am here."]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
 
 def test_translate_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     from transformer_tf.cli import main
@@ -131,3 +134,33 @@ def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, caps
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--pairs", str(tsv)]) == 0
     assert "2 sentences of" in capsys.readouterr().out
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--pairs", str(tmp_path / "no.tsv")]) == 2
+
+
+def _log_prob(model, inp, out):
+    """log P(out | inp) under teacher forcing, counting tokens up to and including END."""
+    start = tf.fill((out.shape[0], 1), tf.constant(START_ID, tf.int64))
+    logits = model((inp, tf.concat([start, out[:, :-1]], 1)), training=False)
+    log_probs = tf.nn.log_softmax(logits).numpy()
+    out = out.numpy()
+    totals = []
+    for row, lp in zip(out, log_probs):
+        n = (list(row).index(END_ID) + 1) if END_ID in row else len(row)
+        totals.append(sum(lp[i, row[i]] for i in range(n)))
+    return np.array(totals)
+
+
+def test_beam_of_one_is_greedy_and_wider_beams_are_never_less_likely(model):
+    from transformer_tf.translate import beam_search_decode
+
+    rng = np.random.default_rng(1)
+    inp = tf.constant([[START_ID, *rng.integers(4, 60, 6), END_ID] for _ in range(3)], tf.int64)
+    greedy = greedy_decode(model, inp, 20, stop_at_end=False)
+    np.testing.assert_array_equal(beam_search_decode(model, inp, 20, beam_size=1, alpha=0.0), greedy)
+    beam = beam_search_decode(model, inp, 20, beam_size=4, alpha=0.0)
+    assert beam.shape == (3, 20)
+    assert np.all(_log_prob(model, inp, beam) >= _log_prob(model, inp, greedy) - 1e-4)
+
+
+def test_a_beam_below_one_is_refused(trained_dir):
+    with pytest.raises(TransformerTFError, match="at least 1"):
+        Translator.from_checkpoint(trained_dir).translate(["Hi."], beam=0)

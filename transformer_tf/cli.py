@@ -34,11 +34,13 @@ def build_parser():
     train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
     train.set_defaults(handler=_train)
 
-    translate = sub.add_parser("translate", help="translate English sentences (greedy decoding)")
+    translate = sub.add_parser("translate", help="translate English sentences (greedy or beam search)")
     translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
     translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
     translate.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
     translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    translate.add_argument("--beam", type=int, default=1, metavar="N",
+                           help="beam search with N beams (default 1: greedy)")
     translate.set_defaults(handler=_translate)
 
     evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
@@ -101,7 +103,7 @@ def _translate(args):
 
     sentences = _read_sentences(args)
     translator = Translator.from_checkpoint(args.checkpoint_dir)
-    for source, spanish in zip(sentences, translator.translate(sentences, batch_size=args.batch_size)):
+    for source, spanish in zip(sentences, translator.translate(sentences, batch_size=args.batch_size, beam=args.beam)):
         if not source.strip():
             print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
         print(spanish)

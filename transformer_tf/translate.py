@@ -1,4 +1,5 @@
-"""Restore a trained translator and translate: greedy decoding with cached keys/values.
+"""Restore a trained translator and translate: greedy decoding and beam search, both
+with cached keys/values.
 
 Decoding is autoregressive: the decoder is fed ``START``, predicts a token, is fed that
 token, and so on until ``END``. Recomputing the decoder over the whole prefix at every
@@ -54,6 +55,60 @@ def greedy_decode(model, inp, max_length, stop_at_end=True):
     return tf.transpose(outputs.stack()[:steps])
 
 
+def beam_search_decode(model, inp, max_length, beam_size=4, alpha=0.6):
+    """Beam search with the same key/value caches as :func:`greedy_decode`.
+
+    Keeps the ``beam_size`` most probable prefixes of every sentence; a finished beam
+    (END produced) only extends with padding at no cost. The winner maximises
+    ``log P(y) / lp(y)`` with the GNMT length penalty ``lp = ((5 + |y|) / 6)^alpha``
+    (``alpha=0``: plain log-probability).
+
+    Args:
+        model, inp, max_length: as :func:`greedy_decode`.
+        beam_size: beams per sentence (1 is greedy decoding).
+        alpha: length-penalty exponent.
+
+    Returns:
+        ``(batch, max_length)`` int64 ids of the best beam (END included; 0 after END).
+    """
+    batch = tf.shape(inp)[0]
+    vocab = model.final_layer.units
+    enc_padding_mask = tf.repeat(create_padding_mask(inp), beam_size, axis=0)  # (batch·beam, 1, 1, inp_len)
+    enc_output, _ = model.encoder(inp, training=False, mask=create_padding_mask(inp))
+    enc_kvs, caches = model.decoder.init_decoding(tf.repeat(enc_output, beam_size, axis=0), max_length)
+
+    # Only beam 0 is alive at first, so the first step does not pick one word beam_size times.
+    scores = tf.tile(tf.concat([[0.0], tf.fill([beam_size - 1], -float("inf"))], 0), [batch])  # (batch·beam,)
+    sequences = tf.zeros((batch * beam_size, max_length), tf.int64)
+    finished = tf.zeros((batch * beam_size,), tf.bool)
+    lengths = tf.zeros((batch * beam_size,), tf.float32)
+    token = tf.fill((batch * beam_size, 1), tf.constant(START_ID, tf.int64))
+    only_padding = tf.one_hot(PAD_ID, vocab, on_value=0.0, off_value=-float("inf"))  # (vocab,)
+    for t in tf.range(max_length):
+        x, caches = model.decoder.decode_step(token, t, caches, enc_kvs, enc_padding_mask)
+        log_probs = tf.nn.log_softmax(model.final_layer(x)[:, 0])  # (batch·beam, vocab)
+        log_probs = tf.where(finished[:, tf.newaxis], only_padding, log_probs)
+        totals = tf.reshape(scores[:, tf.newaxis] + log_probs, (batch, beam_size * vocab))
+        top_scores, top_index = tf.math.top_k(totals, k=beam_size)  # (batch, beam)
+        parents = tf.reshape(top_index // vocab + tf.range(batch)[:, tf.newaxis] * beam_size, [-1])
+        words = tf.cast(tf.reshape(top_index % vocab, [-1]), tf.int64)  # (batch·beam,)
+
+        caches = tf.nest.map_structure(lambda c: tf.gather(c, parents), caches)
+        was_finished = tf.gather(finished, parents)
+        sequences = tf.gather(sequences, parents) + tf.one_hot(t, max_length, dtype=tf.int64) * words[:, None]
+        lengths = tf.gather(lengths, parents) + tf.cast(~was_finished, tf.float32)
+        finished = was_finished | (words == END_ID)
+        scores = tf.reshape(top_scores, [-1])
+        token = words[:, tf.newaxis]
+        if tf.reduce_all(finished):
+            break
+
+    penalty = tf.pow((5.0 + lengths) / 6.0, alpha)
+    normalised = tf.reshape(scores / penalty, (batch, beam_size))
+    best = tf.argmax(normalised, axis=1, output_type=tf.int32) + tf.range(batch) * beam_size
+    return tf.gather(sequences, best)
+
+
 def greedy_decode_full(model, inp, max_length, stop_at_end=True):
     """Reference greedy decoding that reruns the whole decoder on the prefix every step."""
     batch = tf.shape(inp)[0]
@@ -85,8 +140,7 @@ class Translator:
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_tokens = max_tokens
-        spec = tf.TensorSpec((None, None), tf.int64)
-        self._decode = tf.function(lambda inp: greedy_decode(model, inp, max_tokens), input_signature=[spec])
+        self._decoders = {}  # beam size → compiled decoder
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir="checkpoints/en_es"):
@@ -123,11 +177,23 @@ class Translator:
                           f"translated.", stacklevel=2)
         return [ids if len(ids) <= self.max_tokens else ids[:self.max_tokens - 1] + [END_ID] for ids in encoded]
 
-    def translate(self, sentences, batch_size=64):
+    def _decoder(self, beam):
+        if beam < 1:
+            raise TransformerTFError(f"--beam {beam}: the beam size must be at least 1.")
+        if beam not in self._decoders:
+            model, length = self.model, self.max_tokens
+            fn = ((lambda inp: greedy_decode(model, inp, length)) if beam == 1 else
+                  (lambda inp: beam_search_decode(model, inp, length, beam_size=beam)))
+            self._decoders[beam] = tf.function(fn, input_signature=[tf.TensorSpec((None, None), tf.int64)])
+        return self._decoders[beam]
+
+    def translate(self, sentences, batch_size=64, beam=1):
         """Translate a list of English sentences; returns Spanish strings in the same order.
 
+        ``beam=1`` is greedy decoding, ``beam > 1`` beam search with that many beams.
         Empty (or blank) sentences translate to ``""`` without running the model.
         """
+        decode = self._decoder(beam)
         sentences = list(sentences)
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
@@ -137,6 +203,6 @@ class Translator:
             chunk = todo[start:start + batch_size]
             width = max(len(ids[i]) for i in chunk)
             inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)
-            for i, row in zip(chunk, self._decode(inp).numpy()):
+            for i, row in zip(chunk, decode(inp).numpy()):
                 results[i] = self.target_tokenizer.decode(row)
         return results
