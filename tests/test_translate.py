@@ -164,3 +164,34 @@ def test_beam_of_one_is_greedy_and_wider_beams_are_never_less_likely(model):
 def test_a_beam_below_one_is_refused(trained_dir):
     with pytest.raises(TransformerTFError, match="at least 1"):
         Translator.from_checkpoint(trained_dir).translate(["Hi."], beam=0)
+
+
+@pytest.mark.slow
+def test_export_reloads_in_a_fresh_process_with_the_same_translations(trained_dir, tmp_path, capsys):
+    import json
+    import subprocess
+    import sys
+
+    from transformer_tf.cli import main
+
+    sentences = ["He admired her as a great director.", "I am here.", "", "Caf\u0065\u0301 漢字 ☃",
+                 "Tom " * 30 + "runs.", "Where is the 2nd station?"]
+    expected = Translator.from_checkpoint(trained_dir).translate(sentences)
+
+    target = tmp_path / "exported"
+    target.mkdir()
+    (target / "stale.txt").write_text("an older export")  # replaced whole, atomically
+    assert main(["export", str(target), "--checkpoint-dir", str(trained_dir)]) == 0
+    assert not (target / "stale.txt").exists() and (target / "saved_model.pb").is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp dirs left
+
+    script = (
+        "import json, sys, tensorflow as tf, tensorflow_text\n"  # tensorflow_text registers its ops
+        "m = tf.saved_model.load(sys.argv[1])\n"
+        "out = m.translate(tf.constant(json.loads(sys.argv[2])))\n"
+        "print(json.dumps([s.decode('utf-8') for s in out.numpy()]))\n"
+    )
+    fresh = subprocess.run([sys.executable, "-c", script, str(target), json.dumps(sentences)],
+                           capture_output=True, text=True, timeout=180)
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert json.loads(fresh.stdout.strip().splitlines()[-1]) == expected

@@ -5,6 +5,7 @@ Sub-commands:
     train   train (or resume) the English→Spanish translator
     translate  translate English sentences with the newest checkpoint
     evaluate   sacreBLEU BLEU and chrF on the held-out test split (or --pairs TSV)
+    export     a SavedModel whose `translate` signature maps strings to strings
 """
 
 import argparse
@@ -50,6 +51,11 @@ def build_parser():
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
     evaluate.set_defaults(handler=_evaluate)
+
+    export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
+    export.add_argument("directory", metavar="DIR", help="where to write it (replaced atomically)")
+    export.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    export.set_defaults(handler=_export)
     return parser
 
 
@@ -119,6 +125,14 @@ def _evaluate(args):
     source = args.pairs or "the held-out test split"
     print(f"{result['sentences']:,} sentences of {source}: BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}")
     print(f"sacreBLEU {result['bleu_signature']}")
+
+
+def _export(args):
+    from transformer_tf.export import export_translator
+    from transformer_tf.translate import Translator
+
+    path = export_translator(Translator.from_checkpoint(args.checkpoint_dir), args.directory)
+    print(f"wrote {path}: tf.saved_model.load(...).translate(tf.constant([...])) -> Spanish strings")
 
 
 def _warn_briefly(message, category, filename, lineno, file=None, line=None):

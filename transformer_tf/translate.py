@@ -9,6 +9,7 @@ each step only processes the new token. Both give the same tokens
 (``tests/test_translate.py``); ``bench/decode.py`` measures the speed-up.
 """
 
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -194,7 +195,7 @@ class Translator:
         Empty (or blank) sentences translate to ``""`` without running the model.
         """
         decode = self._decoder(beam)
-        sentences = list(sentences)
+        sentences = [unicodedata.normalize("NFC", s) for s in sentences]  # as the training corpus
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
         ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))

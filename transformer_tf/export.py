@@ -1,0 +1,106 @@
+"""Export the translator as a SavedModel that maps ``tf.string`` to ``tf.string``.
+
+Everything runs inside the graph: NFC normalisation, SentencePiece tokenization
+(tensorflow-text's op, with the tokenizer models embedded in the SavedModel), greedy
+decoding with cached keys/values, detokenization. Reloaded with ``tf.saved_model.load``
+in any process, it gives the same translations as
+:meth:`transformer_tf.translate.Translator.translate`. ``transformer_tf`` is not needed
+there, only ``tensorflow_text``, whose import registers the SentencePiece op::
+
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the SentencePiece op)
+
+    reloaded = tf.saved_model.load("exported/")
+    reloaded.translate(tf.constant(["He admired her as a great director."]))
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from transformer_tf.masks import PAD_ID
+from transformer_tf.tokenizer import END_ID, START_ID
+from transformer_tf.translate import greedy_decode
+
+
+class _InGraphTokenizer(tf.Module):
+    """A :class:`~transformer_tf.tokenizer.SubwordTokenizer` as graph ops."""
+
+    def __init__(self, tokenizer, name):
+        super().__init__(name=name)
+        # A distinct op name per tokenizer: tensorflow-text's SentencePiece resource is
+        # shared by node name, so two models under the default name collapse into one
+        # when the SavedModel is loaded (the Spanish side would decode with English pieces).
+        self.sp = tf_text.SentencepieceTokenizer(model=tokenizer.model_proto, out_type=tf.int32,
+                                                 name=f"{name}_sentencepiece")
+        self.offset = tokenizer.offset
+        self.bpemb_preprocess = tokenizer.bpemb_preprocess
+
+    def encode(self, texts, max_tokens):
+        """``(batch,)`` strings → ``(batch, ≤ max_tokens)`` START … END ids, 0-padded."""
+        if self.bpemb_preprocess:
+            texts = tf.strings.regex_replace(tf.strings.lower(texts), r"\d", "0")
+        ids = tf.cast(self.sp.tokenize(texts), tf.int64) + self.offset
+        ids = ids[:, :max_tokens - 2]  # as Translator.encode_sources: keep the start
+        batch = tf.shape(ids.row_lengths())[0]
+        start = tf.fill((batch, 1), tf.constant(START_ID, tf.int64))
+        end = tf.fill((batch, 1), tf.constant(END_ID, tf.int64))
+        return tf.concat([start, ids, end], axis=1).to_tensor(PAD_ID)
+
+    def decode(self, ids):
+        """``(batch, steps)`` generated ids → strings: stop at END, drop padding and START."""
+        before_end = tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1) == 0
+        keep = before_end & (ids != PAD_ID) & (ids != START_ID)
+        pieces = tf.ragged.boolean_mask(ids, keep) - self.offset
+        return self.sp.detokenize(tf.cast(pieces, tf.int32))
+
+
+class ExportedTranslator(tf.Module):
+    """The SavedModel's contents: model, both tokenizers, and the ``translate`` function."""
+
+    def __init__(self, translator):
+        super().__init__()
+        self.model = translator.model
+        self.source = _InGraphTokenizer(translator.source_tokenizer, "source")
+        self.target = _InGraphTokenizer(translator.target_tokenizer, "target")
+        self.max_tokens = translator.max_tokens
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def translate(self, sentences):
+        """``(batch,)`` English strings → ``(batch,)`` Spanish strings; blank input gives ``""``."""
+        sentences = tf_text.normalize_utf8(sentences, "NFC")
+        inp = self.source.encode(sentences, self.max_tokens)
+        outputs = self.target.decode(greedy_decode(self.model, inp, self.max_tokens))
+        blank = tf.strings.length(tf.strings.strip(sentences)) == 0
+        return tf.where(blank, tf.constant(""), outputs)
+
+
+def export_translator(translator, directory):
+    """Write the SavedModel to ``directory`` atomically (temp dir, then rename).
+
+    An existing export at ``directory`` is replaced only once the new one is complete;
+    a failure leaves it untouched and no half-written folder behind.
+
+    Returns:
+        the ``Path`` written.
+    """
+    directory = Path(directory).resolve()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    try:
+        module = ExportedTranslator(translator)
+        tf.saved_model.save(module, str(staging), signatures={"translate": module.translate})
+        if directory.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+            os.replace(directory, retired / "previous")
+            os.replace(staging, directory)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return directory
