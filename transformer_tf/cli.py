@@ -33,6 +33,10 @@ def build_parser():
     _add_config_flags(train)
     train.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
     train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
+    train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
+                       help="tf.distribute strategy (default: none)")
+    train.add_argument("--cpu-replicas", type=int, metavar="N",
+                       help="split the CPU into N logical devices (to try --strategy without GPUs)")
     train.set_defaults(handler=_train)
 
     translate = sub.add_parser("translate", help="translate English sentences (greedy or beam search)")
@@ -81,10 +85,11 @@ def _demo(args):
 
 
 def _train(args):
-    from transformer_tf.train import TrainConfig, train
+    from transformer_tf.train import TrainConfig, make_strategy, train
 
+    strategy = make_strategy(args.strategy, args.cpu_replicas)  # first: devices are fixed at TF start-up
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
-    train(config, checkpoint_dir=args.checkpoint_dir, log_dir=args.log_dir)
+    train(config, checkpoint_dir=args.checkpoint_dir, log_dir=args.log_dir, strategy=strategy)
     print(f"checkpoints, config.json and tokenizers in {args.checkpoint_dir}")
 
 

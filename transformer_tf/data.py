@@ -183,7 +183,7 @@ def encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens=40):
 
 
 def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 16, 20, 26, 32),
-                shuffle_seed=None):
+                shuffle_seed=None, drop_remainder=False):
     """One epoch of batches: optional seeded shuffle, bucketing by length, teacher-forcing split.
 
     Batches group sentences of similar length (``Dataset.bucket_by_sequence_length``) so
@@ -196,6 +196,8 @@ def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 1
         shuffle_seed: None keeps the file order; an int (or int64 scalar tensor) shuffles
             the whole epoch with that seed. The order depends on the seed alone, never on
             how many times the dataset was iterated before.
+        drop_remainder: drop each bucket's last, incomplete batch (needed with several
+            replicas: a batch smaller than the replica count cannot be split).
 
     Returns:
         ``((inp, tar_in), tar_out)`` int64 batches, ``(batch, inp_len)``,
@@ -216,11 +218,13 @@ def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 1
         element_length_func=lambda s, t: tf.maximum(tf.shape(s)[0], tf.shape(t)[0]),
         bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
         padded_shapes=([None], [None]), padding_values=(np.int64(0), np.int64(0)),
+        drop_remainder=drop_remainder,
     )
     return ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_tokens=40, shuffle_seed=None):
+def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_tokens=40, shuffle_seed=None,
+                 drop_remainder=False):
     """:func:`encode_pairs` then :func:`batch_pairs`: one epoch, ready for ``fit``/``evaluate``.
 
     Returns:
@@ -230,12 +234,12 @@ def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_t
     import tensorflow as tf
 
     encoded, kept = encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens)
-    ds = batch_pairs(encoded, batch_size, max_tokens, shuffle_seed=shuffle_seed)
+    ds = batch_pairs(encoded, batch_size, max_tokens, shuffle_seed=shuffle_seed, drop_remainder=drop_remainder)
     n_batches = int(ds.reduce(0, lambda n, _: n + 1))
     return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(tf.data.AUTOTUNE), kept
 
 
-def training_stream(pairs, seed, start_step, steps_per_epoch, batch_size=64, max_tokens=40):
+def training_stream(pairs, seed, start_step, steps_per_epoch, batch_size=64, max_tokens=40, drop_remainder=False):
     """The endless training stream from optimizer step ``start_step`` on.
 
     Epoch ``e`` is ``batch_pairs(pairs, shuffle_seed=f(seed, e))``: a pure function of
@@ -248,5 +252,6 @@ def training_stream(pairs, seed, start_step, steps_per_epoch, batch_size=64, max
     first_epoch, offset = divmod(start_step, steps_per_epoch)
     epochs = tf.data.Dataset.range(first_epoch, 2**62)
     stream = epochs.flat_map(lambda e: batch_pairs(pairs, batch_size, max_tokens,
-                                                   shuffle_seed=tf.constant(seed, tf.int64) * 1_000_003 + e))
+                                                   shuffle_seed=tf.constant(seed, tf.int64) * 1_000_003 + e,
+                                                   drop_remainder=drop_remainder))
     return stream.skip(offset).prefetch(tf.data.AUTOTUNE)

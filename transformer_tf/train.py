@@ -100,7 +100,8 @@ class TrainConfig:
 
 def masked_accuracy(y_true, y_pred):
     """Share of non-padding target positions whose arg-max prediction is right."""
-    pred = tf.argmax(y_pred, axis=-1, output_type=y_true.dtype)
+    y_true = tf.cast(y_true, tf.int64)  # under tf.distribute Keras may hand labels over as floats
+    pred = tf.argmax(y_pred, axis=-1, output_type=tf.int64)
     mask = tf.cast(y_true != 0, tf.float32)
     return tf.reduce_sum(tf.cast(pred == y_true, tf.float32) * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
@@ -159,10 +160,45 @@ class CheckpointEvery(keras.callbacks.Callback):
         self.manager.save(checkpoint_number=step, check_interval=check_interval)
 
 
-def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", callbacks=(), verbose=1):
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def make_strategy(name="default", cpu_replicas=None):
+    """A ``tf.distribute`` strategy by name.
+
+    Args:
+        name: ``"default"`` (no distribution), ``"mirrored"`` (data parallel over this
+            machine's devices) or ``"multiworker"`` (MultiWorkerMirroredStrategy; workers
+            come from the ``TF_CONFIG`` environment variable, one local worker without it).
+        cpu_replicas: split the CPU into this many logical devices first (for trying
+            distribution on a machine without GPUs). Must run before TensorFlow starts
+            its runtime, i.e. before the first tensor is created in the process.
+    """
+    if cpu_replicas:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        try:
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas)
+        except RuntimeError:
+            raise TransformerTFError("--cpu-replicas must be set before TensorFlow starts; "
+                                     "call make_strategy first in the process.") from None
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
+                  [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise TransformerTFError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}.")
+
+
+def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", callbacks=(), verbose=1,
+          strategy=None):
     """Train (or resume) the translator; returns ``(model, history)``.
 
     ``callbacks`` are extra Keras callbacks, run after the checkpointing one.
+    ``strategy`` is a ``tf.distribute`` strategy (see :func:`make_strategy`); batches stay
+    ``config.batch_size`` in all, split across its replicas.
 
     A folder that already holds a run is resumed: its tokenizers are reused and its
     ``config.json`` must agree with ``config`` on everything that shapes the model or
@@ -182,16 +218,27 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     config.save(checkpoint_dir)
 
     en_tok, es_tok = tokenizers
+    distributed = strategy is not None
+    strategy = strategy if distributed else tf.distribute.get_strategy()
+    split = strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
     train_pairs, n_train = encode_pairs(splits["train"], en_tok, es_tok, config.max_tokens)
-    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, config.batch_size, config.max_tokens)
+    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, config.batch_size, config.max_tokens,
+                             drop_remainder=split)
+    if int(val_ds.cardinality()) == 0:
+        print(f"note: the validation split has no complete batch of {config.batch_size}; no validation.")
+        val_ds = None
     # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = int(batch_pairs(train_pairs, config.batch_size, config.max_tokens)
+    steps_per_epoch = int(batch_pairs(train_pairs, config.batch_size, config.max_tokens, drop_remainder=split)
                           .reduce(0, lambda n, _: n + 1))
     if verbose:
         print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
               f"tokens, {steps_per_epoch} batches an epoch")
 
-    model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
+    with strategy.scope():  # variables (model and optimizer) are created per replica
+        model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
+    if verbose and distributed:
+        note = "; each bucket's incomplete last batch is dropped" if split else ""
+        print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s){note}")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=5,
                                          step_counter=model.optimizer.iterations,
@@ -208,7 +255,7 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     while done < config.epochs * steps_per_epoch:
         epoch, offset = divmod(done, steps_per_epoch)
         stream = training_stream(train_pairs, config.seed, done, steps_per_epoch, config.batch_size,
-                                 config.max_tokens)
+                                 config.max_tokens, drop_remainder=split)
         history = model.fit(
             stream, initial_epoch=epoch, epochs=epoch + 1 if offset else config.epochs,
             steps_per_epoch=steps_per_epoch - offset, validation_data=val_ds, callbacks=callbacks,
