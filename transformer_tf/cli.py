@@ -6,6 +6,7 @@ Sub-commands:
     translate  translate English sentences with the newest checkpoint
     evaluate   sacreBLEU BLEU and chrF on the held-out test split (or --pairs TSV)
     export     a SavedModel whose `translate` signature maps strings to strings
+    release    the newest checkpoint's weights alone (what the repository ships)
 """
 
 import argparse
@@ -60,6 +61,10 @@ def build_parser():
     export.add_argument("directory", metavar="DIR", help="where to write it (replaced atomically)")
     export.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
     export.set_defaults(handler=_export)
+
+    release = sub.add_parser("release", help="write the newest checkpoint's weights alone, for shipping")
+    release.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    release.set_defaults(handler=_release)
     return parser
 
 
@@ -138,6 +143,12 @@ def _export(args):
 
     path = export_translator(Translator.from_checkpoint(args.checkpoint_dir), args.directory)
     print(f"wrote {path}: tf.saved_model.load(...).translate(tf.constant([...])) -> Spanish strings")
+
+
+def _release(args):
+    from transformer_tf.translate import release_weights
+
+    print(f"wrote {release_weights(args.checkpoint_dir)} (model weights, no optimizer state)")
 
 
 def _warn_briefly(message, category, filename, lineno, file=None, line=None):

@@ -245,6 +245,10 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
                                          checkpoint_interval=config.checkpoint_every)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    elif (checkpoint_dir / "weights").is_dir():
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds released weights without optimizer state, which cannot be resumed; "
+            f"train into another folder (--checkpoint-dir runs/my_model).")
     done = int(model.optimizer.iterations.numpy())
     if verbose and done:
         print(f"resumed from {manager.latest_checkpoint} at step {done} (epoch {done // steps_per_epoch + 1})")

@@ -127,6 +127,26 @@ def greedy_decode_full(model, inp, max_length, stop_at_end=True):
     return tar[:, 1:]
 
 
+WEIGHTS_PREFIX = Path("weights") / "model"
+
+
+def shipped_weights(checkpoint_dir):
+    """The weights-only checkpoint prefix that ``transformer-tf release`` wrote, or None."""
+    prefix = Path(checkpoint_dir) / WEIGHTS_PREFIX
+    return str(prefix) if prefix.with_suffix(".index").is_file() else None
+
+
+def release_weights(checkpoint_dir="checkpoints/en_es"):
+    """Write the newest training checkpoint's model weights, without optimizer state, to
+    ``<checkpoint_dir>/weights/`` (what the repository ships: a third of the size).
+
+    Returns:
+        the checkpoint prefix written.
+    """
+    translator = Translator.from_checkpoint(checkpoint_dir)
+    return tf.train.Checkpoint(model=translator.model).write(str(Path(checkpoint_dir) / WEIGHTS_PREFIX))
+
+
 class Translator:
     """A restored model with its tokenizers: ``Translator.from_checkpoint().translate([...])``.
 
@@ -145,7 +165,8 @@ class Translator:
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir="checkpoints/en_es"):
-        """Rebuild the model from ``config.json`` and restore the newest checkpoint's weights.
+        """Rebuild the model from ``config.json`` and restore the newest training
+        checkpoint's weights, or else the shipped weights-only checkpoint.
 
         Raises:
             TransformerTFError: no trained model there, or the checkpoint does not fill
@@ -158,10 +179,10 @@ class Translator:
                             source.vocab_size, target.vocab_size, config.max_tokens, config.max_tokens,
                             rate=config.dropout)
         model.build(((None, None), (None, None)))
-        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
+        latest = tf.train.latest_checkpoint(str(checkpoint_dir)) or shipped_weights(checkpoint_dir)
         if latest is None:
             raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-        status = tf.train.Checkpoint(model=model).restore(latest).expect_partial()  # optimizer not needed
+        status = tf.train.Checkpoint(model=model).read(latest).expect_partial()  # optimizer not needed
         try:
             status.assert_existing_objects_matched()
         except AssertionError as err:
