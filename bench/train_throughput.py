@@ -1,0 +1,110 @@
+"""Training throughput of the translator against a twin built on keras.layers.MultiHeadAttention.
+
+Both models are the blog's size (4 layers, d_model 128, dff 512, 8 heads, vocabularies of
+8,000) and differ only in their attention layers: the twin's are
+``keras.layers.MultiHeadAttention`` behind an adapter that takes our arguments and our mask
+convention (1 = masked; Keras wants True = attend). Both train with the same loss and
+optimizer on the same batches (batch 64, sentence lengths drawn like the corpus's, 4–24
+tokens), alternating rounds of steps in one run.
+
+    python bench/train_throughput.py [--rounds 5] [--steps 10]
+
+Prints target tokens (non-padding) per second for each and the ratio (ours / twin).
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import transformer_tf.layers  # noqa: E402
+from transformer_tf import Transformer  # noqa: E402
+from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
+from transformer_tf.train import TrainConfig, build_model  # noqa: E402
+
+
+class KerasAttention(AttentionMaskConsumer):
+    """keras.layers.MultiHeadAttention with transformer_tf.MultiHeadAttention's call signature."""
+
+    def __init__(self, d_model, num_heads, **kwargs):
+        super().__init__(**kwargs)
+        self.mha = keras.layers.MultiHeadAttention(num_heads, key_dim=d_model // num_heads)
+
+    def build(self, v_shape, k_shape=None, q_shape=None, mask_shape=None):
+        self.mha.build(q_shape or v_shape, v_shape, k_shape or v_shape)
+        self.built = True
+
+    def call(self, v, k, q, mask=None):
+        # ours: (batch, 1, 1 or seq_q, seq_k), 1 = masked → Keras: (batch, 1 or seq_q, seq_k), True = attend
+        keras_mask = None if mask is None else tf.cast(1.0 - tf.squeeze(mask, 1), tf.bool)
+        return self.mha(q, v, k, attention_mask=keras_mask, return_attention_scores=True)
+
+
+def keras_twin(config, vocab):
+    """build_model(), with every MultiHeadAttention built as KerasAttention."""
+    original = transformer_tf.layers.MultiHeadAttention
+    transformer_tf.layers.MultiHeadAttention = KerasAttention
+    try:
+        return build_model(config, vocab, vocab)
+    finally:
+        transformer_tf.layers.MultiHeadAttention = original
+
+
+def batches(n, batch, vocab, rng):
+    """Random token batches padded like real ones: lengths 4–24, START … END."""
+    out = []
+    for _ in range(n):
+        def side():
+            lengths = rng.integers(4, 25, batch)
+            ids = np.zeros((batch, lengths.max()), np.int64)
+            for row, length in enumerate(lengths):
+                ids[row, :length] = [2, *rng.integers(4, vocab, length - 2), 3]
+            return ids
+        inp, tar = side(), side()
+        out.append(((tf.constant(inp), tf.constant(tar[:, :-1])), tf.constant(tar[:, 1:])))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=10, help="training steps per round")
+    parser.add_argument("--batch", type=int, default=64)
+    args = parser.parse_args()
+
+    keras.utils.set_random_seed(0)
+    config, vocab = TrainConfig(), 8000
+    models = {"transformer_tf": build_model(config, vocab, vocab), "keras MHA twin": keras_twin(config, vocab)}
+    assert all(isinstance(m, Transformer) for m in models.values())
+    sizes = {name: m.count_params() for name, m in models.items()}
+    data = batches(args.steps, args.batch, vocab, np.random.default_rng(0))
+    tokens = sum(int(tf.math.count_nonzero(y)) for _, y in data)
+
+    for model in models.values():  # trace and warm up
+        for x, y in data[:3]:
+            model.train_on_batch(x, y)
+    rates = {name: [] for name in models}
+    for _ in range(args.rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            for x, y in data:
+                model.train_on_batch(x, y)
+            rates[name].append(tokens / (time.perf_counter() - start))
+
+    print(f"training, blog-size model, batch {args.batch}, {args.rounds} interleaved rounds × {args.steps} steps; "
+          f"parameters: {sizes}")
+    medians = {name: statistics.median(r) for name, r in rates.items()}
+    for name, rate in medians.items():
+        print(f"  {name:16s} median {rate:8,.0f} target tokens/s")
+    ours, twin = medians.values()
+    print(f"ratio ours / twin: {ours / twin:.2f}×")
+
+
+if __name__ == "__main__":
+    main()
