@@ -14,13 +14,13 @@ Prints the median time per step of each and the ratio (ours / keras: < 1 means o
 import argparse
 import os
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 
@@ -54,12 +54,10 @@ def make_steps(d_model, num_heads, batch, length, jit):
     return x, {"transformer_tf.MultiHeadAttention": ours_step, "keras.layers.MultiHeadAttention": keras_step}
 
 
-def time_steps(step, x, n):
-    start = time.perf_counter()
+def run_steps(step, x, n):
     for _ in range(n):
         grads = step(x)
     _ = [g.numpy() for g in grads[:1]]  # wait for the last step to finish
-    return (time.perf_counter() - start) / n
 
 
 def main():
@@ -75,19 +73,17 @@ def main():
 
     x, steps = make_steps(args.d_model, args.heads, args.batch, args.length, args.jit)
     for step in steps.values():  # trace and warm up
-        time_steps(step, x, 3)
-    times = {name: [] for name in steps}
-    for _ in range(args.rounds):
-        for name, step in steps.items():
-            times[name].append(time_steps(step, x, args.steps))
+        run_steps(step, x, 3)
+    times = interleaved_times({name: (lambda s=step: run_steps(s, x, args.steps)) for name, step in steps.items()},
+                              args.rounds)
+    times = {name: [t / args.steps for t in ts] for name, ts in times.items()}  # per step
 
     print(f"fwd+bwd, d_model {args.d_model}, {args.heads} heads, batch {args.batch}, length {args.length}, "
           f"padding mask, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved")
-    medians = {name: statistics.median(t) for name, t in times.items()}
-    for name, med in medians.items():
+    for name, med in medians(times).items():
         q1, _, q3 = statistics.quantiles(times[name], n=4)
         print(f"  {name:36s} median {med * 1e3:7.2f} ms/step  (IQR {q1 * 1e3:.2f}–{q3 * 1e3:.2f})")
-    ours, theirs = medians.values()
+    ours, theirs = medians(times).values()
     print(f"ratio ours/keras time: {ours / theirs:.2f}  (speed-up of ours: {theirs / ours:.2f}×)")
 
 

@@ -10,14 +10,13 @@ The weights are random: speed does not depend on them, and the tokens are checke
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
 
@@ -43,19 +42,13 @@ def main():
     }
     outputs = {name: fn(inp).numpy() for name, fn in decoders.items()}  # trace + warm up
     same = np.array_equal(*outputs.values())
-    times = {name: [] for name in decoders}
-    for _ in range(args.rounds):
-        for name, fn in decoders.items():
-            start = time.perf_counter()
-            fn(inp).numpy()
-            times[name].append(time.perf_counter() - start)
+    times = interleaved_times({name: (lambda f=fn: f(inp).numpy()) for name, fn in decoders.items()}, args.rounds)
 
     print(f"greedy decoding, batch {args.batch}, source {args.source_length} tokens, "
           f"{args.output_length} output tokens, {args.rounds} interleaved rounds; identical tokens: {same}")
-    medians = {name: statistics.median(t) for name, t in times.items()}
-    for name, med in medians.items():
+    for name, med in medians(times).items():
         print(f"  {name:22s} median {med * 1e3:8.1f} ms  ({args.batch * args.output_length / med:,.0f} tokens/s)")
-    cached, full = medians.values()
+    cached, full = medians(times).values()
     print(f"speed-up of cached decoding: {full / cached:.2f}×")
 
 

@@ -14,8 +14,6 @@ Prints target tokens (non-padding) per second for each and the ratio (ours / twi
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,6 +22,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import transformer_tf.layers  # noqa: E402
+from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
 from transformer_tf.train import TrainConfig, build_model  # noqa: E402
@@ -89,20 +88,19 @@ def main():
     for model in models.values():  # trace and warm up
         for x, y in data[:3]:
             model.train_on_batch(x, y)
-    rates = {name: [] for name in models}
-    for _ in range(args.rounds):
-        for name, model in models.items():
-            start = time.perf_counter()
-            for x, y in data:
-                model.train_on_batch(x, y)
-            rates[name].append(tokens / (time.perf_counter() - start))
+    def train_round(model):
+        for x, y in data:
+            model.train_on_batch(x, y)
+
+    times = interleaved_times({name: (lambda m=model: train_round(m)) for name, model in models.items()},
+                              args.rounds)
 
     print(f"training, blog-size model, batch {args.batch}, {args.rounds} interleaved rounds × {args.steps} steps; "
           f"parameters: {sizes}")
-    medians = {name: statistics.median(r) for name, r in rates.items()}
-    for name, rate in medians.items():
+    rates = {name: tokens / seconds for name, seconds in medians(times).items()}
+    for name, rate in rates.items():
         print(f"  {name:16s} median {rate:8,.0f} target tokens/s")
-    ours, twin = medians.values()
+    ours, twin = rates.values()
     print(f"ratio ours / twin: {ours / twin:.2f}×")
 
 

@@ -32,7 +32,7 @@ def build_parser():
     train = sub.add_parser("train", help="train or resume the English→Spanish translator",
                            description="Defaults are the blog's model; an existing --checkpoint-dir is resumed.")
     _add_config_flags(train)
-    train.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    _add_checkpoint_dir(train)
     train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
     train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
                        help="tf.distribute strategy (default: none)")
@@ -43,14 +43,14 @@ def build_parser():
     translate = sub.add_parser("translate", help="translate English sentences (greedy or beam search)")
     translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
     translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
-    translate.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    _add_checkpoint_dir(translate)
     translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
     translate.add_argument("--beam", type=int, default=1, metavar="N",
                            help="beam search with N beams (default 1: greedy)")
     translate.set_defaults(handler=_translate)
 
     evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
-    evaluate.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    _add_checkpoint_dir(evaluate)
     evaluate.add_argument("--pairs", metavar="TSV", help="English<TAB>Spanish pairs to score instead")
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
@@ -59,13 +59,18 @@ def build_parser():
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
     export.add_argument("directory", metavar="DIR", help="where to write it (replaced atomically)")
-    export.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    _add_checkpoint_dir(export)
     export.set_defaults(handler=_export)
 
     release = sub.add_parser("release", help="write the newest checkpoint's weights alone, for shipping")
-    release.add_argument("--checkpoint-dir", default="checkpoints/en_es", help="(default %(default)s)")
+    _add_checkpoint_dir(release)
     release.set_defaults(handler=_release)
     return parser
+
+
+def _add_checkpoint_dir(parser):
+    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es",
+                        help="the model's folder: config, tokenizers, checkpoints (default %(default)s)")
 
 
 # Flag types of the TrainConfig fields whose default (None) does not tell.
