@@ -38,18 +38,6 @@ def test_cached_decoding_is_the_same_inside_tf_function(model):
     np.testing.assert_array_equal(eager, graph)
 
 
-@pytest.fixture(scope="module")
-def trained_dir(shared_data, tmp_path_factory):
-    """A tiny model trained for a few epochs on 1,500 real pairs (quality is not the point)."""
-    from transformer_tf.train import TrainConfig, train
-
-    folder = tmp_path_factory.mktemp("translator")
-    config = TrainConfig(data=str(shared_data / "spa-eng" / "spa.txt"), max_pairs=1500, epochs=1,
-                         num_layers=1, d_model=32, num_heads=4, dff=64, vocab_size=300, max_tokens=24)
-    train(config, folder / "ckpt", folder / "logs", verbose=0)
-    return folder / "ckpt"
-
-
 @pytest.mark.slow
 def test_restored_translator_handles_empty_long_and_unseen_inputs(trained_dir):
     translator = Translator.from_checkpoint(trained_dir)

@@ -21,7 +21,19 @@ from transformer_tf.masks import PAD_ID, create_look_ahead_mask, create_masks, c
 from transformer_tf.model import Transformer
 from transformer_tf.schedule import CustomSchedule
 
-__all__ = [
+# Plotting pulls in matplotlib and seaborn: imported on first use, not with the package.
+_PLOTTING = ("plot_attention_heads", "plot_attention_weights", "plot_attention_overview", "sentence_attention")
+
+
+def __getattr__(name):
+    if name in _PLOTTING:
+        from transformer_tf import plot
+
+        return getattr(plot, name)
+    raise AttributeError(f"module 'transformer_tf' has no attribute {name!r}")
+
+
+__all__ = [*_PLOTTING,
     "CustomSchedule",
     "Decoder",
     "DecoderLayer",

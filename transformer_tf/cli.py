@@ -7,6 +7,7 @@ Sub-commands:
     evaluate   sacreBLEU BLEU and chrF on the held-out test split (or --pairs TSV)
     export     a SavedModel whose `translate` signature maps strings to strings
     release    the newest checkpoint's weights alone (what the repository ships)
+    plot-attention  heatmaps of every head of every layer for a sentence
 """
 
 import argparse
@@ -65,6 +66,16 @@ def build_parser():
     release = sub.add_parser("release", help="write the newest checkpoint's weights alone, for shipping")
     _add_checkpoint_dir(release)
     release.set_defaults(handler=_release)
+
+    plot = sub.add_parser("plot-attention", help="attention heatmaps of every layer for one sentence",
+                          description="One PNG per layer per kind (a panel a head), plus one overview per kind.")
+    plot.add_argument("sentence", help="an English sentence")
+    plot.add_argument("--out", metavar="DIR", default="runs/attention", help="(default %(default)s)")
+    plot.add_argument("--kind", action="append", choices=("encoder", "decoder_block1", "decoder_block2"),
+                      help="repeat to choose several (default: all three)")
+    plot.add_argument("--layers", metavar="LIST", help="comma-separated layer numbers, e.g. 1,4 (default: all)")
+    _add_checkpoint_dir(plot)
+    plot.set_defaults(handler=_plot_attention)
     return parser
 
 
@@ -154,6 +165,34 @@ def _release(args):
     from transformer_tf.translate import release_weights
 
     print(f"wrote {release_weights(args.checkpoint_dir)} (model weights, no optimizer state)")
+
+
+def _plot_attention(args):
+    from pathlib import Path
+
+    from transformer_tf.plot import KINDS, plot_attention_overview, plot_attention_weights, sentence_attention
+    from transformer_tf.translate import Translator
+
+    if not args.sentence.strip():
+        raise TransformerTFError("the sentence is empty: give some English text to look at.")
+    try:
+        layers = [int(x) for x in args.layers.split(",")] if args.layers else None
+    except ValueError:
+        raise TransformerTFError(f"--layers {args.layers!r}: give layer numbers like 1,4.") from None
+    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    num_layers = translator.model.hparams["num_layers"]
+    if layers and not all(1 <= n <= num_layers for n in layers):
+        raise TransformerTFError(f"--layers {args.layers}: this model has layers 1..{num_layers}.")
+    attention = sentence_attention(translator, args.sentence)
+    print(f"{args.sentence} → {attention.translation}")
+    kinds = args.kind or list(KINDS)
+    figures = plot_attention_weights(attention, kinds, layers)
+    figures.update({f"overview_{kind}": plot_attention_overview(attention, kind, layers) for kind in kinds})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for stem, figure in figures.items():
+        figure.savefig(out / f"{stem}.png", dpi=90)
+        print(f"wrote {out / stem}.png")
 
 
 def _warn_briefly(message, category, filename, lineno, file=None, line=None):

@@ -1,5 +1,20 @@
-"""Attention heatmaps: one panel a head, as in the articles' figures."""
+"""Attention heatmaps: one panel a head, as in the articles' figures.
 
+For a trained translator and a sentence of your own:
+
+    translator = Translator.from_checkpoint()
+    attention = sentence_attention(translator, "He admired her as a great director.")
+    figures = plot_attention_weights(attention)            # {"encoder_layer1": Figure, ...}
+    overview = plot_attention_overview(attention, "decoder_block2")
+
+Three kinds of attention, named as in the model's attention dict:
+
+- ``encoder`` (``encoder_layer{i}_block``): source × source self-attention;
+- ``decoder_block1`` (``decoder_layer{i}_block1``): masked target × target self-attention;
+- ``decoder_block2`` (``decoder_layer{i}_block2``): target × source, encoder-decoder attention.
+"""
+
+import dataclasses
 import math
 
 import matplotlib
@@ -55,5 +70,134 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
     fig.supylabel("queries: attending positions")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+KINDS = {  # kind → (key pattern in the model's attention dict, file-name pattern, rows, columns)
+    "encoder": ("encoder_layer{i}_block", "encoder_layer{i}", "source", "source"),
+    "decoder_block1": ("decoder_layer{i}_block1", "decoder_layer{i}_block1", "target", "target"),
+    "decoder_block2": ("decoder_layer{i}_block2", "decoder_layer{i}_block2", "target", "source"),
+}
+KIND_TITLES = {
+    "encoder": "encoder self-attention",
+    "decoder_block1": "masked decoder self-attention",
+    "decoder_block2": "encoder-decoder attention",
+}
+
+
+@dataclasses.dataclass
+class SentenceAttention:
+    """A sentence, its translation, and every attention matrix the model used for them.
+
+    Attributes:
+        source_pieces: subword labels of the encoder input, ``<start>`` … ``<end>``.
+        target_pieces: labels of the decoder input, ``<start>`` then the generated
+            pieces; row t is the query that predicted piece t+1 (the last predicted ``<end>``).
+        translation: the decoded Spanish text.
+        weights: the model's attention dict for this example, batch axis removed:
+            ``(num_heads, queries, keys)`` arrays.
+        num_layers: layers per stack.
+        source_ids, target_ids: the ids behind the two label lists.
+    """
+
+    source_pieces: list
+    target_pieces: list
+    translation: str
+    weights: dict
+    num_layers: int
+    source_ids: list
+    target_ids: list
+
+    def matrix(self, kind, layer):
+        """``(num_heads, rows, columns)`` weights of one kind of attention in one layer (1-based)."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
+        if not 1 <= layer <= self.num_layers:
+            raise ValueError(f"layer {layer} does not exist: the model has layers 1..{self.num_layers}")
+        return self.weights[KINDS[kind][0].format(i=layer)]
+
+    def labels(self, kind):
+        """``(row_labels, column_labels)`` of a kind."""
+        pieces = {"source": self.source_pieces, "target": self.target_pieces}
+        return pieces[KINDS[kind][2]], pieces[KINDS[kind][3]]
+
+
+def sentence_attention(translator, sentence):
+    """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
+    with ``return_attention=True`` and keep every attention matrix.
+
+    Returns:
+        :class:`SentenceAttention`.
+    """
+    import tensorflow as tf
+
+    from transformer_tf.tokenizer import END_ID, START_ID
+
+    if not sentence.strip():
+        raise ValueError("the sentence is empty: give some English text to look at.")
+    source_ids = translator.encode_sources([sentence])[0]
+    inp = tf.constant([source_ids], tf.int64)
+    generated = [int(i) for i in translator.generate(inp)[0]]
+    generated = generated[:generated.index(END_ID) + 1] if END_ID in generated else generated
+    decoder_input = [START_ID] + generated[:-1]  # the tokens fed in; each row predicts the next one
+    _, attention = translator.model((inp, tf.constant([decoder_input], tf.int64)),
+                                    training=False, return_attention=True)
+    return SentenceAttention(
+        source_pieces=translator.source_tokenizer.id_to_piece(source_ids),
+        target_pieces=translator.target_tokenizer.id_to_piece(decoder_input),
+        translation=translator.target_tokenizer.decode(generated),
+        weights={name: w.numpy()[0] for name, w in attention.items()},
+        num_layers=translator.model.hparams["num_layers"],
+        source_ids=source_ids,
+        target_ids=decoder_input,
+    )
+
+
+def plot_attention_weights(attention, kinds=tuple(KINDS), layers=None):
+    """One 2×4 figure (a panel a head) per layer per kind.
+
+    Args:
+        attention: a :class:`SentenceAttention`.
+        kinds: which of ``encoder``, ``decoder_block1``, ``decoder_block2``.
+        layers: 1-based layer numbers (default: all).
+
+    Returns:
+        ``{file_stem: Figure}``, e.g. ``{"encoder_layer1": …, "decoder_layer4_block2": …}``.
+    """
+    layers = layers or range(1, attention.num_layers + 1)
+    figures = {}
+    for kind in kinds:
+        rows, columns = attention.labels(kind)
+        for layer in layers:
+            title = (f"Layer {layer}, {KIND_TITLES[kind]}: \"{' '.join(attention.source_pieces[1:-1])}\" → "
+                     f"\"{attention.translation}\"")
+            figures[KINDS[kind][1].format(i=layer)] = plot_attention_heads(
+                attention.matrix(kind, layer), x_labels=columns, y_labels=rows, title=title)
+    return figures
+
+
+def plot_attention_overview(attention, kind, layers=None):
+    """Every layer (rows) × every head (columns) of one kind, in one figure.
+
+    Returns:
+        ``matplotlib.figure.Figure``; panel (layer l, head h) shows ``attention.matrix(kind, l)[h]``.
+    """
+    layers = list(layers or range(1, attention.num_layers + 1))
+    num_heads = attention.matrix(kind, layers[0]).shape[0]
+    fig, axes = plt.subplots(len(layers), num_heads, squeeze=False,
+                             figsize=(1.9 * num_heads, 1.9 * len(layers) + 0.8))
+    for r, layer in enumerate(layers):
+        weights = attention.matrix(kind, layer)
+        for head in range(num_heads):
+            ax = axes[r, head]
+            ax.imshow(weights[head], cmap=HEAD_PALETTES[head % len(HEAD_PALETTES)], vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"Head {head + 1}")
+            if head == 0:
+                ax.set_ylabel(f"Layer {layer}")
+    fig.suptitle(f"{KIND_TITLES[kind]}, all layers × heads: \"{attention.translation}\"")
     fig.tight_layout()
     return fig

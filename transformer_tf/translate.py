@@ -209,13 +209,18 @@ class Translator:
             self._decoders[beam] = tf.function(fn, input_signature=[tf.TensorSpec((None, None), tf.int64)])
         return self._decoders[beam]
 
+    def generate(self, inp, beam=1):
+        """Token ids in, token ids out: ``(batch, inp_len)`` int64 → ``(batch, steps)``
+        generated ids (END included, 0 after it)."""
+        return self._decoder(beam)(tf.convert_to_tensor(inp, tf.int64)).numpy()
+
     def translate(self, sentences, batch_size=64, beam=1):
         """Translate a list of English sentences; returns Spanish strings in the same order.
 
         ``beam=1`` is greedy decoding, ``beam > 1`` beam search with that many beams.
         Empty (or blank) sentences translate to ``""`` without running the model.
         """
-        decode = self._decoder(beam)
+        self._decoder(beam)  # a bad beam size fails before any work
         sentences = [unicodedata.normalize("NFC", s) for s in sentences]  # as the training corpus
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
@@ -225,6 +230,6 @@ class Translator:
             chunk = todo[start:start + batch_size]
             width = max(len(ids[i]) for i in chunk)
             inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)
-            for i, row in zip(chunk, decode(inp).numpy()):
+            for i, row in zip(chunk, self.generate(inp, beam)):
                 results[i] = self.target_tokenizer.decode(row)
         return results
