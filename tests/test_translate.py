@@ -115,7 +115,9 @@ def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, caps
     test_split = evaluation_pairs(trained_dir)
     assert test_split == load_splits(TrainConfig.load(trained_dir))["test"]  # never seen in training
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "20"]) == 0
-    assert "20 sentences of the held-out test split: BLEU" in capsys.readouterr().out
+    assert "20 sentences of the held-out test split, greedy: BLEU" in capsys.readouterr().out
+    assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "5", "--beam", "2"]) == 0
+    assert "5 sentences of the held-out test split, beam 2: BLEU" in capsys.readouterr().out
 
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("Go.\tVe.\nI am here.\tEstoy aquí.\n", encoding="utf-8")

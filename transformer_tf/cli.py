@@ -56,6 +56,7 @@ def build_parser():
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default 1: greedy)")
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
@@ -147,9 +148,11 @@ def _evaluate(args):
 
     translator = Translator.from_checkpoint(args.checkpoint_dir)
     pairs = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit)
-    result = evaluate(translator, pairs, args.batch_size)
+    result = evaluate(translator, pairs, args.batch_size, args.beam)
     source = args.pairs or "the held-out test split"
-    print(f"{result['sentences']:,} sentences of {source}: BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}")
+    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy"
+    print(f"{result['sentences']:,} sentences of {source}, {decoding}: "
+          f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}")
     print(f"sacreBLEU {result['bleu_signature']}")
 
 

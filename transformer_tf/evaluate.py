@@ -39,7 +39,8 @@ def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None):
     return pairs[:limit] if limit else pairs
 
 
-def evaluate(translator, pairs, batch_size=64):
-    """Translate the English side of ``pairs`` and score it against the Spanish side."""
-    hypotheses = translator.translate([en for en, _ in pairs], batch_size=batch_size)
+def evaluate(translator, pairs, batch_size=64, beam=1):
+    """Translate the English side of ``pairs`` (greedy, or beam search with ``beam`` beams)
+    and score it against the Spanish side."""
+    hypotheses = translator.translate([en for en, _ in pairs], batch_size=batch_size, beam=beam)
     return score(hypotheses, [es for _, es in pairs])
