@@ -65,13 +65,16 @@ def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, tmp_path)
     # The child trains with a callback that records every finished step, so the test knows
     # how far it got when the kill landed.
     script = textwrap.dedent(f"""
+        import os
         import keras
         from transformer_tf.train import TrainConfig, train
 
         class RecordStep(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
-                with open({str(step_file)!r}, "w") as f:
+                # write-then-rename: a kill can never leave a half-written (empty) file
+                with open({str(step_file) + ".tmp"!r}, "w") as f:
                     f.write(str(int(self.model.optimizer.iterations.numpy())))
+                os.replace({str(step_file) + ".tmp"!r}, {str(step_file)!r})
 
         config = TrainConfig(**{tiny.__dict__!r})
         config.epochs = 50
@@ -81,7 +84,7 @@ def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, tmp_path)
     deadline = time.monotonic() + 120
     target = 25 + 2  # mid-epoch of the second epoch (epochs are ~17 steps), off the interval grid
     while time.monotonic() < deadline:
-        if step_file.exists() and step_file.read_text().strip() and int(step_file.read_text()) >= target:
+        if step_file.exists() and int(step_file.read_text()) >= target:
             break
         assert child.poll() is None, child.stderr.read().decode()[-2000:]
         time.sleep(0.02)
