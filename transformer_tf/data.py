@@ -19,6 +19,8 @@ import warnings
 from pathlib import Path
 
 import keras
+import numpy as np
+import tensorflow as tf
 from sklearn.model_selection import GroupShuffleSplit
 
 from transformer_tf.errors import TransformerTFError
@@ -164,9 +166,6 @@ def encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens=40):
         ``(EncodedPairs, kept)``: the kept pairs as zero-padded ``(n, max_tokens)`` id
         rows with their lengths, and ``n``.
     """
-    import numpy as np
-    import tensorflow as tf
-
     sources = source_tokenizer.encode([en for en, _ in pairs])
     targets = target_tokenizer.encode([es for _, es in pairs])
     kept = [(s, t) for s, t in zip(sources, targets) if len(s) <= max_tokens and len(t) <= max_tokens]
@@ -203,9 +202,6 @@ def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 1
         ``((inp, tar_in), tar_out)`` int64 batches, ``(batch, inp_len)``,
         ``(batch, tar_len - 1)`` and ``(batch, tar_len - 1)``, padded with 0.
     """
-    import numpy as np
-    import tensorflow as tf
-
     order = tf.range(tf.shape(pairs.sources)[0])
     if shuffle_seed is not None:
         # Stateless: the permutation is a pure function of the seed, whatever ran before.
@@ -231,12 +227,14 @@ def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_t
         ``(dataset, kept)``; ``dataset.cardinality()`` is the number of batches (counted
         once: bucketing hides it from tf.data, and Keras wants to know the epoch length).
     """
-    import tensorflow as tf
-
     encoded, kept = encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens)
     ds = batch_pairs(encoded, batch_size, max_tokens, shuffle_seed=shuffle_seed, drop_remainder=drop_remainder)
-    n_batches = int(ds.reduce(0, lambda n, _: n + 1))
-    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(tf.data.AUTOTUNE), kept
+    return ds.apply(tf.data.experimental.assert_cardinality(count_batches(ds))).prefetch(tf.data.AUTOTUNE), kept
+
+
+def count_batches(ds):
+    """Batches in one pass over ``ds`` (bucketing hides the count from ``cardinality()``)."""
+    return int(ds.reduce(0, lambda n, _: n + 1))
 
 
 def training_stream(pairs, seed, start_step, steps_per_epoch, batch_size=64, max_tokens=40, drop_remainder=False):
@@ -247,8 +245,6 @@ def training_stream(pairs, seed, start_step, steps_per_epoch, batch_size=64, max
     interrupted one would have seen, after skipping only the part of the current epoch
     already done.
     """
-    import tensorflow as tf
-
     first_epoch, offset = divmod(start_step, steps_per_epoch)
     epochs = tf.data.Dataset.range(first_epoch, 2**62)
     stream = epochs.flat_map(lambda e: batch_pairs(pairs, batch_size, max_tokens,

@@ -21,8 +21,9 @@ import keras
 import tensorflow as tf
 
 from transformer_tf.data import (
-    describe_splits,
     batch_pairs,
+    count_batches,
+    describe_splits,
     encode_pairs,
     make_dataset,
     read_pairs,
@@ -228,8 +229,8 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
         print(f"note: the validation split has no complete batch of {config.batch_size}; no validation.")
         val_ds = None
     # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = int(batch_pairs(train_pairs, config.batch_size, config.max_tokens, drop_remainder=split)
-                          .reduce(0, lambda n, _: n + 1))
+    steps_per_epoch = count_batches(batch_pairs(train_pairs, config.batch_size, config.max_tokens,
+                                                drop_remainder=split))
     if verbose:
         print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
               f"tokens, {steps_per_epoch} batches an epoch")
