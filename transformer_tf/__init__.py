@@ -9,6 +9,7 @@ can be read side by side::
 """
 
 from transformer_tf.attention import MultiHeadAttention, scaled_dot_product_attention
+from transformer_tf.embeddings import embedding_classifier, embedding_map, one_hot_encode
 from transformer_tf.layers import (
     Decoder,
     DecoderLayer,
@@ -19,6 +20,7 @@ from transformer_tf.layers import (
 )
 from transformer_tf.masks import PAD_ID, create_look_ahead_mask, create_masks, create_padding_mask
 from transformer_tf.model import Transformer
+from transformer_tf.perplexity import perplexity
 from transformer_tf.schedule import CustomSchedule
 
 # Plotting pulls in matplotlib and seaborn: imported on first use, not with the package.
@@ -45,6 +47,10 @@ __all__ = [*_PLOTTING,
     "create_look_ahead_mask",
     "create_masks",
     "create_padding_mask",
+    "embedding_classifier",
+    "embedding_map",
+    "one_hot_encode",
+    "perplexity",
     "point_wise_feed_forward_network",
     "positional_encoding",
     "scaled_dot_product_attention",

@@ -1,0 +1,120 @@
+"""One-hot vs embeddings, the word-embedding classifier and embedding maps (transformer_tf.embeddings)."""
+
+import time
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+
+from transformer_tf.embeddings import (
+    embedding_classifier,
+    embedding_map,
+    load_imdb_reviews,
+    nearest_neighbours,
+    one_hot_encode,
+    plot_embedding_map,
+    subword_embeddings,
+    text_vectorizer,
+    whole_word_rows,
+)
+from transformer_tf.errors import TransformerTFError
+
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "en_es"
+
+
+def test_one_hot_rows_are_orthogonal_and_an_embedding_lookup_is_their_product():
+    ids = [3, 0, 3, 2]
+    encoded = one_hot_encode(ids, vocab_size=5)
+    assert encoded.shape == (4, 5) and encoded.sum() == 4
+    np.testing.assert_array_equal(encoded.argmax(1), ids)
+    assert encoded[0] @ encoded[1] == 0 and encoded[0] @ encoded[2] == 1
+    table = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_allclose(encoded @ table, table[ids])
+    with pytest.raises(ValueError, match="0..4"):
+        one_hot_encode([5], vocab_size=5)
+
+
+def test_embedding_classifier_is_the_tutorials_stack_and_learns_a_toy_task():
+    model = embedding_classifier(vocab_size=20, embedding_dim=4, hidden_units=8)
+    assert [type(layer).__name__ for layer in model.layers] == ["Embedding", "GlobalAveragePooling1D", "Dense",
+                                                                "Dense"]
+    assert model.get_layer("embedding").get_weights()[0].shape == (20, 4)
+    # label 1 when the review contains token 5 ("great"), 0 when it contains token 6 ("awful")
+    rng = np.random.default_rng(0)
+    x = rng.integers(7, 20, size=(256, 6))
+    y = rng.integers(0, 2, size=256)
+    x[np.arange(256), rng.integers(0, 6, size=256)] = np.where(y == 1, 5, 6)
+    model.fit(x, y, epochs=40, batch_size=64, verbose=0)
+    assert model.evaluate(x, y, verbose=0)[1] > 0.95
+    table = model.get_layer("embedding").get_weights()[0]
+    assert np.linalg.norm(table[5] - table[6]) > np.linalg.norm(table[7] - table[8])  # the two cues moved apart
+
+
+def test_text_vectorizer_strips_html_breaks_and_punctuation():
+    layer = text_vectorizer(["A great film!<br /><br />Great.", "an awful film"], vocab_size=10, sequence_length=6)
+    vocabulary = layer.get_vocabulary()
+    assert "great" in vocabulary and "<br" not in " ".join(vocabulary) and "great." not in vocabulary
+    ids = layer(["great film"]).numpy()[0]
+    assert ids.shape == (6,) and list(ids[2:]) == [0, 0, 0, 0]
+
+
+def test_imdb_fails_fast_and_clearly_when_not_downloaded_and_download_disabled(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(TransformerTFError, match="download=False"):
+        load_imdb_reviews(data_dir=str(tmp_path), download=False)
+    assert time.perf_counter() - start < 5
+
+
+def test_imdb_fails_fast_and_clearly_when_the_host_is_unreachable(tmp_path):
+    with mock.patch("socket.create_connection", side_effect=OSError("no route to host")):
+        start = time.perf_counter()
+        with pytest.raises(TransformerTFError, match="cannot be reached.*data_dir"):
+            load_imdb_reviews(data_dir=str(tmp_path))
+        assert time.perf_counter() - start < 5
+
+
+def test_embedding_map_projects_to_two_dimensions_and_keeps_clusters():
+    rng = np.random.default_rng(0)
+    centres = np.zeros((2, 16))
+    centres[1, 0] = 10.0
+    vectors = np.concatenate([centres[0] + rng.normal(size=(20, 16)), centres[1] + rng.normal(size=(20, 16))])
+    for method in ("pca", "tsne"):
+        points = embedding_map(vectors, method=method)
+        assert points.shape == (40, 2)
+        a, b = points[:20].mean(0), points[20:].mean(0)
+        spread = max(points[:20].std(0).max(), points[20:].std(0).max())
+        assert np.linalg.norm(a - b) > 2 * spread, method
+    assert embedding_map(vectors[:5], method="tsne").shape == (5, 2)  # perplexity lowered for few points
+    with pytest.raises(ValueError, match="pca"):
+        embedding_map(vectors, method="umap")
+
+
+def test_nearest_neighbours_by_cosine():
+    matrix = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]])
+    neighbours = nearest_neighbours(matrix, ["a", "b", "c", "d"], "a", k=2)
+    assert [label for label, _ in neighbours] == ["b", "c"]
+    assert neighbours[1][1] == pytest.approx(0.0)
+
+
+def test_plot_embedding_map_labels_the_points():
+    fig = plot_embedding_map(np.array([[0, 0], [1, 1], [2, 0]]), ["x", "y", "z"], annotate=2)
+    assert [t.get_text() for t in fig.axes[0].texts] == ["x", "y"]
+
+
+@pytest.mark.slow
+def test_shipped_translator_subword_embeddings_match_its_tokenizer():
+    from transformer_tf.translate import Translator
+
+    translator = Translator.from_checkpoint(SHIPPED)
+    for side, tokenizer, word in (("source", translator.source_tokenizer, "great"),
+                                  ("target", translator.target_tokenizer, "gran")):
+        matrix, pieces = subword_embeddings(translator, side)
+        assert matrix.shape == (tokenizer.vocab_size, 128) and len(pieces) == tokenizer.vocab_size
+        assert pieces[:4] == ["<pad>", "<unk>", "<start>", "<end>"]
+        assert pieces[tokenizer.encode(word, add_start_end=False)[0]] == "▁" + word
+    matrix, pieces = subword_embeddings(translator)
+    rows = whole_word_rows(pieces, limit=50)
+    assert len(rows) == 50 and all(pieces[i].startswith("▁") and pieces[i][1:].isalpha() for i in rows)
+    with pytest.raises(ValueError, match="side"):
+        subword_embeddings(translator, "middle")
