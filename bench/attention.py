@@ -13,14 +13,13 @@ Prints the median time per step of each and the ratio (ours / keras: < 1 means o
 
 import argparse
 import os
-import statistics
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
+from interleave import interleaved_times, print_ratio  # noqa: E402 (bench/interleave.py)
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 
@@ -78,14 +77,8 @@ def main():
                               args.rounds)
     times = {name: [t / args.steps for t in ts] for name, ts in times.items()}  # per step
 
-    print(f"fwd+bwd, d_model {args.d_model}, {args.heads} heads, batch {args.batch}, length {args.length}, "
-          f"padding mask, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved")
-    for name, med in medians(times).items():
-        q1, _, q3 = statistics.quantiles(times[name], n=4)
-        print(f"  {name:36s} median {med * 1e3:7.2f} ms/step  (IQR {q1 * 1e3:.2f}–{q3 * 1e3:.2f})")
-    ours, theirs = medians(times).values()
-    print(f"ratio ours/keras time: {ours / theirs:.2f}  (speed-up of ours: {theirs / ours:.2f}×)")
-
+    print_ratio(times, f"fwd+bwd, d_model {args.d_model}, {args.heads} heads, batch {args.batch}, length {args.length}, "
+                       f"padding mask, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved")
 
 if __name__ == "__main__":
     main()

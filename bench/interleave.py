@@ -26,3 +26,14 @@ def interleaved_times(workloads, rounds):
 def medians(times):
     """``{name: median}`` of :func:`interleaved_times` output."""
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def print_ratio(times, title, unit="step"):
+    """Print each contender's median (and IQR) in ms per ``unit``, then first / second ratio."""
+    print(title)
+    meds = medians(times)
+    for name, med in meds.items():
+        q1, _, q3 = statistics.quantiles(times[name], n=4)
+        print(f"  {name:36s} median {med * 1e3:8.2f} ms/{unit}  (IQR {q1 * 1e3:.2f}–{q3 * 1e3:.2f})")
+    ours, theirs = meds.values()
+    print(f"ratio ours/keras time: {ours / theirs:.2f}  (speed-up of ours: {theirs / ours:.2f}×)")

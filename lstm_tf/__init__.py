@@ -1,7 +1,7 @@
-"""lstm_tf: the LSTM cells of "LSTM: A Search Space Odyssey" (Greff et al.) in Keras 3.
+"""lstm_tf: the LSTM of Greff et al., "LSTM: A Search Space Odyssey", in Keras 3 (work in progress)."""
 
-Not built yet: the cells, the fast layer, explicit BPTT and the JSB Chorales variant
-study are the work of a later issue. Importing this package works and exports nothing.
-"""
+from lstm_tf.cell import SpaceOdysseyLSTMCell
+from lstm_tf.layer import SpaceOdysseyLSTM
+from lstm_tf.variants import VARIANTS, Variant, get_variant
 
-__all__ = []
+__all__ = ["SpaceOdysseyLSTMCell", "SpaceOdysseyLSTM", "VARIANTS", "Variant", "get_variant"]
