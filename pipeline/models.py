@@ -1,0 +1,138 @@
+"""Phase 5: the two base models and their small hyperparameter searches.
+
+* Random forest: scikit-learn's CART trees split by Gini impurity (`pipeline.gini`),
+  ``criterion="gini"``, searched over ``n_estimators × max_depth``.
+* Keras MLP: ``Dense(units, relu)`` hidden layers → ``Dense(1, sigmoid)``, binary
+  cross-entropy, Adam; built functionally by `build_mlp` and wrapped as a scikit-learn
+  classifier (`KerasMLPClassifier`) so it can be the last step of the same imblearn
+  pipeline as the forest. Early stopping watches a validation share of the rows it is
+  fitted on, as scikit-learn's own ``MLPClassifier(early_stopping=True)`` does.
+
+Both searches are judged by ROC AUC on the validation rows of phase 4 (`search`).
+"""
+
+import itertools
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+# name → {parameter: values}; the search tries every combination.
+RF_GRID = {"n_estimators": (100, 300), "max_depth": (4, 8, None)}
+RF_GRID_QUICK = {"n_estimators": (50,), "max_depth": (4, None)}
+MLP_GRID = {"hidden_units": ((16,), (32, 16), (64, 32))}
+MLP_GRID_QUICK = {"hidden_units": ((8,), (16, 8))}
+MLP_EPOCHS, MLP_EPOCHS_QUICK = 200, 20
+
+
+def grid(params):
+    """Every combination of a ``{name: values}`` grid, as a list of dicts (in order)."""
+    names = list(params)
+    return [dict(zip(names, values)) for values in itertools.product(*params.values())]
+
+
+def random_forest(seed=0, **params):
+    """CART random forest with Gini splits; single-threaded (the machine is shared, and it is fast)."""
+    return RandomForestClassifier(criterion="gini", random_state=seed, n_jobs=1, **params)
+
+
+def build_mlp(n_features, hidden_units=(32, 16), learning_rate=1e-3):
+    """The article's MLP: ReLU hidden layers, one sigmoid output, binary cross-entropy, Adam.
+
+    Input ``(batch, n_features)`` float32 → output ``(batch, 1)``: P(positive class).
+    """
+    import keras
+
+    inputs = keras.Input(shape=(n_features,), name="features")
+    x = inputs
+    for i, units in enumerate(hidden_units, start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"hidden{i}")(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="p_positive")(x)
+    model = keras.Model(inputs, outputs, name="mlp")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+                  metrics=[keras.metrics.AUC(name="auc")])
+    return model
+
+
+class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
+    """scikit-learn face of `build_mlp`, for the last step of an imblearn Pipeline.
+
+    fit(X ``(n, d)``, y ``(n,)`` 0/1): holds out ``validation_fraction`` of the rows
+    (stratified, shuffled — SMOTE appends its synthetic rows at the end, so Keras' own
+    ``validation_split``, which takes the last rows, would validate on synthetic ones only),
+    trains with early stopping on validation loss and keeps the best epoch's weights.
+    ``predict_proba`` → ``(n, 2)``. ``model_`` is the fitted Keras model; ``epochs_run_`` how
+    many epochs ran. Seeded by ``seed``: the same seed gives the same weights.
+    """
+
+    def __init__(self, hidden_units=(32, 16), learning_rate=1e-3, epochs=MLP_EPOCHS, batch_size=32,
+                 patience=10, validation_fraction=0.15, seed=0):
+        self.hidden_units = hidden_units
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+
+    def fit(self, X, y):
+        import keras
+
+        X, y = validate_data(self, X, y, dtype=np.float32)
+        self.classes_ = np.array([0, 1])
+        X_train, X_stop, y_train, y_stop = train_test_split(
+            X, y, test_size=self.validation_fraction, stratify=y, random_state=self.seed)
+        keras.utils.set_random_seed(self.seed)  # initial weights and batch order
+        self.model_ = build_mlp(X.shape[1], tuple(self.hidden_units), self.learning_rate)
+        stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, restore_best_weights=True)
+        history = self.model_.fit(X_train, y_train.astype(np.float32), validation_data=(X_stop, y_stop.astype(np.float32)),
+                                  epochs=self.epochs, batch_size=self.batch_size, callbacks=[stop], verbose=0)
+        self.epochs_run_ = len(history.history["loss"])
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        p = np.asarray(self.model_(X, training=False), dtype=float)[:, 0]
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
+def search(pipeline, candidates, X_fit, y_fit, X_val, y_val, log=print, name="model"):
+    """Fit one clone of ``pipeline`` per candidate on the fit rows; keep the best validation AUC.
+
+    pipeline: an imblearn Pipeline whose last step is named "model"; candidates: list of
+    dicts of that model's parameters. The validation rows are only transformed (never
+    resampled). Returns ``(best fitted pipeline, table)`` with one row per candidate:
+    ``{"params", "validation_auc", "seconds"}``; the first of equal AUCs wins.
+    """
+    best, best_auc, table = None, -np.inf, []
+    for params in candidates:
+        start = time.perf_counter()
+        fitted = clone(pipeline).set_params(**{f"model__{k}": v for k, v in params.items()}).fit(X_fit, y_fit)
+        auc = float(roc_auc_score(y_val, fitted.predict_proba(X_val)[:, 1]))
+        row = {"params": {k: _plain(v) for k, v in params.items()}, "validation_auc": auc,
+               "seconds": round(time.perf_counter() - start, 2)}
+        epochs = getattr(fitted.named_steps["model"], "epochs_run_", None)
+        if epochs is not None:
+            row["epochs_run"] = epochs
+        table.append(row)
+        log(f"  {name} {_describe(row['params'])}: validation AUC {auc:.4f}"
+            + (f" ({epochs} epochs)" if epochs is not None else "") + f", {row['seconds']:.1f} s")
+        if auc > best_auc:
+            best, best_auc = fitted, auc
+    return best, table
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _describe(params):
+    return ", ".join(f"{k}={v}" for k, v in params.items())

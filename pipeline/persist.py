@@ -1,0 +1,128 @@
+"""Writing a run folder all at once, and reading its fitted models back for ``predict``.
+
+A run's ``model/`` folder holds:
+
+    schema.json             feature columns, class labels, the best model (`pipeline.data.Schema`)
+    random_forest.joblib    the whole fitted imblearn Pipeline (phases 1–3 + forest)
+    mlp_preprocess.joblib   the MLP's fitted phases 1–3 (its pipeline without the model)
+    mlp_savedmodel/         the Keras MLP as a TensorFlow SavedModel (``model.export``):
+                            ``serve`` maps float32 ``(batch, n_columns)`` → ``(batch, 1)``
+
+SMOTE stays inside the saved pipelines; imblearn skips samplers when transforming, so new
+rows are only transformed.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from pipeline.data import Schema, prepare_features, read_csv
+from pipeline.errors import PipelineError
+
+RUN_MARKER = "metrics.json"  # a folder holding it (and model/) was written by dm-pipeline run
+
+
+@contextlib.contextmanager
+def atomic_folder(out):
+    """Yield an empty temporary folder beside ``out``; on success it replaces ``out`` by a rename.
+
+    On any error the temporary folder is removed, so a failed run leaves nothing
+    half-written and an earlier run in ``out`` untouched. An existing ``out`` is replaced
+    only when it is empty or an earlier dm-pipeline run (never some other folder or file).
+    """
+    out = Path(out)
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / RUN_MARKER).is_file())):
+        raise PipelineError(f"--out {out} exists and is not a dm-pipeline run folder: choose another path.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    if out.exists():
+        out.rename(old)
+    partial.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_models(result, folder):
+    """Write both fitted models and the schema to ``folder`` (created)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    schema = json.loads(result.schema.to_json())
+    (folder / "schema.json").write_text(json.dumps({**schema, "best_model": result.best}, indent=2) + "\n")
+    joblib.dump(result.models["random_forest"].pipeline, folder / "random_forest.joblib")
+    mlp_pipeline = result.models["mlp"].pipeline
+    joblib.dump(mlp_pipeline[:-1], folder / "mlp_preprocess.joblib")
+    export_mlp(mlp_pipeline.named_steps["model"].model_, folder / "mlp_savedmodel")
+
+
+def export_mlp(keras_model, path):
+    """SavedModel with an explicit float32 ``(None, n_columns)`` signature (Keras would guess; see NOTES)."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, keras_model.input_shape[-1]], tf.float32, name="features")
+    keras_model.export(str(path), input_signature=[spec], verbose=False)
+
+
+class Predictor:
+    """The fitted models of a run folder, ready for new rows.
+
+    ``Predictor(DIR)`` accepts the run folder or its ``model/`` folder. ``predict(df, model)``
+    → DataFrame with ``probability`` (P(positive class)) and ``prediction`` (class label at
+    p ≥ 0.5); model: "best" (by test AUC), "random_forest" or "mlp".
+    """
+
+    def __init__(self, folder):
+        folder = Path(folder)
+        if (folder / "model" / "schema.json").is_file():
+            folder = folder / "model"
+        if not (folder / "schema.json").is_file():
+            raise PipelineError(f"--model {folder}: no dm-pipeline model here (expected schema.json); "
+                                "give the --out folder of a dm-pipeline run.")
+        fields = json.loads((folder / "schema.json").read_text())
+        self.best = fields.pop("best_model")
+        self.schema = Schema.from_json(json.dumps(fields))
+        self.folder = folder
+        self._loaded = {}
+
+    def _model(self, name):
+        if name not in self._loaded:
+            if name == "random_forest":
+                self._loaded[name] = joblib.load(self.folder / "random_forest.joblib").predict_proba
+            else:
+                import tensorflow as tf
+
+                preprocess = joblib.load(self.folder / "mlp_preprocess.joblib")
+                # keep the loaded object itself: its variables die with it, even if `serve` lives on
+                self.saved_mlp = tf.saved_model.load(str(self.folder / "mlp_savedmodel"))
+                self._loaded[name] = lambda X: _two_columns(
+                    self.saved_mlp.serve(tf.constant(preprocess.transform(X), tf.float32)).numpy()[:, 0])
+        return self._loaded[name]
+
+    def predict(self, df, model="best"):
+        name = self.best if model == "best" else model
+        if name not in ("random_forest", "mlp"):
+            raise PipelineError(f"unknown model {model!r}: choose best, random_forest or mlp.")
+        p = self._model(name)(prepare_features(df, self.schema))[:, 1]
+        negative, positive = self.schema.labels
+        return pd.DataFrame({"probability": p, "prediction": np.where(p >= 0.5, positive, negative), "model": name},
+                            index=df.index)
+
+    def predict_csv(self, path, model="best"):
+        """Read new rows (same columns as the training table; others are ignored) and predict."""
+        return self.predict(read_csv(path, self.schema.read_kw), model)
+
+
+def _two_columns(p):
+    p = np.asarray(p, dtype=float)
+    return np.column_stack([1.0 - p, p])

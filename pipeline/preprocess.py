@@ -1,0 +1,140 @@
+"""Phases 1–3 as scikit-learn / imbalanced-learn steps: outliers, imputation, encoding,
+scaling, SMOTE, LDA.
+
+The steps live in one `imblearn.pipeline.Pipeline` (built by `feature_steps`), so the
+leakage-free order is structural rather than a matter of care:
+
+* every statistic (z-score mean/std, imputation means, one-hot categories, min/max, the LDA
+  direction) is learnt by ``fit`` from the rows the pipeline is fitted on — the training rows;
+* samplers (SMOTE, and outlier *dropping*) run only inside ``fit``: at predict time imblearn
+  skips them, so test rows are transformed but never resampled or dropped.
+
+Shapes: the pipeline takes the DataFrame of `pipeline.data.prepare_features`,
+``(n_rows, n_numeric + n_categorical)``, and gives ``(n_rows, 1)`` after LDA, or
+``(n_rows, n_numeric + n_one_hot)`` when LDA is skipped.
+"""
+
+import numpy as np
+from imblearn import FunctionSampler
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline as SkPipeline  # plain transformers inside the column branches
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+Z_THRESHOLD = 3.0
+
+
+def z_scores(X, mean, scale):
+    """z = (x − mean) / std per column; a constant column (std 0) has z = 0 everywhere."""
+    return (np.asarray(X, dtype=float) - mean) / np.where(scale > 0, scale, 1.0)
+
+
+def _column_stats(X):
+    """Mean and (population) standard deviation of each column, ignoring missing values."""
+    X = np.asarray(X, dtype=float)
+    return np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+
+
+class ZScoreClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Outlier treatment by clipping: values with |z| > threshold are pulled back to mean ± threshold·std.
+
+    ``fit`` learns ``mean_`` and ``scale_`` (population std) per column from the training
+    rows, ignoring NaN; ``transform`` clips any rows with those training statistics and
+    leaves NaN for the imputer that follows. X: ``(n_rows, n_columns)`` numbers → same shape.
+    """
+
+    def __init__(self, threshold=Z_THRESHOLD):
+        self.threshold = threshold
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=float)
+        with np.errstate(all="ignore"):  # an all-NaN training column is refused upstream
+            self.mean_, self.scale_ = _column_stats(X)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=float, reset=False)
+        spread = self.threshold * self.scale_
+        return np.clip(X, self.mean_ - spread, self.mean_ + spread)
+
+
+def drop_outlier_rows(X, y, columns, threshold=Z_THRESHOLD):
+    """Outlier treatment by dropping: the rows with any |z| > threshold in ``columns`` go.
+
+    z uses the mean/std of the rows passed in. Wrapped in a `FunctionSampler` (see
+    `feature_steps`), it runs only when the pipeline is fitted, i.e. on training rows: a test
+    row is never dropped (a model must answer for every row it is asked about).
+    """
+    values = X[columns].to_numpy(dtype=float)
+    with np.errstate(all="ignore"):
+        z = z_scores(values, *_column_stats(values))
+    keep = ~(np.abs(np.nan_to_num(z)) > threshold).any(axis=1)  # a missing value is no outlier
+    return X[keep], np.asarray(y)[keep]
+
+
+def column_encoder(numeric, categorical, clip_outliers=True, threshold=Z_THRESHOLD):
+    """Phase 1 transforms as a ColumnTransformer, in the article's order.
+
+    numeric columns: z-score clipping (if ``clip_outliers``) → mean imputation → min-max scaling.
+    categorical columns: most-frequent imputation (a mean of categories does not exist) →
+    one-hot encoding (a category unseen in training becomes all zeros) → min-max scaling
+    (a no-op on 0/1 columns; kept so that every output column lies in [0, 1]).
+    """
+    numeric_steps = [("outliers", ZScoreClipper(threshold))] if clip_outliers else []
+    numeric_steps += [("impute", SimpleImputer(strategy="mean")), ("scale", MinMaxScaler())]
+    categorical_steps = [("impute", SimpleImputer(strategy="most_frequent")),
+                         ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                         ("scale", MinMaxScaler())]
+    branches = [("numeric", SkPipeline(numeric_steps), list(numeric))] if numeric else []
+    branches += [("categorical", SkPipeline(categorical_steps), list(categorical))] if categorical else []
+    return ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=False)
+
+
+def feature_steps(numeric, categorical, outliers="clip", threshold=Z_THRESHOLD, use_lda=True, seed=0):
+    """The steps of phases 1–3, ready to be followed by a model: a list of (name, step).
+
+    outliers: "clip" (ZScoreClipper in the numeric branch, applied to every row with the
+    training statistics) or "drop" (training rows with an outlier are removed before
+    anything is fitted; new rows are kept as they are) or "none".
+    use_lda: False replaces the LDA step by "passthrough", to compare with and without it.
+    """
+    if outliers not in ("clip", "drop", "none"):
+        raise ValueError(f"outliers must be 'clip', 'drop' or 'none', not {outliers!r}")
+    steps = []
+    if outliers == "drop" and numeric:
+        steps.append(("drop_outliers", FunctionSampler(
+            func=drop_outlier_rows, validate=False, kw_args={"columns": list(numeric), "threshold": threshold})))
+    steps += [
+        ("encode", column_encoder(numeric, categorical, clip_outliers=outliers == "clip", threshold=threshold)),
+        ("smote", SMOTE(random_state=seed)),
+        # two classes → at most one discriminant direction
+        ("lda", LinearDiscriminantAnalysis(n_components=1) if use_lda else "passthrough"),
+    ]
+    return steps
+
+
+def make_model_pipeline(schema_numeric, schema_categorical, model, **options):
+    """imblearn Pipeline = phases 1–3 (see `feature_steps`, ``options``) + ``model``."""
+    return Pipeline(feature_steps(schema_numeric, schema_categorical, **options) + [("model", model)])
+
+
+def class_counts(pipeline, X_fit, y_fit):
+    """Rows of each class, ``(n_negative, n_positive)``, entering and leaving the fitted SMOTE step.
+
+    SMOTE records in ``sampling_strategy_`` how many rows it made per class. When training
+    rows were dropped as outliers first, the (deterministic) drop is repeated to count what
+    reached SMOTE.
+    """
+    y = np.asarray(y_fit)
+    if "drop_outliers" in pipeline.named_steps:
+        _, y = pipeline.named_steps["drop_outliers"].fit_resample(X_fit, y)
+    before = np.bincount(y, minlength=2)
+    made = pipeline.named_steps["smote"].sampling_strategy_
+    after = before + np.array([made.get(0, 0), made.get(1, 0)])
+    return tuple(int(v) for v in before), tuple(int(v) for v in after)
