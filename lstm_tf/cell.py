@@ -121,9 +121,25 @@ class SpaceOdysseyLSTMCell(keras.layers.Layer):
             ``b_*`` ``(units,)`` for ``* ∈ {z, i, f, o}`` where the variant has them, and for
             FGR the nine gate-to-gate matrices ``R_{source}{target}`` (e.g. ``R_fi``: f⁽ᵗ⁻¹⁾ → ī).
         """
+        return self._unpack({id(v): keras.ops.convert_to_numpy(v) for v in self.weights})
+
+    def named_gradients(self, gradients):
+        """Gradients of the cell's weights in the articles' notation.
+
+        Args:
+            gradients: one array per variable of ``cell.weights``, in that order (what
+                ``tape.gradient(loss, cell.weights)`` returns).
+
+        Returns:
+            dict keyed and shaped like :meth:`gate_weights` (``dJ/dW_f``, ``dJ/dp_o``, ...).
+        """
+        return self._unpack({id(v): np.asarray(g) for v, g in zip(self.weights, gradients)})
+
+    def _unpack(self, packed):
+        """``{id(variable): array}`` of the packed variables → the articles' named slices."""
         out = {}
         for name, (var, where) in self._weight_names().items():
-            value = keras.ops.convert_to_numpy(var)
+            value = packed[id(var)]
             if where is None:
                 out[name] = value
             elif isinstance(where, tuple):

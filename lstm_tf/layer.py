@@ -60,7 +60,8 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         return self.cell.variant
 
     def build(self, input_shape):
-        self.cell.build(input_shape[:1] + input_shape[2:])
+        if not self.cell.built:  # a deserialized cell arrives built
+            self.cell.build(input_shape[:1] + input_shape[2:])
 
     def _forward(self, projected, states, weights):
         """``projected``: ``(time, batch, blocks·units)`` → every step's states, time-major."""

@@ -1,0 +1,70 @@
+"""Hand-written BPTT against autodiff; the vanishing-gradient study; clipping by global norm."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lstm_tf import SpaceOdysseyLSTMCell
+from lstm_tf.bptt import lstm_backward, lstm_forward
+from lstm_tf.gradients import clipping_demo, gradient_norms_through_time, vanishing_gradient_study
+
+BATCH, STEPS, INPUT_DIM, UNITS = 3, 7, 4, 5
+
+
+def _autodiff(variant, seed):
+    """Random float64 weights, inputs, initial states and upstream Δ; GradientTape's gradients."""
+    rng = np.random.default_rng(seed)
+    cell = SpaceOdysseyLSTMCell(UNITS, variant=variant, dtype="float64")
+    rnn = keras.layers.RNN(cell, return_sequences=True, dtype="float64")
+    x, y0, c0 = (tf.constant(rng.standard_normal(shape)) for shape in
+                 ((BATCH, STEPS, INPUT_DIM), (BATCH, UNITS), (BATCH, UNITS)))
+    rnn(x, initial_state=[y0, c0])
+    weights = {k: rng.standard_normal(v.shape) * 0.7 for k, v in cell.gate_weights().items()}
+    cell.set_gate_weights(weights)
+    upstream = rng.standard_normal((BATCH, STEPS, UNITS))
+    with tf.GradientTape() as tape:
+        tape.watch([x, y0, c0])
+        y = rnn(x, initial_state=[y0, c0])
+        loss = tf.reduce_sum(y * upstream)     # so dJ/dy⁽ᵗ⁾ from above is exactly `upstream`
+    grads = tape.gradient(loss, [x, y0, c0, *cell.weights])
+    expected = {"x": grads[0].numpy(), "y0": grads[1].numpy(), "c0": grads[2].numpy()}
+    expected.update(cell.named_gradients([g.numpy() for g in grads[3:]]))
+    return (x.numpy(), weights, y0.numpy(), c0.numpy(), upstream), y.numpy(), expected
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "NP"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hand_bptt_equals_gradient_tape(variant, seed):
+    (x, weights, y0, c0, upstream), y_keras, expected = _autodiff(variant, seed)
+    y, cache = lstm_forward(x, weights, y0, c0)
+    np.testing.assert_allclose(y, y_keras, atol=1e-12)
+    grads = lstm_backward(upstream, cache)
+    assert set(grads) == set(expected)
+    for name in grads:
+        np.testing.assert_allclose(grads[name], expected[name], atol=1e-8, rtol=0, err_msg=name)
+        assert grads[name].shape == expected[name].shape
+
+
+def test_simple_rnn_gradient_vanishes_much_faster_than_the_forget_free_lstm():
+    study = vanishing_gradient_study(units=16, steps=40, variants=("vanilla", "NFG"), seeds=(0,))
+    at = study.set_index(["model", "distance"])["relative"]
+    assert at["SimpleRNN (tanh)", 39] < 1e-3            # geometric decay
+    assert at["LSTM NFG", 39] > 100 * at["SimpleRNN (tanh)", 39]   # f = 1: the carousel keeps it
+    assert at["LSTM NFG", 39] > 10 * at["LSTM vanilla", 39]         # f < 1 scales it down every step
+    assert set(study["model"]) == {"SimpleRNN (tanh)", "LSTM vanilla", "LSTM NFG"}
+
+
+def test_gradient_norms_start_at_the_last_step():
+    norms = gradient_norms_through_time(keras.layers.SimpleRNNCell(8), steps=12, input_dim=3, batch=4)
+    assert norms.shape == (12,)
+    assert norms[0] > 0 and np.all(np.isfinite(norms))
+
+
+def test_clipping_by_global_norm_bounds_the_step():
+    demo = clipping_demo(clip_norm=1.0, recurrent_scale=3.0, learning_rate=0.1)
+    assert demo["global_norm"] > 1e3                        # the exploding case it is meant for
+    assert demo["clipped_norm"] == pytest.approx(1.0, rel=1e-5)
+    assert demo["cosine"] == pytest.approx(1.0, abs=1e-5)   # same direction, shorter
+    assert demo["step_raw"] == pytest.approx(0.1 * demo["global_norm"], rel=1e-4)
+    assert demo["step_clipped"] <= 0.1 * 1.0 * (1 + 1e-5)
