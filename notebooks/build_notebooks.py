@@ -1,0 +1,471 @@
+"""Write the article notebooks (outputs stripped) from the cells below.
+
+    .venv/bin/python notebooks/build_notebooks.py          # rewrite them
+    .venv/bin/python notebooks/build_notebooks.py --check  # exit 1 if a notebook differs
+
+A notebook is a narrative: markdown with the article's step, then the package call that
+does it. Its first code cell, tagged ``parameters``, holds ``QUICK = False``;
+``tests/test_notebooks.py`` runs every ``notebooks/*.ipynb`` with a cell ``QUICK = True``
+injected after it. Notebooks of other articles can be written by hand and dropped in:
+this script only owns the ones listed in :data:`NOTEBOOKS`.
+"""
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """\
+from pathlib import Path
+
+REPO = Path.cwd().resolve().parent  # the working directory is notebooks/ (Jupyter's default)
+"""
+
+
+def md(text):
+    return ("md", text)
+
+
+def code(text):
+    return ("code", text)
+
+
+NB01 = [
+    md("""\
+# Multi-head attention, step by step
+
+Companion to the article on **multi-head attention** (the TensorFlow Transformer tutorial's
+`split_heads`). Everything here calls `transformer_tf`:
+`MultiHeadAttention`, `scaled_dot_product_attention`, the article's sample tensor from
+`transformer_tf.demo`, and, at the end, the shipped English→Spanish translator
+(`checkpoints/en_es/`) with the heatmap functions of `transformer_tf.plot`.
+
+Run top to bottom. `QUICK = True` (what the test suite uses) draws fewer heatmaps."""),
+    code("QUICK = False"),
+    code(SETUP + """\
+import numpy as np
+import tensorflow as tf
+
+from transformer_tf import MultiHeadAttention, scaled_dot_product_attention
+from transformer_tf.demo import D_MODEL, NUM_HEADS, SEQ_LEN, TARGET_LEN, sequential_sample
+from transformer_tf.plot import plot_attention_heads, plot_attention_overview, plot_attention_weights, sentence_attention
+from transformer_tf.translate import Translator
+
+%matplotlib inline
+tf.keras.utils.set_random_seed(0)
+np.set_printoptions(precision=2, suppress=True, linewidth=120)"""),
+    md("""\
+## 1. A sentence of 9 tokens, each a 512-dimensional vector
+
+The article's sample: the integers 1 … 4,608 reshaped to `(batch, seq_len, d_model) = (1, 9, 512)`,
+so that every column can be recognised after the reshapes."""),
+    code("""\
+x = sequential_sample()
+print(x.shape)
+x[0, :, :4].numpy()"""),
+    md("""\
+## 2. `split_heads`: 8 heads of depth 512 / 8 = 64
+
+`(1, 9, 512)` → reshape `(1, 9, 8, 64)` → transpose `(1, 8, 9, 64)`: head *i* owns columns
+`64·i … 64·i + 63` of every token. `combine_heads` undoes it exactly."""),
+    code("""\
+mha = MultiHeadAttention(d_model=D_MODEL, num_heads=NUM_HEADS)
+heads = mha.split_heads(x, batch_size=1)
+print("split:", heads.shape, " (batch, num_heads, seq_len, depth)")
+print("head 0, token 0:", heads[0, 0, 0, :4].numpy(), "…", heads[0, 0, 0, -1].numpy())
+print("head 1, token 0:", heads[0, 1, 0, :4].numpy(), "…  = x[0, 0, 64:128]")
+print("head 7, token 8:", heads[0, 7, 8, -4:].numpy(), " = the last columns of the last token")
+print("combine_heads(split_heads(x)) == x:", bool(tf.reduce_all(mha.combine_heads(heads, 1) == x)))"""),
+    md("""\
+## 3. Scaled dot-product attention of one head, step by step
+
+Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V. The raw integers would saturate the softmax
+(every score would be enormous), so, as a trained model's inputs would be, the sentence is a
+unit-variance random tensor. Q, K and V are the layer's projections `wq`, `wk`, `wv` of it,
+split into heads; we follow head 0."""),
+    code("""\
+sentence = tf.random.normal((1, SEQ_LEN, D_MODEL))
+output, self_weights = mha(sentence, sentence, sentence)  # the first call builds W^Q, W^K, W^V, W^O; now look inside
+q = mha.split_heads(mha.wq(sentence), 1)[0, 0]  # (9, 64): head 0's queries
+k = mha.split_heads(mha.wk(sentence), 1)[0, 0]  # (9, 64)
+v = mha.split_heads(mha.wv(sentence), 1)[0, 0]  # (9, 64)
+
+scores = tf.matmul(q, k, transpose_b=True)        # (9, 9): query i · key j
+scaled = scores / tf.math.sqrt(64.0)              # ÷ √d_k keeps the softmax out of saturation
+weights = tf.nn.softmax(scaled, axis=-1)          # each row sums to 1
+head_output = tf.matmul(weights, v)               # (9, 64)
+print("scores std", float(tf.math.reduce_std(scores)), "→ scaled std", float(tf.math.reduce_std(scaled)))
+print("row sums:", tf.reduce_sum(weights, axis=-1).numpy())
+
+package_output, package_weights = scaled_dot_product_attention(q, k, v)
+print("same as scaled_dot_product_attention:", np.allclose(package_output, head_output, atol=1e-5),
+      np.allclose(package_weights, weights, atol=1e-6))
+weights.numpy()"""),
+    md("The 9×9 heat map of that head: row *i* is how much token *i* attends to each token *j*."),
+    code("""\
+tokens = [f"x{i}" for i in range(SEQ_LEN)]
+plot_attention_heads(weights[tf.newaxis], tokens, tokens, title="Head 0, self-attention (untrained weights)", ncols=1);"""),
+    md("""\
+The whole layer does this for the 8 heads at once, concatenates the heads' outputs back to
+`(1, 9, 512)` and projects them with W^O (`mha.dense`)."""),
+    code("""\
+print("mha(v, k, q) → output", output.shape, " weights", self_weights.shape, " (batch, num_heads, seq_q, seq_k)")
+print("head 0 of the layer = the step-by-step head:", np.allclose(self_weights[0, 0], weights, atol=1e-6))
+plot_attention_heads(self_weights[0], tokens, tokens, title="Self-attention, 9 tokens, 8 heads");"""),
+    md("""\
+## 4. Cross-attention: 12 target tokens over 9 source tokens
+
+In the decoder's second block the queries come from the target (12 tokens) and the keys and
+values from the encoder's output (9 tokens): the weights are 12 × 9 per head and the output
+has the target's length."""),
+    code("""\
+target = tf.random.normal((1, TARGET_LEN, D_MODEL))
+cross_output, cross_weights = mha(sentence, sentence, target)  # v, k: source; q: target
+print("output", cross_output.shape, " weights", cross_weights.shape)
+plot_attention_heads(cross_weights[0], tokens, [f"y{i}" for i in range(TARGET_LEN)],
+                     title="Cross-attention, 12 target queries × 9 source keys");"""),
+    md("""\
+## 5. A trained translator's attention, layer by layer
+
+The shipped model (4 layers, d_model 128, 8 heads, trained on the English–Spanish corpus)
+translates the article's sentence; `sentence_attention` reruns it with `return_attention=True`
+and keeps every matrix. Three kinds per layer: encoder self-attention (source × source), masked
+decoder self-attention (target × target) and encoder-decoder attention (target × source).
+Rows of the decoder plots are the decoder's inputs: row *t* is the query that predicted piece *t* + 1."""),
+    code("""\
+translator = Translator.from_checkpoint(REPO / "checkpoints" / "en_es")
+attention = sentence_attention(translator, "He admired her as a great director.")
+print(attention.translation)
+print("source pieces:", attention.source_pieces)
+print("target pieces:", attention.target_pieces)"""),
+    code("""\
+kinds = ["decoder_block2"] if QUICK else ["encoder", "decoder_block1", "decoder_block2"]
+layers = [4] if QUICK else [1, 2, 3, 4]
+figures = plot_attention_weights(attention, kinds=kinds, layers=layers)
+print("drawn:", list(figures))"""),
+    md("Every layer and head of the encoder-decoder attention in one picture:"),
+    code("""plot_attention_overview(attention, "decoder_block2");"""),
+    md("""\
+## 6. The Anthony Hopkins sentence
+
+Names the corpus has rarely seen are cut into short pieces, and the small model's
+translation falls apart on them: watch where the encoder-decoder attention goes while it
+spells out pieces it cannot translate, against "admired … as a great director", which it knows."""),
+    code("""\
+hopkins = sentence_attention(translator, "Anthony Hopkins admired Michael Bay as a great director.")
+print(hopkins.translation)
+print("source pieces:", hopkins.source_pieces)
+figures = plot_attention_weights(hopkins, kinds=["decoder_block2"], layers=[4] if QUICK else [1, 2, 3, 4])"""),
+    code("""plot_attention_overview(hopkins, "encoder");"""),
+]
+
+NB02 = [
+    md("""\
+# NLP prerequisites: one-hot vectors, embeddings, perplexity
+
+Companion to the article on what a reader from outside NLP needs before the Transformer.
+Everything here calls `transformer_tf.embeddings` and `transformer_tf.perplexity`:
+
+1. one-hot encoding against an embedding lookup;
+2. the TensorFlow word-embeddings tutorial's classifier
+   (Embedding(vocab, 16) → GlobalAveragePooling1D → Dense) on `imdb_reviews`, when
+   tensorflow-datasets can download it;
+3. a map of learned embeddings with scikit-learn's PCA and t-SNE: of the classifier's
+   word embeddings when IMDB is available, otherwise of the shipped translator's subword
+   embeddings (this machine is offline);
+4. perplexity, with the article's toy vocabulary.
+
+`QUICK = True` (the test suite) trains one epoch on a small slice and maps fewer words."""),
+    code("QUICK = False"),
+    code(SETUP + """\
+import numpy as np
+
+from transformer_tf.embeddings import (
+    embedding_classifier, embedding_map, load_imdb_reviews, nearest_neighbours, one_hot_encode,
+    plot_embedding_map, subword_embeddings, text_vectorizer, whole_word_rows)
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.perplexity import (
+    TOY_CORPUS, TOY_VOCABULARY, bigram_model, perplexity, sentence_probabilities, translation_perplexity,
+    uniform_model)
+from transformer_tf.translate import Translator
+
+%matplotlib inline
+np.set_printoptions(precision=3, suppress=True, linewidth=120)"""),
+    md("""\
+## 1. One-hot vectors and embeddings
+
+With a vocabulary of V words, a one-hot vector has V entries and a single 1. Every two
+different words are orthogonal (dot product 0), so one-hot vectors say nothing about
+meaning, and V is tens of thousands. An embedding is a `(V, d)` matrix E with d ≪ V:
+looking up row *i* is the same as multiplying the one-hot vector by E, and training moves the
+rows so that words used alike get similar vectors."""),
+    code("""\
+vocabulary = list(TOY_VOCABULARY)
+ids = [vocabulary.index(w) for w in ["You've", "got", "the", "touch"]]
+one_hot = one_hot_encode(ids, vocab_size=len(vocabulary))
+print(one_hot)
+print("dot products between different words:", one_hot[0] @ one_hot[1], one_hot[1] @ one_hot[3])
+
+E = np.random.default_rng(0).normal(size=(len(vocabulary), 4))  # an (untrained) 9 × 4 embedding
+print("one-hot @ E equals the lookup E[ids]:", np.allclose(one_hot @ E, E[ids]))"""),
+    md("""\
+## 2. The word-embeddings tutorial's classifier on IMDB reviews
+
+Positive or negative review, from the average of its word vectors. `load_imdb_reviews`
+downloads through tensorflow-datasets; offline it fails at once with a message, and the
+notebook goes on with the translator's embeddings in section 3."""),
+    code("""\
+VOCAB_SIZE, SEQUENCE_LENGTH = 10_000, 100
+try:
+    imdb_train, imdb_test = load_imdb_reviews()
+except TransformerTFError as err:
+    imdb_train = None
+    print("IMDB not available:", err)
+
+model = embedding_classifier(VOCAB_SIZE, embedding_dim=16)
+model.summary()"""),
+    code("""\
+if imdb_train is not None:
+    if QUICK:
+        imdb_train, imdb_test = imdb_train.take(4), imdb_test.take(2)
+    vectorize = text_vectorizer(imdb_train.map(lambda text, label: text), VOCAB_SIZE, SEQUENCE_LENGTH)
+    as_ids = lambda text, label: (vectorize(text), label)
+    history = model.fit(imdb_train.map(as_ids), validation_data=imdb_test.map(as_ids), epochs=1 if QUICK else 15)
+    print("validation accuracy:", history.history["val_accuracy"][-1])"""),
+    md("""\
+## 3. A map of learned embeddings (PCA and t-SNE)
+
+PCA keeps the two directions of largest variance (a linear view); t-SNE keeps
+neighbourhoods (close points stay close; distances between clusters mean little).
+With IMDB the map shows the classifier's word vectors; offline it shows the shipped
+translator's English subword embeddings (8,000 × 128), restricted to whole words."""),
+    code("""\
+n_words = 150 if QUICK else 600
+translator = Translator.from_checkpoint(REPO / "checkpoints" / "en_es")  # also used in section 4
+if imdb_train is not None:
+    matrix, labels = model.get_layer("embedding").get_weights()[0], vectorize.get_vocabulary()
+    rows = list(range(2, 2 + n_words))  # skip padding and out-of-vocabulary
+    source = "IMDB classifier"
+else:
+    matrix, labels = subword_embeddings(translator, side="source")
+    rows = whole_word_rows(labels, limit=n_words)
+    source = "translator encoder"
+vectors, words = matrix[rows], [labels[i].lstrip("▁") for i in rows]
+print(f"{len(words)} words from the {source}; the first: {words[:15]}")"""),
+    code("""\
+for method in ("pca", "tsne"):
+    points = embedding_map(vectors, method=method)
+    plot_embedding_map(points, words, title=f"{method.upper()} map of {len(words)} {source} embeddings",
+                       annotate=80 if QUICK else 200)"""),
+    md("Unlike one-hot vectors, learned embeddings have neighbours (cosine similarity):"),
+    code("""\
+for query in [w for w in ("good", "father", "three", "house", "great") if w in words]:
+    print(f"{query:>8}:", ", ".join(f"{w} {s:.2f}" for w, s in nearest_neighbours(vectors, words, query, k=5)))"""),
+    md("""\
+## 4. Perplexity
+
+A language model gives each next word a probability. Its perplexity on N words is
+PP = exp(−(1/N) Σ log P(wₜ | w₁…wₜ₋₁)): the effective number of words it hesitates between.
+The article's toy vocabulary has 9 words; a model that knows nothing (uniform) has
+perplexity 9 on any sentence. A bigram model counted on the two lines of the lyric
+"You've got the touch / You've got the power" is sure of every word except the one after
+"the", a 50/50 guess: PP = 2^(1/4) ≈ 1.19."""),
+    code("""\
+sentence = ("You've", "got", "the", "power")
+for name, lm in (("uniform", uniform_model(TOY_VOCABULARY)), ("bigram", bigram_model(TOY_CORPUS, TOY_VOCABULARY)),
+                 ("bigram, add-1", bigram_model(TOY_CORPUS, TOY_VOCABULARY, smoothing=1.0))):
+    p = sentence_probabilities(lm, sentence)
+    print(f"{name:>14}: P(w_t | history) = {np.round(p, 3)}  perplexity = {perplexity(p):.3f}")
+print("unseen pair, no smoothing:", perplexity(sentence_probabilities(bigram_model(TOY_CORPUS, TOY_VOCABULARY),
+                                                                      ("Mark", "Walberg"))))"""),
+    md("""\
+The translator's decoder is a language model of Spanish conditioned on the English sentence:
+it is much less perplexed by its own translation than by the same words scrambled."""),
+    code("""\
+english = "He admired her as a great director."
+spanish = translator.translate([english])[0]
+for candidate in (spanish, " ".join(reversed(spanish.split()))):
+    print(f"{candidate!r:45} perplexity {translation_perplexity(translator, english, candidate)[0]:.2f}")"""),
+]
+
+NB05 = [
+    md("""\
+# The curse of dimensionality, measured
+
+Companion to the article on the curse of dimensionality. The experiments are functions of
+`pipeline.dimensionality`:
+
+1. angles between 10,000 random pairs of vectors in D = 2, 3, 50, 100 dimensions;
+2. the share of a D-ball's volume in its outer 1% shell, 1 − 0.99^D;
+3. the ball inscribed in a hypercube, as a share of the cube's volume.
+
+`QUICK = True` (the test suite) uses 2,000 pairs."""),
+    code("QUICK = False"),
+    code("""\
+import numpy as np
+
+from pipeline.dimensionality import (
+    ARTICLE_DIMENSIONS, ball_to_cube_volume_ratio, dimension_for_shell_fraction, plot_angle_histograms,
+    plot_ball_to_cube_ratio, plot_shell_fraction, random_pair_angles, shell_volume_fraction)
+
+%matplotlib inline"""),
+    md("""\
+## 1. Random pairs are almost orthogonal in high dimensions
+
+Two random directions (Gaussian vectors) in the plane make any angle with equal chance; in
+100 dimensions nearly every pair is within a few degrees of 90°: the cosine of the angle has
+standard deviation 1/√D. Distances and angles stop telling points apart."""),
+    code("""\
+n_pairs = 2_000 if QUICK else 10_000
+angles = {dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0) for dim in ARTICLE_DIMENSIONS}
+for dim, a in angles.items():
+    print(f"D = {dim:>3}: mean {a.mean():6.2f}°  std {a.std():5.2f}°  (1/√D in degrees: {np.degrees(1 / np.sqrt(dim)):5.2f}°)")
+plot_angle_histograms(angles);"""),
+    md("The same holds for points drawn uniformly in the hypercube [−1, 1]^D:"),
+    code("""\
+plot_angle_histograms({dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0, distribution="uniform")
+                       for dim in ARTICLE_DIMENSIONS});"""),
+    md("""\
+## 2. The volume of a ball is in its skin
+
+A ball of radius r has volume ∝ r^D, so the inner ball of radius 0.99 holds 0.99^D of it and
+the outer 1% shell holds 1 − 0.99^D. The article says "over 400" dimensions for 98%; the
+exact curve passes 90% at D = 230 and 98% at D = 390 (at D = 400 the shell holds 98.2%)."""),
+    code("""\
+for fraction in (0.5, 0.9, 0.98, 0.99):
+    print(f"{fraction:.0%} of the volume in the outer 1% from D = {dimension_for_shell_fraction(fraction)}")
+print("D = 400:", round(float(shell_volume_fraction(400)), 4))
+plot_shell_fraction(max_dim=600);"""),
+    md("""\
+## 3. The inscribed ball vanishes from the hypercube
+
+The ball of diameter 1 in the unit cube: π/4 of the square, π/6 of the cube, and then almost
+nothing. In high dimensions nearly all of a cube's volume is in its 2^D corners, far from the
+centre."""),
+    code("""\
+for dim in (1, 2, 3, 5, 10, 20, 50):
+    print(f"D = {dim:>2}: ball / cube = {float(ball_to_cube_volume_ratio(dim)):.3g}")
+print("π/4 =", round(np.pi / 4, 4), " π/6 =", round(np.pi / 6, 4))
+plot_ball_to_cube_ratio(max_dim=20);"""),
+]
+
+NB06 = [
+    md("""\
+# Bias and variance: under- and over-fitting
+
+Companion to the article on the bias–variance trade-off. Polynomials of growing degree fit a
+noisy sine, y = sin(2πx) + 0.3·noise (best possible mean squared error 0.09), and
+scikit-learn's `learning_curve` and `validation_curve` show the two failure modes. The
+functions live in `pipeline.bias_variance`; `diagnose` applies the article's checklist.
+
+`QUICK = True` (the test suite) uses 3 folds instead of 5."""),
+    code("QUICK = False"),
+    code("""\
+import numpy as np
+
+from pipeline.bias_variance import (
+    REMEDIES, diagnose, learning_curves, noisy_sine, plot_curve, plot_fits, polynomial_model, validation_curves)
+
+%matplotlib inline
+CV = 3 if QUICK else 5
+TARGET = 0.12  # the error we would accept: a little above the noise floor 0.3² = 0.09
+X_small, y_small = noisy_sine(30, seed=1)
+X_large, y_large = noisy_sine(300, seed=1)"""),
+    md("""\
+## Three fits of 30 points
+
+Degree 1 cannot bend (under-fitting, high bias); degree 15 follows the noise (over-fitting,
+high variance); degree 4 is about right."""),
+    code("plot_fits(X_small, y_small, degrees=(1, 4, 15));"),
+    md("""\
+## Learning curves: error against the number of training examples
+
+The article's checklist:
+
+- **high bias**: the training error is above the target and the validation error is close
+  to it. More data will not help: use a more complex model or more features, regularise less.
+- **high variance**: the training error is low but the validation error is far above it.
+  More data, fewer features, more regularisation or a simpler model help."""),
+    code("""\
+cases = {
+    "degree 1, 300 points": (polynomial_model(1), X_large, y_large),
+    "degree 15, 30 points": (polynomial_model(15), X_small, y_small),
+    "degree 15, 300 points": (polynomial_model(15), X_large, y_large),
+    "degree 4, 300 points": (polynomial_model(4), X_large, y_large),
+}
+for name, (model, X, y) in cases.items():
+    curve = learning_curves(model, X, y, cv=CV)
+    verdict = diagnose(curve.train_error[-1], curve.val_error[-1], TARGET)
+    print(f"{name:>22}: training error {curve.train_error[-1]:.3f}, validation error {curve.val_error[-1]:.3f}"
+          f" → {verdict}; remedies: {', '.join(REMEDIES[verdict]) or 'none needed'}")
+    plot_curve(curve, target_error=TARGET, title=f"{name}: {verdict}")"""),
+    md("""\
+## Validation curves: error against model complexity
+
+Training error falls as the degree grows; validation error falls, bottoms out, and rises
+again once the model starts fitting noise. The bottom of the U is the complexity to pick.
+The second curve keeps degree 15 and raises the ridge penalty α: regularisation is the
+variance remedy that needs no new data."""),
+    code("""\
+degrees = list(range(1, 16))
+curve = validation_curves(polynomial_model(1), X_small, y_small, "polynomialfeatures__degree", degrees, cv=CV)
+best = degrees[int(np.argmin(curve.val_error))]
+print("lowest validation error at degree", best)
+plot_curve(curve, target_error=TARGET, title="30 points: validation curve over the polynomial degree");
+
+alphas = np.logspace(-10, 2, 13)
+curve = validation_curves(polynomial_model(15), X_small, y_small, "ridge__alpha", alphas, cv=CV)
+fig = plot_curve(curve, target_error=TARGET, title="degree 15, 30 points: validation curve over the ridge α")
+fig.axes[0].set_xscale("log")"""),
+]
+
+NOTEBOOKS = {
+    "01_multi_head_attention.ipynb": NB01,
+    "02_nlp_prerequisites.ipynb": NB02,
+    "05_curse_of_dimensionality.ipynb": NB05,
+    "06_bias_variance.ipynb": NB06,
+}
+
+
+def build(cells):
+    """A notebook with no outputs; the first code cell is tagged ``parameters``."""
+    nb = new_notebook(metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+        "language_info": {"name": "python"},
+    })
+    tagged = False
+    for i, (kind, text) in enumerate(cells):
+        cell_id = f"cell-{i:02d}"  # stable ids: rebuilding gives the same file
+        if kind == "md":
+            nb.cells.append(new_markdown_cell(text, id=cell_id))
+        else:
+            cell = new_code_cell(text, id=cell_id)
+            if not tagged:
+                cell.metadata["tags"] = ["parameters"]
+                tagged = True
+            nb.cells.append(cell)
+    return nb
+
+
+def main(argv=None):
+    check = "--check" in (argv if argv is not None else sys.argv[1:])
+    stale = []
+    for name, cells in NOTEBOOKS.items():
+        text = nbformat.writes(build(cells)) + "\n"
+        path = HERE / name
+        if check:
+            if not path.is_file() or path.read_text() != text:
+                stale.append(name)
+        else:
+            path.write_text(text)
+    if stale:
+        print("out of date (run notebooks/build_notebooks.py):", ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
