@@ -71,9 +71,11 @@ def _check_shares(args):
 def _run(args):
     from pipeline.data import load_table
     from pipeline.flow import FlowConfig, run_flow
+    from pipeline.persist import check_replaceable
     from pipeline.report import write_run
 
     _check_shares(args)
+    check_replaceable(args.out)  # now, not after minutes of work
     start = time.perf_counter()
     if args.target and not args.csv and not args.dataset:
         raise PipelineError("--target goes with --csv PATH (the built-in tables know their target).")

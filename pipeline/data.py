@@ -250,8 +250,9 @@ def _refuse_garbled_numbers(values, column, strict=False):
     bad = present[numbers.isna()]
     if len(bad) and (strict or numbers.notna().mean() >= 0.5):
         examples = ", ".join(f"line {i + 2}: {v!r}" for i, v in list(bad.items())[:3])  # +2: header, 1-based
-        raise PipelineError(f"column {column!r} holds numbers but also {len(bad)} value"
-                            f"{'' if len(bad) == 1 else 's'} that are not ({examples}): fix or blank them.")
+        raise PipelineError(f"column {column!r} holds numbers but also {len(bad)} non-numeric value"
+                            f"{'' if len(bad) == 1 else 's'} ({examples}): correct or blank "
+                            f"{'it' if len(bad) == 1 else 'them'}.")
 
 
 def prepare_features(df, schema):

@@ -139,7 +139,7 @@ def run_flow(table, config=FlowConfig(), log=print):
 
     rf_grid, mlp_grid = (RF_GRID_QUICK, MLP_GRID_QUICK) if config.quick else (RF_GRID, MLP_GRID)
     mlp = KerasMLPClassifier(epochs=MLP_EPOCHS_QUICK if config.quick else MLP_EPOCHS,
-                             patience=5 if config.quick else 10, seed=config.seed)
+                             patience=5 if config.quick else 8, seed=config.seed)
     templates = {"random_forest": (make_model_pipeline(numeric, categorical, random_forest(config.seed), **options), rf_grid),
                  "mlp": (make_model_pipeline(numeric, categorical, mlp, **options), mlp_grid)}
     log(f"phase 5/6 base models: random forest ({len(grid(rf_grid))} candidates), "

@@ -38,8 +38,7 @@ def atomic_folder(out):
     only when it is empty or an earlier dm-pipeline run (never some other folder or file).
     """
     out = Path(out)
-    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / RUN_MARKER).is_file())):
-        raise PipelineError(f"--out {out} exists and is not a dm-pipeline run folder: choose another path.")
+    check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -52,6 +51,13 @@ def atomic_folder(out):
         out.rename(old)
     partial.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def check_replaceable(out):
+    """Refuse an ``out`` that exists and is neither empty nor an earlier dm-pipeline run."""
+    out = Path(out)
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / RUN_MARKER).is_file())):
+        raise PipelineError(f"--out {out} exists and is not a dm-pipeline run folder: choose another path.")
 
 
 def save_models(result, folder):

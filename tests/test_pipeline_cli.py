@@ -1,0 +1,220 @@
+"""`dm-pipeline`: bad input fails cleanly; a quick Titanic run writes everything and predicts."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from pipeline.cli import build_parser, main
+from pipeline.data import locate_builtin
+from pipeline.evaluate import RATE_NAMES
+from pipeline.persist import atomic_folder
+
+TITANIC = locate_builtin("titanic")
+
+
+def _table(n=60, **columns):
+    """A small valid two-class table; keyword arguments add or replace columns."""
+    rng = np.random.default_rng(0)
+    data = {"x": rng.normal(size=n), "colour": rng.choice(["red", "blue"], size=n), "label": ["yes", "no"] * (n // 2)}
+    data.update(columns)
+    return pd.DataFrame(data)
+
+
+def _write(tmp_path, frame, name="table.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+BAD_TABLES = {
+    "missing_file": (None, "no such file"),
+    "missing_target": (_table().drop(columns="label"), "target column 'label' is not in the table"),
+    "one_class": (_table(label=["yes"] * 60), "1 distinct value"),
+    "three_classes": (_table(label=["a", "b", "c"] * 20), "3 distinct values"),
+    "all_nan_column": (_table(empty=[np.nan] * 60), "column 'empty' has no values"),
+    "no_usable_features": (_table().drop(columns=["x", "colour"]).assign(id=[f"id{i}" for i in range(60)]),
+                           "no usable feature columns"),
+    "numeric_garbage": (_table(x=[str(v) for v in range(59)] + ["12,5kg"]), "column 'x' holds numbers but also 1 non-numeric value (line 61: '12,5kg')"),
+    "tiny_class": (_table(label=["yes"] * 5 + ["no"] * 55), "only 5 rows"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_TABLES)
+def test_bad_input_exits_2_naming_the_problem_and_writes_nothing(case, tmp_path, capsys):
+    frame, expected = BAD_TABLES[case]
+    path = tmp_path / "nope.csv" if frame is None else _write(tmp_path, frame)
+    out = tmp_path / "run"
+    code = main(["run", "--csv", str(path), "--target", "label", "--out", str(out), "--quick"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".run*"))
+
+
+def test_csv_without_target_and_both_sources_are_refused(tmp_path, capsys):
+    path = _write(tmp_path, _table())
+    assert main(["run", "--csv", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "--target" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--csv", str(path), "--dataset", "adult"])
+
+
+def test_out_that_is_some_other_folder_is_left_alone(tmp_path, capsys):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    assert main(["run", "--quick", "--out", str(other)]) == 2
+    assert "not a dm-pipeline run folder" in capsys.readouterr().err
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_a_failure_inside_the_run_folder_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_folder(tmp_path / "run") as partial:
+            (partial / "report.md").write_text("half")
+            raise RuntimeError("disk full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_flags_reach_the_flow_config():
+    args = build_parser().parse_args(["run", "--no-lda", "--balance-test", "--outliers", "drop", "--seed", "3"])
+    assert (args.use_lda, args.balance_test, args.outliers, args.seed) == (False, True, "drop", 3)
+
+
+# --- end to end on Titanic (the quick grids) ---------------------------------------------------
+
+QUICK = ["run", "--quick", "--balance-test", "--seed", "0"]
+
+
+@pytest.fixture(scope="module")
+def titanic_run(tmp_path_factory):
+    """One quick CLI run on the Titanic table; returns (folder, its stdout)."""
+    import io
+    from contextlib import redirect_stdout
+
+    out = tmp_path_factory.mktemp("pipeline") / "titanic"
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        assert main(QUICK + ["--out", str(out)]) == 0
+    return out, buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def new_rows(tmp_path_factory):
+    """Five Titanic passengers written as a new CSV, with '?' for missing values as in the original."""
+    rows = pd.read_csv(TITANIC, na_values="?").iloc[[0, 5, 100, 700, 1300]]
+    path = tmp_path_factory.mktemp("new") / "new.csv"
+    rows.drop(columns=["survived", "boat", "body"]).to_csv(path, index=False, na_rep="?")
+    return path, rows
+
+
+@pytest.mark.slow
+def test_run_prints_each_phase_and_writes_report_plots_and_models(titanic_run):
+    out, stdout = titanic_run
+    for phase in range(1, 7):
+        assert f"phase {phase}/6" in stdout
+    assert "optimistic" in stdout  # --balance-test says why
+    for name in ("report.md", "metrics.json", "model/schema.json", "model/random_forest.joblib",
+                 "model/mlp_preprocess.joblib", "model/mlp_savedmodel/saved_model.pb"):
+        assert (out / name).is_file(), name
+    for name in ("confusion_matrices", "roc_curves", "class_balance", "lda_projection"):
+        pixels = np.asarray(Image.open(out / f"{name}.png").convert("L"), dtype=float)
+        assert pixels.shape[0] > 200 and pixels.std() > 20, name  # a real picture, not a blank page
+    report = (out / "report.md").read_text()
+    assert "| ROC AUC |" in report and "Random forest" in report and "Keras MLP" in report
+
+
+@pytest.mark.slow
+def test_metrics_json_has_every_metric_of_both_models(titanic_run):
+    document = json.loads((titanic_run[0] / "metrics.json").read_text())
+    assert set(document["models"]) == {"random_forest", "mlp"}
+    n_test = document["sizes"]["test"]
+    for model in document["models"].values():
+        test = model["test"]
+        for key in (*RATE_NAMES, "auc"):
+            assert 0.0 <= test[key] <= 1.0, key
+        assert test["auc"] > 0.75  # Titanic is learnable: sex and class alone give ~0.8
+        assert sum(map(sum, test["confusion_matrix"])) == n_test
+        assert test["prevalence"] == pytest.approx(document["class_counts"]["test"][1] / n_test)
+        assert model["balanced_test"]["prevalence"] == 0.5
+        assert model["validation_auc"] == max(row["validation_auc"] for row in model["search"])
+    best = document["best_model"]
+    assert document["models"][best]["test"]["auc"] == max(m["test"]["auc"] for m in document["models"].values())
+    assert document["class_counts"]["fit_after_smote"][0] == document["class_counts"]["fit_after_smote"][1]
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def second_run(titanic_run):
+    """The same quick flow again, in this process, with the same seed; written beside the first."""
+    from pipeline.data import load_table
+    from pipeline.flow import FlowConfig, run_flow
+    from pipeline.report import write_run
+
+    result = run_flow(load_table("titanic", log=lambda m: None),
+                      FlowConfig(seed=0, quick=True, balance_test=True), log=lambda m: None)
+    folder = write_run(result, titanic_run[0].parent / "again")
+    return result, folder
+
+
+@pytest.mark.slow
+def test_same_seed_gives_identical_metrics(titanic_run, second_run):
+    first = json.loads((titanic_run[0] / "metrics.json").read_text())
+    again = json.loads((second_run[1] / "metrics.json").read_text())
+    assert _without_timings(first) == _without_timings(again)
+
+
+@pytest.mark.slow
+def test_saved_models_reproduce_the_fitted_ones(second_run, new_rows):
+    from pipeline.data import prepare_features
+    from pipeline.persist import Predictor
+
+    result, folder = second_run
+    path, rows = new_rows
+    predictor = Predictor(folder)
+    features = prepare_features(rows, result.schema)
+    for name in ("random_forest", "mlp"):
+        expected = result.models[name].pipeline.predict_proba(features)[:, 1]
+        np.testing.assert_allclose(predictor.predict_csv(path, name)["probability"], expected, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_predict_on_new_rows_in_a_fresh_process(titanic_run, new_rows, tmp_path):
+    path, rows = new_rows
+    preds = tmp_path / "preds.csv"
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", "--model", str(titanic_run[0]),
+                           "--csv", str(path), "--which", "mlp", "--out", str(preds)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(preds)
+    assert len(table) == len(rows) and set(table["model"]) == {"mlp"}
+    assert table["probability"].between(0, 1).all()
+    assert set(table["prediction"].astype(str)) <= {"0", "1"}
+    assert (table["prediction"].astype(str) == np.where(table["probability"] >= 0.5, "1", "0")).all()
+
+
+@pytest.mark.slow
+def test_predict_refuses_rows_without_the_trained_columns(titanic_run, tmp_path, capsys):
+    path = _write(tmp_path, pd.read_csv(TITANIC, na_values="?").head(3).drop(columns=["age"]))
+    code = main(["predict", "--model", str(titanic_run[0]), "--csv", str(path), "--which", "random_forest"])
+    err = capsys.readouterr().err
+    assert code == 2 and "'age'" in err and "Traceback" not in err
+
+
+def test_predict_with_a_folder_that_is_no_run_fails_cleanly(tmp_path, capsys):
+    path = _write(tmp_path, _table())
+    assert main(["predict", "--model", str(tmp_path), "--csv", str(path)]) == 2
+    assert "no dm-pipeline model here" in capsys.readouterr().err
