@@ -222,7 +222,7 @@ def _class_labels(target_values, positive, log):
                             f"(its values: {', '.join(map(repr, counts.index))}).")
     small = counts[counts < MIN_ROWS_PER_CLASS]
     if len(small):
-        raise PipelineError(f"class {small.index[0]!r} of {target_values.name!r} has only {small.iloc[0]} rows; "
+        raise PipelineError(f"class {small.index[0]!r} of {target_values.name!r} has only {small.iloc[0]} row{'' if small.iloc[0] == 1 else 's'}; "
                             f"the flow needs at least {MIN_ROWS_PER_CLASS} of each class "
                             "(test, validation and SMOTE's neighbours all take some).")
     negative = next(label for label in counts.index if label != positive)
