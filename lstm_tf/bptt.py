@@ -131,3 +131,36 @@ def lstm_backward(dy, cache):
         grads["p_f"] = (c_prev_all * delta["f"]).sum(axis=(0, 1))
         grads["p_o"] = (cache["c"] * delta["o"]).sum(axis=(0, 1))
     return grads
+
+
+def autodiff_gradients(x, weights, upstream, y0=None, c0=None, variant="vanilla"):
+    """The same gradients from ``tf.GradientTape`` through the Keras cell, to check the δ's.
+
+    Takes the arguments of :func:`lstm_forward` / :func:`lstm_backward` (``upstream`` is
+    ``Δ``), builds a float64 :class:`~lstm_tf.SpaceOdysseyLSTMCell` with these weights and
+    differentiates ``J = Σₜ Δ⁽ᵗ⁾ · y⁽ᵗ⁾``.
+
+    Returns:
+        ``(y, grads)``: outputs ``(batch, time, units)`` and a dict keyed like
+        :func:`lstm_backward`'s.
+    """
+    import keras
+    import tensorflow as tf
+
+    from lstm_tf.cell import SpaceOdysseyLSTMCell
+
+    x = tf.constant(np.asarray(x, dtype=np.float64))
+    batch, units = x.shape[0], np.shape(weights["R_z"])[0]
+    y0, c0 = (tf.constant(np.zeros((batch, units)) if s is None else np.asarray(s, np.float64)) for s in (y0, c0))
+    cell = SpaceOdysseyLSTMCell(units, variant=variant, dtype="float64")
+    rnn = keras.layers.RNN(cell, return_sequences=True, dtype="float64")
+    rnn(x[:, :1], initial_state=[y0, c0])  # build
+    cell.set_gate_weights(weights)
+    with tf.GradientTape() as tape:
+        tape.watch([x, y0, c0])
+        y = rnn(x, initial_state=[y0, c0])
+        loss = tf.reduce_sum(y * upstream)
+    grads = tape.gradient(loss, [x, y0, c0, *cell.weights])
+    named = {"x": grads[0].numpy(), "y0": grads[1].numpy(), "c0": grads[2].numpy()}
+    named.update(cell.named_gradients([g.numpy() for g in grads[3:]]))
+    return y.numpy(), named

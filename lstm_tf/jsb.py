@@ -1,0 +1,93 @@
+"""JSB Chorales, the polyphonic-music benchmark of "LSTM: A Search Space Odyssey".
+
+382 four-part Bach chorales in the train/valid/test split of Boulanger-Lewandowski et al.
+(2012): 229 / 76 / 77 sequences, one time step per quarter note, each step the set of MIDI
+pitches sounding. As in those papers a step becomes an 88-unit binary piano roll, one unit
+per piano key (MIDI 21 = A0 … 108 = C8).
+
+Where the file comes from, first match wins:
+
+1. ``path``: the ``jsb-chorales-quarter.json`` file, or a folder holding it;
+2. the Keras cache (``~/.keras/datasets/jsb-chorales-quarter.json``);
+3. a download from the czhuang/JSB-Chorales-dataset repository (pinned commit, checked by
+   SHA-256), failing within ``timeout`` seconds when offline.
+"""
+
+import json
+import socket
+import urllib.parse
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from lstm_tf.errors import LSTMTFError
+
+FILENAME = "jsb-chorales-quarter.json"
+JSB_URL = ("https://raw.githubusercontent.com/czhuang/JSB-Chorales-dataset/"
+           "9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d/jsb-chorales-quarter.json")
+JSB_SHA256 = "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91"
+LOWEST_KEY, PIANO_KEYS = 21, 88  # MIDI pitch of A0; keys up to MIDI 108 (C8)
+SPLITS = ("train", "valid", "test")
+
+
+def resolve_jsb_chorales(path=None, cache_dir=None, url=JSB_URL, timeout=5.0):
+    """The path of ``jsb-chorales-quarter.json``: given, cached, or downloaded (see module doc).
+
+    Raises:
+        LSTMTFError: the given path has no such file, or the download is impossible.
+    """
+    if path is not None:
+        path = Path(path).expanduser()
+        if path.is_dir():
+            path = path / FILENAME
+        if not path.is_file():
+            raise LSTMTFError(f"--data {path}: no such file; give {FILENAME} or the folder that holds it.")
+        return path
+
+    datasets = Path(cache_dir or keras.config.keras_home()) / "datasets"
+    if (datasets / FILENAME).is_file():
+        return datasets / FILENAME
+
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "file":  # urllib would wait on the OS for minutes when offline
+        try:
+            socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout).close()
+        except OSError as err:
+            raise LSTMTFError(
+                f"cannot download JSB Chorales from {url} ({err.__class__.__name__}: {err}). If you are "
+                f"offline, pass the file or its folder with --data PATH (on the project machines: "
+                f"../shared/data/jsb-chorales).") from None
+    datasets.mkdir(parents=True, exist_ok=True)  # get_file falls back to /tmp/.keras otherwise
+    return Path(keras.utils.get_file(FILENAME, origin=url, file_hash=JSB_SHA256,
+                                     cache_dir=str(cache_dir) if cache_dir else None))
+
+
+def piano_roll(chorale):
+    """One chorale (a list of steps, each a list of MIDI pitches) → ``(time, 88)`` float32 0/1."""
+    roll = np.zeros((len(chorale), PIANO_KEYS), dtype=np.float32)
+    for t, pitches in enumerate(chorale):
+        keys = np.asarray(pitches, dtype=int) - LOWEST_KEY
+        if keys.size and (keys.min() < 0 or keys.max() >= PIANO_KEYS):
+            raise LSTMTFError(f"step {t} has a pitch outside the piano range MIDI 21–108: {sorted(pitches)}.")
+        roll[t, keys] = 1.0
+    return roll
+
+
+def load_jsb_chorales(path=None, **resolve_kwargs):
+    """The three splits as piano rolls.
+
+    Returns:
+        ``{"train": [...], "valid": [...], "test": [...]}``, each a list of float32 arrays
+        ``(time, 88)`` (time varies: 25–160 quarter notes).
+
+    Raises:
+        LSTMTFError: no file (see :func:`resolve_jsb_chorales`) or not the expected JSON layout.
+    """
+    file = resolve_jsb_chorales(path, **resolve_kwargs)
+    try:
+        data = json.loads(Path(file).read_text())
+        return {split: [piano_roll(chorale) for chorale in data[split]] for split in SPLITS}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+        raise LSTMTFError(f"{file} is not the JSB Chorales JSON (a dict of train/valid/test lists of "
+                          f"steps of MIDI pitches): {err.__class__.__name__}: {err}") from None
