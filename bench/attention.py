@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from interleave import interleaved_times, print_ratio  # noqa: E402 (bench/interleave.py)
+from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 
@@ -37,18 +37,8 @@ def make_steps(d_model, num_heads, batch, length, jit):
     ours(x, x, x, our_mask)
     theirs(x, x, attention_mask=keras_mask)
 
-    def training_step(forward, layer):
-        """forward + loss + gradients of the layer's weights and of the input, as one graph."""
-        @tf.function(jit_compile=jit)
-        def step(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                loss = tf.reduce_mean(tf.square(forward(x)))
-            return tape.gradient(loss, [x] + layer.trainable_variables)
-        return step
-
-    ours_step = training_step(lambda x: ours(x, x, x, our_mask)[0], ours)
-    keras_step = training_step(lambda x: theirs(x, x, attention_mask=keras_mask), theirs)
+    ours_step = training_step(lambda x: ours(x, x, x, our_mask)[0], ours, jit)
+    keras_step = training_step(lambda x: theirs(x, x, attention_mask=keras_mask), theirs, jit)
 
     return x, {"transformer_tf.MultiHeadAttention": ours_step, "keras.layers.MultiHeadAttention": keras_step}
 

@@ -23,6 +23,19 @@ def interleaved_times(workloads, rounds):
     return times
 
 
+def training_step(forward, layer, jit=False):
+    """``tf.function`` of forward + loss + gradients of ``layer``'s weights and of the input."""
+    import tensorflow as tf  # here, so timing-only users of this module need no TensorFlow
+
+    @tf.function(jit_compile=jit)
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_mean(tf.square(forward(x)))
+        return tape.gradient(loss, [x] + layer.trainable_variables)
+    return step
+
+
 def medians(times):
     """``{name: median}`` of :func:`interleaved_times` output."""
     return {name: statistics.median(t) for name, t in times.items()}

@@ -21,19 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from interleave import interleaved_times, print_ratio  # noqa: E402 (bench/interleave.py)
+from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 from lstm_tf import SpaceOdysseyLSTM  # noqa: E402
-
-
-def training_step(layer, jit):
-    """forward + loss + gradients of the layer's weights and of the input, as one graph."""
-    @tf.function(jit_compile=jit)
-    def step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_mean(tf.square(layer(x)))
-        return tape.gradient(loss, [x] + layer.trainable_variables)
-    return step
 
 
 def run_steps(step, x, n):
@@ -60,7 +49,7 @@ def main():
     steps = {}
     for name, layer in layers.items():
         layer(x)
-        steps[name] = training_step(layer, args.jit)
+        steps[name] = training_step(layer, layer, args.jit)
         run_steps(steps[name], x, 3)  # trace, compile, warm up
     times = interleaved_times({name: (lambda s=step: run_steps(s, x, args.steps)) for name, step in steps.items()},
                               args.rounds)
