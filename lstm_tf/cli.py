@@ -25,7 +25,8 @@ def build_parser():
                                                       "(default: Keras cache, else download)")
     study.add_argument("--out", default="runs/lstm_study", metavar="DIR", help="(default %(default)s)")
     study.add_argument("--variants", nargs="+", metavar="NAME", help="subset of the nine (default: all)")
-    study.add_argument("--trials", type=int, help="random draws per variant (default 5)")
+    study.add_argument("--trials", type=int,
+                       help="random draws per variant (default 5; more on an existing --out adds draws)")
     study.add_argument("--max-epochs", type=int, help="(default 60; early stopping usually ends sooner)")
     study.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
     study.add_argument("--quick", action="store_true",

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from lstm_tf.errors import LSTMTFError
 from lstm_tf.jsb import PIANO_KEYS
 from lstm_tf.layer import SpaceOdysseyLSTM
 from lstm_tf.variants import VARIANTS
@@ -248,6 +249,8 @@ def plot_study(results, path=None):
 def run_study(data, config, out_dir, progress=print):
     """Every (variant, trial) pair, resumable: rows already in ``out_dir/results.csv`` are kept.
 
+    Rerunning with more ``trials`` adds draws to the same study.
+
     Writes ``config.json``, ``results.csv`` (after every trial), and at the end
     ``summary.md`` and ``boxplot.png``.
 
@@ -258,9 +261,13 @@ def run_study(data, config, out_dir, progress=print):
     out_dir.mkdir(parents=True, exist_ok=True)
     config_file, csv = out_dir / "config.json", out_dir / "results.csv"
     saved = json.loads(json.dumps(dataclasses.asdict(config)))
-    if config_file.exists() and json.loads(config_file.read_text()) != saved:
-        from lstm_tf.errors import LSTMTFError
-        raise LSTMTFError(f"{out_dir} holds a study with other settings; use another --out or delete it.")
+    if config_file.exists():
+        # More trials extend a study (the first draws stay the same); any other change is another study.
+        previous = json.loads(config_file.read_text())
+        changed = sorted(k for k in saved if k != "trials" and previous.get(k) != saved[k])
+        if changed:
+            raise LSTMTFError(f"{out_dir} holds a study with other settings ({', '.join(changed)}); "
+                              f"use another --out or delete it.")
     config_file.write_text(json.dumps(saved, indent=2))
     results = pd.read_csv(csv) if csv.exists() else pd.DataFrame()
     done = set(zip(results.get("variant", []), results.get("trial", [])))
@@ -281,6 +288,7 @@ def run_study(data, config, out_dir, progress=print):
                  f" → test NLL {row['test_nll']:.3f} (valid {row['valid_nll']:.3f}, epoch {row['best_epoch']}"
                  f"/{row['epochs']}, {row['seconds']:.0f} s)")
 
+    results = results[results["trial"] < config.trials]  # a larger earlier run stays on disk, unused
     table = summarize(results)
     checks = check_paper_claims(table)
     (out_dir / "summary.md").write_text(markdown_report(table, checks, config))

@@ -185,7 +185,7 @@ import numpy as np
 
 from transformer_tf.embeddings import (
     embedding_classifier, embedding_map, load_imdb_reviews, nearest_neighbours, one_hot_encode,
-    plot_embedding_map, subword_embeddings, text_vectorizer, whole_word_rows)
+    plot_embedding_map, subword_embeddings, train_embedding_classifier, whole_word_rows)
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.perplexity import (
     TOY_CORPUS, TOY_VOCABULARY, bigram_model, perplexity, sentence_probabilities, translation_perplexity,
@@ -231,9 +231,8 @@ model.summary()"""),
 if imdb_train is not None:
     if QUICK:
         imdb_train, imdb_test = imdb_train.take(4), imdb_test.take(2)
-    vectorize = text_vectorizer(imdb_train.map(lambda text, label: text), VOCAB_SIZE, SEQUENCE_LENGTH)
-    as_ids = lambda text, label: (vectorize(text), label)
-    history = model.fit(imdb_train.map(as_ids), validation_data=imdb_test.map(as_ids), epochs=1 if QUICK else 15)
+    model, vectorize, history = train_embedding_classifier(imdb_train, imdb_test, VOCAB_SIZE, SEQUENCE_LENGTH,
+                                                           epochs=1 if QUICK else 15)
     print("validation accuracy:", history.history["val_accuracy"][-1])"""),
     md("""\
 ## 3. A map of learned embeddings (PCA and t-SNE)

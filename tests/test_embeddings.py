@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from transformer_tf.embeddings import (
+    _unreachable,
     embedding_classifier,
     embedding_map,
     load_imdb_reviews,
@@ -16,6 +17,7 @@ from transformer_tf.embeddings import (
     plot_embedding_map,
     subword_embeddings,
     text_vectorizer,
+    train_embedding_classifier,
     whole_word_rows,
 )
 from transformer_tf.errors import TransformerTFError
@@ -35,20 +37,12 @@ def test_one_hot_rows_are_orthogonal_and_an_embedding_lookup_is_their_product():
         one_hot_encode([5], vocab_size=5)
 
 
-def test_embedding_classifier_is_the_tutorials_stack_and_learns_a_toy_task():
+def test_embedding_classifier_is_the_tutorials_stack():
     model = embedding_classifier(vocab_size=20, embedding_dim=4, hidden_units=8)
     assert [type(layer).__name__ for layer in model.layers] == ["Embedding", "GlobalAveragePooling1D", "Dense",
                                                                 "Dense"]
     assert model.get_layer("embedding").get_weights()[0].shape == (20, 4)
-    # label 1 when the review contains token 5 ("great"), 0 when it contains token 6 ("awful")
-    rng = np.random.default_rng(0)
-    x = rng.integers(7, 20, size=(256, 6))
-    y = rng.integers(0, 2, size=256)
-    x[np.arange(256), rng.integers(0, 6, size=256)] = np.where(y == 1, 5, 6)
-    model.fit(x, y, epochs=40, batch_size=64, verbose=0)
-    assert model.evaluate(x, y, verbose=0)[1] > 0.95
-    table = model.get_layer("embedding").get_weights()[0]
-    assert np.linalg.norm(table[5] - table[6]) > np.linalg.norm(table[7] - table[8])  # the two cues moved apart
+    assert model(np.array([[3, 4, 0]])).shape == (1, 1)  # one logit a review
 
 
 def test_text_vectorizer_strips_html_breaks_and_punctuation():
@@ -57,6 +51,30 @@ def test_text_vectorizer_strips_html_breaks_and_punctuation():
     assert "great" in vocabulary and "<br" not in " ".join(vocabulary) and "great." not in vocabulary
     ids = layer(["great film"]).numpy()[0]
     assert ids.shape == (6,) and list(ids[2:]) == [0, 0, 0, 0]
+
+
+def test_train_embedding_classifier_learns_review_words_from_text_batches():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    filler = ["the", "film", "plot", "actor", "scene", "story", "music", "ending"]
+    texts, labels = [], []
+    for _ in range(400):
+        label = int(rng.integers(0, 2))
+        words = list(rng.choice(filler, size=6)) + ["wonderful!" if label else "dreadful<br />"]
+        texts.append(" ".join(rng.permutation(words)))
+        labels.append(label)
+    data = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(32)
+    model, vectorizer, history = train_embedding_classifier(data, data.take(2), vocab_size=20, sequence_length=8,
+                                                            embedding_dim=4, epochs=30, verbose=0)
+    vocabulary = vectorizer.get_vocabulary()
+    assert {"wonderful", "dreadful"} <= set(vocabulary)  # punctuation and <br /> stripped
+    assert history.history["val_accuracy"][-1] > 0.95
+    table = model.get_layer("embedding").get_weights()[0]  # (20, 4)
+    row = {word: vocabulary.index(word) for word in ("wonderful", "dreadful", "film", "plot")}
+    # the two sentiment cues moved apart; two neutral words stayed closer together
+    assert np.linalg.norm(table[row["wonderful"]] - table[row["dreadful"]]) > \
+        np.linalg.norm(table[row["film"]] - table[row["plot"]])
 
 
 def test_imdb_fails_fast_and_clearly_when_not_downloaded_and_download_disabled(tmp_path):
@@ -69,9 +87,34 @@ def test_imdb_fails_fast_and_clearly_when_not_downloaded_and_download_disabled(t
 def test_imdb_fails_fast_and_clearly_when_the_host_is_unreachable(tmp_path):
     with mock.patch("socket.create_connection", side_effect=OSError("no route to host")):
         start = time.perf_counter()
-        with pytest.raises(TransformerTFError, match="cannot be reached.*data_dir"):
+        with pytest.raises(TransformerTFError, match="cannot be reached.*no route to host.*data_dir"):
             load_imdb_reviews(data_dir=str(tmp_path))
         assert time.perf_counter() - start < 5
+
+
+def test_online_path_loads_imdb_batches_and_trains_on_them(tmp_path):
+    # tensorflow-datasets' own mock stands in for the download (random strings, random labels):
+    # this checks the plumbing of the notebook's online branch, not what it learns.
+    import tensorflow_datasets as tfds
+
+    from transformer_tf import embeddings
+
+    with tfds.testing.mock_data(num_examples=16), mock.patch.object(embeddings, "_unreachable", return_value=None):
+        train, test = load_imdb_reviews(data_dir=str(tmp_path), batch_size=8)
+        texts, labels = next(iter(train))
+        assert texts.dtype.name == "string" and texts.shape == (8,) and set(labels.numpy()) <= {0, 1}
+        model, vectorizer, history = train_embedding_classifier(train, test, vocab_size=50, sequence_length=10,
+                                                                epochs=1, verbose=0)
+    assert set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(vectorizer.get_vocabulary()) <= 50
+
+
+def test_a_hanging_name_lookup_counts_as_unreachable_after_the_timeout():
+    with mock.patch("socket.create_connection", side_effect=lambda *a, **k: time.sleep(10)):
+        start = time.perf_counter()
+        assert _unreachable("example.org", timeout=0.5) == "no answer within 0.5 s"
+        assert time.perf_counter() - start < 2
+    assert _unreachable("nothing.invalid", timeout=3)  # the .invalid domain never resolves
 
 
 def test_embedding_map_projects_to_two_dimensions_and_keeps_clusters():

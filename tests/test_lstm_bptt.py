@@ -3,40 +3,30 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from lstm_tf import SpaceOdysseyLSTMCell
-from lstm_tf.bptt import lstm_backward, lstm_forward
+from lstm_tf.bptt import autodiff_gradients, lstm_backward, lstm_forward
 from lstm_tf.gradients import clipping_demo, gradient_norms_through_time, vanishing_gradient_study
 
 BATCH, STEPS, INPUT_DIM, UNITS = 3, 7, 4, 5
 
 
-def _autodiff(variant, seed):
-    """Random float64 weights, inputs, initial states and upstream Δ; GradientTape's gradients."""
+def _random_problem(variant, seed):
+    """Random float64 weights of the variant, inputs, initial states and upstream Δ."""
     rng = np.random.default_rng(seed)
-    cell = SpaceOdysseyLSTMCell(UNITS, variant=variant, dtype="float64")
-    rnn = keras.layers.RNN(cell, return_sequences=True, dtype="float64")
-    x, y0, c0 = (tf.constant(rng.standard_normal(shape)) for shape in
-                 ((BATCH, STEPS, INPUT_DIM), (BATCH, UNITS), (BATCH, UNITS)))
-    rnn(x, initial_state=[y0, c0])
+    cell = SpaceOdysseyLSTMCell(UNITS, variant=variant)
+    cell.build((None, INPUT_DIM))
     weights = {k: rng.standard_normal(v.shape) * 0.7 for k, v in cell.gate_weights().items()}
-    cell.set_gate_weights(weights)
-    upstream = rng.standard_normal((BATCH, STEPS, UNITS))
-    with tf.GradientTape() as tape:
-        tape.watch([x, y0, c0])
-        y = rnn(x, initial_state=[y0, c0])
-        loss = tf.reduce_sum(y * upstream)     # so dJ/dy⁽ᵗ⁾ from above is exactly `upstream`
-    grads = tape.gradient(loss, [x, y0, c0, *cell.weights])
-    expected = {"x": grads[0].numpy(), "y0": grads[1].numpy(), "c0": grads[2].numpy()}
-    expected.update(cell.named_gradients([g.numpy() for g in grads[3:]]))
-    return (x.numpy(), weights, y0.numpy(), c0.numpy(), upstream), y.numpy(), expected
+    x, y0, c0, upstream = (rng.standard_normal(shape) for shape in
+                           ((BATCH, STEPS, INPUT_DIM), (BATCH, UNITS), (BATCH, UNITS), (BATCH, STEPS, UNITS)))
+    return x, weights, y0, c0, upstream
 
 
 @pytest.mark.parametrize("variant", ["vanilla", "NP"])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hand_bptt_equals_gradient_tape(variant, seed):
-    (x, weights, y0, c0, upstream), y_keras, expected = _autodiff(variant, seed)
+    x, weights, y0, c0, upstream = _random_problem(variant, seed)
+    y_keras, expected = autodiff_gradients(x, weights, upstream, y0, c0, variant=variant)
     y, cache = lstm_forward(x, weights, y0, c0)
     np.testing.assert_allclose(y, y_keras, atol=1e-12)
     grads = lstm_backward(upstream, cache)

@@ -105,8 +105,11 @@ def test_quick_study_writes_everything_and_resumes(jsb_dir, tmp_path):
     assert "| NOAF |" in (tmp_path / "summary.md").read_text()
     again, _, _ = run_study(data, config, tmp_path)    # everything done: nothing retrained
     pd.testing.assert_frame_equal(again, pd.read_csv(tmp_path / "results.csv"))
-    with pytest.raises(LSTMTFError, match="other settings"):
+    with pytest.raises(LSTMTFError, match=r"other settings \(variants\)"):
         run_study(data, StudyConfig.quick(variants=("vanilla",)), tmp_path)
+    more, _, _ = run_study(data, StudyConfig.quick(variants=("vanilla", "NOAF"), trials=2), tmp_path)
+    assert len(more) == 4                                  # two new trials, the first two kept as they were
+    pd.testing.assert_frame_equal(more.iloc[:2].reset_index(drop=True), again)
 
 
 @pytest.mark.slow

@@ -6,8 +6,9 @@
   ``(V, d)`` matrix E equals multiplying the one-hot row vector by E, but d ≪ V and the
   rows move during training so that words used alike end up close.
 - :func:`embedding_classifier`: the TensorFlow "Word embeddings" tutorial's model,
-  Embedding(V, 16) → GlobalAveragePooling1D → Dense(16, relu) → Dense(1), trained on
-  ``imdb_reviews`` (:func:`load_imdb_reviews`, which needs a download).
+  Embedding(V, 16) → GlobalAveragePooling1D → Dense(16, relu) → Dense(1), trained by
+  :func:`train_embedding_classifier` on ``imdb_reviews`` (:func:`load_imdb_reviews`,
+  which needs a download).
 - :func:`embedding_map`: 2-D maps of embeddings with scikit-learn's PCA or t-SNE, as the
   article suggests; offline, :func:`subword_embeddings` gives the shipped translator's
   learned subword embeddings to map instead.
@@ -16,6 +17,7 @@
 import re
 import socket
 import string
+import threading
 
 import numpy as np
 
@@ -80,11 +82,55 @@ def text_vectorizer(texts, vocab_size=10_000, sequence_length=100):
     return layer
 
 
+def train_embedding_classifier(train, validation=None, vocab_size=10_000, sequence_length=100, embedding_dim=16,
+                               epochs=15, verbose="auto"):
+    """The tutorial's training run: adapt a :func:`text_vectorizer` on the training texts,
+    then fit :func:`embedding_classifier` on the ids.
+
+    Args:
+        train, validation: ``tf.data`` datasets of ``(text batch, label batch)``, e.g. from
+            :func:`load_imdb_reviews`.
+
+    Returns:
+        ``(model, vectorizer, history)``; ``vectorizer.get_vocabulary()[i]`` is the word of
+        row i of the learned embedding matrix.
+    """
+    vectorizer = text_vectorizer(train.map(lambda text, label: text), vocab_size, sequence_length)
+
+    def to_ids(text, label):
+        return vectorizer(text), label
+
+    model = embedding_classifier(vocab_size, embedding_dim)
+    history = model.fit(train.map(to_ids), validation_data=validation.map(to_ids) if validation else None,
+                        epochs=epochs, verbose=verbose, shuffle=False)  # a tf.data pipeline shuffles itself
+    return model, vectorizer, history
+
+
+def _unreachable(host, port=80, timeout=3.0):
+    """Why ``host:port`` cannot be reached within ``timeout`` seconds, or None if it can.
+
+    Name resolution runs in a daemon thread, since ``getaddrinfo`` has no timeout of its
+    own and can hang for many seconds behind an unreachable DNS server."""
+    outcome = {}
+
+    def connect():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome["error"] = None
+        except OSError as err:
+            outcome["error"] = str(err) or type(err).__name__
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome.get("error", f"no answer within {timeout:g} s")
+
+
 def load_imdb_reviews(data_dir=None, download=True, batch_size=512):
     """``imdb_reviews`` (plain text) through tensorflow-datasets: ``(train, test)`` ``tf.data``
     datasets of ``(review, label)`` batches, 1 = positive.
 
-    Offline it fails at once (a DNS check of the download host takes milliseconds;
+    Offline it fails within seconds (the download host is checked first, at most 3 s;
     tensorflow-datasets itself would retry for minutes).
 
     Raises:
@@ -98,12 +144,11 @@ def load_imdb_reviews(data_dir=None, download=True, batch_size=512):
         if not download:
             raise TransformerTFError(f"imdb_reviews is not prepared in {where} and download=False: "
                                      f"run once with download=True on a machine with internet.")
-        try:
-            socket.create_connection((IMDB_HOST, 80), timeout=3).close()
-        except OSError as err:
+        problem = _unreachable(IMDB_HOST)
+        if problem:
             raise TransformerTFError(f"imdb_reviews is not prepared in {where} and {IMDB_HOST} cannot be reached "
-                                     f"({err}): download it with tensorflow-datasets on a machine with internet "
-                                     f"and pass its data_dir.") from None
+                                     f"({problem}): download it with tensorflow-datasets on a machine with internet "
+                                     f"and pass its data_dir.")
         builder.download_and_prepare()
     train, test = builder.as_dataset(split=["train", "test"], as_supervised=True, batch_size=batch_size)
     return train, test
@@ -165,8 +210,13 @@ def embedding_map(vectors, method="pca", seed=0, perplexity=30.0):
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(vectors)
     if method == "tsne":
+        from threadpoolctl import threadpool_limits
+
         perplexity = min(perplexity, (vectors.shape[0] - 1) / 3)
-        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
+        # One OpenMP thread: on a busy 2-core machine, 2 threads spin-waiting on each other made
+        # t-SNE of 150 points take 26 s instead of 0.4 s (measured); a few hundred points need no more.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
     raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
 
 
