@@ -91,3 +91,18 @@ def load_jsb_chorales(path=None, **resolve_kwargs):
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise LSTMTFError(f"{file} is not the JSB Chorales JSON (a dict of train/valid/test lists of "
                           f"steps of MIDI pitches): {err.__class__.__name__}: {err}") from None
+
+
+def plot_piano_roll(roll, ax=None, title=None):
+    """Draw a ``(time, 88)`` piano roll: time across, keys up (MIDI pitch on the y axis)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3))
+    ax.imshow(np.asarray(roll).T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest",
+              extent=(-0.5, len(roll) - 0.5, LOWEST_KEY - 0.5, LOWEST_KEY + PIANO_KEYS - 0.5))
+    ax.set_xlabel("time step (quarter notes)")
+    ax.set_ylabel("MIDI pitch")
+    if title:
+        ax.set_title(title)
+    return ax

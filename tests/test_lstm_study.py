@@ -10,7 +10,7 @@ import pytest
 
 from lstm_tf.cli import main
 from lstm_tf.errors import LSTMTFError
-from lstm_tf.jsb import FILENAME, load_jsb_chorales, piano_roll, resolve_jsb_chorales
+from lstm_tf.jsb import FILENAME, load_jsb_chorales, piano_roll, plot_piano_roll, resolve_jsb_chorales
 from lstm_tf.study import (StudyConfig, check_paper_claims, next_step_batches, run_study, sample_hyperparameters,
                            summarize)
 
@@ -36,6 +36,16 @@ def test_piano_roll_keys_and_range():
     assert roll[0, 0] == roll[0, 87] == 1 and roll[1].sum() == 0 and roll[2, 39] == 1
     with pytest.raises(LSTMTFError, match="outside the piano range"):
         piano_roll([[20]])
+
+
+def test_plot_piano_roll_draws_the_notes():
+    import matplotlib
+    matplotlib.use("Agg")
+    roll = piano_roll([[60, 64], [67], []])
+    ax = plot_piano_roll(roll, title="C major")
+    image = ax.images[0].get_array()
+    assert image.shape == (88, 3) and image[60 - 21, 0] == 1 and image[:, 2].sum() == 0
+    assert ax.get_ylim() == (20.5, 108.5)
 
 
 def test_download_path_with_local_url_and_hash(jsb_dir, tmp_path):
