@@ -205,3 +205,14 @@ def test_saved_model_reloads_with_identical_outputs(variant, tmp_path):
     np.testing.assert_allclose(reloaded.serve(x).numpy(), model.predict(x, verbose=0), atol=1e-6)
     longer = np.concatenate([x, x], axis=1)  # other lengths work too: the signature keeps time free
     np.testing.assert_allclose(reloaded.serve(longer).numpy(), model.predict(longer, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_model_fit_trains_the_fast_layer(jit_compile):
+    """Works inside Keras' own training loop, with and without an outer XLA compilation."""
+    x = np.random.default_rng(0).standard_normal((64, 10, INPUT_DIM)).astype("float32")
+    y = x.sum(axis=(1, 2), keepdims=False)[:, None] / 5
+    model = keras.Sequential([keras.Input((None, INPUT_DIM)), SpaceOdysseyLSTM(8, variant="FGR"), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.01), "mse", jit_compile=jit_compile)
+    losses = model.fit(x, y, epochs=15, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < 0.5 * losses[0]
