@@ -15,12 +15,20 @@ validation with messages that name the problem). `pipeline.flow.run_flow` runs t
 ``dm-pipeline`` (`pipeline.cli`) wires it to the command line. `pipeline.gini` has the
 article's Gini impurity example.
 
+Two companion articles: `pipeline.dimensionality` (the curse of dimensionality:
+random_pair_angles, shell_volume_fraction, dimension_for_shell_fraction, ball_volume,
+ball_to_cube_volume_ratio) and `pipeline.bias_variance` (learning_curves,
+validation_curves and the checklist `diagnose`).
+
     from pipeline import load_table, run_flow, FlowConfig
     result = run_flow(load_table("titanic"), FlowConfig(seed=0))
     result.models["mlp"].test["auc"], result.best
 """
 
+from pipeline.bias_variance import diagnose, learning_curves, validation_curves
 from pipeline.data import Schema, Table, load_table, prepare_features
+from pipeline.dimensionality import (ball_to_cube_volume_ratio, ball_volume, dimension_for_shell_fraction,
+                                     random_pair_angles, shell_volume_fraction)
 from pipeline.errors import PipelineError
 from pipeline.evaluate import evaluate_scores, rate_table
 from pipeline.flow import FlowConfig, FlowResult, run_flow
@@ -31,6 +39,8 @@ from pipeline.preprocess import ZScoreClipper, feature_steps, make_model_pipelin
 
 __all__ = [
     "FlowConfig", "FlowResult", "KerasMLPClassifier", "PipelineError", "Predictor", "Schema", "Table",
-    "ZScoreClipper", "build_mlp", "evaluate_scores", "feature_steps", "gini_impurity", "load_table",
-    "make_model_pipeline", "prepare_features", "rate_table", "run_flow", "weighted_gini",
+    "ZScoreClipper", "ball_to_cube_volume_ratio", "ball_volume", "build_mlp", "diagnose",
+    "dimension_for_shell_fraction", "evaluate_scores", "feature_steps", "gini_impurity", "learning_curves",
+    "load_table", "make_model_pipeline", "prepare_features", "random_pair_angles", "rate_table", "run_flow",
+    "shell_volume_fraction", "validation_curves", "weighted_gini",
 ]

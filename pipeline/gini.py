@@ -7,6 +7,7 @@ the split makes the node purer.
 """
 
 import numpy as np
+from sklearn.tree import DecisionTreeClassifier
 
 
 def gini_impurity(counts):
@@ -28,3 +29,26 @@ def weighted_gini(children):
     """
     sizes = np.array([np.sum(child) for child in children], dtype=float)
     return float(sum(size / sizes.sum() * gini_impurity(child) for size, child in zip(sizes, children)))
+
+
+def cart_split_impurities(children):
+    """The same split made by scikit-learn's CART tree: the impurities it reports.
+
+    children: class counts of the two children, e.g. ``[(4, 4), (4, 0)]``. Builds one row per
+    count with a single feature saying which child the row belongs to, fits a depth-1
+    ``DecisionTreeClassifier(criterion="gini")`` (the trees of the random forest) and returns
+    ``{"parent": Gini of the root, "children": [Gini left, Gini right], "weighted": weighted Gini}``
+    as the tree computed them — equal to `gini_impurity` / `weighted_gini`.
+    """
+    if len(children) != 2:
+        raise ValueError(f"a CART split has two children, not {len(children)}")
+    X = np.concatenate([np.full(int(np.sum(child)), side) for side, child in enumerate(children)])[:, None]
+    y = np.concatenate([np.full(int(n), cls) for child in children for cls, n in enumerate(child)])
+    tree = DecisionTreeClassifier(criterion="gini", max_depth=1, random_state=0).fit(X, y).tree_
+    if tree.node_count != 3:
+        raise ValueError(f"the tree did not split {[list(c) for c in children]}: a child must differ from the parent")
+    left, right = tree.children_left[0], tree.children_right[0]
+    sizes = tree.n_node_samples
+    weighted = (sizes[left] * tree.impurity[left] + sizes[right] * tree.impurity[right]) / sizes[0]
+    return {"parent": float(tree.impurity[0]), "children": [float(tree.impurity[left]), float(tree.impurity[right])],
+            "weighted": float(weighted)}

@@ -24,15 +24,15 @@ def confusion_matrices(result):
     return fig
 
 
-def roc_curves(result):
-    """Both models' ROC curves on one axis, with the chance diagonal."""
+def roc_curves(result, title=None):
+    """Both models' ROC curves on one axis, with the chance diagonal (title: default "ROC on N test rows")."""
     fig, ax = plt.subplots(figsize=(5, 4.6))
     for name, model in result.models.items():
         ax.plot(model.test["roc"]["fpr"], model.test["roc"]["tpr"],
                 label=f"{MODEL_NAMES[name]} (AUC {model.test['auc']:.3f})")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance (AUC 0.5)")
     ax.set(xlabel="false positive rate (FPR)", ylabel="true positive rate (TPR, recall)",
-           title=f"ROC on {result.sizes['test']} test rows", xlim=(0, 1), ylim=(0, 1.01))
+           title=title or f"ROC on {result.sizes['test']} test rows", xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
@@ -48,8 +48,8 @@ def class_balance(result):
     for bar in bars:
         ax.bar_label(bar)
     ax.set_xticks(x, [f"{result.schema.target} = {negative}", f"{result.schema.target} = {positive}"])
-    ax.set(ylabel="training (fit) rows", title="Class balance of the training rows")
-    ax.legend()
+    ax.set(ylabel="training (fit) rows", title="Class balance of the training rows", ylim=(0, 1.25 * max(after)))
+    ax.legend(loc="upper center", ncol=2)  # above the bars and their counts
     fig.tight_layout()
     return fig
 

@@ -40,6 +40,25 @@ def _column_stats(X):
     return np.nanmean(X, axis=0), np.nanstd(X, axis=0)
 
 
+def outlier_summary(X, columns, threshold=Z_THRESHOLD):
+    """Phase 1's outlier rule, per numeric column of ``X``: what |z| > threshold means in the column's units.
+
+    X: DataFrame (the training rows); columns: the numeric columns. Returns a DataFrame, one
+    row per column: ``mean``, ``std`` (population, ignoring missing values), ``lower`` /
+    ``upper`` = mean ∓ threshold·std (where `ZScoreClipper` clips), ``outliers`` (values
+    with |z| > threshold) and ``missing`` (left for the imputer).
+    """
+    import pandas as pd
+
+    values = X[list(columns)].to_numpy(dtype=float)
+    with np.errstate(all="ignore"):
+        mean, std = _column_stats(values)
+        z = z_scores(values, mean, std)
+    return pd.DataFrame({"mean": mean, "std": std, "lower": mean - threshold * std, "upper": mean + threshold * std,
+                         "outliers": (np.abs(np.nan_to_num(z)) > threshold).sum(axis=0),
+                         "missing": np.isnan(values).sum(axis=0)}, index=list(columns))
+
+
 class ZScoreClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Outlier treatment by clipping: values with |z| > threshold are pulled back to mean ± threshold·std.
 

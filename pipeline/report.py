@@ -50,6 +50,37 @@ def _number(value):
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def metrics_table(result, which="test"):
+    """The rate table, F1 and ROC AUC of every model of a `FlowResult`: one row a metric, one column a model.
+
+    which: "test" (the untouched test rows) or "balanced_test" (the SMOTE-balanced test rows
+    of ``FlowConfig(balance_test=True)``; optimistic, see `pipeline.flow.BALANCE_TEST_WARNING`).
+    """
+    import pandas as pd
+
+    if which not in ("test", "balanced_test"):
+        raise ValueError(f"which must be 'test' or 'balanced_test', not {which!r}")
+    keys = (*RATE_NAMES, "auc")
+    columns = {}
+    for name, model in result.models.items():
+        scores = getattr(model, which)
+        if scores is None:
+            raise ValueError("no balanced test metrics in this result: run it with FlowConfig(balance_test=True)")
+        columns[MODEL_NAMES[name]] = [scores[key] for key in keys]
+    return pd.DataFrame(columns, index=[RATE_LABELS[key] for key in keys])
+
+
+def search_table(result):
+    """Phase 5's searches as a DataFrame: one row per candidate, with its validation AUC (and epochs for the MLP)."""
+    import pandas as pd
+
+    rows = [{"model": MODEL_NAMES[name], "params": _params(row["params"]), "validation_auc": row["validation_auc"],
+             "epochs_run": row.get("epochs_run"), "seconds": row["seconds"],
+             "chosen": row["params"] == model.best_params}
+            for name, model in result.models.items() for row in model.search]
+    return pd.DataFrame(rows).astype({"epochs_run": "Int64"})  # missing for the forest, whole for the MLP
+
+
 def markdown_report(document, figure_names):
     """report.md: data, the phases' numbers, the rate table of both models, searches, figures."""
     names = list(document["models"])

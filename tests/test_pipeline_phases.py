@@ -1,6 +1,7 @@
 """pipeline: Gini, the rate table, and phases 1–3 fitted on training rows only (no TensorFlow)."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -9,10 +10,12 @@ from imblearn.over_sampling import SMOTE
 from sklearn.ensemble import RandomForestClassifier
 
 from pipeline.data import load_table
-from pipeline.evaluate import evaluate_scores, rate_table
+from pipeline.evaluate import RATE_NAMES, evaluate_scores, rate_table
 from pipeline.flow import FlowConfig, _balanced_test_scores, split
-from pipeline.gini import gini_impurity, weighted_gini
-from pipeline.preprocess import ZScoreClipper, class_counts, feature_steps, make_model_pipeline
+from pipeline.gini import cart_split_impurities, gini_impurity, weighted_gini
+from pipeline.preprocess import ZScoreClipper, class_counts, feature_steps, make_model_pipeline, outlier_summary
+from pipeline.plots import roc_curves
+from pipeline.report import metrics_table, search_table
 from imblearn.pipeline import Pipeline
 
 
@@ -145,3 +148,75 @@ def test_balanced_test_set_has_half_positives(titanic, parts):
     scores = _balanced_test_scores(pipeline, X_test, y_test, seed=0)
     assert scores["prevalence"] == 0.5
     assert sum(map(sum, scores["confusion_matrix"])) == 2 * int((y_test == 0).sum())
+
+
+def test_cart_tree_reports_the_article_gini_numbers():
+    impurities = cart_split_impurities([(4, 4), (4, 0)])  # 8 yes / 4 no → 4/4 and 4/0
+    assert impurities["parent"] == pytest.approx(gini_impurity((8, 4))) == pytest.approx(4 / 9)
+    assert impurities["children"] == pytest.approx([0.5, 0.0])
+    assert impurities["weighted"] == pytest.approx(weighted_gini([(4, 4), (4, 0)])) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="two children"):
+        cart_split_impurities([(1, 1)])
+
+
+def test_outlier_summary_gives_where_the_clipper_clips_and_how_often(titanic, parts):
+    X_fit, *_ = parts
+    numeric = titanic.schema.numeric
+    summary = outlier_summary(X_fit, numeric, threshold=3.0)
+    clipper = ZScoreClipper(threshold=3.0).fit(X_fit[numeric])
+    np.testing.assert_allclose(summary["lower"], clipper.mean_ - 3 * clipper.scale_)
+    np.testing.assert_allclose(summary["upper"], clipper.mean_ + 3 * clipper.scale_)
+    values = X_fit[numeric].to_numpy(float)
+    changed = ~np.isclose(clipper.transform(X_fit[numeric]), values) & ~np.isnan(values)
+    assert summary["outliers"].tolist() == changed.sum(axis=0).tolist() and changed.sum() > 0
+    assert summary["missing"].tolist() == X_fit[numeric].isna().sum().tolist()
+    assert summary.loc["age", "missing"] > 0  # Titanic's missing ages, for the imputer
+
+
+def _fake_result(balanced=True):
+    """A FlowResult-like object with two models scored on hand-made rows (no training)."""
+    y = [0, 0, 0, 1, 1]
+    forest = evaluate_scores(y, [0.1, 0.7, 0.2, 0.9, 0.3])
+    mlp = evaluate_scores(y, [0.1, 0.2, 0.3, 0.9, 0.8])
+    search_rows = [{"params": {"max_depth": 4}, "validation_auc": 0.8, "seconds": 0.1},
+                   {"params": {"max_depth": None}, "validation_auc": 0.7, "seconds": 0.2}]
+    return SimpleNamespace(sizes={"test": len(y)}, models={
+        "random_forest": SimpleNamespace(test=forest, balanced_test=forest if balanced else None,
+                                         search=search_rows, best_params={"max_depth": 4}),
+        "mlp": SimpleNamespace(test=mlp, balanced_test=mlp if balanced else None,
+                               search=[{"params": {"hidden_units": [8]}, "validation_auc": 0.9, "seconds": 1.0,
+                                        "epochs_run": 15}], best_params={"hidden_units": [8]})})
+
+
+def test_metrics_table_has_a_row_per_rate_and_a_column_per_model():
+    table = metrics_table(_fake_result())
+    assert list(table.columns) == ["Random forest", "Keras MLP"]
+    assert len(table) == len(RATE_NAMES) + 1 and table.index[-1] == "ROC AUC"
+    assert table.loc["accuracy", "Random forest"] == pytest.approx(0.6)
+    assert table.loc["accuracy", "Keras MLP"] == pytest.approx(1.0)
+    assert table.loc["ROC AUC", "Random forest"] == pytest.approx(5 / 6)
+    assert table.loc["prevalence"].tolist() == pytest.approx([0.4, 0.4])
+    with pytest.raises(ValueError, match="balance_test=True"):
+        metrics_table(_fake_result(balanced=False), which="balanced_test")
+
+
+def test_search_table_lists_every_candidate_and_marks_the_chosen_one():
+    table = search_table(_fake_result())
+    assert table["model"].tolist() == ["Random forest", "Random forest", "Keras MLP"]
+    assert table["validation_auc"].tolist() == [0.8, 0.7, 0.9]
+    assert table["chosen"].tolist() == [True, False, True]
+    assert table["epochs_run"].isna().tolist() == [True, True, False]
+
+
+def test_roc_curves_draw_both_models_and_chance_under_a_chosen_title():
+    import matplotlib.pyplot as plt
+
+    fake = _fake_result()
+    fig = roc_curves(fake)
+    ax = fig.axes[0]
+    assert ax.get_title() == "ROC on 5 test rows"
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "Random forest (AUC 0.833)", "Keras MLP (AUC 1.000)", "chance (AUC 0.5)"]
+    np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), fake.models["random_forest"].test["roc"]["fpr"])
+    assert roc_curves(fake, title="ROC without LDA").axes[0].get_title() == "ROC without LDA"
+    plt.close("all")
