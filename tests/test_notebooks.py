@@ -40,8 +40,8 @@ def inject_quick(nb):
 
 
 def test_there_are_notebooks_to_run():
-    assert {"01_multi_head_attention", "02_nlp_prerequisites", "05_curse_of_dimensionality",
-            "06_bias_variance"} <= set(_ids(NOTEBOOKS))
+    assert {"01_multi_head_attention", "02_nlp_prerequisites", "03_lstm_forward_backprop",
+            "04_data_mining_process_flow", "05_curse_of_dimensionality", "06_bias_variance"} <= set(_ids(NOTEBOOKS))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
