@@ -168,7 +168,9 @@ def summarize(results):
     """Per variant: trials, mean, std, median, min of the test NLL, and the pick by validation.
 
     ``best`` is the test NLL of the trial with the lowest *validation* NLL (the model one
-    would pick); ``vs_vanilla`` is its relative difference to vanilla's pick.
+    would pick); ``vs_vanilla`` is its relative difference to vanilla's pick. Paired with
+    vanilla on the same draws: ``paired_median`` (median test-NLL difference, nats) and
+    ``paired_worse`` of ``paired_n`` (draws on which the variant did worse).
     """
     rows = []
     for variant, group in results.groupby("variant", sort=False):
@@ -183,6 +185,12 @@ def summarize(results):
     table = table.loc[order]
     if "vanilla" in table.index:
         table["vs_vanilla"] = table["best"] / table.loc["vanilla", "best"] - 1
+        # Pair by pair: the same hyperparameter draw (trial) trained as vanilla and as the variant.
+        paired = results.pivot_table(index="trial", columns="variant", values="test_nll")
+        difference = paired.sub(paired["vanilla"], axis=0)
+        table["paired_median"] = difference.median().reindex(order)
+        table["paired_worse"] = (difference > 0).sum().reindex(order)
+        table["paired_n"] = difference.notna().sum().reindex(order)
     return table
 
 
@@ -209,14 +217,19 @@ def check_paper_claims(table, tolerance=TOLERANCE):
 def markdown_report(table, checks, config):
     """The summary table and the check of the paper's conclusions, as markdown."""
     lines = [f"Test NLL per time step (nats; lower is better), {config.trials} random trials per variant "
-             f"(same draws for every variant), early stopping on validation.", "",
-             "| variant | trials | mean | std | median | min | pick by valid | vs vanilla | units, lr of pick |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+             f"(same draws for every variant), early stopping on validation. Paired columns: the variant "
+             f"minus vanilla on the same draw.", "",
+             "| variant | trials | mean | std | median | min | pick by valid | vs vanilla | units, lr of pick "
+             "| paired: median Δ | paired: worse |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
     for variant, row in table.iterrows():
-        vs = f"{row['vs_vanilla']:+.1%}" if "vs_vanilla" in row else ""
+        vs, median_delta, worse = "", "", ""
+        if "vs_vanilla" in row:
+            vs, median_delta = f"{row['vs_vanilla']:+.1%}", f"{row['paired_median']:+.3f}"
+            worse = f"{int(row['paired_worse'])} of {int(row['paired_n'])}"
         lines.append(f"| {variant} | {int(row['trials'])} | {row['mean']:.3f} | {row['std']:.3f} | {row['median']:.3f} | "
                      f"{row['min']:.3f} | {row['best']:.3f} | {vs} | {int(row['best_units'])}, "
-                     f"{row['best_learning_rate']:.4f} |")
+                     f"{row['best_learning_rate']:.4f} | {median_delta} | {worse} |")
     if checks:
         lines += ["", f"The paper's conclusions, checked here ('same' = within {TOLERANCE:.0%} of vanilla):", "",
                   "| variant | paper | here | holds? |", "| --- | --- | --- | --- |"]

@@ -91,13 +91,15 @@ def test_hyperparameter_draws_are_shared_and_in_range():
 
 def test_summary_and_claims_on_a_made_up_table():
     rows = [("vanilla", 0, 8.0, 8.1), ("vanilla", 1, 8.5, 8.6), ("NFG", 0, 9.0, 9.1), ("NFG", 1, 9.5, 9.4),
-            ("CIFG", 0, 8.05, 8.15), ("CIFG", 1, 9.0, 9.0)]
+            ("CIFG", 0, 8.05, 8.15), ("CIFG", 1, 9.0, 8.5)]
     results = pd.DataFrame(rows, columns=["variant", "trial", "valid_nll", "test_nll"]).assign(units=50,
                                                                                                learning_rate=0.01)
     table = summarize(results)
     assert list(table.index) == ["vanilla", "NFG", "CIFG"]            # the paper's order
     assert table.loc["NFG", "best"] == 9.1                             # picked by validation, not by test
     assert table.loc["vanilla", "mean"] == pytest.approx(8.35)
+    assert table.loc["NFG", "paired_median"] == pytest.approx(0.9)      # 9.1 − 8.1 and 9.4 − 8.6
+    assert table.loc["NFG", "paired_worse"] == 2 and table.loc["CIFG", "paired_worse"] == 1
     checks = {c["variant"]: c for c in check_paper_claims(table)}
     assert checks["NFG"]["here"] == "worse" and checks["NFG"]["holds"]
     assert checks["CIFG"]["here"] == "same" and checks["CIFG"]["holds"]   # +0.6 %: within 2 %
