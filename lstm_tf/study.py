@@ -227,7 +227,8 @@ def markdown_report(table, checks, config):
         if "vs_vanilla" in row:
             vs, median_delta = f"{row['vs_vanilla']:+.1%}", f"{row['paired_median']:+.3f}"
             worse = f"{int(row['paired_worse'])} of {int(row['paired_n'])}"
-        lines.append(f"| {variant} | {int(row['trials'])} | {row['mean']:.3f} | {row['std']:.3f} | {row['median']:.3f} | "
+        std = "–" if math.isnan(row["std"]) else f"{row['std']:.3f}"  # one trial has no spread
+        lines.append(f"| {variant} | {int(row['trials'])} | {row['mean']:.3f} | {std} | {row['median']:.3f} | "
                      f"{row['min']:.3f} | {row['best']:.3f} | {vs} | {int(row['best_units'])}, "
                      f"{row['best_learning_rate']:.4f} | {median_delta} | {worse} |")
     if checks:
