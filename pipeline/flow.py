@@ -102,8 +102,24 @@ def split(X, y, config):
 
 
 def run_flow(table, config=FlowConfig(), log=print):
-    """Run phases 1–6 on a `pipeline.data.Table`; returns a `FlowResult`. Prints a line a phase."""
+    """Run phases 1–6 on a `pipeline.data.Table`; returns a `FlowResult`. Prints a line a phase.
+
+    TensorFlow's deterministic kernels are on during the run and switched back off after it
+    if they were off before (they are process-wide: other TensorFlow work in the same process,
+    e.g. a test that compares with a child process, must not inherit them).
+    """
+    from tensorflow.python.framework import config as tf_config  # the public API cannot query or undo it
+
+    was_deterministic = tf_config.is_op_determinism_enabled()
     _seed_everything(config.seed)
+    try:
+        return _run_phases(table, config, log)
+    finally:
+        if not was_deterministic:
+            tf_config.disable_op_determinism()
+
+
+def _run_phases(table, config, log):
     schema, seconds = table.schema, {}
     options = dict(outliers=config.outliers, threshold=config.z_threshold, use_lda=config.use_lda, seed=config.seed)
     numeric, categorical = schema.numeric, schema.categorical

@@ -178,6 +178,14 @@ def test_same_seed_gives_identical_metrics(titanic_run, second_run):
 
 
 @pytest.mark.slow
+def test_the_flow_leaves_tensorflow_determinism_as_it_found_it(second_run):
+    from tensorflow.python.framework import config as tf_config
+
+    # on during run_flow only: left on, it changed the kernels of every later test in the process
+    assert not tf_config.is_op_determinism_enabled()
+
+
+@pytest.mark.slow
 def test_saved_models_reproduce_the_fitted_ones(second_run, new_rows):
     from pipeline.data import prepare_features
     from pipeline.persist import Predictor

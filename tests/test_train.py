@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config  # is_op_determinism_enabled: not public
 
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.train import TOKENIZER_NAMES, TrainConfig, train
@@ -64,10 +65,16 @@ def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, tmp_path)
     folder, step_file = tmp_path / "killed", tmp_path / "step.txt"
     # The child trains with a callback that records every finished step, so the test knows
     # how far it got when the kill landed.
+    # The child must run the same kernels as this process (deterministic ones or not), or the
+    # weights whose gradient is ~0 (the key bias) drift apart by round-off that Adam amplifies.
+    deterministic = tf_config.is_op_determinism_enabled()
     script = textwrap.dedent(f"""
         import os
         import keras
+        import tensorflow as tf
         from transformer_tf.train import TrainConfig, train
+        if {deterministic}:
+            tf.config.experimental.enable_op_determinism()
 
         class RecordStep(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
