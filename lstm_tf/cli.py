@@ -75,6 +75,8 @@ def _gradients(args):
 
     from lstm_tf.gradients import clipping_demo, plot_vanishing_gradients, vanishing_gradient_study
 
+    if args.steps < 2:
+        raise LSTMTFError(f"--steps must be at least 2, got {args.steps}.")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -123,6 +125,9 @@ def main(argv=None):
         return args.handler(args)
     except LSTMTFError as err:
         print(f"lstm-tf {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
+        print(f"lstm-tf {args.command}: error: {err.strerror}: {err.filename}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"lstm-tf {args.command}: interrupted", file=sys.stderr)

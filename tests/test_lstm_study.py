@@ -140,6 +140,13 @@ def test_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     assert "no such file" in err and "Traceback" not in err
     assert main(["study", "--variants", "LSTM5", "--data", str(tmp_path)]) == 2
     assert "choose one of vanilla" in capsys.readouterr().err
+    assert main(["gradients", "--steps", "1", "--out", str(tmp_path)]) == 2
+    assert "--steps must be at least 2" in capsys.readouterr().err
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["gradients", "--steps", "5", "--variants", "vanilla", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert "a-file" in err and "Traceback" not in err
 
 
 def test_cli_gradients_and_bptt(tmp_path, capsys):
