@@ -216,3 +216,18 @@ def test_model_fit_trains_the_fast_layer(jit_compile):
     model.compile(keras.optimizers.Adam(0.01), "mse", jit_compile=jit_compile)
     losses = model.fit(x, y, epochs=15, batch_size=16, verbose=0).history["loss"]
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_initial_state_and_its_gradient_match_keras_rnn():
+    x, fast, slow = _pair("vanilla")
+    y0 = tf.random.stateless_normal((3, UNITS), seed=(4, 0))
+    c0 = tf.random.stateless_normal((3, UNITS), seed=(4, 1))
+    results = []
+    for layer in (fast, slow):
+        with tf.GradientTape() as tape:
+            tape.watch([y0, c0])
+            sequence = layer(x, initial_state=[y0, c0])[0]
+            loss = tf.reduce_sum(sequence * tf.random.stateless_normal(tf.shape(sequence), seed=(5, 0)))
+        results.append((sequence, *tape.gradient(loss, [y0, c0])))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
