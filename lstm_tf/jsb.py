@@ -14,14 +14,13 @@ Where the file comes from, first match wins:
 """
 
 import json
-import socket
-import urllib.parse
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from lstm_tf.errors import LSTMTFError
+from transformer_tf.data import url_unreachable  # the project's one fail-fast reachability check
 
 FILENAME = "jsb-chorales-quarter.json"
 JSB_URL = ("https://raw.githubusercontent.com/czhuang/JSB-Chorales-dataset/"
@@ -49,15 +48,11 @@ def resolve_jsb_chorales(path=None, cache_dir=None, url=JSB_URL, timeout=5.0):
     if (datasets / FILENAME).is_file():
         return datasets / FILENAME
 
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "file":  # urllib would wait on the OS for minutes when offline
-        try:
-            socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout).close()
-        except OSError as err:
-            raise LSTMTFError(
-                f"cannot download JSB Chorales from {url} ({err.__class__.__name__}: {err}). If you are "
-                f"offline, pass the file or its folder with --data PATH (on the project machines: "
-                f"../shared/data/jsb-chorales).") from None
+    problem = url_unreachable(url, timeout)  # urllib would wait on the OS for minutes when offline
+    if problem:
+        raise LSTMTFError(
+            f"cannot download JSB Chorales from {url} ({problem}). If you are offline, pass the file or "
+            f"its folder with --data PATH (on the project machines: ../shared/data/jsb-chorales).")
     datasets.mkdir(parents=True, exist_ok=True)  # get_file falls back to /tmp/.keras otherwise
     return Path(keras.utils.get_file(FILENAME, origin=url, file_hash=JSB_SHA256,
                                      cache_dir=str(cache_dir) if cache_dir else None))

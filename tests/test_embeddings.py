@@ -7,8 +7,8 @@ from unittest import mock
 import numpy as np
 import pytest
 
+from transformer_tf.data import unreachable
 from transformer_tf.embeddings import (
-    _unreachable,
     embedding_classifier,
     embedding_map,
     load_imdb_reviews,
@@ -99,7 +99,7 @@ def test_online_path_loads_imdb_batches_and_trains_on_them(tmp_path):
 
     from transformer_tf import embeddings
 
-    with tfds.testing.mock_data(num_examples=16), mock.patch.object(embeddings, "_unreachable", return_value=None):
+    with tfds.testing.mock_data(num_examples=16), mock.patch.object(embeddings, "unreachable", return_value=None):
         train, test = load_imdb_reviews(data_dir=str(tmp_path), batch_size=8)
         texts, labels = next(iter(train))
         assert texts.dtype.name == "string" and texts.shape == (8,) and set(labels.numpy()) <= {0, 1}
@@ -116,9 +116,9 @@ def test_a_hanging_name_lookup_counts_as_unreachable_after_the_timeout():
 
     with mock.patch("socket.create_connection", side_effect=hang):
         start = time.perf_counter()
-        assert _unreachable("example.org", timeout=0.5) == "no answer within 0.5 s"
+        assert unreachable("example.org", timeout=0.5) == "no answer within 0.5 s"
         assert time.perf_counter() - start < 2
-    assert _unreachable("nothing.invalid", timeout=3)  # the .invalid domain never resolves
+    assert unreachable("nothing.invalid", timeout=3)  # the .invalid domain never resolves
 
 
 def test_embedding_map_projects_to_two_dimensions_and_keeps_clusters():

@@ -12,6 +12,7 @@ Offline, step 3 fails within seconds with a message naming ``--data``.
 """
 
 import socket
+import threading
 import typing
 import unicodedata
 import urllib.parse
@@ -36,20 +37,46 @@ def _keras_datasets_dir(cache_dir=None):
     return Path(cache_dir or keras.config.keras_home()) / "datasets"
 
 
-def _check_reachable(url, timeout):
-    """Fail fast when the host cannot be reached: urllib would otherwise wait on the OS."""
+def unreachable(host, port=80, timeout=3.0):
+    """Why ``host:port`` cannot be reached within ``timeout`` seconds, or None if it can.
+
+    The project's loaders ask this before a download, so that offline they fail in seconds
+    instead of waiting on the OS. Name resolution runs in a daemon thread, since
+    ``getaddrinfo`` has no timeout of its own and can hang for many seconds behind an
+    unreachable DNS server.
+    """
+    outcome = {}
+
+    def connect():
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            outcome["error"] = None
+        except OSError as err:
+            outcome["error"] = f"{type(err).__name__}: {err}"
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome.get("error", f"no answer within {timeout:g} s")
+
+
+def url_unreachable(url, timeout=3.0):
+    """:func:`unreachable` for the host of ``url`` (None for ``file:`` URLs)."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "file":
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        socket.create_connection((parts.hostname, port), timeout=timeout).close()
-    except OSError as err:
+        return None
+    return unreachable(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), timeout)
+
+
+def _check_reachable(url, timeout):
+    """Fail fast when the host cannot be reached: urllib would otherwise wait on the OS."""
+    problem = url_unreachable(url, timeout)
+    if problem:
         raise TransformerTFError(
-            f"cannot download the English-Spanish corpus from {url} ({err.__class__.__name__}: {err}). "
+            f"cannot download the English-Spanish corpus from {url} ({problem}). "
             f"If you are offline, pass the path of spa.txt with --data PATH "
             f"(on the project machines: ../shared/data/spa-eng/spa.txt)."
-        ) from None
+        )
 
 
 def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):

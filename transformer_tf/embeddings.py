@@ -15,12 +15,11 @@
 """
 
 import re
-import socket
 import string
-import threading
 
 import numpy as np
 
+from transformer_tf.data import unreachable
 from transformer_tf.errors import TransformerTFError
 
 #: Where tensorflow-datasets downloads imdb_reviews from (checked before trying).
@@ -106,26 +105,6 @@ def train_embedding_classifier(train, validation=None, vocab_size=10_000, sequen
     return model, vectorizer, history
 
 
-def _unreachable(host, port=80, timeout=3.0):
-    """Why ``host:port`` cannot be reached within ``timeout`` seconds, or None if it can.
-
-    Name resolution runs in a daemon thread, since ``getaddrinfo`` has no timeout of its
-    own and can hang for many seconds behind an unreachable DNS server."""
-    outcome = {}
-
-    def connect():
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-            outcome["error"] = None
-        except OSError as err:
-            outcome["error"] = str(err) or type(err).__name__
-
-    thread = threading.Thread(target=connect, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return outcome.get("error", f"no answer within {timeout:g} s")
-
-
 def load_imdb_reviews(data_dir=None, download=True, batch_size=512):
     """``imdb_reviews`` (plain text) through tensorflow-datasets: ``(train, test)`` ``tf.data``
     datasets of ``(review, label)`` batches, 1 = positive.
@@ -144,7 +123,7 @@ def load_imdb_reviews(data_dir=None, download=True, batch_size=512):
         if not download:
             raise TransformerTFError(f"imdb_reviews is not prepared in {where} and download=False: "
                                      f"run once with download=True on a machine with internet.")
-        problem = _unreachable(IMDB_HOST)
+        problem = unreachable(IMDB_HOST)
         if problem:
             raise TransformerTFError(f"imdb_reviews is not prepared in {where} and {IMDB_HOST} cannot be reached "
                                      f"({problem}): download it with tensorflow-datasets on a machine with internet "
