@@ -75,8 +75,9 @@ def next_step_batches(rolls, batch_size, bucket=32, seed=None):
         list of ``(x, y, weight)``: ``(batch, time, 88)``, ``(batch, time, 88)``, ``(batch, time)``.
     """
     rng = np.random.default_rng(seed)
-    order = np.argsort([len(r) for r in rolls], kind="stable")
-    if seed is not None:
+    if seed is None:
+        order = np.argsort([len(r) for r in rolls], kind="stable")
+    else:  # shuffle, then group by padded length (stable: the shuffle survives within a bucket)
         order = rng.permutation(len(rolls))
         order = order[np.argsort([math.ceil((len(rolls[k]) - 1) / bucket) for k in order], kind="stable")]
     batches = []
