@@ -70,9 +70,26 @@ def test_train_with_a_missing_corpus_exits_2_naming_the_flag(tmp_path, capsys):
 
 
 def test_train_flags_mirror_the_config(capsys):
-    from transformer_tf.cli import build_parser
+    from transformer_tf.cli import build_parser, config_from_args
+    from transformer_tf.train import PRESETS
 
-    args = build_parser().parse_args(["train", "--num-layers", "2", "--max-pairs", "500", "--tokenizer", "bpemb"])
-    assert (args.num_layers, args.max_pairs, args.tokenizer, args.d_model) == (2, 500, "bpemb", 128)
+    args = build_parser().parse_args(["train", "--num-layers", "2", "--max-pairs", "500", "--tokenizer", "bpemb",
+                                      "--no-augment", "--mixed-precision"])
+    config = config_from_args(args)
+    assert (config.num_layers, config.max_pairs, config.tokenizer, config.d_model) == (2, 500, "bpemb", 128)
+    assert (config.augment, config.mixed_precision, config.share_embeddings) == (False, True, True)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--tokenizer", "words"])
+
+
+def test_the_blog_preset_is_the_blogs_setup_and_flags_override_it():
+    from transformer_tf.cli import build_parser, config_from_args
+
+    blog = config_from_args(build_parser().parse_args(["train", "--preset", "blog"]))
+    assert (blog.tokenizer, blog.vocab_size, blog.share_embeddings, blog.augment, blog.max_tokens,
+            blog.label_smoothing) == ("trained", 8000, False, False, 40, 0.0)
+    assert (blog.num_layers, blog.d_model, blog.dff, blog.num_heads) == (4, 128, 512, 8)
+    tweaked = config_from_args(build_parser().parse_args(["train", "--preset", "blog", "--epochs", "3"]))
+    assert tweaked.epochs == 3 and tweaked.tokenizer == "trained"
+    default = config_from_args(build_parser().parse_args(["train"]))
+    assert (default.tokenizer, default.share_embeddings, default.augment) == ("joint", True, True)

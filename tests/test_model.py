@@ -175,3 +175,60 @@ def test_every_layer_round_trips_through_keras_saving(layer_name, tmp_path):
     data = data[0] if len(data) == 1 else data  # a single-input model takes a tensor, not a list
     for a, b in zip(tf.nest.flatten(model(data)), tf.nest.flatten(restored(data))):
         np.testing.assert_array_equal(a, b)
+
+
+def test_tied_embeddings_share_one_matrix_for_input_output_and_decoder(batch, tmp_path):
+    tied = Transformer(**{**TINY, "target_vocab_size": 40}, share_embeddings=True)
+    untied = Transformer(**{**TINY, "target_vocab_size": 40})
+    for m in (tied, untied):
+        m(batch)
+    assert tied.decoder.embedding is tied.encoder.embedding
+    assert tied.final_layer.embedding is tied.encoder.embedding
+    # two embeddings (40×32 each) and the output kernel (32×40) fewer: 3 matrices become 1
+    assert untied.count_params() - tied.count_params() == 2 * 40 * 32
+    # the shared matrix moves the output logits: logits = x Eᵀ + b
+    before = tied(batch)
+    emb = tied.encoder.embedding.embeddings
+    emb.assign(emb * 2.0)
+    assert not np.allclose(before, tied(batch))
+    # it saves and restores once, through every path
+    tf.train.Checkpoint(model=tied).write(str(tmp_path / "ck"))
+    again = Transformer(**{**TINY, "target_vocab_size": 40}, share_embeddings=True)
+    again.build(((None, None), (None, None)))
+    tf.train.Checkpoint(model=again).read(str(tmp_path / "ck")).assert_existing_objects_matched()
+    np.testing.assert_allclose(again(batch), tied(batch), atol=1e-6)
+    tied.save(tmp_path / "tied.keras")
+    loaded = keras.models.load_model(tmp_path / "tied.keras")
+    np.testing.assert_allclose(loaded(batch), tied(batch), atol=1e-6)
+    with pytest.raises(ValueError, match="joint vocabulary"):
+        Transformer(**TINY, share_embeddings=True)
+
+
+def test_mixed_precision_computes_in_bfloat16_with_float32_logits(batch):
+    from transformer_tf.train import TrainConfig, build_model
+
+    config = TrainConfig(num_layers=1, d_model=32, num_heads=4, dff=64, max_tokens=30, mixed_precision=True)
+    before = keras.mixed_precision.dtype_policy().name
+    model = build_model(config, 40, 40)
+    assert keras.mixed_precision.dtype_policy().name == before  # the global policy is left alone
+    assert model.encoder.enc_layers[0].mha.wq.compute_dtype == "bfloat16"
+    assert all(w.dtype == "float32" for w in model.weights)
+    logits, attention = model(batch, return_attention=True)
+    assert logits.dtype == tf.float32
+    np.testing.assert_allclose(tf.reduce_sum(attention["encoder_layer1_block"], -1), 1.0, atol=1e-5)
+    inp, tar = batch
+    loss = model.train_on_batch((inp, tar[:, :-1]), tar[:, 1:])
+    assert np.all(np.isfinite(loss))
+
+
+def test_label_smoothed_loss_matches_its_definition():
+    from transformer_tf.train import masked_loss
+
+    logits = tf.constant(np.random.default_rng(0).normal(size=(2, 3, 7)), tf.float32)
+    labels = tf.constant([[4, 2, 0], [1, 0, 0]], tf.int64)  # 0 = padding: 3 real positions
+    plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)(labels, logits)
+    np.testing.assert_allclose(masked_loss(0.0)(labels, logits), plain, rtol=1e-5)
+    log_p = tf.nn.log_softmax(logits).numpy()
+    expected = np.mean([0.9 * -log_p[b, t, labels[b, t]] + 0.1 * -log_p[b, t].mean()
+                        for b, t in [(0, 0), (0, 1), (1, 0)]])
+    np.testing.assert_allclose(masked_loss(0.1)(labels, logits), expected, rtol=1e-5)

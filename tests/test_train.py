@@ -22,7 +22,7 @@ INTERVAL = 4  # checkpoint every 4 optimizer steps
 def tiny(shared_data):
     """A tiny, dropout-free run on 1,200 real pairs: ~17 steps an epoch, deterministic."""
     return TrainConfig(data=str(shared_data / "spa-eng" / "spa.txt"), max_pairs=1200, epochs=2,
-                       num_layers=1, d_model=16, num_heads=2, dff=32, dropout=0.0, vocab_size=200,
+                       num_layers=1, d_model=16, num_heads=2, dff=32, dropout=0.0, vocab_size=500, augment=False,
                        batch_size=64, checkpoint_every=INTERVAL)
 
 

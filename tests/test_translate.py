@@ -211,3 +211,44 @@ def test_released_weights_alone_translate_like_the_checkpoint(trained_dir, tmp_p
     assert size < full / 2  # no Adam moments
     with pytest.raises(TransformerTFError, match="another folder"):
         train(TrainConfig.load(shipped), shipped, tmp_path / "logs", verbose=0)
+
+
+def test_the_decoder_never_emits_unknown_start_or_padding(model):
+    from transformer_tf.tokenizer import UNK_ID
+    from transformer_tf.translate import next_token_logits
+
+    bias = np.zeros(70, np.float32)
+    bias[[0, UNK_ID, START_ID]] = 100.0  # make the forbidden ids the most likely ones
+    model.final_layer.bias.assign(bias)
+    x = tf.random.normal((3, 1, 32))
+    logits = next_token_logits(model, x).numpy()
+    assert np.all(np.isneginf(logits[:, [0, UNK_ID, START_ID]]))
+    inp = tf.constant([[START_ID, 9, 8, 7, END_ID]], tf.int64)
+    out = greedy_decode(model, inp, 10, stop_at_end=False).numpy()
+    assert not np.isin(out, [UNK_ID, START_ID]).any()
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("I like music. She likes books. We often go to the library.",
+     ["I like music.", "She likes books.", "We often go to the library."]),
+    ("Dr. Smith paid $3.50 for it.", ["Dr. Smith paid $3.50 for it."]),
+    ("Really? Yes!", ["Really?", "Yes!"]),
+    ("   ", []),
+    ("No end punctuation", ["No end punctuation"]),
+])
+def test_texts_are_split_into_sentences(text, sentences):
+    from transformer_tf.translate import split_sentences
+
+    assert split_sentences(text) == sentences
+
+
+@pytest.mark.slow
+def test_a_multi_sentence_text_is_translated_sentence_by_sentence(trained_dir):
+    translator = Translator.from_checkpoint(trained_dir)
+    one, two = "I like music.", "She is here."
+    joined = translator.translate(f"{one} {two}")
+    assert isinstance(joined, str)  # one string in, one string out
+    assert joined == " ".join(translator.translate([one, two]))
+    assert translator.translate([f"{one} {two}", ""]) == [joined, ""]
+    for text in ["🎉🎉", "東京", "مرحبا", "?!", "."]:
+        assert "⁇" not in translator.translate(text)  # never the unknown marker

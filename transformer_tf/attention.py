@@ -37,8 +37,10 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         # A masked logit becomes ~-1e9, so exp() of it is 0 in float32.
         scaled_attention_logits += tf.cast(mask, scaled_attention_logits.dtype) * -1e9
 
-    attention_weights = tf.nn.softmax(scaled_attention_logits, axis=-1)  # (..., seq_q, seq_k)
-    output = tf.matmul(attention_weights, v)  # (..., seq_q, depth_v)
+    # The softmax runs in float32 even under mixed precision (bfloat16 keeps 8 bits of
+    # mantissa: too few for weights that must sum to 1 over long rows).
+    attention_weights = tf.nn.softmax(tf.cast(scaled_attention_logits, tf.float32), axis=-1)  # (..., seq_q, seq_k)
+    output = tf.matmul(tf.cast(attention_weights, v.dtype), v)  # (..., seq_q, depth_v)
     return output, attention_weights
 
 

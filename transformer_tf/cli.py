@@ -31,7 +31,12 @@ def build_parser():
     demo.set_defaults(handler=_demo)
 
     train = sub.add_parser("train", help="train or resume the English→Spanish translator",
-                           description="Defaults are the blog's model; an existing --checkpoint-dir is resumed.")
+                           description="The blog's architecture with a joint vocabulary, tied embeddings, "
+                                       "augmented data and label smoothing (--preset blog: the blog's exact "
+                                       "setup). Flags given override the preset. An existing --checkpoint-dir "
+                                       "is resumed.")
+    train.add_argument("--preset", default="default", choices=("default", "blog"),
+                       help="starting values of every flag below (default %(default)s)")
     _add_config_flags(train)
     _add_checkpoint_dir(train)
     train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
@@ -87,17 +92,33 @@ def _add_checkpoint_dir(parser):
 
 # Flag types of the TrainConfig fields whose default (None) does not tell.
 _OPTIONAL_TYPES = {"data": str, "max_pairs": int, "bpemb_cache_dir": str}
-_CHOICES = {"tokenizer": ("trained", "bpemb")}
+_CHOICES = {"tokenizer": ("joint", "trained", "bpemb")}
 
 
 def _add_config_flags(parser):
-    """One flag per TrainConfig field (--num-layers, --d-model, --max-pairs, ...)."""
-    from transformer_tf.train import TrainConfig
+    """One flag per TrainConfig field (--num-layers, --d-model, --max-pairs, --augment/--no-augment, ...).
+
+    A flag not given is absent from the parsed arguments, so the preset's value stands.
+    """
+    from transformer_tf.train import PRESETS, TrainConfig
 
     for field in dataclasses.fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        shown = f"(default {field.default}; blog {getattr(PRESETS['blog'], field.name)})"
+        if isinstance(field.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=shown)
+            continue
         kind = _OPTIONAL_TYPES.get(field.name) or type(field.default)
-        parser.add_argument("--" + field.name.replace("_", "-"), type=kind, default=field.default,
-                            choices=_CHOICES.get(field.name), help="(default %(default)s)")
+        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=_CHOICES.get(field.name),
+                            help=shown)
+
+
+def config_from_args(args):
+    """The TrainConfig of parsed ``train`` arguments: the preset, then the flags given."""
+    from transformer_tf.train import PRESETS, TrainConfig
+
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
+    return dataclasses.replace(PRESETS[args.preset], **given)
 
 
 def _demo(args):
@@ -107,10 +128,10 @@ def _demo(args):
 
 
 def _train(args):
-    from transformer_tf.train import TrainConfig, make_strategy, train
+    from transformer_tf.train import make_strategy, train
 
     strategy = make_strategy(args.strategy, args.cpu_replicas)  # first: devices are fixed at TF start-up
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    config = config_from_args(args)
     train(config, checkpoint_dir=args.checkpoint_dir, log_dir=args.log_dir, strategy=strategy)
     print(f"checkpoints, config.json and tokenizers in {args.checkpoint_dir}")
 

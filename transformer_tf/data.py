@@ -208,7 +208,7 @@ def encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens=40):
     return EncodedPairs(*padded([s for s, _ in kept]), *padded([t for _, t in kept])), len(kept)
 
 
-def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 16, 20, 26, 32),
+def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 16, 20, 26, 32, 40, 48, 64, 80),
                 shuffle_seed=None, drop_remainder=False):
     """One epoch of batches: optional seeded shuffle, bucketing by length, teacher-forcing split.
 

@@ -24,7 +24,7 @@ import tensorflow_text as tf_text
 
 from transformer_tf.masks import PAD_ID
 from transformer_tf.tokenizer import END_ID, START_ID
-from transformer_tf.translate import greedy_decode
+from transformer_tf.translate import decode_length, greedy_decode
 
 
 class _InGraphTokenizer(tf.Module):
@@ -74,7 +74,7 @@ class ExportedTranslator(tf.Module):
         """``(batch,)`` English strings → ``(batch,)`` Spanish strings; blank input gives ``""``."""
         sentences = tf_text.normalize_utf8(sentences, "NFC")
         inp = self.source.encode(sentences, self.max_tokens)
-        outputs = self.target.decode(greedy_decode(self.model, inp, self.max_tokens))
+        outputs = self.target.decode(greedy_decode(self.model, inp, decode_length(inp, self.max_tokens)))
         blank = tf.strings.length(tf.strings.strip(sentences)) == 0
         return tf.where(blank, tf.constant(""), outputs)
 

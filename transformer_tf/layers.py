@@ -190,7 +190,7 @@ class DecoderLayer(_Block):
         """
         k_t, v_t = self.mha1.split_kv(x_t, x_t)  # (batch, num_heads, 1, depth)
         max_len = tf.shape(cache[0])[2]
-        at_t = tf.reshape(tf.one_hot(t, max_len), (1, 1, -1, 1))  # selects row t of the cache
+        at_t = tf.reshape(tf.one_hot(t, max_len, dtype=k_t.dtype), (1, 1, -1, 1))  # selects row t of the cache
         cache = (cache[0] + at_t * k_t, cache[1] + at_t * v_t)
         future = tf.cast(tf.range(max_len) > t, tf.float32)  # (max_len,), 1.0 = not written yet
         attn1, _ = self.mha1.attend(x_t, cache[0], cache[1], future)
@@ -205,7 +205,7 @@ class _Stack(AttentionMaskConsumer):
     the shared front of the encoder and the decoder stacks."""
 
     def __init__(self, num_layers, d_model, num_heads, dff, vocab_size,
-                 maximum_position_encoding, rate=0.1, **kwargs):
+                 maximum_position_encoding, rate=0.1, embedding=None, **kwargs):
         super().__init__(**kwargs)
         self.num_layers = num_layers
         self.d_model = d_model
@@ -215,7 +215,8 @@ class _Stack(AttentionMaskConsumer):
         self.maximum_position_encoding = maximum_position_encoding
         self.rate = rate
 
-        self.embedding = keras.layers.Embedding(vocab_size, d_model)
+        # ``embedding``: a layer shared with another stack (weight tying), or a new one.
+        self.embedding = embedding or keras.layers.Embedding(vocab_size, d_model)
         self.pos_encoding = positional_encoding(maximum_position_encoding, d_model)
         self.dropout = keras.layers.Dropout(rate)
 
@@ -232,7 +233,8 @@ class _Stack(AttentionMaskConsumer):
         # The paper multiplies the embeddings by √d_model so that they are not
         # drowned by the positional encoding, whose entries are in [-1, 1].
         x *= tf.math.sqrt(tf.cast(self.d_model, x.dtype))
-        x += self.pos_encoding[:, start:start + seq_len, :]
+        # Under mixed precision x is bfloat16/float16: the table is cast to match.
+        x += tf.cast(self.pos_encoding[:, start:start + seq_len, :], x.dtype)
         return self.dropout(x, training=training)
 
     def get_config(self):
@@ -267,7 +269,8 @@ class Encoder(_Stack):
         )
 
     def build(self, x_shape):
-        self.embedding.build(x_shape)
+        if not self.embedding.built:
+            self.embedding.build(x_shape)
         for layer in self.enc_layers:
             layer.build(tuple(x_shape) + (self.d_model,))
         self.built = True
@@ -306,7 +309,8 @@ class Decoder(_Stack):
         )
 
     def build(self, x_shape, enc_output_shape=None, *args, **kwargs):
-        self.embedding.build(x_shape)
+        if not self.embedding.built:  # a tied embedding was built by the encoder
+            self.embedding.build(x_shape)
         x_model_shape = tuple(x_shape) + (self.d_model,)
         for layer in self.dec_layers:
             layer.build(x_model_shape, enc_output_shape or x_model_shape)

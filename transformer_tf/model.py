@@ -1,9 +1,41 @@
 """The full Transformer translator: encoder, decoder and the final linear layer."""
 
 import keras
+import tensorflow as tf
 
 from transformer_tf.layers import Decoder, Encoder
 from transformer_tf.masks import create_masks
+
+
+@keras.saving.register_keras_serializable(package="transformer_tf")
+class TiedOutput(keras.layers.Layer):
+    """The output projection that reuses the input embedding ("Attention Is All You Need"
+    §3.4: "we share the same weight matrix between the two embedding layers and the
+    pre-softmax linear transformation"): ``logits = x Eᵀ + b``.
+
+    Args:
+        embedding: the ``keras.layers.Embedding`` whose ``(vocab, d_model)`` matrix ``E``
+            is shared; only the bias ``b`` ``(vocab,)`` is this layer's own.
+
+    Call args:
+        x: ``(batch, seq_len, d_model)``.
+
+    Returns:
+        logits ``(batch, seq_len, vocab)``.
+    """
+
+    def __init__(self, embedding, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = embedding
+        self.units = embedding.input_dim  # the vocabulary size, as Dense(units) would say
+
+    def build(self, input_shape=None):
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+        self.built = True
+
+    def call(self, x):
+        logits = tf.matmul(x, tf.cast(self.embedding.embeddings, x.dtype), transpose_b=True)
+        return logits + tf.cast(self.bias, x.dtype)
 
 
 @keras.saving.register_keras_serializable(package="transformer_tf")
@@ -20,6 +52,9 @@ class Transformer(keras.Model):
         pe_input: longest source sequence (positional encodings precomputed).
         pe_target: longest target sequence.
         rate: dropout rate.
+        share_embeddings: one embedding matrix for the encoder input, the decoder
+            input and the output projection (needs one joint vocabulary:
+            ``input_vocab_size == target_vocab_size``); the blog's model has three.
 
     Call args:
         inputs: ``(inp, tar)``: ``(batch, inp_len)`` source ids and
@@ -29,7 +64,8 @@ class Transformer(keras.Model):
         return_attention: also return the attention weights.
 
     Returns:
-        logits ``(batch, tar_len, target_vocab_size)``; with ``return_attention=True``
+        float32 logits ``(batch, tar_len, target_vocab_size)`` (also under a mixed
+        precision policy, so the loss is computed in float32); with ``return_attention=True``
         ``(logits, attention_weights)``, where ``attention_weights`` has, for
         i = 1..num_layers, ``encoder_layer{i}_block`` ``(batch, heads, inp_len, inp_len)``,
         ``decoder_layer{i}_block1`` ``(batch, heads, tar_len, tar_len)`` and
@@ -37,18 +73,23 @@ class Transformer(keras.Model):
     """
 
     def __init__(self, num_layers, d_model, num_heads, dff, input_vocab_size,
-                 target_vocab_size, pe_input, pe_target, rate=0.1, **kwargs):
+                 target_vocab_size, pe_input, pe_target, rate=0.1, share_embeddings=False, **kwargs):
         super().__init__(**kwargs)
+        if share_embeddings and input_vocab_size != target_vocab_size:
+            raise ValueError(f"share_embeddings needs one joint vocabulary; got input_vocab_size="
+                             f"{input_vocab_size} and target_vocab_size={target_vocab_size}.")
         self.hparams = dict(
             num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
             input_vocab_size=input_vocab_size, target_vocab_size=target_vocab_size,
-            pe_input=pe_input, pe_target=pe_target, rate=rate,
+            pe_input=pe_input, pe_target=pe_target, rate=rate, share_embeddings=share_embeddings,
         )
         self.encoder = Encoder(num_layers, d_model, num_heads, dff, input_vocab_size,
                                pe_input, rate, name="encoder")
+        shared = self.encoder.embedding if share_embeddings else None
         self.decoder = Decoder(num_layers, d_model, num_heads, dff, target_vocab_size,
-                               pe_target, rate, name="decoder")
-        self.final_layer = keras.layers.Dense(target_vocab_size, name="final_layer")
+                               pe_target, rate, embedding=shared, name="decoder")
+        self.final_layer = (TiedOutput(shared, name="final_layer") if share_embeddings
+                            else keras.layers.Dense(target_vocab_size, name="final_layer"))
 
     def build(self, input_shape=None):
         # Create every weight up front (also what `.keras` loading calls), so that
@@ -69,7 +110,7 @@ class Transformer(keras.Model):
             tar, enc_output, training=training,
             look_ahead_mask=look_ahead_mask, padding_mask=dec_padding_mask,
         )
-        logits = self.final_layer(dec_output)  # (batch, tar_len, target_vocab_size)
+        logits = tf.cast(self.final_layer(dec_output), tf.float32)  # (batch, tar_len, target_vocab_size)
         if return_attention:
             return logits, {**enc_attention, **dec_attention}
         return logits

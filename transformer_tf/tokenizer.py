@@ -1,11 +1,16 @@
-"""Subword tokenizers: one SentencePiece model per language, with reserved ids.
+"""Subword tokenizers: SentencePiece models with reserved ids.
 
-Two ways to get one:
+Three ways to get the translator's tokenizers (``TrainConfig.tokenizer``):
 
-- :meth:`SubwordTokenizer.train`: a BPE model trained with ``sentencepiece`` on the
-  training split (the default: it needs nothing from the network);
-- :meth:`SubwordTokenizer.from_bpemb`: the articles' choice, a pretrained BPEmb model
-  (``vs=10000``) through the ``bpemb`` package; offline only the English one exists.
+- ``"joint"`` (the default): ONE BPE model trained with ``sentencepiece`` on the English
+  and Spanish training sides together, with byte fallback and digits split one by one.
+  Both languages share its ids, so a name or a number can be copied piece by piece from
+  the source to the output, and no input character is ever unknown (an unseen character
+  becomes its UTF-8 bytes, ``<0xE5>`` …);
+- ``"trained"`` (the blog's setup): one BPE model per language, trained the same way
+  without byte fallback;
+- ``"bpemb"``: the articles' choice, a pretrained BPEmb model (``vs=10000``) per language
+  through the ``bpemb`` package; offline only the English one exists.
 
 Both give the same id layout, so the model never has to know which it got:
 
@@ -63,15 +68,20 @@ class SubwordTokenizer:
     # -- constructors ---------------------------------------------------------------
 
     @classmethod
-    def train(cls, sentences, vocab_size=8000, model_type="bpe", max_sentences=200_000, seed=0):
+    def train(cls, sentences, vocab_size=8000, model_type="bpe", max_sentences=200_000, seed=0,
+              byte_fallback=False):
         """Train a BPE model on an iterable of sentences (the training split only).
 
         Args:
             sentences: iterable of str.
-            vocab_size: pieces including the 4 reserved ids.
+            vocab_size: pieces including the 4 reserved ids (and, with byte fallback,
+                the 256 byte pieces).
             model_type: ``"bpe"`` (default) or ``"unigram"``.
             max_sentences: SentencePiece samples at most this many sentences.
             seed: seed of that sample.
+            byte_fallback: spell characters outside the vocabulary as UTF-8 byte pieces
+                instead of ``<unk>``, and split numbers into single digits (so that
+                numbers, too, are copied digit by digit).
         """
         sentences = [s for s in sentences if s.strip()]
         if not sentences:
@@ -83,11 +93,12 @@ class SubwordTokenizer:
                 sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size,
                 model_type=model_type, character_coverage=1.0, input_sentence_size=max_sentences,
                 shuffle_input_sentence=True, pad_id=PAD_ID, unk_id=UNK_ID, bos_id=START_ID, eos_id=END_ID,
-                num_threads=2, minloglevel=2,
+                num_threads=2, minloglevel=2, byte_fallback=byte_fallback, split_digits=byte_fallback,
             )
         except RuntimeError as err:  # e.g. vocab_size larger than the text allows
             raise TransformerTFError(f"SentencePiece training failed: {err}") from None
-        return cls(model.getvalue(), offset=0, source=f"trained:{model_type}:{vocab_size}")
+        kind = "joint" if byte_fallback else "trained"
+        return cls(model.getvalue(), offset=0, source=f"{kind}:{model_type}:{vocab_size}")
 
     @classmethod
     def from_bpemb(cls, lang, vs=10000, cache_dir=None):
@@ -173,3 +184,31 @@ class SubwordTokenizer:
         except FileNotFoundError as err:
             raise TransformerTFError(f"tokenizer {name!r} missing in {directory}: {err.filename}") from None
         return cls(proto, offset=meta["offset"], bpemb_preprocess=meta["bpemb_preprocess"], source=meta["source"])
+
+
+# Files of a model folder: one joint tokenizer, or one per language.
+JOINT_NAME = "tokenizer"
+PER_LANGUAGE_NAMES = ("tokenizer_en", "tokenizer_es")
+
+
+def save_tokenizers(directory, source, target):
+    """Write a translator's tokenizers: ``tokenizer.*`` when source and target are one
+    joint model, else ``tokenizer_en.*`` and ``tokenizer_es.*``.
+
+    Returns:
+        the file names written (``.model`` files), for ``config.json``.
+    """
+    if source is target:
+        source.save(directory, JOINT_NAME)
+        return [f"{JOINT_NAME}.model"]
+    for tokenizer, name in zip((source, target), PER_LANGUAGE_NAMES):
+        tokenizer.save(directory, name)
+    return [f"{name}.model" for name in PER_LANGUAGE_NAMES]
+
+
+def load_tokenizers(directory):
+    """``(source, target)`` tokenizers of a model folder (the same object when joint)."""
+    if (Path(directory) / f"{JOINT_NAME}.json").is_file():
+        joint = SubwordTokenizer.load(directory, JOINT_NAME)
+        return joint, joint
+    return tuple(SubwordTokenizer.load(directory, name) for name in PER_LANGUAGE_NAMES)

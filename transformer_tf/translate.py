@@ -9,6 +9,8 @@ each step only processes the new token. Both give the same tokens
 (``tests/test_translate.py``); ``bench/decode.py`` measures the speed-up.
 """
 
+import functools
+import re
 import unicodedata
 import warnings
 from pathlib import Path
@@ -18,8 +20,28 @@ import tensorflow as tf
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID, create_padding_mask
 from transformer_tf.model import Transformer
-from transformer_tf.tokenizer import END_ID, START_ID, SubwordTokenizer
-from transformer_tf.train import TOKENIZER_NAMES, TrainConfig
+from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID, load_tokenizers
+from transformer_tf.train import TrainConfig
+
+# Ids the decoder must never emit: padding (it only pads finished rows), <unk> (the
+# output never shows an unknown-token marker) and START (only ever fed in).
+_NEVER_GENERATED = (PAD_ID, UNK_ID, START_ID)
+
+
+def next_token_logits(model, x):
+    """Logits of the next token, ``(batch, 1, d_model)`` decoder output → ``(batch, vocab)``
+    float32, with the ids of ``_NEVER_GENERATED`` at −∞."""
+    logits = tf.cast(model.final_layer(x)[:, 0], tf.float32)
+    never = tf.scatter_nd([[i] for i in _NEVER_GENERATED], [-float("inf")] * len(_NEVER_GENERATED),
+                          [model.final_layer.units])
+    return logits + never
+
+
+def decode_length(inp, max_tokens):
+    """Most tokens to generate for a ``(batch, inp_len)`` source: ``2·inp_len + 10``, at most
+    ``max_tokens``. A translation is rarely twice its source, and the key/value caches
+    (and so every step's attention) are this long: short sentences decode faster."""
+    return tf.minimum(tf.constant(max_tokens), 2 * tf.shape(inp)[1] + 10)
 
 
 def greedy_decode(model, inp, max_length, stop_at_end=True):
@@ -45,7 +67,7 @@ def greedy_decode(model, inp, max_length, stop_at_end=True):
     steps = tf.constant(0)
     for t in tf.range(max_length):
         x, caches = model.decoder.decode_step(token, t, caches, enc_kvs, enc_padding_mask)
-        next_token = tf.argmax(model.final_layer(x)[:, 0], axis=-1)  # (batch,)
+        next_token = tf.argmax(next_token_logits(model, x), axis=-1)  # (batch,)
         next_token = tf.where(finished, tf.constant(PAD_ID, tf.int64), next_token)
         outputs = outputs.write(t, next_token)
         finished = finished | (next_token == END_ID)
@@ -87,7 +109,7 @@ def beam_search_decode(model, inp, max_length, beam_size=4, alpha=0.6):
     only_padding = tf.one_hot(PAD_ID, vocab, on_value=0.0, off_value=-float("inf"))  # (vocab,)
     for t in tf.range(max_length):
         x, caches = model.decoder.decode_step(token, t, caches, enc_kvs, enc_padding_mask)
-        log_probs = tf.nn.log_softmax(model.final_layer(x)[:, 0])  # (batch·beam, vocab)
+        log_probs = tf.nn.log_softmax(next_token_logits(model, x))  # (batch·beam, vocab)
         log_probs = tf.where(finished[:, tf.newaxis], only_padding, log_probs)
         totals = tf.reshape(scores[:, tf.newaxis] + log_probs, (batch, beam_size * vocab))
         top_scores, top_index = tf.math.top_k(totals, k=beam_size)  # (batch, beam)
@@ -174,10 +196,10 @@ class Translator:
         """
         checkpoint_dir = Path(checkpoint_dir)
         config = TrainConfig.load(checkpoint_dir)
-        source, target = (SubwordTokenizer.load(checkpoint_dir, name) for name in TOKENIZER_NAMES)
+        source, target = load_tokenizers(checkpoint_dir)
         model = Transformer(config.num_layers, config.d_model, config.num_heads, config.dff,
                             source.vocab_size, target.vocab_size, config.max_tokens, config.max_tokens,
-                            rate=config.dropout)
+                            rate=config.dropout, share_embeddings=config.share_embeddings)
         model.build(((None, None), (None, None)))
         latest = tf.train.latest_checkpoint(str(checkpoint_dir)) or shipped_weights(checkpoint_dir)
         if latest is None:
@@ -204,8 +226,8 @@ class Translator:
             raise TransformerTFError(f"--beam {beam}: the beam size must be at least 1.")
         if beam not in self._decoders:
             model, length = self.model, self.max_tokens
-            fn = ((lambda inp: greedy_decode(model, inp, length)) if beam == 1 else
-                  (lambda inp: beam_search_decode(model, inp, length, beam_size=beam)))
+            fn = ((lambda inp: greedy_decode(model, inp, decode_length(inp, length))) if beam == 1 else
+                  (lambda inp: beam_search_decode(model, inp, decode_length(inp, length), beam_size=beam)))
             self._decoders[beam] = tf.function(fn, input_signature=[tf.TensorSpec((None, None), tf.int64)])
         return self._decoders[beam]
 
@@ -214,14 +236,34 @@ class Translator:
         generated ids (END included, 0 after it)."""
         return self._decoder(beam)(tf.convert_to_tensor(inp, tf.int64)).numpy()
 
-    def translate(self, sentences, batch_size=64, beam=1):
-        """Translate a list of English sentences; returns Spanish strings in the same order.
+    def translate(self, texts, batch_size=64, beam=1):
+        """Translate English text: one string, or a list of strings.
 
-        ``beam=1`` is greedy decoding, ``beam > 1`` beam search with that many beams.
-        Empty (or blank) sentences translate to ``""`` without running the model.
+        Each text may hold several sentences: it is split with :func:`split_sentences`,
+        all sentences of all texts are translated as one batch, and each text's
+        translations are joined with a space. ``beam=1`` is greedy decoding, ``beam > 1``
+        beam search with that many beams. Empty (or blank) texts translate to ``""``
+        without running the model.
+
+        Returns:
+            a Spanish string for a string, else a list of them in the same order.
         """
+        if isinstance(texts, str):
+            return self.translate([texts], batch_size, beam)[0]
+        if batch_size < 1:
+            raise TransformerTFError(f"batch size {batch_size}: it must be at least 1.")
+        texts = [unicodedata.normalize("NFC", t) for t in texts]  # as the training corpus
+        sentences = [split_sentences(t) for t in texts]
+        flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam)
+        results, start = [], 0
+        for group in sentences:
+            results.append(" ".join(flat[start:start + len(group)]))
+            start += len(group)
+        return results
+
+    def translate_sentences(self, sentences, batch_size=64, beam=1):
+        """Translate a list of single sentences (no splitting); Spanish strings in order."""
         self._decoder(beam)  # a bad beam size fails before any work
-        sentences = [unicodedata.normalize("NFC", s) for s in sentences]  # as the training corpus
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
         ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
@@ -233,3 +275,27 @@ class Translator:
             for i, row in zip(chunk, self.generate(inp, beam)):
                 results[i] = self.target_tokenizer.decode(row)
         return results
+
+
+# A sentence end followed by more text: only then is pysbd worth its time.
+_INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+\S")
+
+
+@functools.lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd  # rule-based sentence boundary detection (abbreviations, decimals, ...)
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text):
+    """The sentences of an English text, with pysbd (``"Dr. Smith came. He left."`` →
+    two sentences; ``"It costs $3.50."`` → one). A text without an inner sentence end is
+    returned whole (the common case, and no pysbd call); blank text gives ``[]``.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    if not _INNER_BOUNDARY.search(text):
+        return [text]
+    return [s.strip() for s in _segmenter().segment(text) if s.strip()]
