@@ -196,7 +196,7 @@ def test_released_weights_alone_translate_like_the_checkpoint(trained_dir, tmp_p
     from transformer_tf.train import TrainConfig, train
 
     expected = Translator.from_checkpoint(trained_dir).translate(["I am here.", "Tom is tall."])
-    assert main(["release", "--checkpoint-dir", str(trained_dir)]) == 0
+    assert main(["release", "--checkpoint-dir", str(trained_dir), "--average", "1"]) == 0
     shipped = tmp_path / "shipped"  # what a fresh clone has: config, tokenizers, weights only
     shipped.mkdir()
     for item in trained_dir.iterdir():
@@ -252,3 +252,30 @@ def test_a_multi_sentence_text_is_translated_sentence_by_sentence(trained_dir):
     assert translator.translate([f"{one} {two}", ""]) == [joined, ""]
     for text in ["🎉🎉", "東京", "مرحبا", "?!", "."]:
         assert "⁇" not in translator.translate(text)  # never the unknown marker
+
+
+@pytest.mark.slow
+def test_release_averages_the_newest_checkpoints(trained_dir, tmp_path):
+    import shutil
+
+    from transformer_tf.translate import release_weights
+
+    folder = tmp_path / "run"
+    shutil.copytree(trained_dir, folder)
+    kept = list(tf.train.get_checkpoint_state(str(folder)).all_model_checkpoint_paths)
+    assert len(kept) >= 2
+    expected = []
+    for prefix in kept[-2:]:
+        translator = Translator.from_checkpoint(folder)  # build, then read one checkpoint
+        tf.train.Checkpoint(model=translator.model).read(prefix).expect_partial()
+        expected.append([w.numpy() for w in translator.model.weights])
+    release_weights(folder, average=2)
+    for name in [p.name for p in folder.glob("ckpt-*")]:
+        (folder / name).unlink()
+    (folder / "checkpoint").unlink()
+    released = Translator.from_checkpoint(folder).model  # reads weights/ now
+    for w, a, b in zip(released.weights, *expected):
+        np.testing.assert_allclose(w.numpy(), (a + b) / 2, atol=1e-6, err_msg=w.path)
+    assert any(not np.allclose(a, b) for a, b in zip(*expected))  # the two checkpoints differ
+    with pytest.raises(TransformerTFError, match="keeps only"):
+        release_weights(trained_dir, average=99)

@@ -71,6 +71,8 @@ def build_parser():
 
     release = sub.add_parser("release", help="write the newest checkpoint's weights alone, for shipping")
     _add_checkpoint_dir(release)
+    release.add_argument("--average", type=int, default=5, metavar="N",
+                         help="average the weights of the N newest checkpoints (default %(default)s; 1: newest)")
     release.set_defaults(handler=_release)
 
     plot = sub.add_parser("plot-attention", help="attention heatmaps of every layer for one sentence",
@@ -188,7 +190,9 @@ def _export(args):
 def _release(args):
     from transformer_tf.translate import release_weights
 
-    print(f"wrote {release_weights(args.checkpoint_dir)} (model weights, no optimizer state)")
+    written = release_weights(args.checkpoint_dir, args.average)
+    what = f"mean of the {args.average} newest checkpoints" if args.average > 1 else "newest checkpoint"
+    print(f"wrote {written} (model weights, {what}, no optimizer state)")
 
 
 def _plot_attention(args):

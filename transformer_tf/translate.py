@@ -158,15 +158,42 @@ def shipped_weights(checkpoint_dir):
     return str(prefix) if prefix.with_suffix(".index").is_file() else None
 
 
-def release_weights(checkpoint_dir="checkpoints/en_es"):
-    """Write the newest training checkpoint's model weights, without optimizer state, to
-    ``<checkpoint_dir>/weights/`` (what the repository ships: a third of the size).
+def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
+    """Write the model weights, without optimizer state, to ``<checkpoint_dir>/weights/``
+    (what the repository ships: a third of the size).
+
+    Args:
+        average: average the weights of this many newest training checkpoints (the
+            paper's recipe: "we used a single model obtained by averaging the last 5
+            checkpoints"); 1 takes the newest alone.
 
     Returns:
         the checkpoint prefix written.
     """
     translator = Translator.from_checkpoint(checkpoint_dir)
+    if average < 1:
+        raise TransformerTFError(f"--average {average}: average at least 1 checkpoint.")
+    if average > 1:
+        state = tf.train.get_checkpoint_state(str(checkpoint_dir))
+        kept = list(state.all_model_checkpoint_paths) if state else []
+        if len(kept) < average:
+            raise TransformerTFError(f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
+                                     f"training checkpoint(s); average at most that many.")
+        average_checkpoints(translator.model, kept[-average:])
     return tf.train.Checkpoint(model=translator.model).write(str(Path(checkpoint_dir) / WEIGHTS_PREFIX))
+
+
+def average_checkpoints(model, prefixes):
+    """Set ``model``'s weights to the mean of its weights in the checkpoints ``prefixes``."""
+    import numpy as np
+
+    total = None
+    for prefix in prefixes:
+        tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
+        values = [w.numpy().astype(np.float64) for w in model.weights]
+        total = values if total is None else [t + v for t, v in zip(total, values)]
+    for weight, summed in zip(model.weights, total):
+        weight.assign(summed / len(prefixes))
 
 
 class Translator:
