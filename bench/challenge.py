@@ -10,7 +10,8 @@ a note when it is not installed.
 ``--speed N`` also measures translation speed: sentences/s for the first N English sides
 of the held-out test split (the first checkpoint's, rebuilt from its ``config.json``),
 batched, after a warm-up translation of all of them (so model load and tracing are not
-counted), rounds alternating between the systems as ``bench/interleave.py`` does.
+counted), the systems taking turns every ``--chunk`` sentences (``bench/interleave.py``'s
+alternation) so that the machine's load hits them alike. Apertium runs one process per chunk.
 
     apt-get install -y apertium apertium-en-es      # optional: the rule-based baseline
     python bench/challenge.py --checkpoint-dir OLD --checkpoint-dir checkpoints/en_es \\
@@ -21,15 +22,15 @@ import argparse
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
+from interleave import medians  # noqa: E402 (bench/interleave.py)
 from transformer_tf.errors import TransformerTFError  # noqa: E402
 from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs, read_labelled_pairs  # noqa: E402
 from transformer_tf.translate import Translator  # noqa: E402
@@ -104,20 +105,43 @@ def challenge(systems, pairs_path, batch_size, beam, hypotheses_dir=None):
     return results
 
 
-def speed(systems, sentences, batch_size, rounds):
-    """Sentences/s of each system on the same sentences, rounds alternating, after a warm-up."""
+def speed(systems, sentences, batch_size, rounds, chunk=512):
+    """Sentences/s of each system on the same sentences, after a warm-up translation of all.
+
+    The sentences are put shortest first and cut into chunks of ``chunk`` (whole batches,
+    so a model sees the batches one call of all of them would make); each round walks
+    through the chunks and has every system translate each chunk in turn, the order
+    rotating from chunk to chunk (``bench/interleave.py``'s alternation, finer grained): a
+    busy moment of the shared machine then slows every system alike. Wall-clock time is
+    the measure; the process's CPU time is reported beside it, since it depends less on
+    what else runs (for Apertium, a subprocess, it is not counted).
+
+    Returns:
+        ``{name: [wall seconds for all sentences, one per round]}``.
+    """
+    ordered = sorted(sentences, key=len)
+    chunks = [ordered[i:i + chunk] for i in range(0, len(ordered), chunk)]
     for system in systems.values():
-        system.translate(sentences, batch_size=batch_size)  # traces the decoder; not timed
-    times = interleaved_times({name: (lambda s=system: s.translate(sentences, batch_size=batch_size))
-                               for name, system in systems.items()}, rounds)
+        system.translate(ordered, batch_size=batch_size)  # traces the decoder; not timed
+    names = list(systems)
+    wall, cpu = ({name: [0.0] * rounds for name in names} for _ in range(2))
+    for r in range(rounds):
+        for i, part in enumerate(chunks):
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                w0, c0 = time.perf_counter(), time.process_time()
+                systems[name].translate(part, batch_size=batch_size)
+                wall[name][r] += time.perf_counter() - w0
+                cpu[name][r] += time.process_time() - c0
+
     print(f"\ntranslation speed: {len(sentences):,} held-out sentences, batch {batch_size}, greedy, "
-          f"{rounds} interleaved rounds after a warm-up")
-    meds = medians(times)
-    first = next(iter(meds.values()))
+          f"after a warm-up; {rounds} rounds, systems taking turns every {chunk} sentences")
+    meds, cpu_meds = medians(wall), medians(cpu)
+    first = meds[names[0]]
     for name, med in meds.items():
-        print(f"  {name:32s} median {med:6.2f} s  {len(sentences) / med:7.0f} sentences/s  "
-              f"(range {min(times[name]):.2f}–{max(times[name]):.2f} s; time vs first {med / first:.2f}×)")
-    return {name: len(sentences) / statistics.median(t) for name, t in times.items()}
+        best = len(sentences) / min(wall[name])
+        print(f"  {name:32s} median {len(sentences) / med:5.0f} sentences/s, best {best:5.0f}"
+              f"  ({med:.2f} s, CPU {cpu_meds[name]:.2f} s; time vs first {med / first:.2f}×)")
+    return wall
 
 
 def main(argv=None):
@@ -133,6 +157,8 @@ def main(argv=None):
     parser.add_argument("--speed", type=int, default=0, metavar="N",
                         help="also time translating the first N held-out test sentences (e.g. 2000)")
     parser.add_argument("--rounds", type=int, default=3, help="speed rounds per system (default 3)")
+    parser.add_argument("--chunk", type=int, default=512,
+                        help="sentences each system translates before the next takes its turn (default 512)")
     parser.add_argument("--data", metavar="PATH", help="spa.txt, if not where the first model was trained from")
     args = parser.parse_args(argv)
     if not args.checkpoint_dir and args.no_apertium:
@@ -147,7 +173,7 @@ def main(argv=None):
         challenge(systems, args.pairs, args.batch_size, args.beam, args.hypotheses)
         if args.speed:
             pairs, _ = evaluation_pairs(args.checkpoint_dir[0], data=args.data, limit=args.speed)
-            speed(systems, [en for en, _ in pairs], args.batch_size, args.rounds)
+            speed(systems, [en for en, _ in pairs], args.batch_size, args.rounds, args.chunk)
     except TransformerTFError as err:
         print(f"bench/challenge.py: error: {err}", file=sys.stderr)
         return 2
