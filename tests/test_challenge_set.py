@@ -1,4 +1,4 @@
-"""The challenge set (bench/challenge_en_es.tsv) is what its README says it is."""
+"""The challenge set (bench/challenge_en_es.tsv) is what bench/challenge_en_es.md says it is."""
 
 import re
 import unicodedata
