@@ -112,8 +112,9 @@ def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, caps
     from transformer_tf.evaluate import evaluation_pairs
     from transformer_tf.train import TrainConfig, load_splits
 
-    test_split = evaluation_pairs(trained_dir)
+    test_split, categories = evaluation_pairs(trained_dir)
     assert test_split == load_splits(TrainConfig.load(trained_dir))["test"]  # never seen in training
+    assert categories is None
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "20"]) == 0
     assert "20 sentences of the held-out test split, greedy: BLEU" in capsys.readouterr().out
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "5", "--beam", "2"]) == 0

@@ -57,7 +57,8 @@ def build_parser():
 
     evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
     _add_checkpoint_dir(evaluate)
-    evaluate.add_argument("--pairs", metavar="TSV", help="English<TAB>Spanish pairs to score instead")
+    evaluate.add_argument("--pairs", metavar="TSV", help="English<TAB>Spanish pairs to score instead; with the "
+                          "header row english<TAB>spanish<TAB>category, also per category")
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
@@ -166,16 +167,18 @@ def _translate(args):
 
 
 def _evaluate(args):
-    from transformer_tf.evaluate import evaluate, evaluation_pairs
+    from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
     from transformer_tf.translate import Translator
 
     translator = Translator.from_checkpoint(args.checkpoint_dir)
-    pairs = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit)
-    result = evaluate(translator, pairs, args.batch_size, args.beam)
+    pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit)
+    result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or "the held-out test split"
     decoding = f"beam {args.beam}" if args.beam > 1 else "greedy"
     print(f"{result['sentences']:,} sentences of {source}, {decoding}: "
           f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}")
+    if categories:
+        print(category_table({"model": result}))
     print(f"sacreBLEU {result['bleu_signature']}")
 
 
