@@ -16,6 +16,7 @@ Three kinds of attention, named as in the model's attention dict:
 
 import dataclasses
 import math
+import warnings
 
 import matplotlib
 
@@ -99,6 +100,9 @@ class SentenceAttention:
             ``(num_heads, queries, keys)`` arrays.
         num_layers: layers per stack.
         source_ids, target_ids: the ids behind the two label lists.
+        sentence: the English text as given.
+        warnings: what the model warned about while reading the sentence (e.g. that it was
+            cut to the model's length), to show next to the pictures.
     """
 
     source_pieces: list
@@ -108,6 +112,8 @@ class SentenceAttention:
     num_layers: int
     source_ids: list
     target_ids: list
+    sentence: str = ""
+    warnings: list = dataclasses.field(default_factory=list)
 
     def matrix(self, kind, layer):
         """``(num_heads, rows, columns)`` weights of one kind of attention in one layer (1-based)."""
@@ -136,7 +142,11 @@ def sentence_attention(translator, sentence):
 
     if not sentence.strip():
         raise ValueError("the sentence is empty: give some English text to look at.")
-    source_ids = translator.encode_sources([sentence])[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source_ids = translator.encode_sources([sentence])[0]
+    for warning in caught:  # still said on the terminal, and kept for the page
+        warnings.warn(warning.message, warning.category, stacklevel=2)
     inp = tf.constant([source_ids], tf.int64)
     generated = [int(i) for i in translator.generate(inp)[0]]
     generated = generated[:generated.index(END_ID) + 1] if END_ID in generated else generated
@@ -151,6 +161,8 @@ def sentence_attention(translator, sentence):
         num_layers=translator.model.hparams["num_layers"],
         source_ids=source_ids,
         target_ids=decoder_input,
+        sentence=sentence,
+        warnings=[str(warning.message) for warning in caught],
     )
 
 
