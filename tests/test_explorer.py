@@ -148,7 +148,8 @@ def test_hovering_a_token_keeps_only_its_lines(browser, page_path, attention):
     from selenium.webdriver.support.ui import WebDriverWait
 
     open_explorer(browser, page_path)
-    query = 3
+    pieces = attention.source_pieces
+    query = max(range(len(pieces)), key=lambda i: len(pieces[i]))  # the pointer on its text's middle, far from its end
     token = browser.find_elements("css selector", "#head-view .textpoint")[query]  # left column: queries
     ActionChains(browser).move_to_element(token).perform()
     WebDriverWait(browser, 10).until(lambda d: d.execute_script("return window.attentionExplorer.state.focus"))

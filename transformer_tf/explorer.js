@@ -70,6 +70,7 @@
     const k = kind();
     return {
       height: n * ROW_PX + 90, width: 640, margin: {l: 10, r: 10, t: 60, b: 10}, hovermode: "closest",
+      hoverdistance: 110, // px from a token's anchor: the whole width of its text hovers it
       xaxis: {range: [-0.75, 1.75], visible: false, fixedrange: true},
       yaxis: {range: [-n + 0.5, 0.7], visible: false, fixedrange: true},
       title: {text: "Layer " + k.layers[state.layer] + ", " + k.title, font: {size: 14}},
