@@ -73,13 +73,14 @@ def views_data(browser, view):
 
 
 def drawn_lines(browser):
-    """The head view's line segments as a set of (head, opacity bin, query, key)."""
+    """The head view's line segments as a set of (head, opacity bin, query, key): a line
+    ends within a third of a row of its token (the heads side by side)."""
     segments = set()
     for trace in views_data(browser, "head"):
         if trace.get("mode") == "lines":
             ys = trace["y"]
             for q, k in zip(ys[0::3], ys[1::3]):
-                segments.add((trace["meta"]["head"], round(trace["meta"]["weight"] * BINS), -q, -k))
+                segments.add((trace["meta"]["head"], round(trace["meta"]["weight"] * BINS), -round(q), -round(k)))
     return segments
 
 

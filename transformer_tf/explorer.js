@@ -35,21 +35,23 @@
   function headTraces() {
     const k = kind(), queries = rows(), keys = columns(), focus = state.focus;
     const traces = [];
-    for (const head of range(numHeads())) {
+    const heads = numHeads();
+    for (const head of range(heads)) {
       if (!state.heads.has(head)) continue;
       const w = k.weights[state.layer][head];
+      const lane = heads > 1 ? 0.6 * (head / (heads - 1) - 0.5) : 0; // heads side by side within ±0.3 of a row
       const bins = range(BINS).map(() => ({x: [], y: []}));
       queries.forEach((_, q) => keys.forEach((_, c) => {
         if (focus && (focus.side === "rows" ? q !== focus.index : c !== focus.index)) return;
         const bin = Math.round(w[q][c] * BINS);
         if (bin === 0) return;
         bins[bin - 1].x.push(0.03, 0.97, null);
-        bins[bin - 1].y.push(-q, -c, null);
+        bins[bin - 1].y.push(lane - q, lane - c, null);
       }));
       bins.forEach((bin, i) => {
         if (!bin.x.length) return;
         traces.push({type: "scatter", mode: "lines", x: bin.x, y: bin.y, hoverinfo: "skip", showlegend: false,
-                     line: {color: data.head_colors[head], width: 2.5}, opacity: (i + 1) / BINS,
+                     line: {color: data.head_colors[head], width: 3}, opacity: (i + 1) / BINS,
                      meta: {head: head, weight: (i + 1) / BINS}});
       });
     }
