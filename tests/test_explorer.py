@@ -226,17 +226,29 @@ def test_a_failed_write_leaves_the_old_page_and_no_temporary_file(tmp_path, monk
     assert [p.name for p in tmp_path.iterdir()] == [PAGE_NAME]
 
 
-def test_show_attention_displays_the_page_in_an_iframe(translator, monkeypatch):
+def test_show_attention_displays_the_page_in_an_iframe_that_runs(translator, monkeypatch, browser, tmp_path):
     import IPython.display
+    from selenium.webdriver.support.ui import WebDriverWait
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", shown.append)
     show_attention(translator, SENTENCE, folder="tiny/folder")
-    (frame,) = shown
-    srcdoc = html.unescape(re.search(r'srcdoc="(.*?)"', frame.data, re.S).group(1))
+    (output,) = shown
+    srcdoc = html.unescape(re.search(r'srcdoc="(.*?)"', output.data, re.S).group(1))
     data = json.loads(re.search(r'id="attention-data">(.*?)</script>', srcdoc, re.S).group(1))
     assert data["sentence"] == SENTENCE and data["model"].startswith("tiny/folder: Transformer, 2 layers × 4 heads")
-    assert srcdoc.startswith("<!DOCTYPE html>") and "Plotly" in srcdoc
+    # the notebook's output cell, as a page: the frame's scripts run and draw
+    (tmp_path / "cell.html").write_text(f"<!DOCTYPE html><html><body>{output.data}</body></html>", encoding="utf-8")
+    browser.get((tmp_path / "cell.html").as_uri())
+    browser.switch_to.frame(browser.find_element("tag name", "iframe"))
+    try:
+        WebDriverWait(browser, 60).until(lambda d: d.execute_script(
+            "return Boolean(window.attentionExplorer && window.attentionExplorer.ready)"))
+        assert browser.find_element("id", "sentence").text == SENTENCE
+        assert len(views_data(browser, "model")) == LAYERS * HEADS
+    finally:
+        browser.switch_to.default_content()
+    assert errors(browser.get_log("browser")) == []
 
 
 @pytest.mark.slow

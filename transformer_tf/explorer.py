@@ -15,7 +15,7 @@ reader pick the kind of attention and the layer, and look three ways:
 For a translator and a sentence::
 
     attention = sentence_attention(translator, "He admired her as a great director.")
-    write_attention_page(attention_page(explorer_kinds(attention), ...), "runs/attention/attention.html")
+    write_attention_page(sentence_page(attention, "checkpoints/en_es"), "runs/attention/attention.html")
 
 or in Jupyter ``show_attention(translator, "He admired her as a great director.")``.
 
