@@ -113,8 +113,10 @@ def test_page_shows_the_sentence_translation_model_and_every_piece(browser, page
     assert browser.find_element("id", "sentence").text == SENTENCE
     assert browser.find_element("id", "translation").text == attention.translation.strip()
     assert browser.find_element("id", "model").text == "tiny/folder"
-    header = browser.find_element("tag name", "header").text
-    assert all(piece in header for piece in attention.source_pieces + attention.target_pieces)
+    # the decoder input is <start> + every generated piece but the last (<end>, or the piece the limit cut after)
+    assert attention.translation_pieces[:-1] == attention.target_pieces[1:]
+    shown = [p.text for p in browser.find_elements("css selector", "header .piece")]
+    assert shown == attention.source_pieces + attention.target_pieces + attention.translation_pieces
     select(browser, "kind", list(KINDS).index("decoder_block2"))  # target queries × source keys
     drawn = [t.text for t in browser.find_elements("css selector", "#head-view .textpoint")]
     assert drawn == attention.target_pieces + attention.source_pieces

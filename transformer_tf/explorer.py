@@ -39,6 +39,11 @@ from transformer_tf.plot import HEAD_PALETTES, KIND_TITLES, KINDS, sentence_atte
 
 WEIGHT_DECIMALS = 6  # weights written to the page rounded to 1e-6 (|error| ≤ 5e-7)
 PAGE_NAME = "attention.html"
+TOKEN_LIST_LABELS = {  # how the page's header names the token lists of a translator
+    "source": "source pieces",
+    "target": "decoder input pieces (row t predicted piece t+1)",
+    "translation": "translation pieces",
+}
 
 
 @dataclasses.dataclass
@@ -180,7 +185,7 @@ def attention_page(kinds, tokens, sentence, translation, model="", warnings=()):
     data = page_data(kinds, tokens, sentence, translation, model, warnings)
     esc = html.escape
     pieces = "\n".join(
-        f'<p class="pieces"><b>{esc(name)} pieces</b> ({len(items)}): '
+        f'<p class="pieces"><b>{esc(TOKEN_LIST_LABELS.get(name, name + " pieces"))}</b> ({len(items)}): '
         + " ".join(f'<span class="piece">{esc(piece)}</span>' for piece in items) + "</p>"
         for name, items in data["tokens"].items())
     alerts = "\n".join(f'<p class="warning" role="alert">⚠ {esc(message)}</p>' for message in data["warnings"])
@@ -236,8 +241,9 @@ weight; click a panel to open that layer and head above and below.</p>
 def sentence_page(attention, model="", kinds=None, layers=None):
     """:func:`attention_page` of a :class:`~transformer_tf.plot.SentenceAttention`
     (its warnings, e.g. a sentence cut to the model's length, go on the page)."""
-    return attention_page(explorer_kinds(attention, kinds, layers),
-                          {"source": attention.source_pieces, "target": attention.target_pieces},
+    tokens = {"source": attention.source_pieces, "target": attention.target_pieces,
+              "translation": attention.translation_pieces}
+    return attention_page(explorer_kinds(attention, kinds, layers), tokens,
                           attention.sentence, attention.translation, model, attention.warnings)
 
 

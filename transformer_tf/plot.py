@@ -96,6 +96,8 @@ class SentenceAttention:
         target_pieces: labels of the decoder input, ``<start>`` then the generated
             pieces; row t is the query that predicted piece t+1 (the last predicted ``<end>``).
         translation: the decoded Spanish text.
+        translation_pieces: the generated pieces, ``<end>`` included when produced (when the
+            length limit stopped the translation first, its last piece is no decoder input).
         weights: the model's attention dict for this example, batch axis removed:
             ``(num_heads, queries, keys)`` arrays.
         num_layers: layers per stack.
@@ -113,6 +115,7 @@ class SentenceAttention:
     source_ids: list
     target_ids: list
     sentence: str = ""
+    translation_pieces: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
 
     def matrix(self, kind, layer):
@@ -162,6 +165,7 @@ def sentence_attention(translator, sentence):
         source_ids=source_ids,
         target_ids=decoder_input,
         sentence=sentence,
+        translation_pieces=translator.target_tokenizer.id_to_piece(generated),
         warnings=[str(warning.message) for warning in caught],
     )
 
