@@ -64,6 +64,11 @@ def browser():
     driver.quit()
 
 
+def page_json(page):
+    """The data block of a page's HTML text."""
+    return json.loads(re.search(r'id="attention-data">(.*?)</script>', page, re.S).group(1))
+
+
 def errors(log):
     return [entry["message"] for entry in log if entry["level"] == "SEVERE"]
 
@@ -208,7 +213,7 @@ def test_page_text_cannot_break_out_of_its_script_or_markup():
     tokens = {"source": ["</script><b>", "&amp;"], "target": ["x"]}
     page = attention_page([AttentionKind("cross", "cross", "target", "source", np.full((1, 1, 1, 2), 0.5))],
                           tokens, "a </script> & <b>b</b>", "x", "m")
-    data = json.loads(re.search(r'id="attention-data">(.*?)</script>', page, re.S).group(1))
+    data = page_json(page)
     assert data["tokens"]["source"] == ["</script><b>", "&amp;"] and data["sentence"] == "a </script> & <b>b</b>"
     assert re.search(r'<dd id="sentence">(.*?)</dd>', page).group(1) == "a &lt;/script&gt; &amp; &lt;b&gt;b&lt;/b&gt;"
     assert page.count("</script>") == page.count("<script")  # no piece of text closes a script early
@@ -237,7 +242,7 @@ def test_show_attention_displays_the_page_in_an_iframe_that_runs(translator, mon
     show_attention(translator, SENTENCE, folder="tiny/folder")
     (output,) = shown
     srcdoc = html.unescape(re.search(r'srcdoc="(.*?)"', output.data, re.S).group(1))
-    data = json.loads(re.search(r'id="attention-data">(.*?)</script>', srcdoc, re.S).group(1))
+    data = page_json(srcdoc)
     assert data["sentence"] == SENTENCE and data["model"].startswith("tiny/folder: Transformer, 2 layers × 4 heads")
     # the notebook's output cell, as a page: the frame's scripts run and draw
     (tmp_path / "cell.html").write_text(f"<!DOCTYPE html><html><body>{output.data}</body></html>", encoding="utf-8")
@@ -262,7 +267,7 @@ def test_cli_writes_the_page_and_warns_on_page_and_terminal_when_a_sentence_is_c
     err = capsys.readouterr().err
     assert "warning" in err and "longer than the 24 tokens" in err
     page = (out / PAGE_NAME).read_text(encoding="utf-8")
-    data = json.loads(re.search(r'id="attention-data">(.*?)</script>', page, re.S).group(1))
+    data = page_json(page)
     assert [kind["name"] for kind in data["kinds"]] == ["decoder_block2"]
     assert len(data["tokens"]["source"]) == 24 and "longer than the 24 tokens" in data["warnings"][0]
     assert 'class="warning"' in page

@@ -119,7 +119,8 @@
       const n = l * heads + head + 1, suffix = n === 1 ? "" : String(n);
       traces.push({type: "heatmap", z: k.weights[l][head], text: text, xaxis: "x" + suffix, yaxis: "y" + suffix,
                    colorscale: data.colorscales[head], zmin: 0, zmax: 1, showscale: false,
-                   hovertemplate: "layer " + layer + ", head " + (head + 1) + "<br>%{text}<br>weight %{z:.4f}<extra></extra>",
+                   hovertemplate: "layer " + layer + ", head " + (head + 1) +
+                                  "<br>%{text}<br>weight %{z:.4f}<extra></extra>",
                    meta: {layer: l, head: head}});
       layout["xaxis" + suffix] = {showticklabels: false, ticks: "", fixedrange: true,
                                   title: l === layers - 1 ? {text: "Head " + (head + 1), standoff: 4} : undefined};
