@@ -68,8 +68,9 @@ def test_cli_writes_non_blank_pngs_for_the_chosen_kinds(trained_dir, tmp_path, c
     out = tmp_path / "att"
     assert main(["plot-attention", SENTENCE, "--out", str(out), "--checkpoint-dir", str(trained_dir),
                  "--kind", "decoder_block2", "--layers", "1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["decoder_layer1_block2.png", "overview_decoder_block2.png"]
-    for png in out.iterdir():
+    assert sorted(p.name for p in out.iterdir()) == ["attention.html", "decoder_layer1_block2.png",
+                                                     "overview_decoder_block2.png"]
+    for png in out.glob("*.png"):
         pixels = np.asarray(Image.open(png).convert("L"), dtype=float)
         assert pixels.shape[1] > 300 and pixels.std() > 20, png.name
     assert "→" in capsys.readouterr().out

@@ -23,8 +23,9 @@ from transformer_tf.model import Transformer
 from transformer_tf.perplexity import perplexity
 from transformer_tf.schedule import CustomSchedule
 
-# Plotting pulls in matplotlib and seaborn: imported on first use, not with the package.
+# Plotting pulls in matplotlib, seaborn and plotly: imported on first use, not with the package.
 _PLOTTING = ("plot_attention_heads", "plot_attention_weights", "plot_attention_overview", "sentence_attention")
+_EXPLORER = ("show_attention",)
 
 
 def __getattr__(name):
@@ -32,10 +33,14 @@ def __getattr__(name):
         from transformer_tf import plot
 
         return getattr(plot, name)
+    if name in _EXPLORER:
+        from transformer_tf import explorer
+
+        return getattr(explorer, name)
     raise AttributeError(f"module 'transformer_tf' has no attribute {name!r}")
 
 
-__all__ = [*_PLOTTING,
+__all__ = [*_PLOTTING, *_EXPLORER,
     "CustomSchedule",
     "Decoder",
     "DecoderLayer",

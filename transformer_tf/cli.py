@@ -77,7 +77,8 @@ def build_parser():
     release.set_defaults(handler=_release)
 
     plot = sub.add_parser("plot-attention", help="attention heatmaps of every layer for one sentence",
-                          description="One PNG per layer per kind (a panel a head), plus one overview per kind.")
+                          description="One PNG per layer per kind (a panel a head), one overview per kind, "
+                                      "and attention.html: an interactive explorer of them all (works offline).")
     plot.add_argument("sentence", help="an English sentence")
     plot.add_argument("--out", metavar="DIR", default="runs/attention", help="(default %(default)s)")
     plot.add_argument("--kind", action="append", choices=("encoder", "decoder_block1", "decoder_block2"),
@@ -201,6 +202,7 @@ def _release(args):
 def _plot_attention(args):
     from pathlib import Path
 
+    from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
     from transformer_tf.plot import KINDS, plot_attention_overview, plot_attention_weights, sentence_attention
     from transformer_tf.translate import Translator
 
@@ -210,6 +212,9 @@ def _plot_attention(args):
         layers = [int(x) for x in args.layers.split(",")] if args.layers else None
     except ValueError:
         raise TransformerTFError(f"--layers {args.layers!r}: give layer numbers like 1,4.") from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise TransformerTFError(f"--out {out} is a file: give a folder for the PNGs and {PAGE_NAME}.")
     translator = Translator.from_checkpoint(args.checkpoint_dir)
     num_layers = translator.model.hparams["num_layers"]
     if layers and not all(1 <= n <= num_layers for n in layers):
@@ -219,11 +224,12 @@ def _plot_attention(args):
     kinds = args.kind or list(KINDS)
     figures = plot_attention_weights(attention, kinds, layers)
     figures.update({f"overview_{kind}": plot_attention_overview(attention, kind, layers) for kind in kinds})
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for stem, figure in figures.items():
         figure.savefig(out / f"{stem}.png", dpi=90)
         print(f"wrote {out / stem}.png")
+    page = sentence_page(attention, describe_model(translator, args.checkpoint_dir), kinds, layers)
+    print(f"wrote {write_attention_page(page, out / PAGE_NAME)} (open it in a browser: every layer, head and kind)")
 
 
 def _warn_briefly(message, category, filename, lineno, file=None, line=None):

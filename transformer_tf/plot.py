@@ -16,6 +16,7 @@ Three kinds of attention, named as in the model's attention dict:
 
 import dataclasses
 import math
+import warnings
 
 import matplotlib
 
@@ -95,10 +96,15 @@ class SentenceAttention:
         target_pieces: labels of the decoder input, ``<start>`` then the generated
             pieces; row t is the query that predicted piece t+1 (the last predicted ``<end>``).
         translation: the decoded Spanish text.
+        translation_pieces: the generated pieces, ``<end>`` included when produced (when the
+            length limit stopped the translation first, its last piece is no decoder input).
         weights: the model's attention dict for this example, batch axis removed:
             ``(num_heads, queries, keys)`` arrays.
         num_layers: layers per stack.
         source_ids, target_ids: the ids behind the two label lists.
+        sentence: the English text as given.
+        warnings: what the model warned about while reading the sentence (e.g. that it was
+            cut to the model's length), to show next to the pictures.
     """
 
     source_pieces: list
@@ -108,6 +114,9 @@ class SentenceAttention:
     num_layers: int
     source_ids: list
     target_ids: list
+    sentence: str = ""
+    translation_pieces: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
 
     def matrix(self, kind, layer):
         """``(num_heads, rows, columns)`` weights of one kind of attention in one layer (1-based)."""
@@ -136,7 +145,11 @@ def sentence_attention(translator, sentence):
 
     if not sentence.strip():
         raise ValueError("the sentence is empty: give some English text to look at.")
-    source_ids = translator.encode_sources([sentence])[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source_ids = translator.encode_sources([sentence])[0]
+    for warning in caught:  # still said on the terminal, and kept for the page
+        warnings.warn(warning.message, warning.category, stacklevel=2)
     inp = tf.constant([source_ids], tf.int64)
     generated = [int(i) for i in translator.generate(inp)[0]]
     generated = generated[:generated.index(END_ID) + 1] if END_ID in generated else generated
@@ -151,6 +164,9 @@ def sentence_attention(translator, sentence):
         num_layers=translator.model.hparams["num_layers"],
         source_ids=source_ids,
         target_ids=decoder_input,
+        sentence=sentence,
+        translation_pieces=translator.target_tokenizer.id_to_piece(generated),
+        warnings=[str(warning.message) for warning in caught],
     )
 
 

@@ -1,0 +1,104 @@
+"""Size of the attention explorer page and the time to build and write it, for the shipped
+model (4 layers × 8 heads) and a sentence of 40 source tokens (the model's limit); with
+``--screenshots DIR``, also the head view and the model view of the article's sentence as
+PNGs, taken in headless Chromium (what the README shows).
+
+    python bench/explorer_page.py [--rounds 5] [--screenshots notebooks/figures]
+
+Timed: :func:`transformer_tf.explorer.sentence_page` + :func:`write_attention_page` (the
+step ``plot-attention`` adds to the PNGs), after the model has run; median of the rounds.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser the page tests use
+
+from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page  # noqa: E402
+from transformer_tf.plot import sentence_attention  # noqa: E402
+from transformer_tf.translate import Translator  # noqa: E402
+
+LONG_SENTENCE = ("He admired her as a great director, and every evening after work they walked together along "
+                 "the old river, talking about the films they had seen and the books they still wanted to read.")
+ARTICLE_SENTENCE = "He admired her as a great director."
+HOVERED = "▁gran"  # the query whose lines the head-view picture shows: it predicts "director"
+
+
+def measure(translator, folder, rounds):
+    attention = sentence_attention(translator, LONG_SENTENCE)
+    with tempfile.TemporaryDirectory() as out:
+        times = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            path = write_attention_page(sentence_page(attention, describe_model(translator, folder)),
+                                        Path(out) / PAGE_NAME)
+            times.append(time.perf_counter() - start)
+        size = path.stat().st_size
+    print(f"{len(attention.source_pieces)} source × {len(attention.target_pieces)} target tokens, "
+          f"{attention.num_layers} layers × {attention.matrix('encoder', 1).shape[0]} heads, 3 kinds")
+    print(f"page: {size / 1e6:.2f} MB; build + write: median {statistics.median(times):.2f} s "
+          f"(min {min(times):.2f}, max {max(times):.2f}, {rounds} rounds)")
+
+
+def save_trimmed(element, path, margin=12):
+    """Screenshot of ``element`` without the white space right of its content."""
+    from PIL import Image, ImageChops
+
+    element.screenshot(str(path))
+    image = Image.open(path).convert("RGB")
+    right = ImageChops.difference(image, Image.new("RGB", image.size, "white")).getbbox()[2]
+    image.crop((0, 0, min(image.width, right + margin), image.height)).save(path)
+
+
+def screenshots(translator, folder, out_dir):
+    from headless import chromium, open_explorer
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.support.ui import Select
+
+    attention = sentence_attention(translator, ARTICLE_SENTENCE)
+    with tempfile.TemporaryDirectory() as tmp:
+        page = write_attention_page(sentence_page(attention, describe_model(translator, folder)), Path(tmp) / PAGE_NAME)
+        driver = chromium(width=1150, height=1600)
+        try:
+            if [e for e in open_explorer(driver, page) if e["level"] == "SEVERE"]:
+                raise SystemExit(f"console errors: {driver.get_log('browser')}")
+            Select(driver.find_element("id", "kind")).select_by_index(2)  # encoder-decoder attention
+            Select(driver.find_element("id", "layer")).select_by_index(attention.num_layers - 1)
+            view = driver.find_element("id", "head-section")
+            driver.execute_script("arguments[0].scrollIntoView()", view)
+            queries = driver.find_elements("css selector", "#head-view .textpoint")
+            query = attention.target_pieces.index(HOVERED)
+            ActionChains(driver).move_to_element(queries[query]).perform()
+            time.sleep(1)  # let the hover redraw finish before the picture
+            save_trimmed(view, Path(out_dir) / "explorer_head_view.png")
+            model = driver.find_element("id", "model-section")
+            driver.execute_script("arguments[0].scrollIntoView()", model)
+            save_trimmed(model, Path(out_dir) / "explorer_model_view.png")
+        finally:
+            driver.quit()
+    print(f"wrote {out_dir}/explorer_head_view.png and explorer_model_view.png")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--screenshots", metavar="DIR", help="also save the head and model views of the "
+                                                              "article's sentence as PNGs there")
+    args = parser.parse_args()
+    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    measure(translator, args.checkpoint_dir, args.rounds)
+    if args.screenshots:
+        screenshots(translator, args.checkpoint_dir, args.screenshots)
+
+
+if __name__ == "__main__":
+    main()
