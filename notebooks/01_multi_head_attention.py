@@ -32,7 +32,6 @@ from transformer_tf.demo import D_MODEL, NUM_HEADS, SEQ_LEN, TARGET_LEN, sequent
 from transformer_tf.plot import plot_attention_heads, plot_attention_overview, plot_attention_weights, sentence_attention
 from transformer_tf.translate import Translator
 
-# %matplotlib inline
 tf.keras.utils.set_random_seed(0)
 np.set_printoptions(precision=2, suppress=True, linewidth=120)
 

@@ -41,7 +41,6 @@ from transformer_tf.perplexity import (
     uniform_model)
 from transformer_tf.translate import Translator
 
-# %matplotlib inline
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 
 # %% [markdown]

@@ -42,7 +42,6 @@ from lstm_tf.gradients import clipping_demo, plot_vanishing_gradients, vanishing
 from lstm_tf.jsb import plot_piano_roll
 from lstm_tf.study import StudyConfig, check_paper_claims, markdown_report, plot_study, run_study, summarize
 
-# %matplotlib inline
 keras.utils.set_random_seed(0)
 np.set_printoptions(precision=3, suppress=True)
 

@@ -45,7 +45,6 @@ from pipeline.plots import class_balance, confusion_matrices, lda_projection, ro
 from pipeline.preprocess import column_encoder, outlier_summary
 from pipeline.report import metrics_table, search_table, write_run
 
-# %matplotlib inline
 pd.set_option("display.precision", 4)
 CONFIG = FlowConfig(seed=0, quick=QUICK, balance_test=True)  # the defaults of `dm-pipeline run`, plus --balance-test
 CONFIG

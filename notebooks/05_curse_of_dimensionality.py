@@ -28,8 +28,6 @@ from pipeline.dimensionality import (
     ARTICLE_DIMENSIONS, ball_to_cube_volume_ratio, dimension_for_shell_fraction, plot_angle_histograms,
     plot_ball_to_cube_ratio, plot_shell_fraction, random_pair_angles, shell_volume_fraction)
 
-# %matplotlib inline
-
 # %% [markdown]
 # ## 1. Random pairs are almost orthogonal in high dimensions
 #

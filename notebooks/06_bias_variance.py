@@ -25,7 +25,6 @@ import numpy as np
 from pipeline.bias_variance import (
     REMEDIES, diagnose, learning_curves, noisy_sine, plot_curve, plot_fits, polynomial_model, validation_curves)
 
-# %matplotlib inline
 CV = 3 if QUICK else 5
 TARGET = 0.12  # the error we would accept: a little above the noise floor 0.3² = 0.09
 X_small, y_small = noisy_sine(30, seed=1)
