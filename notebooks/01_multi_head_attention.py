@@ -29,7 +29,12 @@ import tensorflow as tf
 
 from transformer_tf import MultiHeadAttention, scaled_dot_product_attention
 from transformer_tf.demo import D_MODEL, NUM_HEADS, SEQ_LEN, TARGET_LEN, sequential_sample
-from transformer_tf.plot import plot_attention_heads, plot_attention_overview, plot_attention_weights, sentence_attention
+from transformer_tf.plot import (
+    plot_attention_heads,
+    plot_attention_overview,
+    plot_attention_weights,
+    sentence_attention,
+)
 from transformer_tf.translate import Translator
 
 tf.keras.utils.set_random_seed(0)
@@ -71,21 +76,26 @@ print("combine_heads(split_heads(x)) == x:", bool(tf.reduce_all(mha.combine_head
 
 # %%
 sentence = tf.random.normal((1, SEQ_LEN, D_MODEL))
-output, self_weights = mha(sentence, sentence, sentence)  # the first call builds W^Q, W^K, W^V, W^O; now look inside
+output, self_weights = mha(
+    sentence, sentence, sentence
+)  # the first call builds W^Q, W^K, W^V, W^O; now look inside
 q = mha.split_heads(mha.wq(sentence), 1)[0, 0]  # (9, 64): head 0's queries
 k = mha.split_heads(mha.wk(sentence), 1)[0, 0]  # (9, 64)
 v = mha.split_heads(mha.wv(sentence), 1)[0, 0]  # (9, 64)
 
-scores = tf.matmul(q, k, transpose_b=True)        # (9, 9): query i · key j
-scaled = scores / tf.math.sqrt(64.0)              # ÷ √d_k keeps the softmax out of saturation
-weights = tf.nn.softmax(scaled, axis=-1)          # each row sums to 1
-head_output = tf.matmul(weights, v)               # (9, 64)
+scores = tf.matmul(q, k, transpose_b=True)  # (9, 9): query i · key j
+scaled = scores / tf.math.sqrt(64.0)  # ÷ √d_k keeps the softmax out of saturation
+weights = tf.nn.softmax(scaled, axis=-1)  # each row sums to 1
+head_output = tf.matmul(weights, v)  # (9, 64)
 print("scores std", float(tf.math.reduce_std(scores)), "→ scaled std", float(tf.math.reduce_std(scaled)))
 print("row sums:", tf.reduce_sum(weights, axis=-1).numpy())
 
 package_output, package_weights = scaled_dot_product_attention(q, k, v)
-print("same as scaled_dot_product_attention:", np.allclose(package_output, head_output, atol=1e-5),
-      np.allclose(package_weights, weights, atol=1e-6))
+print(
+    "same as scaled_dot_product_attention:",
+    np.allclose(package_output, head_output, atol=1e-5),
+    np.allclose(package_weights, weights, atol=1e-6),
+)
 weights.numpy()
 
 # %% [markdown]
@@ -93,16 +103,20 @@ weights.numpy()
 
 # %%
 tokens = [f"x{i}" for i in range(SEQ_LEN)]
-plot_attention_heads(weights[tf.newaxis], tokens, tokens, title="Head 0, self-attention (untrained weights)", ncols=1);
+_ = plot_attention_heads(
+    weights[tf.newaxis], tokens, tokens, title="Head 0, self-attention (untrained weights)", ncols=1
+)
 
 # %% [markdown]
 # The whole layer does this for the 8 heads at once, concatenates the heads' outputs back to
 # `(1, 9, 512)` and projects them with W^O (`mha.dense`).
 
 # %%
-print("mha(v, k, q) → output", output.shape, " weights", self_weights.shape, " (batch, num_heads, seq_q, seq_k)")
+print(
+    "mha(v, k, q) → output", output.shape, " weights", self_weights.shape, " (batch, num_heads, seq_q, seq_k)"
+)
 print("head 0 of the layer = the step-by-step head:", np.allclose(self_weights[0, 0], weights, atol=1e-6))
-plot_attention_heads(self_weights[0], tokens, tokens, title="Self-attention, 9 tokens, 8 heads");
+_ = plot_attention_heads(self_weights[0], tokens, tokens, title="Self-attention, 9 tokens, 8 heads")
 
 # %% [markdown]
 # ## 4. Cross-attention: 12 target tokens over 9 source tokens
@@ -115,8 +129,12 @@ plot_attention_heads(self_weights[0], tokens, tokens, title="Self-attention, 9 t
 target = tf.random.normal((1, TARGET_LEN, D_MODEL))
 cross_output, cross_weights = mha(sentence, sentence, target)  # v, k: source; q: target
 print("output", cross_output.shape, " weights", cross_weights.shape)
-plot_attention_heads(cross_weights[0], tokens, [f"y{i}" for i in range(TARGET_LEN)],
-                     title="Cross-attention, 12 target queries × 9 source keys");
+_ = plot_attention_heads(
+    cross_weights[0],
+    tokens,
+    [f"y{i}" for i in range(TARGET_LEN)],
+    title="Cross-attention, 12 target queries × 9 source keys",
+)
 
 # %% [markdown]
 # ## 5. A trained translator's attention, layer by layer
@@ -144,7 +162,7 @@ print("drawn:", list(figures))
 # Every layer and head of the encoder-decoder attention in one picture:
 
 # %%
-plot_attention_overview(attention, "decoder_block2");
+_ = plot_attention_overview(attention, "decoder_block2")
 
 # %% [markdown]
 # ## 6. The Anthony Hopkins sentence
@@ -160,4 +178,4 @@ print("source pieces:", hopkins.source_pieces)
 figures = plot_attention_weights(hopkins, kinds=["decoder_block2"], layers=[4] if QUICK else [1, 2, 3, 4])
 
 # %%
-plot_attention_overview(hopkins, "encoder");
+_ = plot_attention_overview(hopkins, "encoder")

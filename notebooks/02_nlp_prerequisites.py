@@ -33,12 +33,26 @@ REPO = Path.cwd().resolve().parent  # the working directory is notebooks/ (Jupyt
 import numpy as np
 
 from transformer_tf.embeddings import (
-    embedding_classifier, embedding_map, load_imdb_reviews, nearest_neighbours, one_hot_encode,
-    plot_embedding_map, subword_embeddings, train_embedding_classifier, whole_word_rows)
+    embedding_classifier,
+    embedding_map,
+    load_imdb_reviews,
+    nearest_neighbours,
+    one_hot_encode,
+    plot_embedding_map,
+    subword_embeddings,
+    train_embedding_classifier,
+    whole_word_rows,
+)
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.perplexity import (
-    TOY_CORPUS, TOY_VOCABULARY, bigram_model, perplexity, sentence_probabilities, translation_perplexity,
-    uniform_model)
+    TOY_CORPUS,
+    TOY_VOCABULARY,
+    bigram_model,
+    perplexity,
+    sentence_probabilities,
+    translation_perplexity,
+    uniform_model,
+)
 from transformer_tf.translate import Translator
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
@@ -84,8 +98,9 @@ model.summary()
 if imdb_train is not None:
     if QUICK:
         imdb_train, imdb_test = imdb_train.take(4), imdb_test.take(2)
-    model, vectorize, history = train_embedding_classifier(imdb_train, imdb_test, VOCAB_SIZE, SEQUENCE_LENGTH,
-                                                           epochs=1 if QUICK else 15)
+    model, vectorize, history = train_embedding_classifier(
+        imdb_train, imdb_test, VOCAB_SIZE, SEQUENCE_LENGTH, epochs=1 if QUICK else 15
+    )
     print("validation accuracy:", history.history["val_accuracy"][-1])
 
 # %% [markdown]
@@ -113,15 +128,21 @@ print(f"{len(words)} words from the {source}; the first: {words[:15]}")
 # %%
 for method in ("pca", "tsne"):
     points = embedding_map(vectors, method=method)
-    plot_embedding_map(points, words, title=f"{method.upper()} map of {len(words)} {source} embeddings",
-                       annotate=80 if QUICK else 200)
+    plot_embedding_map(
+        points,
+        words,
+        title=f"{method.upper()} map of {len(words)} {source} embeddings",
+        annotate=80 if QUICK else 200,
+    )
 
 # %% [markdown]
 # Unlike one-hot vectors, learned embeddings have neighbours (cosine similarity):
 
 # %%
 for query in [w for w in ("good", "father", "three", "house", "great") if w in words]:
-    print(f"{query:>8}:", ", ".join(f"{w} {s:.2f}" for w, s in nearest_neighbours(vectors, words, query, k=5)))
+    print(
+        f"{query:>8}:", ", ".join(f"{w} {s:.2f}" for w, s in nearest_neighbours(vectors, words, query, k=5))
+    )
 
 # %% [markdown]
 # ## 4. Perplexity
@@ -135,12 +156,17 @@ for query in [w for w in ("good", "father", "three", "house", "great") if w in w
 
 # %%
 sentence = ("You've", "got", "the", "power")
-for name, lm in (("uniform", uniform_model(TOY_VOCABULARY)), ("bigram", bigram_model(TOY_CORPUS, TOY_VOCABULARY)),
-                 ("bigram, add-1", bigram_model(TOY_CORPUS, TOY_VOCABULARY, smoothing=1.0))):
+for name, lm in (
+    ("uniform", uniform_model(TOY_VOCABULARY)),
+    ("bigram", bigram_model(TOY_CORPUS, TOY_VOCABULARY)),
+    ("bigram, add-1", bigram_model(TOY_CORPUS, TOY_VOCABULARY, smoothing=1.0)),
+):
     p = sentence_probabilities(lm, sentence)
     print(f"{name:>14}: P(w_t | history) = {np.round(p, 3)}  perplexity = {perplexity(p):.3f}")
-print("unseen pair, no smoothing:", perplexity(sentence_probabilities(bigram_model(TOY_CORPUS, TOY_VOCABULARY),
-                                                                      ("Mark", "Walberg"))))
+print(
+    "unseen pair, no smoothing:",
+    perplexity(sentence_probabilities(bigram_model(TOY_CORPUS, TOY_VOCABULARY), ("Mark", "Walberg"))),
+)
 
 # %% [markdown]
 # The translator's decoder is a language model of Spanish conditioned on the English sentence:

@@ -64,7 +64,7 @@ np.set_printoptions(precision=3, suppress=True)
 
 # %%
 cell = SpaceOdysseyLSTMCell(units=3)
-cell.build((None, 2))                              # 2 input features, 3 blocks
+cell.build((None, 2))  # 2 input features, 3 blocks
 weights = cell.gate_weights()
 {name: value.shape for name, value in weights.items()}
 
@@ -73,10 +73,11 @@ weights = cell.gate_weights()
 # y⁽⁰⁾ = c⁽⁰⁾ = 0 with x = (1, −1); note `b_f` = 1, the forget bias Keras also starts with.
 
 # %%
-x = np.array([[[1.0, -1.0]]])                      # (batch 1, time 1, features 2)
+x = np.array([[[1.0, -1.0]]])  # (batch 1, time 1, features 2)
 y, cache = lstm_forward(x, weights)
-steps = pd.DataFrame({name: cache[name][0, 0] for name in
-                      ("z_bar", "z", "i_bar", "i", "f_bar", "f", "c", "o_bar", "o", "y")}).T
+steps = pd.DataFrame(
+    {name: cache[name][0, 0] for name in ("z_bar", "z", "i_bar", "i", "f_bar", "f", "c", "o_bar", "o", "y")}
+).T
 steps.columns = [f"unit {u}" for u in range(3)]
 steps
 
@@ -99,9 +100,15 @@ for variant in VARIANTS:
     v_cell = SpaceOdysseyLSTMCell(3, variant=variant)
     v_cell.build((None, 2))
     names = v_cell.gate_weights()
-    rows.append({"variant": variant, "blocks": " ".join(get_variant(variant).blocks),
-                 "peepholes": " ".join(f"p_{g}" for g in get_variant(variant).peepholes) or "none",
-                 "weights": len(names), "parameters": sum(a.size for a in names.values())})
+    rows.append(
+        {
+            "variant": variant,
+            "blocks": " ".join(get_variant(variant).blocks),
+            "peepholes": " ".join(f"p_{g}" for g in get_variant(variant).peepholes) or "none",
+            "weights": len(names),
+            "parameters": sum(a.size for a in names.values()),
+        }
+    )
 pd.DataFrame(rows).set_index("variant")
 
 # %% [markdown]
@@ -125,14 +132,19 @@ units, steps_bptt = 4, (8 if QUICK else 30)
 big = SpaceOdysseyLSTMCell(units)
 big.build((None, 3))
 w = {name: rng.standard_normal(value.shape) for name, value in big.gate_weights().items()}
-x_seq = rng.standard_normal((2, steps_bptt, 3))     # (batch, time, features)
+x_seq = rng.standard_normal((2, steps_bptt, 3))  # (batch, time, features)
 delta = rng.standard_normal((2, steps_bptt, units))  # Δ: dJ/dy from above, J = Σ Δ · y
 
 _, cache = lstm_forward(x_seq, w)
 by_hand = lstm_backward(delta, cache)
 _, by_tape = autodiff_gradients(x_seq, w, delta)
-pd.DataFrame({"shape": [by_hand[n].shape for n in by_hand],
-              "max |hand − tape|": [np.abs(by_hand[n] - by_tape[n]).max() for n in by_hand]}, index=list(by_hand))
+pd.DataFrame(
+    {
+        "shape": [by_hand[n].shape for n in by_hand],
+        "max |hand − tape|": [np.abs(by_hand[n] - by_tape[n]).max() for n in by_hand],
+    },
+    index=list(by_hand),
+)
 
 # %% [markdown]
 # ## 4. Vanishing gradients, and clipping
@@ -144,8 +156,10 @@ pd.DataFrame({"shape": [by_hand[n].shape for n in by_hand],
 # it still decays, until training opens the gates.
 
 # %%
-study = vanishing_gradient_study(units=32, steps=20 if QUICK else 60, variants=("vanilla", "NFG", "CIFG", "NP"))
-plot_vanishing_gradients(study);
+study = vanishing_gradient_study(
+    units=32, steps=20 if QUICK else 60, variants=("vanilla", "NFG", "CIFG", "NP")
+)
+plot_vanishing_gradients(study)
 study.pivot(index="distance", columns="model", values="relative").iloc[[1, 5, 10, -1]]
 
 # %% [markdown]
@@ -157,7 +171,10 @@ study.pivot(index="distance", columns="model", values="relative").iloc[[1, 5, 10
 # %%
 demo = clipping_demo(clip_norm=1.0, recurrent_scale=3.0, learning_rate=0.1)
 print(f"global gradient norm of an exploding RNN: {demo['global_norm']:.3g}")
-print(f"after clip_by_global_norm(·, 1.0): {demo['clipped_norm']:.3g}, cosine with the raw gradient {demo['cosine']:.4f}")
+print(
+    f"after clip_by_global_norm(·, 1.0): {demo['clipped_norm']:.3g}, "
+    f"cosine with the raw gradient {demo['cosine']:.4f}"
+)
 print(f"SGD step (lr 0.1): raw {demo['step_raw']:.3g}, clipped {demo['step_clipped']:.3g}")
 
 # %% [markdown]
@@ -184,10 +201,12 @@ print("largest difference:", float(tf.reduce_max(tf.abs(fast(inputs) - slow(inpu
 # test split. Here is the first training chorale:
 
 # %%
-shared = REPO.parent / "shared" / "data" / "jsb-chorales"  # the project machines' copy; elsewhere: cache or download
+shared = (
+    REPO.parent / "shared" / "data" / "jsb-chorales"
+)  # the project machines' copy; elsewhere: cache or download
 data = load_jsb_chorales(shared if shared.exists() else None)
 print({split: len(rolls) for split, rolls in data.items()})
-plot_piano_roll(data["train"][0], title="JSB Chorales, train[0]");
+_ = plot_piano_roll(data["train"][0], title="JSB Chorales, train[0]")
 
 # %% [markdown]
 # The full study (`lstm-tf study`, 5 shared random draws per variant, about half an hour on a

@@ -37,6 +37,7 @@ REPO = Path.cwd().resolve().parent  # the working directory is notebooks/ (Jupyt
 import dataclasses
 
 import pandas as pd
+from IPython.display import display
 
 from pipeline import FlowConfig, Predictor, gini_impurity, load_table, run_flow, weighted_gini
 from pipeline.flow import MODEL_NAMES, split
@@ -46,7 +47,9 @@ from pipeline.preprocess import column_encoder, outlier_summary
 from pipeline.report import metrics_table, search_table, write_run
 
 pd.set_option("display.precision", 4)
-CONFIG = FlowConfig(seed=0, quick=QUICK, balance_test=True)  # the defaults of `dm-pipeline run`, plus --balance-test
+CONFIG = FlowConfig(
+    seed=0, quick=QUICK, balance_test=True
+)  # the defaults of `dm-pipeline run`, plus --balance-test
 CONFIG
 
 # %% [markdown]
@@ -78,8 +81,10 @@ table.X.isna().sum().to_frame("missing").T
 
 # %%
 X_fit, X_val, X_test, y_fit, y_val, y_test = split(table.X, table.y, CONFIG)
-pd.DataFrame({"rows": [len(y_fit), len(y_val), len(y_test)],
-              "survived": [y_fit.mean(), y_val.mean(), y_test.mean()]}, index=["fit", "validation", "test"])
+pd.DataFrame(
+    {"rows": [len(y_fit), len(y_val), len(y_test)], "survived": [y_fit.mean(), y_val.mean(), y_test.mean()]},
+    index=["fit", "validation", "test"],
+)
 
 # %% [markdown]
 # **Outliers by z-score.** z = (x − mean) / std, with the mean and standard deviation of the
@@ -99,7 +104,9 @@ outlier_summary(X_fit, table.schema.numeric, threshold=CONFIG.z_threshold)
 # lies above the clipping bound):
 
 # %%
-encoder = column_encoder(table.schema.numeric, table.schema.categorical, threshold=CONFIG.z_threshold).fit(X_fit)
+encoder = column_encoder(table.schema.numeric, table.schema.categorical, threshold=CONFIG.z_threshold).fit(
+    X_fit
+)
 rows = X_fit.head(8)
 display(rows)
 pd.DataFrame(encoder.transform(rows), columns=encoder.get_feature_names_out(), index=rows.index)
@@ -128,7 +135,7 @@ result = run_flow(table, CONFIG)
 # rows as they come.
 
 # %%
-class_balance(result);
+_ = class_balance(result)
 
 # %% [markdown]
 # ## Phase 3: LDA to one component
@@ -139,7 +146,7 @@ class_balance(result);
 # number per passenger. It is fitted on the balanced fit rows and applied to the test rows:
 
 # %%
-lda_projection(result);
+_ = lda_projection(result)
 
 # %% [markdown]
 # ## Phase 4: the validation split
@@ -149,7 +156,9 @@ lda_projection(result);
 # the end. Rows of each class in each part, before and after SMOTE:
 
 # %%
-pd.DataFrame(result.class_counts, index=[f"{table.schema.target} = {label}" for label in table.schema.labels]).T
+pd.DataFrame(
+    result.class_counts, index=[f"{table.schema.target} = {label}" for label in table.schema.labels]
+).T
 
 # %% [markdown]
 # ## Phase 5: two base models, each with a small search
@@ -212,7 +221,7 @@ cart_split_impurities(children)
 metrics_table(result)
 
 # %%
-confusion_matrices(result);
+_ = confusion_matrices(result)
 
 # %%
 roc_curves(result)
@@ -228,8 +237,13 @@ print("best model by test AUC:", MODEL_NAMES[result.best])
 # of the real 38%; and the model is no longer judged on rows as they come. Side by side:
 
 # %%
-pd.concat({"untouched test rows": metrics_table(result),
-           "SMOTE-balanced test rows (optimistic)": metrics_table(result, "balanced_test")}, axis=1)
+pd.concat(
+    {
+        "untouched test rows": metrics_table(result),
+        "SMOTE-balanced test rows (optimistic)": metrics_table(result, "balanced_test"),
+    },
+    axis=1,
+)
 
 # %% [markdown]
 # ## Without LDA
@@ -243,7 +257,7 @@ no_lda = run_flow(table, dataclasses.replace(CONFIG, use_lda=False, balance_test
 pd.concat({"with LDA": metrics_table(result), "without LDA": metrics_table(no_lda)}, axis=1)
 
 # %%
-roc_curves(no_lda, title=f"ROC without LDA, {no_lda.sizes['test']} test rows");
+_ = roc_curves(no_lda, title=f"ROC without LDA, {no_lda.sizes['test']} test rows")
 
 # %% [markdown]
 # ## Saving the models and predicting new passengers
@@ -259,7 +273,19 @@ roc_curves(no_lda, title=f"ROC without LDA, {no_lda.sizes['test']} test rows");
 run_folder = write_run(result, REPO / "runs" / "notebooks" / "04_titanic")
 print(run_folder, sorted(p.name for p in run_folder.iterdir()))
 predictor = Predictor(run_folder)
-new_passengers = pd.DataFrame({"pclass": [3, 1], "sex": ["male", "female"], "age": [20, 17], "sibsp": [0, 0],
-                               "parch": [0, 1], "fare": [8.05, 100.0], "embarked": ["S", "S"]}, index=["Jack", "Rose"])
+new_passengers = pd.DataFrame(
+    {
+        "pclass": [3, 1],
+        "sex": ["male", "female"],
+        "age": [20, 17],
+        "sibsp": [0, 0],
+        "parch": [0, 1],
+        "fare": [8.05, 100.0],
+        "embarked": ["S", "S"],
+    },
+    index=["Jack", "Rose"],
+)
 display(predictor.predict(new_passengers))  # the best model by test AUC
-pd.DataFrame({MODEL_NAMES[name]: predictor.predict(new_passengers, name)["probability"] for name in MODEL_NAMES})
+pd.DataFrame(
+    {MODEL_NAMES[name]: predictor.predict(new_passengers, name)["probability"] for name in MODEL_NAMES}
+)

@@ -25,8 +25,15 @@ QUICK = False
 import numpy as np
 
 from pipeline.dimensionality import (
-    ARTICLE_DIMENSIONS, ball_to_cube_volume_ratio, dimension_for_shell_fraction, plot_angle_histograms,
-    plot_ball_to_cube_ratio, plot_shell_fraction, random_pair_angles, shell_volume_fraction)
+    ARTICLE_DIMENSIONS,
+    ball_to_cube_volume_ratio,
+    dimension_for_shell_fraction,
+    plot_angle_histograms,
+    plot_ball_to_cube_ratio,
+    plot_shell_fraction,
+    random_pair_angles,
+    shell_volume_fraction,
+)
 
 # %% [markdown]
 # ## 1. Random pairs are almost orthogonal in high dimensions
@@ -39,15 +46,22 @@ from pipeline.dimensionality import (
 n_pairs = 2_000 if QUICK else 10_000
 angles = {dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0) for dim in ARTICLE_DIMENSIONS}
 for dim, a in angles.items():
-    print(f"D = {dim:>3}: mean {a.mean():6.2f}°  std {a.std():5.2f}°  (1/√D in degrees: {np.degrees(1 / np.sqrt(dim)):5.2f}°)")
-plot_angle_histograms(angles);
+    print(
+        f"D = {dim:>3}: mean {a.mean():6.2f}°  std {a.std():5.2f}°  "
+        f"(1/√D in degrees: {np.degrees(1 / np.sqrt(dim)):5.2f}°)"
+    )
+_ = plot_angle_histograms(angles)
 
 # %% [markdown]
 # The same holds for points drawn uniformly in the hypercube [−1, 1]^D:
 
 # %%
-plot_angle_histograms({dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0, distribution="uniform")
-                       for dim in ARTICLE_DIMENSIONS});
+_ = plot_angle_histograms(
+    {
+        dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0, distribution="uniform")
+        for dim in ARTICLE_DIMENSIONS
+    }
+)
 
 # %% [markdown]
 # ## 2. The volume of a ball is in its skin
@@ -60,7 +74,7 @@ plot_angle_histograms({dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0, dis
 for fraction in (0.5, 0.9, 0.98, 0.99):
     print(f"{fraction:.0%} of the volume in the outer 1% from D = {dimension_for_shell_fraction(fraction)}")
 print("D = 400:", round(float(shell_volume_fraction(400)), 4))
-plot_shell_fraction(max_dim=600);
+_ = plot_shell_fraction(max_dim=600)
 
 # %% [markdown]
 # ## 3. The inscribed ball vanishes from the hypercube
@@ -73,4 +87,4 @@ plot_shell_fraction(max_dim=600);
 for dim in (1, 2, 3, 5, 10, 20, 50):
     print(f"D = {dim:>2}: ball / cube = {float(ball_to_cube_volume_ratio(dim)):.3g}")
 print("π/4 =", round(np.pi / 4, 4), " π/6 =", round(np.pi / 6, 4))
-plot_ball_to_cube_ratio(max_dim=20);
+_ = plot_ball_to_cube_ratio(max_dim=20)

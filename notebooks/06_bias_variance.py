@@ -23,7 +23,15 @@ QUICK = False
 import numpy as np
 
 from pipeline.bias_variance import (
-    REMEDIES, diagnose, learning_curves, noisy_sine, plot_curve, plot_fits, polynomial_model, validation_curves)
+    REMEDIES,
+    diagnose,
+    learning_curves,
+    noisy_sine,
+    plot_curve,
+    plot_fits,
+    polynomial_model,
+    validation_curves,
+)
 
 CV = 3 if QUICK else 5
 TARGET = 0.12  # the error we would accept: a little above the noise floor 0.3² = 0.09
@@ -37,7 +45,7 @@ X_large, y_large = noisy_sine(300, seed=1)
 # high variance); degree 4 is about right.
 
 # %%
-plot_fits(X_small, y_small, degrees=(1, 4, 15));
+_ = plot_fits(X_small, y_small, degrees=(1, 4, 15))
 
 # %% [markdown]
 # ## Learning curves: error against the number of training examples
@@ -59,8 +67,10 @@ cases = {
 for name, (model, X, y) in cases.items():
     curve = learning_curves(model, X, y, cv=CV)
     verdict = diagnose(curve.train_error[-1], curve.val_error[-1], TARGET)
-    print(f"{name:>22}: training error {curve.train_error[-1]:.3f}, validation error {curve.val_error[-1]:.3f}"
-          f" → {verdict}; remedies: {', '.join(REMEDIES[verdict]) or 'none needed'}")
+    print(
+        f"{name:>22}: training error {curve.train_error[-1]:.3f}, validation error {curve.val_error[-1]:.3f}"
+        f" → {verdict}; remedies: {', '.join(REMEDIES[verdict]) or 'none needed'}"
+    )
     plot_curve(curve, target_error=TARGET, title=f"{name}: {verdict}")
 
 # %% [markdown]
@@ -76,7 +86,7 @@ degrees = list(range(1, 16))
 curve = validation_curves(polynomial_model(1), X_small, y_small, "polynomialfeatures__degree", degrees, cv=CV)
 best = degrees[int(np.argmin(curve.val_error))]
 print("lowest validation error at degree", best)
-plot_curve(curve, target_error=TARGET, title="30 points: validation curve over the polynomial degree");
+plot_curve(curve, target_error=TARGET, title="30 points: validation curve over the polynomial degree")
 
 alphas = np.logspace(-10, 2, 13)
 curve = validation_curves(polynomial_model(15), X_small, y_small, "ridge__alpha", alphas, cv=CV)
