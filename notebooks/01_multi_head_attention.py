@@ -76,9 +76,8 @@ print("combine_heads(split_heads(x)) == x:", bool(tf.reduce_all(mha.combine_head
 
 # %%
 sentence = tf.random.normal((1, SEQ_LEN, D_MODEL))
-output, self_weights = mha(
-    sentence, sentence, sentence
-)  # the first call builds W^Q, W^K, W^V, W^O; now look inside
+# the first call builds W^Q, W^K, W^V, W^O; now look inside
+output, self_weights = mha(sentence, sentence, sentence)
 q = mha.split_heads(mha.wq(sentence), 1)[0, 0]  # (9, 64): head 0's queries
 k = mha.split_heads(mha.wk(sentence), 1)[0, 0]  # (9, 64)
 v = mha.split_heads(mha.wv(sentence), 1)[0, 0]  # (9, 64)

@@ -201,9 +201,8 @@ print("largest difference:", float(tf.reduce_max(tf.abs(fast(inputs) - slow(inpu
 # test split. Here is the first training chorale:
 
 # %%
-shared = (
-    REPO.parent / "shared" / "data" / "jsb-chorales"
-)  # the project machines' copy; elsewhere: cache or download
+# the project machines' copy; elsewhere: the cache or a download
+shared = REPO.parent / "shared" / "data" / "jsb-chorales"
 data = load_jsb_chorales(shared if shared.exists() else None)
 print({split: len(rolls) for split, rolls in data.items()})
 _ = plot_piano_roll(data["train"][0], title="JSB Chorales, train[0]")

@@ -47,9 +47,8 @@ from pipeline.preprocess import column_encoder, outlier_summary
 from pipeline.report import metrics_table, search_table, write_run
 
 pd.set_option("display.precision", 4)
-CONFIG = FlowConfig(
-    seed=0, quick=QUICK, balance_test=True
-)  # the defaults of `dm-pipeline run`, plus --balance-test
+# the defaults of `dm-pipeline run`, plus --balance-test
+CONFIG = FlowConfig(seed=0, quick=QUICK, balance_test=True)
 CONFIG
 
 # %% [markdown]
