@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PLOTTING_AND_CLI_MODULES = ("transformer_tf.plot", "pipeline.plots", "pipeline.cli", "transformer_tf.cli", "lstm_tf.cli")
+PLOTTING_AND_CLI_MODULES = (
+    "transformer_tf.plot",
+    "pipeline.plots",
+    "pipeline.cli",
+    "transformer_tf.cli",
+    "lstm_tf.cli",
+)
 
 
 @pytest.mark.slow  # a fresh interpreter that imports TensorFlow: ~15 s here
