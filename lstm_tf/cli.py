@@ -10,6 +10,8 @@ import argparse
 import os
 import sys
 
+import matplotlib
+
 from lstm_tf.errors import LSTMTFError
 
 
@@ -120,6 +122,7 @@ def _bptt(args):
 
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    matplotlib.use("Agg")  # the study writes PNG files: no window, no display needed
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -12,9 +12,9 @@ import sys
 import time
 import warnings
 
-from pipeline.errors import PipelineError
+import matplotlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as tests/conftest.py: less of TensorFlow's start-up chatter
+from pipeline.errors import PipelineError
 
 
 def build_parser():
@@ -108,6 +108,8 @@ def _warn_briefly(message, category, filename, lineno, file=None, line=None):
 
 def main(argv=None):
     """Entry point; returns the process exit status (0 ok, 2 user error)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: less start-up chatter
+    matplotlib.use("Agg")  # the figures are PNG files: no window, no display needed
     args = build_parser().parse_args(argv)
     warnings.showwarning = _warn_briefly
     try:

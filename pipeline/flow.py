@@ -14,6 +14,7 @@ validation AUC that picks hyperparameters is measured on real rows, not on SMOTE
 synthetic ones, and no statistic of phases 1–3 has seen a validation or test row.
 """
 
+import contextlib
 import dataclasses
 import time
 
@@ -108,15 +109,9 @@ def run_flow(table, config=FlowConfig(), log=print):
     if they were off before (they are process-wide: other TensorFlow work in the same process,
     e.g. a test that compares with a child process, must not inherit them).
     """
-    from tensorflow.python.framework import config as tf_config  # the public API cannot query or undo it
-
-    was_deterministic = tf_config.is_op_determinism_enabled()
     _seed_everything(config.seed)
-    try:
+    with deterministic_ops():
         return _run_phases(table, config, log)
-    finally:
-        if not was_deterministic:
-            tf_config.disable_op_determinism()
 
 
 def _run_phases(table, config, log):
@@ -197,9 +192,32 @@ def _balanced_test_scores(pipeline, X_test, y_test, seed):
 
 
 def _seed_everything(seed):
-    """Same seed, same numbers: NumPy, Python and TensorFlow seeds, deterministic TF kernels."""
+    """Same seed, same numbers: NumPy, Python and TensorFlow seeds (the kernels: `deterministic_ops`)."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
+
+
+@contextlib.contextmanager
+def deterministic_ops():
+    """TensorFlow's deterministic kernels on inside the block, then as they were before it.
+
+    Switching them on is public (`tf.config.experimental.enable_op_determinism`). TensorFlow
+    2.21 has no public way to read or undo it, so the state is read, and restored, with the two
+    functions beside the public one in `tensorflow.python.framework.config`, those Keras itself
+    reads (`keras/src/trainers/trainer.py`). Should a later TensorFlow move them, the block
+    still runs deterministically and leaves determinism on, as the public call alone would.
+    """
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.framework.config import disable_op_determinism, is_op_determinism_enabled
+    except ImportError:
+        disable_op_determinism, is_op_determinism_enabled = None, lambda: True
+    was_on = is_op_determinism_enabled()
     tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not was_on:
+            disable_op_determinism()

@@ -1,14 +1,12 @@
-"""The run's figures (matplotlib with the Agg backend, seaborn styling). Each function
-returns a `matplotlib.figure.Figure`; `pipeline.report.write_run` saves them as PNG."""
+"""The run's figures (matplotlib, seaborn styling). Each function returns a
+`matplotlib.figure.Figure`; `pipeline.report.write_run` saves them as PNG. The backend is the
+caller's: `dm-pipeline` picks Agg, a notebook keeps Jupyter's inline one."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
 
-matplotlib.use("Agg")  # files only, no display: works on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from pipeline.flow import MODEL_NAMES  # noqa: E402
+from pipeline.flow import MODEL_NAMES
 
 
 def confusion_matrices(result):

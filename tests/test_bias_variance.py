@@ -68,7 +68,17 @@ def test_ridge_regularisation_tames_the_overfit():
 ])
 def test_diagnose_follows_the_checklist(train, val, expected):
     assert diagnose(train, val, TARGET) == expected
-    assert expected in REMEDIES
+
+
+def test_each_diagnosis_gets_the_articles_remedies():
+    verdicts = {diagnose(0.30, 0.32, TARGET), diagnose(0.05, 0.40, TARGET), diagnose(0.08, 0.11, TARGET)}
+    assert set(REMEDIES) == verdicts  # a remedy list for every verdict diagnose gives, and no other
+    bias, variance = (" / ".join(REMEDIES[v]) for v in ("high bias", "high variance"))
+    # more data closes the gap of an over-fitted model; it cannot lift an under-fitted one
+    assert "more training data" in variance and "data" not in bias
+    assert "more regularisation" in variance and "less regularisation" in bias
+    assert "a more complex model" in bias and "a simpler model" in variance
+    assert REMEDIES["good fit"] == ()
 
 
 def test_plot_curve_draws_both_errors_and_the_target():

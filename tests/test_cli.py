@@ -31,10 +31,13 @@ def test_demo_to_an_unwritable_place_fails_cleanly(tmp_path, capsys):
     assert "error" in err and "Traceback" not in err
 
 
-def test_unknown_command_exits_2_with_usage():
+def test_unknown_command_exits_2_with_usage(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: transformer-tf ")  # the usage line, then what was wrong and the choices
+    assert "invalid choice: 'no-such-command'" in err and "'translate'" in err and "'train'" in err
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """One-hot vs embeddings, the word-embedding classifier and embedding maps (transformer_tf.embeddings)."""
 
-import time
+import threading
 from pathlib import Path
 from unittest import mock
 
@@ -77,19 +77,30 @@ def test_train_embedding_classifier_learns_review_words_from_text_batches():
         np.linalg.norm(table[row["film"]] - table[row["plot"]])
 
 
+def _no_download():
+    """Record tensorflow-datasets' download (which retries for minutes offline) instead of running it."""
+    import tensorflow_datasets as tfds
+
+    return mock.patch.object(tfds.core.DatasetBuilder, "download_and_prepare")
+
+
 def test_imdb_fails_fast_and_clearly_when_not_downloaded_and_download_disabled(tmp_path):
-    start = time.perf_counter()
-    with pytest.raises(TransformerTFError, match="download=False"):
-        load_imdb_reviews(data_dir=str(tmp_path), download=False)
-    assert time.perf_counter() - start < 5
+    with mock.patch("socket.create_connection") as connect, _no_download() as download:
+        with pytest.raises(TransformerTFError, match="download=False.*download=True on a machine with internet"):
+            load_imdb_reviews(data_dir=str(tmp_path), download=False)
+    connect.assert_not_called()  # not even a reachability check
+    download.assert_not_called()
 
 
 def test_imdb_fails_fast_and_clearly_when_the_host_is_unreachable(tmp_path):
-    with mock.patch("socket.create_connection", side_effect=OSError("no route to host")):
-        start = time.perf_counter()
+    from transformer_tf.embeddings import IMDB_HOST
+
+    with mock.patch("socket.create_connection", side_effect=OSError("no route to host")) as connect, \
+            _no_download() as download:
         with pytest.raises(TransformerTFError, match="cannot be reached.*no route to host.*data_dir"):
             load_imdb_reviews(data_dir=str(tmp_path))
-        assert time.perf_counter() - start < 5
+    connect.assert_called_once_with((IMDB_HOST, 80), timeout=3.0)  # one try, 3 s at most, as documented
+    download.assert_not_called()
 
 
 def test_online_path_loads_imdb_batches_and_trains_on_them(tmp_path):
@@ -110,14 +121,17 @@ def test_online_path_loads_imdb_batches_and_trains_on_them(tmp_path):
 
 
 def test_a_hanging_name_lookup_counts_as_unreachable_after_the_timeout():
-    def hang(*args, **kwargs):  # then "connect": the abandoned thread ends quietly later
-        time.sleep(10)
-        return mock.MagicMock()
+    release, answered = threading.Event(), threading.Event()
+
+    def hang(*args, **kwargs):  # a lookup that answers only once the test lets it (or after 10 s)
+        release.wait(10)
+        answered.set()
+        return mock.MagicMock()  # then "connects": too late, nobody is waiting
 
     with mock.patch("socket.create_connection", side_effect=hang):
-        start = time.perf_counter()
         assert unreachable("example.org", timeout=0.5) == "no answer within 0.5 s"
-        assert time.perf_counter() - start < 2
+        assert not answered.is_set()  # it gave up on the lookup rather than waiting for it
+        release.set()
     assert unreachable("nothing.invalid", timeout=3)  # the .invalid domain never resolves
 
 

@@ -4,21 +4,26 @@ Each ``notebooks/*.ipynb`` is found automatically (a notebook dropped in later i
 too) and executed with nbclient in a fresh ``python3`` kernel whose working directory is
 ``notebooks/``, as when Jupyter opens it. A cell ``QUICK = True`` is injected right after
 the cell tagged ``parameters``, as papermill would, so the run uses small sizes.
+
+Each notebook is a jupytext pair: ``NN_name.py`` (percent format, the source) and
+``NN_name.ipynb``; a test checks that both hold the same cells.
 """
 
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
+from jupytext.compare import NotebookDifference, compare_notebooks
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+SOURCES = sorted(NOTEBOOKS_DIR.glob("*.py"))  # their jupytext percent-format sources
+SYNC = ".venv/bin/jupytext --sync notebooks/*.py"
 CELL_TIMEOUT_S = 300
 QUICK_CELL = "QUICK = True  # injected by tests/test_notebooks.py"
 
@@ -54,10 +59,18 @@ def test_notebook_is_committed_without_outputs_and_with_a_quick_parameter(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
 
 
-def test_generated_notebooks_are_up_to_date_with_their_builder():
-    result = subprocess.run([sys.executable, str(NOTEBOOKS_DIR / "build_notebooks.py"), "--check"],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_every_notebook_is_paired_with_a_jupytext_source():
+    assert _ids(NOTEBOOKS) == _ids(SOURCES), f"a notebook or source without its pair: run `{SYNC}`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_notebook_holds_the_same_cells_as_its_jupytext_source(path):
+    source = path.with_suffix(".py")
+    try:
+        compare_notebooks(jupytext.read(source), nbformat.read(path, as_version=4), fmt="py:percent")
+    except NotebookDifference as err:
+        pytest.fail(f"{source.name} and {path.name} differ; after editing either, run `{SYNC}`:\n{err}",
+                    pytrace=False)
 
 
 @pytest.mark.slow

@@ -185,6 +185,24 @@ def test_the_flow_leaves_tensorflow_determinism_as_it_found_it(second_run):
     assert not tf_config.is_op_determinism_enabled()
 
 
+def test_deterministic_ops_are_on_inside_the_block_and_as_before_after_it():
+    from tensorflow.python.framework import config as tf_config
+
+    from pipeline.flow import deterministic_ops
+
+    assert not tf_config.is_op_determinism_enabled()
+    with deterministic_ops():
+        assert tf_config.is_op_determinism_enabled()
+    assert not tf_config.is_op_determinism_enabled()  # off before: switched back off
+    tf_config.enable_op_determinism()  # a caller that wants them on for good
+    try:
+        with deterministic_ops():
+            pass
+        assert tf_config.is_op_determinism_enabled()  # on before: left on
+    finally:
+        tf_config.disable_op_determinism()
+
+
 @pytest.mark.slow
 def test_saved_models_reproduce_the_fitted_ones(second_run, new_rows):
     from pipeline.data import prepare_features

@@ -15,6 +15,8 @@ import dataclasses
 import sys
 import warnings
 
+import matplotlib
+
 from transformer_tf.errors import TransformerTFError
 
 
@@ -238,6 +240,7 @@ def _warn_briefly(message, category, filename, lineno, file=None, line=None):
 
 def main(argv=None):
     """Entry point; returns the process exit status (0 ok, 2 user error)."""
+    matplotlib.use("Agg")  # plot-attention writes PNG files: no window, no display needed
     args = build_parser().parse_args(argv)
     warnings.showwarning = _warn_briefly  # a user wants the message, not our source line
     try:

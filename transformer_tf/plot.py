@@ -18,12 +18,9 @@ import dataclasses
 import math
 import warnings
 
-import matplotlib
-
-matplotlib.use("Agg")  # files, not windows: works on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt  # the backend is the caller's: the CLI picks Agg, Jupyter its inline one
+import numpy as np
+import seaborn as sns
 
 # One palette per head, as in the blog's figures (cycled for more than eight heads).
 HEAD_PALETTES = ("viridis", "magma", "cividis", "rocket", "mako", "crest", "flare", "Blues")

@@ -1,0 +1,180 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Multi-head attention, step by step
+#
+# Companion to the article on **multi-head attention** (the TensorFlow Transformer tutorial's
+# `split_heads`). Everything here calls `transformer_tf`:
+# `MultiHeadAttention`, `scaled_dot_product_attention`, the article's sample tensor from
+# `transformer_tf.demo`, and, at the end, the shipped English→Spanish translator
+# (`checkpoints/en_es/`) with the heatmap functions of `transformer_tf.plot`.
+#
+# Run top to bottom. `QUICK = True` (what the test suite uses) draws fewer heatmaps.
+
+# %% tags=["parameters"]
+QUICK = False
+
+# %%
+from pathlib import Path
+
+REPO = Path.cwd().resolve().parent  # the working directory is notebooks/ (Jupyter's default)
+import numpy as np
+import tensorflow as tf
+
+from transformer_tf import MultiHeadAttention, scaled_dot_product_attention
+from transformer_tf.demo import D_MODEL, NUM_HEADS, SEQ_LEN, TARGET_LEN, sequential_sample
+from transformer_tf.plot import (
+    plot_attention_heads,
+    plot_attention_overview,
+    plot_attention_weights,
+    sentence_attention,
+)
+from transformer_tf.translate import Translator
+
+tf.keras.utils.set_random_seed(0)
+np.set_printoptions(precision=2, suppress=True, linewidth=120)
+
+# %% [markdown]
+# ## 1. A sentence of 9 tokens, each a 512-dimensional vector
+#
+# The article's sample: the integers 1 … 4,608 reshaped to `(batch, seq_len, d_model) = (1, 9, 512)`,
+# so that every column can be recognised after the reshapes.
+
+# %%
+x = sequential_sample()
+print(x.shape)
+x[0, :, :4].numpy()
+
+# %% [markdown]
+# ## 2. `split_heads`: 8 heads of depth 512 / 8 = 64
+#
+# `(1, 9, 512)` → reshape `(1, 9, 8, 64)` → transpose `(1, 8, 9, 64)`: head *i* owns columns
+# `64·i … 64·i + 63` of every token. `combine_heads` undoes it exactly.
+
+# %%
+mha = MultiHeadAttention(d_model=D_MODEL, num_heads=NUM_HEADS)
+heads = mha.split_heads(x, batch_size=1)
+print("split:", heads.shape, " (batch, num_heads, seq_len, depth)")
+print("head 0, token 0:", heads[0, 0, 0, :4].numpy(), "…", heads[0, 0, 0, -1].numpy())
+print("head 1, token 0:", heads[0, 1, 0, :4].numpy(), "…  = x[0, 0, 64:128]")
+print("head 7, token 8:", heads[0, 7, 8, -4:].numpy(), " = the last columns of the last token")
+print("combine_heads(split_heads(x)) == x:", bool(tf.reduce_all(mha.combine_heads(heads, 1) == x)))
+
+# %% [markdown]
+# ## 3. Scaled dot-product attention of one head, step by step
+#
+# Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V. The raw integers would saturate the softmax
+# (every score would be enormous), so, as a trained model's inputs would be, the sentence is a
+# unit-variance random tensor. Q, K and V are the layer's projections `wq`, `wk`, `wv` of it,
+# split into heads; we follow head 0.
+
+# %%
+sentence = tf.random.normal((1, SEQ_LEN, D_MODEL))
+# the first call builds W^Q, W^K, W^V, W^O; now look inside
+output, self_weights = mha(sentence, sentence, sentence)
+q = mha.split_heads(mha.wq(sentence), 1)[0, 0]  # (9, 64): head 0's queries
+k = mha.split_heads(mha.wk(sentence), 1)[0, 0]  # (9, 64)
+v = mha.split_heads(mha.wv(sentence), 1)[0, 0]  # (9, 64)
+
+scores = tf.matmul(q, k, transpose_b=True)  # (9, 9): query i · key j
+scaled = scores / tf.math.sqrt(64.0)  # ÷ √d_k keeps the softmax out of saturation
+weights = tf.nn.softmax(scaled, axis=-1)  # each row sums to 1
+head_output = tf.matmul(weights, v)  # (9, 64)
+print("scores std", float(tf.math.reduce_std(scores)), "→ scaled std", float(tf.math.reduce_std(scaled)))
+print("row sums:", tf.reduce_sum(weights, axis=-1).numpy())
+
+package_output, package_weights = scaled_dot_product_attention(q, k, v)
+print(
+    "same as scaled_dot_product_attention:",
+    np.allclose(package_output, head_output, atol=1e-5),
+    np.allclose(package_weights, weights, atol=1e-6),
+)
+weights.numpy()
+
+# %% [markdown]
+# The 9×9 heat map of that head: row *i* is how much token *i* attends to each token *j*.
+
+# %%
+tokens = [f"x{i}" for i in range(SEQ_LEN)]
+_ = plot_attention_heads(
+    weights[tf.newaxis], tokens, tokens, title="Head 0, self-attention (untrained weights)", ncols=1
+)
+
+# %% [markdown]
+# The whole layer does this for the 8 heads at once, concatenates the heads' outputs back to
+# `(1, 9, 512)` and projects them with W^O (`mha.dense`).
+
+# %%
+print(
+    "mha(v, k, q) → output", output.shape, " weights", self_weights.shape, " (batch, num_heads, seq_q, seq_k)"
+)
+print("head 0 of the layer = the step-by-step head:", np.allclose(self_weights[0, 0], weights, atol=1e-6))
+_ = plot_attention_heads(self_weights[0], tokens, tokens, title="Self-attention, 9 tokens, 8 heads")
+
+# %% [markdown]
+# ## 4. Cross-attention: 12 target tokens over 9 source tokens
+#
+# In the decoder's second block the queries come from the target (12 tokens) and the keys and
+# values from the encoder's output (9 tokens): the weights are 12 × 9 per head and the output
+# has the target's length.
+
+# %%
+target = tf.random.normal((1, TARGET_LEN, D_MODEL))
+cross_output, cross_weights = mha(sentence, sentence, target)  # v, k: source; q: target
+print("output", cross_output.shape, " weights", cross_weights.shape)
+_ = plot_attention_heads(
+    cross_weights[0],
+    tokens,
+    [f"y{i}" for i in range(TARGET_LEN)],
+    title="Cross-attention, 12 target queries × 9 source keys",
+)
+
+# %% [markdown]
+# ## 5. A trained translator's attention, layer by layer
+#
+# The shipped model (4 layers, d_model 128, 8 heads, trained on the English–Spanish corpus)
+# translates the article's sentence; `sentence_attention` reruns it with `return_attention=True`
+# and keeps every matrix. Three kinds per layer: encoder self-attention (source × source), masked
+# decoder self-attention (target × target) and encoder-decoder attention (target × source).
+# Rows of the decoder plots are the decoder's inputs: row *t* is the query that predicted piece *t* + 1.
+
+# %%
+translator = Translator.from_checkpoint(REPO / "checkpoints" / "en_es")
+attention = sentence_attention(translator, "He admired her as a great director.")
+print(attention.translation)
+print("source pieces:", attention.source_pieces)
+print("target pieces:", attention.target_pieces)
+
+# %%
+kinds = ["decoder_block2"] if QUICK else ["encoder", "decoder_block1", "decoder_block2"]
+layers = [4] if QUICK else [1, 2, 3, 4]
+figures = plot_attention_weights(attention, kinds=kinds, layers=layers)
+print("drawn:", list(figures))
+
+# %% [markdown]
+# Every layer and head of the encoder-decoder attention in one picture:
+
+# %%
+_ = plot_attention_overview(attention, "decoder_block2")
+
+# %% [markdown]
+# ## 6. The Anthony Hopkins sentence
+#
+# Names the corpus has rarely seen are cut into short pieces, and the small model's
+# translation falls apart on them: watch where the encoder-decoder attention goes while it
+# spells out pieces it cannot translate, against "admired … as a great director", which it knows.
+
+# %%
+hopkins = sentence_attention(translator, "Anthony Hopkins admired Michael Bay as a great director.")
+print(hopkins.translation)
+print("source pieces:", hopkins.source_pieces)
+figures = plot_attention_weights(hopkins, kinds=["decoder_block2"], layers=[4] if QUICK else [1, 2, 3, 4])
+
+# %%
+_ = plot_attention_overview(hopkins, "encoder")
