@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from transformer_tf import MultiHeadAttention, scaled_dot_product_attention
 from transformer_tf.demo import D_MODEL, NUM_HEADS, SEQ_LEN, TARGET_LEN, sequential_sample
+from transformer_tf.explorer import show_attention
 from transformer_tf.plot import (
     plot_attention_heads,
     plot_attention_overview,
@@ -162,6 +163,15 @@ print("drawn:", list(figures))
 
 # %%
 _ = plot_attention_overview(attention, "decoder_block2")
+
+# %% [markdown]
+# The same attention, to explore: `show_attention` draws every layer, head and kind of the
+# sentence in one offline page (Plotly) inside the notebook. Pick the kind and the layer; in the
+# head view hover a token to keep only its lines and tick heads on and off; click a panel of the
+# model view to open that layer and head.
+
+# %%
+show_attention(translator, "He admired her as a great director.", folder="checkpoints/en_es")
 
 # %% [markdown]
 # ## 6. The Anthony Hopkins sentence
