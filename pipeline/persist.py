@@ -16,7 +16,7 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 import joblib
@@ -40,7 +40,8 @@ def atomic_folder(out):
     out = Path(out)
     check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    partial = _sibling(out, "partial")
+    partial.mkdir()  # not tempfile.mkdtemp: that makes it 0700, and the run folder would stay so
     try:
         yield partial
     except BaseException:
@@ -51,6 +52,27 @@ def atomic_folder(out):
         out.rename(old)
     partial.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def write_file_atomically(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    A failure leaves ``path`` as it was and no temporary file behind.
+    """
+    path = Path(path)
+    partial = _sibling(path, "partial")
+    try:
+        with open(partial, "x", newline="") as f:  # "x": a new file, with the umask's permissions
+            write(f)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _sibling(path, kind):
+    """A fresh hidden name beside ``path`` for a temporary file or folder."""
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def check_replaceable(out):
