@@ -60,7 +60,10 @@ def build_parser():
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
-    export.add_argument("directory", metavar="DIR", help="where to write it (replaced atomically)")
+    export.add_argument("directory", metavar="DIR",
+                        help="where to write it; an earlier export there is replaced atomically, anything else is refused")
+    export.add_argument("--force", action="store_true",
+                        help="replace whatever is at DIR (never the model's --checkpoint-dir or a folder holding it)")
     _add_checkpoint_dir(export)
     export.set_defaults(handler=_export)
 
@@ -116,19 +119,17 @@ def _train(args):
 
 
 def _read_sentences(args):
+    from transformer_tf.text import check_argument, decode_utf8, read_text
+
     if args.file and args.sentences:
         raise TransformerTFError("give sentences as arguments or with --file, not both.")
     if args.file == "-":
-        return sys.stdin.read().splitlines()
+        return decode_utf8(sys.stdin.buffer.read(), "standard input (--file -)").splitlines()
     if args.file:
-        try:
-            with open(args.file, encoding="utf-8") as f:
-                return f.read().splitlines()
-        except UnicodeDecodeError:
-            raise TransformerTFError(f"--file {args.file}: not UTF-8 text.") from None
+        return read_text(args.file, f"--file {args.file}").splitlines()
     if not args.sentences:
         raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
-    return args.sentences
+    return [check_argument(s, f"sentence #{i}") for i, s in enumerate(args.sentences, 1)]
 
 
 def _translate(args):
@@ -160,7 +161,7 @@ def _export(args):
     from transformer_tf.export import export_translator
     from transformer_tf.translate import Translator
 
-    path = export_translator(Translator.from_checkpoint(args.checkpoint_dir), args.directory)
+    path = export_translator(Translator.from_checkpoint(args.checkpoint_dir), args.directory, force=args.force)
     print(f"wrote {path}: tf.saved_model.load(...).translate(tf.constant([...])) -> Spanish strings")
 
 
@@ -176,7 +177,9 @@ def _plot_attention(args):
     from transformer_tf.plot import KINDS, plot_attention_overview, plot_attention_weights, sentence_attention
     from transformer_tf.translate import Translator
 
-    if not args.sentence.strip():
+    from transformer_tf.text import check_argument
+
+    if not check_argument(args.sentence, "the sentence").strip():
         raise TransformerTFError("the sentence is empty: give some English text to look at.")
     try:
         layers = [int(x) for x in args.layers.split(",")] if args.layers else None

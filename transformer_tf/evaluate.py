@@ -3,6 +3,7 @@
 import sacrebleu
 
 from transformer_tf.data import read_pairs
+from transformer_tf.errors import TransformerTFError
 from transformer_tf.train import TrainConfig, load_splits
 
 
@@ -36,7 +37,9 @@ def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None):
         if data:
             config.data = str(data)
         pairs = load_splits(config)["test"]
-    return pairs[:limit] if limit else pairs
+    if limit is not None and limit < 1:
+        raise TransformerTFError(f"--limit {limit}: give a number of pairs ≥ 1 (or leave it out: all of them).")
+    return pairs if limit is None else pairs[:limit]
 
 
 def evaluate(translator, pairs, batch_size=64, beam=1):

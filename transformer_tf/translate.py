@@ -19,7 +19,7 @@ from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID, create_padding_mask
 from transformer_tf.model import Transformer
 from transformer_tf.tokenizer import END_ID, START_ID, SubwordTokenizer
-from transformer_tf.train import TOKENIZER_NAMES, TrainConfig
+from transformer_tf.train import TOKENIZER_NAMES, TrainConfig, latest_checkpoint, restore_checkpoint
 
 
 def greedy_decode(model, inp, max_length, stop_at_end=True):
@@ -162,6 +162,7 @@ class Translator:
         self.target_tokenizer = target_tokenizer
         self.max_tokens = max_tokens
         self._decoders = {}  # beam size → compiled decoder
+        self.checkpoint_dir = None  # the folder it was restored from (export never writes there)
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir="checkpoints/en_es"):
@@ -179,15 +180,13 @@ class Translator:
                             source.vocab_size, target.vocab_size, config.max_tokens, config.max_tokens,
                             rate=config.dropout)
         model.build(((None, None), (None, None)))
-        latest = tf.train.latest_checkpoint(str(checkpoint_dir)) or shipped_weights(checkpoint_dir)
+        latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
         if latest is None:
             raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-        status = tf.train.Checkpoint(model=model).read(latest).expect_partial()  # optimizer not needed
-        try:
-            status.assert_existing_objects_matched()
-        except AssertionError as err:
-            raise TransformerTFError(f"{latest} does not match config.json: {str(err)[:300]}") from None
-        return cls(model, source, target, config.max_tokens)
+        restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True)  # optimizer not needed
+        translator = cls(model, source, target, config.max_tokens)
+        translator.checkpoint_dir = checkpoint_dir
+        return translator
 
     def encode_sources(self, sentences):
         """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning."""
@@ -215,11 +214,16 @@ class Translator:
         return self._decoder(beam)(tf.convert_to_tensor(inp, tf.int64)).numpy()
 
     def translate(self, sentences, batch_size=64, beam=1):
-        """Translate a list of English sentences; returns Spanish strings in the same order.
+        """Translate English sentences; returns the Spanish, in the same order.
 
+        ``sentences`` is a list of strings (→ a list) or one string (→ one string).
         ``beam=1`` is greedy decoding, ``beam > 1`` beam search with that many beams.
         Empty (or blank) sentences translate to ``""`` without running the model.
         """
+        if isinstance(sentences, str):
+            return self.translate([sentences], batch_size, beam)[0]
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise TransformerTFError(f"--batch-size {batch_size!r}: give a whole number ≥ 1.")
         self._decoder(beam)  # a bad beam size fails before any work
         sentences = [unicodedata.normalize("NFC", s) for s in sentences]  # as the training corpus
         results = [""] * len(sentences)
