@@ -104,6 +104,8 @@ def _bptt(args):
     from lstm_tf.bptt import autodiff_gradients, lstm_backward, lstm_forward
     from lstm_tf.cell import SpaceOdysseyLSTMCell
 
+    if args.seed < 0:
+        raise LSTMTFError(f"--seed {args.seed}: give a whole number ≥ 0.")
     rng = np.random.default_rng(args.seed)
     cell = SpaceOdysseyLSTMCell(6)
     cell.build((None, 4))

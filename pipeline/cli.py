@@ -65,6 +65,8 @@ def _check_shares(args):
     for flag, value in (("--test-size", args.test_size), ("--validation-size", args.validation_size)):
         if not 0 < value < 1:
             raise PipelineError(f"{flag} {value}: give a share between 0 and 1, e.g. 0.25.")
+    if not 0 <= args.seed < 2**32:  # what NumPy and scikit-learn accept as a seed
+        raise PipelineError(f"--seed {args.seed}: give a whole number from 0 to 2**32 - 1.")
     if args.z_threshold <= 0:
         raise PipelineError(f"--z-threshold {args.z_threshold}: give a positive number of standard deviations.")
 

@@ -296,3 +296,31 @@ def test_a_latin1_csv_exits_2_naming_the_encoding(tmp_path, capsys):
     assert main(["run", "--csv", str(path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "UTF-8" in err and str(path) in err and "Traceback" not in err
+
+
+def test_a_negative_seed_exits_2_before_any_work(tmp_path, capsys):
+    assert main(["run", "--quick", "--seed", "-1", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--seed -1" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_schema_exits_2_naming_it(tmp_path, capsys):
+    (tmp_path / "schema.json").write_text('{"labels": ["no", "yes"]}')
+    path = _write(tmp_path, _table())
+    assert main(["predict", "--model", str(tmp_path), "--csv", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "schema.json is damaged" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["random_forest", "mlp"])
+def test_a_truncated_model_file_exits_2_naming_the_model(which, titanic_run, new_rows, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(titanic_run[0], folder)
+    damaged = folder / "model" / ("random_forest.joblib" if which == "random_forest" else "mlp_preprocess.joblib")
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    assert main(["predict", "--model", str(folder), "--csv", str(new_rows[0]), "--which", which]) == 2
+    err = capsys.readouterr().err
+    assert f"the {which} model in" in err and "Traceback" not in err
