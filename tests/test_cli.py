@@ -76,3 +76,15 @@ def test_train_flags_mirror_the_config(capsys):
     assert (args.num_layers, args.max_pairs, args.tokenizer, args.d_model) == (2, 500, "bpemb", 128)
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--tokenizer", "words"])
+
+
+def test_demo_with_a_negative_seed_exits_2(capsys):
+    assert main(["demo", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--seed -1" in err and "Traceback" not in err
+
+
+def test_train_data_that_is_a_folder_is_named_as_a_folder(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path), "--checkpoint-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder" in err and not (tmp_path / "c").exists()

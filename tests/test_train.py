@@ -166,7 +166,8 @@ def test_a_checkpoint_folder_that_becomes_unwritable_stops_with_a_message(tiny, 
 
 BAD_NUMBERS = [["--batch-size", "0"], ["--epochs", "0"], ["--epochs", "-2"], ["--val-fraction", "1.5"],
                ["--test-fraction", "0"], ["--dropout", "1"], ["--num-heads", "3"], ["--max-pairs", "0"],
-               ["--checkpoint-every", "0"], ["--warmup-steps", "0"], ["--max-tokens", "2"], ["--vocab-size", "-5"]]
+               ["--checkpoint-every", "0"], ["--warmup-steps", "0"], ["--max-tokens", "2"], ["--vocab-size", "-5"],
+               ["--seed", "-1"]]
 
 
 @pytest.mark.parametrize("flags", BAD_NUMBERS, ids=lambda f: " ".join(f))

@@ -106,6 +106,9 @@ def _add_config_flags(parser):
 def _demo(args):
     from transformer_tf.demo import run_demo
 
+    if not 0 <= args.seed < 2**32:  # what keras.utils.set_random_seed (NumPy) accepts
+        raise TransformerTFError(f"--seed {args.seed}: give a whole number from 0 to 2**32 - 1.")
+
     run_demo(out_dir=args.out, seed=args.seed)
 
 

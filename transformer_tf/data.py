@@ -94,6 +94,8 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
     """
     if path is not None:
         path = Path(path).expanduser()
+        if path.is_dir():
+            raise TransformerTFError(f"--data {path} is a folder: give the path of spa.txt itself.")
         if not path.is_file():
             raise TransformerTFError(f"--data {path}: no such file; give the path of spa.txt.")
         return path

@@ -103,8 +103,8 @@ class TrainConfig:
                             f"(START, one piece, END)")
         if self.max_pairs is not None and (not whole(self.max_pairs) or self.max_pairs < 1):
             problems.append(f"--max-pairs {self.max_pairs!r}: give a whole number ≥ 1 (or leave it out: all pairs)")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            problems.append(f"--seed {self.seed!r}: give a whole number ≥ 0")
+        if not whole(self.seed) or not 0 <= self.seed < 2**32:  # what NumPy's seeding accepts
+            problems.append(f"--seed {self.seed!r}: give a whole number from 0 to 2**32 - 1")
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             problems.append(f"--dropout {self.dropout!r}: give a rate in [0, 1), e.g. 0.1")
         for name in ("val_fraction", "test_fraction"):
