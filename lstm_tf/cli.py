@@ -129,7 +129,8 @@ def main(argv=None):
         print(f"lstm-tf {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        print(f"lstm-tf {args.command}: error: {err.strerror}: {err.filename}", file=sys.stderr)
+        described = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)  # not "None: None"
+        print(f"lstm-tf {args.command}: error: {described}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"lstm-tf {args.command}: interrupted", file=sys.stderr)

@@ -136,6 +136,9 @@ def main(argv=None):
     except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
         print(f"dm-pipeline {args.command}: error: {_describe(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a message and 130, as lstm-tf does; a killed train resumes
+        print(f"dm-pipeline {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -66,3 +66,15 @@ def test_cli_bptt_with_a_negative_seed_exits_2(capsys):
     assert main(["bptt", "--seed", "-1"]) == 2
     err = capsys.readouterr().err
     assert "--seed -1" in err and "Traceback" not in err
+
+
+def test_cli_an_oserror_without_a_filename_is_shown_as_its_message(capsys, monkeypatch):
+    from lstm_tf.cli import main
+
+    def fail(args):
+        raise OSError("Cannot save file into a non-existent directory: 'x'")
+
+    monkeypatch.setattr("lstm_tf.cli._bptt", fail)
+    assert main(["bptt"]) == 2
+    err = capsys.readouterr().err
+    assert "non-existent directory: 'x'" in err and "None" not in err

@@ -324,3 +324,13 @@ def test_a_truncated_model_file_exits_2_naming_the_model(which, titanic_run, new
     assert main(["predict", "--model", str(folder), "--csv", str(new_rows[0]), "--which", which]) == 2
     err = capsys.readouterr().err
     assert f"the {which} model in" in err and "Traceback" not in err
+
+
+def test_ctrl_c_gives_one_line_and_130(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pipeline.cli._run", interrupted)
+    assert main(["run"]) == 130
+    err = capsys.readouterr().err
+    assert "dm-pipeline run: interrupted" in err and "Traceback" not in err

@@ -218,8 +218,12 @@ def main(argv=None):
         print(f"transformer-tf {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        print(f"transformer-tf {args.command}: error: {err.strerror}: {err.filename}", file=sys.stderr)
+        described = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)  # not "None: None"
+        print(f"transformer-tf {args.command}: error: {described}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a message and 130, as lstm-tf does; a killed train resumes
+        print(f"transformer-tf {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -144,7 +144,11 @@ def release_weights(checkpoint_dir="checkpoints/en_es"):
         the checkpoint prefix written.
     """
     translator = Translator.from_checkpoint(checkpoint_dir)
-    return tf.train.Checkpoint(model=translator.model).write(str(Path(checkpoint_dir) / WEIGHTS_PREFIX))
+    target = Path(checkpoint_dir) / WEIGHTS_PREFIX
+    try:
+        return tf.train.Checkpoint(model=translator.model).write(str(target))
+    except tf.errors.OpError as err:  # unwritable folder, a file where weights/ should be, disk full
+        raise TransformerTFError(f"cannot write {target}.*: {err.message.splitlines()[0][:200]}") from None
 
 
 class Translator:
