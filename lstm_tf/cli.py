@@ -106,6 +106,8 @@ def _bptt(args):
     from lstm_tf.bptt import autodiff_gradients, lstm_backward, lstm_forward
     from lstm_tf.cell import SpaceOdysseyLSTMCell
 
+    if args.seed < 0:
+        raise LSTMTFError(f"--seed {args.seed}: give a whole number ≥ 0.")
     rng = np.random.default_rng(args.seed)
     cell = SpaceOdysseyLSTMCell(6)
     cell.build((None, 4))
@@ -130,7 +132,8 @@ def main(argv=None):
         print(f"lstm-tf {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        print(f"lstm-tf {args.command}: error: {err.strerror}: {err.filename}", file=sys.stderr)
+        described = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)  # not "None: None"
+        print(f"lstm-tf {args.command}: error: {described}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"lstm-tf {args.command}: interrupted", file=sys.stderr)

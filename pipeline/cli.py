@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import matplotlib
 
@@ -64,6 +65,8 @@ def _check_shares(args):
     for flag, value in (("--test-size", args.test_size), ("--validation-size", args.validation_size)):
         if not 0 < value < 1:
             raise PipelineError(f"{flag} {value}: give a share between 0 and 1, e.g. 0.25.")
+    if not 0 <= args.seed < 2**32:  # what NumPy and scikit-learn accept as a seed
+        raise PipelineError(f"--seed {args.seed}: give a whole number from 0 to 2**32 - 1.")
     if args.z_threshold <= 0:
         raise PipelineError(f"--z-threshold {args.z_threshold}: give a positive number of standard deviations.")
 
@@ -89,14 +92,24 @@ def _run(args):
           f"({time.perf_counter() - start:.0f} s in all)")
 
 
+def _check_out_file(out):
+    out = Path(out)
+    if out.is_dir():
+        raise PipelineError(f"--out {out} is a folder: give a file path, e.g. {out / 'predictions.csv'}.")
+    if not out.parent.is_dir():
+        raise PipelineError(f"--out {out}: the folder {out.parent} does not exist; create it first.")
+
+
 def _predict(args):
     from pipeline.persist import Predictor
 
+    from pipeline.persist import write_file_atomically
+
+    if args.out:
+        _check_out_file(args.out)  # now, not after loading the models
     predictions = Predictor(args.model).predict_csv(args.csv, args.which)
     if args.out:
-        partial = f"{args.out}.partial"
-        predictions.to_csv(partial, index=False)
-        os.replace(partial, args.out)  # all or nothing
+        write_file_atomically(args.out, lambda f: predictions.to_csv(f, index=False))
         print(f"wrote {len(predictions)} predictions ({predictions['model'].iloc[0]}) to {args.out}")
     else:
         predictions.to_csv(sys.stdout, index=False)
@@ -104,6 +117,11 @@ def _predict(args):
 
 def _warn_briefly(message, category, filename, lineno, file=None, line=None):
     print(f"dm-pipeline: warning: {message}", file=sys.stderr)
+
+
+def _describe(err):
+    """An OSError in words: 'Permission denied: out.csv'; pandas raises some with only a message."""
+    return f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)
 
 
 def main(argv=None):
@@ -118,8 +136,11 @@ def main(argv=None):
         print(f"dm-pipeline {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        print(f"dm-pipeline {args.command}: error: {err.strerror}: {err.filename}", file=sys.stderr)
+        print(f"dm-pipeline {args.command}: error: {_describe(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a message and 130, as lstm-tf does; a killed train resumes
+        print(f"dm-pipeline {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

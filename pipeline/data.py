@@ -115,17 +115,35 @@ def locate_builtin(name):
     return path
 
 
+OTHER_DELIMITERS = (";", "\t", "|")  # recognised when a comma finds a single column
+
+
+def _read_csv(path, read_kw):
+    try:
+        return pd.read_csv(path, **read_kw)
+    except pd.errors.EmptyDataError:
+        raise PipelineError(f"{path}: the file is empty.") from None
+    except UnicodeDecodeError as err:
+        raise PipelineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); "
+                            f"save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from None
+    except (pd.errors.ParserError, ValueError) as err:
+        raise PipelineError(f"{path}: not a readable CSV table ({str(err).strip().splitlines()[0]}).") from None
+
+
 def read_csv(path, read_kw=None):
     """Read a CSV (plain or .gz) into a DataFrame; unreadable input raises PipelineError."""
     path = Path(path)
+    if path.is_dir():
+        raise PipelineError(f"{path} is a folder: give the path of a CSV file.")
     if not path.is_file():
         raise PipelineError(f"{path}: no such file.")
-    try:
-        df = pd.read_csv(path, **(read_kw or {}))
-    except pd.errors.EmptyDataError:
-        raise PipelineError(f"{path}: the file is empty.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
-        raise PipelineError(f"{path}: not a readable CSV table ({str(err).strip().splitlines()[0]}).") from None
+    read_kw = dict(read_kw or {})
+    df = _read_csv(path, read_kw)
+    if "sep" not in read_kw and df.shape[1] == 1:
+        # One column whose name holds ';' (or a tab, or '|'): a table with another delimiter.
+        delimiter = next((d for d in OTHER_DELIMITERS if d in str(df.columns[0])), None)
+        if delimiter:
+            df = _read_csv(path, {**read_kw, "sep": delimiter})
     if df.empty:
         raise PipelineError(f"{path}: the table has a header but no rows.")
     return df

@@ -16,7 +16,7 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 import joblib
@@ -40,7 +40,8 @@ def atomic_folder(out):
     out = Path(out)
     check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    partial = _sibling(out, "partial")
+    partial.mkdir()  # not tempfile.mkdtemp: that makes it 0700, and the run folder would stay so
     try:
         yield partial
     except BaseException:
@@ -51,6 +52,27 @@ def atomic_folder(out):
         out.rename(old)
     partial.rename(out)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def write_file_atomically(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    A failure leaves ``path`` as it was and no temporary file behind.
+    """
+    path = Path(path)
+    partial = _sibling(path, "partial")
+    try:
+        with open(partial, "x", newline="") as f:  # "x": a new file, with the umask's permissions
+            write(f)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _sibling(path, kind):
+    """A fresh hidden name beside ``path`` for a temporary file or folder."""
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def check_replaceable(out):
@@ -95,25 +117,36 @@ class Predictor:
         if not (folder / "schema.json").is_file():
             raise PipelineError(f"--model {folder}: no dm-pipeline model here (expected schema.json); "
                                 "give the --out folder of a dm-pipeline run.")
-        fields = json.loads((folder / "schema.json").read_text())
-        self.best = fields.pop("best_model")
-        self.schema = Schema.from_json(json.dumps(fields))
+        try:
+            fields = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
+            self.best = fields.pop("best_model")
+            self.schema = Schema.from_json(json.dumps(fields))
+        except (ValueError, KeyError, TypeError, AttributeError) as err:  # invalid JSON, a field missing
+            raise PipelineError(f"{folder / 'schema.json'} is damaged ({type(err).__name__}: {err}); "
+                                f"run dm-pipeline run again to rewrite the folder.") from None
         self.folder = folder
         self._loaded = {}
 
     def _model(self, name):
         if name not in self._loaded:
-            if name == "random_forest":
-                self._loaded[name] = joblib.load(self.folder / "random_forest.joblib").predict_proba
-            else:
-                import tensorflow as tf
-
-                preprocess = joblib.load(self.folder / "mlp_preprocess.joblib")
-                # keep the loaded object itself: its variables die with it, even if `serve` lives on
-                self.saved_mlp = tf.saved_model.load(str(self.folder / "mlp_savedmodel"))
-                self._loaded[name] = lambda X: _two_columns(
-                    self.saved_mlp.serve(tf.constant(preprocess.transform(X), tf.float32)).numpy()[:, 0])
+            try:
+                self._loaded[name] = self._load(name)
+            except Exception as err:  # a missing, truncated or foreign file: joblib and TF raise many kinds
+                raise PipelineError(f"the {name} model in {self.folder} cannot be loaded "
+                                    f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
+                                    f"run dm-pipeline run again to rewrite the folder.") from None
         return self._loaded[name]
+
+    def _load(self, name):
+        if name == "random_forest":
+            return joblib.load(self.folder / "random_forest.joblib").predict_proba
+        import tensorflow as tf
+
+        preprocess = joblib.load(self.folder / "mlp_preprocess.joblib")
+        # keep the loaded object itself: its variables die with it, even if `serve` lives on
+        self.saved_mlp = tf.saved_model.load(str(self.folder / "mlp_savedmodel"))
+        return lambda X: _two_columns(
+            self.saved_mlp.serve(tf.constant(preprocess.transform(X), tf.float32)).numpy()[:, 0])
 
     def predict(self, df, model="best"):
         name = self.best if model == "best" else model

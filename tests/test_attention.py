@@ -48,6 +48,12 @@ def test_d_model_not_divisible_by_heads_is_refused_with_a_reason():
         MultiHeadAttention(d_model=100, num_heads=8)
 
 
+@pytest.mark.parametrize("num_heads", [0, -2])
+def test_a_head_count_below_one_is_refused_with_a_reason(num_heads):
+    with pytest.raises(ValueError, match="at least 1"):
+        MultiHeadAttention(d_model=128, num_heads=num_heads)
+
+
 # -- properties of the weights -----------------------------------------------------------
 
 def test_scaled_dot_product_matches_the_formula():

@@ -96,3 +96,41 @@ def test_the_blog_preset_is_the_blogs_setup_and_flags_override_it():
     assert tweaked.epochs == 3 and tweaked.tokenizer == "trained"
     default = config_from_args(build_parser().parse_args(["train"]))
     assert (default.tokenizer, default.share_embeddings, default.augment) == ("joint", True, True)
+
+
+def test_demo_with_a_negative_seed_exits_2(capsys):
+    assert main(["demo", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--seed -1" in err and "Traceback" not in err
+
+
+def test_train_data_that_is_a_folder_is_named_as_a_folder(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path), "--checkpoint-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder" in err and not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("error, code, expected", [
+    (KeyboardInterrupt(), 130, "transformer-tf demo: interrupted"),
+    (OSError("Cannot save file into a non-existent directory: 'x'"), 2, "non-existent directory: 'x'")])
+def test_ctrl_c_and_an_oserror_without_a_filename_give_one_line(error, code, expected, capsys, monkeypatch):
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr("transformer_tf.cli._demo", fail)
+    assert main(["demo"]) == code
+    err = capsys.readouterr().err
+    assert expected in err and "None" not in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_release_into_an_unwritable_place_exits_2(trained_dir, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained_dir, folder)
+    shutil.rmtree(folder / "weights", ignore_errors=True)
+    (folder / "weights").write_text("a file where the weights folder goes")
+    assert main(["release", "--checkpoint-dir", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "weights" in err and "Traceback" not in err

@@ -58,3 +58,23 @@ def test_clipping_by_global_norm_bounds_the_step():
     assert demo["cosine"] == pytest.approx(1.0, abs=1e-5)   # same direction, shorter
     assert demo["step_raw"] == pytest.approx(0.1 * demo["global_norm"], rel=1e-4)
     assert demo["step_clipped"] <= 0.1 * 1.0 * (1 + 1e-5)
+
+
+def test_cli_bptt_with_a_negative_seed_exits_2(capsys):
+    from lstm_tf.cli import main
+
+    assert main(["bptt", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--seed -1" in err and "Traceback" not in err
+
+
+def test_cli_an_oserror_without_a_filename_is_shown_as_its_message(capsys, monkeypatch):
+    from lstm_tf.cli import main
+
+    def fail(args):
+        raise OSError("Cannot save file into a non-existent directory: 'x'")
+
+    monkeypatch.setattr("lstm_tf.cli._bptt", fail)
+    assert main(["bptt"]) == 2
+    err = capsys.readouterr().err
+    assert "non-existent directory: 'x'" in err and "None" not in err

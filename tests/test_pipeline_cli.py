@@ -244,3 +244,111 @@ def test_predict_with_a_folder_that_is_no_run_fails_cleanly(tmp_path, capsys):
     path = _write(tmp_path, _table())
     assert main(["predict", "--model", str(tmp_path), "--csv", str(path)]) == 2
     assert "no dm-pipeline model here" in capsys.readouterr().err
+
+
+# --- issue 12: outputs and inputs a careless user gives ------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["existing_folder", "missing_parent"])
+def test_predict_out_that_cannot_be_a_file_exits_2_and_leaves_nothing(where, titanic_run, new_rows, tmp_path, capsys):
+    path = new_rows[0]
+    out = tmp_path / "preds" if where == "existing_folder" else tmp_path / "nowhere" / "preds.csv"
+    if where == "existing_folder":
+        out.mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["predict", "--model", str(titanic_run[0]), "--csv", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "None" not in err and "partial" not in err
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_failed_atomic_write_leaves_the_old_file_and_no_partial(tmp_path):
+    from pipeline.persist import write_file_atomically
+
+    target = tmp_path / "preds.csv"
+    target.write_text("old")
+
+    def fail(f):
+        f.write("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        write_file_atomically(target, fail)
+    assert [p.name for p in tmp_path.iterdir()] == ["preds.csv"] and target.read_text() == "old"
+    write_file_atomically(target, lambda f: f.write("new"))
+    assert target.read_text() == "new" and target.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_run_folder_gets_the_usual_permissions(tmp_path):
+    with atomic_folder(tmp_path / "run") as partial:
+        (partial / "report.md").write_text("done")
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def test_csv_that_is_a_folder_is_named_as_a_folder(tmp_path, capsys):
+    assert main(["run", "--csv", str(tmp_path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "no such file" not in err
+
+
+def test_a_semicolon_delimited_csv_is_recognised(tmp_path):
+    from pipeline.data import read_csv
+
+    path = tmp_path / "semi.csv"
+    _table(n=4).to_csv(path, index=False, sep=";")
+    df = read_csv(path)
+    assert list(df.columns) == ["x", "colour", "label"] and len(df) == 4
+
+
+def test_a_latin1_csv_exits_2_naming_the_encoding(tmp_path, capsys):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("x,colour,label\n1,café,yes\n".encode("latin-1"))
+    assert main(["run", "--csv", str(path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "UTF-8" in err and str(path) in err and "Traceback" not in err
+
+
+def test_a_negative_seed_exits_2_before_any_work(tmp_path, capsys):
+    assert main(["run", "--quick", "--seed", "-1", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "--seed -1" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_schema_exits_2_naming_it(tmp_path, capsys):
+    (tmp_path / "schema.json").write_text('{"labels": ["no", "yes"]}')
+    path = _write(tmp_path, _table())
+    assert main(["predict", "--model", str(tmp_path), "--csv", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "schema.json is damaged" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["random_forest", "mlp"])
+def test_a_truncated_model_file_exits_2_naming_the_model(which, titanic_run, new_rows, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(titanic_run[0], folder)
+    damaged = folder / "model" / ("random_forest.joblib" if which == "random_forest" else "mlp_preprocess.joblib")
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    assert main(["predict", "--model", str(folder), "--csv", str(new_rows[0]), "--which", which]) == 2
+    err = capsys.readouterr().err
+    assert f"the {which} model in" in err and "Traceback" not in err
+
+
+def test_ctrl_c_gives_one_line_and_130(capsys, monkeypatch):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pipeline.cli._run", interrupted)
+    assert main(["run"]) == 130
+    err = capsys.readouterr().err
+    assert "dm-pipeline run: interrupted" in err and "Traceback" not in err

@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 
 from transformer_tf import CustomSchedule
 
@@ -48,3 +49,9 @@ def test_schedule_serializes_alone_and_inside_adam():
     assert restored.get_config() == adam.get_config()  # (from_config consumed `config` in place)
     # Keras 3's `learning_rate` is the schedule evaluated at the optimizer's step (0 here).
     np.testing.assert_allclose(float(restored.learning_rate), float(schedule(0)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs", [{"d_model": 128, "warmup_steps": 0}, {"d_model": 0, "warmup_steps": 10}])
+def test_a_schedule_that_would_divide_by_zero_is_refused(kwargs):
+    with pytest.raises(ValueError, match="must both be positive"):
+        CustomSchedule(**kwargs)

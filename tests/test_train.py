@@ -1,5 +1,6 @@
 """Training: what lands on disk, exact resumption, SIGKILL, configuration mismatches."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import tensorflow as tf
 from tensorflow.python.framework import config as tf_config  # is_op_determinism_enabled: not public
 
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.train import TOKENIZER_NAMES, TrainConfig, train
+from transformer_tf.train import CONFIG_FILE, TrainConfig, train
 
 INTERVAL = 4  # checkpoint every 4 optimizer steps
 
@@ -42,8 +43,11 @@ def test_training_writes_everything_a_restore_needs(tiny, tmp_path):
     folder = tmp_path / "ckpt"
     saved = TrainConfig.load(folder)
     assert saved == tiny
-    for name in TOKENIZER_NAMES:
-        assert (folder / f"{name}.model").is_file() and (folder / f"{name}.json").is_file()
+    import json
+
+    # the joint tokenizer: one model for both sides, named in config.json
+    assert json.loads((folder / CONFIG_FILE).read_text())["tokenizer_files"] == ["tokenizer.model"]
+    assert (folder / "tokenizer.model").is_file() and (folder / "tokenizer.json").is_file()
     assert _latest_step(folder) == int(model.optimizer.iterations.numpy())
     assert len(list(folder.glob("ckpt-*.index"))) <= 5  # CheckpointManager(max_to_keep=5)
     assert set(history.history) >= {"loss", "masked_accuracy", "val_loss", "val_masked_accuracy"}
@@ -62,6 +66,9 @@ def test_resuming_gives_the_same_model_as_one_uninterrupted_run(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, tmp_path):
+    # With the default dropout: the dropout masks' random state must come back with the weights.
+    tiny = dataclasses.replace(tiny, dropout=TrainConfig.dropout)
+    assert tiny.dropout > 0
     folder, step_file = tmp_path / "killed", tmp_path / "step.txt"
     # The child trains with a callback that records every finished step, so the test knows
     # how far it got when the kill landed.
@@ -108,12 +115,92 @@ def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, tmp_path)
     assert_same_weights(straight, resumed)
 
 
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
 @pytest.mark.slow
-def test_resuming_with_another_architecture_names_the_mismatch(tiny, tmp_path):
-    train(TrainConfig(**{**tiny.__dict__, "epochs": 1}), tmp_path / "ckpt", tmp_path / "logs", verbose=0)
-    other = TrainConfig(**{**tiny.__dict__, "d_model": 32, "num_layers": 2})
+def test_a_refused_resume_names_the_mismatch_and_changes_nothing(tiny, tmp_path):
+    folder = tmp_path / "ckpt"
+    train(TrainConfig(**{**tiny.__dict__, "epochs": 1}), folder, tmp_path / "logs", verbose=0)
+    before = _snapshot(folder)
+    other = TrainConfig(**{**tiny.__dict__, "d_model": 32, "num_layers": 2, "epochs": 3})
     with pytest.raises(TransformerTFError, match=r"num_layers: saved 1, requested 2; d_model: saved 16"):
-        train(other, tmp_path / "ckpt", tmp_path / "logs", verbose=0)
+        train(other, folder, tmp_path / "logs", verbose=0)
+    assert _snapshot(folder) == before  # config.json was not rewritten (epochs, data)
+
+    # Another corpus: same settings, other text. Its tokenizers and batches would not fit.
+    lines = open(tiny.data, encoding="utf-8").read().splitlines()
+    other_corpus = tmp_path / "other.txt"
+    other_corpus.write_text("\n".join(lines[::-1][:5000]) + "\n", encoding="utf-8")
+    moved = TrainConfig(**{**tiny.__dict__, "data": str(other_corpus), "epochs": 3})
+    with pytest.raises(TransformerTFError, match=r"another corpus \(spa.txt: .* bytes.*\(other.txt: "):
+        train(moved, folder, tmp_path / "logs", verbose=0)
+    assert _snapshot(folder) == before
+
+
+@pytest.mark.slow
+def test_a_folder_with_a_config_but_no_checkpoint_is_started_afresh(tiny, tmp_path):
+    """What a failed start used to leave (config and tokenizers, no checkpoint) does not block the retry."""
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    TrainConfig(**{**tiny.__dict__, "batch_size": 7}).save(folder)
+    model, _ = train(TrainConfig(**{**tiny.__dict__, "epochs": 1}), folder, tmp_path / "logs", verbose=0)
+    assert TrainConfig.load(folder).batch_size == tiny.batch_size
+    assert _latest_step(folder) == int(model.optimizer.iterations.numpy()) > 0
+
+
+@pytest.mark.slow
+def test_a_checkpoint_folder_that_becomes_unwritable_stops_with_a_message(tiny, tmp_path):
+    import keras
+
+    folder = tmp_path / "ckpt"
+
+    class TakeTheFolderAway(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == INTERVAL + 1:
+                folder.rename(tmp_path / "moved")
+                folder.write_text("a file where the folder was")
+
+    with pytest.raises(TransformerTFError, match=r"cannot write a checkpoint to .*ckpt at step \d+ .*not a directory"
+                                                 r".*the last one saved is .*ckpt-\d+"):
+        train(tiny, folder, tmp_path / "logs", callbacks=[TakeTheFolderAway()], verbose=0)
+
+
+BAD_NUMBERS = [["--batch-size", "0"], ["--epochs", "0"], ["--epochs", "-2"], ["--val-fraction", "1.5"],
+               ["--test-fraction", "0"], ["--dropout", "1"], ["--num-heads", "3"], ["--max-pairs", "0"],
+               ["--checkpoint-every", "0"], ["--warmup-steps", "0"], ["--max-tokens", "2"], ["--vocab-size", "-5"],
+               ["--seed", "-1"]]
+
+
+@pytest.mark.parametrize("flags", BAD_NUMBERS, ids=lambda f: " ".join(f))
+def test_a_bad_number_exits_2_before_anything_is_written(flags, tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    folder = tmp_path / "ckpt"
+    code = main(["train", *flags, "--data", str(tmp_path / "spa.txt"), "--checkpoint-dir", str(folder),
+                 "--log-dir", str(tmp_path / "logs")])
+    captured = capsys.readouterr()
+    assert code == 2 and flags[0] in captured.err and "Traceback" not in captured.err
+    assert "checkpoints" not in captured.out and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("corpus", ["too_small", "latin1"])
+def test_a_corpus_that_cannot_be_used_exits_2_and_writes_nothing(corpus, tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    data = tmp_path / "spa.txt"
+    if corpus == "too_small":  # five pairs, two English sentences: nothing left for a third split
+        data.write_text("Go.\tVe.\nGo.\tVete.\nGo.\tVaya.\nHi.\tHola.\nHi.\tBuenas.\n", encoding="utf-8")
+        expected = "2 distinct English sentence(s): too few to split"
+    else:
+        data.write_bytes("Coffee.\tCaf\u00e9.\n".encode("latin-1") * 10)
+        expected = f"{data}: not UTF-8 text (byte 0xe9"
+    folder = tmp_path / "ckpt"
+    code = main(["train", "--data", str(data), "--checkpoint-dir", str(folder), "--log-dir", str(tmp_path / "logs")])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spa.txt"]
 
 
 @pytest.mark.slow
@@ -148,3 +235,12 @@ def test_distributed_training_on_two_logical_cpus(tiny, tmp_path, strategy):
         value = weight.numpy()
         assert any(s.shape == value.shape and np.array_equal(s, value) for s in saved), weight.path
     assert isinstance(translator.translate(["I am here."])[0], str)  # and it runs
+
+
+@pytest.mark.parametrize("replicas", ["0", "-1"])
+def test_cpu_replicas_below_one_exit_2(replicas, tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    code = main(["train", "--cpu-replicas", replicas, "--strategy", "mirrored", "--checkpoint-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"--cpu-replicas {replicas}" in err and list(tmp_path.iterdir()) == []

@@ -1,11 +1,14 @@
 """Restore and translate: cached decoding equals full recompute; awkward inputs."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from transformer_tf import Transformer
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.export import EXPORT_MARKER
 from transformer_tf.tokenizer import END_ID, START_ID
 from transformer_tf.translate import Translator, greedy_decode, greedy_decode_full
 
@@ -74,7 +77,7 @@ def test_translate_cli_arguments_file_and_stdin(trained_dir, tmp_path, capsys, m
     from_file = capsys.readouterr().out.splitlines()
     assert from_file[0] == lines[0] and len(from_file) == 2
 
-    monkeypatch.setattr("sys.stdin", io.StringIO("I am here.\n"))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"I am here.\n")))
     assert main(["translate", "--checkpoint-dir", str(trained_dir), "--file", "-"]) == 0
     assert capsys.readouterr().out.splitlines() == [lines[0]]
 
@@ -172,14 +175,17 @@ def test_export_reloads_in_a_fresh_process_with_the_same_translations(trained_di
 
     target = tmp_path / "exported"
     target.mkdir()
-    (target / "stale.txt").write_text("an older export")  # replaced whole, atomically
+    (target / EXPORT_MARKER).write_text("{}")  # an earlier export, which is replaced whole, atomically
+    (target / "stale.txt").write_text("an older export")
     assert main(["export", str(target), "--checkpoint-dir", str(trained_dir)]) == 0
     assert not (target / "stale.txt").exists() and (target / "saved_model.pb").is_file()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp dirs left
+    assert target.stat().st_mode & 0o777 == 0o777 & ~_umask()  # not mkdtemp's 0700
 
     script = (
         "import json, sys, tensorflow as tf, tensorflow_text\n"  # tensorflow_text registers its ops
         "m = tf.saved_model.load(sys.argv[1])\n"
+        "assert m.translate(tf.constant([], tf.string)).shape == (0,)\n"  # an empty batch gives an empty one
         "out = m.translate(tf.constant(json.loads(sys.argv[2])))\n"
         "print(json.dumps([s.decode('utf-8') for s in out.numpy()]))\n"
     )
@@ -280,3 +286,171 @@ def test_release_averages_the_newest_checkpoints(trained_dir, tmp_path):
     assert any(not np.allclose(a, b) for a, b in zip(*expected))  # the two checkpoints differ
     with pytest.raises(TransformerTFError, match="keeps only"):
         release_weights(trained_dir, average=99)
+
+
+def _umask():
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# --- issue 12: what a careless user gives ------------------------------------------------------
+
+def test_one_string_is_one_sentence(trained_dir):
+    translator = Translator.from_checkpoint(trained_dir)
+    one = translator.translate("I am here.")
+    assert isinstance(one, str) and one == translator.translate(["I am here."])[0]
+
+
+@pytest.mark.parametrize("batch_size", [0, -1])
+def test_a_batch_size_below_one_is_refused(trained_dir, batch_size, capsys):
+    from transformer_tf.cli import main
+
+    with pytest.raises(TransformerTFError, match="--batch-size"):
+        Translator.from_checkpoint(trained_dir).translate(["Hi."], batch_size=batch_size)
+    code = main(["translate", "Hi.", "--batch-size", str(batch_size), "--checkpoint-dir", str(trained_dir)])
+    captured = capsys.readouterr()
+    assert code == 2 and "--batch-size" in captured.err and captured.out == ""
+
+
+def _copy_run(trained_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_dir, copy)
+    return copy
+
+
+def _damage_config_size(folder):
+    import json
+
+    config = json.loads((folder / "config.json").read_text())
+    config.update(d_model=2 * config["d_model"])
+    (folder / "config.json").write_text(json.dumps(config))
+    return "does not fit the model"
+
+
+def _damage_config_json(folder):
+    (folder / "config.json").write_text('{"d_model": 32,')
+    return "config.json: invalid JSON"
+
+
+def _newest_file(folder, suffix):
+    prefix = Path(tf.train.latest_checkpoint(str(folder)))
+    return next(prefix.parent.glob(prefix.name + suffix))
+
+
+def _truncate(suffix, keep):
+    def damage(folder):
+        path = _newest_file(folder, suffix)
+        path.write_bytes(path.read_bytes()[:keep])
+        return "unreadable checkpoint files"
+    return damage
+
+
+def _corrupt_data(folder):
+    path = _newest_file(folder, ".data-*")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)  # the second half zeroed: the checksums fail
+    path.write_bytes(bytes(data))
+    return "unreadable checkpoint files"
+
+
+def _newest_missing(folder):
+    older = Path(tf.train.latest_checkpoint(str(folder))).name
+    (folder / "checkpoint").write_text(f'model_checkpoint_path: "ckpt-999999"\n'  # what the manager writes
+                                       f'all_model_checkpoint_paths: "{older}"\n'
+                                       f'all_model_checkpoint_paths: "ckpt-999999"\n')
+    return f"older ones remain: {older}"
+
+
+BROKEN = {"config_of_another_size": _damage_config_size, "config_invalid_json": _damage_config_json,
+          "index_truncated": _truncate(".index", 40), "data_truncated": _truncate(".data-*", 100),
+          "data_corrupted": _corrupt_data, "newest_checkpoint_missing": _newest_missing}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_broken_checkpoint_folder_exits_2_naming_what_is_wrong(trained_dir, tmp_path, case, capsys):
+    from transformer_tf.cli import main
+
+    folder = _copy_run(trained_dir, tmp_path)
+    expected = BROKEN[case](folder)
+    code = main(["translate", "Hi.", "--checkpoint-dir", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and "Traceback" not in err, err
+
+
+LATIN1 = "caf\udce9"  # what Python makes of the latin-1 bytes b"caf\xe9" in a command-line argument
+
+
+@pytest.mark.parametrize("argv", [["translate", LATIN1], ["plot-attention", LATIN1]])
+def test_a_sentence_argument_that_is_not_utf8_exits_2(argv, tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    code = main(argv + ["--checkpoint-dir", str(tmp_path)])  # the text is checked before the model is read
+    err = capsys.readouterr().err
+    assert code == 2 and "not UTF-8" in err and "0xe9" in err and "Traceback" not in err
+
+
+def test_standard_input_that_is_not_utf8_exits_2(tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    from transformer_tf.cli import main
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("café\n".encode("latin-1"))))
+    code = main(["translate", "--file", "-", "--checkpoint-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "standard input" in err and "not UTF-8" in err
+
+
+def test_evaluate_pairs_that_are_not_utf8_and_a_limit_below_one_exit_2(trained_dir, tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    pairs = tmp_path / "latin1.tsv"
+    pairs.write_bytes("I eat.\tComo caf\u00e9.\n".encode("latin-1"))
+    code = main(["evaluate", "--pairs", str(pairs), "--checkpoint-dir", str(trained_dir)])
+    err = capsys.readouterr().err
+    assert code == 2 and str(pairs) in err and "not UTF-8" in err
+    pairs.write_text("I eat.\tComo.\n", encoding="utf-8")
+    code = main(["evaluate", "--pairs", str(pairs), "--limit", "0", "--checkpoint-dir", str(trained_dir)])
+    captured = capsys.readouterr()
+    assert code == 2 and "--limit 0" in captured.err and "BLEU" not in captured.out
+
+
+def _export(trained_dir, target, *flags):
+    from transformer_tf.cli import main
+
+    return main(["export", str(target), "--checkpoint-dir", str(trained_dir), *flags])
+
+
+@pytest.mark.parametrize("what", ["user_folder", "regular_file", "working_directory", "checkpoint_dir",
+                                  "folder_holding_the_checkpoint_dir"])
+def test_export_refuses_to_replace_what_is_not_an_export(trained_dir, tmp_path, what, capsys, monkeypatch):
+    folder = _copy_run(trained_dir, tmp_path)
+    monkeypatch.chdir(tmp_path / "copy" if what == "working_directory" else tmp_path)
+    target = {"user_folder": tmp_path / "mine", "regular_file": tmp_path / "notes.txt", "working_directory": ".",
+              "checkpoint_dir": folder, "folder_holding_the_checkpoint_dir": tmp_path}[what]
+    if what == "user_folder":
+        target.mkdir()
+        (target / "thesis.tex").write_text("keep me")
+    elif what == "regular_file":
+        target.write_text("keep me")
+    before = sorted((p, p.stat().st_size) for p in tmp_path.rglob("*"))
+    flags = ["--force"] if what in ("checkpoint_dir", "folder_holding_the_checkpoint_dir", "working_directory") else []
+    assert _export(folder, target, *flags) == 2
+    err = capsys.readouterr().err
+    assert str(Path(target).resolve()) in err and "Traceback" not in err
+    assert ("pass --force" in err) == (not flags)  # the way out, where there is one
+    assert sorted((p, p.stat().st_size) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.slow
+def test_export_with_force_replaces_a_user_folder(trained_dir, tmp_path):
+    target = tmp_path / "mine"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    assert _export(trained_dir, target, "--force") == 0
+    assert not (target / "notes.txt").exists() and (target / EXPORT_MARKER).is_file()

@@ -85,6 +85,8 @@ class MultiHeadAttention(AttentionMaskConsumer):
 
     def __init__(self, d_model, num_heads, **kwargs):
         super().__init__(**kwargs)
+        if num_heads < 1 or d_model < 1:
+            raise ValueError(f"d_model={d_model} and num_heads={num_heads} must both be at least 1.")
         if d_model % num_heads != 0:
             raise ValueError(
                 f"d_model={d_model} must be divisible by num_heads={num_heads}: "

@@ -68,7 +68,10 @@ def build_parser():
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
-    export.add_argument("directory", metavar="DIR", help="where to write it (replaced atomically)")
+    export.add_argument("directory", metavar="DIR",
+                        help="where to write it; an earlier export there is replaced atomically, anything else is refused")
+    export.add_argument("--force", action="store_true",
+                        help="replace whatever is at DIR (never the model's --checkpoint-dir or a folder holding it)")
     _add_checkpoint_dir(export)
     export.set_defaults(handler=_export)
 
@@ -130,6 +133,9 @@ def config_from_args(args):
 def _demo(args):
     from transformer_tf.demo import run_demo
 
+    if not 0 <= args.seed < 2**32:  # what keras.utils.set_random_seed (NumPy) accepts
+        raise TransformerTFError(f"--seed {args.seed}: give a whole number from 0 to 2**32 - 1.")
+
     run_demo(out_dir=args.out, seed=args.seed)
 
 
@@ -143,19 +149,17 @@ def _train(args):
 
 
 def _read_sentences(args):
+    from transformer_tf.text import check_argument, decode_utf8, read_text
+
     if args.file and args.sentences:
         raise TransformerTFError("give sentences as arguments or with --file, not both.")
     if args.file == "-":
-        return sys.stdin.read().splitlines()
+        return decode_utf8(sys.stdin.buffer.read(), "standard input (--file -)").splitlines()
     if args.file:
-        try:
-            with open(args.file, encoding="utf-8") as f:
-                return f.read().splitlines()
-        except UnicodeDecodeError:
-            raise TransformerTFError(f"--file {args.file}: not UTF-8 text.") from None
+        return read_text(args.file, f"--file {args.file}").splitlines()
     if not args.sentences:
         raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
-    return args.sentences
+    return [check_argument(s, f"sentence #{i}") for i, s in enumerate(args.sentences, 1)]
 
 
 def _translate(args):
@@ -189,7 +193,7 @@ def _export(args):
     from transformer_tf.export import export_translator
     from transformer_tf.translate import Translator
 
-    path = export_translator(Translator.from_checkpoint(args.checkpoint_dir), args.directory)
+    path = export_translator(Translator.from_checkpoint(args.checkpoint_dir), args.directory, force=args.force)
     print(f"wrote {path}: tf.saved_model.load(...).translate(tf.constant([...])) -> Spanish strings")
 
 
@@ -208,7 +212,9 @@ def _plot_attention(args):
     from transformer_tf.plot import KINDS, plot_attention_overview, plot_attention_weights, sentence_attention
     from transformer_tf.translate import Translator
 
-    if not args.sentence.strip():
+    from transformer_tf.text import check_argument
+
+    if not check_argument(args.sentence, "the sentence").strip():
         raise TransformerTFError("the sentence is empty: give some English text to look at.")
     try:
         layers = [int(x) for x in args.layers.split(",")] if args.layers else None
@@ -249,8 +255,12 @@ def main(argv=None):
         print(f"transformer-tf {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        print(f"transformer-tf {args.command}: error: {err.strerror}: {err.filename}", file=sys.stderr)
+        described = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)  # not "None: None"
+        print(f"transformer-tf {args.command}: error: {described}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: a message and 130, as lstm-tf does; a killed train resumes
+        print(f"transformer-tf {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

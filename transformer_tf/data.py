@@ -25,6 +25,7 @@ import tensorflow as tf
 from sklearn.model_selection import GroupShuffleSplit
 
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.text import read_text
 
 SPA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip"
 
@@ -93,6 +94,8 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
     """
     if path is not None:
         path = Path(path).expanduser()
+        if path.is_dir():
+            raise TransformerTFError(f"--data {path} is a folder: give the path of spa.txt itself.")
         if not path.is_file():
             raise TransformerTFError(f"--data {path}: no such file; give the path of spa.txt.")
         return path
@@ -125,14 +128,13 @@ def read_pairs(path):
         list of ``(english, spanish)`` string tuples, in file order.
     """
     pairs, malformed = [], 0
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            fields = line.rstrip("\n").rstrip("\r").split("\t")
-            if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
-                malformed += line.strip() != ""  # blank lines are not worth a warning
-                continue
-            en, es = (unicodedata.normalize("NFC", field.strip()) for field in fields[:2])
-            pairs.append((en, es))
+    for line in read_text(path).split("\n"):  # strict UTF-8, as every text input
+        fields = line.rstrip("\r").split("\t")
+        if len(fields) < 2 or not fields[0].strip() or not fields[1].strip():
+            malformed += line.strip() != ""  # blank lines are not worth a warning
+            continue
+        en, es = (unicodedata.normalize("NFC", field.strip()) for field in fields[:2])
+        pairs.append((en, es))
     if malformed:
         warnings.warn(f"{path}: skipped {malformed} malformed line(s) (need English<TAB>Spanish).", stacklevel=2)
     if not pairs:
@@ -153,11 +155,20 @@ def split_pairs(pairs, val_fraction=0.05, test_fraction=0.05, seed=0):
     if not 0 < val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
         raise TransformerTFError("val and test fractions must be in (0, 1) and sum to less than 1.")
     groups = [en for en, _ in pairs]
-    rest_idx, test_idx = next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed)
-                              .split(pairs, groups=groups))
-    rest_groups = [groups[i] for i in rest_idx]
-    train_pos, val_pos = next(GroupShuffleSplit(1, test_size=val_fraction / (1 - test_fraction),
-                                                random_state=seed).split(rest_idx, groups=rest_groups))
+    sources = len(set(groups))
+    if sources < 3:  # one English sentence for each split, at the very least
+        raise TransformerTFError(
+            f"the corpus has {len(pairs)} pair(s) with {sources} distinct English sentence(s): too few to split "
+            f"into train, validation and test; give a corpus of at least 3 different English sentences.")
+    try:
+        rest_idx, test_idx = next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed)
+                                  .split(pairs, groups=groups))
+        rest_groups = [groups[i] for i in rest_idx]
+        train_pos, val_pos = next(GroupShuffleSplit(1, test_size=val_fraction / (1 - test_fraction),
+                                                    random_state=seed).split(rest_idx, groups=rest_groups))
+    except ValueError as err:  # scikit-learn: a split would be empty
+        raise TransformerTFError(f"{sources} distinct English sentences cannot be split with validation "
+                                 f"{val_fraction:g} and test {test_fraction:g} ({err}).") from None
     # Keep file order inside each split, so the same seed gives the same lists.
     return {
         "train": [pairs[i] for i in sorted(rest_idx[train_pos])],

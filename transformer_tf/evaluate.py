@@ -11,6 +11,7 @@ import sacrebleu
 
 from transformer_tf.data import read_pairs
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.text import read_text
 from transformer_tf.train import TrainConfig, load_splits
 
 LABELLED_HEADER = ("english", "spanish", "category")
@@ -60,11 +61,7 @@ def read_labelled_pairs(path):
     Raises:
         TransformerTFError: not UTF-8, a labelled line without three fields, or no pairs.
     """
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            lines = f.read().splitlines()
-    except UnicodeDecodeError:
-        raise TransformerTFError(f"--pairs {path}: not UTF-8 text.") from None
+    lines = read_text(path, f"--pairs {path}").splitlines()  # strict UTF-8, as every text input
     header = tuple(field.strip().lower() for field in lines[0].split("\t")) if lines else ()
     if header != LABELLED_HEADER:
         return read_pairs(path), None
@@ -101,7 +98,9 @@ def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None):
         if data:
             config.data = str(data)
         pairs, categories = load_splits(config)["test"], None
-    if limit:
+    if limit is not None and limit < 1:
+        raise TransformerTFError(f"--limit {limit}: give a number of pairs ≥ 1 (or leave it out: all of them).")
+    if limit is not None:
         pairs, categories = pairs[:limit], categories and categories[:limit]
     return pairs, categories
 

@@ -14,14 +14,16 @@ there, only ``tensorflow_text``, whose import registers the SentencePiece op::
     reloaded.translate(tf.constant(["He admired her as a great director."]))
 """
 
+import json
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
 from transformer_tf.tokenizer import END_ID, START_ID
 from transformer_tf.translate import decode_length, greedy_decode
@@ -71,7 +73,12 @@ class ExportedTranslator(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def translate(self, sentences):
-        """``(batch,)`` English strings → ``(batch,)`` Spanish strings; blank input gives ``""``."""
+        """``(batch,)`` English strings → ``(batch,)`` Spanish strings; blank input gives ``""``,
+        an empty batch an empty batch."""
+        return tf.cond(tf.size(sentences) > 0, lambda: self._translate(sentences),
+                       lambda: tf.constant([], tf.string))
+
+    def _translate(self, sentences):
         sentences = tf_text.normalize_utf8(sentences, "NFC")
         inp = self.source.encode(sentences, self.max_tokens)
         outputs = self.target.decode(greedy_decode(self.model, inp, decode_length(inp, self.max_tokens)))
@@ -79,28 +86,66 @@ class ExportedTranslator(tf.Module):
         return tf.where(blank, tf.constant(""), outputs)
 
 
-def export_translator(translator, directory):
-    """Write the SavedModel to ``directory`` atomically (temp dir, then rename).
+EXPORT_MARKER = "transformer-tf-export.json"  # written into every export: what may be replaced later
 
-    An existing export at ``directory`` is replaced only once the new one is complete;
-    a failure leaves it untouched and no half-written folder behind.
+
+def export_translator(translator, directory, force=False):
+    """Write the SavedModel to ``directory`` atomically (a fresh folder beside it, then a rename).
+
+    What is at ``directory`` already is replaced only once the new export is complete, and
+    only if it is an earlier export of this function (it holds :data:`EXPORT_MARKER`) or an
+    empty folder; anything else is refused unless ``force``. The folder the translator was
+    restored from, and any folder holding it or the working directory, are never replaced.
+    A failure leaves ``directory`` untouched and nothing half-written behind.
 
     Returns:
         the ``Path`` written.
+
+    Raises:
+        TransformerTFError: ``directory`` may not be replaced.
     """
     directory = Path(directory).resolve()
+    _check_replaceable(directory, translator.checkpoint_dir, force)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    staging = _sibling(directory, "tmp")
+    staging.mkdir()  # not tempfile.mkdtemp, whose 0700 the export would keep
     try:
         module = ExportedTranslator(translator)
         tf.saved_model.save(module, str(staging), signatures={"translate": module.translate})
+        marker = {"written_by": "transformer-tf export",
+                  "checkpoint_dir": str(translator.checkpoint_dir) if translator.checkpoint_dir else None}
+        (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         if directory.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
-            os.replace(directory, retired / "previous")
+            retired = _sibling(directory, "old")
+            os.replace(directory, retired)
             os.replace(staging, directory)
-            shutil.rmtree(retired)
+            if retired.is_dir():
+                shutil.rmtree(retired)
+            else:  # a file, replaced under --force
+                retired.unlink()
         else:
             os.replace(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return directory
+
+
+def _sibling(path, kind):
+    """A fresh hidden name beside ``path``."""
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _check_replaceable(directory, checkpoint_dir, force):
+    protected = [Path.cwd().resolve()] + ([Path(checkpoint_dir).resolve()] if checkpoint_dir else [])
+    for keep in protected:
+        if directory == keep or directory in keep.parents:
+            what = "the model's --checkpoint-dir" if keep != protected[0] else "the working directory"
+            raise TransformerTFError(f"{directory} is or holds {what} ({keep}): export elsewhere, e.g. "
+                                     f"exported/en_es (never replaced, even with --force).")
+    if not directory.exists() or force:
+        return
+    if directory.is_dir() and ((directory / EXPORT_MARKER).is_file() or not any(directory.iterdir())):
+        return
+    kind = "folder" if directory.is_dir() else "file"
+    raise TransformerTFError(f"{directory} is a {kind} that is not an earlier transformer-tf export "
+                             f"(no {EXPORT_MARKER}): choose another path, or pass --force to replace it.")

@@ -22,6 +22,9 @@ class CustomSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, d_model, warmup_steps=4000):
         super().__init__()
+        if d_model <= 0 or warmup_steps <= 0:
+            raise ValueError(f"d_model={d_model} and warmup_steps={warmup_steps} must both be positive "
+                             f"(the rate divides by their square roots).")
         self.d_model = d_model
         self.warmup_steps = warmup_steps
 

@@ -183,7 +183,13 @@ class SubwordTokenizer:
             proto = (directory / f"{name}.model").read_bytes()
         except FileNotFoundError as err:
             raise TransformerTFError(f"tokenizer {name!r} missing in {directory}: {err.filename}") from None
-        return cls(proto, offset=meta["offset"], bpemb_preprocess=meta["bpemb_preprocess"], source=meta["source"])
+        except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+            raise TransformerTFError(f"{directory / f'{name}.json'}: not valid JSON ({err}).") from None
+        try:
+            return cls(proto, offset=meta["offset"], bpemb_preprocess=meta["bpemb_preprocess"], source=meta["source"])
+        except (KeyError, TypeError, RuntimeError) as err:  # a field missing; a truncated or foreign .model
+            raise TransformerTFError(f"tokenizer {name!r} in {directory} is damaged ({type(err).__name__}: {err}); "
+                                     f"restore {name}.model and {name}.json from the run.") from None
 
 
 # Files of a model folder: one joint tokenizer, or one per language.

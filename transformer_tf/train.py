@@ -13,8 +13,11 @@ run would have ended.
 """
 
 import dataclasses
+import hashlib
 import json
+import os
 import random
+import uuid
 from pathlib import Path
 
 import keras
@@ -36,6 +39,7 @@ from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import Transformer
 from transformer_tf.schedule import CustomSchedule
+from transformer_tf.text import read_text
 from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers
 
 CONFIG_FILE = "config.json"
@@ -89,21 +93,83 @@ class TrainConfig:
                     "vocab_size", "max_pairs", "val_fraction", "test_fraction", "seed", "augment", "augment_names",
                     "augment_numbers", "augment_concat", "batch_size")
 
-    def save(self, directory, tokenizer_files=()):
+    # Whole numbers that must be at least 1, and the smallest max_tokens (START, one piece, END).
+    _AT_LEAST_ONE = ("num_layers", "d_model", "num_heads", "dff", "vocab_size", "batch_size", "epochs",
+                     "warmup_steps", "checkpoint_every")
+    _MIN_MAX_TOKENS = 3
+
+    def validate(self):
+        """Refuse values that cannot make a run, naming each flag: called before anything is written.
+
+        Raises:
+            TransformerTFError: every problem found, in one message.
+        """
+        def flag(name):
+            return "--" + name.replace("_", "-")
+
+        def whole(v):
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        problems = [f"{flag(n)} {getattr(self, n)!r}: give a whole number ≥ 1"
+                    for n in self._AT_LEAST_ONE if not whole(getattr(self, n)) or getattr(self, n) < 1]
+        if not whole(self.max_tokens) or self.max_tokens < self._MIN_MAX_TOKENS:
+            problems.append(f"--max-tokens {self.max_tokens!r}: give at least {self._MIN_MAX_TOKENS} "
+                            f"(START, one piece, END)")
+        if self.max_pairs is not None and (not whole(self.max_pairs) or self.max_pairs < 1):
+            problems.append(f"--max-pairs {self.max_pairs!r}: give a whole number ≥ 1 (or leave it out: all pairs)")
+        if not whole(self.seed) or not 0 <= self.seed < 2**32:  # what NumPy's seeding accepts
+            problems.append(f"--seed {self.seed!r}: give a whole number from 0 to 2**32 - 1")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            problems.append(f"--dropout {self.dropout!r}: give a rate in [0, 1), e.g. 0.1")
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value < 1:
+                problems.append(f"{flag(name)} {value!r}: give a share in (0, 1), e.g. 0.05")
+        for name in ("augment_names", "augment_concat"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                problems.append(f"{flag(name)} {value!r}: give a share in [0, 1], e.g. 0.1")
+        if not whole(self.augment_numbers) or self.augment_numbers < 0:
+            problems.append(f"--augment-numbers {self.augment_numbers!r}: give a whole number ≥ 0")
+        if not isinstance(self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
+            problems.append(f"--label-smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
+        if self.share_embeddings and self.tokenizer != "joint":
+            problems.append(f"--share-embeddings needs one vocabulary for both languages (--tokenizer joint), "
+                            f"not --tokenizer {self.tokenizer}; or give --no-share-embeddings")
+        if not problems and self.val_fraction + self.test_fraction >= 1:
+            problems.append(f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} "
+                            f"leave nothing to train on: keep their sum below 1")
+        if not problems and self.d_model % self.num_heads:
+            problems.append(f"--d-model {self.d_model} is not divisible by --num-heads {self.num_heads} "
+                            f"(each head gets d_model / num_heads columns)")
+        if problems:
+            raise TransformerTFError("; ".join(problems) + ".")
+
+    def save(self, directory, corpus=None, tokenizer_files=()):
+        """Write ``config.json`` atomically (a temporary file renamed over it), with ``corpus``,
+        the :func:`corpus_fingerprint` of the data, when given, and the tokenizer files' names."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         payload = {**dataclasses.asdict(self), "tokenizer_files": list(tokenizer_files)}
-        (directory / CONFIG_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+        if corpus:
+            payload["corpus"] = corpus
+        write_atomically(directory / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory):
-        path = Path(directory) / CONFIG_FILE
-        if not path.is_file():
-            raise TransformerTFError(f"no {CONFIG_FILE} in {directory}: train a model first (transformer-tf train).")
+        """Read ``config.json``; a missing, unreadable or invalid one raises TransformerTFError."""
         fields = {f.name for f in dataclasses.fields(cls)}
-        saved = {k: v for k, v in json.loads(path.read_text()).items() if k in fields}
-        # A config written before a field existed was trained without it: the blog's value.
-        return cls(**{**LEGACY_VALUES, **saved})
+        path = Path(directory) / CONFIG_FILE
+        try:
+            saved = {k: v for k, v in read_config_json(directory).items() if k in fields}
+            # A config written before a field existed was trained without it: the blog's value.
+            config = cls(**{**LEGACY_VALUES, **saved})
+            config.validate()
+        except TransformerTFError as err:
+            if not path.is_file():
+                raise
+            raise TransformerTFError(f"{path} is not a valid training config: {err}") from None
+        return config
 
     def check_compatible(self, saved):
         """Refuse to resume a run whose architecture or data differ; name every mismatch."""
@@ -122,6 +188,110 @@ PRESETS = {
                         augment=False, label_smoothing=0.0),
 }
 LEGACY_VALUES = {"share_embeddings": False, "augment": False, "label_smoothing": 0.0, "mixed_precision": False}
+
+
+def read_config_json(directory):
+    """``config.json`` of ``directory`` as a dict (every key, the corpus fingerprint included)."""
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise TransformerTFError(f"no {CONFIG_FILE} in {directory}: train a model first (transformer-tf train).")
+    try:
+        payload = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise TransformerTFError(f"{path}: invalid JSON ({err}); restore it from the run's copy "
+                                 f"or train again into a new --checkpoint-dir.") from None
+    if not isinstance(payload, dict):
+        raise TransformerTFError(f"{path}: expected a JSON object of settings, found {type(payload).__name__}.")
+    return payload
+
+
+def write_atomically(path, text):
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``:
+    a kill leaves the old file or the new one, never half of one."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        partial.write_text(text)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def corpus_fingerprint(path):
+    """``{"file", "bytes", "sha256"}`` of the corpus: a resume must read the same text."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def latest_checkpoint(checkpoint_dir):
+    """The newest training checkpoint's prefix in ``checkpoint_dir``, or None when it has none.
+
+    Raises:
+        TransformerTFError: the ``checkpoint`` state file is unreadable, or it names a newest
+            checkpoint whose files are gone while older ones remain (the message offers the
+            newest of those).
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    try:
+        state = tf.train.get_checkpoint_state(str(checkpoint_dir))
+    except (tf.errors.OpError, ValueError) as err:  # a damaged text proto
+        raise TransformerTFError(f"{checkpoint_dir / 'checkpoint'}: unreadable ({str(err).splitlines()[0][:200]}); "
+                                 f"delete it if the ckpt-* files are fine, or train into a new folder.") from None
+    if state is None or not state.model_checkpoint_path:
+        return None
+    newest = state.model_checkpoint_path
+    if Path(newest + ".index").is_file():
+        return newest
+    older = [p for p in state.all_model_checkpoint_paths if p != newest and Path(p + ".index").is_file()]
+    if not older:
+        return None
+    fallback = Path(older[-1]).name
+    raise TransformerTFError(
+        f"the newest checkpoint {Path(newest).name}, named in {checkpoint_dir / 'checkpoint'}, has no files "
+        f"(deleted or never finished); older ones remain: {', '.join(Path(p).name for p in older)}. "
+        f"To go on from {fallback}, make the first line of that file: model_checkpoint_path: \"{fallback}\"")
+
+
+def restore_checkpoint(checkpoint, prefix, expect_partial=False):
+    """Fill ``checkpoint``'s variables from ``prefix``, or raise a TransformerTFError naming the
+    files and what is wrong (shapes of another model size, truncated or corrupted files).
+
+    ``expect_partial``: read only what ``checkpoint`` holds (a model without its optimizer) with
+    ``read``; otherwise ``restore`` everything, as a resumed training run needs.
+    """
+    try:
+        status = checkpoint.read(prefix).expect_partial() if expect_partial else checkpoint.restore(prefix)
+        status.assert_existing_objects_matched()
+    except AssertionError as err:
+        raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
+    except ValueError as err:  # a tensor of another shape: config.json of another model size
+        raise TransformerTFError(f"{prefix} does not fit the model that config.json describes "
+                                 f"({str(err).splitlines()[0][:300]}); is config.json from another run?") from None
+    except (tf.errors.OpError, IndexError) as err:  # truncated or corrupted .index / .data files
+        message = err.message if isinstance(err, tf.errors.OpError) else str(err)
+        raise TransformerTFError(f"{prefix}.index / .data-*: unreadable checkpoint files "
+                                 f"({type(err).__name__}: {message.splitlines()[0][:200]}); "
+                                 f"the files are truncated or corrupted.") from None
+    return status
+
+
+def dropout_seed_states(model):
+    """The state variables of the model's dropout seed generators, in a fixed order.
+
+    Keras 3's ``Dropout`` draws its masks from a ``keras.random.SeedGenerator`` whose state
+    (``[seed, counter]``) advances once per training call; it is not among the model's
+    checkpointed weights. Saved beside them, a resumed run draws the masks an uninterrupted
+    run would have drawn.
+    """
+    return [v for v in model.variables if v.name == "seed_generator_state"]
+
+
+def _has_dropout_seeds(prefix):
+    return any(name.startswith("dropout_seeds/") for name, _ in tf.train.list_variables(prefix))
 
 
 def masked_accuracy(y_true, y_pred):
@@ -240,7 +410,14 @@ class CheckpointEvery(keras.callbacks.Callback):
     def _save(self, check_interval):
         # Files are named by optimizer step (ckpt-1200), the number that resuming uses.
         step = int(self.model.optimizer.iterations.numpy())
-        self.manager.save(checkpoint_number=step, check_interval=check_interval)
+        try:
+            self.manager.save(checkpoint_number=step, check_interval=check_interval)
+        except (tf.errors.OpError, OSError) as err:  # folder removed, unwritable, disk full
+            message = err.message if isinstance(err, tf.errors.OpError) else str(err)
+            raise TransformerTFError(
+                f"cannot write a checkpoint to {self.manager.directory} at step {step} "
+                f"({type(err).__name__}: {message.splitlines()[0][:200]}); the last one saved is "
+                f"{self.manager.latest_checkpoint or 'none'}. Fix the folder and run the same command to resume.") from None
 
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -257,6 +434,8 @@ def make_strategy(name="default", cpu_replicas=None):
             distribution on a machine without GPUs). Must run before TensorFlow starts
             its runtime, i.e. before the first tensor is created in the process.
     """
+    if cpu_replicas is not None and cpu_replicas < 1:
+        raise TransformerTFError(f"--cpu-replicas {cpu_replicas}: give a number of devices ≥ 1.")
     if cpu_replicas:
         cpu = tf.config.list_physical_devices("CPU")[0]
         try:
@@ -275,6 +454,45 @@ def make_strategy(name="default", cpu_replicas=None):
     raise TransformerTFError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}.")
 
 
+def _resumable_checkpoint(config, checkpoint_dir, corpus):
+    """The checkpoint to resume from, None for a fresh start, or a TransformerTFError when
+    ``checkpoint_dir`` may be neither resumed nor started afresh. Writes nothing."""
+    if (checkpoint_dir / "weights").is_dir() and not any(checkpoint_dir.glob("ckpt-*.index")):
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds released weights without optimizer state, which cannot be resumed; "
+            f"train into another folder (--checkpoint-dir runs/my_model).")
+    latest = latest_checkpoint(checkpoint_dir)
+    if latest is None:
+        return None  # nothing trained yet: a config without checkpoints is a start that failed
+    if not (checkpoint_dir / CONFIG_FILE).is_file():
+        raise TransformerTFError(f"{checkpoint_dir} holds checkpoints but no {CONFIG_FILE}, so they cannot be "
+                                 f"resumed; train into another --checkpoint-dir.")
+    config.check_compatible(TrainConfig.load(checkpoint_dir))
+    saved = read_config_json(checkpoint_dir).get("corpus")
+    if saved and (saved.get("bytes"), saved.get("sha256")) != (corpus["bytes"], corpus["sha256"]):
+        raise TransformerTFError(
+            f"{checkpoint_dir} was trained on another corpus ({saved.get('file')}: {saved.get('bytes'):,} bytes, "
+            f"sha256 {str(saved.get('sha256'))[:12]}…) than --data gives now ({corpus['file']}: "
+            f"{corpus['bytes']:,} bytes, sha256 {corpus['sha256'][:12]}…); resuming would reuse its tokenizers and "
+            f"skip the wrong batches. Give the same corpus, or start a new run in another --checkpoint-dir.")
+    return latest
+
+
+def _check_writable(directory, flag):
+    """Prove that ``directory`` (or, while it does not exist, its nearest existing parent, where
+    it would be created) takes a new file; creates nothing that stays."""
+    directory = Path(directory).absolute()
+    existing = next(p for p in (directory, *directory.parents) if p.exists())
+    probe = existing / f".write-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise TransformerTFError(f"{flag} {directory}: cannot write there ({err.strerror or err}).") from None
+
+
 def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", callbacks=(), verbose=1,
           strategy=None):
     """Train (or resume) the translator; returns ``(model, history)``.
@@ -288,15 +506,19 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     the data (:meth:`TrainConfig.check_compatible`); ``epochs`` may be raised.
     """
     checkpoint_dir = Path(checkpoint_dir)
+    # Everything is decided before anything is written: a refused or failed start leaves the
+    # folder as it was (and a folder with a config but no checkpoint is simply started afresh).
+    config.validate()
     keras.utils.set_random_seed(config.seed)
+    corpus = corpus_fingerprint(resolve_corpus(config.data))
     splits = load_splits(config)
-    resuming = (checkpoint_dir / CONFIG_FILE).is_file()
-    if resuming:
-        config.check_compatible(TrainConfig.load(checkpoint_dir))
+    latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
+    _check_writable(checkpoint_dir, "--checkpoint-dir")
+    _check_writable(log_dir, "--log-dir")
+    if latest:
         tokenizers = load_tokenizers(checkpoint_dir)
     else:
         tokenizers = make_tokenizers(config, splits["train"])
-    config.save(checkpoint_dir, save_tokenizers(checkpoint_dir, *tokenizers))
 
     en_tok, es_tok = tokenizers
     distributed = strategy is not None
@@ -314,6 +536,9 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
     steps_per_epoch = count_batches(batch_pairs(train_pairs, config.batch_size, config.max_tokens,
                                                 drop_remainder=split))
+    if steps_per_epoch == 0:
+        raise TransformerTFError(f"the training split has no complete batch of {config.batch_size} "
+                                 f"for {strategy.num_replicas_in_sync} replicas: lower --batch-size.")
     if verbose:
         print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
               f"tokens, {steps_per_epoch} batches an epoch")
@@ -323,19 +548,20 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     if verbose and distributed:
         note = "; each bucket's incomplete last batch is dropped" if split else ""
         print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s){note}")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    # The dropout masks' random state is saved too, so a resumed run draws the same masks.
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, dropout_seeds=dropout_seed_states(model))
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=5,
                                          step_counter=model.optimizer.iterations,
                                          checkpoint_interval=config.checkpoint_every)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    elif (checkpoint_dir / "weights").is_dir():
-        raise TransformerTFError(
-            f"{checkpoint_dir} holds released weights without optimizer state, which cannot be resumed; "
-            f"train into another folder (--checkpoint-dir runs/my_model).")
+    if latest:
+        # Checkpoints written before the dropout state was saved restore without it.
+        restore_checkpoint(checkpoint if _has_dropout_seeds(latest) else
+                           tf.train.Checkpoint(model=model, optimizer=model.optimizer), latest)
+    tokenizer_files = save_tokenizers(checkpoint_dir, *tokenizers)  # the same files again when resuming
+    config.save(checkpoint_dir, corpus, tokenizer_files)  # last: the config marks a folder as a run
     done = int(model.optimizer.iterations.numpy())
     if verbose and done:
-        print(f"resumed from {manager.latest_checkpoint} at step {done} (epoch {done // steps_per_epoch + 1})")
+        print(f"resumed from {latest} at step {done} (epoch {done // steps_per_epoch + 1})")
 
     callbacks = [CheckpointEvery(manager), keras.callbacks.TensorBoard(log_dir=str(log_dir)), *callbacks]
     history = None

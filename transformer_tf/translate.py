@@ -21,7 +21,7 @@ from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID, create_padding_mask
 from transformer_tf.model import Transformer
 from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID, load_tokenizers
-from transformer_tf.train import TrainConfig
+from transformer_tf.train import TrainConfig, latest_checkpoint, restore_checkpoint
 
 # Ids the decoder must never emit: padding (it only pads finished rows), <unk> (the
 # output never shows an unknown-token marker) and START (only ever fed in).
@@ -180,7 +180,11 @@ def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
             raise TransformerTFError(f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
                                      f"training checkpoint(s); average at most that many.")
         average_checkpoints(translator.model, kept[-average:])
-    return tf.train.Checkpoint(model=translator.model).write(str(Path(checkpoint_dir) / WEIGHTS_PREFIX))
+    target = Path(checkpoint_dir) / WEIGHTS_PREFIX
+    try:
+        return tf.train.Checkpoint(model=translator.model).write(str(target))
+    except tf.errors.OpError as err:  # unwritable folder, a file where weights/ should be, disk full
+        raise TransformerTFError(f"cannot write {target}.*: {err.message.splitlines()[0][:200]}") from None
 
 
 def average_checkpoints(model, prefixes):
@@ -211,6 +215,7 @@ class Translator:
         self.target_tokenizer = target_tokenizer
         self.max_tokens = max_tokens
         self._decoders = {}  # beam size → compiled decoder
+        self.checkpoint_dir = None  # the folder it was restored from (export never writes there)
 
     @classmethod
     def from_checkpoint(cls, checkpoint_dir="checkpoints/en_es"):
@@ -228,15 +233,13 @@ class Translator:
                             source.vocab_size, target.vocab_size, config.max_tokens, config.max_tokens,
                             rate=config.dropout, share_embeddings=config.share_embeddings)
         model.build(((None, None), (None, None)))
-        latest = tf.train.latest_checkpoint(str(checkpoint_dir)) or shipped_weights(checkpoint_dir)
+        latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
         if latest is None:
             raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-        status = tf.train.Checkpoint(model=model).read(latest).expect_partial()  # optimizer not needed
-        try:
-            status.assert_existing_objects_matched()
-        except AssertionError as err:
-            raise TransformerTFError(f"{latest} does not match config.json: {str(err)[:300]}") from None
-        return cls(model, source, target, config.max_tokens)
+        restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True)  # optimizer not needed
+        translator = cls(model, source, target, config.max_tokens)
+        translator.checkpoint_dir = checkpoint_dir
+        return translator
 
     def encode_sources(self, sentences):
         """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning."""
@@ -277,8 +280,8 @@ class Translator:
         """
         if isinstance(texts, str):
             return self.translate([texts], batch_size, beam)[0]
-        if batch_size < 1:
-            raise TransformerTFError(f"batch size {batch_size}: it must be at least 1.")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise TransformerTFError(f"--batch-size {batch_size!r}: give a whole number ≥ 1.")
         texts = [unicodedata.normalize("NFC", t) for t in texts]  # as the training corpus
         sentences = [split_sentences(t) for t in texts]
         flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam)
