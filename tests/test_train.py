@@ -209,7 +209,8 @@ def test_distributed_training_on_two_logical_cpus(tiny, tmp_path, strategy):
     """The CLI's --strategy path, in a fresh process (devices are fixed when TF starts)."""
     folder = tmp_path / "ckpt"
     args = ["--data", tiny.data, "--max-pairs", "600", "--epochs", "1", "--num-layers", "1", "--d-model", "16",
-            "--num-heads", "2", "--dff", "32", "--vocab-size", "150", "--batch-size", "16", "--checkpoint-dir", str(folder),
+            "--num-heads", "2", "--dff", "32", "--vocab-size", "400", "--no-augment", "--batch-size", "16",
+            "--checkpoint-dir", str(folder),
             "--log-dir", str(tmp_path / "logs"), "--strategy", strategy, "--cpu-replicas", "2"]
     run = subprocess.run([sys.executable, "-m", "transformer_tf.cli", "train", *args],
                          capture_output=True, text=True, timeout=300)

@@ -96,7 +96,9 @@ class SubwordTokenizer:
                 num_threads=2, minloglevel=2, byte_fallback=byte_fallback, split_digits=byte_fallback,
             )
         except RuntimeError as err:  # e.g. vocab_size larger than the text allows
-            raise TransformerTFError(f"SentencePiece training failed: {err}") from None
+            hint = (" With byte fallback the vocabulary holds the 256 byte pieces and every character of the text"
+                    " besides the merges." if byte_fallback else "")
+            raise TransformerTFError(f"SentencePiece training failed: {err}; raise --vocab-size.{hint}") from None
         kind = "joint" if byte_fallback else "trained"
         return cls(model.getvalue(), offset=0, source=f"{kind}:{model_type}:{vocab_size}")
 
