@@ -12,7 +12,8 @@ TensorFlow; :mod:`lstm_tf.study` gives it the objective.
 - **Resume.** Finished trials live in the storage; a rerun counts them and runs only the
   missing ones. A worker killed mid-trial leaves a ``RUNNING`` trial whose heartbeat stops;
   after ``grace_period`` seconds the next worker marks it failed and retries its draw
-  (Optuna's ``RetryHeartbeatStaleTrialCallback``), so no draw is lost or run twice.
+  (Optuna's ``RetryHeartbeatStaleTrialCallback``), so no draw is lost or run twice. A trial
+  stopped by Ctrl-C fails at once and is retried when a worker next starts.
 - **Settings.** The search space and training settings are saved in each study's user
   attributes; opening a study under the same name with other settings is refused.
 - **Importance.** :func:`fanova_importance` is fANOVA (Hutter et al. 2014), as the paper used:
@@ -62,12 +63,12 @@ def open_storage(url, heartbeat_interval=10, grace_period=60):
         LSTMTFError: the URL cannot be opened (bad form, missing folder, server down, no driver).
     """
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-                                          grace_period=grace_period, heartbeat_stale_trial_callback=retry)
+        with warnings.catch_warnings():  # heartbeats and retries are "experimental" in Optuna since 2.8
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
+                                              grace_period=grace_period, heartbeat_stale_trial_callback=retry)
     except Exception as err:  # sqlalchemy's ArgumentError, OperationalError, a missing DB driver, …
         raise LSTMTFError(f"cannot open the study storage {url!r} ({err.__class__.__name__}: "
                           f"{str(err).splitlines()[0] if str(err) else ''}). Give a URL Optuna accepts, e.g. "
@@ -126,6 +127,21 @@ def draw_of(trial, trials):
     return fresh_draw(trials, trial.number)
 
 
+def retry_interrupted(study, max_retry=3):
+    """Queue again the draws of trials that failed by an exception (Ctrl-C), as heartbeats do for killed ones.
+
+    Called when a worker starts; the retry keeps the draw and its hyperparameters.
+    """
+    trials = study.get_trials(deepcopy=False)
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+        for t in trials:
+            if t.state == optuna.trial.TrialState.FAIL and t.number not in retried:
+                retry(study, t)
+
+
 def run_worker(studies, objective, trials, poll=5.0, progress=print):
     """Run trials until every study has ``trials`` finished ones (this worker and all others together).
 
@@ -151,6 +167,8 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
             return objective(variant, trial, draw)
         return run
 
+    for study in studies.values():
+        retry_interrupted(study)
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -149,6 +149,21 @@ def test_a_killed_trial_is_retried_with_its_own_draw(tmp_path):
     assert [t.state for t in study.trials].count(optuna.trial.TrialState.FAIL) == 1
 
 
+def test_a_trial_stopped_by_ctrl_c_is_retried_with_its_own_draw(tmp_path):
+    studies = search.open_studies(_store(tmp_path), "s", ("vanilla",), {"a": 1}, seed=0)
+    calls = []
+
+    def interrupted(variant, trial, draw):
+        _synthetic(calls)(variant, trial, draw)
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        search.run_worker(studies, interrupted, trials=3)
+    search.run_worker(studies, _synthetic(calls), trials=3)
+    assert [d for _, d in calls] == [0, 0, 1, 2]          # draw 0 interrupted, then run again, then the rest
+    frame = search.trials_frame(studies)
+    assert sorted(frame["trial"]) == [0, 1, 2]
+
+
 WORKER = """
 import sys, time
 from pathlib import Path
