@@ -65,7 +65,13 @@ def _study(args):
     import optuna
 
     from lstm_tf.jsb import load_jsb_chorales
-    from lstm_tf.study import PROTOCOLS, StudyConfig, default_study_name, markdown_report, run_study
+    from lstm_tf.study import (
+        PROTOCOLS,
+        StudyConfig,
+        default_study_name,
+        markdown_report,
+        run_study,
+    )
     from lstm_tf.variants import get_variant
 
     overrides = {k: v for k, v in (("trials", args.trials), ("max_epochs", args.max_epochs)) if v is not None}
@@ -93,7 +99,11 @@ def _study(args):
 def _gradients(args):
     from pathlib import Path
 
-    from lstm_tf.gradients import clipping_demo, plot_vanishing_gradients, vanishing_gradient_study
+    from lstm_tf.gradients import (
+        clipping_demo,
+        plot_vanishing_gradients,
+        vanishing_gradient_study,
+    )
 
     if args.steps < 2:
         raise LSTMTFError(f"--steps must be at least 2, got {args.steps}.")

@@ -69,7 +69,7 @@ def open_storage(url, heartbeat_interval=10, grace_period=60):
             retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
                                               grace_period=grace_period, heartbeat_stale_trial_callback=retry)
-    except Exception as err:  # sqlalchemy's ArgumentError, OperationalError, a missing DB driver, …
+    except Exception as err:  # noqa: BLE001 — sqlalchemy's ArgumentError, OperationalError, a missing driver, …
         raise LSTMTFError(f"cannot open the study storage {url!r} ({err.__class__.__name__}: "
                           f"{str(err).splitlines()[0] if str(err) else ''}). Give a URL Optuna accepts, e.g. "
                           f"sqlite:///runs/lstm_study/study.db (its folder must exist) or "

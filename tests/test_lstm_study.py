@@ -13,12 +13,25 @@ import optuna
 import pandas as pd
 import pytest
 
+from lstm_tf import search
 from lstm_tf.cli import main
 from lstm_tf.errors import LSTMTFError
-from lstm_tf.jsb import FILENAME, load_jsb_chorales, piano_roll, plot_piano_roll, resolve_jsb_chorales
-from lstm_tf import search
-from lstm_tf.study import (StudyConfig, check_paper_claims, next_step_batches, run_study, search_space, summarize,
-                           write_report)
+from lstm_tf.jsb import (
+    FILENAME,
+    load_jsb_chorales,
+    piano_roll,
+    plot_piano_roll,
+    resolve_jsb_chorales,
+)
+from lstm_tf.study import (
+    StudyConfig,
+    check_paper_claims,
+    next_step_batches,
+    run_study,
+    search_space,
+    summarize,
+    write_report,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -252,7 +265,7 @@ def test_summary_and_claims_on_a_made_up_table():
 def test_report_writes_table_claims_importance_and_figures(tmp_path):
     results = _made_up_results(30)   # top 10 %: 3 trials a variant
     space = search_space(StudyConfig(learning_rate_range=(1e-3, 10 ** -1.5), units_range=(40, 40)))
-    _, table, checks = write_report(results, space, StudyConfig(), tmp_path)
+    write_report(results, space, StudyConfig(), tmp_path)
     summary = (tmp_path / "summary.md").read_text()
     assert "| NFG | worse | holds |" in summary and "fANOVA" in summary
     assert pd.read_csv(tmp_path / "results.csv").shape[0] == 90
@@ -264,7 +277,7 @@ def test_report_writes_table_claims_importance_and_figures(tmp_path):
 def test_quick_study_writes_everything_and_resumes(jsb_dir, tmp_path):
     data = load_jsb_chorales(jsb_dir)
     config = StudyConfig.for_protocol("paper", quick=True, variants=("vanilla", "NOAF"))
-    results, table, _ = run_study(data, config, tmp_path)
+    results, _, _ = run_study(data, config, tmp_path)
     assert set(results["variant"]) == {"vanilla", "NOAF"}
     assert np.all(np.isfinite(results["test_nll"])) and np.all(results["test_nll"] > 0)
     for name in ("results.csv", "summary.md", "boxplot.png", "study.db"):
