@@ -83,11 +83,13 @@ def _study(args):
         except ValueError as err:
             raise LSTMTFError(str(err)) from None
     config = StudyConfig.for_protocol(args.protocol, quick=args.quick, seed=args.seed, **overrides)
-    data = load_jsb_chorales(args.data)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead of Optuna's
     name = args.study_name or default_study_name(config, args.quick)
-    print(f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; study {name}, protocol "
-          f"{config.protocol}: {len(config.variants)} variants × {config.trials} trials → {args.out}", flush=True)
+    data = None if args.report_only else load_jsb_chorales(args.data)
+    if data is not None:
+        print(f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; study {name}, "
+              f"protocol {config.protocol}: {len(config.variants)} variants × {config.trials} trials → {args.out}",
+              flush=True)
     _, table, checks = run_study(data, config, args.out, storage=args.storage, study_name=name,
                                  progress=lambda line: print(line, flush=True), report_only=args.report_only)
     print()

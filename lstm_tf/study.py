@@ -482,7 +482,8 @@ def run_study(data, config, out_dir, storage=None, study_name=None, progress=pri
 
     ``storage``: an Optuna storage URL; default ``sqlite:///{out_dir}/study.db``. Several
     processes or machines may run this on the same storage at once: together they finish
-    ``config.trials`` trials per variant. ``report_only``: train nothing, report what is there.
+    ``config.trials`` trials per variant. ``report_only``: train nothing (``data`` may be None),
+    report what is there.
 
     Writes ``results.csv``, ``summary.md``, ``boxplot.png`` (top 10 % trials),
     ``importance.png`` and ``learning_rate.png`` (with ≥ 5 trials per variant) in ``out_dir``.
@@ -494,7 +495,8 @@ def run_study(data, config, out_dir, storage=None, study_name=None, progress=pri
     Raises:
         LSTMTFError: empty splits, an unopenable storage, a study of that name with other settings.
     """
-    check_splits(data)
+    if not report_only:
+        check_splits(data)
     out_dir = Path(out_dir)
     if storage is None:
         out_dir.mkdir(parents=True, exist_ok=True)
