@@ -353,13 +353,31 @@ def check_paper_claims(table, alpha=SIGNIFICANCE):
 def importance_by_variant(results, space, n_trees=32, seed=0):
     """fANOVA per variant on the test NLL: a DataFrame, variants × (hyperparameters, then pairs).
 
-    Variants with fewer than 5 trials are left out (a forest on fewer says nothing).
+    Variants with fewer than 5 trials are left out (a forest on fewer says nothing). A last
+    row, ``all``, pools every variant's trials with the variant as one more input (its code in
+    :data:`VARIANTS`; a tree isolates any one code in two splits): steadier while each variant
+    has few trials, and its ``LSTM variant`` column is the share of the variance due to the variant.
     """
     rows = {}
     for variant, group in results.groupby("variant", sort=False):
         if len(group) >= 5 and group["test_nll"].nunique() > 1:
             rows[variant] = search.fanova_importance(group, space, target="test_nll", n_trees=n_trees, seed=seed)[0]
-    return pd.DataFrame(rows).T.reindex([v for v in VARIANTS if v in rows])
+    order = [v for v in VARIANTS if v in rows]
+    if len(order) > 1:
+        pooled = results.assign(**{"LSTM variant": results["variant"].map(VARIANTS.index)})
+        pooled_space = {**space, "LSTM variant": optuna.distributions.IntDistribution(0, len(VARIANTS) - 1)}
+        rows["all"] = search.fanova_importance(pooled, pooled_space, target="test_nll", n_trees=n_trees,
+                                               seed=seed)[0]
+        order.append("all")
+    return pd.DataFrame(rows).T.reindex(order)
+
+
+def importance_columns(importance, pairs=2):
+    """The hyperparameters, then the ``pairs`` interactions with the largest mean share over the variants."""
+    per_variant = importance.drop(index="all", errors="ignore")
+    interactions = [c for c in importance.columns if " × " in c]
+    return ([c for c in importance.columns if " × " not in c]
+            + list(per_variant[interactions].mean().nlargest(pairs).index))
 
 
 def markdown_report(table, checks, config, importance=None):
@@ -387,13 +405,13 @@ def markdown_report(table, checks, config, importance=None):
         lines += [f"| {c['variant']} | {c['paper']} | {c['verdict']} |" for c in checks]
         lines += [""] + [f"- {c['sentence']}" for c in checks]
     if importance is not None and len(importance):
-        mains = [c for c in importance.columns if " × " not in c]
-        pairs = list(importance[[c for c in importance.columns if " × " in c]].mean().nlargest(2).index)
-        ranking = importance[mains].mean().sort_values(ascending=False)
+        columns = importance_columns(importance)
+        mains = [c for c in columns if " × " not in c]
+        ranking = importance.drop(index="all", errors="ignore")[mains].mean().dropna().sort_values(ascending=False)
         lines += ["", ("fANOVA: share of the variance of test NLL explained by each hyperparameter, and by the two "
-                       "largest pairwise interactions (mean over variants):"), "",
-                  "| variant | " + " | ".join(mains + pairs) + " |", "| --- |" + " ---: |" * len(mains + pairs)]
-        lines += [f"| {v} | " + " | ".join(f"{row[c]:.1%}" for c in mains + pairs) + " |"
+                       "largest pairwise interactions (mean over variants); `all`: every variant's trials pooled:"),
+                  "", "| variant | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+        lines += [f"| {v} | " + " | ".join("–" if math.isnan(row[c]) else f"{row[c]:.1%}" for c in columns) + " |"
                   for v, row in importance.iterrows()]
         lines += ["", "Ranking here (mean share over variants): " + " > ".join(
             f"{name} ({share:.0%})" for name, share in ranking.items()) + ". The paper's on JSB Chorales: "
@@ -428,13 +446,12 @@ def plot_importance(importance, path=None):
     """fANOVA shares as bars, one group per hyperparameter, one bar per variant (as the paper's figure 5)."""
     import matplotlib.pyplot as plt
 
-    mains = [c for c in importance.columns if " × " not in c]
-    pairs = list(importance[[c for c in importance.columns if " × " in c]].mean().nlargest(2).index)
-    columns = mains + pairs
+    columns = importance_columns(importance)
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(1, len(importance))
     for k, (variant, row) in enumerate(importance.iterrows()):
-        ax.bar(np.arange(len(columns)) + k * width - 0.4 + width / 2, [row[c] for c in columns], width, label=variant)
+        ax.bar(np.arange(len(columns)) + k * width - 0.4 + width / 2, [row[c] for c in columns], width, label=variant,
+               color="black" if variant == "all" else None)
     ax.set_xticks(np.arange(len(columns)), [c.replace("one_minus_momentum", "1 − momentum") for c in columns],
                   rotation=15)
     ax.set_ylabel("share of variance of test NLL")

@@ -267,7 +267,7 @@ def test_report_writes_table_claims_importance_and_figures(tmp_path):
     space = search_space(StudyConfig(learning_rate_range=(1e-3, 10 ** -1.5), units_range=(40, 40)))
     write_report(results, space, StudyConfig(), tmp_path)
     summary = (tmp_path / "summary.md").read_text()
-    assert "| NFG | worse | holds |" in summary and "fANOVA" in summary
+    assert "| NFG | worse | holds |" in summary and "fANOVA" in summary and "| all | " in summary
     assert pd.read_csv(tmp_path / "results.csv").shape[0] == 90
     for name in ("boxplot.png", "importance.png", "learning_rate.png"):
         assert (tmp_path / name).stat().st_size > 0
