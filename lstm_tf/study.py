@@ -344,7 +344,8 @@ def check_paper_claims(table, alpha=SIGNIFICANCE):
         paper = "significantly worse than vanilla" if claim == "worse" else "not significantly different from vanilla"
         checks.append({"variant": variant, "paper": claim, "verdict": verdict, "p": p, "top_mean": mean,
                        "vanilla_top_mean": base, "top_n": n,
-                       "sentence": f"{variant}: the paper found it {paper}; here its top {n} trials average "
+                       "sentence": f"{variant}: the paper found it {paper}; here "
+                                   f"{f'its top {n} trials average' if n > 1 else 'its best trial by validation scores'} "
                                    f"{mean:.3f} nats against vanilla's {base:.3f} ({test}): {verdict}"
                                    f"{' at this number of trials' if verdict == 'undecided' else ''}."})
     return checks
