@@ -471,7 +471,8 @@ def plot_learning_rate_marginal(results, space, path=None, points=40):
     dist = space["learning_rate"]
     grid = np.geomspace(dist.low, dist.high, points)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for variant, group in results.groupby("variant", sort=False):
+    for variant in [v for v in VARIANTS if v in set(results["variant"])]:
+        group = results[results["variant"] == variant]
         if len(group) < 5 or group["test_nll"].nunique() < 2:
             continue
         _, marginal = search.fanova_importance(group, space, target="test_nll")
