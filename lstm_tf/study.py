@@ -518,6 +518,9 @@ def run_study(data, config, out_dir, storage=None, study_name=None, progress=pri
         check_splits(data)
     out_dir = Path(out_dir)
     if storage is None:
+        if report_only and not (out_dir / "study.db").is_file():
+            raise LSTMTFError(f"{out_dir / 'study.db'} does not exist: no study to report. Give the --out of a run, "
+                              f"or its --storage.")
         out_dir.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{out_dir / 'study.db'}"
     store = search.open_storage(storage, grace_period=grace_period)

@@ -341,6 +341,8 @@ def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_pat
     empty.write_text(json.dumps({"train": [], "valid": [], "test": []}))
     assert main(["study", "--data", str(empty), "--out", str(out)]) == 2
     assert "hold no chorale" in capsys.readouterr().err
+    assert main(["study", "--report-only", "--out", str(out)]) == 2
+    assert "no study to report" in capsys.readouterr().err
     assert not out.exists()                                   # nothing written by any refused call
 
     storage = f"sqlite:///{tmp_path / 'kept.db'}"
