@@ -8,7 +8,8 @@ data → model → training → analysis:
 - :mod:`lstm_tf.layer`      ``SpaceOdysseyLSTM``: the same over a sequence, XLA-compiled
 - :mod:`lstm_tf.bptt`       the backward δ equations by hand (NumPy, float64)
 - :mod:`lstm_tf.gradients`  vanishing gradients through time; clipping by global norm
-- :mod:`lstm_tf.study`      the variant study (random search, NLL per step, table, box plot)
+- :mod:`lstm_tf.study`      the variant study (random search, NLL per step, top 10 %, Welch, fANOVA)
+- :mod:`lstm_tf.search`     its Optuna store: same draws for all variants, resume, many workers, fANOVA
 - :mod:`lstm_tf.cli`        ``lstm-tf study | gradients | bptt``
 """
 

@@ -21,16 +21,31 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     study = sub.add_parser("study", help="compare the nine LSTM variants on JSB Chorales",
-                           description="Random search per variant (the same draws for all), early stopping on "
-                                       "validation, test NLL per time step. Rerunning with the same --out resumes.")
+                           description="Random search per variant on Optuna (draw k the same for all variants), "
+                                       "early stopping on validation, test NLL per time step; then the paper's "
+                                       "analysis (top 10 %%, Welch's t-test, fANOVA importance). Trials live in "
+                                       "a study store: rerunning resumes, and any number of processes or machines "
+                                       "may run the same command on one --storage at once.")
     study.add_argument("--data", metavar="PATH", help="jsb-chorales-quarter.json or its folder "
                                                       "(default: Keras cache, else download)")
-    study.add_argument("--out", default="runs/lstm_study", metavar="DIR", help="(default %(default)s)")
+    study.add_argument("--out", default="runs/lstm_study", metavar="DIR",
+                       help="report folder, and the default SQLite store (default %(default)s)")
+    study.add_argument("--protocol", choices=("fast", "paper"), default="fast",
+                       help="fast: Adam, lr and hidden size (default); paper: the paper's space, SGD with Nesterov "
+                            "momentum, input noise, hidden size and epochs capped")
+    study.add_argument("--storage", metavar="URL",
+                       help="Optuna storage URL shared by all workers, e.g. postgresql://user:pw@host/db "
+                            "(default: sqlite:///OUT/study.db)")
+    study.add_argument("--study-name", metavar="NAME", help="(default jsb-PROTOCOL; one study per variant: NAME/VARIANT)")
     study.add_argument("--variants", nargs="+", metavar="NAME", help="subset of the nine (default: all)")
     study.add_argument("--trials", type=int,
-                       help="random draws per variant (default 5; more on an existing --out adds draws)")
-    study.add_argument("--max-epochs", type=int, help="(default 60; early stopping usually ends sooner)")
+                       help="finished trials wanted per variant, all workers together (default 5; "
+                            "more on an existing study adds draws)")
+    study.add_argument("--max-epochs", type=int, help="(default 60 fast, 12 paper; early stopping usually ends sooner)")
+    study.add_argument("--max-units", type=int, help="cap of the hidden size (default 128 fast, 64 paper)")
     study.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
+    study.add_argument("--report-only", action="store_true",
+                       help="train nothing: write the report from the trials finished so far")
     study.add_argument("--quick", action="store_true",
                        help="smoke run: 3 variants, 1 tiny trial, 2 epochs, 24 sequences (seconds)")
     study.set_defaults(handler=_study)
@@ -49,33 +64,50 @@ def build_parser():
 
 
 def _study(args):
+    import optuna
+
     from lstm_tf.jsb import load_jsb_chorales
-    from lstm_tf.study import StudyConfig, markdown_report, run_study
+    from lstm_tf.study import (
+        PROTOCOLS,
+        StudyConfig,
+        default_study_name,
+        markdown_report,
+        run_study,
+    )
     from lstm_tf.variants import get_variant
 
     overrides = {k: v for k, v in (("trials", args.trials), ("max_epochs", args.max_epochs)) if v is not None}
+    if args.max_units is not None:
+        overrides["units_range"] = (PROTOCOLS[args.protocol]["units_range"][0], args.max_units)
     if args.variants:
         try:
             overrides["variants"] = tuple(get_variant(v).name for v in args.variants)
         except ValueError as err:
             raise LSTMTFError(str(err)) from None
-    if any(v is not None and v < 1 for v in (args.trials, args.max_epochs)):
-        raise LSTMTFError("--trials and --max-epochs must be at least 1.")
-    config = (StudyConfig.quick if args.quick else StudyConfig)(seed=args.seed, **overrides)
-    data = load_jsb_chorales(args.data)
-    print(f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; "
-          f"{len(config.variants)} variants × {config.trials} trials → {args.out}", flush=True)
-    _, table, checks = run_study(data, config, args.out, progress=lambda line: print(line, flush=True))
+    config = StudyConfig.for_protocol(args.protocol, quick=args.quick, seed=args.seed, **overrides)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead of Optuna's
+    name = args.study_name or default_study_name(config, args.quick)
+    data = None if args.report_only else load_jsb_chorales(args.data)
+    if data is not None:
+        print(f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; study {name}, "
+              f"protocol {config.protocol}: {len(config.variants)} variants × {config.trials} trials → {args.out}",
+              flush=True)
+    _, table, checks = run_study(data, config, args.out, storage=args.storage, study_name=name,
+                                 progress=lambda line: print(line, flush=True), report_only=args.report_only)
     print()
-    print(markdown_report(table, checks, config))  # what summary.md holds
-    print(f"wrote {args.out}/results.csv, summary.md, boxplot.png")
+    print(markdown_report(table, checks, config))
+    print(f"wrote {args.out}/results.csv and summary.md (with the fANOVA importance table), and the figures")
     return 0
 
 
 def _gradients(args):
     from pathlib import Path
 
-    from lstm_tf.gradients import clipping_demo, plot_vanishing_gradients, vanishing_gradient_study
+    from lstm_tf.gradients import (
+        clipping_demo,
+        plot_vanishing_gradients,
+        vanishing_gradient_study,
+    )
 
     if args.steps < 2:
         raise LSTMTFError(f"--steps must be at least 2, got {args.steps}.")
