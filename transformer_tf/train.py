@@ -32,6 +32,17 @@ from transformer_tf.data import (
     split_pairs,
     training_stream,
 )
+from transformer_tf.distributed import (
+    WORKER_TIMEOUT,
+    broadcast_from_chief,
+    check_same_inputs,
+    fit_on_workers,
+    is_multiworker,
+    model_state,
+    multiworker_strategy,
+    num_workers,
+    worker_folders,
+)
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import Transformer
@@ -246,7 +257,7 @@ class CheckpointEvery(keras.callbacks.Callback):
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-def make_strategy(name="default", cpu_replicas=None):
+def make_strategy(name="default", cpu_replicas=None, worker_timeout=WORKER_TIMEOUT):
     """A ``tf.distribute`` strategy by name.
 
     Args:
@@ -256,6 +267,7 @@ def make_strategy(name="default", cpu_replicas=None):
         cpu_replicas: split the CPU into this many logical devices first (for trying
             distribution on a machine without GPUs). Must run before TensorFlow starts
             its runtime, i.e. before the first tensor is created in the process.
+        worker_timeout: seconds a multi-worker run waits for all workers to come up.
     """
     if cpu_replicas:
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -271,7 +283,7 @@ def make_strategy(name="default", cpu_replicas=None):
                   [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return multiworker_strategy(worker_timeout)
     raise TransformerTFError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}.")
 
 
@@ -281,12 +293,22 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
 
     ``callbacks`` are extra Keras callbacks, run after the checkpointing one.
     ``strategy`` is a ``tf.distribute`` strategy (see :func:`make_strategy`); batches stay
-    ``config.batch_size`` in all, split across its replicas.
+    ``config.batch_size`` in all, split across its replicas. Under a
+    ``MultiWorkerMirroredStrategy`` ``config.batch_size`` is each worker's batch, the
+    loop is :func:`transformer_tf.distributed.fit_on_workers`, and only the chief writes
+    ``checkpoint_dir`` and ``log_dir`` (:mod:`transformer_tf.distributed`).
 
     A folder that already holds a run is resumed: its tokenizers are reused and its
     ``config.json`` must agree with ``config`` on everything that shapes the model or
     the data (:meth:`TrainConfig.check_compatible`); ``epochs`` may be raised.
     """
+    if is_multiworker(strategy):
+        with worker_folders(strategy, checkpoint_dir, log_dir) as (checkpoint_dir, log_dir):
+            return _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy)
+    return _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy)
+
+
+def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     checkpoint_dir = Path(checkpoint_dir)
     keras.utils.set_random_seed(config.seed)
     splits = load_splits(config)
@@ -301,23 +323,29 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     en_tok, es_tok = tokenizers
     distributed = strategy is not None
     strategy = strategy if distributed else tf.distribute.get_strategy()
-    split = strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
+    multiworker = is_multiworker(strategy)
+    # Several workers: every one forms the same global batches and keeps its slice of rows.
+    batch_size = config.batch_size * num_workers(strategy) if multiworker else config.batch_size
+    split = multiworker or strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
     pairs, added = training_pairs(config, splits)
     if verbose and added:
         print("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
     train_pairs, n_train = encode_pairs(pairs, en_tok, es_tok, config.max_tokens)
-    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, config.batch_size, config.max_tokens,
+    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, batch_size, config.max_tokens,
                              drop_remainder=split)
     if int(val_ds.cardinality()) == 0:
-        print(f"note: the validation split has no complete batch of {config.batch_size}; no validation.")
+        print(f"note: the validation split has no complete batch of {batch_size}; no validation.")
         val_ds = None
     # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = count_batches(batch_pairs(train_pairs, config.batch_size, config.max_tokens,
+    steps_per_epoch = count_batches(batch_pairs(train_pairs, batch_size, config.max_tokens,
                                                 drop_remainder=split))
     if verbose:
         print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
               f"tokens, {steps_per_epoch} batches an epoch")
 
+    if multiworker:  # the same corpus, flags and tokenizers everywhere, or stop now
+        check_same_inputs(strategy, json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
+                          *(tok.model_proto for tok in tokenizers), *(t.numpy().tobytes() for t in train_pairs))
     with strategy.scope():  # variables (model and optimizer) are created per replica
         model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
     if verbose and distributed:
@@ -333,11 +361,21 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
         raise TransformerTFError(
             f"{checkpoint_dir} holds released weights without optimizer state, which cannot be resumed; "
             f"train into another folder (--checkpoint-dir runs/my_model).")
+    if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
+        broadcast_from_chief(strategy, model_state(model))
     done = int(model.optimizer.iterations.numpy())
     if verbose and done:
-        print(f"resumed from {manager.latest_checkpoint} at step {done} (epoch {done // steps_per_epoch + 1})")
+        print(f"resumed from {manager.latest_checkpoint or 'the chief'} at step {done} "
+              f"(epoch {done // steps_per_epoch + 1})")
 
-    callbacks = [CheckpointEvery(manager), keras.callbacks.TensorBoard(log_dir=str(log_dir)), *callbacks]
+    tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
+    callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
+    if multiworker:
+        def stream(start):
+            return training_stream(train_pairs, config.seed, start, steps_per_epoch, batch_size, config.max_tokens,
+                                   drop_remainder=True)
+        return fit_on_workers(model, strategy, stream, steps_per_epoch, config.epochs, batch_size, val_ds,
+                              callbacks, verbose)
     history = None
     # A resumed run may stop mid-epoch: first finish that epoch, then run whole ones.
     while done < config.epochs * steps_per_epoch:
