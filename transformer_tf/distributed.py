@@ -37,6 +37,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -84,26 +86,34 @@ def read_tf_config(text):
 def multiworker_strategy(timeout=WORKER_TIMEOUT):
     """``MultiWorkerMirroredStrategy`` for the workers of ``TF_CONFIG`` (one local worker without it).
 
-    Its constructor waits for every worker to connect; this one gives up after ``timeout``
-    seconds with a message instead of waiting forever.
+    Its constructor waits for every worker to connect; after ``timeout`` seconds a
+    watchdog prints why and kills the process (status 137) instead of letting it wait forever.
     """
     if os.environ.get("TF_CONFIG"):
         read_tf_config(os.environ["TF_CONFIG"])
-    # The wait is an all-reduce whose timeout is this class attribute (0 = forever).
-    from tensorflow.python.distribute.collective_all_reduce_strategy import CollectiveAllReduceExtended
-
-    previous = CollectiveAllReduceExtended._check_health_initial_timeout
-    CollectiveAllReduceExtended._check_health_initial_timeout = timeout
+    # The constructor waits, holding the interpreter inside TensorFlow's C++ runtime and
+    # with no time limit, until every worker has connected. No Python thread or signal
+    # handler runs meanwhile, so a small watchdog process stops this one if it waits too long.
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)],
+                                stdin=subprocess.PIPE)
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
-    except RuntimeError as err:
-        if "Timeout waiting for the cluster" not in str(err):
-            raise
-        raise TransformerTFError(
-            f"not every worker of TF_CONFIG came up within {timeout} s; start all of them (same command, "
-            f"each with its own task index), or wait longer with --worker-timeout SECONDS.") from None
     finally:
-        CollectiveAllReduceExtended._check_health_initial_timeout = previous
+        watchdog.stdin.close()  # the watchdog's read returns: all workers are up (or an error came)
+        watchdog.wait()
+
+
+# argv: the worker's pid, seconds. Waits for its stdin to close; if it stays open too long,
+# says why and ends the worker (SIGKILL: the only signal a process stuck in that call obeys).
+_WATCHDOG = """
+import os, select, signal, sys
+pid, timeout = int(sys.argv[1]), int(sys.argv[2])
+if not select.select([sys.stdin], [], [], timeout)[0]:
+    print(f"transformer-tf train: error: not every worker of TF_CONFIG came up within {timeout} s; start "
+          f"all of them (the same command, each with its own task index), or wait longer with "
+          f"--worker-timeout SECONDS. Stopping this worker.", file=sys.stderr, flush=True)
+    os.kill(pid, signal.SIGKILL)
+"""
 
 
 def is_multiworker(strategy):
@@ -262,6 +272,21 @@ def _step_functions(model, strategy):
     return distributed(train_replica), distributed(eval_replica)
 
 
+# How a collective op fails when a peer is gone: the health check (every 30 s) aborts it.
+_PEER_LOST = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+              tf.errors.FailedPreconditionError)
+
+
+def _collective(step, iterator):
+    """``step(iterator)``, turning a lost peer into a message that says how to resume."""
+    try:
+        return step(iterator)
+    except _PEER_LOST as err:
+        raise TransformerTFError(
+            f"a worker stopped answering ({type(err).__name__}: {err.message.splitlines()[0]}). Restart every "
+            f"worker with the same command: the run resumes from the chief's newest checkpoint.") from None
+
+
 def fit_on_workers(model, strategy, stream, steps_per_epoch, epochs, global_batch, val_ds=None, callbacks=(),
                    verbose=1):
     """What ``model.fit`` does, as a loop of ``strategy.run`` steps: train up to
@@ -301,14 +326,14 @@ def fit_on_workers(model, strategy, stream, steps_per_epoch, epochs, global_batc
         totals = np.zeros(2)
         for batch in range(offset, steps_per_epoch):
             callback_list.on_train_batch_begin(batch)
-            totals += [float(v) for v in train_step(batches)]
+            totals += [float(v) for v in _collective(train_step, batches)]
             n = batch - offset + 1
             logs = {"loss": totals[0] / n, "masked_accuracy": totals[1] / n}
             callback_list.on_train_batch_end(batch, logs)
         if val_batches is not None:
             val_iter, val_totals = iter(val_batches), np.zeros(2)
             for _ in range(val_steps):
-                val_totals += [float(v) for v in eval_step(val_iter)]
+                val_totals += [float(v) for v in _collective(eval_step, val_iter)]
             logs.update(val_loss=val_totals[0] / val_steps, val_masked_accuracy=val_totals[1] / val_steps)
         callback_list.on_epoch_end(epoch, logs)
         done = (epoch + 1) * steps_per_epoch
