@@ -103,10 +103,10 @@ def main():
     args = parser.parse_args()
 
     # The model: 1 layer, d_model 32, dff 64, 2 heads, vocabulary 500.
-    settings = dict(data=args.data, max_pairs=args.max_pairs, num_layers=1, d_model=32, dff=64, num_heads=2,
-                    vocab_size=500, epochs=args.epochs, checkpoint_every=10**6)
-    contenders = {"1 process (fit), batch 64": ("default", 1, dict(batch_size=args.global_batch)),
-                  "2 workers, 32 each": ("multiworker", 2, dict(batch_size=args.global_batch // 2))}
+    settings = {"data": args.data, "max_pairs": args.max_pairs, "num_layers": 1, "d_model": 32, "dff": 64,
+                "num_heads": 2, "vocab_size": 500, "epochs": args.epochs, "checkpoint_every": 10**6}
+    contenders = {"1 process (fit), batch 64": ("default", 1, {"batch_size": args.global_batch}),
+                  "2 workers, 32 each": ("multiworker", 2, {"batch_size": args.global_batch // 2})}
     times = {name: [] for name in contenders}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):

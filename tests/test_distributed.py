@@ -18,8 +18,9 @@ from transformer_tf.tokenizer import SubwordTokenizer
 
 # Two workers of 16 pairs each: global batches of 32. No dropout and a short warm-up, so
 # that the weights move far from where they started and both runs are deterministic.
-SETTINGS = dict(max_pairs=800, augment=False, num_layers=1, d_model=16, num_heads=2, dff=32, dropout=0.0,
-                vocab_size=500, max_tokens=24, batch_size=16, epochs=2, warmup_steps=10, checkpoint_every=4)
+SETTINGS = {"max_pairs": 800, "augment": False, "num_layers": 1, "d_model": 16, "num_heads": 2, "dff": 32,
+            "dropout": 0.0, "vocab_size": 500, "max_tokens": 24, "batch_size": 16, "epochs": 2, "warmup_steps": 10,
+            "checkpoint_every": 4}
 WORKERS = 2
 TIMEOUT = 420  # seconds any worker process may take before the test fails (and kills it)
 
@@ -94,8 +95,19 @@ def settings(shared_data):
 def single_process(settings):
     """``(steps an epoch, weights)`` of ONE process trained with Keras's own ``train_on_batch``
     on the global batches (32 pairs) the two workers share, from the same initial weights."""
-    from transformer_tf.data import batch_pairs, count_batches, encode_pairs, training_stream
-    from transformer_tf.train import TrainConfig, build_model, load_splits, make_tokenizers, training_pairs
+    from transformer_tf.data import (
+        batch_pairs,
+        count_batches,
+        encode_pairs,
+        training_stream,
+    )
+    from transformer_tf.train import (
+        TrainConfig,
+        build_model,
+        load_splits,
+        make_tokenizers,
+        training_pairs,
+    )
 
     config = TrainConfig(**settings)
     global_batch = config.batch_size * WORKERS

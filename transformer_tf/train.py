@@ -303,8 +303,8 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     the data (:meth:`TrainConfig.check_compatible`); ``epochs`` may be raised.
     """
     if is_multiworker(strategy):
-        with worker_folders(strategy, checkpoint_dir, log_dir) as (checkpoint_dir, log_dir):
-            return _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy)
+        with worker_folders(strategy, checkpoint_dir, log_dir) as (writes_to, logs_to):
+            return _train(config, writes_to, logs_to, callbacks, verbose, strategy)
     return _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy)
 
 
