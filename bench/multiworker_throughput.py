@@ -74,7 +74,7 @@ def run(settings, strategy, workers, folder):
     return json.loads((folder / "times0.json").read_text())
 
 
-def epoch_tokens_and_steps(settings, global_batch, drop_remainder):
+def epoch_tokens_and_steps(settings, folder, global_batch, drop_remainder):
     """Real target tokens and batches of one epoch of the training stream."""
     import tensorflow as tf
 
@@ -84,7 +84,7 @@ def epoch_tokens_and_steps(settings, global_batch, drop_remainder):
 
     config = TrainConfig(**settings)
     pairs, _ = training_pairs(config, load_splits(config))
-    source, target = load_tokenizers(settings["_folder"])
+    source, target = load_tokenizers(folder)
     encoded, _ = encode_pairs(pairs, source, target, config.max_tokens)
     tokens = steps = 0
     for _, y in batch_pairs(encoded, global_batch, config.max_tokens, drop_remainder=drop_remainder):
@@ -114,9 +114,9 @@ def main():
                 folder = Path(tmp) / f"{r}-{workers}"
                 folder.mkdir()
                 times[name] += run({**settings, **extra}, strategy, workers, folder)[1:]
-        settings["_folder"] = str(Path(tmp) / "0-1" / "ck0")
-        per_epoch = {"1 process (fit), batch 64": epoch_tokens_and_steps(settings, args.global_batch, False),
-                     "2 workers, 32 each": epoch_tokens_and_steps(settings, args.global_batch, True)}
+        folder = Path(tmp) / "0-1" / "ck0"  # for the tokenizers
+        per_epoch = {"1 process (fit), batch 64": epoch_tokens_and_steps(settings, folder, args.global_batch, False),
+                     "2 workers, 32 each": epoch_tokens_and_steps(settings, folder, args.global_batch, True)}
     print(f"issue-14 model on {args.max_pairs} pairs, global batch {args.global_batch}, {args.rounds} alternating "
           f"rounds × {args.epochs - 1} timed epochs, os.cpu_count() = {os.cpu_count()}")
     rates = {}
