@@ -28,8 +28,9 @@ different corpora or flags fail at once with a message. Only the chief (task ``c
 the others write their (required) checkpoint copies to a temporary folder that is removed
 when the run ends. At start, every worker takes the weights, optimizer state and step
 counter from the chief (a broadcast), so a restarted non-chief needs nothing on disk:
-restart every worker with the same command (on any machine, with the same corpus) and
-the run resumes from the chief's newest checkpoint.
+restart every worker with the same command (on any machine, with the same corpus; the
+same number of workers, since the global batch depends on it) and the run resumes from
+the chief's newest checkpoint.
 """
 
 import contextlib
