@@ -211,6 +211,11 @@ def test_two_workers_train_like_one_process_on_the_global_batches(settings, sing
     assert isinstance(translator.translate(["I am here."])[0], str)
     assert_weights_match(translator.model, reference, initial)
 
+    # Resuming with one worker would change the global batch: refused, with the count.
+    one = subprocess.run([*commands[0], "--epochs", "3"], cwd=tmp_path, capture_output=True, text=True, check=False,
+                         timeout=TIMEOUT, env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"})
+    assert one.returncode == 2 and "trained by 2 worker(s) and is resumed by 1" in one.stderr, one.stderr[-2000:]
+
 
 @pytest.mark.slow
 def test_killed_worker_resumes_where_an_uninterrupted_run_ends(settings, single_process, tmp_path):

@@ -195,6 +195,31 @@ def broadcast_from_chief(strategy, variables):
         variable.assign(tf.cast(value, variable.dtype))
 
 
+WORKERS_FILE = "workers.json"  # in the chief's folder: how many workers the run has
+
+
+def check_worker_count(strategy, checkpoint_dir):
+    """Refuse, on every worker, to resume a run with another number of workers.
+
+    The global batch is ``batch_size × workers``, so another count means other batches
+    and other steps: the resumed run would not end where the interrupted one would have.
+    The chief keeps the count in ``workers.json`` and tells the others (an all-reduce).
+    """
+    workers, path = num_workers(strategy), Path(checkpoint_dir) / WORKERS_FILE
+    chief = strategy.extended.should_checkpoint
+    saved = json.loads(path.read_text())["workers"] if chief and path.is_file() else 0
+    local_replicas = strategy.num_replicas_in_sync // workers
+    (told,) = _all_reduce_sum(strategy, lambda ctx: [tf.constant(saved / local_replicas, tf.float64)])
+    told = round(float(told))
+    if told and told != workers:
+        raise TransformerTFError(
+            f"this run was trained by {told} worker(s) and is resumed by {workers}: the global batch "
+            f"(--batch-size × workers) would change. Restart it with {told} workers, or train into another "
+            f"--checkpoint-dir.")
+    if chief and not told:
+        path.write_text(json.dumps({"workers": workers}) + "\n")
+
+
 def model_state(model):
     """The variables a checkpoint holds: the model's and the optimizer's (each once)."""
     seen, out = set(), []

@@ -36,6 +36,7 @@ from transformer_tf.distributed import (
     WORKER_TIMEOUT,
     broadcast_from_chief,
     check_same_inputs,
+    check_worker_count,
     fit_on_workers,
     is_multiworker,
     model_state,
@@ -343,9 +344,10 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
         print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
               f"tokens, {steps_per_epoch} batches an epoch")
 
-    if multiworker:  # the same corpus, flags and tokenizers everywhere, or stop now
+    if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
         check_same_inputs(strategy, json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
                           *(tok.model_proto for tok in tokenizers), *(t.numpy().tobytes() for t in train_pairs))
+        check_worker_count(strategy, checkpoint_dir)
     with strategy.scope():  # variables (model and optimizer) are created per replica
         model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
     if verbose and distributed:
