@@ -46,6 +46,9 @@ def build_parser():
                        help="tf.distribute strategy (default: none)")
     train.add_argument("--cpu-replicas", type=int, metavar="N",
                        help="split the CPU into N logical devices (to try --strategy without GPUs)")
+    train.add_argument("--worker-timeout", type=int, default=300, metavar="SECONDS",
+                       help="--strategy multiworker: give up if not every worker of TF_CONFIG is up within "
+                            "SECONDS (default %(default)s)")
     train.set_defaults(handler=_train)
 
     translate = sub.add_parser("translate", help="translate English sentences (greedy or beam search)")
@@ -142,10 +145,13 @@ def _demo(args):
 def _train(args):
     from transformer_tf.train import make_strategy, train
 
-    strategy = make_strategy(args.strategy, args.cpu_replicas)  # first: devices are fixed at TF start-up
+    strategy = make_strategy(args.strategy, args.cpu_replicas, args.worker_timeout)  # first: devices are fixed at TF start-up
     config = config_from_args(args)
     train(config, checkpoint_dir=args.checkpoint_dir, log_dir=args.log_dir, strategy=strategy)
-    print(f"checkpoints, config.json and tokenizers in {args.checkpoint_dir}")
+    if strategy.extended.should_checkpoint:
+        print(f"checkpoints, config.json and tokenizers in {args.checkpoint_dir}")
+    else:  # a multi-worker run's other workers write nothing that lasts
+        print("worker done; the chief's --checkpoint-dir holds the model")
 
 
 def _read_sentences(args):

@@ -35,6 +35,18 @@ from transformer_tf.data import (
     split_pairs,
     training_stream,
 )
+from transformer_tf.distributed import (
+    WORKER_TIMEOUT,
+    broadcast_from_chief,
+    check_same_inputs,
+    check_worker_count,
+    fit_on_workers,
+    is_multiworker,
+    model_state,
+    multiworker_strategy,
+    num_workers,
+    worker_folders,
+)
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import Transformer
@@ -423,7 +435,7 @@ class CheckpointEvery(keras.callbacks.Callback):
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-def make_strategy(name="default", cpu_replicas=None):
+def make_strategy(name="default", cpu_replicas=None, worker_timeout=WORKER_TIMEOUT):
     """A ``tf.distribute`` strategy by name.
 
     Args:
@@ -433,6 +445,7 @@ def make_strategy(name="default", cpu_replicas=None):
         cpu_replicas: split the CPU into this many logical devices first (for trying
             distribution on a machine without GPUs). Must run before TensorFlow starts
             its runtime, i.e. before the first tensor is created in the process.
+        worker_timeout: seconds a multi-worker run waits for all workers to come up.
     """
     if cpu_replicas is not None and cpu_replicas < 1:
         raise TransformerTFError(f"--cpu-replicas {cpu_replicas}: give a number of devices ≥ 1.")
@@ -450,7 +463,7 @@ def make_strategy(name="default", cpu_replicas=None):
                   [d.name for d in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return multiworker_strategy(worker_timeout)
     raise TransformerTFError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}.")
 
 
@@ -499,12 +512,22 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
 
     ``callbacks`` are extra Keras callbacks, run after the checkpointing one.
     ``strategy`` is a ``tf.distribute`` strategy (see :func:`make_strategy`); batches stay
-    ``config.batch_size`` in all, split across its replicas.
+    ``config.batch_size`` in all, split across its replicas. Under a
+    ``MultiWorkerMirroredStrategy`` ``config.batch_size`` is each worker's batch, the
+    loop is :func:`transformer_tf.distributed.fit_on_workers`, and only the chief writes
+    ``checkpoint_dir`` and ``log_dir`` (:mod:`transformer_tf.distributed`).
 
     A folder that already holds a run is resumed: its tokenizers are reused and its
     ``config.json`` must agree with ``config`` on everything that shapes the model or
     the data (:meth:`TrainConfig.check_compatible`); ``epochs`` may be raised.
     """
+    if is_multiworker(strategy):
+        with worker_folders(strategy, checkpoint_dir, log_dir) as (writes_to, logs_to):
+            return _train(config, writes_to, logs_to, callbacks, verbose, strategy)
+    return _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy)
+
+
+def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     checkpoint_dir = Path(checkpoint_dir)
     # Everything is decided before anything is written: a refused or failed start leaves the
     # folder as it was (and a folder with a config but no checkpoint is simply started afresh).
@@ -514,7 +537,8 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     splits = load_splits(config)
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
     _check_writable(checkpoint_dir, "--checkpoint-dir")
-    _check_writable(log_dir, "--log-dir")
+    if log_dir is not None:  # a non-chief worker writes no logs
+        _check_writable(log_dir, "--log-dir")
     if latest:
         tokenizers = load_tokenizers(checkpoint_dir)
     else:
@@ -523,18 +547,21 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     en_tok, es_tok = tokenizers
     distributed = strategy is not None
     strategy = strategy if distributed else tf.distribute.get_strategy()
-    split = strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
+    multiworker = is_multiworker(strategy)
+    # Several workers: every one forms the same global batches and keeps its slice of rows.
+    batch_size = config.batch_size * num_workers(strategy) if multiworker else config.batch_size
+    split = multiworker or strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
     pairs, added = training_pairs(config, splits)
     if verbose and added:
         print("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
     train_pairs, n_train = encode_pairs(pairs, en_tok, es_tok, config.max_tokens)
-    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, config.batch_size, config.max_tokens,
+    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, batch_size, config.max_tokens,
                              drop_remainder=split)
     if int(val_ds.cardinality()) == 0:
-        print(f"note: the validation split has no complete batch of {config.batch_size}; no validation.")
+        print(f"note: the validation split has no complete batch of {batch_size}; no validation.")
         val_ds = None
     # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = count_batches(batch_pairs(train_pairs, config.batch_size, config.max_tokens,
+    steps_per_epoch = count_batches(batch_pairs(train_pairs, batch_size, config.max_tokens,
                                                 drop_remainder=split))
     if steps_per_epoch == 0:
         raise TransformerTFError(f"the training split has no complete batch of {config.batch_size} "
@@ -543,6 +570,10 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
         print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
               f"tokens, {steps_per_epoch} batches an epoch")
 
+    if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
+        check_same_inputs(strategy, json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
+                          *(tok.model_proto for tok in tokenizers), *(t.numpy().tobytes() for t in train_pairs))
+        check_worker_count(strategy, checkpoint_dir)
     with strategy.scope():  # variables (model and optimizer) are created per replica
         model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
     if verbose and distributed:
@@ -557,13 +588,22 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
         # Checkpoints written before the dropout state was saved restore without it.
         restore_checkpoint(checkpoint if _has_dropout_seeds(latest) else
                            tf.train.Checkpoint(model=model, optimizer=model.optimizer), latest)
+    if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
+        broadcast_from_chief(strategy, model_state(model))
     tokenizer_files = save_tokenizers(checkpoint_dir, *tokenizers)  # the same files again when resuming
     config.save(checkpoint_dir, corpus, tokenizer_files)  # last: the config marks a folder as a run
     done = int(model.optimizer.iterations.numpy())
     if verbose and done:
-        print(f"resumed from {latest} at step {done} (epoch {done // steps_per_epoch + 1})")
+        print(f"resumed from {latest or 'the chief'} at step {done} (epoch {done // steps_per_epoch + 1})")
 
-    callbacks = [CheckpointEvery(manager), keras.callbacks.TensorBoard(log_dir=str(log_dir)), *callbacks]
+    tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
+    callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
+    if multiworker:
+        def stream(start):
+            return training_stream(train_pairs, config.seed, start, steps_per_epoch, batch_size, config.max_tokens,
+                                   drop_remainder=True)
+        return fit_on_workers(model, strategy, stream, steps_per_epoch, config.epochs, batch_size, val_ds,
+                              callbacks, verbose)
     history = None
     # A resumed run may stop mid-epoch: first finish that epoch, then run whole ones.
     while done < config.epochs * steps_per_epoch:

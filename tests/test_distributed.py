@@ -1,0 +1,242 @@
+"""Multi-worker training: two real worker processes on localhost, a killed worker, bad TF_CONFIG."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from transformer_tf.cli import main
+from transformer_tf.distributed import read_tf_config
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.tokenizer import SubwordTokenizer
+
+# Two workers of 16 pairs each: global batches of 32. No dropout and a short warm-up, so
+# that the weights move far from where they started and both runs are deterministic.
+SETTINGS = {"max_pairs": 800, "augment": False, "num_layers": 1, "d_model": 16, "num_heads": 2, "dff": 32,
+            "dropout": 0.0, "vocab_size": 500, "max_tokens": 24, "batch_size": 16, "epochs": 2, "warmup_steps": 10,
+            "checkpoint_every": 4}
+WORKERS = 2
+TIMEOUT = 420  # seconds any worker process may take before the test fails (and kills it)
+
+# A worker as a script, so that a test can kill it at an exact step: argv = settings (JSON),
+# checkpoint folder, step at which to SIGKILL itself (-1: never).
+WORKER = """
+import json, os, signal, sys
+import keras
+from transformer_tf.train import TrainConfig, make_strategy, train
+
+strategy = make_strategy("multiworker", worker_timeout=120)  # before any tensor exists
+
+class KillAt(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == int(sys.argv[3]):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+train(TrainConfig(**json.loads(sys.argv[1])), sys.argv[2], sys.argv[2] + "-logs", callbacks=[KillAt()],
+      verbose=0, strategy=strategy)
+"""
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def tf_config(ports, index):
+    return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                       "task": {"type": "worker", "index": index}})
+
+
+def run_workers(commands, tmp_path, ports=None):
+    """Start one process per command (worker i gets task index i), wait for all; returns
+    ``[(returncode, stdout, stderr), ...]``. Each gets TIMEOUT seconds, then all are killed."""
+    ports = ports or free_ports(len(commands))
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where non-chief workers put their temporary folder
+    procs = [subprocess.Popen(cmd, env={**env, "TF_CONFIG": tf_config(ports, i)}, cwd=tmp_path, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i, cmd in enumerate(commands)]
+    results = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=TIMEOUT)
+            results.append((proc.returncode, out, err))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return results
+
+
+def cli_flags(settings):
+    flags = []
+    for name, value in settings.items():
+        flag = "--" + name.replace("_", "-")
+        flags += [flag if value else "--no-" + flag[2:]] if isinstance(value, bool) else [flag, str(value)]
+    return flags
+
+
+@pytest.fixture(scope="module")
+def settings(shared_data):
+    return dict(SETTINGS, data=str(shared_data / "spa-eng" / "spa.txt"))
+
+
+@pytest.fixture(scope="module")
+def single_process(settings):
+    """``(steps an epoch, weights)`` of ONE process trained with Keras's own ``train_on_batch``
+    on the global batches (32 pairs) the two workers share, from the same initial weights."""
+    from transformer_tf.data import (
+        batch_pairs,
+        count_batches,
+        encode_pairs,
+        training_stream,
+    )
+    from transformer_tf.train import (
+        TrainConfig,
+        build_model,
+        load_splits,
+        make_tokenizers,
+        training_pairs,
+    )
+
+    config = TrainConfig(**settings)
+    global_batch = config.batch_size * WORKERS
+    keras.utils.set_random_seed(config.seed)  # what train() does first: the same initial weights
+    pairs, _ = training_pairs(config, load_splits(config))
+    source, target = make_tokenizers(config, pairs)
+    encoded, _ = encode_pairs(pairs, source, target, config.max_tokens)
+    steps = count_batches(batch_pairs(encoded, global_batch, config.max_tokens, drop_remainder=True))
+    model = build_model(config, source.vocab_size, target.vocab_size)
+    initial = [w.numpy() for w in model.weights]
+    stream = training_stream(encoded, config.seed, 0, steps, global_batch, config.max_tokens, drop_remainder=True)
+    for x, y in stream.take(steps * config.epochs):
+        model.train_on_batch(x, y)
+    return steps, initial, model
+
+
+def assert_weights_match(model, reference, initial, tolerance=0.01):
+    """Each weight tensor's largest difference from the single process is at most
+    ``tolerance`` (1%) of how far training moved that tensor (its largest change); measured
+    on this machine: at most 0.06%.
+
+    Not bit-equality: the workers add their gradients in another order than one batched
+    matmul does, and Adam divides each update by the gradient's own running RMS, so where
+    gradients are tiny round-off moves a weight by a visible fraction of a step. The
+    attention key biases are left out: their gradient is zero in exact arithmetic (softmax
+    ignores a shift shared by all keys), so there both runs follow round-off alone. A wrong
+    slice, loss weight or batch would move weights by whole steps (tens of per cent).
+    """
+    worst = {}
+    for w, ref, init in zip(model.weights, reference.weights, initial):
+        assert w.name == ref.name and w.shape == ref.shape
+        if w.path.endswith("wk/bias"):
+            continue
+        moved = np.abs(ref.numpy() - init).max()
+        worst[w.path] = np.abs(w.numpy() - ref.numpy()).max() / moved
+    skipped = 3 * SETTINGS["num_layers"]  # encoder self-, decoder self- and cross-attention
+    assert len(worst) == len(model.weights) - skipped and max(worst.values()) <= tolerance, worst
+
+
+def test_bad_tf_config_is_named_with_the_fix():
+    cases = {"not json": "not valid JSON", '{"cluster": {}, "task": {"type": "worker", "index": 0}}': "no workers",
+             '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 2}}':
+                 r"index 2 is out of range.*0\.\.1",
+             '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "ps", "index": 0}}': "task type 'ps'"}
+    for text, message in cases.items():
+        with pytest.raises(TransformerTFError, match=message):
+            read_tf_config(text)
+    assert read_tf_config('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}') == (
+        {"worker": ["a:1", "b:2"]}, "worker", 1)
+
+
+def test_train_with_bad_tf_config_exits_2_before_training(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("TF_CONFIG", '{"cluster": {"worker": ["localhost:1"]}, "task": {"index": 3}}')
+    assert main(["train", "--strategy", "multiworker", "--checkpoint-dir", str(tmp_path / "ck")]) == 2
+    assert "TF_CONFIG task type None" in capsys.readouterr().err
+    assert not (tmp_path / "ck").exists()
+
+
+def test_tokenizer_training_is_deterministic(shared_data):
+    """What lets every worker train its own tokenizers: the same text gives the same bytes."""
+    from transformer_tf.data import read_pairs
+
+    text = [side for pair in read_pairs(shared_data / "spa-eng" / "spa.txt")[:3000] for side in pair]
+    first, second = (SubwordTokenizer.train(text, 500, byte_fallback=True) for _ in range(2))
+    assert first.model_proto == second.model_proto
+
+
+@pytest.mark.slow
+def test_worker_whose_peer_never_comes_up_stops_within_the_timeout(settings, tmp_path):
+    ports = free_ports(2)  # nobody listens on the second
+    start = time.monotonic()
+    ((status, _, err),) = run_workers([[sys.executable, "-m", "transformer_tf.cli", "train", "--strategy",
+                                        "multiworker", "--worker-timeout", "5", "--data", settings["data"]]],
+                                      tmp_path, ports)
+    assert status != 0 and "not every worker of TF_CONFIG came up within 5 s" in err
+    assert time.monotonic() - start < TIMEOUT
+    assert not (tmp_path / "checkpoints").exists()
+
+
+@pytest.mark.slow
+def test_two_workers_train_like_one_process_on_the_global_batches(settings, single_process, tmp_path):
+    """The issue's command on two local worker processes: both exit 0, only the chief's
+    folder is left, it translates, and its weights are those of one process."""
+    from transformer_tf.translate import Translator
+
+    steps, initial, reference = single_process
+    commands = [[sys.executable, "-m", "transformer_tf.cli", "train", *cli_flags(settings), "--strategy",
+                 "multiworker", "--checkpoint-dir", f"ck{i}", "--log-dir", f"runs{i}"] for i in range(WORKERS)]
+    results = run_workers(commands, tmp_path)
+    for status, out, err in results:
+        assert status == 0, err[-3000:]
+    assert f"{steps} batches an epoch" in results[0][1] and "2 replica(s)" in results[0][1]
+    assert "checkpoints, config.json and tokenizers in ck0" in results[0][1]
+    assert "worker done" in results[1][1]
+    # Only the chief wrote a folder and logs; the other's temporary folder is gone.
+    assert not (tmp_path / "ck1").exists() and not (tmp_path / "runs1").exists()
+    assert list((tmp_path / "runs0").rglob("events.out.tfevents.*"))
+    assert not list(tmp_path.glob("transformer-tf-worker*"))
+
+    translator = Translator.from_checkpoint(tmp_path / "ck0")
+    assert isinstance(translator.translate(["I am here."])[0], str)
+    assert_weights_match(translator.model, reference, initial)
+
+    # Resuming with one worker would change the global batch: refused, with the count.
+    one = subprocess.run([*commands[0], "--epochs", "3"], cwd=tmp_path, capture_output=True, text=True, check=False,
+                         timeout=TIMEOUT, env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"})
+    assert one.returncode == 2 and "trained by 2 worker(s) and is resumed by 1" in one.stderr, one.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_killed_worker_resumes_where_an_uninterrupted_run_ends(settings, single_process, tmp_path):
+    """SIGKILL worker 1 mid-epoch 2: the chief stops with a message; the same two commands
+    again resume from the chief's newest checkpoint and end with one process's weights."""
+    from transformer_tf.translate import Translator
+
+    steps, initial, reference = single_process
+    kill_at = steps + 3  # mid second epoch, off the checkpoint grid (every 4 steps)
+
+    def command(i, kill):
+        return [sys.executable, "-c", WORKER, json.dumps(settings), str(tmp_path / f"ck{i}"),
+                str(kill_at if kill and i == 1 else -1)]
+
+    first = run_workers([command(i, kill=True) for i in range(WORKERS)], tmp_path)
+    assert first[1][0] == -9  # killed itself at kill_at
+    assert first[0][0] != 0 and "a worker stopped answering" in first[0][2], first[0][2][-3000:]
+    saved = sorted(int(p.stem.split("-")[1]) for p in (tmp_path / "ck0").glob("ckpt-*.index"))
+    assert steps <= saved[-1] < kill_at  # resuming has work to redo
+
+    second = run_workers([command(i, kill=False) for i in range(WORKERS)], tmp_path)
+    for status, _, err in second:
+        assert status == 0, err[-3000:]
+    assert_weights_match(Translator.from_checkpoint(tmp_path / "ck0").model, reference, initial)

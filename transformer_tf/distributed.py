@@ -1,0 +1,367 @@
+"""Data-parallel training over several worker processes (``--strategy multiworker``).
+
+Keras 3's ``model.fit`` fails under a real two-process ``MultiWorkerMirroredStrategy``
+(``ValueError: Attempt to convert a value (PerReplica: ...) ... to a Tensor``;
+keras-team/keras#20585, tensorflow/tensorflow#72388), so the workers run the loop that
+TensorFlow's multi-worker tutorial writes out: a training step under ``strategy.run`` on
+batches from ``strategy.distribute_datasets_from_function``. Single-device training keeps
+``model.fit`` (:func:`transformer_tf.train.train`).
+
+How the work is shared. ``--batch-size`` is each worker's batch; the *global* batch is
+``batch_size × workers``. Every worker builds the same stream of global batches (the
+seeded :func:`transformer_tf.data.training_stream`, whole buckets of ``batch_size ×
+workers`` pairs) and keeps only its own slice of rows, so all workers run the same number
+of steps and together they see exactly the batches a single process with the global batch
+size would. Each replica's loss is the label-smoothed masked mean of its slice times its
+share of the global batch's real (non-padding) target tokens,
+
+    loss_r = masked_loss(slice_r) · tokens_r / tokens_global,
+
+and the optimizer sums the replicas' gradients (an all-reduce), so the update is the one
+a single process computes from ``masked_loss`` of the whole global batch.
+
+What each worker holds. The tokenizers are trained on every worker from the same data with
+the same seed (SentencePiece training is deterministic), and before the first step the
+workers compare a fingerprint of their configuration, tokenizers and encoded data, so
+different corpora or flags fail at once with a message. Only the chief (task ``chief``, or
+``worker`` 0 when there is no chief) writes ``--checkpoint-dir`` and the TensorBoard logs;
+the others write their (required) checkpoint copies to a temporary folder that is removed
+when the run ends. At start, every worker takes the weights, optimizer state and step
+counter from the chief (a broadcast), so a restarted non-chief needs nothing on disk:
+restart every worker with the same command (on any machine, with the same corpus; the
+same number of workers, since the global batch depends on it) and the run resumes from
+the chief's newest checkpoint.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.masks import PAD_ID
+
+WORKER_TIMEOUT = 300  # default seconds to wait for every worker to come up
+
+
+def read_tf_config(text):
+    """Check a ``TF_CONFIG`` value; returns ``(cluster, task_type, task_index)``.
+
+    ``TF_CONFIG`` is JSON: ``{"cluster": {"worker": ["host0:port", "host1:port"]},
+    "task": {"type": "worker", "index": 0}}`` (optionally also a ``"chief"`` job).
+
+    Raises:
+        TransformerTFError: not JSON, no workers, an unknown task type or an index out of range.
+    """
+    example = ('\'{"cluster": {"worker": ["host0:12345", "host1:12345"]}, '
+               '"task": {"type": "worker", "index": 0}}\'')
+    try:
+        spec = json.loads(text)
+    except ValueError as err:
+        raise TransformerTFError(f"TF_CONFIG is not valid JSON ({err}); set it like {example}.") from None
+    cluster = spec.get("cluster") if isinstance(spec, dict) else None
+    jobs = {job: hosts for job, hosts in (cluster or {}).items() if job in ("chief", "worker")}
+    if not jobs or not all(isinstance(h, list) and h for h in jobs.values()):
+        raise TransformerTFError(f"TF_CONFIG lists no workers (cluster.worker is missing or empty); "
+                                 f"set it like {example}.")
+    task = spec.get("task") or {}
+    task_type, index = task.get("type"), task.get("index", 0)
+    if task_type not in jobs:
+        raise TransformerTFError(f"TF_CONFIG task type {task_type!r} is not a job of its cluster "
+                                 f"({', '.join(jobs)}); set task.type to one of them.")
+    if not isinstance(index, int) or not 0 <= index < len(jobs[task_type]):
+        raise TransformerTFError(f"TF_CONFIG task index {index!r} is out of range: the cluster lists "
+                                 f"{len(jobs[task_type])} {task_type}(s), so use 0..{len(jobs[task_type]) - 1}.")
+    return jobs, task_type, index
+
+
+def multiworker_strategy(timeout=WORKER_TIMEOUT):
+    """``MultiWorkerMirroredStrategy`` for the workers of ``TF_CONFIG`` (one local worker without it).
+
+    Its constructor waits for every worker to connect; after ``timeout`` seconds a
+    watchdog prints why and kills the process (status 137) instead of letting it wait forever.
+    """
+    if os.environ.get("TF_CONFIG"):
+        read_tf_config(os.environ["TF_CONFIG"])
+    # The constructor waits, holding the interpreter inside TensorFlow's C++ runtime and
+    # with no time limit, until every worker has connected. No Python thread or signal
+    # handler runs meanwhile, so a small watchdog process stops this one if it waits too long.
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)],
+                                stdin=subprocess.PIPE)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    finally:
+        watchdog.stdin.close()  # the watchdog's read returns: all workers are up (or an error came)
+        watchdog.wait()
+
+
+# argv: the worker's pid, seconds. Waits for its stdin to close; if it stays open too long,
+# says why and ends the worker (SIGKILL: the only signal a process stuck in that call obeys).
+_WATCHDOG = """
+import os, select, signal, sys
+pid, timeout = int(sys.argv[1]), int(sys.argv[2])
+if not select.select([sys.stdin], [], [], timeout)[0]:
+    print(f"transformer-tf train: error: not every worker of TF_CONFIG came up within {timeout} s; start "
+          f"all of them (the same command, each with its own task index), or wait longer with "
+          f"--worker-timeout SECONDS. Stopping this worker.", file=sys.stderr, flush=True)
+    os.kill(pid, signal.SIGKILL)
+"""
+
+
+def is_multiworker(strategy):
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def num_workers(strategy):
+    """Worker processes of a multi-worker strategy (tasks of the ``chief`` and ``worker`` jobs)."""
+    spec = strategy.cluster_resolver.cluster_spec().as_dict()
+    return max(1, sum(len(spec.get(job, ())) for job in ("chief", "worker")))
+
+
+@contextlib.contextmanager
+def worker_folders(strategy, checkpoint_dir, log_dir):
+    """``(checkpoint_dir, log_dir)`` this worker writes: the given ones on the chief; a
+    temporary checkpoint folder (removed on leaving) and no logs on the others."""
+    if strategy.extended.should_checkpoint:
+        yield checkpoint_dir, log_dir
+        return
+    task = strategy.cluster_resolver
+    temporary = tempfile.mkdtemp(prefix=f"transformer-tf-{task.task_type}{task.task_id}-")
+    try:
+        yield Path(temporary), None
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _all_reduce_sum(strategy, make_values):
+    """Sum ``make_values(replica_context)`` (a list of tensors) over every replica of every worker."""
+
+    @tf.function
+    def run():
+        def replica_fn():
+            ctx = tf.distribute.get_replica_context()
+            return ctx.all_reduce(tf.distribute.ReduceOp.SUM, make_values(ctx))
+        return strategy.run(replica_fn)
+
+    return [strategy.experimental_local_results(value)[0] for value in run()]
+
+
+def check_same_inputs(strategy, *parts):
+    """Fail on every worker unless all of them hold the same ``parts`` (bytes).
+
+    Each replica writes a 48-bit digest of the parts (exact in float64) at its own
+    position of a vector; the sum over replicas hands every worker all the digests.
+    """
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    value = float(int.from_bytes(digest.digest()[:6], "big"))
+    n = strategy.num_replicas_in_sync
+    (digests,) = _all_reduce_sum(strategy, lambda ctx: [
+        tf.one_hot(ctx.replica_id_in_sync_group, n, on_value=value, off_value=0.0, dtype=tf.float64)])
+    digests = digests.numpy()
+    if not np.all(digests == digests[0]):
+        differ = [i for i, d in enumerate(digests) if d != digests[0]]
+        raise TransformerTFError(
+            f"the workers do not hold the same training data, tokenizers or settings (replica(s) {differ} "
+            f"differ from replica 0): give every worker the same command and the same corpus file.")
+
+
+def broadcast_from_chief(strategy, variables):
+    """Give every worker the chief's values of ``variables`` (weights, optimizer slots, step).
+
+    An all-reduce in which only the chief contributes (in float64, exact for float32
+    values and for integers below 2**53).
+    """
+    chief = strategy.extended.should_checkpoint
+    local_replicas = strategy.num_replicas_in_sync // num_workers(strategy)
+
+    def contributions(ctx):
+        del ctx
+        return [tf.cast(v.value, tf.float64) * (1.0 / local_replicas if chief else 0.0) for v in variables]
+
+    for variable, value in zip(variables, _all_reduce_sum(strategy, contributions)):
+        if variable.dtype.startswith("int"):
+            value = tf.round(value)
+        variable.assign(tf.cast(value, variable.dtype))
+
+
+WORKERS_FILE = "workers.json"  # in the chief's folder: how many workers the run has
+
+
+def check_worker_count(strategy, checkpoint_dir):
+    """Refuse, on every worker, to resume a run with another number of workers.
+
+    The global batch is ``batch_size × workers``, so another count means other batches
+    and other steps: the resumed run would not end where the interrupted one would have.
+    The chief keeps the count in ``workers.json`` and tells the others (an all-reduce).
+    """
+    workers, path = num_workers(strategy), Path(checkpoint_dir) / WORKERS_FILE
+    chief = strategy.extended.should_checkpoint
+    saved = json.loads(path.read_text())["workers"] if chief and path.is_file() else 0
+    local_replicas = strategy.num_replicas_in_sync // workers
+    (told,) = _all_reduce_sum(strategy, lambda ctx: [tf.constant(saved / local_replicas, tf.float64)])
+    told = round(float(told))
+    if told and told != workers:
+        raise TransformerTFError(
+            f"this run was trained by {told} worker(s) and is resumed by {workers}: the global batch "
+            f"(--batch-size × workers) would change. Restart it with {told} workers, or train into another "
+            f"--checkpoint-dir.")
+    if chief and not told:
+        path.write_text(json.dumps({"workers": workers}) + "\n")
+
+
+def model_state(model):
+    """The variables a checkpoint holds: the model's and the optimizer's (each once)."""
+    seen, out = set(), []
+    for v in [*model.variables, *model.optimizer.variables]:
+        if id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+    return out
+
+
+def worker_slices(global_batches, input_context, global_batch):
+    """This worker's part of each global batch: ``((inp, tar_in), tar_out, tokens_global)``.
+
+    Args:
+        global_batches: a dataset of ``((inp, tar_in), tar_out)`` batches of exactly
+            ``global_batch`` rows (every worker builds the same one).
+        input_context: the ``tf.distribute.InputContext`` of this worker.
+
+    Returns:
+        per-replica batches of ``global_batch / replicas`` rows, in the order of this
+        worker's replicas, each with the global batch's count of real target tokens.
+    """
+    rows = input_context.get_per_replica_batch_size(global_batch)
+    local = input_context.num_replicas_in_sync // input_context.num_input_pipelines
+    first = input_context.input_pipeline_id * local
+
+    def slices(x, y):
+        (inp, tar_in), tar_out = x, y
+        tokens = tf.reduce_sum(tf.cast(tar_out != PAD_ID, tf.float32))
+
+        def part(j):  # rows of global replica first + j
+            start = (first + tf.cast(j, tf.int32)) * rows
+            return (inp[start:start + rows], tar_in[start:start + rows]), tar_out[start:start + rows], tokens
+
+        return tf.data.Dataset.range(local).map(part)
+
+    return global_batches.flat_map(slices).prefetch(tf.data.AUTOTUNE)
+
+
+def _step_functions(model, strategy):
+    """``(train_step, eval_step)``: each takes a distributed iterator and returns the global
+    batch's ``(loss, masked accuracy)``."""
+    from transformer_tf.train import masked_accuracy
+
+    def forward(batch, training):
+        (inp, tar_in), tar_out, tokens_global = batch
+        logits = model((inp, tar_in), training=training)
+        tokens = tf.reduce_sum(tf.cast(tar_out != PAD_ID, tf.float32))
+        share = tokens / tokens_global  # this slice's part of the global batch's real tokens
+        loss = model.loss(tar_out, logits) * share
+        if model.losses:
+            loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+        return loss, masked_accuracy(tar_out, logits) * share
+
+    def reduced(loss, accuracy):
+        return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, [loss, accuracy])
+
+    def train_replica(batch):
+        with tf.GradientTape() as tape:
+            loss, accuracy = forward(batch, training=True)
+            scaled = model.optimizer.scale_loss(loss)  # float16 loss scaling; the identity otherwise
+        grads = tape.gradient(scaled, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(grads, model.trainable_variables))  # all-reduces (sums) grads
+        return reduced(loss, accuracy)
+
+    def eval_replica(batch):
+        return reduced(*forward(batch, training=False))
+
+    def distributed(replica_fn):
+        @tf.function
+        def step(iterator):
+            loss, accuracy = strategy.run(replica_fn, args=(next(iterator),))
+            return strategy.experimental_local_results(loss)[0], strategy.experimental_local_results(accuracy)[0]
+        return step
+
+    return distributed(train_replica), distributed(eval_replica)
+
+
+# How a collective op fails when a peer is gone: the health check (every 30 s) aborts it.
+_PEER_LOST = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+              tf.errors.FailedPreconditionError)
+
+
+def _collective(step, iterator):
+    """``step(iterator)``, turning a lost peer into a message that says how to resume."""
+    try:
+        return step(iterator)
+    except _PEER_LOST as err:
+        raise TransformerTFError(
+            f"a worker stopped answering ({type(err).__name__}: {err.message.splitlines()[0]}). Restart every "
+            f"worker with the same command: the run resumes from the chief's newest checkpoint.") from None
+
+
+def fit_on_workers(model, strategy, stream, steps_per_epoch, epochs, global_batch, val_ds=None, callbacks=(),
+                   verbose=1):
+    """What ``model.fit`` does, as a loop of ``strategy.run`` steps: train up to
+    ``epochs × steps_per_epoch`` optimizer steps, validate after each epoch.
+
+    Args:
+        stream: ``stream(start_step)`` → the endless dataset of global batches from that
+            step on (:func:`transformer_tf.data.training_stream`).
+        global_batch: rows of every batch of ``stream`` and ``val_ds``.
+        val_ds: validation batches of ``global_batch`` rows (finite), or None.
+        callbacks: Keras callbacks (checkpointing, TensorBoard, ...); their logs are
+            ``loss``, ``masked_accuracy`` and, after validation, ``val_loss`` and
+            ``val_masked_accuracy``: means over the epoch's batches, as ``fit`` reports.
+
+    Returns:
+        ``(model, history)``.
+    """
+    done = int(model.optimizer.iterations.numpy())
+    history = keras.callbacks.History()
+    callback_list = keras.callbacks.CallbackList(
+        [*callbacks, history], add_progbar=bool(verbose) and strategy.extended.should_checkpoint, model=model,
+        verbose=verbose, epochs=epochs, steps=steps_per_epoch)
+    train_step, eval_step = _step_functions(model, strategy)
+
+    def distribute(dataset):
+        return strategy.distribute_datasets_from_function(
+            lambda ctx: worker_slices(dataset, ctx, global_batch))
+
+    batches = iter(distribute(stream(done)))
+    val_batches = distribute(val_ds) if val_ds is not None else None
+    val_steps = int(val_ds.cardinality()) if val_ds is not None else 0
+    callback_list.on_train_begin()
+    logs = {}
+    while done < epochs * steps_per_epoch:
+        epoch, offset = divmod(done, steps_per_epoch)
+        callback_list.on_epoch_begin(epoch)
+        totals = np.zeros(2)
+        for batch in range(offset, steps_per_epoch):
+            callback_list.on_train_batch_begin(batch)
+            totals += [float(v) for v in _collective(train_step, batches)]
+            n = batch - offset + 1
+            logs = {"loss": totals[0] / n, "masked_accuracy": totals[1] / n}
+            callback_list.on_train_batch_end(batch, logs)
+        if val_batches is not None:
+            val_iter, val_totals = iter(val_batches), np.zeros(2)
+            for _ in range(val_steps):
+                val_totals += [float(v) for v in _collective(eval_step, val_iter)]
+            logs.update(val_loss=val_totals[0] / val_steps, val_masked_accuracy=val_totals[1] / val_steps)
+        callback_list.on_epoch_end(epoch, logs)
+        done = (epoch + 1) * steps_per_epoch
+    callback_list.on_train_end(logs)
+    return model, history
