@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
+
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 
@@ -63,12 +63,17 @@ def main():
     x, steps = make_steps(args.d_model, args.heads, args.batch, args.length, args.jit)
     for step in steps.values():  # trace and warm up
         run_steps(step, x, 3)
-    times = interleaved_times({name: (lambda s=step: run_steps(s, x, args.steps)) for name, step in steps.items()},
-                              args.rounds)
+    times = interleaved_times(
+        {name: (lambda s=step: run_steps(s, x, args.steps)) for name, step in steps.items()}, args.rounds
+    )
     times = {name: [t / args.steps for t in ts] for name, ts in times.items()}  # per step
 
-    print_ratio(times, f"fwd+bwd, d_model {args.d_model}, {args.heads} heads, batch {args.batch}, length {args.length}, "
-                       f"padding mask, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved")
+    print_ratio(
+        times,
+        f"fwd+bwd, d_model {args.d_model}, {args.heads} heads, batch {args.batch}, length {args.length}, "
+        f"padding mask, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved",
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -31,6 +31,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from interleave import medians  # noqa: E402 (bench/interleave.py)
+
 from transformer_tf.errors import TransformerTFError  # noqa: E402
 from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs, read_labelled_pairs  # noqa: E402
 from transformer_tf.translate import Translator  # noqa: E402
@@ -47,9 +48,14 @@ class Apertium:
 
     def translate(self, sentences, batch_size=None, beam=1):
         lines = [" ".join(s.split()) for s in sentences]  # one input a line, whatever it holds
-        done = subprocess.run(["apertium", "-u", self.pair], input="\n".join(lines) + "\n",
-                              capture_output=True, text=True, check=True)
-        out = [line.strip() for line in done.stdout.split("\n")][:len(lines)]
+        done = subprocess.run(
+            ["apertium", "-u", self.pair],
+            input="\n".join(lines) + "\n",
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out = [line.strip() for line in done.stdout.split("\n")][: len(lines)]
         if len(out) != len(lines) or done.stdout.count("\n") != len(lines):
             raise RuntimeError(f"apertium returned {done.stdout.count(chr(10))} lines for {len(lines)} inputs")
         return out
@@ -120,45 +126,67 @@ def speed(systems, sentences, batch_size, rounds, chunk=512):
         ``{name: [wall seconds for all sentences, one per round]}``.
     """
     ordered = sorted(sentences, key=len)
-    chunks = [ordered[i:i + chunk] for i in range(0, len(ordered), chunk)]
+    chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
     for system in systems.values():
         system.translate(ordered, batch_size=batch_size)  # traces the decoder; not timed
     names = list(systems)
     wall, cpu = ({name: [0.0] * rounds for name in names} for _ in range(2))
     for r in range(rounds):
         for i, part in enumerate(chunks):
-            for name in names[i % len(names):] + names[:i % len(names)]:
+            for name in names[i % len(names) :] + names[: i % len(names)]:
                 w0, c0 = time.perf_counter(), time.process_time()
                 systems[name].translate(part, batch_size=batch_size)
                 wall[name][r] += time.perf_counter() - w0
                 cpu[name][r] += time.process_time() - c0
 
-    print(f"\ntranslation speed: {len(sentences):,} held-out sentences, batch {batch_size}, greedy, "
-          f"after a warm-up; {rounds} rounds, systems taking turns every {chunk} sentences")
+    print(
+        f"\ntranslation speed: {len(sentences):,} held-out sentences, batch {batch_size}, greedy, "
+        f"after a warm-up; {rounds} rounds, systems taking turns every {chunk} sentences"
+    )
     meds, cpu_meds = medians(wall), medians(cpu)
     first = meds[names[0]]
     for name, med in meds.items():
         best = len(sentences) / min(wall[name])
-        print(f"  {name:32s} median {len(sentences) / med:5.0f} sentences/s, best {best:5.0f}"
-              f"  ({med:.2f} s, CPU {cpu_meds[name]:.2f} s; time vs first {med / first:.2f}×)")
+        print(
+            f"  {name:32s} median {len(sentences) / med:5.0f} sentences/s, best {best:5.0f}"
+            f"  ({med:.2f} s, CPU {cpu_meds[name]:.2f} s; time vs first {med / first:.2f}×)"
+        )
     return wall
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint-dir", action="append", default=[], metavar="DIR",
-                        help="a model folder (config.json, tokenizers, weights); repeat for several")
-    parser.add_argument("--pairs", default=str(CHALLENGE), metavar="TSV",
-                        help="labelled pairs english<TAB>spanish<TAB>category (default: the challenge set)")
+    parser.add_argument(
+        "--checkpoint-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a model folder (config.json, tokenizers, weights); repeat for several",
+    )
+    parser.add_argument(
+        "--pairs",
+        default=str(CHALLENGE),
+        metavar="TSV",
+        help="labelled pairs english<TAB>spanish<TAB>category (default: the challenge set)",
+    )
     parser.add_argument("--no-apertium", action="store_true", help="leave apertium -u eng-spa out")
     parser.add_argument("--hypotheses", metavar="DIR", help="write each system's translations to DIR/NAME.txt")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--beam", type=int, default=1, help="beam size for the models (default 1: greedy)")
-    parser.add_argument("--speed", type=int, default=0, metavar="N",
-                        help="also time translating the first N held-out test sentences (e.g. 2000)")
+    parser.add_argument(
+        "--speed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time translating the first N held-out test sentences (e.g. 2000)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="speed rounds per system (default 3)")
-    parser.add_argument("--chunk", type=int, default=512,
-                        help="sentences each system translates before the next takes its turn (default 512)")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=512,
+        help="sentences each system translates before the next takes its turn (default 512)",
+    )
     parser.add_argument("--data", metavar="PATH", help="spa.txt, if not where the first model was trained from")
     args = parser.parse_args(argv)
     if not args.checkpoint_dir and args.no_apertium:

@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
+
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
 
@@ -35,17 +35,21 @@ def main():
     inp = tf.constant(np.random.default_rng(0).integers(4, 8000, (args.batch, args.source_length)), tf.int64)
     spec = [tf.TensorSpec((None, None), tf.int64)]
     decoders = {
-        "cached (incremental)": tf.function(lambda x: greedy_decode(model, x, args.output_length, False),
-                                            input_signature=spec),
-        "full recompute": tf.function(lambda x: greedy_decode_full(model, x, args.output_length, False),
-                                      input_signature=spec),
+        "cached (incremental)": tf.function(
+            lambda x: greedy_decode(model, x, args.output_length, False), input_signature=spec
+        ),
+        "full recompute": tf.function(
+            lambda x: greedy_decode_full(model, x, args.output_length, False), input_signature=spec
+        ),
     }
     outputs = {name: fn(inp).numpy() for name, fn in decoders.items()}  # trace + warm up
     same = np.array_equal(*outputs.values())
     times = interleaved_times({name: (lambda f=fn: f(inp).numpy()) for name, fn in decoders.items()}, args.rounds)
 
-    print(f"greedy decoding, batch {args.batch}, source {args.source_length} tokens, "
-          f"{args.output_length} output tokens, {args.rounds} interleaved rounds; identical tokens: {same}")
+    print(
+        f"greedy decoding, batch {args.batch}, source {args.source_length} tokens, "
+        f"{args.output_length} output tokens, {args.rounds} interleaved rounds; identical tokens: {same}"
+    )
     for name, med in medians(times).items():
         print(f"  {name:22s} median {med * 1e3:8.1f} ms  ({args.batch * args.output_length / med:,.0f} tokens/s)")
     cached, full = medians(times).values()

@@ -26,8 +26,10 @@ from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, wr
 from transformer_tf.plot import sentence_attention  # noqa: E402
 from transformer_tf.translate import Translator  # noqa: E402
 
-LONG_SENTENCE = ("He admired her as a great director, and every evening after work they walked together along "
-                 "the old river, talking about the films they had seen and the books they still wanted to read.")
+LONG_SENTENCE = (
+    "He admired her as a great director, and every evening after work they walked together along "
+    "the old river, talking about the films they had seen and the books they still wanted to read."
+)
 ARTICLE_SENTENCE = "He admired her as a great director."
 HOVERED = "▁gran"  # the query whose lines the head-view picture shows: it predicts "director"
 
@@ -38,14 +40,19 @@ def measure(translator, folder, rounds):
         times = []
         for _ in range(rounds):
             start = time.perf_counter()
-            path = write_attention_page(sentence_page(attention, describe_model(translator, folder)),
-                                        Path(out) / PAGE_NAME)
+            path = write_attention_page(
+                sentence_page(attention, describe_model(translator, folder)), Path(out) / PAGE_NAME
+            )
             times.append(time.perf_counter() - start)
         size = path.stat().st_size
-    print(f"{len(attention.source_pieces)} source × {len(attention.target_pieces)} target tokens, "
-          f"{attention.num_layers} layers × {attention.matrix('encoder', 1).shape[0]} heads, 3 kinds")
-    print(f"page: {size / 1e6:.2f} MB; build + write: median {statistics.median(times):.2f} s "
-          f"(min {min(times):.2f}, max {max(times):.2f}, {rounds} rounds)")
+    print(
+        f"{len(attention.source_pieces)} source × {len(attention.target_pieces)} target tokens, "
+        f"{attention.num_layers} layers × {attention.matrix('encoder', 1).shape[0]} heads, 3 kinds"
+    )
+    print(
+        f"page: {size / 1e6:.2f} MB; build + write: median {statistics.median(times):.2f} s "
+        f"(min {min(times):.2f}, max {max(times):.2f}, {rounds} rounds)"
+    )
 
 
 def save_trimmed(element, path, margin=12):
@@ -91,8 +98,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--screenshots", metavar="DIR", help="also save the head and model views of the "
-                                                              "article's sentence as PNGs there")
+    parser.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        help="also save the head and model views of the article's sentence as PNGs there",
+    )
     args = parser.parse_args()
     translator = Translator.from_checkpoint(args.checkpoint_dir)
     measure(translator, args.checkpoint_dir, args.rounds)

@@ -33,6 +33,7 @@ def training_step(forward, layer, jit=False):
             tape.watch(x)
             loss = tf.reduce_mean(tf.square(forward(x)))
         return tape.gradient(loss, [x] + layer.trainable_variables)
+
     return step
 
 

@@ -20,8 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
+
 from lstm_tf import SpaceOdysseyLSTM  # noqa: E402
 
 
@@ -44,18 +44,24 @@ def main():
     args = parser.parse_args()
 
     x = tf.random.normal((args.batch, args.time, args.features))
-    layers = {f"lstm_tf.SpaceOdysseyLSTM ({args.variant})": SpaceOdysseyLSTM(args.units, variant=args.variant),
-              "keras.layers.LSTM": keras.layers.LSTM(args.units)}
+    layers = {
+        f"lstm_tf.SpaceOdysseyLSTM ({args.variant})": SpaceOdysseyLSTM(args.units, variant=args.variant),
+        "keras.layers.LSTM": keras.layers.LSTM(args.units),
+    }
     steps = {}
     for name, layer in layers.items():
         layer(x)
         steps[name] = training_step(layer, layer, args.jit)
         run_steps(steps[name], x, 3)  # trace, compile, warm up
-    times = interleaved_times({name: (lambda s=step: run_steps(s, x, args.steps)) for name, step in steps.items()},
-                              args.rounds)
+    times = interleaved_times(
+        {name: (lambda s=step: run_steps(s, x, args.steps)) for name, step in steps.items()}, args.rounds
+    )
     times = {name: [t / args.steps for t in ts] for name, ts in times.items()}
-    print_ratio(times, f"fwd+bwd, batch {args.batch} × {args.time} steps × {args.features} features, "
-                       f"{args.units} units, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved")
+    print_ratio(
+        times,
+        f"fwd+bwd, batch {args.batch} × {args.time} steps × {args.features} features, "
+        f"{args.units} units, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved",
+    )
 
 
 if __name__ == "__main__":

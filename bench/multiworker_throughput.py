@@ -64,10 +64,26 @@ def run(settings, strategy, workers, folder):
     for i in range(workers):
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         if strategy == "multiworker":
-            env["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                                           "task": {"type": "worker", "index": i}})
-        procs.append(subprocess.Popen([sys.executable, "-c", RUN, json.dumps(settings), strategy,
-                                       str(folder / f"ck{i}"), str(folder / f"times{i}.json")], env=env))
+            env["TF_CONFIG"] = json.dumps(
+                {
+                    "cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                    "task": {"type": "worker", "index": i},
+                }
+            )
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    RUN,
+                    json.dumps(settings),
+                    strategy,
+                    str(folder / f"ck{i}"),
+                    str(folder / f"times{i}.json"),
+                ],
+                env=env,
+            )
+        )
     for proc in procs:
         if proc.wait(timeout=3600):
             raise SystemExit(f"a training process failed (status {proc.returncode})")
@@ -103,10 +119,21 @@ def main():
     args = parser.parse_args()
 
     # The issue's model: 1 layer, d_model 32, dff 64, 2 heads, vocabulary 500.
-    settings = {"data": args.data, "max_pairs": args.max_pairs, "num_layers": 1, "d_model": 32, "dff": 64,
-                "num_heads": 2, "vocab_size": 500, "epochs": args.epochs, "checkpoint_every": 10**6}
-    contenders = {"1 process (fit), batch 64": ("default", 1, {"batch_size": args.global_batch}),
-                  "2 workers, 32 each": ("multiworker", 2, {"batch_size": args.global_batch // 2})}
+    settings = {
+        "data": args.data,
+        "max_pairs": args.max_pairs,
+        "num_layers": 1,
+        "d_model": 32,
+        "dff": 64,
+        "num_heads": 2,
+        "vocab_size": 500,
+        "epochs": args.epochs,
+        "checkpoint_every": 10**6,
+    }
+    contenders = {
+        "1 process (fit), batch 64": ("default", 1, {"batch_size": args.global_batch}),
+        "2 workers, 32 each": ("multiworker", 2, {"batch_size": args.global_batch // 2}),
+    }
     times = {name: [] for name in contenders}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
@@ -115,17 +142,23 @@ def main():
                 folder.mkdir()
                 times[name] += run({**settings, **extra}, strategy, workers, folder)[1:]
         folder = Path(tmp) / "0-1" / "ck0"  # for the tokenizers
-        per_epoch = {"1 process (fit), batch 64": epoch_tokens_and_steps(settings, folder, args.global_batch, False),
-                     "2 workers, 32 each": epoch_tokens_and_steps(settings, folder, args.global_batch, True)}
-    print(f"issue-14 model on {args.max_pairs} pairs, global batch {args.global_batch}, {args.rounds} alternating "
-          f"rounds × {args.epochs - 1} timed epochs, os.cpu_count() = {os.cpu_count()}")
+        per_epoch = {
+            "1 process (fit), batch 64": epoch_tokens_and_steps(settings, folder, args.global_batch, False),
+            "2 workers, 32 each": epoch_tokens_and_steps(settings, folder, args.global_batch, True),
+        }
+    print(
+        f"issue-14 model on {args.max_pairs} pairs, global batch {args.global_batch}, {args.rounds} alternating "
+        f"rounds × {args.epochs - 1} timed epochs, os.cpu_count() = {os.cpu_count()}"
+    )
     rates = {}
     for name, epoch_times in times.items():
         tokens, steps = per_epoch[name]
         epoch = statistics.median(epoch_times)
         rates[name] = tokens / epoch
-        print(f"  {name:28s} median epoch {epoch:6.2f} s, {epoch / steps * 1e3:6.1f} ms/step ({steps} steps), "
-              f"{tokens / epoch:8,.0f} target tokens/s")
+        print(
+            f"  {name:28s} median epoch {epoch:6.2f} s, {epoch / steps * 1e3:6.1f} ms/step ({steps} steps), "
+            f"{tokens / epoch:8,.0f} target tokens/s"
+        )
     one, two = rates.values()
     print(f"ratio two workers / one process (tokens/s): {two / one:.2f}")
 

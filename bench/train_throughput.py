@@ -33,9 +33,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
 import transformer_tf.layers  # noqa: E402
-from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
 from transformer_tf.train import TrainConfig, build_model  # noqa: E402
@@ -72,12 +72,14 @@ def batches(n, batch, vocab, rng):
     """Random token batches padded like real ones: lengths 4–24, START … END."""
     out = []
     for _ in range(n):
+
         def side():
             lengths = rng.integers(4, 25, batch)
             ids = np.zeros((batch, lengths.max()), np.int64)
             for row, length in enumerate(lengths):
                 ids[row, :length] = [2, *rng.integers(4, vocab, length - 2), 3]
             return ids
+
         inp, tar = side(), side()
         out.append(((tf.constant(inp), tf.constant(tar[:, :-1])), tf.constant(tar[:, 1:])))
     return out
@@ -129,11 +131,16 @@ def main():
     keras.utils.set_random_seed(0)
     if args.precision:
         config, vocab = TrainConfig(), TrainConfig().vocab_size
-        models = {"float32": build_model(config, vocab, vocab),
-                  "mixed precision": build_model(dataclasses.replace(config, mixed_precision=True), vocab, vocab)}
+        models = {
+            "float32": build_model(config, vocab, vocab),
+            "mixed precision": build_model(dataclasses.replace(config, mixed_precision=True), vocab, vocab),
+        }
     else:
         config, vocab = TrainConfig(share_embeddings=False), 8000
-        models = {"transformer_tf": build_model(config, vocab, vocab), "keras MHA twin": keras_twin(config, vocab)}
+        models = {
+            "transformer_tf": build_model(config, vocab, vocab),
+            "keras MHA twin": keras_twin(config, vocab),
+        }
     assert all(isinstance(m, Transformer) for m in models.values())
     sizes = {name: m.count_params() for name, m in models.items()}
     data = batches(args.steps, args.batch, vocab, np.random.default_rng(0))
@@ -143,17 +150,19 @@ def main():
     for model in models.values():  # trace and warm up
         for x, y in data[:3]:
             model.train_on_batch(x, y)
+
     def train_round(model):
         for x, y in data:
             model.train_on_batch(x, y)
 
-    times = interleaved_times({name: (lambda m=model: train_round(m)) for name, model in models.items()},
-                              args.rounds)
+    times = interleaved_times({name: (lambda m=model: train_round(m)) for name, model in models.items()}, args.rounds)
     for dtype, runs in peaks.items():
         runs.append(matmul_peak(getattr(tf, dtype)))
 
-    print(f"training, blog-size model, batch {args.batch}, {args.rounds} interleaved rounds × {args.steps} steps; "
-          f"parameters: {sizes}")
+    print(
+        f"training, blog-size model, batch {args.batch}, {args.rounds} interleaved rounds × {args.steps} steps; "
+        f"parameters: {sizes}"
+    )
     rates = {name: tokens / seconds for name, seconds in medians(times).items()}
     for name, rate in rates.items():
         print(f"  {name:16s} median {rate:8,.0f} target tokens/s")
@@ -162,13 +171,17 @@ def main():
 
     flops = sum(train_step_flops(config, vocab, *x[0].shape, x[1].shape[1]) for x, _ in data)
     peak = {dtype: max(runs) for dtype, runs in peaks.items()}
-    print("matmul peak (4096², best of before/after the rounds): " +
-          ", ".join(f"{dtype} {p / 1e9:,.0f} GFLOP/s" for dtype, p in peak.items()))
+    print(
+        "matmul peak (4096², best of before/after the rounds): "
+        + ", ".join(f"{dtype} {p / 1e9:,.0f} GFLOP/s" for dtype, p in peak.items())
+    )
     print(f"model FLOPs (analytical, matmuls only): {flops / len(data) / 1e9:.2f} GFLOP a step")
     for name, seconds in medians(times).items():
         achieved = flops / seconds
-        print(f"  {name:16s} {achieved / 1e9:6.1f} GFLOP/s = {achieved / peak['float32']:.0%} of the float32 peak, "
-              f"{achieved / peak['bfloat16']:.0%} of the bfloat16 peak")
+        print(
+            f"  {name:16s} {achieved / 1e9:6.1f} GFLOP/s = {achieved / peak['float32']:.0%} of the float32 peak, "
+            f"{achieved / peak['bfloat16']:.0%} of the bfloat16 peak"
+        )
 
 
 if __name__ == "__main__":

@@ -19,5 +19,13 @@ from lstm_tf.jsb import load_jsb_chorales, piano_roll
 from lstm_tf.layer import SpaceOdysseyLSTM
 from lstm_tf.variants import VARIANTS, Variant, get_variant
 
-__all__ = ["SpaceOdysseyLSTMCell", "SpaceOdysseyLSTM", "VARIANTS", "Variant", "get_variant",
-           "load_jsb_chorales", "piano_roll", "LSTMTFError"]
+__all__ = [
+    "SpaceOdysseyLSTMCell",
+    "SpaceOdysseyLSTM",
+    "VARIANTS",
+    "Variant",
+    "get_variant",
+    "load_jsb_chorales",
+    "piano_roll",
+    "LSTMTFError",
+]

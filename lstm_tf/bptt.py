@@ -68,8 +68,18 @@ def lstm_forward(x, weights, y0=None, c0=None):
         o_bar = x_t @ w["W_o"] + y_prev @ w["R_o"] + p_o * c + w["b_o"]
         o = _sigmoid(o_bar)
         y = o * np.tanh(c)
-        for name, value in (("z_bar", z_bar), ("i_bar", i_bar), ("f_bar", f_bar), ("o_bar", o_bar),
-                            ("z", z), ("i", i), ("f", f), ("o", o), ("c", c), ("y", y)):
+        for name, value in (
+            ("z_bar", z_bar),
+            ("i_bar", i_bar),
+            ("f_bar", f_bar),
+            ("o_bar", o_bar),
+            ("z", z),
+            ("i", i),
+            ("f", f),
+            ("o", o),
+            ("c", c),
+            ("y", y),
+        ):
             cache[name].append(value)
         y_prev, c_prev = y, c
 
@@ -90,28 +100,33 @@ def lstm_backward(dy, cache):
         ``(batch, units)``, and one entry per weight of ``cache["weights"]`` with its shape.
     """
     w, x = cache["weights"], cache["x"]
-    dy = np.asarray(dy, dtype=np.float64).transpose(1, 0, 2)           # (time, batch, units)
+    dy = np.asarray(dy, dtype=np.float64).transpose(1, 0, 2)  # (time, batch, units)
     steps, batch, units = dy.shape
     zeros = np.zeros(units)
     p_i, p_f, p_o = (w.get(f"p_{g}", zeros) for g in "ifo")
-    c_prev_all = np.concatenate([cache["c0"][None], cache["c"][:-1]])   # c⁽ᵗ⁻¹⁾ for every t
-    y_prev_all = np.concatenate([cache["y0"][None], cache["y"][:-1]])   # y⁽ᵗ⁻¹⁾ for every t
+    c_prev_all = np.concatenate([cache["c0"][None], cache["c"][:-1]])  # c⁽ᵗ⁻¹⁾ for every t
+    y_prev_all = np.concatenate([cache["y0"][None], cache["y"][:-1]])  # y⁽ᵗ⁻¹⁾ for every t
 
     # δ of the pre-activations at every step, filled from the last step backwards.
     delta = {b: np.zeros((steps, batch, units)) for b in BLOCKS}
-    next_delta = {b: np.zeros((batch, units)) for b in BLOCKS}           # δ*⁽ᵗ⁺¹⁾
+    next_delta = {b: np.zeros((batch, units)) for b in BLOCKS}  # δ*⁽ᵗ⁺¹⁾
     dc_next, f_next = np.zeros((batch, units)), np.zeros((batch, units))  # δc⁽ᵗ⁺¹⁾, f⁽ᵗ⁺¹⁾
 
     for t in reversed(range(steps)):
         c, o, z, i = cache["c"][t], cache["o"][t], cache["z"][t], cache["i"][t]
         d_y = dy[t] + sum(next_delta[b] @ w[f"R_{b}"].T for b in BLOCKS)
-        d_o = d_y * np.tanh(c) * o * (1 - o)                              # σ'(ō) = o(1 − o)
-        d_c = (d_y * o * (1 - np.tanh(c) ** 2) + p_o * d_o
-               + p_i * next_delta["i"] + p_f * next_delta["f"] + dc_next * f_next)
+        d_o = d_y * np.tanh(c) * o * (1 - o)  # σ'(ō) = o(1 − o)
+        d_c = (
+            d_y * o * (1 - np.tanh(c) ** 2)
+            + p_o * d_o
+            + p_i * next_delta["i"]
+            + p_f * next_delta["f"]
+            + dc_next * f_next
+        )
         f = cache["f"][t]
         d_f = d_c * c_prev_all[t] * f * (1 - f)
         d_i = d_c * z * i * (1 - i)
-        d_z = d_c * i * (1 - z ** 2)                                      # g' = 1 − tanh²
+        d_z = d_c * i * (1 - z**2)  # g' = 1 − tanh²
         for b, d in zip(BLOCKS, (d_z, d_i, d_f, d_o)):
             delta[b][t] = next_delta[b] = d
         dc_next, f_next = d_c, f

@@ -46,9 +46,16 @@ class SpaceOdysseyLSTMCell(keras.layers.Layer):
     ``peephole_i/f/o`` ``(units,)``, FGR's ``gate_recurrent_kernel`` ``(3·units, 3·units)``.
     """
 
-    def __init__(self, units, variant="vanilla", unit_forget_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 peephole_initializer="glorot_uniform", **kwargs):
+    def __init__(
+        self,
+        units,
+        variant="vanilla",
+        unit_forget_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        peephole_initializer="glorot_uniform",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if int(units) < 1:
             raise ValueError(f"units must be a positive integer, got {units!r}.")
@@ -71,16 +78,21 @@ class SpaceOdysseyLSTMCell(keras.layers.Layer):
         width = len(self.variant.blocks) * self.units
         self.kernel = self.add_weight(shape=(input_dim, width), initializer=self.kernel_initializer, name="kernel")
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, width), initializer=self.recurrent_initializer, name="recurrent_kernel")
+            shape=(self.units, width), initializer=self.recurrent_initializer, name="recurrent_kernel"
+        )
         self.bias = self.add_weight(shape=(width,), initializer=self._bias_initializer, name="bias")
         # One attribute per peephole (not a dict): tf.train.Checkpoint sees attributes for sure.
         for gate in self.variant.peepholes:
-            setattr(self, f"peephole_{gate}", self.add_weight(
-                shape=(self.units,), initializer=self.peephole_initializer, name=f"peephole_{gate}"))
+            setattr(
+                self,
+                f"peephole_{gate}",
+                self.add_weight(shape=(self.units,), initializer=self.peephole_initializer, name=f"peephole_{gate}"),
+            )
         if self.variant.gate_recurrence:
             n = len(self.variant.gates) * self.units
             self.gate_recurrent_kernel = self.add_weight(
-                shape=(n, n), initializer=self.recurrent_initializer, name="gate_recurrent_kernel")
+                shape=(n, n), initializer=self.recurrent_initializer, name="gate_recurrent_kernel"
+            )
 
     @property
     def peepholes(self):
@@ -91,7 +103,7 @@ class SpaceOdysseyLSTMCell(keras.layers.Layer):
         bias = np.zeros(shape, dtype="float32")
         if self.unit_forget_bias and "f" in self.variant.blocks:
             start = self.variant.blocks.index("f") * self.units
-            bias[start:start + self.units] = 1.0
+            bias[start : start + self.units] = 1.0
         return keras.ops.convert_to_tensor(bias, dtype=dtype)
 
     def _weight_names(self):
@@ -109,8 +121,10 @@ class SpaceOdysseyLSTMCell(keras.layers.Layer):
             for a, source in enumerate(gates):
                 for b, target in enumerate(gates):
                     # R_fi: from f⁽ᵗ⁻¹⁾ into ī⁽ᵗ⁾ (rows: source gate, columns: target gate)
-                    names[f"R_{source}{target}"] = (self.gate_recurrent_kernel,
-                                                    (slice(a * u, (a + 1) * u), slice(b * u, (b + 1) * u)))
+                    names[f"R_{source}{target}"] = (
+                        self.gate_recurrent_kernel,
+                        (slice(a * u, (a + 1) * u), slice(b * u, (b + 1) * u)),
+                    )
         return names
 
     def gate_weights(self):
@@ -157,8 +171,10 @@ class SpaceOdysseyLSTMCell(keras.layers.Layer):
         names = self._weight_names()
         missing, unknown = sorted(set(names) - set(weights)), sorted(set(weights) - set(names))
         if missing or unknown:
-            raise ValueError(f"{self.variant.name} cell weights: missing {missing or 'none'}, "
-                             f"unknown {unknown or 'none'} (this variant has {sorted(names)}).")
+            raise ValueError(
+                f"{self.variant.name} cell weights: missing {missing or 'none'}, "
+                f"unknown {unknown or 'none'} (this variant has {sorted(names)})."
+            )
         packed = {id(var): keras.ops.convert_to_numpy(var).copy() for var, _ in names.values()}
         for name, (var, where) in names.items():
             target = packed[id(var)]

@@ -16,45 +16,79 @@ from lstm_tf.errors import LSTMTFError
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="lstm-tf",
-                                     description='The LSTM of "LSTM: A Search Space Odyssey" in TensorFlow/Keras.')
+    parser = argparse.ArgumentParser(
+        prog="lstm-tf", description='The LSTM of "LSTM: A Search Space Odyssey" in TensorFlow/Keras.'
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    study = sub.add_parser("study", help="compare the nine LSTM variants on JSB Chorales",
-                           description="Random search per variant on Optuna (draw k the same for all variants), "
-                                       "early stopping on validation, test NLL per time step; then the paper's "
-                                       "analysis (top 10 %%, Welch's t-test, fANOVA importance). Trials live in "
-                                       "a study store: rerunning resumes, and any number of processes or machines "
-                                       "may run the same command on one --storage at once.")
-    study.add_argument("--data", metavar="PATH", help="jsb-chorales-quarter.json or its folder "
-                                                      "(default: Keras cache, else download)")
-    study.add_argument("--out", default="runs/lstm_study", metavar="DIR",
-                       help="report folder, and the default SQLite store (default %(default)s)")
-    study.add_argument("--protocol", choices=("fast", "paper"), default="fast",
-                       help="fast: Adam, lr and hidden size (default); paper: the paper's space, SGD with Nesterov "
-                            "momentum, input noise, hidden size and epochs capped")
-    study.add_argument("--storage", metavar="URL",
-                       help="Optuna storage URL shared by all workers, e.g. postgresql://user:pw@host/db "
-                            "(default: sqlite:///OUT/study.db)")
-    study.add_argument("--study-name", metavar="NAME", help="(default jsb-PROTOCOL; one study per variant: NAME/VARIANT)")
+    study = sub.add_parser(
+        "study",
+        help="compare the nine LSTM variants on JSB Chorales",
+        description="Random search per variant on Optuna (draw k the same for all variants), "
+        "early stopping on validation, test NLL per time step; then the paper's "
+        "analysis (top 10 %%, Welch's t-test, fANOVA importance). Trials live in "
+        "a study store: rerunning resumes, and any number of processes or machines "
+        "may run the same command on one --storage at once.",
+    )
+    study.add_argument(
+        "--data",
+        metavar="PATH",
+        help="jsb-chorales-quarter.json or its folder (default: Keras cache, else download)",
+    )
+    study.add_argument(
+        "--out",
+        default="runs/lstm_study",
+        metavar="DIR",
+        help="report folder, and the default SQLite store (default %(default)s)",
+    )
+    study.add_argument(
+        "--protocol",
+        choices=("fast", "paper"),
+        default="fast",
+        help="fast: Adam, lr and hidden size (default); paper: the paper's space, SGD with Nesterov "
+        "momentum, input noise, hidden size and epochs capped",
+    )
+    study.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage URL shared by all workers, e.g. postgresql://user:pw@host/db "
+        "(default: sqlite:///OUT/study.db)",
+    )
+    study.add_argument(
+        "--study-name", metavar="NAME", help="(default jsb-PROTOCOL; one study per variant: NAME/VARIANT)"
+    )
     study.add_argument("--variants", nargs="+", metavar="NAME", help="subset of the nine (default: all)")
-    study.add_argument("--trials", type=int,
-                       help="finished trials wanted per variant, all workers together (default 5; "
-                            "more on an existing study adds draws)")
+    study.add_argument(
+        "--trials",
+        type=int,
+        help="finished trials wanted per variant, all workers together (default 5; "
+        "more on an existing study adds draws)",
+    )
     study.add_argument("--max-epochs", type=int, help="(default 60 fast, 12 paper; early stopping usually ends sooner)")
     study.add_argument("--max-units", type=int, help="cap of the hidden size (default 128 fast, 64 paper)")
     study.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
-    study.add_argument("--report-only", action="store_true",
-                       help="train nothing: write the report from the trials finished so far")
-    study.add_argument("--quick", action="store_true",
-                       help="smoke run: 3 variants, 1 tiny trial, 2 epochs, 24 sequences (seconds)")
+    study.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: write the report from the trials finished so far",
+    )
+    study.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 variants, 1 tiny trial, 2 epochs, 24 sequences (seconds)",
+    )
     study.set_defaults(handler=_study)
 
     gradients = sub.add_parser("gradients", help="vanishing gradients through time, and gradient clipping")
     gradients.add_argument("--out", default="runs/lstm_gradients", metavar="DIR", help="(default %(default)s)")
     gradients.add_argument("--steps", type=int, default=60, help="sequence length (default %(default)s)")
-    gradients.add_argument("--variants", nargs="+", default=["vanilla", "NFG", "CIFG", "NP"], metavar="NAME",
-                           help="LSTM variants beside the simple RNN (default: %(default)s)")
+    gradients.add_argument(
+        "--variants",
+        nargs="+",
+        default=["vanilla", "NFG", "CIFG", "NP"],
+        metavar="NAME",
+        help="LSTM variants beside the simple RNN (default: %(default)s)",
+    )
     gradients.set_defaults(handler=_gradients)
 
     bptt = sub.add_parser("bptt", help="check the hand-written BPTT equations against autodiff")
@@ -89,11 +123,20 @@ def _study(args):
     name = args.study_name or default_study_name(config, args.quick)
     data = None if args.report_only else load_jsb_chorales(args.data)
     if data is not None:
-        print(f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; study {name}, "
-              f"protocol {config.protocol}: {len(config.variants)} variants × {config.trials} trials → {args.out}",
-              flush=True)
-    _, table, checks = run_study(data, config, args.out, storage=args.storage, study_name=name,
-                                 progress=lambda line: print(line, flush=True), report_only=args.report_only)
+        print(
+            f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; study {name}, "
+            f"protocol {config.protocol}: {len(config.variants)} variants × {config.trials} trials → {args.out}",
+            flush=True,
+        )
+    _, table, checks = run_study(
+        data,
+        config,
+        args.out,
+        storage=args.storage,
+        study_name=name,
+        progress=lambda line: print(line, flush=True),
+        report_only=args.report_only,
+    )
     print()
     print(markdown_report(table, checks, config))
     print(f"wrote {args.out}/results.csv and summary.md (with the fANOVA importance table), and the figures")
@@ -124,10 +167,12 @@ def _gradients(args):
     print("‖∂J⁽ᵗ⁾/∂y⁽ᵏ⁾‖ relative to distance 0, mean of 3 random sequences, by distance t − k:")
     print(table.to_string(float_format=lambda v: f"{v:.1e}"))
     demo = clipping_demo()
-    print(f"\nExploding simple RNN (recurrent matrix 3 × orthogonal): global gradient norm {demo['global_norm']:.3g}; "
-          f"after tf.clip_by_global_norm(·, 1.0): {demo['clipped_norm']:.3g} (cosine with the raw gradient "
-          f"{demo['cosine']:.4f}).\nSGD step with learning rate 0.1: {demo['step_raw']:.3g} raw, "
-          f"{demo['step_clipped']:.3g} with global_clipnorm=1.0.")
+    print(
+        f"\nExploding simple RNN (recurrent matrix 3 × orthogonal): global gradient norm {demo['global_norm']:.3g}; "
+        f"after tf.clip_by_global_norm(·, 1.0): {demo['clipped_norm']:.3g} (cosine with the raw gradient "
+        f"{demo['cosine']:.4f}).\nSGD step with learning rate 0.1: {demo['step_raw']:.3g} raw, "
+        f"{demo['step_clipped']:.3g} with global_clipnorm=1.0."
+    )
     print(f"wrote {out}/vanishing_gradients.png and .csv")
     return 0
 

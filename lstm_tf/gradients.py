@@ -102,8 +102,11 @@ def clipping_demo(clip_norm=1.0, recurrent_scale=3.0, units=32, steps=40, learni
         ``step_raw`` and ``step_clipped`` (norms of the SGD updates actually applied).
     """
     keras.utils.set_random_seed(seed)
-    rnn = keras.layers.RNN(keras.layers.SimpleRNNCell(units, recurrent_initializer=keras.initializers.Orthogonal(
-        gain=recurrent_scale, seed=seed)))
+    rnn = keras.layers.RNN(
+        keras.layers.SimpleRNNCell(
+            units, recurrent_initializer=keras.initializers.Orthogonal(gain=recurrent_scale, seed=seed)
+        )
+    )
     x = tf.random.stateless_normal((8, steps, 4), seed=(seed, 2))
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(rnn(x))
@@ -120,5 +123,10 @@ def clipping_demo(clip_norm=1.0, recurrent_scale=3.0, units=32, steps=40, learni
             v.assign(s)
         return float(moved)
 
-    return {"global_norm": float(global_norm), "clipped_norm": float(tf.linalg.global_norm(clipped)),
-            "cosine": float(cosine), "step_raw": step_norm(), "step_clipped": step_norm(global_clipnorm=clip_norm)}
+    return {
+        "global_norm": float(global_norm),
+        "clipped_norm": float(tf.linalg.global_norm(clipped)),
+        "cosine": float(cosine),
+        "step_raw": step_norm(),
+        "step_clipped": step_norm(global_clipnorm=clip_norm),
+    }

@@ -23,8 +23,10 @@ from lstm_tf.errors import LSTMTFError
 from transformer_tf.data import url_unreachable  # the project's one fail-fast reachability check
 
 FILENAME = "jsb-chorales-quarter.json"
-JSB_URL = ("https://raw.githubusercontent.com/czhuang/JSB-Chorales-dataset/"
-           "9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d/jsb-chorales-quarter.json")
+JSB_URL = (
+    "https://raw.githubusercontent.com/czhuang/JSB-Chorales-dataset/"
+    "9a7f733ddb4ed91f48da64ac7f0f621c34aadd4d/jsb-chorales-quarter.json"
+)
 JSB_SHA256 = "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91"
 LOWEST_KEY, PIANO_KEYS = 21, 88  # MIDI pitch of A0; keys up to MIDI 108 (C8)
 SPLITS = ("train", "valid", "test")
@@ -52,10 +54,14 @@ def resolve_jsb_chorales(path=None, cache_dir=None, url=JSB_URL, timeout=5.0):
     if problem:
         raise LSTMTFError(
             f"cannot download JSB Chorales from {url} ({problem}). If you are offline, pass the file or "
-            f"its folder with --data PATH (on the project machines: ../shared/data/jsb-chorales).")
+            f"its folder with --data PATH (on the project machines: ../shared/data/jsb-chorales)."
+        )
     datasets.mkdir(parents=True, exist_ok=True)  # get_file falls back to /tmp/.keras otherwise
-    return Path(keras.utils.get_file(FILENAME, origin=url, file_hash=JSB_SHA256,
-                                     cache_dir=str(cache_dir) if cache_dir else None))
+    return Path(
+        keras.utils.get_file(
+            FILENAME, origin=url, file_hash=JSB_SHA256, cache_dir=str(cache_dir) if cache_dir else None
+        )
+    )
 
 
 def piano_roll(chorale):
@@ -84,8 +90,10 @@ def load_jsb_chorales(path=None, **resolve_kwargs):
         data = json.loads(Path(file).read_text())
         return {split: [piano_roll(chorale) for chorale in data[split]] for split in SPLITS}
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise LSTMTFError(f"{file} is not the JSB Chorales JSON (a dict of train/valid/test lists of "
-                          f"steps of MIDI pitches): {err.__class__.__name__}: {err}") from None
+        raise LSTMTFError(
+            f"{file} is not the JSB Chorales JSON (a dict of train/valid/test lists of "
+            f"steps of MIDI pitches): {err.__class__.__name__}: {err}"
+        ) from None
 
 
 def plot_piano_roll(roll, ax=None, title=None):
@@ -94,8 +102,14 @@ def plot_piano_roll(roll, ax=None, title=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, 3))
-    ax.imshow(np.asarray(roll).T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest",
-              extent=(-0.5, len(roll) - 0.5, LOWEST_KEY - 0.5, LOWEST_KEY + PIANO_KEYS - 0.5))
+    ax.imshow(
+        np.asarray(roll).T,
+        origin="lower",
+        aspect="auto",
+        cmap="Greys",
+        interpolation="nearest",
+        extent=(-0.5, len(roll) - 0.5, LOWEST_KEY - 0.5, LOWEST_KEY + PIANO_KEYS - 0.5),
+    )
     ax.set_xlabel("time step (quarter notes)")
     ax.set_ylabel("MIDI pitch")
     if title:

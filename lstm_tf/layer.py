@@ -40,9 +40,22 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
     articles' notation.
     """
 
-    def __init__(self, units, variant="vanilla", return_sequences=False, return_state=False,
-                 jit_compile=True, cell=None, **kwargs):
-        cell_keys = ("unit_forget_bias", "kernel_initializer", "recurrent_initializer", "peephole_initializer")
+    def __init__(
+        self,
+        units,
+        variant="vanilla",
+        return_sequences=False,
+        return_state=False,
+        jit_compile=True,
+        cell=None,
+        **kwargs,
+    ):
+        cell_keys = (
+            "unit_forget_bias",
+            "kernel_initializer",
+            "recurrent_initializer",
+            "peephole_initializer",
+        )
         cell_kwargs = {k: kwargs.pop(k) for k in cell_keys if k in kwargs}
         super().__init__(**kwargs)
         if isinstance(cell, dict):  # from get_config
@@ -65,6 +78,7 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
 
     def _forward(self, projected, states, weights):
         """``projected``: ``(time, batch, blocks·units)`` → every step's states, time-major."""
+
         def step(carry, projected_t):
             return tuple(self.cell.step(projected_t, list(carry), weights)[1])
 
@@ -94,16 +108,30 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
                 tape.watch([projected_t, *prev_t, *weights.values()])
                 _, new_states = self.cell.step(projected_t, prev_t, weights)
             d_new = [u[t] + d for u, d in zip(upstream, d_later)]
-            grads = tape.gradient(new_states, [projected_t, *prev_t, *(weights[n] for n in names)],
-                                  output_gradients=d_new, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-            d_prev, d_w = grads[1:1 + len(prev_t)], grads[1 + len(prev_t):]
-            return (t - 1, tuple(d_prev), tuple(a + b for a, b in zip(d_weights, d_w)),
-                    d_projected.write(t, grads[0]))
+            grads = tape.gradient(
+                new_states,
+                [projected_t, *prev_t, *(weights[n] for n in names)],
+                output_gradients=d_new,
+                unconnected_gradients=tf.UnconnectedGradients.ZERO,
+            )
+            d_prev, d_w = grads[1 : 1 + len(prev_t)], grads[1 + len(prev_t) :]
+            return (
+                t - 1,
+                tuple(d_prev),
+                tuple(a + b for a, b in zip(d_weights, d_w)),
+                d_projected.write(t, grads[0]),
+            )
 
         _, d_states, d_w, d_projected = tf.while_loop(
-            lambda t, *_: t >= 0, step,
-            (steps - 1, tuple(tf.zeros_like(s) for s in states), tuple(tf.zeros_like(weights[n]) for n in names),
-             tf.TensorArray(projected.dtype, size=steps)))
+            lambda t, *_: t >= 0,
+            step,
+            (
+                steps - 1,
+                tuple(tf.zeros_like(s) for s in states),
+                tuple(tf.zeros_like(weights[n]) for n in names),
+                tf.TensorArray(projected.dtype, size=steps),
+            ),
+        )
         return d_projected.stack(), d_states, dict(zip(names, d_w))
 
     def _recurrence(self, projected, states):
@@ -117,7 +145,7 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
 
         @tf.custom_gradient
         def recurrence(projected, *flat):
-            states, w = flat[:len(flat) - len(names)], dict(zip(names, flat[len(flat) - len(names):]))
+            states, w = flat[: len(flat) - len(names)], dict(zip(names, flat[len(flat) - len(names) :]))
             # stop_gradient: a tape must not record the compiled forward (it would ask XLA for
             # its intermediates); `grad` below is this function's whole derivative.
             sequences = self._compiled_forward(*tf.nest.map_structure(tf.stop_gradient, (projected, states, w)))
@@ -135,8 +163,8 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         inputs = keras.ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
         if initial_state is None:
             initial_state = self.cell.get_initial_state(tf.shape(inputs)[0])
-        projected = self.cell.input_projection(tf.transpose(inputs, (1, 0, 2)))   # (time, batch, blocks·units)
-        sequences = self._recurrence(projected, tuple(initial_state))             # each (time, batch, size)
+        projected = self.cell.input_projection(tf.transpose(inputs, (1, 0, 2)))  # (time, batch, blocks·units)
+        sequences = self._recurrence(projected, tuple(initial_state))  # each (time, batch, size)
         final_states = [s[-1] for s in sequences]
         output = tf.transpose(sequences[0], (1, 0, 2)) if self.return_sequences else final_states[0]
         return [output, *final_states] if self.return_state else output
@@ -150,7 +178,12 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, variant=self.variant.name, return_sequences=self.return_sequences,
-                      return_state=self.return_state, jit_compile=self.jit_compile,
-                      cell=keras.saving.serialize_keras_object(self.cell))
+        config.update(
+            units=self.units,
+            variant=self.variant.name,
+            return_sequences=self.return_sequences,
+            return_state=self.return_state,
+            jit_compile=self.jit_compile,
+            cell=keras.saving.serialize_keras_object(self.cell),
+        )
         return config

@@ -67,13 +67,20 @@ def open_storage(url, heartbeat_interval=10, grace_period=60):
         with warnings.catch_warnings():  # heartbeats and retries are "experimental" in Optuna since 2.8
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat_interval,
-                                              grace_period=grace_period, heartbeat_stale_trial_callback=retry)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=retry,
+            )
     except Exception as err:  # noqa: BLE001 — sqlalchemy's ArgumentError, OperationalError, a missing driver, …
-        raise LSTMTFError(f"cannot open the study storage {url!r} ({err.__class__.__name__}: "
-                          f"{str(err).splitlines()[0] if str(err) else ''}). Give a URL Optuna accepts, e.g. "
-                          f"sqlite:///runs/lstm_study/study.db (its folder must exist) or "
-                          f"postgresql://user:password@host/database (with psycopg2 installed).") from None
+        raise LSTMTFError(
+            f"cannot open the study storage {url!r} ({err.__class__.__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}). Give a URL Optuna accepts, e.g. "
+            f"sqlite:///runs/lstm_study/study.db (its folder must exist) or "
+            f"postgresql://user:password@host/database (with psycopg2 installed)."
+        ) from None
 
 
 def open_studies(storage, name, variants, settings, seed):
@@ -96,11 +103,17 @@ def open_studies(storage, name, variants, settings, seed):
             raise LSTMTFError(
                 f"study {name}/{variant} in this storage was run with other settings "
                 f"({', '.join(f'{k}: {previous.get(k)} here {saved.get(k)}' for k in changed)}); "
-                f"use another --study-name, or the same settings to add trials to it.")
+                f"use another --study-name, or the same settings to add trials to it."
+            )
     studies = {}
     for variant in variants:
-        study = optuna.create_study(storage=storage, study_name=f"{name}/{variant}", direction="minimize",
-                                    sampler=DrawSampler(seed), load_if_exists=True)
+        study = optuna.create_study(
+            storage=storage,
+            study_name=f"{name}/{variant}",
+            direction="minimize",
+            sampler=DrawSampler(seed),
+            load_if_exists=True,
+        )
         if "settings" not in study.user_attrs:
             study.set_user_attr("settings", saved)
         studies[variant] = study
@@ -165,6 +178,7 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
             if len(before) >= trials:
                 raise optuna.TrialPruned("enough trials")
             return objective(variant, trial, draw)
+
         return run
 
     for study in studies.values():
@@ -177,8 +191,12 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
         state = {variant: counts(study) for variant, study in studies.items()}
         if all(complete >= trials for complete, _ in state.values()):
             return ran
-        open_ = [v for v, (_, counted) in state.items() if counted < trials
-                 or any(t.state == optuna.trial.TrialState.WAITING for t in studies[v].get_trials(deepcopy=False))]
+        open_ = [
+            v
+            for v, (_, counted) in state.items()
+            if counted < trials
+            or any(t.state == optuna.trial.TrialState.WAITING for t in studies[v].get_trials(deepcopy=False))
+        ]
         if not open_:
             time.sleep(poll)  # the last trials are running elsewhere
             continue
@@ -193,8 +211,15 @@ def trials_frame(studies):
     for variant, study in studies.items():
         trials = study.get_trials(deepcopy=False)
         for t in (t for t in trials if t.state == optuna.trial.TrialState.COMPLETE):
-            rows.append({"variant": variant, "trial": draw_of(t, trials), **t.params,
-                         **{k: v for k, v in t.user_attrs.items() if k != "draw"}, "value": t.value})
+            rows.append(
+                {
+                    "variant": variant,
+                    "trial": draw_of(t, trials),
+                    **t.params,
+                    **{k: v for k, v in t.user_attrs.items() if k != "draw"},
+                    "value": t.value,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -220,10 +245,18 @@ def fanova_importance(frame, distributions, target="value", n_trees=32, seed=0):
 
     names = [n for n in distributions if not distributions[n].single()]  # a fixed value explains nothing
     logged = [getattr(distributions[n], "log", False) for n in names]
-    X = np.column_stack([np.log(frame[n].to_numpy(float)) if lg else frame[n].to_numpy(float)
-                         for n, lg in zip(names, logged)])
-    bounds = np.array([[np.log(distributions[n].low), np.log(distributions[n].high)] if lg
-                       else [distributions[n].low, distributions[n].high] for n, lg in zip(names, logged)], float)
+    X = np.column_stack(
+        [np.log(frame[n].to_numpy(float)) if lg else frame[n].to_numpy(float) for n, lg in zip(names, logged)]
+    )
+    bounds = np.array(
+        [
+            [np.log(distributions[n].low), np.log(distributions[n].high)]
+            if lg
+            else [distributions[n].low, distributions[n].high]
+            for n, lg in zip(names, logged)
+        ],
+        float,
+    )
     fanova = _Fanova(n_trees=n_trees, max_depth=64, min_samples_split=2, min_samples_leaf=1, seed=seed)
     fanova.fit(X, frame[target].to_numpy(float), bounds, [np.array([i]) for i in range(len(names))])
     trees = [t for t in fanova._trees if t.variance > 0]
@@ -231,9 +264,18 @@ def fanova_importance(frame, distributions, target="value", n_trees=32, seed=0):
     for i, name in enumerate(names):
         share[name] = np.mean([max(t.get_marginal_variance(np.array([i])), 0) / t.variance for t in trees])
     for (i, a), (j, b) in itertools.combinations(enumerate(names), 2):
-        share[f"{a} × {b}"] = np.mean([
-            max(t.get_marginal_variance(np.array([i, j])) - t.get_marginal_variance(np.array([i]))
-                - t.get_marginal_variance(np.array([j])), 0) / t.variance for t in trees])
+        share[f"{a} × {b}"] = np.mean(
+            [
+                max(
+                    t.get_marginal_variance(np.array([i, j]))
+                    - t.get_marginal_variance(np.array([i]))
+                    - t.get_marginal_variance(np.array([j])),
+                    0,
+                )
+                / t.variance
+                for t in trees
+            ]
+        )
 
     def marginal(name, grid):
         """Prediction averaged over the observed trials with ``name`` set to each of ``grid``; mean, std over trees."""

@@ -65,10 +65,10 @@ class StudyConfig:
     seed: int = 0
     learning_rate_range: tuple = (1e-3, 3e-2)
     units_range: tuple = (32, 128)
-    momentum_range: tuple = ()       # of 1 − momentum, log-uniform; () = Adam, no momentum
-    noise_range: tuple = ()          # std of the Gaussian input noise, uniform; () = none
-    bucket: int = 32          # pad lengths to a multiple: few shapes, few XLA compilations
-    max_sequences: int = 0    # 0 = all; a small number for a quick smoke run
+    momentum_range: tuple = ()  # of 1 − momentum, log-uniform; () = Adam, no momentum
+    noise_range: tuple = ()  # std of the Gaussian input noise, uniform; () = none
+    bucket: int = 32  # pad lengths to a multiple: few shapes, few XLA compilations
+    max_sequences: int = 0  # 0 = all; a small number for a quick smoke run
 
     @classmethod
     def for_protocol(cls, protocol="fast", quick=False, **overrides):
@@ -81,15 +81,24 @@ class StudyConfig:
             raise LSTMTFError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}.")
         settings = {"protocol": protocol, **PROTOCOLS[protocol]}
         if quick:  # three variants, one small trial, two epochs, 24 sequences, one shape
-            settings.update(variants=("vanilla", "NFG", "CIFG"), trials=1, max_epochs=2, patience=1,
-                            units_range=(8, 16), max_sequences=24, bucket=160)
+            settings.update(
+                variants=("vanilla", "NFG", "CIFG"),
+                trials=1,
+                max_epochs=2,
+                patience=1,
+                units_range=(8, 16),
+                max_sequences=24,
+                bucket=160,
+            )
         config = cls(**{**settings, **overrides})
         for name in ("trials", "max_epochs", "patience", "batch_size"):
             if getattr(config, name) < 1:
                 raise LSTMTFError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(config, name)}.")
         if config.units_range[1] < config.units_range[0]:
-            raise LSTMTFError(f"the hidden-size cap {config.units_range[1]} is below the smallest size "
-                              f"{config.units_range[0]} of the {protocol} protocol; raise --max-units.")
+            raise LSTMTFError(
+                f"the hidden-size cap {config.units_range[1]} is below the smallest size "
+                f"{config.units_range[0]} of the {protocol} protocol; raise --max-units."
+            )
         return config
 
     @classmethod
@@ -107,15 +116,23 @@ class StudyConfig:
 # (README, "The variant study on JSB Chorales").
 PROTOCOLS = {
     "fast": {"learning_rate_range": (1e-3, 3e-2), "units_range": (32, 128), "max_epochs": 60, "patience": 6},
-    "paper": {"learning_rate_range": (1e-6, 1e-2), "units_range": (20, 64), "momentum_range": (0.01, 1.0),
-              "noise_range": (0.0, 1.0), "max_epochs": 12, "patience": 4},
+    "paper": {
+        "learning_rate_range": (1e-6, 1e-2),
+        "units_range": (20, 64),
+        "momentum_range": (0.01, 1.0),
+        "noise_range": (0.0, 1.0),
+        "max_epochs": 12,
+        "patience": 4,
+    },
 }
 
 
 def search_space(config):
     """``{hyperparameter: optuna distribution}`` of ``config``'s protocol."""
-    space = {"learning_rate": optuna.distributions.FloatDistribution(*config.learning_rate_range, log=True),
-             "units": optuna.distributions.IntDistribution(*config.units_range, log=True)}
+    space = {
+        "learning_rate": optuna.distributions.FloatDistribution(*config.learning_rate_range, log=True),
+        "units": optuna.distributions.IntDistribution(*config.units_range, log=True),
+    }
     if config.momentum_range:
         space["one_minus_momentum"] = optuna.distributions.FloatDistribution(*config.momentum_range, log=True)
     if config.noise_range:
@@ -125,10 +142,14 @@ def search_space(config):
 
 def suggest(trial, space):
     """Ask the Optuna trial for every hyperparameter of ``space``; returns ``{name: value}``."""
-    return {name: (trial.suggest_int(name, dist.low, dist.high, log=dist.log)
-                   if isinstance(dist, optuna.distributions.IntDistribution)
-                   else trial.suggest_float(name, dist.low, dist.high, log=dist.log))
-            for name, dist in space.items()}
+    return {
+        name: (
+            trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+            if isinstance(dist, optuna.distributions.IntDistribution)
+            else trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+        )
+        for name, dist in space.items()
+    }
 
 
 def check_splits(data):
@@ -139,8 +160,10 @@ def check_splits(data):
     """
     empty = [s for s in SPLITS if not any(len(r) >= 2 for r in data.get(s, []))]
     if empty:
-        raise LSTMTFError(f"the {', '.join(empty)} split(s) hold no chorale of two or more steps: nothing to train "
-                          f"or score. Give the JSB Chorales file with all three splits filled.")
+        raise LSTMTFError(
+            f"the {', '.join(empty)} split(s) hold no chorale of two or more steps: nothing to train "
+            f"or score. Give the JSB Chorales file with all three splits filled."
+        )
 
 
 def next_step_batches(rolls, batch_size, bucket=32, seed=None):
@@ -161,7 +184,7 @@ def next_step_batches(rolls, batch_size, bucket=32, seed=None):
         order = order[np.argsort([math.ceil((len(rolls[k]) - 1) / bucket) for k in order], kind="stable")]
     batches = []
     for start in range(0, len(order), batch_size):
-        chosen = [rolls[k] for k in order[start:start + batch_size]]
+        chosen = [rolls[k] for k in order[start : start + batch_size]]
         length = bucket * math.ceil(max(len(r) - 1 for r in chosen) / bucket)
         x = np.zeros((len(chosen), length, PIANO_KEYS), np.float32)
         y, w = np.zeros_like(x), np.zeros((len(chosen), length), np.float32)
@@ -265,9 +288,18 @@ def run_trial(variant, hyperparameters, data, config, trial):
     valid = next_step_batches(data["valid"], 64, config.bucket)
     epochs, best_epoch, valid_nll = trainer.fit(data["train"], valid, config, seed=config.seed * 100 + trial)
     test_nll = trainer.nll(next_step_batches(data["test"], 64, config.bucket))
-    return {"variant": variant, "trial": trial, **hyperparameters, "parameters": model.count_params(),
-            "epochs": epochs, "best_epoch": best_epoch, "valid_nll": valid_nll, "test_nll": test_nll,
-            "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start}
+    return {
+        "variant": variant,
+        "trial": trial,
+        **hyperparameters,
+        "parameters": model.count_params(),
+        "epochs": epochs,
+        "best_epoch": best_epoch,
+        "valid_nll": valid_nll,
+        "test_nll": test_nll,
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - cpu_start,
+    }
 
 
 def top_trials(group, share=0.1):
@@ -290,12 +322,21 @@ def summarize(results):
     rows = []
     for variant, group in results.groupby("variant", sort=False):
         pick, top = group.loc[group["valid_nll"].idxmin()], top_trials(group)
-        rows.append({"variant": variant, "trials": len(group), "mean": group["test_nll"].mean(),
-                     "std": group["test_nll"].std(ddof=1) if len(group) > 1 else float("nan"),
-                     "median": group["test_nll"].median(), "min": group["test_nll"].min(),
-                     "best": pick["test_nll"], "best_units": int(pick["units"]),
-                     "best_learning_rate": pick["learning_rate"], "top_n": len(top),
-                     "top_mean": top["test_nll"].mean()})
+        rows.append(
+            {
+                "variant": variant,
+                "trials": len(group),
+                "mean": group["test_nll"].mean(),
+                "std": group["test_nll"].std(ddof=1) if len(group) > 1 else float("nan"),
+                "median": group["test_nll"].median(),
+                "min": group["test_nll"].min(),
+                "best": pick["test_nll"],
+                "best_units": int(pick["units"]),
+                "best_learning_rate": pick["learning_rate"],
+                "top_n": len(top),
+                "top_mean": top["test_nll"].mean(),
+            }
+        )
     table = pd.DataFrame(rows).set_index("variant")
     order = [v for v in VARIANTS if v in table.index]
     table = table.loc[order]
@@ -303,9 +344,13 @@ def summarize(results):
         table["vs_vanilla"] = table["best"] / table.loc["vanilla", "best"] - 1
         vanilla_top = top_trials(results[results["variant"] == "vanilla"])["test_nll"]
         table["welch_p"] = [
-            float("nan") if v == "vanilla" or min(len(vanilla_top), table.loc[v, "top_n"]) < 2
-            else float(ttest_ind(top_trials(results[results["variant"] == v])["test_nll"], vanilla_top,
-                                 equal_var=False).pvalue) for v in order]
+            float("nan")
+            if v == "vanilla" or min(len(vanilla_top), table.loc[v, "top_n"]) < 2
+            else float(
+                ttest_ind(top_trials(results[results["variant"] == v])["test_nll"], vanilla_top, equal_var=False).pvalue
+            )
+            for v in order
+        ]
         # Pair by pair: the same hyperparameter draw (trial) trained as vanilla and as the variant.
         paired = results.pivot_table(index="trial", columns="variant", values="test_nll")
         difference = paired.sub(paired["vanilla"], axis=0)
@@ -342,12 +387,21 @@ def check_paper_claims(table, alpha=SIGNIFICANCE):
             verdict = "does not hold" if significant else "holds"
         test = f"Welch p = {p:.3f}" if math.isfinite(p) else "too few trials for a test"
         paper = "significantly worse than vanilla" if claim == "worse" else "not significantly different from vanilla"
-        checks.append({"variant": variant, "paper": claim, "verdict": verdict, "p": p, "top_mean": mean,
-                       "vanilla_top_mean": base, "top_n": n,
-                       "sentence": f"{variant}: the paper found it {paper}; here "
-                                   f"{f'its top {n} trials average' if n > 1 else 'its best trial by validation scores'} "
-                                   f"{mean:.3f} nats against vanilla's {base:.3f} ({test}): {verdict}"
-                                   f"{' at this number of trials' if verdict == 'undecided' else ''}."})
+        checks.append(
+            {
+                "variant": variant,
+                "paper": claim,
+                "verdict": verdict,
+                "p": p,
+                "top_mean": mean,
+                "vanilla_top_mean": base,
+                "top_n": n,
+                "sentence": f"{variant}: the paper found it {paper}; here "
+                f"{f'its top {n} trials average' if n > 1 else 'its best trial by validation scores'} "
+                f"{mean:.3f} nats against vanilla's {base:.3f} ({test}): {verdict}"
+                f"{' at this number of trials' if verdict == 'undecided' else ''}.",
+            }
+        )
     return checks
 
 
@@ -367,8 +421,7 @@ def importance_by_variant(results, space, n_trees=32, seed=0):
     if len(order) > 1:
         pooled = results.assign(**{"LSTM variant": results["variant"].map(VARIANTS.index)})
         pooled_space = {**space, "LSTM variant": optuna.distributions.IntDistribution(0, len(VARIANTS) - 1)}
-        rows["all"] = search.fanova_importance(pooled, pooled_space, target="test_nll", n_trees=n_trees,
-                                               seed=seed)[0]
+        rows["all"] = search.fanova_importance(pooled, pooled_space, target="test_nll", n_trees=n_trees, seed=seed)[0]
         order.append("all")
     return pd.DataFrame(rows).T.reindex(order)
 
@@ -377,46 +430,75 @@ def importance_columns(importance, pairs=2):
     """The hyperparameters, then the ``pairs`` interactions with the largest mean share over the variants."""
     per_variant = importance.drop(index="all", errors="ignore")
     interactions = [c for c in importance.columns if " × " in c]
-    return ([c for c in importance.columns if " × " not in c]
-            + list(per_variant[interactions].mean().nlargest(pairs).index))
+    return [c for c in importance.columns if " × " not in c] + list(
+        per_variant[interactions].mean().nlargest(pairs).index
+    )
 
 
 def markdown_report(table, checks, config, importance=None):
     """The summary table, the check of the paper's conclusions and the importance table, as markdown."""
-    lines = [(f"Test NLL per time step (nats; lower is better), protocol `{config.protocol}`, random trials "
-              f"per variant (draw k has the same hyperparameters in every variant), early stopping on validation. "
-              f"Top 10 %: the best trials by validation; Welch: their test NLL against vanilla's. Paired columns: "
-              f"the variant minus vanilla on the same draw."), "",
-             ("| variant | trials | mean | median | min | pick by valid | vs vanilla | units, lr of pick "
-              "| top 10 %: n, mean | Welch p | paired: median Δ | paired: worse |"),
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        (
+            f"Test NLL per time step (nats; lower is better), protocol `{config.protocol}`, random trials "
+            f"per variant (draw k has the same hyperparameters in every variant), early stopping on validation. "
+            f"Top 10 %: the best trials by validation; Welch: their test NLL against vanilla's. Paired columns: "
+            f"the variant minus vanilla on the same draw."
+        ),
+        "",
+        (
+            "| variant | trials | mean | median | min | pick by valid | vs vanilla | units, lr of pick "
+            "| top 10 %: n, mean | Welch p | paired: median Δ | paired: worse |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
     for variant, row in table.iterrows():
         vs, p, median_delta, worse = "", "", "", ""
         if "vs_vanilla" in row:
             vs, median_delta = f"{row['vs_vanilla']:+.1%}", f"{row['paired_median']:+.3f}"
             p = "–" if math.isnan(row["welch_p"]) else f"{row['welch_p']:.3f}"
             worse = f"{int(row['paired_worse'])} of {int(row['paired_n'])}"
-        lines.append(f"| {variant} | {int(row['trials'])} | {row['mean']:.3f} | {row['median']:.3f} | "
-                     f"{row['min']:.3f} | {row['best']:.3f} | {vs} | {int(row['best_units'])}, "
-                     f"{row['best_learning_rate']:.2g} | {int(row['top_n'])}, {row['top_mean']:.3f} | {p} | "
-                     f"{median_delta} | {worse} |")
+        lines.append(
+            f"| {variant} | {int(row['trials'])} | {row['mean']:.3f} | {row['median']:.3f} | "
+            f"{row['min']:.3f} | {row['best']:.3f} | {vs} | {int(row['best_units'])}, "
+            f"{row['best_learning_rate']:.2g} | {int(row['top_n'])}, {row['top_mean']:.3f} | {p} | "
+            f"{median_delta} | {worse} |"
+        )
     if checks:
-        lines += ["", (f"The paper's conclusions, checked by its test (Welch's t-test on the top 10 %, "
-                       f"p < {SIGNIFICANCE}):"), "", "| variant | paper | verdict |", "| --- | --- | --- |"]
+        lines += [
+            "",
+            (f"The paper's conclusions, checked by its test (Welch's t-test on the top 10 %, p < {SIGNIFICANCE}):"),
+            "",
+            "| variant | paper | verdict |",
+            "| --- | --- | --- |",
+        ]
         lines += [f"| {c['variant']} | {c['paper']} | {c['verdict']} |" for c in checks]
         lines += [""] + [f"- {c['sentence']}" for c in checks]
     if importance is not None and len(importance):
         columns = importance_columns(importance)
         mains = [c for c in columns if " × " not in c]
         ranking = importance.drop(index="all", errors="ignore")[mains].mean().dropna().sort_values(ascending=False)
-        lines += ["", ("fANOVA: share of the variance of test NLL explained by each hyperparameter, and by the two "
-                       "largest pairwise interactions (mean over variants); `all`: every variant's trials pooled:"),
-                  "", "| variant | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
-        lines += [f"| {v} | " + " | ".join("–" if math.isnan(row[c]) else f"{row[c]:.1%}" for c in columns) + " |"
-                  for v, row in importance.iterrows()]
-        lines += ["", "Ranking here (mean share over variants): " + " > ".join(
-            f"{name} ({share:.0%})" for name, share in ranking.items()) + ". The paper's on JSB Chorales: "
-            + ", then ".join(PAPER_IMPORTANCE) + "; momentum hardly matters, interactions are small."]
+        lines += [
+            "",
+            (
+                "fANOVA: share of the variance of test NLL explained by each hyperparameter, and by the two "
+                "largest pairwise interactions (mean over variants); `all`: every variant's trials pooled:"
+            ),
+            "",
+            "| variant | " + " | ".join(columns) + " |",
+            "| --- |" + " ---: |" * len(columns),
+        ]
+        lines += [
+            f"| {v} | " + " | ".join("–" if math.isnan(row[c]) else f"{row[c]:.1%}" for c in columns) + " |"
+            for v, row in importance.iterrows()
+        ]
+        lines += [
+            "",
+            "Ranking here (mean share over variants): "
+            + " > ".join(f"{name} ({share:.0%})" for name, share in ranking.items())
+            + ". The paper's on JSB Chorales: "
+            + ", then ".join(PAPER_IMPORTANCE)
+            + "; momentum hardly matters, interactions are small.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -431,8 +513,13 @@ def plot_study(results, path=None):
     sns.boxplot(data=top, x="variant", y="test_nll", order=order, color="#cfe2f3", ax=ax, showfliers=False)
     sns.stripplot(data=top, x="variant", y="test_nll", order=order, color="#1f4e79", size=4, ax=ax)
     if "vanilla" in order:
-        ax.axhline(top.loc[top["variant"] == "vanilla", "test_nll"].median(), color="gray", ls="--", lw=1,
-                   label="vanilla median")
+        ax.axhline(
+            top.loc[top["variant"] == "vanilla", "test_nll"].median(),
+            color="gray",
+            ls="--",
+            lw=1,
+            label="vanilla median",
+        )
         ax.legend(loc="upper right")
     ax.set_ylabel("test NLL per time step (nats)")
     counts = results["variant"].value_counts()
@@ -451,10 +538,18 @@ def plot_importance(importance, path=None):
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(1, len(importance))
     for k, (variant, row) in enumerate(importance.iterrows()):
-        ax.bar(np.arange(len(columns)) + k * width - 0.4 + width / 2, [row[c] for c in columns], width, label=variant,
-               color="black" if variant == "all" else None)
-    ax.set_xticks(np.arange(len(columns)), [c.replace("one_minus_momentum", "1 − momentum") for c in columns],
-                  rotation=15)
+        ax.bar(
+            np.arange(len(columns)) + k * width - 0.4 + width / 2,
+            [row[c] for c in columns],
+            width,
+            label=variant,
+            color="black" if variant == "all" else None,
+        )
+    ax.set_xticks(
+        np.arange(len(columns)),
+        [c.replace("one_minus_momentum", "1 − momentum") for c in columns],
+        rotation=15,
+    )
     ax.set_ylabel("share of variance of test NLL")
     ax.set_title("fANOVA hyperparameter importance per variant")
     ax.legend(ncol=3, fontsize=8)
@@ -477,7 +572,7 @@ def plot_learning_rate_marginal(results, space, path=None, points=40):
             continue
         _, marginal = search.fanova_importance(group, space, target="test_nll")
         mean, std = marginal("learning_rate", grid)
-        line, = ax.plot(grid, mean, label=variant)
+        (line,) = ax.plot(grid, mean, label=variant)
         ax.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.12)
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
@@ -495,8 +590,7 @@ def default_study_name(config, quick=False):
     return f"jsb-{config.protocol}{'-quick' if quick else ''}"
 
 
-def run_study(data, config, out_dir, storage=None, study_name=None, progress=print, report_only=False,
-              grace_period=60):
+def run_study(data, config, out_dir, storage=None, study_name=None, progress=print, report_only=False, grace_period=60):
     """Run the missing trials of every variant's study, then write the report from all finished trials.
 
     ``storage``: an Optuna storage URL; default ``sqlite:///{out_dir}/study.db``. Several
@@ -519,21 +613,27 @@ def run_study(data, config, out_dir, storage=None, study_name=None, progress=pri
     out_dir = Path(out_dir)
     if storage is None:
         if report_only and not (out_dir / "study.db").is_file():
-            raise LSTMTFError(f"{out_dir / 'study.db'} does not exist: no study to report. Give the --out of a run, "
-                              f"or its --storage.")
+            raise LSTMTFError(
+                f"{out_dir / 'study.db'} does not exist: no study to report. Give the --out of a run, or its --storage."
+            )
         out_dir.mkdir(parents=True, exist_ok=True)
         storage = f"sqlite:///{out_dir / 'study.db'}"
     store = search.open_storage(storage, grace_period=grace_period)
     name = study_name or default_study_name(config)
     if report_only:
         present = {s.study_name for s in store.get_all_studies()}
-        studies = {v: optuna.load_study(study_name=f"{name}/{v}", storage=store)
-                   for v in config.variants if f"{name}/{v}" in present}
+        studies = {
+            v: optuna.load_study(study_name=f"{name}/{v}", storage=store)
+            for v in config.variants
+            if f"{name}/{v}" in present
+        }
         if not studies:
             raise LSTMTFError(f"no study named {name}/<variant> in {storage}; run it first, or give its --study-name.")
         finished = [t for s in studies.values() for t in s.get_trials(deepcopy=False, states=search.COUNTED[:1])]
         if not finished:
-            raise LSTMTFError(f"the studies {name}/<variant> in {storage} have no finished trial yet; nothing to report.")
+            raise LSTMTFError(
+                f"the studies {name}/<variant> in {storage} have no finished trial yet; nothing to report."
+            )
         space = dict(finished[0].distributions)
         stored = next(iter(studies.values())).user_attrs.get("settings", {})
         config = dataclasses.replace(config, **{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()})
@@ -541,17 +641,27 @@ def run_study(data, config, out_dir, storage=None, study_name=None, progress=pri
         studies = search.open_studies(store, name, config.variants, config.settings(), config.seed)
         space = search_space(config)
         if config.max_sequences:
-            data = {split: rolls[:config.max_sequences] for split, rolls in data.items()}
+            data = {split: rolls[: config.max_sequences] for split, rolls in data.items()}
 
         def objective(variant, trial, draw):
             row = run_trial(variant, suggest(trial, space), data, config, draw)
-            for key in ("parameters", "epochs", "best_epoch", "valid_nll", "test_nll", "seconds", "cpu_seconds"):
+            for key in (
+                "parameters",
+                "epochs",
+                "best_epoch",
+                "valid_nll",
+                "test_nll",
+                "seconds",
+                "cpu_seconds",
+            ):
                 trial.set_user_attr(key, float(row[key]))
             done = sum(search.counts(s)[0] for s in studies.values()) + 1
-            progress(f"[{done}/{config.trials * len(studies)}] {variant:7s} draw {draw}: "
-                     + ", ".join(f"{k} {row[k]:.3g}" for k in space)
-                     + f" → test NLL {row['test_nll']:.3f} (valid {row['valid_nll']:.3f}, epoch {row['best_epoch']}"
-                     f"/{row['epochs']}, {row['seconds']:.0f} s)")
+            progress(
+                f"[{done}/{config.trials * len(studies)}] {variant:7s} draw {draw}: "
+                + ", ".join(f"{k} {row[k]:.3g}" for k in space)
+                + f" → test NLL {row['test_nll']:.3f} (valid {row['valid_nll']:.3f}, epoch {row['best_epoch']}"
+                f"/{row['epochs']}, {row['seconds']:.0f} s)"
+            )
             return row["test_nll"]
 
         search.run_worker(studies, objective, config.trials)
@@ -571,6 +681,7 @@ def write_report(results, space, config, out_dir):
     results.to_csv(out_dir / "results.csv", index=False)
     (out_dir / "summary.md").write_text(markdown_report(table, checks, config, importance))
     import matplotlib.pyplot as plt
+
     plt.close(plot_study(results, out_dir / "boxplot.png"))
     if len(importance):
         plt.close(plot_importance(importance, out_dir / "importance.png"))

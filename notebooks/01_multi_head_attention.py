@@ -112,9 +112,7 @@ _ = plot_attention_heads(
 # `(1, 9, 512)` and projects them with W^O (`mha.dense`).
 
 # %%
-print(
-    "mha(v, k, q) → output", output.shape, " weights", self_weights.shape, " (batch, num_heads, seq_q, seq_k)"
-)
+print("mha(v, k, q) → output", output.shape, " weights", self_weights.shape, " (batch, num_heads, seq_q, seq_k)")
 print("head 0 of the layer = the step-by-step head:", np.allclose(self_weights[0, 0], weights, atol=1e-6))
 _ = plot_attention_heads(self_weights[0], tokens, tokens, title="Self-attention, 9 tokens, 8 heads")
 

@@ -140,9 +140,7 @@ for method in ("pca", "tsne"):
 
 # %%
 for query in [w for w in ("good", "father", "three", "house", "great") if w in words]:
-    print(
-        f"{query:>8}:", ", ".join(f"{w} {s:.2f}" for w, s in nearest_neighbours(vectors, words, query, k=5))
-    )
+    print(f"{query:>8}:", ", ".join(f"{w} {s:.2f}" for w, s in nearest_neighbours(vectors, words, query, k=5)))
 
 # %% [markdown]
 # ## 4. Perplexity

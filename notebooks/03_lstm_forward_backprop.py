@@ -169,9 +169,7 @@ pd.DataFrame(
 # it still decays, until training opens the gates.
 
 # %%
-study = vanishing_gradient_study(
-    units=32, steps=20 if QUICK else 60, variants=("vanilla", "NFG", "CIFG", "NP")
-)
+study = vanishing_gradient_study(units=32, steps=20 if QUICK else 60, variants=("vanilla", "NFG", "CIFG", "NP"))
 plot_vanishing_gradients(study)
 study.pivot(index="distance", columns="model", values="relative").iloc[[1, 5, 10, -1]]
 
@@ -185,8 +183,7 @@ study.pivot(index="distance", columns="model", values="relative").iloc[[1, 5, 10
 demo = clipping_demo(clip_norm=1.0, recurrent_scale=3.0, learning_rate=0.1)
 print(f"global gradient norm of an exploding RNN: {demo['global_norm']:.3g}")
 print(
-    f"after clip_by_global_norm(·, 1.0): {demo['clipped_norm']:.3g}, "
-    f"cosine with the raw gradient {demo['cosine']:.4f}"
+    f"after clip_by_global_norm(·, 1.0): {demo['clipped_norm']:.3g}, cosine with the raw gradient {demo['cosine']:.4f}"
 )
 print(f"SGD step (lr 0.1): raw {demo['step_raw']:.3g}, clipped {demo['step_clipped']:.3g}")
 

@@ -103,9 +103,7 @@ outlier_summary(X_fit, table.schema.numeric, threshold=CONFIG.z_threshold)
 # lies above the clipping bound):
 
 # %%
-encoder = column_encoder(table.schema.numeric, table.schema.categorical, threshold=CONFIG.z_threshold).fit(
-    X_fit
-)
+encoder = column_encoder(table.schema.numeric, table.schema.categorical, threshold=CONFIG.z_threshold).fit(X_fit)
 rows = X_fit.head(8)
 display(rows)
 pd.DataFrame(encoder.transform(rows), columns=encoder.get_feature_names_out(), index=rows.index)
@@ -155,9 +153,7 @@ _ = lda_projection(result)
 # the end. Rows of each class in each part, before and after SMOTE:
 
 # %%
-pd.DataFrame(
-    result.class_counts, index=[f"{table.schema.target} = {label}" for label in table.schema.labels]
-).T
+pd.DataFrame(result.class_counts, index=[f"{table.schema.target} = {label}" for label in table.schema.labels]).T
 
 # %% [markdown]
 # ## Phase 5: two base models, each with a small search
@@ -285,6 +281,4 @@ new_passengers = pd.DataFrame(
     index=["Jack", "Rose"],
 )
 display(predictor.predict(new_passengers))  # the best model by test AUC
-pd.DataFrame(
-    {MODEL_NAMES[name]: predictor.predict(new_passengers, name)["probability"] for name in MODEL_NAMES}
-)
+pd.DataFrame({MODEL_NAMES[name]: predictor.predict(new_passengers, name)["probability"] for name in MODEL_NAMES})

@@ -57,10 +57,7 @@ _ = plot_angle_histograms(angles)
 
 # %%
 _ = plot_angle_histograms(
-    {
-        dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0, distribution="uniform")
-        for dim in ARTICLE_DIMENSIONS
-    }
+    {dim: random_pair_angles(dim, n_pairs=n_pairs, seed=0, distribution="uniform") for dim in ARTICLE_DIMENSIONS}
 )
 
 # %% [markdown]

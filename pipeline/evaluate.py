@@ -60,9 +60,12 @@ def evaluate_scores(y_true, p_positive, threshold=0.5):
         "confusion_matrix": [[int(tn), int(fp)], [int(fn), int(tp)]],
         **rate_table(int(tn), int(fp), int(fn), int(tp)),
         "auc": float(roc_auc_score(y_true, p_positive)),
-        "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist(),
-                # roc_curve's first threshold is +inf (nothing predicted positive)
-                "thresholds": [min(t, 1.0) for t in thresholds.tolist()]},
+        "roc": {
+            "fpr": fpr.tolist(),
+            "tpr": tpr.tolist(),
+            # roc_curve's first threshold is +inf (nothing predicted positive)
+            "thresholds": [min(t, 1.0) for t in thresholds.tolist()],
+        },
     }
 
 

@@ -24,8 +24,18 @@ from imblearn.pipeline import Pipeline
 from sklearn.model_selection import train_test_split
 
 from pipeline.evaluate import best_by_auc, evaluate_scores
-from pipeline.models import (MLP_EPOCHS, MLP_EPOCHS_QUICK, MLP_GRID, MLP_GRID_QUICK, RF_GRID, RF_GRID_QUICK,
-                             KerasMLPClassifier, grid, random_forest, search)
+from pipeline.models import (
+    MLP_EPOCHS,
+    MLP_EPOCHS_QUICK,
+    MLP_GRID,
+    MLP_GRID_QUICK,
+    RF_GRID,
+    RF_GRID_QUICK,
+    KerasMLPClassifier,
+    grid,
+    random_forest,
+    search,
+)
 from pipeline.preprocess import class_counts, feature_steps, make_model_pipeline
 
 MODEL_NAMES = {"random_forest": "Random forest", "mlp": "Keras MLP"}
@@ -35,7 +45,8 @@ BALANCE_TEST_WARNING = (
     "metrics are optimistic and are reported apart: SMOTE's synthetic rows lie on lines between "
     "real minority test rows, so they are easy, near-duplicate cases; the class prevalence becomes "
     "50% by construction instead of the real one; and a model is no longer judged on rows as they "
-    "come. The main metrics stay those of the untouched test rows.")
+    "come. The main metrics stay those of the untouched test rows."
+)
 
 
 @dataclasses.dataclass
@@ -83,32 +94,35 @@ class FlowResult:
 
     config: FlowConfig
     schema: object
-    sizes: dict            # rows in: all, train, fit, validation, test
-    class_counts: dict     # (negative, positive) rows: fit rows before/after SMOTE, validation, test
+    sizes: dict  # rows in: all, train, fit, validation, test
+    class_counts: dict  # (negative, positive) rows: fit rows before/after SMOTE, validation, test
     n_encoded_features: int  # columns after one-hot, before LDA
-    lda: dict              # "fit" / "test": (values (n,), y (n,)) of the LDA component; None if skipped
-    models: dict           # name → ModelResult
-    best: str              # name of the model with the best test AUC
+    lda: dict  # "fit" / "test": (values (n,), y (n,)) of the LDA component; None if skipped
+    models: dict  # name → ModelResult
+    best: str  # name of the model with the best test AUC
     y_test: np.ndarray
-    seconds: dict          # phase → wall seconds
+    seconds: dict  # phase → wall seconds
 
 
 def split(X, y, config):
     """Stratified three-way split: ``(X_fit, X_val, X_test, y_fit, y_val, y_test)``."""
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=config.test_size, stratify=y, random_state=config.seed)
+        X, y, test_size=config.test_size, stratify=y, random_state=config.seed
+    )
     X_fit, X_val, y_fit, y_val = train_test_split(
-        X_train, y_train, test_size=config.validation_size, stratify=y_train, random_state=config.seed)
+        X_train, y_train, test_size=config.validation_size, stratify=y_train, random_state=config.seed
+    )
     return X_fit, X_val, X_test, y_fit, y_val, y_test
 
 
-def run_flow(table, config=FlowConfig(), log=print):
+def run_flow(table, config=None, log=print):
     """Run phases 1–6 on a `pipeline.data.Table`; returns a `FlowResult`. Prints a line a phase.
 
     TensorFlow's deterministic kernels are on during the run and switched back off after it
     if they were off before (they are process-wide: other TensorFlow work in the same process,
     e.g. a test that compares with a child process, must not inherit them).
     """
+    config = FlowConfig() if config is None else config
     _seed_everything(config.seed)
     with deterministic_ops():
         return _run_phases(table, config, log)
@@ -124,59 +138,110 @@ def _run_phases(table, config, log):
     features = Pipeline(feature_steps(numeric, categorical, **options)).fit(X_fit, y_fit)
     encoder = features.named_steps["encode"]
     n_encoded = len(encoder.get_feature_names_out())
-    sizes = {"all": len(table.y), "train": len(y_fit) + len(y_val), "fit": len(y_fit),
-             "validation": len(y_val), "test": len(y_test)}
-    outlier_words = {"clip": f"clipped at |z| > {config.z_threshold:g}",
-                     "drop": f"training rows with |z| > {config.z_threshold:g} dropped", "none": "kept"}[config.outliers]
-    log(f"phase 1/6 preprocessing: {sizes['all']} rows, {len(numeric)} numeric + {len(categorical)} categorical "
+    sizes = {
+        "all": len(table.y),
+        "train": len(y_fit) + len(y_val),
+        "fit": len(y_fit),
+        "validation": len(y_val),
+        "test": len(y_test),
+    }
+    outlier_words = {
+        "clip": f"clipped at |z| > {config.z_threshold:g}",
+        "drop": f"training rows with |z| > {config.z_threshold:g} dropped",
+        "none": "kept",
+    }[config.outliers]
+    log(
+        f"phase 1/6 preprocessing: {sizes['all']} rows, {len(numeric)} numeric + {len(categorical)} categorical "
         f"features → {n_encoded} columns; outliers {outlier_words}, mean imputation, one-hot, min-max "
         f"(fitted on training rows only); stratified split {sizes['train']} train / {sizes['test']} test "
-        f"({y_test.mean():.1%} positive in test)")
+        f"({y_test.mean():.1%} positive in test)"
+    )
     seconds["phases 1-3"] = time.perf_counter() - clock
 
     before, after = class_counts(features, X_fit, y_fit)
-    log(f"phase 2/6 SMOTE on the {sum(before)} fit rows: {before[0]} / {before[1]} (negative / positive) "
-        f"→ {after[0]} / {after[1]}")
+    log(
+        f"phase 2/6 SMOTE on the {sum(before)} fit rows: {before[0]} / {before[1]} (negative / positive) "
+        f"→ {after[0]} / {after[1]}"
+    )
     if config.balance_test:
         log(BALANCE_TEST_WARNING)
     lda = None
     if config.use_lda:
-        lda = {"fit": (features.transform(X_fit)[:, 0], y_fit), "test": (features.transform(X_test)[:, 0], y_test)}
+        lda = {
+            "fit": (features.transform(X_fit)[:, 0], y_fit),
+            "test": (features.transform(X_test)[:, 0], y_test),
+        }
         log(f"phase 3/6 LDA: {n_encoded} columns → 1 component (fitted on the balanced fit rows)")
     else:
         log(f"phase 3/6 LDA skipped (--no-lda): the models see all {n_encoded} columns")
-    log(f"phase 4/6 validation split: {sizes['fit']} fit rows / {sizes['validation']} validation rows "
-        "(held out before phases 1-3 were fitted, so validation rows are real, never resampled)")
+    log(
+        f"phase 4/6 validation split: {sizes['fit']} fit rows / {sizes['validation']} validation rows "
+        "(held out before phases 1-3 were fitted, so validation rows are real, never resampled)"
+    )
 
     rf_grid, mlp_grid = (RF_GRID_QUICK, MLP_GRID_QUICK) if config.quick else (RF_GRID, MLP_GRID)
-    mlp = KerasMLPClassifier(epochs=MLP_EPOCHS_QUICK if config.quick else MLP_EPOCHS,
-                             patience=5 if config.quick else 8, seed=config.seed)
-    templates = {"random_forest": (make_model_pipeline(numeric, categorical, random_forest(config.seed), **options), rf_grid),
-                 "mlp": (make_model_pipeline(numeric, categorical, mlp, **options), mlp_grid)}
-    log(f"phase 5/6 base models: random forest ({len(grid(rf_grid))} candidates), "
-        f"Keras MLP ({len(grid(mlp_grid))} candidates), judged by validation AUC")
+    mlp = KerasMLPClassifier(
+        epochs=MLP_EPOCHS_QUICK if config.quick else MLP_EPOCHS,
+        patience=5 if config.quick else 8,
+        seed=config.seed,
+    )
+    templates = {
+        "random_forest": (
+            make_model_pipeline(numeric, categorical, random_forest(config.seed), **options),
+            rf_grid,
+        ),
+        "mlp": (make_model_pipeline(numeric, categorical, mlp, **options), mlp_grid),
+    }
+    log(
+        f"phase 5/6 base models: random forest ({len(grid(rf_grid))} candidates), "
+        f"Keras MLP ({len(grid(mlp_grid))} candidates), judged by validation AUC"
+    )
     models = {}
     for name, (template, param_grid) in templates.items():
         clock = time.perf_counter()
-        fitted, table_rows = search(template, grid(param_grid), X_fit, y_fit, X_val, y_val, log=log,
-                                    name=MODEL_NAMES[name])
+        fitted, table_rows = search(
+            template, grid(param_grid), X_fit, y_fit, X_val, y_val, log=log, name=MODEL_NAMES[name]
+        )
         best_row = max(table_rows, key=lambda row: row["validation_auc"])
         p_test = fitted.predict_proba(X_test)[:, 1]
-        models[name] = ModelResult(name=name, pipeline=fitted, search=table_rows, best_params=best_row["params"],
-                                   validation_auc=best_row["validation_auc"], test=evaluate_scores(y_test, p_test),
-                                   p_test=p_test,
-                                   balanced_test=_balanced_test_scores(fitted, X_test, y_test, config.seed)
-                                   if config.balance_test else None)
+        models[name] = ModelResult(
+            name=name,
+            pipeline=fitted,
+            search=table_rows,
+            best_params=best_row["params"],
+            validation_auc=best_row["validation_auc"],
+            test=evaluate_scores(y_test, p_test),
+            p_test=p_test,
+            balanced_test=_balanced_test_scores(fitted, X_test, y_test, config.seed) if config.balance_test else None,
+        )
         seconds[name] = time.perf_counter() - clock
 
     best = best_by_auc({name: m.test for name, m in models.items()})
-    log("phase 6/6 test rows: " + "; ".join(
-        f"{MODEL_NAMES[n]} AUC {m.test['auc']:.4f}, F1 {m.test['f1']:.4f}, accuracy {m.test['accuracy']:.4f}"
-        for n, m in models.items()) + f" → best by AUC: {MODEL_NAMES[best]}")
-    return FlowResult(config=config, schema=schema, sizes=sizes,
-                      class_counts={"fit_before_smote": before, "fit_after_smote": after,
-                                    "validation": _counts(y_val), "test": _counts(y_test)},
-                      n_encoded_features=n_encoded, lda=lda, models=models, best=best, y_test=y_test, seconds=seconds)
+    log(
+        "phase 6/6 test rows: "
+        + "; ".join(
+            f"{MODEL_NAMES[n]} AUC {m.test['auc']:.4f}, F1 {m.test['f1']:.4f}, accuracy {m.test['accuracy']:.4f}"
+            for n, m in models.items()
+        )
+        + f" → best by AUC: {MODEL_NAMES[best]}"
+    )
+    return FlowResult(
+        config=config,
+        schema=schema,
+        sizes=sizes,
+        class_counts={
+            "fit_before_smote": before,
+            "fit_after_smote": after,
+            "validation": _counts(y_val),
+            "test": _counts(y_test),
+        },
+        n_encoded_features=n_encoded,
+        lda=lda,
+        models=models,
+        best=best,
+        y_test=y_test,
+        seconds=seconds,
+    )
 
 
 def _counts(y):
@@ -188,7 +253,7 @@ def _balanced_test_scores(pipeline, X_test, y_test, seed):
     cut = [name for name, _ in pipeline.steps].index("smote")
     encoded = pipeline[:cut].transform(X_test)
     X_balanced, y_balanced = SMOTE(random_state=seed).fit_resample(encoded, y_test)
-    return evaluate_scores(y_balanced, pipeline[cut + 1:].predict_proba(X_balanced)[:, 1])
+    return evaluate_scores(y_balanced, pipeline[cut + 1 :].predict_proba(X_balanced)[:, 1])
 
 
 def _seed_everything(seed):

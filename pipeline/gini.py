@@ -19,7 +19,7 @@ def gini_impurity(counts):
     if counts.ndim != 1 or (counts < 0).any() or counts.sum() == 0:
         raise ValueError(f"counts must be non-negative class counts with at least one row, not {counts.tolist()}")
     p = counts / counts.sum()
-    return float(1.0 - np.sum(p ** 2))
+    return float(1.0 - np.sum(p**2))
 
 
 def weighted_gini(children):
@@ -50,5 +50,8 @@ def cart_split_impurities(children):
     left, right = tree.children_left[0], tree.children_right[0]
     sizes = tree.n_node_samples
     weighted = (sizes[left] * tree.impurity[left] + sizes[right] * tree.impurity[right]) / sizes[0]
-    return {"parent": float(tree.impurity[0]), "children": [float(tree.impurity[left]), float(tree.impurity[right])],
-            "weighted": float(weighted)}
+    return {
+        "parent": float(tree.impurity[0]),
+        "children": [float(tree.impurity[left]), float(tree.impurity[right])],
+        "weighted": float(weighted),
+    }

@@ -53,8 +53,11 @@ def build_mlp(n_features, hidden_units=(32, 16), learning_rate=1e-3):
         x = keras.layers.Dense(units, activation="relu", name=f"hidden{i}")(x)
     outputs = keras.layers.Dense(1, activation="sigmoid", name="p_positive")(x)
     model = keras.Model(inputs, outputs, name="mlp")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
-                  metrics=[keras.metrics.AUC(name="auc")])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.AUC(name="auc")],
+    )
     return model
 
 
@@ -69,8 +72,16 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
     many epochs ran. Seeded by ``seed``: the same seed gives the same weights.
     """
 
-    def __init__(self, hidden_units=(32, 16), learning_rate=3e-3, epochs=MLP_EPOCHS, batch_size=64,
-                 patience=8, validation_fraction=0.15, seed=0):
+    def __init__(
+        self,
+        hidden_units=(32, 16),
+        learning_rate=3e-3,
+        epochs=MLP_EPOCHS,
+        batch_size=64,
+        patience=8,
+        validation_fraction=0.15,
+        seed=0,
+    ):
         self.hidden_units = hidden_units
         self.learning_rate = learning_rate
         self.epochs = epochs
@@ -85,14 +96,23 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=np.float32)
         self.classes_ = np.array([0, 1])
         X_train, X_stop, y_train, y_stop = train_test_split(
-            X, y, test_size=self.validation_fraction, stratify=y, random_state=self.seed)
+            X, y, test_size=self.validation_fraction, stratify=y, random_state=self.seed
+        )
         keras.utils.set_random_seed(self.seed)  # initial weights and batch order
         self.model_ = build_mlp(X.shape[1], tuple(self.hidden_units), self.learning_rate)
         # min_delta: a loss that creeps down by less is not worth more epochs on a 2-core machine
-        stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience, min_delta=1e-4,
-                                             restore_best_weights=True)
-        history = self.model_.fit(X_train, y_train.astype(np.float32), validation_data=(X_stop, y_stop.astype(np.float32)),
-                                  epochs=self.epochs, batch_size=self.batch_size, callbacks=[stop], verbose=0)
+        stop = keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=self.patience, min_delta=1e-4, restore_best_weights=True
+        )
+        history = self.model_.fit(
+            X_train,
+            y_train.astype(np.float32),
+            validation_data=(X_stop, y_stop.astype(np.float32)),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            callbacks=[stop],
+            verbose=0,
+        )
         self.epochs_run_ = len(history.history["loss"])
         return self
 
@@ -119,14 +139,20 @@ def search(pipeline, candidates, X_fit, y_fit, X_val, y_val, log=print, name="mo
         start = time.perf_counter()
         fitted = clone(pipeline).set_params(**{f"model__{k}": v for k, v in params.items()}).fit(X_fit, y_fit)
         auc = float(roc_auc_score(y_val, fitted.predict_proba(X_val)[:, 1]))
-        row = {"params": {k: _plain(v) for k, v in params.items()}, "validation_auc": auc,
-               "seconds": round(time.perf_counter() - start, 2)}
+        row = {
+            "params": {k: _plain(v) for k, v in params.items()},
+            "validation_auc": auc,
+            "seconds": round(time.perf_counter() - start, 2),
+        }
         epochs = getattr(fitted.named_steps["model"], "epochs_run_", None)
         if epochs is not None:
             row["epochs_run"] = epochs
         table.append(row)
-        log(f"  {name} {_describe(row['params'])}: validation AUC {auc:.4f}"
-            + (f" ({epochs} epochs)" if epochs is not None else "") + f", {row['seconds']:.1f} s")
+        log(
+            f"  {name} {_describe(row['params'])}: validation AUC {auc:.4f}"
+            + (f" ({epochs} epochs)" if epochs is not None else "")
+            + f", {row['seconds']:.1f} s"
+        )
         if auc > best_auc:
             best, best_auc = fitted, auc
     return best, table

@@ -115,15 +115,19 @@ class Predictor:
         if (folder / "model" / "schema.json").is_file():
             folder = folder / "model"
         if not (folder / "schema.json").is_file():
-            raise PipelineError(f"--model {folder}: no dm-pipeline model here (expected schema.json); "
-                                "give the --out folder of a dm-pipeline run.")
+            raise PipelineError(
+                f"--model {folder}: no dm-pipeline model here (expected schema.json); "
+                "give the --out folder of a dm-pipeline run."
+            )
         try:
             fields = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
             self.best = fields.pop("best_model")
             self.schema = Schema.from_json(json.dumps(fields))
         except (ValueError, KeyError, TypeError, AttributeError) as err:  # invalid JSON, a field missing
-            raise PipelineError(f"{folder / 'schema.json'} is damaged ({type(err).__name__}: {err}); "
-                                f"run dm-pipeline run again to rewrite the folder.") from None
+            raise PipelineError(
+                f"{folder / 'schema.json'} is damaged ({type(err).__name__}: {err}); "
+                f"run dm-pipeline run again to rewrite the folder."
+            ) from None
         self.folder = folder
         self._loaded = {}
 
@@ -132,9 +136,11 @@ class Predictor:
             try:
                 self._loaded[name] = self._load(name)
             except Exception as err:  # a missing, truncated or foreign file: joblib and TF raise many kinds
-                raise PipelineError(f"the {name} model in {self.folder} cannot be loaded "
-                                    f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
-                                    f"run dm-pipeline run again to rewrite the folder.") from None
+                raise PipelineError(
+                    f"the {name} model in {self.folder} cannot be loaded "
+                    f"({type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}); "
+                    f"run dm-pipeline run again to rewrite the folder."
+                ) from None
         return self._loaded[name]
 
     def _load(self, name):
@@ -146,7 +152,8 @@ class Predictor:
         # keep the loaded object itself: its variables die with it, even if `serve` lives on
         self.saved_mlp = tf.saved_model.load(str(self.folder / "mlp_savedmodel"))
         return lambda X: _two_columns(
-            self.saved_mlp.serve(tf.constant(preprocess.transform(X), tf.float32)).numpy()[:, 0])
+            self.saved_mlp.serve(tf.constant(preprocess.transform(X), tf.float32)).numpy()[:, 0]
+        )
 
     def predict(self, df, model="best"):
         name = self.best if model == "best" else model
@@ -154,8 +161,10 @@ class Predictor:
             raise PipelineError(f"unknown model {model!r}: choose best, random_forest or mlp.")
         p = self._model(name)(prepare_features(df, self.schema))[:, 1]
         negative, positive = self.schema.labels
-        return pd.DataFrame({"probability": p, "prediction": np.where(p >= 0.5, positive, negative), "model": name},
-                            index=df.index)
+        return pd.DataFrame(
+            {"probability": p, "prediction": np.where(p >= 0.5, positive, negative), "model": name},
+            index=df.index,
+        )
 
     def predict_csv(self, path, model="best"):
         """Read new rows (same columns as the training table; others are ignored) and predict."""

@@ -54,9 +54,17 @@ def outlier_summary(X, columns, threshold=Z_THRESHOLD):
     with np.errstate(all="ignore"):
         mean, std = _column_stats(values)
         z = z_scores(values, mean, std)
-    return pd.DataFrame({"mean": mean, "std": std, "lower": mean - threshold * std, "upper": mean + threshold * std,
-                         "outliers": (np.abs(np.nan_to_num(z)) > threshold).sum(axis=0),
-                         "missing": np.isnan(values).sum(axis=0)}, index=list(columns))
+    return pd.DataFrame(
+        {
+            "mean": mean,
+            "std": std,
+            "lower": mean - threshold * std,
+            "upper": mean + threshold * std,
+            "outliers": (np.abs(np.nan_to_num(z)) > threshold).sum(axis=0),
+            "missing": np.isnan(values).sum(axis=0),
+        },
+        index=list(columns),
+    )
 
 
 class ZScoreClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -107,9 +115,11 @@ def column_encoder(numeric, categorical, clip_outliers=True, threshold=Z_THRESHO
     """
     numeric_steps = [("outliers", ZScoreClipper(threshold))] if clip_outliers else []
     numeric_steps += [("impute", SimpleImputer(strategy="mean")), ("scale", MinMaxScaler())]
-    categorical_steps = [("impute", SimpleImputer(strategy="most_frequent")),
-                         ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-                         ("scale", MinMaxScaler())]
+    categorical_steps = [
+        ("impute", SimpleImputer(strategy="most_frequent")),
+        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ("scale", MinMaxScaler()),
+    ]
     branches = [("numeric", SkPipeline(numeric_steps), list(numeric))] if numeric else []
     branches += [("categorical", SkPipeline(categorical_steps), list(categorical))] if categorical else []
     return ColumnTransformer(branches, remainder="drop", verbose_feature_names_out=False)
@@ -127,10 +137,21 @@ def feature_steps(numeric, categorical, outliers="clip", threshold=Z_THRESHOLD, 
         raise ValueError(f"outliers must be 'clip', 'drop' or 'none', not {outliers!r}")
     steps = []
     if outliers == "drop" and numeric:
-        steps.append(("drop_outliers", FunctionSampler(
-            func=drop_outlier_rows, validate=False, kw_args={"columns": list(numeric), "threshold": threshold})))
+        steps.append(
+            (
+                "drop_outliers",
+                FunctionSampler(
+                    func=drop_outlier_rows,
+                    validate=False,
+                    kw_args={"columns": list(numeric), "threshold": threshold},
+                ),
+            )
+        )
     steps += [
-        ("encode", column_encoder(numeric, categorical, clip_outliers=outliers == "clip", threshold=threshold)),
+        (
+            "encode",
+            column_encoder(numeric, categorical, clip_outliers=outliers == "clip", threshold=threshold),
+        ),
         ("smote", SMOTE(random_state=seed)),
         # two classes → at most one discriminant direction
         ("lda", LinearDiscriminantAnalysis(n_components=1) if use_lda else "passthrough"),

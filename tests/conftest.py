@@ -38,7 +38,16 @@ def trained_dir(shared_data, tmp_path_factory):
     from transformer_tf.train import TrainConfig, train
 
     folder = tmp_path_factory.mktemp("translator")
-    config = TrainConfig(data=str(shared_data / "spa-eng" / "spa.txt"), max_pairs=1500, epochs=1,
-                         num_layers=1, d_model=32, num_heads=4, dff=64, vocab_size=500, max_tokens=24)
+    config = TrainConfig(
+        data=str(shared_data / "spa-eng" / "spa.txt"),
+        max_pairs=1500,
+        epochs=1,
+        num_layers=1,
+        d_model=32,
+        num_heads=4,
+        dff=64,
+        vocab_size=500,
+        max_tokens=24,
+    )
     train(config, folder / "ckpt", folder / "logs", verbose=0)
     return folder / "ckpt"

@@ -7,9 +7,17 @@ is given the system chromedriver, since its own driver download cannot work offl
 import shutil
 import tempfile
 
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
 
 
 def missing_browser():
@@ -51,5 +59,6 @@ def open_explorer(driver, path, timeout=60):
 
     driver.get(Path(path).resolve().as_uri())
     WebDriverWait(driver, timeout).until(
-        lambda d: d.execute_script("return Boolean(window.attentionExplorer && window.attentionExplorer.ready)"))
+        lambda d: d.execute_script("return Boolean(window.attentionExplorer && window.attentionExplorer.ready)")
+    )
     return driver.get_log("browser")

@@ -13,8 +13,8 @@ from transformer_tf import (
 )
 from transformer_tf.demo import sequential_sample
 
-
 # -- the article's worked example ------------------------------------------------------
+
 
 def test_sequential_sample_splits_into_eight_heads_of_64_columns():
     x = sequential_sample()  # 1..4608 as (1, 9, 512)
@@ -24,7 +24,7 @@ def test_sequential_sample_splits_into_eight_heads_of_64_columns():
     heads = mha.split_heads(x, batch_size=1)
     assert heads.shape == (1, 8, 9, 64)
     for h in range(8):
-        np.testing.assert_array_equal(heads[0, h], x[0, :, h * 64:(h + 1) * 64])
+        np.testing.assert_array_equal(heads[0, h], x[0, :, h * 64 : (h + 1) * 64])
     np.testing.assert_array_equal(mha.combine_heads(heads, 1), x)
 
 
@@ -55,6 +55,7 @@ def test_a_head_count_below_one_is_refused_with_a_reason(num_heads):
 
 
 # -- properties of the weights -----------------------------------------------------------
+
 
 def test_scaled_dot_product_matches_the_formula():
     q, k, v = (tf.random.normal((2, 3, 5, 4)), tf.random.normal((2, 3, 6, 4)), tf.random.normal((2, 3, 6, 7)))
@@ -90,6 +91,7 @@ def test_look_ahead_mask_never_attends_to_the_future():
 
 # -- equivalence with keras.layers.MultiHeadAttention -----------------------------------
 
+
 def _keras_twin(ours, d_model, num_heads):
     """A keras.layers.MultiHeadAttention holding exactly our weights."""
     depth = d_model // num_heads
@@ -97,7 +99,11 @@ def _keras_twin(ours, d_model, num_heads):
     q = tf.random.normal((1, 2, d_model))
     twin(q, q)  # build
     # Our Dense(d_model) columns h*depth .. (h+1)*depth-1 are head h: reshape, don't permute.
-    for theirs, mine in ((twin._query_dense, ours.wq), (twin._key_dense, ours.wk), (twin._value_dense, ours.wv)):
+    for theirs, mine in (
+        (twin._query_dense, ours.wq),
+        (twin._key_dense, ours.wk),
+        (twin._value_dense, ours.wv),
+    ):
         kernel, bias = mine.get_weights()
         theirs.set_weights([kernel.reshape(d_model, num_heads, depth), bias.reshape(num_heads, depth)])
     kernel, bias = ours.dense.get_weights()
@@ -136,7 +142,8 @@ def test_keras_masks_mean_attend_so_ours_must_be_inverted(twins):
     np.testing.assert_allclose(weights, k_weights, atol=1e-5)
 
     # Passing our mask unconverted attends *only* to the padding: a different, wrong result.
-    _, swapped = keras_mha(target, source, attention_mask=tf.cast(our_mask[:, 0], tf.bool),
-                           return_attention_scores=True)
+    _, swapped = keras_mha(
+        target, source, attention_mask=tf.cast(our_mask[:, 0], tf.bool), return_attention_scores=True
+    )
     assert np.abs(swapped.numpy() - weights.numpy()).max() > 0.5
     np.testing.assert_array_less(swapped.numpy()[..., :4], 1e-6)  # the real tokens get nothing

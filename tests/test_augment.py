@@ -64,8 +64,9 @@ def test_swapped_numbers_keep_their_shape_and_agree_on_both_sides():
         numbers_en = re.findall(r"\d+(?::\d\d)?", en)
         assert numbers_en == re.findall(r"\d+(?::\d\d)?", es)
         template_en, template_es = re.sub(r"\d+(?::\d\d)?", "N", en), re.sub(r"\d+(?::\d\d)?", "N", es)
-        assert (template_en, template_es) in {(re.sub(r"\d+(?::\d\d)?", "N", a), re.sub(r"\d+(?::\d\d)?", "N", b))
-                                              for a, b in CORPUS[:9]}
+        assert (template_en, template_es) in {
+            (re.sub(r"\d+(?::\d\d)?", "N", a), re.sub(r"\d+(?::\d\d)?", "N", b)) for a, b in CORPUS[:9]
+        }
         for n in numbers_en:
             if ":" in n:
                 hour, minute = map(int, n.split(":"))
@@ -93,7 +94,7 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_other_data():
     again, _ = augment_pairs(CORPUS, seed=7, names=0.5, numbers=2, concat=0.2)
     other, _ = augment_pairs(CORPUS, seed=8, names=0.5, numbers=2, concat=0.2)
     assert first == again and first != other
-    assert first[:len(CORPUS)] == CORPUS and len(first) == len(CORPUS) + sum(counts.values())
+    assert first[: len(CORPUS)] == CORPUS and len(first) == len(CORPUS) + sum(counts.values())
 
 
 def test_only_the_training_split_is_augmented(shared_data):
@@ -103,7 +104,7 @@ def test_only_the_training_split_is_augmented(shared_data):
     config = TrainConfig(augment=True)
     train_pairs, added = training_pairs(config, splits)
     assert splits == before  # validation and test untouched (and train itself not modified)
-    assert train_pairs[:len(splits["train"])] == splits["train"] and sum(added.values()) > 0
+    assert train_pairs[: len(splits["train"])] == splits["train"] and sum(added.values()) > 0
     assert len(train_pairs) == len(splits["train"]) + sum(added.values())
     plain, none_added = training_pairs(TrainConfig(augment=False), splits)
     assert plain == splits["train"] and none_added == {}

@@ -59,13 +59,20 @@ def test_ridge_regularisation_tames_the_overfit():
     assert curve.val_error[1] < curve.val_error[0] / 5
 
 
-@pytest.mark.parametrize("train, val, expected", [
-    (0.30, 0.32, "high bias"),       # both high, close together
-    (0.05, 0.40, "high variance"),   # low training error, big gap
-    (0.20, 0.60, "high variance"),   # both problems: the variance gap (0.40) is larger than the bias (0.08)
-    (0.25, 0.30, "high bias"),       # both problems: the bias (0.13) is larger than the gap (0.05)
-    (0.08, 0.11, "good fit"),
-])
+@pytest.mark.parametrize(
+    "train, val, expected",
+    [
+        (0.30, 0.32, "high bias"),  # both high, close together
+        (0.05, 0.40, "high variance"),  # low training error, big gap
+        (
+            0.20,
+            0.60,
+            "high variance",
+        ),  # both problems: the variance gap (0.40) is larger than the bias (0.08)
+        (0.25, 0.30, "high bias"),  # both problems: the bias (0.13) is larger than the gap (0.05)
+        (0.08, 0.11, "good fit"),
+    ],
+)
 def test_diagnose_follows_the_checklist(train, val, expected):
     assert diagnose(train, val, TARGET) == expected
 
@@ -87,5 +94,8 @@ def test_plot_curve_draws_both_errors_and_the_target():
     fig = plot_curve(curve, target_error=TARGET)
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[1].get_ydata(), curve.val_error)
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training error", "validation error",
-                                                                   "target error"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "training error",
+        "validation error",
+        "target error",
+    ]

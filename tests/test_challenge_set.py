@@ -66,8 +66,10 @@ def test_the_file_is_nfc_utf8_text_under_the_labelled_header():
 
 
 def test_no_input_nor_any_of_its_sentences_is_in_the_corpus(challenge, shared_data):
-    corpus = {_normalised(line.split("\t")[0])
-              for line in (shared_data / "spa-eng" / "spa.txt").read_text(encoding="utf-8").splitlines()}
+    corpus = {
+        _normalised(line.split("\t")[0])
+        for line in (shared_data / "spa-eng" / "spa.txt").read_text(encoding="utf-8").splitlines()
+    }
     assert len(corpus) > 80_000
     seen = [text for en, _, _ in challenge for text in {en, *_sentences(en)} if _normalised(text) in corpus]
     assert seen == []

@@ -42,8 +42,9 @@ def test_unknown_command_exits_2_with_usage(capsys):
 
 @pytest.mark.slow
 def test_console_script_runs_in_a_fresh_process():
-    result = subprocess.run([sys.executable, "-m", "transformer_tf.cli", "demo"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "transformer_tf.cli", "demo"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "split_heads(x): (1, 8, 9, 64)" in result.stdout
 
@@ -74,10 +75,20 @@ def test_train_with_a_missing_corpus_exits_2_naming_the_flag(tmp_path, capsys):
 
 def test_train_flags_mirror_the_config(capsys):
     from transformer_tf.cli import build_parser, config_from_args
-    from transformer_tf.train import PRESETS
 
-    args = build_parser().parse_args(["train", "--num-layers", "2", "--max-pairs", "500", "--tokenizer", "bpemb",
-                                      "--no-augment", "--mixed-precision"])
+    args = build_parser().parse_args(
+        [
+            "train",
+            "--num-layers",
+            "2",
+            "--max-pairs",
+            "500",
+            "--tokenizer",
+            "bpemb",
+            "--no-augment",
+            "--mixed-precision",
+        ]
+    )
     config = config_from_args(args)
     assert (config.num_layers, config.max_pairs, config.tokenizer, config.d_model) == (2, 500, "bpemb", 128)
     assert (config.augment, config.mixed_precision, config.share_embeddings) == (False, True, True)
@@ -89,8 +100,14 @@ def test_the_blog_preset_is_the_blogs_setup_and_flags_override_it():
     from transformer_tf.cli import build_parser, config_from_args
 
     blog = config_from_args(build_parser().parse_args(["train", "--preset", "blog"]))
-    assert (blog.tokenizer, blog.vocab_size, blog.share_embeddings, blog.augment, blog.max_tokens,
-            blog.label_smoothing) == ("trained", 8000, False, False, 40, 0.0)
+    assert (
+        blog.tokenizer,
+        blog.vocab_size,
+        blog.share_embeddings,
+        blog.augment,
+        blog.max_tokens,
+        blog.label_smoothing,
+    ) == ("trained", 8000, False, False, 40, 0.0)
     assert (blog.num_layers, blog.d_model, blog.dff, blog.num_heads) == (4, 128, 512, 8)
     tweaked = config_from_args(build_parser().parse_args(["train", "--preset", "blog", "--epochs", "3"]))
     assert tweaked.epochs == 3 and tweaked.tokenizer == "trained"
@@ -110,9 +127,13 @@ def test_train_data_that_is_a_folder_is_named_as_a_folder(tmp_path, capsys):
     assert code == 2 and "is a folder" in err and not (tmp_path / "c").exists()
 
 
-@pytest.mark.parametrize("error, code, expected", [
-    (KeyboardInterrupt(), 130, "transformer-tf demo: interrupted"),
-    (OSError("Cannot save file into a non-existent directory: 'x'"), 2, "non-existent directory: 'x'")])
+@pytest.mark.parametrize(
+    "error, code, expected",
+    [
+        (KeyboardInterrupt(), 130, "transformer-tf demo: interrupted"),
+        (OSError("Cannot save file into a non-existent directory: 'x'"), 2, "non-existent directory: 'x'"),
+    ],
+)
 def test_ctrl_c_and_an_oserror_without_a_filename_give_one_line(error, code, expected, capsys, monkeypatch):
     def fail(args):
         raise error

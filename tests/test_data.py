@@ -13,8 +13,10 @@ from transformer_tf.errors import TransformerTFError
 def test_reads_two_and_three_column_layouts_with_nfc(tmp_path):
     decomposed = "cafe\u0301"  # "café" as e + combining accent
     path = tmp_path / "spa.txt"
-    path.write_text(f"Go.\tVe.\nCoffee.\t{decomposed}.\tCC-BY 2.0 (France) Attribution: tatoeba.org #1\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"Go.\tVe.\nCoffee.\t{decomposed}.\tCC-BY 2.0 (France) Attribution: tatoeba.org #1\n",
+        encoding="utf-8",
+    )
     assert read_pairs(path) == [("Go.", "Ve."), ("Coffee.", "caf\u00e9.")]
 
 
@@ -39,8 +41,10 @@ def test_explicit_path_must_exist(tmp_path):
 
 
 def test_offline_download_fails_fast_and_names_data_option(tmp_path):
-    with mock.patch("socket.create_connection", wraps=socket.create_connection) as connect, \
-            mock.patch("keras.utils.get_file") as download:
+    with (
+        mock.patch("socket.create_connection", wraps=socket.create_connection) as connect,
+        mock.patch("keras.utils.get_file") as download,
+    ):
         with pytest.raises(TransformerTFError, match="--data PATH"):
             resolve_corpus(cache_dir=tmp_path, url="http://127.0.0.1:9/spa-eng.zip", timeout=2)
     # one connection try, bounded by the given timeout (no retry loop), and keras' downloader,
@@ -106,8 +110,11 @@ def test_pipeline_batches_are_bucketed_padded_and_shifted(real_pairs):
     en = SubwordTokenizer.train([e for e, _ in pairs], vocab_size=500)
     es = SubwordTokenizer.train([s for _, s in pairs], vocab_size=500)
     ds, kept = make_dataset(pairs, en, es, batch_size=32, max_tokens=20, shuffle_seed=0)
-    too_long = sum(1 for a, b in zip(en.encode([e for e, _ in pairs]), es.encode([s for _, s in pairs]))
-                   if len(a) > 20 or len(b) > 20)
+    too_long = sum(
+        1
+        for a, b in zip(en.encode([e for e, _ in pairs]), es.encode([s for _, s in pairs]))
+        if len(a) > 20 or len(b) > 20
+    )
     assert kept == len(pairs) - too_long and too_long > 0
 
     seen = 0

@@ -16,8 +16,7 @@ from pipeline.dimensionality import (
 
 @pytest.mark.parametrize("distribution", ["normal", "uniform"])
 def test_random_pair_angles_concentrate_at_90_degrees_as_dimension_grows(distribution):
-    stats = {dim: random_pair_angles(dim, n_pairs=10_000, seed=0, distribution=distribution)
-             for dim in (2, 3, 50, 100)}
+    stats = {dim: random_pair_angles(dim, n_pairs=10_000, seed=0, distribution=distribution) for dim in (2, 3, 50, 100)}
     assert all(a.shape == (10_000,) and a.min() >= 0 and a.max() <= 180 for a in stats.values())
     assert abs(stats[100].mean() - 90) < 0.5 and abs(stats[50].mean() - 90) < 0.5
     stds = [stats[dim].std() for dim in (2, 3, 50, 100)]

@@ -18,9 +18,21 @@ from transformer_tf.tokenizer import SubwordTokenizer
 
 # Two workers of 16 pairs each: global batches of 32. No dropout and a short warm-up, so
 # that the weights move far from where they started and both runs are deterministic.
-SETTINGS = {"max_pairs": 800, "augment": False, "num_layers": 1, "d_model": 16, "num_heads": 2, "dff": 32,
-            "dropout": 0.0, "vocab_size": 500, "max_tokens": 24, "batch_size": 16, "epochs": 2, "warmup_steps": 10,
-            "checkpoint_every": 4}
+SETTINGS = {
+    "max_pairs": 800,
+    "augment": False,
+    "num_layers": 1,
+    "d_model": 16,
+    "num_heads": 2,
+    "dff": 32,
+    "dropout": 0.0,
+    "vocab_size": 500,
+    "max_tokens": 24,
+    "batch_size": 16,
+    "epochs": 2,
+    "warmup_steps": 10,
+    "checkpoint_every": 4,
+}
 WORKERS = 2
 TIMEOUT = 420  # seconds any worker process may take before the test fails (and kills it)
 
@@ -54,8 +66,9 @@ def free_ports(n):
 
 
 def tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
+    return json.dumps(
+        {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
+    )
 
 
 def run_workers(commands, tmp_path, ports=None):
@@ -63,8 +76,17 @@ def run_workers(commands, tmp_path, ports=None):
     ``[(returncode, stdout, stderr), ...]``. Each gets TIMEOUT seconds, then all are killed."""
     ports = ports or free_ports(len(commands))
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # where non-chief workers put their temporary folder
-    procs = [subprocess.Popen(cmd, env={**env, "TF_CONFIG": tf_config(ports, i)}, cwd=tmp_path, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i, cmd in enumerate(commands)]
+    procs = [
+        subprocess.Popen(
+            cmd,
+            env={**env, "TF_CONFIG": tf_config(ports, i)},
+            cwd=tmp_path,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i, cmd in enumerate(commands)
+    ]
     results = []
     try:
         for proc in procs:
@@ -148,15 +170,22 @@ def assert_weights_match(model, reference, initial, tolerance=0.01):
 
 
 def test_bad_tf_config_is_named_with_the_fix():
-    cases = {"not json": "not valid JSON", '{"cluster": {}, "task": {"type": "worker", "index": 0}}': "no workers",
-             '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 2}}':
-                 r"index 2 is out of range.*0\.\.1",
-             '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "ps", "index": 0}}': "task type 'ps'"}
+    cases = {
+        "not json": "not valid JSON",
+        '{"cluster": {}, "task": {"type": "worker", "index": 0}}': "no workers",
+        '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 2}}': (
+            r"index 2 is out of range.*0\.\.1"
+        ),
+        '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "ps", "index": 0}}': "task type 'ps'",
+    }
     for text, message in cases.items():
         with pytest.raises(TransformerTFError, match=message):
             read_tf_config(text)
     assert read_tf_config('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}') == (
-        {"worker": ["a:1", "b:2"]}, "worker", 1)
+        {"worker": ["a:1", "b:2"]},
+        "worker",
+        1,
+    )
 
 
 def test_train_with_bad_tf_config_exits_2_before_training(monkeypatch, capsys, tmp_path):
@@ -179,9 +208,24 @@ def test_tokenizer_training_is_deterministic(shared_data):
 def test_worker_whose_peer_never_comes_up_stops_within_the_timeout(settings, tmp_path):
     ports = free_ports(2)  # nobody listens on the second
     start = time.monotonic()
-    ((status, _, err),) = run_workers([[sys.executable, "-m", "transformer_tf.cli", "train", "--strategy",
-                                        "multiworker", "--worker-timeout", "5", "--data", settings["data"]]],
-                                      tmp_path, ports)
+    ((status, _, err),) = run_workers(
+        [
+            [
+                sys.executable,
+                "-m",
+                "transformer_tf.cli",
+                "train",
+                "--strategy",
+                "multiworker",
+                "--worker-timeout",
+                "5",
+                "--data",
+                settings["data"],
+            ]
+        ],
+        tmp_path,
+        ports,
+    )
     assert status != 0 and "not every worker of TF_CONFIG came up within 5 s" in err
     assert time.monotonic() - start < TIMEOUT
     assert not (tmp_path / "checkpoints").exists()
@@ -194,10 +238,24 @@ def test_two_workers_train_like_one_process_on_the_global_batches(settings, sing
     from transformer_tf.translate import Translator
 
     steps, initial, reference = single_process
-    commands = [[sys.executable, "-m", "transformer_tf.cli", "train", *cli_flags(settings), "--strategy",
-                 "multiworker", "--checkpoint-dir", f"ck{i}", "--log-dir", f"runs{i}"] for i in range(WORKERS)]
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "transformer_tf.cli",
+            "train",
+            *cli_flags(settings),
+            "--strategy",
+            "multiworker",
+            "--checkpoint-dir",
+            f"ck{i}",
+            "--log-dir",
+            f"runs{i}",
+        ]
+        for i in range(WORKERS)
+    ]
     results = run_workers(commands, tmp_path)
-    for status, out, err in results:
+    for status, _, err in results:
         assert status == 0, err[-3000:]
     assert f"{steps} batches an epoch" in results[0][1] and "2 replica(s)" in results[0][1]
     assert "checkpoints, config.json and tokenizers in ck0" in results[0][1]
@@ -212,8 +270,15 @@ def test_two_workers_train_like_one_process_on_the_global_batches(settings, sing
     assert_weights_match(translator.model, reference, initial)
 
     # Resuming with one worker would change the global batch: refused, with the count.
-    one = subprocess.run([*commands[0], "--epochs", "3"], cwd=tmp_path, capture_output=True, text=True, check=False,
-                         timeout=TIMEOUT, env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"})
+    one = subprocess.run(
+        [*commands[0], "--epochs", "3"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=TIMEOUT,
+        env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"},
+    )
     assert one.returncode == 2 and "trained by 2 worker(s) and is resumed by 1" in one.stderr, one.stderr[-2000:]
 
 
@@ -227,8 +292,14 @@ def test_killed_worker_resumes_where_an_uninterrupted_run_ends(settings, single_
     kill_at = steps + 3  # mid second epoch, off the checkpoint grid (every 4 steps)
 
     def command(i, kill):
-        return [sys.executable, "-c", WORKER, json.dumps(settings), str(tmp_path / f"ck{i}"),
-                str(kill_at if kill and i == 1 else -1)]
+        return [
+            sys.executable,
+            "-c",
+            WORKER,
+            json.dumps(settings),
+            str(tmp_path / f"ck{i}"),
+            str(kill_at if kill and i == 1 else -1),
+        ]
 
     first = run_workers([command(i, kill=True) for i in range(WORKERS)], tmp_path)
     assert first[1][0] == -9  # killed itself at kill_at

@@ -39,8 +39,12 @@ def test_one_hot_rows_are_orthogonal_and_an_embedding_lookup_is_their_product():
 
 def test_embedding_classifier_is_the_tutorials_stack():
     model = embedding_classifier(vocab_size=20, embedding_dim=4, hidden_units=8)
-    assert [type(layer).__name__ for layer in model.layers] == ["Embedding", "GlobalAveragePooling1D", "Dense",
-                                                                "Dense"]
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Embedding",
+        "GlobalAveragePooling1D",
+        "Dense",
+        "Dense",
+    ]
     assert model.get_layer("embedding").get_weights()[0].shape == (20, 4)
     assert model(np.array([[3, 4, 0]])).shape == (1, 1)  # one logit a review
 
@@ -65,16 +69,18 @@ def test_train_embedding_classifier_learns_review_words_from_text_batches():
         texts.append(" ".join(rng.permutation(words)))
         labels.append(label)
     data = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(32)
-    model, vectorizer, history = train_embedding_classifier(data, data.take(2), vocab_size=20, sequence_length=8,
-                                                            embedding_dim=4, epochs=30, verbose=0)
+    model, vectorizer, history = train_embedding_classifier(
+        data, data.take(2), vocab_size=20, sequence_length=8, embedding_dim=4, epochs=30, verbose=0
+    )
     vocabulary = vectorizer.get_vocabulary()
     assert {"wonderful", "dreadful"} <= set(vocabulary)  # punctuation and <br /> stripped
     assert history.history["val_accuracy"][-1] > 0.95
     table = model.get_layer("embedding").get_weights()[0]  # (20, 4)
     row = {word: vocabulary.index(word) for word in ("wonderful", "dreadful", "film", "plot")}
     # the two sentiment cues moved apart; two neutral words stayed closer together
-    assert np.linalg.norm(table[row["wonderful"]] - table[row["dreadful"]]) > \
-        np.linalg.norm(table[row["film"]] - table[row["plot"]])
+    assert np.linalg.norm(table[row["wonderful"]] - table[row["dreadful"]]) > np.linalg.norm(
+        table[row["film"]] - table[row["plot"]]
+    )
 
 
 def _no_download():
@@ -95,8 +101,10 @@ def test_imdb_fails_fast_and_clearly_when_not_downloaded_and_download_disabled(t
 def test_imdb_fails_fast_and_clearly_when_the_host_is_unreachable(tmp_path):
     from transformer_tf.embeddings import IMDB_HOST
 
-    with mock.patch("socket.create_connection", side_effect=OSError("no route to host")) as connect, \
-            _no_download() as download:
+    with (
+        mock.patch("socket.create_connection", side_effect=OSError("no route to host")) as connect,
+        _no_download() as download,
+    ):
         with pytest.raises(TransformerTFError, match="cannot be reached.*no route to host.*data_dir"):
             load_imdb_reviews(data_dir=str(tmp_path))
     connect.assert_called_once_with((IMDB_HOST, 80), timeout=3.0)  # one try, 3 s at most, as documented
@@ -110,12 +118,16 @@ def test_online_path_loads_imdb_batches_and_trains_on_them(tmp_path):
 
     from transformer_tf import embeddings
 
-    with tfds.testing.mock_data(num_examples=16), mock.patch.object(embeddings, "unreachable", return_value=None):
+    with (
+        tfds.testing.mock_data(num_examples=16),
+        mock.patch.object(embeddings, "unreachable", return_value=None),
+    ):
         train, test = load_imdb_reviews(data_dir=str(tmp_path), batch_size=8)
         texts, labels = next(iter(train))
         assert texts.dtype.name == "string" and texts.shape == (8,) and set(labels.numpy()) <= {0, 1}
-        model, vectorizer, history = train_embedding_classifier(train, test, vocab_size=50, sequence_length=10,
-                                                                epochs=1, verbose=0)
+        model, vectorizer, history = train_embedding_classifier(
+            train, test, vocab_size=50, sequence_length=10, epochs=1, verbose=0
+        )
     assert set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(vectorizer.get_vocabulary()) <= 50
 
@@ -168,8 +180,10 @@ def test_shipped_translator_subword_embeddings_match_its_tokenizer():
     from transformer_tf.translate import Translator
 
     translator = Translator.from_checkpoint(SHIPPED)
-    for side, tokenizer, word in (("source", translator.source_tokenizer, "great"),
-                                  ("target", translator.target_tokenizer, "gran")):
+    for side, tokenizer, word in (
+        ("source", translator.source_tokenizer, "great"),
+        ("target", translator.target_tokenizer, "gran"),
+    ):
         matrix, pieces = subword_embeddings(translator, side)
         assert matrix.shape == (tokenizer.vocab_size, 128) and len(pieces) == tokenizer.vocab_size
         assert pieces[:4] == ["<pad>", "<unk>", "<start>", "<end>"]

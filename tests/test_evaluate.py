@@ -45,8 +45,10 @@ def labelled(tmp_path):
 
 
 def _sacrebleu(hypotheses, references):
-    return (sacrebleu.corpus_bleu(hypotheses, [references]).score,
-            sacrebleu.corpus_chrf(hypotheses, [references]).score)
+    return (
+        sacrebleu.corpus_bleu(hypotheses, [references]).score,
+        sacrebleu.corpus_chrf(hypotheses, [references]).score,
+    )
 
 
 def test_a_header_row_makes_the_third_column_a_category(labelled):
@@ -57,8 +59,10 @@ def test_a_header_row_makes_the_third_column_a_category(labelled):
 
 def test_without_the_header_a_third_column_stays_spa_txt_attribution(tmp_path):
     path = tmp_path / "spa.tsv"
-    path.write_text("Go.\tVe.\tCC-BY 2.0 (France) Attribution: tatoeba.org #2877272\nHi.\tHola.\tCC-BY\n",
-                    encoding="utf-8")
+    path.write_text(
+        "Go.\tVe.\tCC-BY 2.0 (France) Attribution: tatoeba.org #2877272\nHi.\tHola.\tCC-BY\n",
+        encoding="utf-8",
+    )
     pairs, categories = read_labelled_pairs(path)
     assert pairs == [("Go.", "Ve."), ("Hi.", "Hola.")] and categories is None
 
@@ -70,8 +74,7 @@ def test_per_category_scores_are_sacrebleu_on_that_category_alone(labelled):
     assert translator.calls == [([en for en, _ in pairs], 7, 3)]
     assert result["hypotheses"] == [ANSWERS[en] for en, _ in pairs]
 
-    assert (result["bleu"], result["chrf"]) == pytest.approx(
-        _sacrebleu(result["hypotheses"], [es for _, es in pairs]))
+    assert (result["bleu"], result["chrf"]) == pytest.approx(_sacrebleu(result["hypotheses"], [es for _, es in pairs]))
     assert list(result["categories"]) == ["names", "numbers", "news"]  # first-seen order
     for name, part in result["categories"].items():
         subset = [(ANSWERS[en], es) for (en, es), c in zip(pairs, categories) if c == name]

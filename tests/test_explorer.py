@@ -36,8 +36,16 @@ def translator(trained_dir):
     to switch between (the trained fixture has one); the weights only need to be the model's."""
     trained = Translator.from_checkpoint(trained_dir)
     keras.utils.set_random_seed(7)
-    model = Transformer(LAYERS, 32, HEADS, 64, trained.source_tokenizer.vocab_size,
-                        trained.target_tokenizer.vocab_size, trained.max_tokens, trained.max_tokens)
+    model = Transformer(
+        LAYERS,
+        32,
+        HEADS,
+        64,
+        trained.source_tokenizer.vocab_size,
+        trained.target_tokenizer.vocab_size,
+        trained.max_tokens,
+        trained.max_tokens,
+    )
     model.build(((None, None), (None, None)))
     return Translator(model, trained.source_tokenizer, trained.target_tokenizer, trained.max_tokens)
 
@@ -130,14 +138,19 @@ def test_page_shows_the_sentence_translation_model_and_every_piece(browser, page
 def test_page_weights_equal_the_models_attention_arrays(browser, page_path, attention, translator):
     open_explorer(browser, page_path)
     data = browser.execute_script("return window.attentionExplorer.data")
-    _, weights = translator.model((tf.constant([attention.source_ids], tf.int64),
-                                   tf.constant([attention.target_ids], tf.int64)), return_attention=True)
+    _, weights = translator.model(
+        (tf.constant([attention.source_ids], tf.int64), tf.constant([attention.target_ids], tf.int64)),
+        return_attention=True,
+    )
     assert [kind["name"] for kind in data["kinds"]] == list(KINDS)
     for kind in data["kinds"]:
         assert kind["layers"] == [1, 2]
         for layer in kind["layers"]:
-            np.testing.assert_allclose(np.array(kind["weights"][layer - 1]),
-                                       weights[KINDS[kind["name"]][0].format(i=layer)].numpy()[0], atol=1e-6)
+            np.testing.assert_allclose(
+                np.array(kind["weights"][layer - 1]),
+                weights[KINDS[kind["name"]][0].format(i=layer)].numpy()[0],
+                atol=1e-6,
+            )
 
 
 def test_layer_selector_changes_the_drawn_weights(browser, page_path, attention):
@@ -184,11 +197,16 @@ def test_head_toggle_and_model_view_click_open_one_layer_and_head(browser, page_
 def test_a_single_cross_attention_gets_the_same_page(browser, tmp_path):
     """An RNN encoder–decoder's one attention: one layer × one head, kind "cross"."""
     rng = np.random.default_rng(0)
-    source, target = ["<start>", "▁He", "▁admired", "▁her", ".", "<end>"], ["<start>", "▁La", "▁admiraba", "."]
+    source, target = (
+        ["<start>", "▁He", "▁admired", "▁her", ".", "<end>"],
+        ["<start>", "▁La", "▁admiraba", "."],
+    )
     weights = rng.dirichlet(np.ones(len(source)), size=(1, 1, len(target)))  # (layers, heads, target, source)
     kind = AttentionKind("cross", "attention (Bahdanau)", "target", "source", weights)
-    path = write_attention_page(attention_page([kind], {"source": source, "target": target}, "He admired her.",
-                                               "La admiraba.", "rnn/folder"), tmp_path / PAGE_NAME)
+    path = write_attention_page(
+        attention_page([kind], {"source": source, "target": target}, "He admired her.", "La admiraba.", "rnn/folder"),
+        tmp_path / PAGE_NAME,
+    )
     assert errors(open_explorer(browser, path)) == []
     assert [o.text for o in browser.find_elements("css selector", "#kind option")] == ["attention (Bahdanau)"]
     assert [o.text for o in browser.find_elements("css selector", "#layer option")] == ["1"]
@@ -211,8 +229,13 @@ def test_page_data_refuses_weights_that_do_not_fit_the_tokens():
 
 def test_page_text_cannot_break_out_of_its_script_or_markup():
     tokens = {"source": ["</script><b>", "&amp;"], "target": ["x"]}
-    page = attention_page([AttentionKind("cross", "cross", "target", "source", np.full((1, 1, 1, 2), 0.5))],
-                          tokens, "a </script> & <b>b</b>", "x", "m")
+    page = attention_page(
+        [AttentionKind("cross", "cross", "target", "source", np.full((1, 1, 1, 2), 0.5))],
+        tokens,
+        "a </script> & <b>b</b>",
+        "x",
+        "m",
+    )
     data = page_json(page)
     assert data["tokens"]["source"] == ["</script><b>", "&amp;"] and data["sentence"] == "a </script> & <b>b</b>"
     assert re.search(r'<dd id="sentence">(.*?)</dd>', page).group(1) == "a &lt;/script&gt; &amp; &lt;b&gt;b&lt;/b&gt;"
@@ -249,8 +272,9 @@ def test_show_attention_displays_the_page_in_an_iframe_that_runs(translator, mon
     browser.get((tmp_path / "cell.html").as_uri())
     browser.switch_to.frame(browser.find_element("tag name", "iframe"))
     try:
-        WebDriverWait(browser, 60).until(lambda d: d.execute_script(
-            "return Boolean(window.attentionExplorer && window.attentionExplorer.ready)"))
+        WebDriverWait(browser, 60).until(
+            lambda d: d.execute_script("return Boolean(window.attentionExplorer && window.attentionExplorer.ready)")
+        )
         assert browser.find_element("id", "sentence").text == SENTENCE
         assert len(views_data(browser, "model")) == LAYERS * HEADS
     finally:
@@ -262,8 +286,21 @@ def test_show_attention_displays_the_page_in_an_iframe_that_runs(translator, mon
 def test_cli_writes_the_page_and_warns_on_page_and_terminal_when_a_sentence_is_cut(trained_dir, tmp_path, capsys):
     out = tmp_path / "att"
     long_sentence = " ".join(["director"] * 200)
-    assert main(["plot-attention", long_sentence, "--out", str(out), "--checkpoint-dir", str(trained_dir),
-                 "--kind", "decoder_block2"]) == 0
+    assert (
+        main(
+            [
+                "plot-attention",
+                long_sentence,
+                "--out",
+                str(out),
+                "--checkpoint-dir",
+                str(trained_dir),
+                "--kind",
+                "decoder_block2",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "warning" in err and "longer than the 24 tokens" in err
     page = (out / PAGE_NAME).read_text(encoding="utf-8")

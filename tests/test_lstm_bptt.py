@@ -17,8 +17,10 @@ def _random_problem(variant, seed):
     cell = SpaceOdysseyLSTMCell(UNITS, variant=variant)
     cell.build((None, INPUT_DIM))
     weights = {k: rng.standard_normal(v.shape) * 0.7 for k, v in cell.gate_weights().items()}
-    x, y0, c0, upstream = (rng.standard_normal(shape) for shape in
-                           ((BATCH, STEPS, INPUT_DIM), (BATCH, UNITS), (BATCH, UNITS), (BATCH, STEPS, UNITS)))
+    x, y0, c0, upstream = (
+        rng.standard_normal(shape)
+        for shape in ((BATCH, STEPS, INPUT_DIM), (BATCH, UNITS), (BATCH, UNITS), (BATCH, STEPS, UNITS))
+    )
     return x, weights, y0, c0, upstream
 
 
@@ -39,9 +41,9 @@ def test_hand_bptt_equals_gradient_tape(variant, seed):
 def test_simple_rnn_gradient_vanishes_much_faster_than_the_forget_free_lstm():
     study = vanishing_gradient_study(units=16, steps=40, variants=("vanilla", "NFG"), seeds=(0,))
     at = study.set_index(["model", "distance"])["relative"]
-    assert at["SimpleRNN (tanh)", 39] < 1e-3            # geometric decay
-    assert at["LSTM NFG", 39] > 100 * at["SimpleRNN (tanh)", 39]   # f = 1: the carousel keeps it
-    assert at["LSTM NFG", 39] > 10 * at["LSTM vanilla", 39]         # f < 1 scales it down every step
+    assert at["SimpleRNN (tanh)", 39] < 1e-3  # geometric decay
+    assert at["LSTM NFG", 39] > 100 * at["SimpleRNN (tanh)", 39]  # f = 1: the carousel keeps it
+    assert at["LSTM NFG", 39] > 10 * at["LSTM vanilla", 39]  # f < 1 scales it down every step
     assert set(study["model"]) == {"SimpleRNN (tanh)", "LSTM vanilla", "LSTM NFG"}
 
 
@@ -53,9 +55,9 @@ def test_gradient_norms_start_at_the_last_step():
 
 def test_clipping_by_global_norm_bounds_the_step():
     demo = clipping_demo(clip_norm=1.0, recurrent_scale=3.0, learning_rate=0.1)
-    assert demo["global_norm"] > 1e3                        # the exploding case it is meant for
+    assert demo["global_norm"] > 1e3  # the exploding case it is meant for
     assert demo["clipped_norm"] == pytest.approx(1.0, rel=1e-5)
-    assert demo["cosine"] == pytest.approx(1.0, abs=1e-5)   # same direction, shorter
+    assert demo["cosine"] == pytest.approx(1.0, abs=1e-5)  # same direction, shorter
     assert demo["step_raw"] == pytest.approx(0.1 * demo["global_norm"], rel=1e-4)
     assert demo["step_clipped"] <= 0.1 * 1.0 * (1 + 1e-5)
 

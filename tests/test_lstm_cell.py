@@ -53,10 +53,28 @@ def built_cell(variant, dtype="float32"):
     return cell
 
 
-EXPECTED_BLOCKS = {"vanilla": "zifo", "NIG": "zfo", "NFG": "zio", "NOG": "zif", "NIAF": "zifo",
-                   "NOAF": "zifo", "NP": "zifo", "CIFG": "zio", "FGR": "zifo"}
-EXPECTED_PEEPHOLES = {"vanilla": "ifo", "NIG": "fo", "NFG": "io", "NOG": "if", "NIAF": "ifo",
-                      "NOAF": "ifo", "NP": "", "CIFG": "io", "FGR": "ifo"}
+EXPECTED_BLOCKS = {
+    "vanilla": "zifo",
+    "NIG": "zfo",
+    "NFG": "zio",
+    "NOG": "zif",
+    "NIAF": "zifo",
+    "NOAF": "zifo",
+    "NP": "zifo",
+    "CIFG": "zio",
+    "FGR": "zifo",
+}
+EXPECTED_PEEPHOLES = {
+    "vanilla": "ifo",
+    "NIG": "fo",
+    "NFG": "io",
+    "NOG": "if",
+    "NIAF": "ifo",
+    "NOAF": "ifo",
+    "NP": "",
+    "CIFG": "io",
+    "FGR": "ifo",
+}
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -112,7 +130,11 @@ def test_one_step_matches_the_equations(variant):
     weights = random_weights(cell, seed=1)
     cell.set_gate_weights(weights)
     rng = np.random.default_rng(2)
-    x, y_prev, c_prev = rng.standard_normal((4, INPUT_DIM)), rng.standard_normal((4, UNITS)), rng.standard_normal((4, UNITS))
+    x, y_prev, c_prev = (
+        rng.standard_normal((4, INPUT_DIM)),
+        rng.standard_normal((4, UNITS)),
+        rng.standard_normal((4, UNITS)),
+    )
     states = [y_prev, c_prev]
     gates_prev = None
     if variant == "FGR":
@@ -143,8 +165,9 @@ def _outputs_and_gradients(layer, x):
         tape.watch(x)
         outputs = layer(x)
         # weight every output (sequence and final states) so every gradient path is exercised
-        loss = sum(tf.reduce_sum(o * tf.random.stateless_normal(tf.shape(o), seed=(k, 7)))
-                   for k, o in enumerate(outputs))
+        loss = sum(
+            tf.reduce_sum(o * tf.random.stateless_normal(tf.shape(o), seed=(k, 7))) for k, o in enumerate(outputs)
+        )
     grads = tape.gradient(loss, [x, *layer.cell.weights])
     return outputs, grads[0], layer.cell.named_gradients(grads[1:])
 
@@ -212,7 +235,9 @@ def test_model_fit_trains_the_fast_layer(jit_compile):
     """Works inside Keras' own training loop, with and without an outer XLA compilation."""
     x = np.random.default_rng(0).standard_normal((64, 10, INPUT_DIM)).astype("float32")
     y = x.sum(axis=(1, 2), keepdims=False)[:, None] / 5
-    model = keras.Sequential([keras.Input((None, INPUT_DIM)), SpaceOdysseyLSTM(8, variant="FGR"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((None, INPUT_DIM)), SpaceOdysseyLSTM(8, variant="FGR"), keras.layers.Dense(1)]
+    )
     model.compile(keras.optimizers.Adam(0.01), "mse", jit_compile=jit_compile)
     losses = model.fit(x, y, epochs=15, batch_size=16, verbose=0).history["loss"]
     assert losses[-1] < 0.5 * losses[0]

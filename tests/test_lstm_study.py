@@ -61,6 +61,7 @@ def test_piano_roll_keys_and_range():
 
 def test_plot_piano_roll_draws_the_notes():
     import matplotlib
+
     matplotlib.use("Agg")
     roll = piano_roll([[60, 64], [67], []])
     ax = plot_piano_roll(roll, title="C major")
@@ -97,10 +98,10 @@ def test_next_step_batches_shift_pad_and_weight():
     assert [b[0].shape for b in batches] == [(2, 32, 88), (1, 64, 88)]  # sorted by length, padded to 32s
     x, y, w = batches[0]
     np.testing.assert_array_equal(x[0, :4], rolls[0][:4])
-    np.testing.assert_array_equal(y[0, :4], rolls[0][1:])     # target = the next step
+    np.testing.assert_array_equal(y[0, :4], rolls[0][1:])  # target = the next step
     assert w[0].sum() == 4 and w[1].sum() == 6 and x[0, 4:].sum() == 0
     shuffled = next_step_batches(rolls, batch_size=2, bucket=32, seed=3)
-    assert sum(b[2].sum() for b in shuffled) == 4 + 39 + 6    # every real step once
+    assert sum(b[2].sum() for b in shuffled) == 4 + 39 + 6  # every real step once
 
 
 def _store(tmp_path, grace_period=60):
@@ -109,11 +110,13 @@ def _store(tmp_path, grace_period=60):
 
 def _synthetic(calls):
     """An objective that needs no training: records its calls, returns a function of the learning rate."""
+
     def objective(variant, trial, draw):
         lr = trial.suggest_float("learning_rate", 1e-6, 1e-2, log=True)
         trial.suggest_int("units", 20, 64, log=True)
         calls.append((variant, draw))
         return float(np.log10(lr))
+
     return objective
 
 
@@ -126,8 +129,8 @@ def test_draw_k_is_the_same_in_every_variant_and_in_range():
             trial = study.ask(space)
             study.tell(trial, 0.0)
         draws[variant] = [t.params for t in study.trials]
-    assert draws["vanilla"] == draws["NFG"]                          # pair by pair
-    assert len({d["learning_rate"] for d in draws["vanilla"]}) == 4   # four different draws
+    assert draws["vanilla"] == draws["NFG"]  # pair by pair
+    assert len({d["learning_rate"] for d in draws["vanilla"]}) == 4  # four different draws
     for d in draws["vanilla"]:
         assert 1e-6 <= d["learning_rate"] <= 1e-2 and 20 <= d["units"] <= 64
         assert 0.01 <= d["one_minus_momentum"] <= 1 and 0 <= d["input_noise"] <= 1
@@ -139,10 +142,10 @@ def test_resume_after_k_trials_runs_only_the_missing_draws(tmp_path):
     studies = search.open_studies(_store(tmp_path), "s", ("vanilla", "NFG"), settings, seed=0)
     assert search.run_worker(studies, _synthetic(calls), trials=3) == 6
     first = search.trials_frame(studies)
-    calls.clear()   # "killed" after 3 trials per variant; a new process opens the same store
+    calls.clear()  # "killed" after 3 trials per variant; a new process opens the same store
     studies = search.open_studies(_store(tmp_path), "s", ("vanilla", "NFG"), settings, seed=0)
     assert search.run_worker(studies, _synthetic(calls), trials=5) == 4
-    assert sorted(calls) == [("NFG", 3), ("NFG", 4), ("vanilla", 3), ("vanilla", 4)]   # never a finished one
+    assert sorted(calls) == [("NFG", 3), ("NFG", 4), ("vanilla", 3), ("vanilla", 4)]  # never a finished one
     again = search.trials_frame(studies)
     assert sorted(again["trial"]) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     pd.testing.assert_frame_equal(again[again["trial"] < 3].reset_index(drop=True), first)
@@ -152,7 +155,7 @@ def test_a_killed_trial_is_retried_with_its_own_draw(tmp_path):
     studies = search.open_studies(_store(tmp_path, grace_period=1), "s", ("vanilla",), {"a": 1}, seed=0)
     study = studies["vanilla"]
     zombie = study.ask(search_space(StudyConfig(units_range=(20, 64), learning_rate_range=(1e-6, 1e-2))))
-    study._storage.record_heartbeat(zombie._trial_id)   # its worker then dies: no more heartbeats
+    study._storage.record_heartbeat(zombie._trial_id)  # its worker then dies: no more heartbeats
     time.sleep(2.5)
     calls = []
     search.run_worker(studies, _synthetic(calls), trials=3, poll=0.1)
@@ -169,10 +172,11 @@ def test_a_trial_stopped_by_ctrl_c_is_retried_with_its_own_draw(tmp_path):
     def interrupted(variant, trial, draw):
         _synthetic(calls)(variant, trial, draw)
         raise KeyboardInterrupt
+
     with pytest.raises(KeyboardInterrupt):
         search.run_worker(studies, interrupted, trials=3)
     search.run_worker(studies, _synthetic(calls), trials=3)
-    assert [d for _, d in calls] == [0, 0, 1, 2]          # draw 0 interrupted, then run again, then the rest
+    assert [d for _, d in calls] == [0, 0, 1, 2]  # draw 0 interrupted, then run again, then the rest
     frame = search.trials_frame(studies)
     assert sorted(frame["trial"]) == [0, 1, 2]
 
@@ -196,18 +200,31 @@ print("ran", search.run_worker(studies, objective, trials=6, poll=0.1))
 """
 
 
-@pytest.mark.slow   # two TensorFlow imports: ~5 s each on an idle machine, 40 s on a busy one
+@pytest.mark.slow  # two TensorFlow imports: ~5 s each on an idle machine, 40 s on a busy one
 def test_two_worker_processes_share_one_store_without_duplicates(tmp_path):
     db = tmp_path / "study.db"
     search.open_studies(_store(tmp_path), "s", ("vanilla", "NFG"), {"a": 1}, seed=0)  # create it once, up front
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(db), str(tmp_path / f"ready{k}"),
-                                 str(tmp_path / f"ready{1 - k}")], env=env, stdout=subprocess.PIPE, text=True)
-               for k in (0, 1)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                str(db),
+                str(tmp_path / f"ready{k}"),
+                str(tmp_path / f"ready{1 - k}"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for k in (0, 1)
+    ]
     ran = [int(w.communicate(timeout=300)[0].split()[-1]) for w in workers]
     assert all(w.returncode == 0 for w in workers)
     frame = search.trials_frame(search.open_studies(_store(tmp_path), "s", ("vanilla", "NFG"), {"a": 1}, seed=0))
-    assert sum(ran) == 12 and min(ran) > 0                  # 6 per variant in total, both did some
+    assert sum(ran) == 12 and min(ran) > 0  # 6 per variant in total, both did some
     assert frame.groupby("variant")["trial"].apply(lambda d: d.is_unique and len(d) == 6).all()
 
 
@@ -215,15 +232,21 @@ def test_fanova_ranks_the_only_hyperparameter_that_matters_first():
     rng = np.random.default_rng(0)
     space = search_space(StudyConfig.for_protocol("paper"))
     n = 40
-    frame = pd.DataFrame({"learning_rate": 10 ** rng.uniform(-6, -2, n), "units": rng.integers(20, 65, n),
-                          "one_minus_momentum": 10 ** rng.uniform(-2, 0, n), "input_noise": rng.uniform(0, 1, n)})
+    frame = pd.DataFrame(
+        {
+            "learning_rate": 10 ** rng.uniform(-6, -2, n),
+            "units": rng.integers(20, 65, n),
+            "one_minus_momentum": 10 ** rng.uniform(-2, 0, n),
+            "input_noise": rng.uniform(0, 1, n),
+        }
+    )
     frame["test_nll"] = 8 + (np.log10(frame["learning_rate"]) + 3) ** 2 + rng.normal(0, 0.05, n)  # NLL(lr) only
     importance, marginal = search.fanova_importance(frame, space, target="test_nll", n_trees=16)
     mains = importance[[n for n in space]]
     assert mains.idxmax() == "learning_rate" and mains["learning_rate"] > 0.8
-    assert importance.drop("learning_rate").max() < 0.1                 # the rest, and every pair, near 0
+    assert importance.drop("learning_rate").max() < 0.1  # the rest, and every pair, near 0
     mean, std = marginal("learning_rate", [1e-5, 1e-3])
-    assert mean[1] < mean[0] - 2 and np.all(std >= 0)                  # the valley at 1e-3 is found
+    assert mean[1] < mean[0] - 2 and np.all(std >= 0)  # the valley at 1e-3 is found
 
 
 def _made_up_results(n=10, seed=0):
@@ -233,38 +256,57 @@ def _made_up_results(n=10, seed=0):
     rows = []
     for variant, shift in (("vanilla", 0.0), ("NFG", 1.0), ("CIFG", 0.0)):
         nll = 8 + shift + (np.log10(lr) + 2.2) ** 2 + rng.normal(0, 0.02, n)
-        rows += [{"variant": variant, "trial": k, "learning_rate": lr[k], "units": 40, "parameters": 1000,
-                  "epochs": 5, "best_epoch": 4, "valid_nll": nll[k] - 0.1, "test_nll": nll[k], "seconds": 1.0}
-                 for k in range(n)]
+        rows += [
+            {
+                "variant": variant,
+                "trial": k,
+                "learning_rate": lr[k],
+                "units": 40,
+                "parameters": 1000,
+                "epochs": 5,
+                "best_epoch": 4,
+                "valid_nll": nll[k] - 0.1,
+                "test_nll": nll[k],
+                "seconds": 1.0,
+            }
+            for k in range(n)
+        ]
     return pd.DataFrame(rows)
 
 
 def test_summary_and_claims_on_a_made_up_table():
-    rows = [("vanilla", 0, 8.0, 8.1), ("vanilla", 1, 8.5, 8.6), ("NFG", 0, 9.0, 9.1), ("NFG", 1, 9.5, 9.4),
-            ("CIFG", 0, 8.05, 8.15), ("CIFG", 1, 9.0, 8.5)]
-    results = pd.DataFrame(rows, columns=["variant", "trial", "valid_nll", "test_nll"]).assign(units=50,
-                                                                                               learning_rate=0.01)
+    rows = [
+        ("vanilla", 0, 8.0, 8.1),
+        ("vanilla", 1, 8.5, 8.6),
+        ("NFG", 0, 9.0, 9.1),
+        ("NFG", 1, 9.5, 9.4),
+        ("CIFG", 0, 8.05, 8.15),
+        ("CIFG", 1, 9.0, 8.5),
+    ]
+    results = pd.DataFrame(rows, columns=["variant", "trial", "valid_nll", "test_nll"]).assign(
+        units=50, learning_rate=0.01
+    )
     table = summarize(results)
-    assert list(table.index) == ["vanilla", "NFG", "CIFG"]            # the paper's order
-    assert table.loc["NFG", "best"] == 9.1                             # picked by validation, not by test
+    assert list(table.index) == ["vanilla", "NFG", "CIFG"]  # the paper's order
+    assert table.loc["NFG", "best"] == 9.1  # picked by validation, not by test
     assert table.loc["vanilla", "mean"] == pytest.approx(8.35)
-    assert table.loc["NFG", "paired_median"] == pytest.approx(0.9)      # 9.1 − 8.1 and 9.4 − 8.6
+    assert table.loc["NFG", "paired_median"] == pytest.approx(0.9)  # 9.1 − 8.1 and 9.4 − 8.6
     assert table.loc["NFG", "paired_worse"] == 2 and table.loc["CIFG", "paired_worse"] == 1
     assert table.loc["NFG", "top_n"] == 1 and table.loc["NFG", "top_mean"] == 9.1
     checks = {c["variant"]: c for c in check_paper_claims(table)}
     assert checks["NFG"]["verdict"] == "undecided" and "too few trials" in checks["NFG"]["sentence"]
 
-    many = summarize(pd.concat([_made_up_results(40, seed) for seed in (0,)]))   # top 10 %: 4 trials each
+    many = summarize(pd.concat([_made_up_results(40, seed) for seed in (0,)]))  # top 10 %: 4 trials each
     assert many.loc["NFG", "top_n"] == 4 and many.loc["NFG", "welch_p"] < 0.05
     checks = {c["variant"]: c for c in check_paper_claims(many)}
-    assert checks["NFG"]["verdict"] == "holds"                          # significantly worse, as the paper says
+    assert checks["NFG"]["verdict"] == "holds"  # significantly worse, as the paper says
     assert checks["CIFG"]["verdict"] == "holds" and checks["CIFG"]["p"] >= 0.05
     assert checks["NFG"]["sentence"].startswith("NFG: the paper found it significantly worse")
 
 
 def test_report_writes_table_claims_importance_and_figures(tmp_path):
-    results = _made_up_results(30)   # top 10 %: 3 trials a variant
-    space = search_space(StudyConfig(learning_rate_range=(1e-3, 10 ** -1.5), units_range=(40, 40)))
+    results = _made_up_results(30)  # top 10 %: 3 trials a variant
+    space = search_space(StudyConfig(learning_rate_range=(1e-3, 10**-1.5), units_range=(40, 40)))
     write_report(results, space, StudyConfig(), tmp_path)
     summary = (tmp_path / "summary.md").read_text()
     assert "| NFG | worse | holds |" in summary and "fANOVA" in summary and "| all | " in summary
@@ -284,31 +326,66 @@ def test_quick_study_writes_everything_and_resumes(jsb_dir, tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     assert "| NOAF |" in (tmp_path / "summary.md").read_text()
     lines = []
-    again, _, _ = run_study(data, config, tmp_path, progress=lines.append)   # everything done: nothing retrained
+    again, _, _ = run_study(data, config, tmp_path, progress=lines.append)  # everything done: nothing retrained
     assert lines == []
     pd.testing.assert_frame_equal(again, pd.read_csv(tmp_path / "results.csv"))
-    more, _, _ = run_study(data, StudyConfig.for_protocol("paper", quick=True, variants=("vanilla", "NOAF"),
-                                                          trials=2), tmp_path, progress=lines.append)
-    assert len(lines) == 2 and len(more) == 4                # one new draw per variant, the first kept as it was
+    more, _, _ = run_study(
+        data,
+        StudyConfig.for_protocol("paper", quick=True, variants=("vanilla", "NOAF"), trials=2),
+        tmp_path,
+        progress=lines.append,
+    )
+    assert len(lines) == 2 and len(more) == 4  # one new draw per variant, the first kept as it was
     pd.testing.assert_frame_equal(more.iloc[:2].reset_index(drop=True), again)
 
 
 @pytest.mark.slow
 def test_cli_two_processes_share_one_store(jsb_dir, tmp_path, capsys):
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    command = ["study", "--quick", "--variants", "vanilla", "cifg", "--trials", "2", "--data", str(jsb_dir),
-               "--storage", storage]
-    other = subprocess.Popen([sys.executable, "-m", "lstm_tf.cli", *command, "--out", str(tmp_path / "b")],
-                             env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, text=True)
+    command = [
+        "study",
+        "--quick",
+        "--variants",
+        "vanilla",
+        "cifg",
+        "--trials",
+        "2",
+        "--data",
+        str(jsb_dir),
+        "--storage",
+        storage,
+    ]
+    other = subprocess.Popen(
+        [sys.executable, "-m", "lstm_tf.cli", *command, "--out", str(tmp_path / "b")],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert main([*command, "--out", str(tmp_path / "a")]) == 0
     assert other.wait(timeout=600) == 0
     frame = pd.read_csv(tmp_path / "a" / "results.csv")
-    assert sorted(frame["variant"]) == ["CIFG", "CIFG", "vanilla", "vanilla"]   # 2 per variant in total
-    assert frame.groupby("variant")["trial"].nunique().tolist() == [2, 2]        # no draw twice
+    assert sorted(frame["variant"]) == ["CIFG", "CIFG", "vanilla", "vanilla"]  # 2 per variant in total
+    assert frame.groupby("variant")["trial"].nunique().tolist() == [2, 2]  # no draw twice
     out = capsys.readouterr().out
     assert "| CIFG | 2 |" in out and "| CIFG | same |" in out
-    assert main(["study", "--report-only", "--variants", "vanilla", "cifg", "--storage", storage,
-                 "--study-name", "jsb-fast-quick", "--out", str(tmp_path / "c")]) == 0   # no data needed
+    assert (
+        main(
+            [
+                "study",
+                "--report-only",
+                "--variants",
+                "vanilla",
+                "cifg",
+                "--storage",
+                storage,
+                "--study-name",
+                "jsb-fast-quick",
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )  # no data needed
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "c" / "results.csv"), frame)
     assert (tmp_path / "a" / "boxplot.png").exists()
 
@@ -337,23 +414,28 @@ def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_pat
         assert main([*base, "--storage", url]) == 2
         err = capsys.readouterr().err
         assert "cannot open the study storage" in err and "Traceback" not in err
-    empty = tmp_path / "empty.json"   # every split empty: was a ZeroDivisionError and a config.json left behind
+    empty = tmp_path / "empty.json"  # every split empty: was a ZeroDivisionError and a config.json left behind
     empty.write_text(json.dumps({"train": [], "valid": [], "test": []}))
     assert main(["study", "--data", str(empty), "--out", str(out)]) == 2
     assert "hold no chorale" in capsys.readouterr().err
     assert main(["study", "--report-only", "--out", str(out)]) == 2
     assert "no study to report" in capsys.readouterr().err
-    assert not out.exists()                                   # nothing written by any refused call
+    assert not out.exists()  # nothing written by any refused call
 
     storage = f"sqlite:///{tmp_path / 'kept.db'}"
-    studies = search.open_studies(search.open_storage(storage), "jsb-fast", ("vanilla",),
-                                  StudyConfig.for_protocol("fast").settings(), seed=0)
+    studies = search.open_studies(
+        search.open_storage(storage),
+        "jsb-fast",
+        ("vanilla",),
+        StudyConfig.for_protocol("fast").settings(),
+        seed=0,
+    )
     search.run_worker(studies, _synthetic([]), trials=2)
     assert main([*base, "--storage", storage, "--variants", "vanilla", "--max-epochs", "3"]) == 2
     err = capsys.readouterr().err
     assert "jsb-fast/vanilla" in err and "other settings (max_epochs: 60 here 3)" in err
     kept = optuna.get_all_study_summaries(storage)
-    assert [(s.study_name, s.n_trials) for s in kept] == [("jsb-fast/vanilla", 2)]   # nothing lost, nothing added
+    assert [(s.study_name, s.n_trials) for s in kept] == [("jsb-fast/vanilla", 2)]  # nothing lost, nothing added
 
 
 def test_cli_gradients_and_bptt(tmp_path, capsys):

@@ -1,7 +1,5 @@
 """The full Transformer: shapes, attention dict, learning, and every way of saving it."""
 
-import os
-
 import keras
 import numpy as np
 import pytest
@@ -17,8 +15,16 @@ from transformer_tf import (
     positional_encoding,
 )
 
-TINY = dict(num_layers=2, d_model=32, num_heads=4, dff=64, input_vocab_size=40,
-            target_vocab_size=50, pe_input=30, pe_target=30)
+TINY = dict(
+    num_layers=2,
+    d_model=32,
+    num_heads=4,
+    dff=64,
+    input_vocab_size=40,
+    target_vocab_size=50,
+    pe_input=30,
+    pe_target=30,
+)
 
 
 @pytest.fixture
@@ -90,8 +96,10 @@ def test_tiny_transformer_overfits_one_batch(batch):
     history = model.fit((inp, dec_in), dec_target, epochs=60, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.5 * losses[0], losses[::10]
-    assert np.array_equal(tf.argmax(model((inp, dec_in)), -1).numpy()[dec_target.numpy() > 0],
-                          dec_target.numpy()[dec_target.numpy() > 0])
+    assert np.array_equal(
+        tf.argmax(model((inp, dec_in)), -1).numpy()[dec_target.numpy() > 0],
+        dec_target.numpy()[dec_target.numpy() > 0],
+    )
 
 
 def test_keras_file_round_trip_gives_identical_logits(model, batch, tmp_path):
@@ -113,8 +121,7 @@ def test_saved_model_export_reloads_with_identical_logits(model, batch, tmp_path
     np.testing.assert_allclose(reloaded.serve(batch), model(batch), atol=1e-5)
     # dynamic shapes: another batch size and lengths go through the same signature
     inp, tar = batch
-    np.testing.assert_allclose(reloaded.serve((inp[:1, :4], tar[:1, :2])), model((inp[:1, :4], tar[:1, :2])),
-                               atol=1e-5)
+    np.testing.assert_allclose(reloaded.serve((inp[:1, :4], tar[:1, :2])), model((inp[:1, :4], tar[:1, :2])), atol=1e-5)
 
 
 def test_tf_checkpoint_tracks_every_variable(model, batch, tmp_path):
@@ -138,6 +145,7 @@ def test_build_creates_every_weight_before_the_first_call():
 
 
 # -- every layer: get_config and a `.keras` round trip inside a functional model ----------
+
 
 def _functional(layer_name):
     """A small functional model around one layer, plus an input for it."""
@@ -229,6 +237,7 @@ def test_label_smoothed_loss_matches_its_definition():
     plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)(labels, logits)
     np.testing.assert_allclose(masked_loss(0.0)(labels, logits), plain, rtol=1e-5)
     log_p = tf.nn.log_softmax(logits).numpy()
-    expected = np.mean([0.9 * -log_p[b, t, labels[b, t]] + 0.1 * -log_p[b, t].mean()
-                        for b, t in [(0, 0), (0, 1), (1, 0)]])
+    expected = np.mean(
+        [0.9 * -log_p[b, t, labels[b, t]] + 0.1 * -log_p[b, t].mean() for b, t in [(0, 0), (0, 1), (1, 0)]]
+    )
     np.testing.assert_allclose(masked_loss(0.1)(labels, logits), expected, rtol=1e-5)

@@ -40,13 +40,20 @@ def inject_quick(nb):
             injected.metadata["tags"] = ["injected-parameters"]
             nb.cells.insert(i + 1, injected)
             return nb
-    raise AssertionError("no cell tagged 'parameters': the notebook needs a first code cell `QUICK = False` "
-                         "tagged parameters")
+    raise AssertionError(
+        "no cell tagged 'parameters': the notebook needs a first code cell `QUICK = False` tagged parameters"
+    )
 
 
 def test_there_are_notebooks_to_run():
-    assert {"01_multi_head_attention", "02_nlp_prerequisites", "03_lstm_forward_backprop",
-            "04_data_mining_process_flow", "05_curse_of_dimensionality", "06_bias_variance"} <= set(_ids(NOTEBOOKS))
+    assert {
+        "01_multi_head_attention",
+        "02_nlp_prerequisites",
+        "03_lstm_forward_backprop",
+        "04_data_mining_process_flow",
+        "05_curse_of_dimensionality",
+        "06_bias_variance",
+    } <= set(_ids(NOTEBOOKS))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -69,8 +76,7 @@ def test_notebook_holds_the_same_cells_as_its_jupytext_source(path):
     try:
         compare_notebooks(jupytext.read(source), nbformat.read(path, as_version=4), fmt="py:percent")
     except NotebookDifference as err:
-        pytest.fail(f"{source.name} and {path.name} differ; after editing either, run `{SYNC}`:\n{err}",
-                    pytrace=False)
+        pytest.fail(f"{source.name} and {path.name} differ; after editing either, run `{SYNC}`:\n{err}", pytrace=False)
 
 
 @pytest.mark.slow
@@ -80,8 +86,12 @@ def test_notebook_runs_in_quick_mode_and_draws_its_plots(path, tmp_path):
     from nbclient.exceptions import CellExecutionError
 
     nb = inject_quick(nbformat.read(path, as_version=4))
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
+    )
     env = {"TF_CPP_MIN_LOG_LEVEL": "2", "MPLCONFIGDIR": str(tmp_path)}
     start = time.perf_counter()
     try:
@@ -91,14 +101,28 @@ def test_notebook_runs_in_quick_mode_and_draws_its_plots(path, tmp_path):
         plain = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # the kernel's traceback is coloured
         pytest.fail(f"{path.name} failed in quick mode:\n{plain}", pytrace=False)
     seconds = time.perf_counter() - start
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type in ("display_data", "execute_result") and "image/png" in o.get("data", {})]
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type in ("display_data", "execute_result") and "image/png" in o.get("data", {})
+    ]
     assert images, f"{path.name} displayed no figure"
     record = os.environ.get("NOTEBOOK_TIMINGS")  # e.g. runs/notebook_timings.jsonl, to measure the runtimes
     if record:
         with open(record, "a") as f:
-            f.write(json.dumps({"notebook": path.name, "quick": True, "seconds": round(seconds, 1),
-                                "figures": len(images)}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "notebook": path.name,
+                        "quick": True,
+                        "seconds": round(seconds, 1),
+                        "figures": len(images),
+                    }
+                )
+                + "\n"
+            )
 
 
 class _environment:

@@ -37,7 +37,11 @@ def test_perplexity_refuses_what_is_not_a_probability():
 def test_uniform_model_over_the_toy_vocabulary_has_perplexity_9():
     assert len(TOY_VOCABULARY) == 9
     model = uniform_model(TOY_VOCABULARY)
-    for sentence in (("You've", "got", "the", "touch"), ("Mark", "Walberg"), ("Boogie", "Nights", "the", "the")):
+    for sentence in (
+        ("You've", "got", "the", "touch"),
+        ("Mark", "Walberg"),
+        ("Boogie", "Nights", "the", "the"),
+    ):
         assert perplexity(sentence_probabilities(model, sentence)) == pytest.approx(9.0)
 
 
@@ -45,7 +49,7 @@ def test_bigram_model_counted_on_the_lyric_is_only_perplexed_after_the():
     model = bigram_model(TOY_CORPUS, TOY_VOCABULARY)
     probabilities = sentence_probabilities(model, ("You've", "got", "the", "power"))
     assert probabilities == [1.0, 1.0, 1.0, 0.5]
-    assert perplexity(probabilities) == pytest.approx(2 ** 0.25)  # ≈ 1.19, against 9 for the uniform model
+    assert perplexity(probabilities) == pytest.approx(2**0.25)  # ≈ 1.19, against 9 for the uniform model
     # a sentence the lyric never continues that way is impossible without smoothing ...
     assert perplexity(sentence_probabilities(model, ("Mark", "Walberg"))) == math.inf
 

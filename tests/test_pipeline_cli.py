@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,11 @@ TITANIC = locate_builtin("titanic")
 def _table(n=60, **columns):
     """A small valid two-class table; keyword arguments add or replace columns."""
     rng = np.random.default_rng(0)
-    data = {"x": rng.normal(size=n), "colour": rng.choice(["red", "blue"], size=n), "label": ["yes", "no"] * (n // 2)}
+    data = {
+        "x": rng.normal(size=n),
+        "colour": rng.choice(["red", "blue"], size=n),
+        "label": ["yes", "no"] * (n // 2),
+    }
     data.update(columns)
     return pd.DataFrame(data)
 
@@ -38,9 +41,14 @@ BAD_TABLES = {
     "one_class": (_table(label=["yes"] * 60), "1 distinct value"),
     "three_classes": (_table(label=["a", "b", "c"] * 20), "3 distinct values"),
     "all_nan_column": (_table(empty=[np.nan] * 60), "column 'empty' has no values"),
-    "no_usable_features": (_table().drop(columns=["x", "colour"]).assign(id=[f"id{i}" for i in range(60)]),
-                           "no usable feature columns"),
-    "numeric_garbage": (_table(x=[str(v) for v in range(59)] + ["12,5kg"]), "column 'x' holds numbers but also 1 non-numeric value (line 61: '12,5kg')"),
+    "no_usable_features": (
+        _table().drop(columns=["x", "colour"]).assign(id=[f"id{i}" for i in range(60)]),
+        "no usable feature columns",
+    ),
+    "numeric_garbage": (
+        _table(x=[str(v) for v in range(59)] + ["12,5kg"]),
+        "column 'x' holds numbers but also 1 non-numeric value (line 61: '12,5kg')",
+    ),
     "tiny_class": (_table(label=["yes"] * 5 + ["no"] * 55), "only 5 rows"),
 }
 
@@ -120,8 +128,14 @@ def test_run_prints_each_phase_and_writes_report_plots_and_models(titanic_run):
     for phase in range(1, 7):
         assert f"phase {phase}/6" in stdout
     assert "optimistic" in stdout  # --balance-test says why
-    for name in ("report.md", "metrics.json", "model/schema.json", "model/random_forest.joblib",
-                 "model/mlp_preprocess.joblib", "model/mlp_savedmodel/saved_model.pb"):
+    for name in (
+        "report.md",
+        "metrics.json",
+        "model/schema.json",
+        "model/random_forest.joblib",
+        "model/mlp_preprocess.joblib",
+        "model/mlp_savedmodel/saved_model.pb",
+    ):
         assert (out / name).is_file(), name
     for name in ("confusion_matrices", "roc_curves", "class_balance", "lda_projection"):
         pixels = np.asarray(Image.open(out / f"{name}.png").convert("L"), dtype=float)
@@ -164,8 +178,11 @@ def second_run(titanic_run):
     from pipeline.flow import FlowConfig, run_flow
     from pipeline.report import write_run
 
-    result = run_flow(load_table("titanic", log=lambda m: None),
-                      FlowConfig(seed=0, quick=True, balance_test=True), log=lambda m: None)
+    result = run_flow(
+        load_table("titanic", log=lambda m: None),
+        FlowConfig(seed=0, quick=True, balance_test=True),
+        log=lambda m: None,
+    )
     folder = write_run(result, titanic_run[0].parent / "again")
     return result, folder
 
@@ -221,9 +238,25 @@ def test_saved_models_reproduce_the_fitted_ones(second_run, new_rows):
 def test_predict_on_new_rows_in_a_fresh_process(titanic_run, new_rows, tmp_path):
     path, rows = new_rows
     preds = tmp_path / "preds.csv"
-    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", "--model", str(titanic_run[0]),
-                           "--csv", str(path), "--which", "mlp", "--out", str(preds)],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline.cli",
+            "predict",
+            "--model",
+            str(titanic_run[0]),
+            "--csv",
+            str(path),
+            "--which",
+            "mlp",
+            "--out",
+            str(preds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     table = pd.read_csv(preds)
     assert len(table) == len(rows) and set(table["model"]) == {"mlp"}
@@ -247,6 +280,7 @@ def test_predict_with_a_folder_that_is_no_run_fails_cleanly(tmp_path, capsys):
 
 
 # --- issue 12: outputs and inputs a careless user gives ------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["existing_folder", "missing_parent"])

@@ -7,16 +7,22 @@ import numpy as np
 import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import Pipeline
 from sklearn.ensemble import RandomForestClassifier
 
 from pipeline.data import load_table
 from pipeline.evaluate import RATE_NAMES, evaluate_scores, rate_table
 from pipeline.flow import FlowConfig, _balanced_test_scores, split
 from pipeline.gini import cart_split_impurities, gini_impurity, weighted_gini
-from pipeline.preprocess import ZScoreClipper, class_counts, feature_steps, make_model_pipeline, outlier_summary
 from pipeline.plots import roc_curves
+from pipeline.preprocess import (
+    ZScoreClipper,
+    class_counts,
+    feature_steps,
+    make_model_pipeline,
+    outlier_summary,
+)
 from pipeline.report import metrics_table, search_table
-from imblearn.pipeline import Pipeline
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +107,11 @@ class RecordingSMOTE(SMOTE):
 def test_test_rows_never_pass_through_smote(titanic, parts):
     X_fit, X_test, y_fit, _ = parts
     RecordingSMOTE.seen = []
-    pipeline = make_model_pipeline(titanic.schema.numeric, titanic.schema.categorical,
-                                   RandomForestClassifier(n_estimators=10, random_state=0))
+    pipeline = make_model_pipeline(
+        titanic.schema.numeric,
+        titanic.schema.categorical,
+        RandomForestClassifier(n_estimators=10, random_state=0),
+    )
     pipeline.set_params(smote=RecordingSMOTE(random_state=0)).fit(X_fit, y_fit)
     p = pipeline.predict_proba(X_test)
     assert RecordingSMOTE.seen == [len(X_fit)]
@@ -131,8 +140,12 @@ def test_lda_gives_one_component_and_the_switch_skips_it(titanic, parts):
 
 def test_dropping_outliers_removes_training_rows_but_never_test_rows(titanic, parts):
     X_fit, X_test, y_fit, _ = parts
-    pipeline = make_model_pipeline(titanic.schema.numeric, titanic.schema.categorical,
-                                   RandomForestClassifier(n_estimators=10, random_state=0), outliers="drop")
+    pipeline = make_model_pipeline(
+        titanic.schema.numeric,
+        titanic.schema.categorical,
+        RandomForestClassifier(n_estimators=10, random_state=0),
+        outliers="drop",
+    )
     pipeline.fit(X_fit, y_fit)
     before, _ = class_counts(pipeline, X_fit, y_fit)
     values = X_fit[titanic.schema.numeric].to_numpy(float)
@@ -143,8 +156,11 @@ def test_dropping_outliers_removes_training_rows_but_never_test_rows(titanic, pa
 
 def test_balanced_test_set_has_half_positives(titanic, parts):
     X_fit, X_test, y_fit, y_test = parts
-    pipeline = make_model_pipeline(titanic.schema.numeric, titanic.schema.categorical,
-                                   RandomForestClassifier(n_estimators=10, random_state=0)).fit(X_fit, y_fit)
+    pipeline = make_model_pipeline(
+        titanic.schema.numeric,
+        titanic.schema.categorical,
+        RandomForestClassifier(n_estimators=10, random_state=0),
+    ).fit(X_fit, y_fit)
     scores = _balanced_test_scores(pipeline, X_test, y_test, seed=0)
     assert scores["prevalence"] == 0.5
     assert sum(map(sum, scores["confusion_matrix"])) == 2 * int((y_test == 0).sum())
@@ -178,14 +194,27 @@ def _fake_result(balanced=True):
     y = [0, 0, 0, 1, 1]
     forest = evaluate_scores(y, [0.1, 0.7, 0.2, 0.9, 0.3])
     mlp = evaluate_scores(y, [0.1, 0.2, 0.3, 0.9, 0.8])
-    search_rows = [{"params": {"max_depth": 4}, "validation_auc": 0.8, "seconds": 0.1},
-                   {"params": {"max_depth": None}, "validation_auc": 0.7, "seconds": 0.2}]
-    return SimpleNamespace(sizes={"test": len(y)}, models={
-        "random_forest": SimpleNamespace(test=forest, balanced_test=forest if balanced else None,
-                                         search=search_rows, best_params={"max_depth": 4}),
-        "mlp": SimpleNamespace(test=mlp, balanced_test=mlp if balanced else None,
-                               search=[{"params": {"hidden_units": [8]}, "validation_auc": 0.9, "seconds": 1.0,
-                                        "epochs_run": 15}], best_params={"hidden_units": [8]})})
+    search_rows = [
+        {"params": {"max_depth": 4}, "validation_auc": 0.8, "seconds": 0.1},
+        {"params": {"max_depth": None}, "validation_auc": 0.7, "seconds": 0.2},
+    ]
+    return SimpleNamespace(
+        sizes={"test": len(y)},
+        models={
+            "random_forest": SimpleNamespace(
+                test=forest,
+                balanced_test=forest if balanced else None,
+                search=search_rows,
+                best_params={"max_depth": 4},
+            ),
+            "mlp": SimpleNamespace(
+                test=mlp,
+                balanced_test=mlp if balanced else None,
+                search=[{"params": {"hidden_units": [8]}, "validation_auc": 0.9, "seconds": 1.0, "epochs_run": 15}],
+                best_params={"hidden_units": [8]},
+            ),
+        },
+    )
 
 
 def test_metrics_table_has_a_row_per_rate_and_a_column_per_model():
@@ -216,7 +245,10 @@ def test_roc_curves_draw_both_models_and_chance_under_a_chosen_title():
     ax = fig.axes[0]
     assert ax.get_title() == "ROC on 5 test rows"
     assert [line.get_label() for line in ax.get_lines()] == [
-        "Random forest (AUC 0.833)", "Keras MLP (AUC 1.000)", "chance (AUC 0.5)"]
+        "Random forest (AUC 0.833)",
+        "Keras MLP (AUC 1.000)",
+        "chance (AUC 0.5)",
+    ]
     np.testing.assert_allclose(ax.get_lines()[0].get_xdata(), fake.models["random_forest"].test["roc"]["fpr"])
     assert roc_curves(fake, title="ROC without LDA").axes[0].get_title() == "ROC without LDA"
     plt.close("all")

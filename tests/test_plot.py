@@ -14,32 +14,42 @@ SENTENCE = "He admired her as a great director."
 
 @pytest.fixture(scope="module")
 def attention(trained_dir):
-    return Translator.from_checkpoint(trained_dir), sentence_attention(Translator.from_checkpoint(trained_dir),
-                                                                       SENTENCE)
+    return Translator.from_checkpoint(trained_dir), sentence_attention(
+        Translator.from_checkpoint(trained_dir), SENTENCE
+    )
 
 
 def test_plotted_values_are_exactly_the_models_attention(attention):
     translator, att = attention
     assert att.source_ids == translator.encode_sources([SENTENCE])[0]
     # the model rerun by hand on the same ids gives the same matrices
-    _, weights = translator.model((tf.constant([att.source_ids], tf.int64), tf.constant([att.target_ids], tf.int64)),
-                                  return_attention=True)
+    _, weights = translator.model(
+        (tf.constant([att.source_ids], tf.int64), tf.constant([att.target_ids], tf.int64)),
+        return_attention=True,
+    )
     assert len(att.target_pieces) == len(att.target_ids)
     figures = plot_attention_weights(att, layers=[1])
-    for stem, key in (("encoder_layer1", "encoder_layer1_block"), ("decoder_layer1_block1", "decoder_layer1_block1"),
-                      ("decoder_layer1_block2", "decoder_layer1_block2")):
+    for stem, key in (
+        ("encoder_layer1", "encoder_layer1_block"),
+        ("decoder_layer1_block1", "decoder_layer1_block1"),
+        ("decoder_layer1_block2", "decoder_layer1_block2"),
+    ):
         panels = [ax for ax in figures[stem].axes if ax.get_title().startswith("Head")]
         expected = weights[key].numpy()[0]
         assert len(panels) == expected.shape[0] == 4  # the tiny model has 4 heads
         for head, ax in enumerate(panels):
-            np.testing.assert_allclose(ax.collections[0].get_array().reshape(expected.shape[1:]), expected[head],
-                                       atol=1e-6)
+            np.testing.assert_allclose(
+                ax.collections[0].get_array().reshape(expected.shape[1:]), expected[head], atol=1e-6
+            )
 
 
 def test_cross_attention_panels_are_target_by_source_with_piece_labels(attention):
     _, att = attention
-    panel = next(ax for ax in plot_attention_weights(att, ["decoder_block2"])["decoder_layer1_block2"].axes
-                 if ax.get_title() == "Head 1")
+    panel = next(
+        ax
+        for ax in plot_attention_weights(att, ["decoder_block2"])["decoder_layer1_block2"].axes
+        if ax.get_title() == "Head 1"
+    )
     assert [t.get_text() for t in panel.get_xticklabels()] == att.source_pieces
     assert [t.get_text() for t in panel.get_yticklabels()] == att.target_pieces
     assert att.source_pieces[0] == "<start>" and att.source_pieces[-1] == "<end>"
@@ -66,10 +76,28 @@ def test_unknown_layer_and_kind_are_refused(attention):
 @pytest.mark.slow
 def test_cli_writes_non_blank_pngs_for_the_chosen_kinds(trained_dir, tmp_path, capsys):
     out = tmp_path / "att"
-    assert main(["plot-attention", SENTENCE, "--out", str(out), "--checkpoint-dir", str(trained_dir),
-                 "--kind", "decoder_block2", "--layers", "1"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["attention.html", "decoder_layer1_block2.png",
-                                                     "overview_decoder_block2.png"]
+    assert (
+        main(
+            [
+                "plot-attention",
+                SENTENCE,
+                "--out",
+                str(out),
+                "--checkpoint-dir",
+                str(trained_dir),
+                "--kind",
+                "decoder_block2",
+                "--layers",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "attention.html",
+        "decoder_layer1_block2.png",
+        "overview_decoder_block2.png",
+    ]
     for png in out.glob("*.png"):
         pixels = np.asarray(Image.open(png).convert("L"), dtype=float)
         assert pixels.shape[1] > 300 and pixels.std() > 20, png.name

@@ -4,12 +4,17 @@ import pytest
 
 from transformer_tf import CustomSchedule
 
-
 # lrate = d_model^-0.5 · min(step^-0.5, step · warmup^-1.5) for d_model 128, warmup 4000 (the
 # TensorFlow tutorial's plot), worked out to 30 digits with Python's decimal module, not with
 # the implementation's expression: the peak 1/√(128 · 4000) at step 4000, its half and quarter.
-PAPER_RATES = {1: 3.4938562148e-7, 1000: 3.4938562148e-4, 2000: 6.9877124297e-4, 4000: 1.3975424859e-3,
-               16000: 6.9877124297e-4, 64000: 3.4938562148e-4}
+PAPER_RATES = {
+    1: 3.4938562148e-7,
+    1000: 3.4938562148e-4,
+    2000: 6.9877124297e-4,
+    4000: 1.3975424859e-3,
+    16000: 6.9877124297e-4,
+    64000: 3.4938562148e-4,
+}
 
 
 def test_schedule_gives_the_papers_rates_for_the_tutorials_model():
@@ -22,8 +27,9 @@ def test_schedule_rises_linearly_then_decays_as_the_inverse_square_root():
     schedule = CustomSchedule(d_model=128, warmup_steps=4000)
     peak = float(schedule(4000))
     # linear warm-up: half the steps, half the rate; 4× the steps after it: half the rate
-    np.testing.assert_allclose([float(schedule(s)) / peak for s in (1000, 2000, 16000, 64000)],
-                               [0.25, 0.5, 0.5, 0.25], rtol=1e-6)
+    np.testing.assert_allclose(
+        [float(schedule(s)) / peak for s in (1000, 2000, 16000, 64000)], [0.25, 0.5, 0.5, 0.25], rtol=1e-6
+    )
     rates = np.array([float(schedule(s)) for s in range(1, 20001, 50)])
     steps = np.arange(1, 20001, 50)
     assert np.all(np.diff(rates[steps <= 4000]) > 0) and np.all(np.diff(rates[steps >= 4000]) < 0)

@@ -7,8 +7,12 @@ import pytest
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, SubwordTokenizer
 
-SENTENCES = [f"{a} {b} the {c} quickly." for a in ("I", "You", "We", "They", "She")
-             for b in ("see", "like", "want", "need", "find") for c in ("cat", "dog", "house", "book", "car")]
+SENTENCES = [
+    f"{a} {b} the {c} quickly."
+    for a in ("I", "You", "We", "They", "She")
+    for b in ("see", "like", "want", "need", "find")
+    for c in ("cat", "dog", "house", "book", "car")
+]
 
 
 @pytest.fixture(scope="module")

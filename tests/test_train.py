@@ -22,9 +22,20 @@ INTERVAL = 4  # checkpoint every 4 optimizer steps
 @pytest.fixture
 def tiny(shared_data):
     """A tiny, dropout-free run on 1,200 real pairs: ~17 steps an epoch, deterministic."""
-    return TrainConfig(data=str(shared_data / "spa-eng" / "spa.txt"), max_pairs=1200, epochs=2,
-                       num_layers=1, d_model=16, num_heads=2, dff=32, dropout=0.0, vocab_size=500, augment=False,
-                       batch_size=64, checkpoint_every=INTERVAL)
+    return TrainConfig(
+        data=str(shared_data / "spa-eng" / "spa.txt"),
+        max_pairs=1200,
+        epochs=2,
+        num_layers=1,
+        d_model=16,
+        num_heads=2,
+        dff=32,
+        dropout=0.0,
+        vocab_size=500,
+        augment=False,
+        batch_size=64,
+        checkpoint_every=INTERVAL,
+    )
 
 
 def assert_same_weights(a, b):
@@ -162,15 +173,29 @@ def test_a_checkpoint_folder_that_becomes_unwritable_stops_with_a_message(tiny, 
                 folder.rename(tmp_path / "moved")
                 folder.write_text("a file where the folder was")
 
-    with pytest.raises(TransformerTFError, match=r"cannot write a checkpoint to .*ckpt at step \d+ .*not a directory"
-                                                 r".*the last one saved is .*ckpt-\d+"):
+    with pytest.raises(
+        TransformerTFError,
+        match=r"cannot write a checkpoint to .*ckpt at step \d+ .*not a directory"
+        r".*the last one saved is .*ckpt-\d+",
+    ):
         train(tiny, folder, tmp_path / "logs", callbacks=[TakeTheFolderAway()], verbose=0)
 
 
-BAD_NUMBERS = [["--batch-size", "0"], ["--epochs", "0"], ["--epochs", "-2"], ["--val-fraction", "1.5"],
-               ["--test-fraction", "0"], ["--dropout", "1"], ["--num-heads", "3"], ["--max-pairs", "0"],
-               ["--checkpoint-every", "0"], ["--warmup-steps", "0"], ["--max-tokens", "2"], ["--vocab-size", "-5"],
-               ["--seed", "-1"]]
+BAD_NUMBERS = [
+    ["--batch-size", "0"],
+    ["--epochs", "0"],
+    ["--epochs", "-2"],
+    ["--val-fraction", "1.5"],
+    ["--test-fraction", "0"],
+    ["--dropout", "1"],
+    ["--num-heads", "3"],
+    ["--max-pairs", "0"],
+    ["--checkpoint-every", "0"],
+    ["--warmup-steps", "0"],
+    ["--max-tokens", "2"],
+    ["--vocab-size", "-5"],
+    ["--seed", "-1"],
+]
 
 
 @pytest.mark.parametrize("flags", BAD_NUMBERS, ids=lambda f: " ".join(f))
@@ -178,8 +203,18 @@ def test_a_bad_number_exits_2_before_anything_is_written(flags, tmp_path, capsys
     from transformer_tf.cli import main
 
     folder = tmp_path / "ckpt"
-    code = main(["train", *flags, "--data", str(tmp_path / "spa.txt"), "--checkpoint-dir", str(folder),
-                 "--log-dir", str(tmp_path / "logs")])
+    code = main(
+        [
+            "train",
+            *flags,
+            "--data",
+            str(tmp_path / "spa.txt"),
+            "--checkpoint-dir",
+            str(folder),
+            "--log-dir",
+            str(tmp_path / "logs"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2 and flags[0] in captured.err and "Traceback" not in captured.err
     assert "checkpoints" not in captured.out and list(tmp_path.iterdir()) == []
@@ -208,17 +243,47 @@ def test_a_corpus_that_cannot_be_used_exits_2_and_writes_nothing(corpus, tmp_pat
 def test_distributed_training_on_two_logical_cpus(tiny, tmp_path, strategy):
     """The CLI's --strategy path, in a fresh process (devices are fixed when TF starts)."""
     folder = tmp_path / "ckpt"
-    args = ["--data", tiny.data, "--max-pairs", "600", "--epochs", "1", "--num-layers", "1", "--d-model", "16",
-            "--num-heads", "2", "--dff", "32", "--vocab-size", "400", "--no-augment", "--batch-size", "16",
-            "--checkpoint-dir", str(folder),
-            "--log-dir", str(tmp_path / "logs"), "--strategy", strategy, "--cpu-replicas", "2"]
-    run = subprocess.run([sys.executable, "-m", "transformer_tf.cli", "train", *args],
-                         capture_output=True, text=True, timeout=300)
+    args = [
+        "--data",
+        tiny.data,
+        "--max-pairs",
+        "600",
+        "--epochs",
+        "1",
+        "--num-layers",
+        "1",
+        "--d-model",
+        "16",
+        "--num-heads",
+        "2",
+        "--dff",
+        "32",
+        "--vocab-size",
+        "400",
+        "--no-augment",
+        "--batch-size",
+        "16",
+        "--checkpoint-dir",
+        str(folder),
+        "--log-dir",
+        str(tmp_path / "logs"),
+        "--strategy",
+        strategy,
+        "--cpu-replicas",
+        "2",
+    ]
+    run = subprocess.run(
+        [sys.executable, "-m", "transformer_tf.cli", "train", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     # Mirrored splits each batch over both CPU devices; MultiWorkerMirrored uses one device per
     # worker, so without TF_CONFIG it is one local worker with one replica.
-    assert ("MirroredStrategy: 2 replica(s)" if strategy == "mirrored" else
-            "Strategy: 1 replica(s)") in run.stdout  # (TF names it CollectiveAllReduceStrategy)
+    assert (
+        "MirroredStrategy: 2 replica(s)" if strategy == "mirrored" else "Strategy: 1 replica(s)"
+    ) in run.stdout  # (TF names it CollectiveAllReduceStrategy)
     assert tf.train.latest_checkpoint(str(folder)) is not None
     # the distributed checkpoint restores into a plain, single-device translator: every weight of
     # the rebuilt model holds the value the training process saved (not a fresh initialisation)
@@ -228,8 +293,11 @@ def test_distributed_training_on_two_logical_cpus(tiny, tmp_path, strategy):
     reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(folder)))
     # a variable is saved once, under the first path to it: most model weights sit under
     # optimizer/_trainable_variables/, so look at every saved value except Adam's moments
-    saved = [reader.get_tensor(key) for key in reader.get_variable_to_shape_map()
-             if key.endswith("/.ATTRIBUTES/VARIABLE_VALUE") and "OPTIMIZER_SLOT" not in key]
+    saved = [
+        reader.get_tensor(key)
+        for key in reader.get_variable_to_shape_map()
+        if key.endswith("/.ATTRIBUTES/VARIABLE_VALUE") and "OPTIMIZER_SLOT" not in key
+    ]
     weights = translator.model.trainable_weights
     assert len(weights) > 20
     for weight in weights:
@@ -242,6 +310,16 @@ def test_distributed_training_on_two_logical_cpus(tiny, tmp_path, strategy):
 def test_cpu_replicas_below_one_exit_2(replicas, tmp_path, capsys):
     from transformer_tf.cli import main
 
-    code = main(["train", "--cpu-replicas", replicas, "--strategy", "mirrored", "--checkpoint-dir", str(tmp_path / "c")])
+    code = main(
+        [
+            "train",
+            "--cpu-replicas",
+            replicas,
+            "--strategy",
+            "mirrored",
+            "--checkpoint-dir",
+            str(tmp_path / "c"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and f"--cpu-replicas {replicas}" in err and list(tmp_path.iterdir()) == []

@@ -15,8 +15,17 @@ from transformer_tf.translate import Translator, greedy_decode, greedy_decode_fu
 
 @pytest.fixture
 def model():
-    m = Transformer(num_layers=2, d_model=32, num_heads=4, dff=64, input_vocab_size=60,
-                    target_vocab_size=70, pe_input=20, pe_target=20, rate=0.0)
+    m = Transformer(
+        num_layers=2,
+        d_model=32,
+        num_heads=4,
+        dff=64,
+        input_vocab_size=60,
+        target_vocab_size=70,
+        pe_input=20,
+        pe_target=20,
+        rate=0.0,
+    )
     m.build(((None, None), (None, None)))
     return m
 
@@ -168,8 +177,14 @@ def test_export_reloads_in_a_fresh_process_with_the_same_translations(trained_di
 
     from transformer_tf.cli import main
 
-    sentences = ["He admired her as a great director.", "I am here.", "", "Caf\u0065\u0301 漢字 ☃",
-                 "Tom " * 30 + "runs.", "Where is the 2nd station?"]
+    sentences = [
+        "He admired her as a great director.",
+        "I am here.",
+        "",
+        "Caf\u0065\u0301 漢字 ☃",
+        "Tom " * 30 + "runs.",
+        "Where is the 2nd station?",
+    ]
     with pytest.warns(UserWarning, match="longer than"):
         expected = Translator.from_checkpoint(trained_dir).translate(sentences)
 
@@ -189,8 +204,12 @@ def test_export_reloads_in_a_fresh_process_with_the_same_translations(trained_di
         "out = m.translate(tf.constant(json.loads(sys.argv[2])))\n"
         "print(json.dumps([s.decode('utf-8') for s in out.numpy()]))\n"
     )
-    fresh = subprocess.run([sys.executable, "-c", script, str(target), json.dumps(sentences)],
-                           capture_output=True, text=True, timeout=180)
+    fresh = subprocess.run(
+        [sys.executable, "-c", script, str(target), json.dumps(sentences)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     assert json.loads(fresh.stdout.strip().splitlines()[-1]) == expected
 
@@ -235,14 +254,19 @@ def test_the_decoder_never_emits_unknown_start_or_padding(model):
     assert not np.isin(out, [UNK_ID, START_ID]).any()
 
 
-@pytest.mark.parametrize("text, sentences", [
-    ("I like music. She likes books. We often go to the library.",
-     ["I like music.", "She likes books.", "We often go to the library."]),
-    ("Dr. Smith paid $3.50 for it.", ["Dr. Smith paid $3.50 for it."]),
-    ("Really? Yes!", ["Really?", "Yes!"]),
-    ("   ", []),
-    ("No end punctuation", ["No end punctuation"]),
-])
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        (
+            "I like music. She likes books. We often go to the library.",
+            ["I like music.", "She likes books.", "We often go to the library."],
+        ),
+        ("Dr. Smith paid $3.50 for it.", ["Dr. Smith paid $3.50 for it."]),
+        ("Really? Yes!", ["Really?", "Yes!"]),
+        ("   ", []),
+        ("No end punctuation", ["No end punctuation"]),
+    ],
+)
 def test_texts_are_split_into_sentences(text, sentences):
     from transformer_tf.translate import split_sentences
 
@@ -298,6 +322,7 @@ def _umask():
 
 # --- issue 12: what a careless user gives ------------------------------------------------------
 
+
 def test_one_string_is_one_sentence(trained_dir):
     translator = Translator.from_checkpoint(trained_dir)
     one = translator.translate("I am here.")
@@ -347,28 +372,36 @@ def _truncate(suffix, keep):
         path = _newest_file(folder, suffix)
         path.write_bytes(path.read_bytes()[:keep])
         return "unreadable checkpoint files"
+
     return damage
 
 
 def _corrupt_data(folder):
     path = _newest_file(folder, ".data-*")
     data = bytearray(path.read_bytes())
-    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)  # the second half zeroed: the checksums fail
+    data[len(data) // 2 :] = bytes(len(data) - len(data) // 2)  # the second half zeroed: the checksums fail
     path.write_bytes(bytes(data))
     return "unreadable checkpoint files"
 
 
 def _newest_missing(folder):
     older = Path(tf.train.latest_checkpoint(str(folder))).name
-    (folder / "checkpoint").write_text(f'model_checkpoint_path: "ckpt-999999"\n'  # what the manager writes
-                                       f'all_model_checkpoint_paths: "{older}"\n'
-                                       f'all_model_checkpoint_paths: "ckpt-999999"\n')
+    (folder / "checkpoint").write_text(
+        f'model_checkpoint_path: "ckpt-999999"\n'  # what the manager writes
+        f'all_model_checkpoint_paths: "{older}"\n'
+        f'all_model_checkpoint_paths: "ckpt-999999"\n'
+    )
     return f"older ones remain: {older}"
 
 
-BROKEN = {"config_of_another_size": _damage_config_size, "config_invalid_json": _damage_config_json,
-          "index_truncated": _truncate(".index", 40), "data_truncated": _truncate(".data-*", 100),
-          "data_corrupted": _corrupt_data, "newest_checkpoint_missing": _newest_missing}
+BROKEN = {
+    "config_of_another_size": _damage_config_size,
+    "config_invalid_json": _damage_config_json,
+    "index_truncated": _truncate(".index", 40),
+    "data_truncated": _truncate(".data-*", 100),
+    "data_corrupted": _corrupt_data,
+    "newest_checkpoint_missing": _newest_missing,
+}
 
 
 @pytest.mark.parametrize("case", BROKEN)
@@ -426,13 +459,26 @@ def _export(trained_dir, target, *flags):
     return main(["export", str(target), "--checkpoint-dir", str(trained_dir), *flags])
 
 
-@pytest.mark.parametrize("what", ["user_folder", "regular_file", "working_directory", "checkpoint_dir",
-                                  "folder_holding_the_checkpoint_dir"])
+@pytest.mark.parametrize(
+    "what",
+    [
+        "user_folder",
+        "regular_file",
+        "working_directory",
+        "checkpoint_dir",
+        "folder_holding_the_checkpoint_dir",
+    ],
+)
 def test_export_refuses_to_replace_what_is_not_an_export(trained_dir, tmp_path, what, capsys, monkeypatch):
     folder = _copy_run(trained_dir, tmp_path)
     monkeypatch.chdir(tmp_path / "copy" if what == "working_directory" else tmp_path)
-    target = {"user_folder": tmp_path / "mine", "regular_file": tmp_path / "notes.txt", "working_directory": ".",
-              "checkpoint_dir": folder, "folder_holding_the_checkpoint_dir": tmp_path}[what]
+    target = {
+        "user_folder": tmp_path / "mine",
+        "regular_file": tmp_path / "notes.txt",
+        "working_directory": ".",
+        "checkpoint_dir": folder,
+        "folder_holding_the_checkpoint_dir": tmp_path,
+    }[what]
     if what == "user_folder":
         target.mkdir()
         (target / "thesis.tex").write_text("keep me")

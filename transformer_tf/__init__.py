@@ -24,7 +24,12 @@ from transformer_tf.perplexity import perplexity
 from transformer_tf.schedule import CustomSchedule
 
 # Plotting pulls in matplotlib, seaborn and plotly: imported on first use, not with the package.
-_PLOTTING = ("plot_attention_heads", "plot_attention_weights", "plot_attention_overview", "sentence_attention")
+_PLOTTING = (
+    "plot_attention_heads",
+    "plot_attention_weights",
+    "plot_attention_overview",
+    "sentence_attention",
+)
 _EXPLORER = ("show_attention",)
 
 
@@ -40,7 +45,9 @@ def __getattr__(name):
     raise AttributeError(f"module 'transformer_tf' has no attribute {name!r}")
 
 
-__all__ = [*_PLOTTING, *_EXPLORER,
+__all__ = [
+    *_PLOTTING,
+    *_EXPLORER,
     "CustomSchedule",
     "Decoder",
     "DecoderLayer",

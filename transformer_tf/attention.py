@@ -143,8 +143,10 @@ class MultiHeadAttention(AttentionMaskConsumer):
             ``(k_heads, v_heads)``, each ``(batch, num_heads, seq_k, depth)``.
         """
         batch_size = tf.shape(k)[0]
-        return (self.split_heads(self.wk(k), batch_size),  # (batch, num_heads, seq_k, depth)
-                self.split_heads(self.wv(v), batch_size))
+        return (
+            self.split_heads(self.wk(k), batch_size),  # (batch, num_heads, seq_k, depth)
+            self.split_heads(self.wv(v), batch_size),
+        )
 
     def attend(self, q, k_heads, v_heads, mask=None):
         """Attention of queries ``(batch, seq_q, d_model)`` over already split keys and values.

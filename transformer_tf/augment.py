@@ -29,18 +29,102 @@ import random
 import re
 
 # Latin-script locales of Faker: names from many languages the corpus never has.
-NAME_LOCALES = ("en_US", "en_GB", "es_ES", "es_MX", "fr_FR", "de_DE", "it_IT", "pt_BR", "pl_PL",
-                "nl_NL", "sv_SE", "cs_CZ", "ro_RO", "hu_HU", "fi_FI", "tr_TR", "id_ID", "vi_VN",
-                "sw", "yo_NG", "en_IN", "fil_PH", "et_EE", "hr_HR", "sk_SK", "lt_LT", "da_DK")
+NAME_LOCALES = (
+    "en_US",
+    "en_GB",
+    "es_ES",
+    "es_MX",
+    "fr_FR",
+    "de_DE",
+    "it_IT",
+    "pt_BR",
+    "pl_PL",
+    "nl_NL",
+    "sv_SE",
+    "cs_CZ",
+    "ro_RO",
+    "hu_HU",
+    "fi_FI",
+    "tr_TR",
+    "id_ID",
+    "vi_VN",
+    "sw",
+    "yo_NG",
+    "en_IN",
+    "fil_PH",
+    "et_EE",
+    "hr_HR",
+    "sk_SK",
+    "lt_LT",
+    "da_DK",
+)
 # Cities written the same in Spanish as in English (no accent or Spanish exonym).
-SAME_IN_SPANISH = ("Boston", "Chicago", "Madrid", "Barcelona", "Sevilla", "Valencia", "Toronto", "Sydney",
-                   "Dallas", "Denver", "Seattle", "Manchester", "Liverpool", "Glasgow", "Oslo", "Helsinki",
-                   "Lima", "Santiago", "Caracas", "Quito", "Nairobi", "Lagos", "Osaka", "Sapporo", "Nagoya",
-                   "Yokohama", "Bangkok", "Manila", "Mumbai", "Delhi", "Melbourne", "Auckland", "Vancouver",
-                   "Montreal", "Houston", "Phoenix", "Atlanta", "Detroit", "Miami", "Orlando", "Austin",
-                   "Bilbao", "Granada", "Zaragoza", "Porto", "Leeds", "Bremen", "Dresden", "Graz", "Verona",
-                   "Kobe", "Busan", "Incheon", "Tijuana", "Monterrey", "Guadalajara", "Medellín", "Cali",
-                   "Cusco", "Valparaíso", "Rosario", "Córdoba", "Mendoza", "Asunción")
+SAME_IN_SPANISH = (
+    "Boston",
+    "Chicago",
+    "Madrid",
+    "Barcelona",
+    "Sevilla",
+    "Valencia",
+    "Toronto",
+    "Sydney",
+    "Dallas",
+    "Denver",
+    "Seattle",
+    "Manchester",
+    "Liverpool",
+    "Glasgow",
+    "Oslo",
+    "Helsinki",
+    "Lima",
+    "Santiago",
+    "Caracas",
+    "Quito",
+    "Nairobi",
+    "Lagos",
+    "Osaka",
+    "Sapporo",
+    "Nagoya",
+    "Yokohama",
+    "Bangkok",
+    "Manila",
+    "Mumbai",
+    "Delhi",
+    "Melbourne",
+    "Auckland",
+    "Vancouver",
+    "Montreal",
+    "Houston",
+    "Phoenix",
+    "Atlanta",
+    "Detroit",
+    "Miami",
+    "Orlando",
+    "Austin",
+    "Bilbao",
+    "Granada",
+    "Zaragoza",
+    "Porto",
+    "Leeds",
+    "Bremen",
+    "Dresden",
+    "Graz",
+    "Verona",
+    "Kobe",
+    "Busan",
+    "Incheon",
+    "Tijuana",
+    "Monterrey",
+    "Guadalajara",
+    "Medellín",
+    "Cali",
+    "Cusco",
+    "Valparaíso",
+    "Rosario",
+    "Córdoba",
+    "Mendoza",
+    "Asunción",
+)
 _LATIN_NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿĀ-ſ][A-Za-zÀ-ÖØ-öø-ÿĀ-ſ'’ .-]*$")
 _WORD = re.compile(r"\b[A-Z][a-z]+\b")
 _NUMBER = re.compile(r"(?<![\d.,:])\d{1,2}:\d\d(?![\d.,:]\d)|(?<![\d.,:])\d+(?![\d.,:]?\d)")
@@ -66,15 +150,21 @@ def name_words(pairs, min_count=20):
                 after_capital[word] += words[i - 1][0].isupper()  # "New York": not a name alone
             elif word.islower():
                 lower[word.capitalize()] += 1
-    candidates = {w for w, n in inner.items()
-                  if n >= min_count and lower[w] <= 0.05 * n and after_capital[w] <= n / 2 and len(w) > 1}
+    candidates = {
+        w
+        for w, n in inner.items()
+        if n >= min_count and lower[w] <= 0.05 * n and after_capital[w] <= n / 2 and len(w) > 1
+    }
     both, english = collections.Counter(), collections.Counter()
     for en, es in pairs:
         for word in candidates.intersection(_WORD.findall(en)):
             english[word] += 1
             both[word] += re.search(rf"\b{word}\b", es) is not None
-    return {w: "place" if after_preposition[w] > inner[w] / 2 else "person"
-            for w in sorted(candidates) if both[w] >= 0.8 * english[w]}
+    return {
+        w: "place" if after_preposition[w] > inner[w] / 2 else "person"
+        for w in sorted(candidates)
+        if both[w] >= 0.8 * english[w]
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,8 +193,12 @@ def random_name(rng, fakers, kind="person"):
         fake = fakers[rng.choice(NAME_LOCALES)]
         form = rng.random()
         name = fake.first_name() if form < 0.5 else fake.name() if form < 0.8 else fake.last_name()
-        name = re.sub(r"^((Mr|Mrs|Ms|Miss|Dr|Prof|Sr|Sra|Srta|Herr|Frau|Pan|Pani|Mme|Mlle|M|Ir|Drs|Bapak|Ibu|Bà|Ông)\.? )+",
-                      "", name, flags=re.IGNORECASE).strip()
+        name = re.sub(
+            r"^((Mr|Mrs|Ms|Miss|Dr|Prof|Sr|Sra|Srta|Herr|Frau|Pan|Pani|Mme|Mlle|M|Ir|Drs|Bapak|Ibu|Bà|Ông)\.? )+",
+            "",
+            name,
+            flags=re.IGNORECASE,
+        ).strip()
         if _LATIN_NAME.match(name) and len(name) > 1:
             return name
     return rng.choice(("Ana", "Kofi", "Yuki", "Olga", "Ravi"))
@@ -167,8 +261,7 @@ def swap_numbers(pairs, copies, rng):
             continue
         for _ in range(copies):
             mapping = {n: _like(n, rng) for n in sorted(set(numbers))}
-            replace = lambda text: _NUMBER.sub(lambda m: mapping[m.group(0)], text)  # noqa: E731
-            out.append((replace(en), replace(es)))
+            out.append(tuple(_NUMBER.sub(lambda m, mapping=mapping: mapping[m.group(0)], text) for text in (en, es)))
     return out
 
 
@@ -202,6 +295,9 @@ def augment_pairs(pairs, seed=0, names=0.2, numbers=5, concat=0.1):
         ``(pairs + added, counts)``, counts ``{"names": n, "numbers": n, "joined": n}``.
     """
     rng = random.Random(seed)
-    added = {"names": swap_names(pairs, names, rng), "numbers": swap_numbers(pairs, numbers, rng),
-             "joined": join_pairs(pairs, concat, rng)}
+    added = {
+        "names": swap_names(pairs, names, rng),
+        "numbers": swap_numbers(pairs, numbers, rng),
+        "joined": join_pairs(pairs, concat, rng),
+    }
     return list(pairs) + [p for extra in added.values() for p in extra], {k: len(v) for k, v in added.items()}

@@ -32,23 +32,43 @@ def build_parser():
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(handler=_demo)
 
-    train = sub.add_parser("train", help="train or resume the English→Spanish translator",
-                           description="The blog's architecture with a joint vocabulary, tied embeddings, "
-                                       "augmented data and label smoothing (--preset blog: the blog's exact "
-                                       "setup). Flags given override the preset. An existing --checkpoint-dir "
-                                       "is resumed.")
-    train.add_argument("--preset", default="default", choices=("default", "blog"),
-                       help="starting values of every flag below (default %(default)s)")
+    train = sub.add_parser(
+        "train",
+        help="train or resume the English→Spanish translator",
+        description="The blog's architecture with a joint vocabulary, tied embeddings, "
+        "augmented data and label smoothing (--preset blog: the blog's exact "
+        "setup). Flags given override the preset. An existing --checkpoint-dir "
+        "is resumed.",
+    )
+    train.add_argument(
+        "--preset",
+        default="default",
+        choices=("default", "blog"),
+        help="starting values of every flag below (default %(default)s)",
+    )
     _add_config_flags(train)
     _add_checkpoint_dir(train)
     train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
-    train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multiworker"),
-                       help="tf.distribute strategy (default: none)")
-    train.add_argument("--cpu-replicas", type=int, metavar="N",
-                       help="split the CPU into N logical devices (to try --strategy without GPUs)")
-    train.add_argument("--worker-timeout", type=int, default=300, metavar="SECONDS",
-                       help="--strategy multiworker: give up if not every worker of TF_CONFIG is up within "
-                            "SECONDS (default %(default)s)")
+    train.add_argument(
+        "--strategy",
+        default="default",
+        choices=("default", "mirrored", "multiworker"),
+        help="tf.distribute strategy (default: none)",
+    )
+    train.add_argument(
+        "--cpu-replicas",
+        type=int,
+        metavar="N",
+        help="split the CPU into N logical devices (to try --strategy without GPUs)",
+    )
+    train.add_argument(
+        "--worker-timeout",
+        type=int,
+        default=300,
+        metavar="SECONDS",
+        help="--strategy multiworker: give up if not every worker of TF_CONFIG is up within "
+        "SECONDS (default %(default)s)",
+    )
     train.set_defaults(handler=_train)
 
     translate = sub.add_parser("translate", help="translate English sentences (greedy or beam search)")
@@ -56,14 +76,19 @@ def build_parser():
     translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
     _add_checkpoint_dir(translate)
     translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
-    translate.add_argument("--beam", type=int, default=1, metavar="N",
-                           help="beam search with N beams (default 1: greedy)")
+    translate.add_argument(
+        "--beam", type=int, default=1, metavar="N", help="beam search with N beams (default 1: greedy)"
+    )
     translate.set_defaults(handler=_translate)
 
     evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
     _add_checkpoint_dir(evaluate)
-    evaluate.add_argument("--pairs", metavar="TSV", help="English<TAB>Spanish pairs to score instead; with the "
-                          "header row english<TAB>spanish<TAB>category, also per category")
+    evaluate.add_argument(
+        "--pairs",
+        metavar="TSV",
+        help="English<TAB>Spanish pairs to score instead; with the "
+        "header row english<TAB>spanish<TAB>category, also per category",
+    )
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
@@ -71,26 +96,44 @@ def build_parser():
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
-    export.add_argument("directory", metavar="DIR",
-                        help="where to write it; an earlier export there is replaced atomically, anything else is refused")
-    export.add_argument("--force", action="store_true",
-                        help="replace whatever is at DIR (never the model's --checkpoint-dir or a folder holding it)")
+    export.add_argument(
+        "directory",
+        metavar="DIR",
+        help="where to write it; an earlier export there is replaced atomically, anything else is refused",
+    )
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="replace whatever is at DIR (never the model's --checkpoint-dir or a folder holding it)",
+    )
     _add_checkpoint_dir(export)
     export.set_defaults(handler=_export)
 
     release = sub.add_parser("release", help="write the newest checkpoint's weights alone, for shipping")
     _add_checkpoint_dir(release)
-    release.add_argument("--average", type=int, default=5, metavar="N",
-                         help="average the weights of the N newest checkpoints (default %(default)s; 1: newest)")
+    release.add_argument(
+        "--average",
+        type=int,
+        default=5,
+        metavar="N",
+        help="average the weights of the N newest checkpoints (default %(default)s; 1: newest)",
+    )
     release.set_defaults(handler=_release)
 
-    plot = sub.add_parser("plot-attention", help="attention heatmaps of every layer for one sentence",
-                          description="One PNG per layer per kind (a panel a head), one overview per kind, "
-                                      "and attention.html: an interactive explorer of them all (works offline).")
+    plot = sub.add_parser(
+        "plot-attention",
+        help="attention heatmaps of every layer for one sentence",
+        description="One PNG per layer per kind (a panel a head), one overview per kind, "
+        "and attention.html: an interactive explorer of them all (works offline).",
+    )
     plot.add_argument("sentence", help="an English sentence")
     plot.add_argument("--out", metavar="DIR", default="runs/attention", help="(default %(default)s)")
-    plot.add_argument("--kind", action="append", choices=("encoder", "decoder_block1", "decoder_block2"),
-                      help="repeat to choose several (default: all three)")
+    plot.add_argument(
+        "--kind",
+        action="append",
+        choices=("encoder", "decoder_block1", "decoder_block2"),
+        help="repeat to choose several (default: all three)",
+    )
     plot.add_argument("--layers", metavar="LIST", help="comma-separated layer numbers, e.g. 1,4 (default: all)")
     _add_checkpoint_dir(plot)
     plot.set_defaults(handler=_plot_attention)
@@ -98,8 +141,11 @@ def build_parser():
 
 
 def _add_checkpoint_dir(parser):
-    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es",
-                        help="the model's folder: config, tokenizers, checkpoints (default %(default)s)")
+    parser.add_argument(
+        "--checkpoint-dir",
+        default="checkpoints/en_es",
+        help="the model's folder: config, tokenizers, checkpoints (default %(default)s)",
+    )
 
 
 # Flag types of the TrainConfig fields whose default (None) does not tell.
@@ -121,8 +167,7 @@ def _add_config_flags(parser):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=shown)
             continue
         kind = _OPTIONAL_TYPES.get(field.name) or type(field.default)
-        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=_CHOICES.get(field.name),
-                            help=shown)
+        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=_CHOICES.get(field.name), help=shown)
 
 
 def config_from_args(args):
@@ -145,7 +190,9 @@ def _demo(args):
 def _train(args):
     from transformer_tf.train import make_strategy, train
 
-    strategy = make_strategy(args.strategy, args.cpu_replicas, args.worker_timeout)  # first: devices are fixed at TF start-up
+    strategy = make_strategy(
+        args.strategy, args.cpu_replicas, args.worker_timeout
+    )  # first: devices are fixed at TF start-up
     config = config_from_args(args)
     train(config, checkpoint_dir=args.checkpoint_dir, log_dir=args.log_dir, strategy=strategy)
     if strategy.extended.should_checkpoint:
@@ -188,8 +235,10 @@ def _evaluate(args):
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or "the held-out test split"
     decoding = f"beam {args.beam}" if args.beam > 1 else "greedy"
-    print(f"{result['sentences']:,} sentences of {source}, {decoding}: "
-          f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}")
+    print(
+        f"{result['sentences']:,} sentences of {source}, {decoding}: "
+        f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}"
+    )
     if categories:
         print(category_table({"model": result}))
     print(f"sacreBLEU {result['bleu_signature']}")
@@ -216,9 +265,8 @@ def _plot_attention(args):
 
     from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
     from transformer_tf.plot import KINDS, plot_attention_overview, plot_attention_weights, sentence_attention
-    from transformer_tf.translate import Translator
-
     from transformer_tf.text import check_argument
+    from transformer_tf.translate import Translator
 
     if not check_argument(args.sentence, "the sentence").strip():
         raise TransformerTFError("the sentence is empty: give some English text to look at.")

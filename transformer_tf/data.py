@@ -109,7 +109,9 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
     # get_file quietly falls back to /tmp/.keras when cache_dir does not exist yet.
     datasets.mkdir(parents=True, exist_ok=True)
     extracted = keras.utils.get_file(
-        "spa-eng.zip", origin=url, extract=True,
+        "spa-eng.zip",
+        origin=url,
+        extract=True,
         cache_dir=str(cache_dir) if cache_dir else None,
     )
     found = list(Path(extracted).rglob("spa.txt"))
@@ -159,16 +161,23 @@ def split_pairs(pairs, val_fraction=0.05, test_fraction=0.05, seed=0):
     if sources < 3:  # one English sentence for each split, at the very least
         raise TransformerTFError(
             f"the corpus has {len(pairs)} pair(s) with {sources} distinct English sentence(s): too few to split "
-            f"into train, validation and test; give a corpus of at least 3 different English sentences.")
+            f"into train, validation and test; give a corpus of at least 3 different English sentences."
+        )
     try:
-        rest_idx, test_idx = next(GroupShuffleSplit(1, test_size=test_fraction, random_state=seed)
-                                  .split(pairs, groups=groups))
+        rest_idx, test_idx = next(
+            GroupShuffleSplit(1, test_size=test_fraction, random_state=seed).split(pairs, groups=groups)
+        )
         rest_groups = [groups[i] for i in rest_idx]
-        train_pos, val_pos = next(GroupShuffleSplit(1, test_size=val_fraction / (1 - test_fraction),
-                                                    random_state=seed).split(rest_idx, groups=rest_groups))
+        train_pos, val_pos = next(
+            GroupShuffleSplit(1, test_size=val_fraction / (1 - test_fraction), random_state=seed).split(
+                rest_idx, groups=rest_groups
+            )
+        )
     except ValueError as err:  # scikit-learn: a split would be empty
-        raise TransformerTFError(f"{sources} distinct English sentences cannot be split with validation "
-                                 f"{val_fraction:g} and test {test_fraction:g} ({err}).") from None
+        raise TransformerTFError(
+            f"{sources} distinct English sentences cannot be split with validation "
+            f"{val_fraction:g} and test {test_fraction:g} ({err})."
+        ) from None
     # Keep file order inside each split, so the same seed gives the same lists.
     return {
         "train": [pairs[i] for i in sorted(rest_idx[train_pos])],
@@ -179,9 +188,7 @@ def split_pairs(pairs, val_fraction=0.05, test_fraction=0.05, seed=0):
 
 def describe_splits(splits):
     """One line of split sizes (pairs and distinct English sentences), for logs and the CLI."""
-    return ", ".join(f"{name} {len(p):,} pairs / {len({en for en, _ in p}):,} sources"
-                     for name, p in splits.items())
-
+    return ", ".join(f"{name} {len(p):,} pairs / {len({en for en, _ in p}):,} sources" for name, p in splits.items())
 
 
 class EncodedPairs(typing.NamedTuple):
@@ -213,14 +220,20 @@ def encode_pairs(pairs, source_tokenizer, target_tokenizer, max_tokens=40):
     def padded(seqs):  # (n, max_tokens) zero-padded rows and their lengths
         rows = np.zeros((len(seqs), max_tokens), np.int64)
         for i, seq in enumerate(seqs):
-            rows[i, :len(seq)] = seq
+            rows[i, : len(seq)] = seq
         return tf.constant(rows), tf.constant([len(seq) for seq in seqs], tf.int32)
 
     return EncodedPairs(*padded([s for s, _ in kept]), *padded([t for _, t in kept])), len(kept)
 
 
-def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 16, 20, 26, 32, 40, 48, 64, 80),
-                shuffle_seed=None, drop_remainder=False):
+def batch_pairs(
+    pairs,
+    batch_size=64,
+    max_tokens=40,
+    bucket_boundaries=(8, 12, 16, 20, 26, 32, 40, 48, 64, 80),
+    shuffle_seed=None,
+    drop_remainder=False,
+):
     """One epoch of batches: optional seeded shuffle, bucketing by length, teacher-forcing split.
 
     Batches group sentences of similar length (``Dataset.bucket_by_sequence_length``) so
@@ -246,19 +259,29 @@ def batch_pairs(pairs, batch_size=64, max_tokens=40, bucket_boundaries=(8, 12, 1
         seed = tf.stack([tf.cast(shuffle_seed, tf.int64), tf.constant(0, tf.int64)])
         order = tf.random.experimental.stateless_shuffle(order, seed=seed)
     ds = tf.data.Dataset.from_tensor_slices(order).map(
-        lambda i: (pairs.sources[i, :pairs.source_lengths[i]], pairs.targets[i, :pairs.target_lengths[i]]))
+        lambda i: (pairs.sources[i, : pairs.source_lengths[i]], pairs.targets[i, : pairs.target_lengths[i]])
+    )
     boundaries = [b for b in bucket_boundaries if b < max_tokens]
     ds = ds.bucket_by_sequence_length(
         element_length_func=lambda s, t: tf.maximum(tf.shape(s)[0], tf.shape(t)[0]),
-        bucket_boundaries=boundaries, bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padded_shapes=([None], [None]), padding_values=(np.int64(0), np.int64(0)),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=([None], [None]),
+        padding_values=(np.int64(0), np.int64(0)),
         drop_remainder=drop_remainder,
     )
     return ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def make_dataset(pairs, source_tokenizer, target_tokenizer, batch_size=64, max_tokens=40, shuffle_seed=None,
-                 drop_remainder=False):
+def make_dataset(
+    pairs,
+    source_tokenizer,
+    target_tokenizer,
+    batch_size=64,
+    max_tokens=40,
+    shuffle_seed=None,
+    drop_remainder=False,
+):
     """:func:`encode_pairs` then :func:`batch_pairs`: one epoch, ready for ``fit``/``evaluate``.
 
     Returns:
@@ -285,7 +308,13 @@ def training_stream(pairs, seed, start_step, steps_per_epoch, batch_size=64, max
     """
     first_epoch, offset = divmod(start_step, steps_per_epoch)
     epochs = tf.data.Dataset.range(first_epoch, 2**62)
-    stream = epochs.flat_map(lambda e: batch_pairs(pairs, batch_size, max_tokens,
-                                                   shuffle_seed=tf.constant(seed, tf.int64) * 1_000_003 + e,
-                                                   drop_remainder=drop_remainder))
+    stream = epochs.flat_map(
+        lambda e: batch_pairs(
+            pairs,
+            batch_size,
+            max_tokens,
+            shuffle_seed=tf.constant(seed, tf.int64) * 1_000_003 + e,
+            drop_remainder=drop_remainder,
+        )
+    )
     return stream.skip(offset).prefetch(tf.data.AUTOTUNE)

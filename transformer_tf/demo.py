@@ -43,8 +43,10 @@ def run_demo(out_dir=None, seed=0):
     shapes["sample"], shapes["split_heads"] = tuple(x.shape), tuple(heads.shape)
     print(f"1. sample sentence x = 1..{SEQ_LEN * D_MODEL} reshaped: {tuple(x.shape)}  (batch, seq_len, d_model)")
     print(f"2. split_heads(x): {tuple(heads.shape)}  (batch, num_heads, seq_len, depth = {D_MODEL}/{NUM_HEADS})")
-    print(f"   head 0, token 0 starts {heads[0, 0, 0, :4].numpy()} ... ends {heads[0, 0, 0, -1].numpy()}"
-          f"  (= x[0, 0, 0:64])")
+    print(
+        f"   head 0, token 0 starts {heads[0, 0, 0, :4].numpy()} ... ends {heads[0, 0, 0, -1].numpy()}"
+        f"  (= x[0, 0, 0:64])"
+    )
     print(f"   head 1, token 0 starts {heads[0, 1, 0, :4].numpy()}  (= x[0, 0, 64:128])")
     print(f"   combine_heads(split_heads(x)) == x: {bool(tf.reduce_all(back == x))}")
 
@@ -53,8 +55,10 @@ def run_demo(out_dir=None, seed=0):
     sentence = tf.random.normal((1, SEQ_LEN, D_MODEL))
     out, self_weights = mha(sentence, sentence, sentence)
     shapes["self_output"], shapes["self_weights"] = tuple(out.shape), tuple(self_weights.shape)
-    print(f"3. self-attention on a random (1, {SEQ_LEN}, {D_MODEL}) sentence: output {tuple(out.shape)}, "
-          f"weights {tuple(self_weights.shape)}  (batch, num_heads, seq_q, seq_k)")
+    print(
+        f"3. self-attention on a random (1, {SEQ_LEN}, {D_MODEL}) sentence: output {tuple(out.shape)}, "
+        f"weights {tuple(self_weights.shape)}  (batch, num_heads, seq_q, seq_k)"
+    )
     print("   head 0, softmax(QKᵀ/√d_k), rows sum to 1:")
     with np.printoptions(precision=2, suppress=True, linewidth=120):
         print("   " + str(self_weights[0, 0].numpy()).replace("\n", "\n   "))
@@ -62,12 +66,16 @@ def run_demo(out_dir=None, seed=0):
     target = tf.random.normal((1, TARGET_LEN, D_MODEL))
     cross_out, cross_weights = mha(sentence, sentence, target)  # v, k from source; q from target
     shapes["cross_output"], shapes["cross_weights"] = tuple(cross_out.shape), tuple(cross_weights.shape)
-    print(f"4. cross-attention, {TARGET_LEN} target queries over {SEQ_LEN} source keys: output "
-          f"{tuple(cross_out.shape)}, weights {tuple(cross_weights.shape)}")
+    print(
+        f"4. cross-attention, {TARGET_LEN} target queries over {SEQ_LEN} source keys: output "
+        f"{tuple(cross_out.shape)}, weights {tuple(cross_weights.shape)}"
+    )
 
     ids = tf.constant([[7, 6, 0, 0, 1], [1, 2, 3, 0, 0]])
-    print(f"5. padding mask of {ids.numpy().tolist()} (1 = masked): "
-          f"{create_padding_mask(ids)[:, 0, 0, :].numpy().astype(int).tolist()}  shape (batch, 1, 1, seq_len)")
+    print(
+        f"5. padding mask of {ids.numpy().tolist()} (1 = masked): "
+        f"{create_padding_mask(ids)[:, 0, 0, :].numpy().astype(int).tolist()}  shape (batch, 1, 1, seq_len)"
+    )
     print("   look-ahead mask (4, 4), 1 = future position, masked:")
     print("   " + str(create_look_ahead_mask(4).numpy().astype(int)).replace("\n", "\n   "))
 
@@ -84,9 +92,11 @@ def _save_heatmaps(out_dir, self_weights, cross_weights):
     tgt = [f"t{i}" for i in range(TARGET_LEN)]
     figures = {
         "self_attention_heads.png": plot_attention_heads(
-            self_weights[0], src, src, title="Self-attention, 9 tokens, 8 heads (untrained weights)"),
+            self_weights[0], src, src, title="Self-attention, 9 tokens, 8 heads (untrained weights)"
+        ),
         "cross_attention_heads.png": plot_attention_heads(
-            cross_weights[0], src, tgt, title="Cross-attention, 12 target queries × 9 source keys"),
+            cross_weights[0], src, tgt, title="Cross-attention, 12 target queries × 9 source keys"
+        ),
     }
     for name, fig in figures.items():
         path = os.path.join(out_dir, name)

@@ -62,8 +62,7 @@ def read_tf_config(text):
     Raises:
         TransformerTFError: not JSON, no workers, an unknown task type or an index out of range.
     """
-    example = ('\'{"cluster": {"worker": ["host0:12345", "host1:12345"]}, '
-               '"task": {"type": "worker", "index": 0}}\'')
+    example = '\'{"cluster": {"worker": ["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}\''
     try:
         spec = json.loads(text)
     except ValueError as err:
@@ -71,16 +70,21 @@ def read_tf_config(text):
     cluster = spec.get("cluster") if isinstance(spec, dict) else None
     jobs = {job: hosts for job, hosts in (cluster or {}).items() if job in ("chief", "worker")}
     if not jobs or not all(isinstance(h, list) and h for h in jobs.values()):
-        raise TransformerTFError(f"TF_CONFIG lists no workers (cluster.worker is missing or empty); "
-                                 f"set it like {example}.")
+        raise TransformerTFError(
+            f"TF_CONFIG lists no workers (cluster.worker is missing or empty); set it like {example}."
+        )
     task = spec.get("task") or {}
     task_type, index = task.get("type"), task.get("index", 0)
     if task_type not in jobs:
-        raise TransformerTFError(f"TF_CONFIG task type {task_type!r} is not a job of its cluster "
-                                 f"({', '.join(jobs)}); set task.type to one of them.")
+        raise TransformerTFError(
+            f"TF_CONFIG task type {task_type!r} is not a job of its cluster "
+            f"({', '.join(jobs)}); set task.type to one of them."
+        )
     if not isinstance(index, int) or not 0 <= index < len(jobs[task_type]):
-        raise TransformerTFError(f"TF_CONFIG task index {index!r} is out of range: the cluster lists "
-                                 f"{len(jobs[task_type])} {task_type}(s), so use 0..{len(jobs[task_type]) - 1}.")
+        raise TransformerTFError(
+            f"TF_CONFIG task index {index!r} is out of range: the cluster lists "
+            f"{len(jobs[task_type])} {task_type}(s), so use 0..{len(jobs[task_type]) - 1}."
+        )
     return jobs, task_type, index
 
 
@@ -95,8 +99,9 @@ def multiworker_strategy(timeout=WORKER_TIMEOUT):
     # The constructor waits, holding the interpreter inside TensorFlow's C++ runtime and
     # with no time limit, until every worker has connected. No Python thread or signal
     # handler runs meanwhile, so a small watchdog process stops this one if it waits too long.
-    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)],
-                                stdin=subprocess.PIPE)
+    watchdog = subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)], stdin=subprocess.PIPE
+    )
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
     finally:
@@ -150,6 +155,7 @@ def _all_reduce_sum(strategy, make_values):
         def replica_fn():
             ctx = tf.distribute.get_replica_context()
             return ctx.all_reduce(tf.distribute.ReduceOp.SUM, make_values(ctx))
+
         return strategy.run(replica_fn)
 
     return [strategy.experimental_local_results(value)[0] for value in run()]
@@ -166,14 +172,17 @@ def check_same_inputs(strategy, *parts):
         digest.update(part)
     value = float(int.from_bytes(digest.digest()[:6], "big"))
     n = strategy.num_replicas_in_sync
-    (digests,) = _all_reduce_sum(strategy, lambda ctx: [
-        tf.one_hot(ctx.replica_id_in_sync_group, n, on_value=value, off_value=0.0, dtype=tf.float64)])
+    (digests,) = _all_reduce_sum(
+        strategy,
+        lambda ctx: [tf.one_hot(ctx.replica_id_in_sync_group, n, on_value=value, off_value=0.0, dtype=tf.float64)],
+    )
     digests = digests.numpy()
     if not np.all(digests == digests[0]):
         differ = [i for i, d in enumerate(digests) if d != digests[0]]
         raise TransformerTFError(
             f"the workers do not hold the same training data, tokenizers or settings (replica(s) {differ} "
-            f"differ from replica 0): give every worker the same command and the same corpus file.")
+            f"differ from replica 0): give every worker the same command and the same corpus file."
+        )
 
 
 def broadcast_from_chief(strategy, variables):
@@ -215,7 +224,8 @@ def check_worker_count(strategy, checkpoint_dir):
         raise TransformerTFError(
             f"this run was trained by {told} worker(s) and is resumed by {workers}: the global batch "
             f"(--batch-size × workers) would change. Restart it with {told} workers, or train into another "
-            f"--checkpoint-dir.")
+            f"--checkpoint-dir."
+        )
     if chief and not told:
         path.write_text(json.dumps({"workers": workers}) + "\n")
 
@@ -252,7 +262,11 @@ def worker_slices(global_batches, input_context, global_batch):
 
         def part(j):  # rows of global replica first + j
             start = (first + tf.cast(j, tf.int32)) * rows
-            return (inp[start:start + rows], tar_in[start:start + rows]), tar_out[start:start + rows], tokens
+            return (
+                (inp[start : start + rows], tar_in[start : start + rows]),
+                tar_out[start : start + rows],
+                tokens,
+            )
 
         return tf.data.Dataset.range(local).map(part)
 
@@ -293,14 +307,19 @@ def _step_functions(model, strategy):
         def step(iterator):
             loss, accuracy = strategy.run(replica_fn, args=(next(iterator),))
             return strategy.experimental_local_results(loss)[0], strategy.experimental_local_results(accuracy)[0]
+
         return step
 
     return distributed(train_replica), distributed(eval_replica)
 
 
 # How a collective op fails when a peer is gone: the health check (every 30 s) aborts it.
-_PEER_LOST = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
-              tf.errors.FailedPreconditionError)
+_PEER_LOST = (
+    tf.errors.UnavailableError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.CancelledError,
+    tf.errors.FailedPreconditionError,
+)
 
 
 def _collective(step, iterator):
@@ -310,11 +329,13 @@ def _collective(step, iterator):
     except _PEER_LOST as err:
         raise TransformerTFError(
             f"a worker stopped answering ({type(err).__name__}: {err.message.splitlines()[0]}). Restart every "
-            f"worker with the same command: the run resumes from the chief's newest checkpoint.") from None
+            f"worker with the same command: the run resumes from the chief's newest checkpoint."
+        ) from None
 
 
-def fit_on_workers(model, strategy, stream, steps_per_epoch, epochs, global_batch, val_ds=None, callbacks=(),
-                   verbose=1):
+def fit_on_workers(
+    model, strategy, stream, steps_per_epoch, epochs, global_batch, val_ds=None, callbacks=(), verbose=1
+):
     """What ``model.fit`` does, as a loop of ``strategy.run`` steps: train up to
     ``epochs × steps_per_epoch`` optimizer steps, validate after each epoch.
 
@@ -333,13 +354,17 @@ def fit_on_workers(model, strategy, stream, steps_per_epoch, epochs, global_batc
     done = int(model.optimizer.iterations.numpy())
     history = keras.callbacks.History()
     callback_list = keras.callbacks.CallbackList(
-        [*callbacks, history], add_progbar=bool(verbose) and strategy.extended.should_checkpoint, model=model,
-        verbose=verbose, epochs=epochs, steps=steps_per_epoch)
+        [*callbacks, history],
+        add_progbar=bool(verbose) and strategy.extended.should_checkpoint,
+        model=model,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps_per_epoch,
+    )
     train_step, eval_step = _step_functions(model, strategy)
 
     def distribute(dataset):
-        return strategy.distribute_datasets_from_function(
-            lambda ctx: worker_slices(dataset, ctx, global_batch))
+        return strategy.distribute_datasets_from_function(lambda ctx: worker_slices(dataset, ctx, global_batch))
 
     batches = iter(distribute(stream(done)))
     val_batches = distribute(val_ds) if val_ds is not None else None

@@ -50,15 +50,20 @@ def embedding_classifier(vocab_size, embedding_dim=16, hidden_units=16):
     """
     import keras
 
-    model = keras.Sequential([
-        keras.Input(shape=(None,), dtype="int64"),
-        keras.layers.Embedding(vocab_size, embedding_dim, name="embedding"),
-        keras.layers.GlobalAveragePooling1D(),
-        keras.layers.Dense(hidden_units, activation="relu"),
-        keras.layers.Dense(1),
-    ])
-    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(None,), dtype="int64"),
+            keras.layers.Embedding(vocab_size, embedding_dim, name="embedding"),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(hidden_units, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.BinaryCrossentropy(from_logits=True),
+        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0, name="accuracy")],
+    )
     return model
 
 
@@ -75,14 +80,25 @@ def text_vectorizer(texts, vocab_size=10_000, sequence_length=100):
     string → ``(sequence_length,)`` int ids, 0 = padding, 1 = out of vocabulary."""
     import keras
 
-    layer = keras.layers.TextVectorization(standardize=_standardize_review, max_tokens=vocab_size,
-                                           output_mode="int", output_sequence_length=sequence_length)
+    layer = keras.layers.TextVectorization(
+        standardize=_standardize_review,
+        max_tokens=vocab_size,
+        output_mode="int",
+        output_sequence_length=sequence_length,
+    )
     layer.adapt(texts)
     return layer
 
 
-def train_embedding_classifier(train, validation=None, vocab_size=10_000, sequence_length=100, embedding_dim=16,
-                               epochs=15, verbose="auto"):
+def train_embedding_classifier(
+    train,
+    validation=None,
+    vocab_size=10_000,
+    sequence_length=100,
+    embedding_dim=16,
+    epochs=15,
+    verbose="auto",
+):
     """The tutorial's training run: adapt a :func:`text_vectorizer` on the training texts,
     then fit :func:`embedding_classifier` on the ids.
 
@@ -100,8 +116,13 @@ def train_embedding_classifier(train, validation=None, vocab_size=10_000, sequen
         return vectorizer(text), label
 
     model = embedding_classifier(vocab_size, embedding_dim)
-    history = model.fit(train.map(to_ids), validation_data=validation.map(to_ids) if validation else None,
-                        epochs=epochs, verbose=verbose, shuffle=False)  # a tf.data pipeline shuffles itself
+    history = model.fit(
+        train.map(to_ids),
+        validation_data=validation.map(to_ids) if validation else None,
+        epochs=epochs,
+        verbose=verbose,
+        shuffle=False,
+    )  # a tf.data pipeline shuffles itself
     return model, vectorizer, history
 
 
@@ -121,13 +142,17 @@ def load_imdb_reviews(data_dir=None, download=True, batch_size=512):
     if not builder.is_prepared():
         where = f"{builder.data_dir}"
         if not download:
-            raise TransformerTFError(f"imdb_reviews is not prepared in {where} and download=False: "
-                                     f"run once with download=True on a machine with internet.")
+            raise TransformerTFError(
+                f"imdb_reviews is not prepared in {where} and download=False: "
+                f"run once with download=True on a machine with internet."
+            )
         problem = unreachable(IMDB_HOST)
         if problem:
-            raise TransformerTFError(f"imdb_reviews is not prepared in {where} and {IMDB_HOST} cannot be reached "
-                                     f"({problem}): download it with tensorflow-datasets on a machine with internet "
-                                     f"and pass its data_dir.")
+            raise TransformerTFError(
+                f"imdb_reviews is not prepared in {where} and {IMDB_HOST} cannot be reached "
+                f"({problem}): download it with tensorflow-datasets on a machine with internet "
+                f"and pass its data_dir."
+            )
         builder.download_and_prepare()
     train, test = builder.as_dataset(split=["train", "test"], as_supervised=True, batch_size=batch_size)
     return train, test
@@ -146,8 +171,11 @@ def subword_embeddings(translator, side="source"):
     """
     if side not in ("source", "target"):
         raise ValueError(f"side must be 'source' or 'target', got {side!r}")
-    stack, tokenizer = ((translator.model.encoder, translator.source_tokenizer) if side == "source" else
-                        (translator.model.decoder, translator.target_tokenizer))
+    stack, tokenizer = (
+        (translator.model.encoder, translator.source_tokenizer)
+        if side == "source"
+        else (translator.model.decoder, translator.target_tokenizer)
+    )
     matrix = stack.embedding.get_weights()[0]
     return matrix, tokenizer.id_to_piece(range(matrix.shape[0]))
 
@@ -155,8 +183,9 @@ def subword_embeddings(translator, side="source"):
 def whole_word_rows(pieces, limit=None, min_length=3):
     """Indices of pieces that are whole alphabetic words (``▁word``), most frequent first
     (SentencePiece BPE numbers pieces roughly by frequency), at most ``limit`` of them."""
-    rows = [i for i, piece in enumerate(pieces)
-            if piece.startswith("▁") and piece[1:].isalpha() and len(piece) > min_length]
+    rows = [
+        i for i, piece in enumerate(pieces) if piece.startswith("▁") and piece[1:].isalpha() and len(piece) > min_length
+    ]
     return rows[:limit]
 
 
@@ -165,7 +194,7 @@ def nearest_neighbours(matrix, labels, query, k=5):
     from sklearn.metrics.pairwise import cosine_similarity
 
     row = list(labels).index(query)
-    similarity = cosine_similarity(matrix[row:row + 1], matrix)[0]
+    similarity = cosine_similarity(matrix[row : row + 1], matrix)[0]
     order = [i for i in np.argsort(-similarity) if i != row][:k]
     return [(labels[i], float(similarity[i])) for i in order]
 
@@ -213,4 +242,3 @@ def plot_embedding_map(points, labels, title=None, annotate=None, ax=None):
     if title:
         ax.set_title(title)
     return ax.figure
-

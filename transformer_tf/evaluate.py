@@ -41,9 +41,13 @@ def score_by_category(hypotheses, references, categories):
     """
     if not len(hypotheses) == len(references) == len(categories):
         raise ValueError("hypotheses, references and categories must have the same length.")
-    return {name: score([h for h, c in zip(hypotheses, categories) if c == name],
-                        [r for r, c in zip(references, categories) if c == name])
-            for name in dict.fromkeys(categories)}
+    return {
+        name: score(
+            [h for h, c in zip(hypotheses, categories) if c == name],
+            [r for r, c in zip(references, categories) if c == name],
+        )
+        for name in dict.fromkeys(categories)
+    }
 
 
 def read_labelled_pairs(path):
@@ -71,8 +75,10 @@ def read_labelled_pairs(path):
             continue
         fields = [unicodedata.normalize("NFC", field.strip()) for field in line.split("\t")]
         if len(fields) != 3 or not all(fields):
-            raise TransformerTFError(f"{path}, line {number}: need english<TAB>spanish<TAB>category "
-                                     f"(the header's three columns, none empty); found {len(fields)} field(s).")
+            raise TransformerTFError(
+                f"{path}, line {number}: need english<TAB>spanish<TAB>category "
+                f"(the header's three columns, none empty); found {len(fields)} field(s)."
+            )
         pairs.append(tuple(fields[:2]))
         categories.append(fields[2])
     if not pairs:
@@ -139,11 +145,15 @@ def category_table(results):
         the table as a string: one row per category, then ``all``.
     """
     first = next(iter(results.values()))
-    rows = [(name, part["sentences"], lambda result, name=name: result["categories"][name])
-            for name, part in first.get("categories", {}).items()]
+    rows = [
+        (name, part["sentences"], lambda result, name=name: result["categories"][name])
+        for name, part in first.get("categories", {}).items()
+    ]
     rows.append(("all", first["sentences"], lambda result: result))
-    lines = ["| category | sentences | " + " | ".join(f"{system} BLEU | {system} chrF" for system in results) + " |",
-             "|---|---:|" + "---:|---:|" * len(results)]
+    lines = [
+        "| category | sentences | " + " | ".join(f"{system} BLEU | {system} chrF" for system in results) + " |",
+        "|---|---:|" + "---:|---:|" * len(results),
+    ]
     for name, count, part_of in rows:
         cells = [f"{part_of(result)['bleu']:.1f} | {part_of(result)['chrf']:.1f}" for result in results.values()]
         lines.append(f"| {name} | {count} | " + " | ".join(cells) + " |")

@@ -69,8 +69,9 @@ class AttentionKind:
     def __post_init__(self):
         self.weights = np.asarray(self.weights)
         if self.weights.ndim != 4:
-            raise ValueError(f"{self.name}: weights must be (layers, heads, queries, keys), "
-                             f"got shape {self.weights.shape}")
+            raise ValueError(
+                f"{self.name}: weights must be (layers, heads, queries, keys), got shape {self.weights.shape}"
+            )
         if self.layers is None:
             self.layers = list(range(1, self.weights.shape[0] + 1))
         if len(self.layers) != self.weights.shape[0]:
@@ -90,9 +91,17 @@ def explorer_kinds(attention, kinds=None, layers=None):
         stacked from ``attention.matrix(kind, layer)``.
     """
     layers = list(layers or range(1, attention.num_layers + 1))
-    return [AttentionKind(kind, KIND_TITLES[kind], KINDS[kind][2], KINDS[kind][3],
-                          np.stack([attention.matrix(kind, layer) for layer in layers]), layers)
-            for kind in (kinds or KINDS)]
+    return [
+        AttentionKind(
+            kind,
+            KIND_TITLES[kind],
+            KINDS[kind][2],
+            KINDS[kind][3],
+            np.stack([attention.matrix(kind, layer) for layer in layers]),
+            layers,
+        )
+        for kind in (kinds or KINDS)
+    ]
 
 
 def _colorscale(palette, steps=11):
@@ -145,8 +154,10 @@ def page_data(kinds, tokens, sentence, translation, model="", warnings=()):
             if side not in tokens:
                 raise ValueError(f"{kind.name}: no token list {side!r} (have {', '.join(tokens)})")
             if kind.weights.shape[axis] != len(tokens[side]):
-                raise ValueError(f"{kind.name}: weights {kind.weights.shape} do not match the "
-                                 f"{len(tokens[side])} {side} tokens on axis {axis}")
+                raise ValueError(
+                    f"{kind.name}: weights {kind.weights.shape} do not match the "
+                    f"{len(tokens[side])} {side} tokens on axis {axis}"
+                )
     num_heads = max(kind.weights.shape[1] for kind in kinds)
     palettes = [HEAD_PALETTES[head % len(HEAD_PALETTES)] for head in range(num_heads)]
     return {
@@ -155,10 +166,17 @@ def page_data(kinds, tokens, sentence, translation, model="", warnings=()):
         "model": str(model),
         "warnings": list(warnings),
         "tokens": {name: [str(piece) for piece in pieces] for name, pieces in tokens.items()},
-        "kinds": [{"name": kind.name, "title": kind.title, "rows": kind.rows, "columns": kind.columns,
-                   "layers": [int(layer) for layer in kind.layers],
-                   "weights": np.round(kind.weights.astype(np.float64), WEIGHT_DECIMALS).tolist()}
-                  for kind in kinds],
+        "kinds": [
+            {
+                "name": kind.name,
+                "title": kind.title,
+                "rows": kind.rows,
+                "columns": kind.columns,
+                "layers": [int(layer) for layer in kind.layers],
+                "weights": np.round(kind.weights.astype(np.float64), WEIGHT_DECIMALS).tolist(),
+            }
+            for kind in kinds
+        ],
         "head_colors": [_head_color(head) for head in range(num_heads)],
         "colorscales": [_colorscale(palette) for palette in palettes],
     }
@@ -166,8 +184,12 @@ def page_data(kinds, tokens, sentence, translation, model="", warnings=()):
 
 def _script_json(value):
     """JSON safe inside ``<script>``: no ``</script>``, ``<!--`` or ``&`` can close or confuse it."""
-    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    return (
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
 
 
 def _asset(name):
@@ -186,8 +208,10 @@ def attention_page(kinds, tokens, sentence, translation, model="", warnings=()):
     esc = html.escape
     pieces = "\n".join(
         f'<p class="pieces"><b>{esc(TOKEN_LIST_LABELS.get(name, name + " pieces"))}</b> ({len(items)}): '
-        + " ".join(f'<span class="piece">{esc(piece)}</span>' for piece in items) + "</p>"
-        for name, items in data["tokens"].items())
+        + " ".join(f'<span class="piece">{esc(piece)}</span>' for piece in items)
+        + "</p>"
+        for name, items in data["tokens"].items()
+    )
     alerts = "\n".join(f'<p class="warning" role="alert">⚠ {esc(message)}</p>' for message in data["warnings"])
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -241,10 +265,19 @@ weight; click a panel to open that layer and head above and below.</p>
 def sentence_page(attention, model="", kinds=None, layers=None):
     """:func:`attention_page` of a :class:`~transformer_tf.plot.SentenceAttention`
     (its warnings, e.g. a sentence cut to the model's length, go on the page)."""
-    tokens = {"source": attention.source_pieces, "target": attention.target_pieces,
-              "translation": attention.translation_pieces}
-    return attention_page(explorer_kinds(attention, kinds, layers), tokens,
-                          attention.sentence, attention.translation, model, attention.warnings)
+    tokens = {
+        "source": attention.source_pieces,
+        "target": attention.target_pieces,
+        "translation": attention.translation_pieces,
+    }
+    return attention_page(
+        explorer_kinds(attention, kinds, layers),
+        tokens,
+        attention.sentence,
+        attention.translation,
+        model,
+        attention.warnings,
+    )
 
 
 def write_attention_page(page, path):
@@ -285,5 +318,9 @@ def show_attention(translator, sentence, folder=None, height=900):
     from IPython.display import HTML, display
 
     page = sentence_page(sentence_attention(translator, sentence), describe_model(translator, folder))
-    display(HTML(f'<div><iframe srcdoc="{html.escape(page, quote=True)}" title="attention explorer" '
-                 f'style="width: 100%; height: {int(height)}px; border: 0"></iframe></div>'))
+    display(
+        HTML(
+            f'<div><iframe srcdoc="{html.escape(page, quote=True)}" title="attention explorer" '
+            f'style="width: 100%; height: {int(height)}px; border: 0"></iframe></div>'
+        )
+    )

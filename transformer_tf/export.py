@@ -37,8 +37,9 @@ class _InGraphTokenizer(tf.Module):
         # A distinct op name per tokenizer: tensorflow-text's SentencePiece resource is
         # shared by node name, so two models under the default name collapse into one
         # when the SavedModel is loaded (the Spanish side would decode with English pieces).
-        self.sp = tf_text.SentencepieceTokenizer(model=tokenizer.model_proto, out_type=tf.int32,
-                                                 name=f"{name}_sentencepiece")
+        self.sp = tf_text.SentencepieceTokenizer(
+            model=tokenizer.model_proto, out_type=tf.int32, name=f"{name}_sentencepiece"
+        )
         self.offset = tokenizer.offset
         self.bpemb_preprocess = tokenizer.bpemb_preprocess
 
@@ -47,7 +48,7 @@ class _InGraphTokenizer(tf.Module):
         if self.bpemb_preprocess:
             texts = tf.strings.regex_replace(tf.strings.lower(texts), r"\d", "0")
         ids = tf.cast(self.sp.tokenize(texts), tf.int64) + self.offset
-        ids = ids[:, :max_tokens - 2]  # as Translator.encode_sources: keep the start
+        ids = ids[:, : max_tokens - 2]  # as Translator.encode_sources: keep the start
         batch = tf.shape(ids.row_lengths())[0]
         start = tf.fill((batch, 1), tf.constant(START_ID, tf.int64))
         end = tf.fill((batch, 1), tf.constant(END_ID, tf.int64))
@@ -75,8 +76,7 @@ class ExportedTranslator(tf.Module):
     def translate(self, sentences):
         """``(batch,)`` English strings → ``(batch,)`` Spanish strings; blank input gives ``""``,
         an empty batch an empty batch."""
-        return tf.cond(tf.size(sentences) > 0, lambda: self._translate(sentences),
-                       lambda: tf.constant([], tf.string))
+        return tf.cond(tf.size(sentences) > 0, lambda: self._translate(sentences), lambda: tf.constant([], tf.string))
 
     def _translate(self, sentences):
         sentences = tf_text.normalize_utf8(sentences, "NFC")
@@ -112,8 +112,10 @@ def export_translator(translator, directory, force=False):
     try:
         module = ExportedTranslator(translator)
         tf.saved_model.save(module, str(staging), signatures={"translate": module.translate})
-        marker = {"written_by": "transformer-tf export",
-                  "checkpoint_dir": str(translator.checkpoint_dir) if translator.checkpoint_dir else None}
+        marker = {
+            "written_by": "transformer-tf export",
+            "checkpoint_dir": str(translator.checkpoint_dir) if translator.checkpoint_dir else None,
+        }
         (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
         if directory.exists():
             retired = _sibling(directory, "old")
@@ -140,12 +142,16 @@ def _check_replaceable(directory, checkpoint_dir, force):
     for keep in protected:
         if directory == keep or directory in keep.parents:
             what = "the model's --checkpoint-dir" if keep != protected[0] else "the working directory"
-            raise TransformerTFError(f"{directory} is or holds {what} ({keep}): export elsewhere, e.g. "
-                                     f"exported/en_es (never replaced, even with --force).")
+            raise TransformerTFError(
+                f"{directory} is or holds {what} ({keep}): export elsewhere, e.g. "
+                f"exported/en_es (never replaced, even with --force)."
+            )
     if not directory.exists() or force:
         return
     if directory.is_dir() and ((directory / EXPORT_MARKER).is_file() or not any(directory.iterdir())):
         return
     kind = "folder" if directory.is_dir() else "file"
-    raise TransformerTFError(f"{directory} is a {kind} that is not an earlier transformer-tf export "
-                             f"(no {EXPORT_MARKER}): choose another path, or pass --force to replace it.")
+    raise TransformerTFError(
+        f"{directory} is a {kind} that is not an earlier transformer-tf export "
+        f"(no {EXPORT_MARKER}): choose another path, or pass --force to replace it."
+    )

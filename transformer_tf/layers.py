@@ -45,9 +45,7 @@ def point_wise_feed_forward_network(d_model, dff):
         ``keras.Sequential`` mapping ``(batch, seq_len, d_model)`` →
         ``(batch, seq_len, d_model)`` through a hidden ``(batch, seq_len, dff)``.
     """
-    return keras.Sequential(
-        [keras.layers.Dense(dff, activation="relu"), keras.layers.Dense(d_model)]
-    )
+    return keras.Sequential([keras.layers.Dense(dff, activation="relu"), keras.layers.Dense(d_model)])
 
 
 class _Block(AttentionMaskConsumer):
@@ -204,8 +202,18 @@ class _Stack(AttentionMaskConsumer):
     """Embedding, scaled by √d_model, plus positional encoding, then dropout:
     the shared front of the encoder and the decoder stacks."""
 
-    def __init__(self, num_layers, d_model, num_heads, dff, vocab_size,
-                 maximum_position_encoding, rate=0.1, embedding=None, **kwargs):
+    def __init__(
+        self,
+        num_layers,
+        d_model,
+        num_heads,
+        dff,
+        vocab_size,
+        maximum_position_encoding,
+        rate=0.1,
+        embedding=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.num_layers = num_layers
         self.d_model = d_model
@@ -225,24 +233,29 @@ class _Stack(AttentionMaskConsumer):
         embeddings + positional encodings."""
         seq_len = tf.shape(x)[1]
         tf.debugging.assert_less_equal(
-            start + seq_len, self.maximum_position_encoding,
+            start + seq_len,
+            self.maximum_position_encoding,
             message=f"{self.name}: sequence longer than the {self.maximum_position_encoding} positions "
-                    f"this model encodes; truncate the input or build the model with a larger pe_input/pe_target",
+            f"this model encodes; truncate the input or build the model with a larger pe_input/pe_target",
         )
         x = self.embedding(x)
         # The paper multiplies the embeddings by √d_model so that they are not
         # drowned by the positional encoding, whose entries are in [-1, 1].
         x *= tf.math.sqrt(tf.cast(self.d_model, x.dtype))
         # Under mixed precision x is bfloat16/float16: the table is cast to match.
-        x += tf.cast(self.pos_encoding[:, start:start + seq_len, :], x.dtype)
+        x += tf.cast(self.pos_encoding[:, start : start + seq_len, :], x.dtype)
         return self.dropout(x, training=training)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            num_layers=self.num_layers, d_model=self.d_model, num_heads=self.num_heads,
-            dff=self.dff, vocab_size=self.vocab_size,
-            maximum_position_encoding=self.maximum_position_encoding, rate=self.rate,
+            num_layers=self.num_layers,
+            d_model=self.d_model,
+            num_heads=self.num_heads,
+            dff=self.dff,
+            vocab_size=self.vocab_size,
+            maximum_position_encoding=self.maximum_position_encoding,
+            rate=self.rate,
         )
         return config
 
@@ -320,8 +333,9 @@ class Decoder(_Stack):
         x = self.embed(x, training)
         attention_weights = {}
         for i, layer in enumerate(self.dec_layers):
-            x, block1, block2 = layer(x, enc_output, training=training,
-                                      look_ahead_mask=look_ahead_mask, padding_mask=padding_mask)
+            x, block1, block2 = layer(
+                x, enc_output, training=training, look_ahead_mask=look_ahead_mask, padding_mask=padding_mask
+            )
             attention_weights[f"decoder_layer{i + 1}_block1"] = block1
             attention_weights[f"decoder_layer{i + 1}_block2"] = block2
         return x, attention_weights

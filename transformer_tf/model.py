@@ -72,24 +72,56 @@ class Transformer(keras.Model):
         ``decoder_layer{i}_block2`` ``(batch, heads, tar_len, inp_len)``.
     """
 
-    def __init__(self, num_layers, d_model, num_heads, dff, input_vocab_size,
-                 target_vocab_size, pe_input, pe_target, rate=0.1, share_embeddings=False, **kwargs):
+    def __init__(
+        self,
+        num_layers,
+        d_model,
+        num_heads,
+        dff,
+        input_vocab_size,
+        target_vocab_size,
+        pe_input,
+        pe_target,
+        rate=0.1,
+        share_embeddings=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if share_embeddings and input_vocab_size != target_vocab_size:
-            raise ValueError(f"share_embeddings needs one joint vocabulary; got input_vocab_size="
-                             f"{input_vocab_size} and target_vocab_size={target_vocab_size}.")
+            raise ValueError(
+                f"share_embeddings needs one joint vocabulary; got input_vocab_size="
+                f"{input_vocab_size} and target_vocab_size={target_vocab_size}."
+            )
         self.hparams = dict(
-            num_layers=num_layers, d_model=d_model, num_heads=num_heads, dff=dff,
-            input_vocab_size=input_vocab_size, target_vocab_size=target_vocab_size,
-            pe_input=pe_input, pe_target=pe_target, rate=rate, share_embeddings=share_embeddings,
+            num_layers=num_layers,
+            d_model=d_model,
+            num_heads=num_heads,
+            dff=dff,
+            input_vocab_size=input_vocab_size,
+            target_vocab_size=target_vocab_size,
+            pe_input=pe_input,
+            pe_target=pe_target,
+            rate=rate,
+            share_embeddings=share_embeddings,
         )
-        self.encoder = Encoder(num_layers, d_model, num_heads, dff, input_vocab_size,
-                               pe_input, rate, name="encoder")
+        self.encoder = Encoder(num_layers, d_model, num_heads, dff, input_vocab_size, pe_input, rate, name="encoder")
         shared = self.encoder.embedding if share_embeddings else None
-        self.decoder = Decoder(num_layers, d_model, num_heads, dff, target_vocab_size,
-                               pe_target, rate, embedding=shared, name="decoder")
-        self.final_layer = (TiedOutput(shared, name="final_layer") if share_embeddings
-                            else keras.layers.Dense(target_vocab_size, name="final_layer"))
+        self.decoder = Decoder(
+            num_layers,
+            d_model,
+            num_heads,
+            dff,
+            target_vocab_size,
+            pe_target,
+            rate,
+            embedding=shared,
+            name="decoder",
+        )
+        self.final_layer = (
+            TiedOutput(shared, name="final_layer")
+            if share_embeddings
+            else keras.layers.Dense(target_vocab_size, name="final_layer")
+        )
 
     def build(self, input_shape=None):
         # Create every weight up front (also what `.keras` loading calls), so that
@@ -107,8 +139,11 @@ class Transformer(keras.Model):
 
         enc_output, enc_attention = self.encoder(inp, training=training, mask=enc_padding_mask)
         dec_output, dec_attention = self.decoder(
-            tar, enc_output, training=training,
-            look_ahead_mask=look_ahead_mask, padding_mask=dec_padding_mask,
+            tar,
+            enc_output,
+            training=training,
+            look_ahead_mask=look_ahead_mask,
+            padding_mask=dec_padding_mask,
         )
         logits = tf.cast(self.final_layer(dec_output), tf.float32)  # (batch, tar_len, target_vocab_size)
         if return_attention:
@@ -123,4 +158,3 @@ class Transformer(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-

@@ -48,7 +48,9 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
     nrows = math.ceil(num_heads / ncols)
     cell = 0.35  # inches per matrix cell, so long sentences stay readable
     fig, axes = plt.subplots(
-        nrows, ncols, squeeze=False,
+        nrows,
+        ncols,
+        squeeze=False,
         figsize=(max(3.0, 1.0 + cell * seq_k) * ncols, max(2.5, 1.0 + cell * seq_q) * nrows),
     )
     for head, ax in enumerate(axes.flat):
@@ -56,8 +58,13 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
             ax.axis("off")
             continue
         sns.heatmap(
-            attention[head], ax=ax, cmap=HEAD_PALETTES[head % len(HEAD_PALETTES)],
-            vmin=0.0, vmax=1.0, square=seq_q == seq_k, cbar=False,
+            attention[head],
+            ax=ax,
+            cmap=HEAD_PALETTES[head % len(HEAD_PALETTES)],
+            vmin=0.0,
+            vmax=1.0,
+            square=seq_q == seq_k,
+            cbar=False,
             xticklabels=x_labels if x_labels is not None else "auto",
             yticklabels=y_labels if y_labels is not None else "auto",
         )
@@ -149,10 +156,11 @@ def sentence_attention(translator, sentence):
         warnings.warn(warning.message, warning.category, stacklevel=2)
     inp = tf.constant([source_ids], tf.int64)
     generated = [int(i) for i in translator.generate(inp)[0]]
-    generated = generated[:generated.index(END_ID) + 1] if END_ID in generated else generated
+    generated = generated[: generated.index(END_ID) + 1] if END_ID in generated else generated
     decoder_input = [START_ID] + generated[:-1]  # the tokens fed in; each row predicts the next one
-    _, attention = translator.model((inp, tf.constant([decoder_input], tf.int64)),
-                                    training=False, return_attention=True)
+    _, attention = translator.model(
+        (inp, tf.constant([decoder_input], tf.int64)), training=False, return_attention=True
+    )
     return SentenceAttention(
         source_pieces=translator.source_tokenizer.id_to_piece(source_ids),
         target_pieces=translator.target_tokenizer.id_to_piece(decoder_input),
@@ -183,10 +191,13 @@ def plot_attention_weights(attention, kinds=tuple(KINDS), layers=None):
     for kind in kinds:
         rows, columns = attention.labels(kind)
         for layer in layers:
-            title = (f"Layer {layer}, {KIND_TITLES[kind]}: \"{' '.join(attention.source_pieces[1:-1])}\" → "
-                     f"\"{attention.translation}\"")
+            title = (
+                f'Layer {layer}, {KIND_TITLES[kind]}: "{" ".join(attention.source_pieces[1:-1])}" → '
+                f'"{attention.translation}"'
+            )
             figures[KINDS[kind][1].format(i=layer)] = plot_attention_heads(
-                attention.matrix(kind, layer), x_labels=columns, y_labels=rows, title=title)
+                attention.matrix(kind, layer), x_labels=columns, y_labels=rows, title=title
+            )
     return figures
 
 
@@ -198,8 +209,7 @@ def plot_attention_overview(attention, kind, layers=None):
     """
     layers = list(layers or range(1, attention.num_layers + 1))
     num_heads = attention.matrix(kind, layers[0]).shape[0]
-    fig, axes = plt.subplots(len(layers), num_heads, squeeze=False,
-                             figsize=(1.9 * num_heads, 1.9 * len(layers) + 0.8))
+    fig, axes = plt.subplots(len(layers), num_heads, squeeze=False, figsize=(1.9 * num_heads, 1.9 * len(layers) + 0.8))
     for r, layer in enumerate(layers):
         weights = attention.matrix(kind, layer)
         for head in range(num_heads):
@@ -211,6 +221,6 @@ def plot_attention_overview(attention, kind, layers=None):
                 ax.set_title(f"Head {head + 1}")
             if head == 0:
                 ax.set_ylabel(f"Layer {layer}")
-    fig.suptitle(f"{KIND_TITLES[kind]}, all layers × heads: \"{attention.translation}\"")
+    fig.suptitle(f'{KIND_TITLES[kind]}, all layers × heads: "{attention.translation}"')
     fig.tight_layout()
     return fig

@@ -23,15 +23,17 @@ class CustomSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, d_model, warmup_steps=4000):
         super().__init__()
         if d_model <= 0 or warmup_steps <= 0:
-            raise ValueError(f"d_model={d_model} and warmup_steps={warmup_steps} must both be positive "
-                             f"(the rate divides by their square roots).")
+            raise ValueError(
+                f"d_model={d_model} and warmup_steps={warmup_steps} must both be positive "
+                f"(the rate divides by their square roots)."
+            )
         self.d_model = d_model
         self.warmup_steps = warmup_steps
 
     def __call__(self, step):
         step = tf.maximum(tf.cast(step, tf.float32), 1.0)
         arg1 = tf.math.rsqrt(step)
-        arg2 = step * (self.warmup_steps ** -1.5)
+        arg2 = step * (self.warmup_steps**-1.5)
         return tf.math.rsqrt(tf.cast(self.d_model, tf.float32)) * tf.math.minimum(arg1, arg2)
 
     def get_config(self):

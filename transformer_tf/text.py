@@ -19,7 +19,8 @@ def decode_utf8(data, where):
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise TransformerTFError(
-            f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); {_FIX}.") from None
+            f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); {_FIX}."
+        ) from None
 
 
 def read_text(path, where=None):
@@ -35,6 +36,7 @@ def check_argument(text, where):
     except UnicodeEncodeError as err:
         byte = ord(text[err.start]) - 0xDC00 if 0xDC80 <= ord(text[err.start]) <= 0xDCFF else None
         what = f"byte 0x{byte:02x}" if byte is not None else "a lone surrogate"
-        raise TransformerTFError(f"{where}: not UTF-8 text ({what} at character {err.start}); {_FIX}, "
-                                 f"or use a UTF-8 terminal.") from None
+        raise TransformerTFError(
+            f"{where}: not UTF-8 text ({what} at character {err.start}); {_FIX}, or use a UTF-8 terminal."
+        ) from None
     return text

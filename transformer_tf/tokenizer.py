@@ -62,14 +62,17 @@ class SubwordTokenizer:
         self.source = source
         self.sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
         if offset == 0 and (self.sp.pad_id(), self.sp.unk_id(), self.sp.bos_id(), self.sp.eos_id()) != (
-                PAD_ID, UNK_ID, START_ID, END_ID):
+            PAD_ID,
+            UNK_ID,
+            START_ID,
+            END_ID,
+        ):
             raise TransformerTFError("a trained SentencePiece model must use pad 0, unk 1, bos 2, eos 3.")
 
     # -- constructors ---------------------------------------------------------------
 
     @classmethod
-    def train(cls, sentences, vocab_size=8000, model_type="bpe", max_sentences=200_000, seed=0,
-              byte_fallback=False):
+    def train(cls, sentences, vocab_size=8000, model_type="bpe", max_sentences=200_000, seed=0, byte_fallback=False):
         """Train a BPE model on an iterable of sentences (the training split only).
 
         Args:
@@ -90,14 +93,29 @@ class SubwordTokenizer:
         spm.set_random_generator_seed(seed)
         try:
             spm.SentencePieceTrainer.train(
-                sentence_iterator=iter(sentences), model_writer=model, vocab_size=vocab_size,
-                model_type=model_type, character_coverage=1.0, input_sentence_size=max_sentences,
-                shuffle_input_sentence=True, pad_id=PAD_ID, unk_id=UNK_ID, bos_id=START_ID, eos_id=END_ID,
-                num_threads=2, minloglevel=2, byte_fallback=byte_fallback, split_digits=byte_fallback,
+                sentence_iterator=iter(sentences),
+                model_writer=model,
+                vocab_size=vocab_size,
+                model_type=model_type,
+                character_coverage=1.0,
+                input_sentence_size=max_sentences,
+                shuffle_input_sentence=True,
+                pad_id=PAD_ID,
+                unk_id=UNK_ID,
+                bos_id=START_ID,
+                eos_id=END_ID,
+                num_threads=2,
+                minloglevel=2,
+                byte_fallback=byte_fallback,
+                split_digits=byte_fallback,
             )
         except RuntimeError as err:  # e.g. vocab_size larger than the text allows
-            hint = (" With byte fallback the vocabulary holds the 256 byte pieces and every character of the text"
-                    " besides the merges." if byte_fallback else "")
+            hint = (
+                " With byte fallback the vocabulary holds the 256 byte pieces and every character of the text"
+                " besides the merges."
+                if byte_fallback
+                else ""
+            )
             raise TransformerTFError(f"SentencePiece training failed: {err}; raise --vocab-size.{hint}") from None
         kind = "joint" if byte_fallback else "trained"
         return cls(model.getvalue(), offset=0, source=f"{kind}:{model_type}:{vocab_size}")
@@ -120,8 +138,7 @@ class SubwordTokenizer:
                 f"BPEmb model {lang} vs={vs} is not available ({err.__class__.__name__}); expected {where}. "
                 f"Put the file there, or use the default trained tokenizer (--tokenizer trained)."
             ) from None
-        return cls(bpemb.spm.serialized_model_proto(), offset=1, bpemb_preprocess=True,
-                   source=f"bpemb:{lang}:{vs}")
+        return cls(bpemb.spm.serialized_model_proto(), offset=1, bpemb_preprocess=True, source=f"bpemb:{lang}:{vs}")
 
     # -- encode / decode ------------------------------------------------------------
 
@@ -172,8 +189,12 @@ class SubwordTokenizer:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / f"{name}.model").write_bytes(self.model_proto)
-        meta = {"offset": self.offset, "bpemb_preprocess": self.bpemb_preprocess, "source": self.source,
-                "vocab_size": self.vocab_size}
+        meta = {
+            "offset": self.offset,
+            "bpemb_preprocess": self.bpemb_preprocess,
+            "source": self.source,
+            "vocab_size": self.vocab_size,
+        }
         (directory / f"{name}.json").write_text(json.dumps(meta, indent=2) + "\n")
 
     @classmethod
@@ -190,8 +211,10 @@ class SubwordTokenizer:
         try:
             return cls(proto, offset=meta["offset"], bpemb_preprocess=meta["bpemb_preprocess"], source=meta["source"])
         except (KeyError, TypeError, RuntimeError) as err:  # a field missing; a truncated or foreign .model
-            raise TransformerTFError(f"tokenizer {name!r} in {directory} is damaged ({type(err).__name__}: {err}); "
-                                     f"restore {name}.model and {name}.json from the run.") from None
+            raise TransformerTFError(
+                f"tokenizer {name!r} in {directory} is damaged ({type(err).__name__}: {err}); "
+                f"restore {name}.model and {name}.json from the run."
+            ) from None
 
 
 # Files of a model folder: one joint tokenizer, or one per language.

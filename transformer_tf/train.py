@@ -101,13 +101,38 @@ class TrainConfig:
     checkpoint_every: int = 200  # optimizer steps between checkpoints
 
     # Changing these would make saved weights or tokenizers meaningless for the run.
-    ARCHITECTURE = ("num_layers", "d_model", "num_heads", "dff", "max_tokens", "share_embeddings", "tokenizer",
-                    "vocab_size", "max_pairs", "val_fraction", "test_fraction", "seed", "augment", "augment_names",
-                    "augment_numbers", "augment_concat", "batch_size")
+    ARCHITECTURE = (
+        "num_layers",
+        "d_model",
+        "num_heads",
+        "dff",
+        "max_tokens",
+        "share_embeddings",
+        "tokenizer",
+        "vocab_size",
+        "max_pairs",
+        "val_fraction",
+        "test_fraction",
+        "seed",
+        "augment",
+        "augment_names",
+        "augment_numbers",
+        "augment_concat",
+        "batch_size",
+    )
 
     # Whole numbers that must be at least 1, and the smallest max_tokens (START, one piece, END).
-    _AT_LEAST_ONE = ("num_layers", "d_model", "num_heads", "dff", "vocab_size", "batch_size", "epochs",
-                     "warmup_steps", "checkpoint_every")
+    _AT_LEAST_ONE = (
+        "num_layers",
+        "d_model",
+        "num_heads",
+        "dff",
+        "vocab_size",
+        "batch_size",
+        "epochs",
+        "warmup_steps",
+        "checkpoint_every",
+    )
     _MIN_MAX_TOKENS = 3
 
     def validate(self):
@@ -116,17 +141,22 @@ class TrainConfig:
         Raises:
             TransformerTFError: every problem found, in one message.
         """
+
         def flag(name):
             return "--" + name.replace("_", "-")
 
         def whole(v):
             return isinstance(v, int) and not isinstance(v, bool)
 
-        problems = [f"{flag(n)} {getattr(self, n)!r}: give a whole number ≥ 1"
-                    for n in self._AT_LEAST_ONE if not whole(getattr(self, n)) or getattr(self, n) < 1]
+        problems = [
+            f"{flag(n)} {getattr(self, n)!r}: give a whole number ≥ 1"
+            for n in self._AT_LEAST_ONE
+            if not whole(getattr(self, n)) or getattr(self, n) < 1
+        ]
         if not whole(self.max_tokens) or self.max_tokens < self._MIN_MAX_TOKENS:
-            problems.append(f"--max-tokens {self.max_tokens!r}: give at least {self._MIN_MAX_TOKENS} "
-                            f"(START, one piece, END)")
+            problems.append(
+                f"--max-tokens {self.max_tokens!r}: give at least {self._MIN_MAX_TOKENS} (START, one piece, END)"
+            )
         if self.max_pairs is not None and (not whole(self.max_pairs) or self.max_pairs < 1):
             problems.append(f"--max-pairs {self.max_pairs!r}: give a whole number ≥ 1 (or leave it out: all pairs)")
         if not whole(self.seed) or not 0 <= self.seed < 2**32:  # what NumPy's seeding accepts
@@ -146,14 +176,20 @@ class TrainConfig:
         if not isinstance(self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
             problems.append(f"--label-smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
         if self.share_embeddings and self.tokenizer != "joint":
-            problems.append(f"--share-embeddings needs one vocabulary for both languages (--tokenizer joint), "
-                            f"not --tokenizer {self.tokenizer}; or give --no-share-embeddings")
+            problems.append(
+                f"--share-embeddings needs one vocabulary for both languages (--tokenizer joint), "
+                f"not --tokenizer {self.tokenizer}; or give --no-share-embeddings"
+            )
         if not problems and self.val_fraction + self.test_fraction >= 1:
-            problems.append(f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} "
-                            f"leave nothing to train on: keep their sum below 1")
+            problems.append(
+                f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} "
+                f"leave nothing to train on: keep their sum below 1"
+            )
         if not problems and self.d_model % self.num_heads:
-            problems.append(f"--d-model {self.d_model} is not divisible by --num-heads {self.num_heads} "
-                            f"(each head gets d_model / num_heads columns)")
+            problems.append(
+                f"--d-model {self.d_model} is not divisible by --num-heads {self.num_heads} "
+                f"(each head gets d_model / num_heads columns)"
+            )
         if problems:
             raise TransformerTFError("; ".join(problems) + ".")
 
@@ -185,21 +221,37 @@ class TrainConfig:
 
     def check_compatible(self, saved):
         """Refuse to resume a run whose architecture or data differ; name every mismatch."""
-        diffs = [f"{k}: saved {getattr(saved, k)!r}, requested {getattr(self, k)!r}"
-                 for k in self.ARCHITECTURE if getattr(saved, k) != getattr(self, k)]
+        diffs = [
+            f"{k}: saved {getattr(saved, k)!r}, requested {getattr(self, k)!r}"
+            for k in self.ARCHITECTURE
+            if getattr(saved, k) != getattr(self, k)
+        ]
         if diffs:
             raise TransformerTFError(
-                "the checkpoint was trained with a different configuration (" + "; ".join(diffs) +
-                "). Use the saved values, or another --checkpoint-dir for a new run.")
+                "the checkpoint was trained with a different configuration ("
+                + "; ".join(diffs)
+                + "). Use the saved values, or another --checkpoint-dir for a new run."
+            )
 
 
 # The blog's exact setup, and the values a config.json written before a field existed had.
 PRESETS = {
     "default": TrainConfig(),
-    "blog": TrainConfig(max_tokens=40, share_embeddings=False, tokenizer="trained", vocab_size=8000,
-                        augment=False, label_smoothing=0.0),
+    "blog": TrainConfig(
+        max_tokens=40,
+        share_embeddings=False,
+        tokenizer="trained",
+        vocab_size=8000,
+        augment=False,
+        label_smoothing=0.0,
+    ),
 }
-LEGACY_VALUES = {"share_embeddings": False, "augment": False, "label_smoothing": 0.0, "mixed_precision": False}
+LEGACY_VALUES = {
+    "share_embeddings": False,
+    "augment": False,
+    "label_smoothing": 0.0,
+    "mixed_precision": False,
+}
 
 
 def read_config_json(directory):
@@ -210,8 +262,9 @@ def read_config_json(directory):
     try:
         payload = json.loads(read_text(path))
     except json.JSONDecodeError as err:
-        raise TransformerTFError(f"{path}: invalid JSON ({err}); restore it from the run's copy "
-                                 f"or train again into a new --checkpoint-dir.") from None
+        raise TransformerTFError(
+            f"{path}: invalid JSON ({err}); restore it from the run's copy or train again into a new --checkpoint-dir."
+        ) from None
     if not isinstance(payload, dict):
         raise TransformerTFError(f"{path}: expected a JSON object of settings, found {type(payload).__name__}.")
     return payload
@@ -251,8 +304,10 @@ def latest_checkpoint(checkpoint_dir):
     try:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
     except (tf.errors.OpError, ValueError) as err:  # a damaged text proto
-        raise TransformerTFError(f"{checkpoint_dir / 'checkpoint'}: unreadable ({str(err).splitlines()[0][:200]}); "
-                                 f"delete it if the ckpt-* files are fine, or train into a new folder.") from None
+        raise TransformerTFError(
+            f"{checkpoint_dir / 'checkpoint'}: unreadable ({str(err).splitlines()[0][:200]}); "
+            f"delete it if the ckpt-* files are fine, or train into a new folder."
+        ) from None
     if state is None or not state.model_checkpoint_path:
         return None
     newest = state.model_checkpoint_path
@@ -265,7 +320,8 @@ def latest_checkpoint(checkpoint_dir):
     raise TransformerTFError(
         f"the newest checkpoint {Path(newest).name}, named in {checkpoint_dir / 'checkpoint'}, has no files "
         f"(deleted or never finished); older ones remain: {', '.join(Path(p).name for p in older)}. "
-        f"To go on from {fallback}, make the first line of that file: model_checkpoint_path: \"{fallback}\"")
+        f'To go on from {fallback}, make the first line of that file: model_checkpoint_path: "{fallback}"'
+    )
 
 
 def restore_checkpoint(checkpoint, prefix, expect_partial=False):
@@ -281,13 +337,17 @@ def restore_checkpoint(checkpoint, prefix, expect_partial=False):
     except AssertionError as err:
         raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
     except ValueError as err:  # a tensor of another shape: config.json of another model size
-        raise TransformerTFError(f"{prefix} does not fit the model that config.json describes "
-                                 f"({str(err).splitlines()[0][:300]}); is config.json from another run?") from None
+        raise TransformerTFError(
+            f"{prefix} does not fit the model that config.json describes "
+            f"({str(err).splitlines()[0][:300]}); is config.json from another run?"
+        ) from None
     except (tf.errors.OpError, IndexError) as err:  # truncated or corrupted .index / .data files
         message = err.message if isinstance(err, tf.errors.OpError) else str(err)
-        raise TransformerTFError(f"{prefix}.index / .data-*: unreadable checkpoint files "
-                                 f"({type(err).__name__}: {message.splitlines()[0][:200]}); "
-                                 f"the files are truncated or corrupted.") from None
+        raise TransformerTFError(
+            f"{prefix}.index / .data-*: unreadable checkpoint files "
+            f"({type(err).__name__}: {message.splitlines()[0][:200]}); "
+            f"the files are truncated or corrupted."
+        ) from None
     return status
 
 
@@ -357,14 +417,23 @@ def build_model(config, input_vocab_size, target_vocab_size):
     if config.mixed_precision:
         keras.mixed_precision.set_dtype_policy(mixed_precision_policy())
     try:
-        model = Transformer(config.num_layers, config.d_model, config.num_heads, config.dff,
-                            input_vocab_size, target_vocab_size, pe_input=config.max_tokens,
-                            pe_target=config.max_tokens, rate=config.dropout,
-                            share_embeddings=config.share_embeddings)
+        model = Transformer(
+            config.num_layers,
+            config.d_model,
+            config.num_heads,
+            config.dff,
+            input_vocab_size,
+            target_vocab_size,
+            pe_input=config.max_tokens,
+            pe_target=config.max_tokens,
+            rate=config.dropout,
+            share_embeddings=config.share_embeddings,
+        )
     finally:
         keras.mixed_precision.set_dtype_policy(previous)
-    optimizer = keras.optimizers.Adam(CustomSchedule(config.d_model, config.warmup_steps),
-                                      beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    optimizer = keras.optimizers.Adam(
+        CustomSchedule(config.d_model, config.warmup_steps), beta_1=0.9, beta_2=0.98, epsilon=1e-9
+    )
     model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing), metrics=[masked_accuracy])
     model.build(((None, None), (None, None)))
     optimizer.build(model.trainable_variables)  # so a restore has every slot to fill
@@ -388,22 +457,29 @@ def training_pairs(config, splits):
     """
     if not config.augment:
         return splits["train"], {}
-    return augment_pairs(splits["train"], config.seed, config.augment_names, config.augment_numbers,
-                         config.augment_concat)
+    return augment_pairs(
+        splits["train"], config.seed, config.augment_names, config.augment_numbers, config.augment_concat
+    )
 
 
 def make_tokenizers(config, train_pairs):
     """``(source, target)`` tokenizers for ``config.tokenizer``; one object twice when joint."""
     if config.tokenizer == "joint":
-        joint = SubwordTokenizer.train([text for pair in train_pairs for text in pair], config.vocab_size,
-                                       seed=config.seed, byte_fallback=True)
+        joint = SubwordTokenizer.train(
+            [text for pair in train_pairs for text in pair],
+            config.vocab_size,
+            seed=config.seed,
+            byte_fallback=True,
+        )
         return joint, joint
     if config.tokenizer == "bpemb":
         return tuple(SubwordTokenizer.from_bpemb(lang, 10000, config.bpemb_cache_dir) for lang in ("en", "es"))
     if config.tokenizer != "trained":
         raise TransformerTFError(f"--tokenizer {config.tokenizer!r}: choose 'joint', 'trained' or 'bpemb'.")
-    return (SubwordTokenizer.train([en for en, _ in train_pairs], config.vocab_size, seed=config.seed),
-            SubwordTokenizer.train([es for _, es in train_pairs], config.vocab_size, seed=config.seed))
+    return (
+        SubwordTokenizer.train([en for en, _ in train_pairs], config.vocab_size, seed=config.seed),
+        SubwordTokenizer.train([es for _, es in train_pairs], config.vocab_size, seed=config.seed),
+    )
 
 
 class CheckpointEvery(keras.callbacks.Callback):
@@ -429,7 +505,8 @@ class CheckpointEvery(keras.callbacks.Callback):
             raise TransformerTFError(
                 f"cannot write a checkpoint to {self.manager.directory} at step {step} "
                 f"({type(err).__name__}: {message.splitlines()[0][:200]}); the last one saved is "
-                f"{self.manager.latest_checkpoint or 'none'}. Fix the folder and run the same command to resume.") from None
+                f"{self.manager.latest_checkpoint or 'none'}. Fix the folder and run the same command to resume."
+            ) from None
 
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -454,13 +531,15 @@ def make_strategy(name="default", cpu_replicas=None, worker_timeout=WORKER_TIMEO
         try:
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas)
         except RuntimeError:
-            raise TransformerTFError("--cpu-replicas must be set before TensorFlow starts; "
-                                     "call make_strategy first in the process.") from None
+            raise TransformerTFError(
+                "--cpu-replicas must be set before TensorFlow starts; call make_strategy first in the process."
+            ) from None
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
-                  [d.name for d in tf.config.list_logical_devices("CPU")]
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or [
+            d.name for d in tf.config.list_logical_devices("CPU")
+        ]
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
         return multiworker_strategy(worker_timeout)
@@ -473,13 +552,16 @@ def _resumable_checkpoint(config, checkpoint_dir, corpus):
     if (checkpoint_dir / "weights").is_dir() and not any(checkpoint_dir.glob("ckpt-*.index")):
         raise TransformerTFError(
             f"{checkpoint_dir} holds released weights without optimizer state, which cannot be resumed; "
-            f"train into another folder (--checkpoint-dir runs/my_model).")
+            f"train into another folder (--checkpoint-dir runs/my_model)."
+        )
     latest = latest_checkpoint(checkpoint_dir)
     if latest is None:
         return None  # nothing trained yet: a config without checkpoints is a start that failed
     if not (checkpoint_dir / CONFIG_FILE).is_file():
-        raise TransformerTFError(f"{checkpoint_dir} holds checkpoints but no {CONFIG_FILE}, so they cannot be "
-                                 f"resumed; train into another --checkpoint-dir.")
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds checkpoints but no {CONFIG_FILE}, so they cannot be "
+            f"resumed; train into another --checkpoint-dir."
+        )
     config.check_compatible(TrainConfig.load(checkpoint_dir))
     saved = read_config_json(checkpoint_dir).get("corpus")
     if saved and (saved.get("bytes"), saved.get("sha256")) != (corpus["bytes"], corpus["sha256"]):
@@ -487,7 +569,8 @@ def _resumable_checkpoint(config, checkpoint_dir, corpus):
             f"{checkpoint_dir} was trained on another corpus ({saved.get('file')}: {saved.get('bytes'):,} bytes, "
             f"sha256 {str(saved.get('sha256'))[:12]}…) than --data gives now ({corpus['file']}: "
             f"{corpus['bytes']:,} bytes, sha256 {corpus['sha256'][:12]}…); resuming would reuse its tokenizers and "
-            f"skip the wrong batches. Give the same corpus, or start a new run in another --checkpoint-dir.")
+            f"skip the wrong batches. Give the same corpus, or start a new run in another --checkpoint-dir."
+        )
     return latest
 
 
@@ -506,8 +589,7 @@ def _check_writable(directory, flag):
         raise TransformerTFError(f"{flag} {directory}: cannot write there ({err.strerror or err}).") from None
 
 
-def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", callbacks=(), verbose=1,
-          strategy=None):
+def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", callbacks=(), verbose=1, strategy=None):
     """Train (or resume) the translator; returns ``(model, history)``.
 
     ``callbacks`` are extra Keras callbacks, run after the checkpointing one.
@@ -555,24 +637,30 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     if verbose and added:
         print("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
     train_pairs, n_train = encode_pairs(pairs, en_tok, es_tok, config.max_tokens)
-    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, batch_size, config.max_tokens,
-                             drop_remainder=split)
+    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, batch_size, config.max_tokens, drop_remainder=split)
     if int(val_ds.cardinality()) == 0:
         print(f"note: the validation split has no complete batch of {batch_size}; no validation.")
         val_ds = None
     # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = count_batches(batch_pairs(train_pairs, batch_size, config.max_tokens,
-                                                drop_remainder=split))
+    steps_per_epoch = count_batches(batch_pairs(train_pairs, batch_size, config.max_tokens, drop_remainder=split))
     if steps_per_epoch == 0:
-        raise TransformerTFError(f"the training split has no complete batch of {config.batch_size} "
-                                 f"for {strategy.num_replicas_in_sync} replicas: lower --batch-size.")
+        raise TransformerTFError(
+            f"the training split has no complete batch of {config.batch_size} "
+            f"for {strategy.num_replicas_in_sync} replicas: lower --batch-size."
+        )
     if verbose:
-        print(f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
-              f"tokens, {steps_per_epoch} batches an epoch")
+        print(
+            f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
+            f"tokens, {steps_per_epoch} batches an epoch"
+        )
 
     if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
-        check_same_inputs(strategy, json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
-                          *(tok.model_proto for tok in tokenizers), *(t.numpy().tobytes() for t in train_pairs))
+        check_same_inputs(
+            strategy,
+            json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
+            *(tok.model_proto for tok in tokenizers),
+            *(t.numpy().tobytes() for t in train_pairs),
+        )
         check_worker_count(strategy, checkpoint_dir)
     with strategy.scope():  # variables (model and optimizer) are created per replica
         model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
@@ -581,13 +669,19 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
         print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s){note}")
     # The dropout masks' random state is saved too, so a resumed run draws the same masks.
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, dropout_seeds=dropout_seed_states(model))
-    manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=5,
-                                         step_counter=model.optimizer.iterations,
-                                         checkpoint_interval=config.checkpoint_every)
+    manager = tf.train.CheckpointManager(
+        checkpoint,
+        checkpoint_dir,
+        max_to_keep=5,
+        step_counter=model.optimizer.iterations,
+        checkpoint_interval=config.checkpoint_every,
+    )
     if latest:
         # Checkpoints written before the dropout state was saved restore without it.
-        restore_checkpoint(checkpoint if _has_dropout_seeds(latest) else
-                           tf.train.Checkpoint(model=model, optimizer=model.optimizer), latest)
+        restore_checkpoint(
+            checkpoint if _has_dropout_seeds(latest) else tf.train.Checkpoint(model=model, optimizer=model.optimizer),
+            latest,
+        )
     if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
         broadcast_from_chief(strategy, model_state(model))
     tokenizer_files = save_tokenizers(checkpoint_dir, *tokenizers)  # the same files again when resuming
@@ -599,21 +693,43 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
     callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
     if multiworker:
+
         def stream(start):
-            return training_stream(train_pairs, config.seed, start, steps_per_epoch, batch_size, config.max_tokens,
-                                   drop_remainder=True)
-        return fit_on_workers(model, strategy, stream, steps_per_epoch, config.epochs, batch_size, val_ds,
-                              callbacks, verbose)
+            return training_stream(
+                train_pairs,
+                config.seed,
+                start,
+                steps_per_epoch,
+                batch_size,
+                config.max_tokens,
+                drop_remainder=True,
+            )
+
+        return fit_on_workers(
+            model, strategy, stream, steps_per_epoch, config.epochs, batch_size, val_ds, callbacks, verbose
+        )
     history = None
     # A resumed run may stop mid-epoch: first finish that epoch, then run whole ones.
     while done < config.epochs * steps_per_epoch:
         epoch, offset = divmod(done, steps_per_epoch)
-        stream = training_stream(train_pairs, config.seed, done, steps_per_epoch, config.batch_size,
-                                 config.max_tokens, drop_remainder=split)
+        stream = training_stream(
+            train_pairs,
+            config.seed,
+            done,
+            steps_per_epoch,
+            config.batch_size,
+            config.max_tokens,
+            drop_remainder=split,
+        )
         history = model.fit(
-            stream, initial_epoch=epoch, epochs=epoch + 1 if offset else config.epochs,
-            steps_per_epoch=steps_per_epoch - offset, validation_data=val_ds, callbacks=callbacks,
-            shuffle=False, verbose=verbose,  # the stream shuffles itself, epoch by epoch
+            stream,
+            initial_epoch=epoch,
+            epochs=epoch + 1 if offset else config.epochs,
+            steps_per_epoch=steps_per_epoch - offset,
+            validation_data=val_ds,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=verbose,  # the stream shuffles itself, epoch by epoch
         )
         done = int(model.optimizer.iterations.numpy())
     return model, history

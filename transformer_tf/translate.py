@@ -32,8 +32,9 @@ def next_token_logits(model, x):
     """Logits of the next token, ``(batch, 1, d_model)`` decoder output → ``(batch, vocab)``
     float32, with the ids of ``_NEVER_GENERATED`` at −∞."""
     logits = tf.cast(model.final_layer(x)[:, 0], tf.float32)
-    never = tf.scatter_nd([[i] for i in _NEVER_GENERATED], [-float("inf")] * len(_NEVER_GENERATED),
-                          [model.final_layer.units])
+    never = tf.scatter_nd(
+        [[i] for i in _NEVER_GENERATED], [-float("inf")] * len(_NEVER_GENERATED), [model.final_layer.units]
+    )
     return logits + never
 
 
@@ -116,7 +117,7 @@ def beam_search_decode(model, inp, max_length, beam_size=4, alpha=0.6):
         parents = tf.reshape(top_index // vocab + tf.range(batch)[:, tf.newaxis] * beam_size, [-1])
         words = tf.cast(tf.reshape(top_index % vocab, [-1]), tf.int64)  # (batch·beam,)
 
-        caches = tf.nest.map_structure(lambda c: tf.gather(c, parents), caches)
+        caches = tf.nest.map_structure(lambda c, parents=parents: tf.gather(c, parents), caches)
         was_finished = tf.gather(finished, parents)
         sequences = tf.gather(sequences, parents) + tf.one_hot(t, max_length, dtype=tf.int64) * words[:, None]
         lengths = tf.gather(lengths, parents) + tf.cast(~was_finished, tf.float32)
@@ -177,8 +178,10 @@ def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
         kept = list(state.all_model_checkpoint_paths) if state else []
         if len(kept) < average:
-            raise TransformerTFError(f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
-                                     f"training checkpoint(s); average at most that many.")
+            raise TransformerTFError(
+                f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
+                f"training checkpoint(s); average at most that many."
+            )
         average_checkpoints(translator.model, kept[-average:])
     target = Path(checkpoint_dir) / WEIGHTS_PREFIX
     try:
@@ -229,9 +232,18 @@ class Translator:
         checkpoint_dir = Path(checkpoint_dir)
         config = TrainConfig.load(checkpoint_dir)
         source, target = load_tokenizers(checkpoint_dir)
-        model = Transformer(config.num_layers, config.d_model, config.num_heads, config.dff,
-                            source.vocab_size, target.vocab_size, config.max_tokens, config.max_tokens,
-                            rate=config.dropout, share_embeddings=config.share_embeddings)
+        model = Transformer(
+            config.num_layers,
+            config.d_model,
+            config.num_heads,
+            config.dff,
+            source.vocab_size,
+            target.vocab_size,
+            config.max_tokens,
+            config.max_tokens,
+            rate=config.dropout,
+            share_embeddings=config.share_embeddings,
+        )
         model.build(((None, None), (None, None)))
         latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
         if latest is None:
@@ -246,18 +258,24 @@ class Translator:
         encoded = self.source_tokenizer.encode(list(sentences))
         too_long = [i for i, ids in enumerate(encoded) if len(ids) > self.max_tokens]
         if too_long:
-            warnings.warn(f"{len(too_long)} sentence(s) longer than the {self.max_tokens} tokens the model reads "
-                          f"(e.g. #{too_long[0] + 1}, {len(encoded[too_long[0]])} tokens): only the start is "
-                          f"translated.", stacklevel=2)
-        return [ids if len(ids) <= self.max_tokens else ids[:self.max_tokens - 1] + [END_ID] for ids in encoded]
+            warnings.warn(
+                f"{len(too_long)} sentence(s) longer than the {self.max_tokens} tokens the model reads "
+                f"(e.g. #{too_long[0] + 1}, {len(encoded[too_long[0]])} tokens): only the start is "
+                f"translated.",
+                stacklevel=2,
+            )
+        return [ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + [END_ID] for ids in encoded]
 
     def _decoder(self, beam):
         if beam < 1:
             raise TransformerTFError(f"--beam {beam}: the beam size must be at least 1.")
         if beam not in self._decoders:
             model, length = self.model, self.max_tokens
-            fn = ((lambda inp: greedy_decode(model, inp, decode_length(inp, length))) if beam == 1 else
-                  (lambda inp: beam_search_decode(model, inp, decode_length(inp, length), beam_size=beam)))
+            fn = (
+                (lambda inp: greedy_decode(model, inp, decode_length(inp, length)))
+                if beam == 1
+                else (lambda inp: beam_search_decode(model, inp, decode_length(inp, length), beam_size=beam))
+            )
             self._decoders[beam] = tf.function(fn, input_signature=[tf.TensorSpec((None, None), tf.int64)])
         return self._decoders[beam]
 
@@ -287,7 +305,7 @@ class Translator:
         flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam)
         results, start = [], 0
         for group in sentences:
-            results.append(" ".join(flat[start:start + len(group)]))
+            results.append(" ".join(flat[start : start + len(group)]))
             start += len(group)
         return results
 
@@ -299,7 +317,7 @@ class Translator:
         ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
         todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
         for start in range(0, len(todo), batch_size):
-            chunk = todo[start:start + batch_size]
+            chunk = todo[start : start + batch_size]
             width = max(len(ids[i]) for i in chunk)
             inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)
             for i, row in zip(chunk, self.generate(inp, beam)):
