@@ -152,6 +152,6 @@ def test_release_into_an_unwritable_place_exits_2(trained_dir, tmp_path, capsys)
     shutil.copytree(trained_dir, folder)
     shutil.rmtree(folder / "weights", ignore_errors=True)
     (folder / "weights").write_text("a file where the weights folder goes")
-    assert main(["release", "--checkpoint-dir", str(folder)]) == 2
+    assert main(["release", "--checkpoint-dir", str(folder), "--average", "1"]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "weights" in err and "Traceback" not in err

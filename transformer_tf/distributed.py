@@ -212,7 +212,8 @@ def check_worker_count(strategy, checkpoint_dir):
 
     The global batch is ``batch_size × workers``, so another count means other batches
     and other steps: the resumed run would not end where the interrupted one would have.
-    The chief keeps the count in ``workers.json`` and tells the others (an all-reduce).
+    The chief keeps the count in ``workers.json`` (:func:`record_worker_count`) and tells
+    the others (an all-reduce). Writes nothing.
     """
     workers, path = num_workers(strategy), Path(checkpoint_dir) / WORKERS_FILE
     chief = strategy.extended.should_checkpoint
@@ -226,8 +227,14 @@ def check_worker_count(strategy, checkpoint_dir):
             f"(--batch-size × workers) would change. Restart it with {told} workers, or train into another "
             f"--checkpoint-dir."
         )
-    if chief and not told:
-        path.write_text(json.dumps({"workers": workers}) + "\n")
+
+
+def record_worker_count(strategy, checkpoint_dir):
+    """The chief writes ``workers.json`` (what :func:`check_worker_count` reads), once the run's
+    folder holds its config: nothing is written before every check has passed."""
+    path = Path(checkpoint_dir) / WORKERS_FILE
+    if strategy.extended.should_checkpoint and not path.is_file():
+        path.write_text(json.dumps({"workers": num_workers(strategy)}) + "\n")
 
 
 def model_state(model):

@@ -45,6 +45,7 @@ from transformer_tf.distributed import (
     model_state,
     multiworker_strategy,
     num_workers,
+    record_worker_count,
     worker_folders,
 )
 from transformer_tf.errors import TransformerTFError
@@ -686,6 +687,8 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
         broadcast_from_chief(strategy, model_state(model))
     tokenizer_files = save_tokenizers(checkpoint_dir, *tokenizers)  # the same files again when resuming
     config.save(checkpoint_dir, corpus, tokenizer_files)  # last: the config marks a folder as a run
+    if multiworker:
+        record_worker_count(strategy, checkpoint_dir)
     done = int(model.optimizer.iterations.numpy())
     if verbose and done:
         print(f"resumed from {latest or 'the chief'} at step {done} (epoch {done // steps_per_epoch + 1})")
