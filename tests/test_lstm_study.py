@@ -154,7 +154,9 @@ def test_resume_after_k_trials_runs_only_the_missing_draws(tmp_path):
 def test_a_killed_trial_is_retried_with_its_own_draw(tmp_path):
     studies = search.open_studies(_store(tmp_path, grace_period=1), "s", ("vanilla",), {"a": 1}, seed=0)
     study = studies["vanilla"]
-    zombie = study.ask(search_space(StudyConfig(units_range=(20, 64), learning_rate_range=(1e-6, 1e-2))))
+    # a bare ask() on a heartbeat storage is what a dying worker's trial looks like (Optuna warns)
+    with pytest.warns(UserWarning, match="Heartbeat of storage"):
+        zombie = study.ask(search_space(StudyConfig(units_range=(20, 64), learning_rate_range=(1e-6, 1e-2))))
     study._storage.record_heartbeat(zombie._trial_id)  # its worker then dies: no more heartbeats
     time.sleep(2.5)
     calls = []
