@@ -523,7 +523,8 @@ def plot_study(results, path=None):
         ax.legend(loc="upper right")
     ax.set_ylabel("test NLL per time step (nats)")
     counts = results["variant"].value_counts()
-    ax.set_title(f"LSTM variants on JSB Chorales: top 10 % of {counts.min()}–{counts.max()} trials per variant")
+    trials = f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()}–{counts.max()}"
+    ax.set_title(f"LSTM variants on JSB Chorales: top 10 % of {trials} trials per variant")
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=120)
