@@ -14,7 +14,6 @@ what two machines gain.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,29 +46,16 @@ with open(sys.argv[4], "w") as f:
 """
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def run(settings, strategy, workers, folder):
     """Epoch times (seconds) of one process or of the chief of ``workers`` processes."""
-    ports = free_ports(workers)
+    from transformer_tf.distributed import local_tf_configs
+
+    configs = local_tf_configs(workers)
     procs = []
     for i in range(workers):
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         if strategy == "multiworker":
-            env["TF_CONFIG"] = json.dumps(
-                {
-                    "cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                    "task": {"type": "worker", "index": i},
-                }
-            )
+            env["TF_CONFIG"] = configs[i]
         procs.append(
             subprocess.Popen(
                 [

@@ -502,6 +502,14 @@ def markdown_report(table, checks, config, importance=None):
     return "\n".join(lines) + "\n"
 
 
+def _finish(fig, path=None):
+    """Lay ``fig`` out, save it to ``path`` when given (120 dpi), and return it."""
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
+
+
 def plot_study(results, path=None):
     """Box plot of the test NLL of the top 10 % trials per variant (as the paper's figure 3); saved if ``path``."""
     import matplotlib.pyplot as plt
@@ -525,10 +533,7 @@ def plot_study(results, path=None):
     counts = results["variant"].value_counts()
     trials = f"{counts.min()}" if counts.min() == counts.max() else f"{counts.min()}–{counts.max()}"
     ax.set_title(f"LSTM variants on JSB Chorales: top 10 % of {trials} trials per variant")
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=120)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_importance(importance, path=None):
@@ -554,10 +559,7 @@ def plot_importance(importance, path=None):
     ax.set_ylabel("share of variance of test NLL")
     ax.set_title("fANOVA hyperparameter importance per variant")
     ax.legend(ncol=3, fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=120)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_learning_rate_marginal(results, space, path=None, points=40):
@@ -580,10 +582,7 @@ def plot_learning_rate_marginal(results, space, path=None, points=40):
     ax.set_ylabel("test NLL per time step (nats)")
     ax.set_title("Marginal of the learning rate (fANOVA forest)")
     ax.legend(ncol=3, fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=120)
-    return fig
+    return _finish(fig, path)
 
 
 def default_study_name(config, quick=False):

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 
 from transformer_tf.cli import main
-from transformer_tf.distributed import read_tf_config
+from transformer_tf.distributed import local_tf_configs, read_tf_config
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.tokenizer import SubwordTokenizer
 
@@ -55,31 +54,15 @@ train(TrainConfig(**json.loads(sys.argv[1])), sys.argv[2], sys.argv[2] + "-logs"
 """
 
 
-def free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_config(ports, index):
-    return json.dumps(
-        {"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}}
-    )
-
-
-def run_workers(commands, tmp_path, ports=None):
+def run_workers(commands, tmp_path, configs=None):
     """Start one process per command (worker i gets task index i), wait for all; returns
     ``[(returncode, stdout, stderr), ...]``. Each gets TIMEOUT seconds, then all are killed."""
-    ports = ports or free_ports(len(commands))
+    configs = configs or local_tf_configs(len(commands))
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # where non-chief workers put their temporary folder
     procs = [
         subprocess.Popen(
             cmd,
-            env={**env, "TF_CONFIG": tf_config(ports, i)},
+            env={**env, "TF_CONFIG": configs[i]},
             cwd=tmp_path,
             text=True,
             stdout=subprocess.PIPE,
@@ -206,7 +189,7 @@ def test_tokenizer_training_is_deterministic(shared_data):
 
 @pytest.mark.slow
 def test_worker_whose_peer_never_comes_up_stops_within_the_timeout(settings, tmp_path):
-    ports = free_ports(2)  # nobody listens on the second
+    configs = local_tf_configs(2)  # only the first is started: nobody listens on the second
     start = time.monotonic()
     ((status, _, err),) = run_workers(
         [
@@ -224,7 +207,7 @@ def test_worker_whose_peer_never_comes_up_stops_within_the_timeout(settings, tmp
             ]
         ],
         tmp_path,
-        ports,
+        configs,
     )
     assert status != 0 and "not every worker of TF_CONFIG came up within 5 s" in err
     assert time.monotonic() - start < TIMEOUT

@@ -88,6 +88,24 @@ def read_tf_config(text):
     return jobs, task_type, index
 
 
+def local_tf_configs(workers):
+    """``TF_CONFIG`` values for ``workers`` processes on this machine (trying it out, tests,
+    benchmarks): free localhost ports picked now, one JSON string per task index.
+
+    Returns:
+        list of ``workers`` strings; process ``i`` gets item ``i`` as its ``TF_CONFIG``.
+    """
+    import socket
+
+    sockets = [socket.socket() for _ in range(workers)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    cluster = {"worker": [f"localhost:{s.getsockname()[1]}" for s in sockets]}
+    for s in sockets:
+        s.close()
+    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(workers)]
+
+
 def multiworker_strategy(timeout=WORKER_TIMEOUT):
     """``MultiWorkerMirroredStrategy`` for the workers of ``TF_CONFIG`` (one local worker without it).
 
