@@ -12,8 +12,8 @@ Keras' own ``keras.layers.MultiHeadAttention`` uses the *opposite* convention: i
 
 import tensorflow as tf
 
-PAD_ID = 0
-"""Token id reserved for padding; every mask below is derived from it."""
+# The padding id is the tokenizers' (their id layout is its one home); every mask below is derived from it.
+from transformer_tf.tokenizer import PAD_ID
 
 
 def create_padding_mask(seq):
