@@ -222,19 +222,16 @@ JOINT_NAME = "tokenizer"
 PER_LANGUAGE_NAMES = ("tokenizer_en", "tokenizer_es")
 
 
-def save_tokenizers(directory, source, target):
-    """Write a translator's tokenizers: ``tokenizer.*`` when source and target are one
-    joint model, else ``tokenizer_en.*`` and ``tokenizer_es.*``.
+def tokenizer_names(source, target):
+    """The file stems of a translator's tokenizers: ``("tokenizer",)`` when source and target
+    are one joint model, else ``("tokenizer_en", "tokenizer_es")``."""
+    return (JOINT_NAME,) if source is target else PER_LANGUAGE_NAMES
 
-    Returns:
-        the file names written (``.model`` files), for ``config.json``.
-    """
-    if source is target:
-        source.save(directory, JOINT_NAME)
-        return [f"{JOINT_NAME}.model"]
-    for tokenizer, name in zip((source, target), PER_LANGUAGE_NAMES):
+
+def save_tokenizers(directory, source, target):
+    """Write a translator's tokenizers under :func:`tokenizer_names` (``.model`` and ``.json``)."""
+    for tokenizer, name in zip((source, target), tokenizer_names(source, target)):
         tokenizer.save(directory, name)
-    return [f"{name}.model" for name in PER_LANGUAGE_NAMES]
 
 
 def load_tokenizers(directory):

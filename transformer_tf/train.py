@@ -53,7 +53,7 @@ from transformer_tf.masks import PAD_ID
 from transformer_tf.model import Transformer
 from transformer_tf.schedule import CustomSchedule
 from transformer_tf.text import read_text
-from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers
+from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
 
 CONFIG_FILE = "config.json"
 
@@ -685,7 +685,9 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
         )
     if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
         broadcast_from_chief(strategy, model_state(model))
-    tokenizer_files = save_tokenizers(checkpoint_dir, *tokenizers)  # the same files again when resuming
+    if not latest:  # a resumed run keeps the tokenizer files it was trained with, untouched
+        save_tokenizers(checkpoint_dir, *tokenizers)
+    tokenizer_files = [f"{name}.model" for name in tokenizer_names(*tokenizers)]
     config.save(checkpoint_dir, corpus, tokenizer_files)  # last: the config marks a folder as a run
     if multiworker:
         record_worker_count(strategy, checkpoint_dir)
