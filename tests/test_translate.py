@@ -289,7 +289,7 @@ def test_a_multi_sentence_text_is_translated_sentence_by_sentence(trained_dir):
 def test_release_averages_the_newest_checkpoints(trained_dir, tmp_path):
     import shutil
 
-    from transformer_tf.translate import release_weights
+    from transformer_tf.checkpoints import release_weights
 
     folder = tmp_path / "run"
     shutil.copytree(trained_dir, folder)

@@ -158,7 +158,7 @@ def _add_config_flags(parser):
 
     A flag not given is absent from the parsed arguments, so the preset's value stands.
     """
-    from transformer_tf.train import PRESETS, TrainConfig
+    from transformer_tf.config import PRESETS, TrainConfig
 
     for field in dataclasses.fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -172,7 +172,7 @@ def _add_config_flags(parser):
 
 def config_from_args(args):
     """The TrainConfig of parsed ``train`` arguments: the preset, then the flags given."""
-    from transformer_tf.train import PRESETS, TrainConfig
+    from transformer_tf.config import PRESETS, TrainConfig
 
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
     return dataclasses.replace(PRESETS[args.preset], **given)
@@ -253,7 +253,7 @@ def _export(args):
 
 
 def _release(args):
-    from transformer_tf.translate import release_weights
+    from transformer_tf.checkpoints import release_weights
 
     written = release_weights(args.checkpoint_dir, args.average)
     what = f"mean of the {args.average} newest checkpoints" if args.average > 1 else "newest checkpoint"

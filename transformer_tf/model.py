@@ -158,3 +158,20 @@ class Transformer(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def model_from_config(config, input_vocab_size, target_vocab_size):
+    """The (unbuilt) model a :class:`~transformer_tf.config.TrainConfig` describes, under the
+    caller's dtype policy; training compiles it, inference restores weights into it."""
+    return Transformer(
+        config.num_layers,
+        config.d_model,
+        config.num_heads,
+        config.dff,
+        input_vocab_size,
+        target_vocab_size,
+        pe_input=config.max_tokens,
+        pe_target=config.max_tokens,
+        rate=config.dropout,
+        share_embeddings=config.share_embeddings,
+    )

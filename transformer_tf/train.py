@@ -13,7 +13,6 @@ run would have ended.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import random
@@ -24,6 +23,16 @@ import keras
 import tensorflow as tf
 
 from transformer_tf.augment import augment_pairs
+from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint
+from transformer_tf.config import (  # TrainConfig and its helpers lived here: importable from here for one release
+    CONFIG_FILE,
+    LEGACY_VALUES,  # noqa: F401
+    PRESETS,  # noqa: F401
+    TrainConfig,
+    corpus_fingerprint,
+    read_config_json,
+    write_atomically,  # noqa: F401
+)
 from transformer_tf.data import (
     batch_pairs,
     count_batches,
@@ -50,306 +59,9 @@ from transformer_tf.distributed import (
 )
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
-from transformer_tf.model import Transformer
+from transformer_tf.model import model_from_config
 from transformer_tf.schedule import CustomSchedule
-from transformer_tf.text import read_text
 from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
-
-CONFIG_FILE = "config.json"
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    """Every choice of a training run; saved as ``config.json`` beside the checkpoints.
-
-    The architecture is the blog's model: 4 layers, d_model 128, dff 512, 8 heads,
-    dropout 0.1, batch 64, Adam(0.9, 0.98, 1e-9) with ``CustomSchedule(d_model, 4000)``.
-    Around it, the defaults go past the blog's toy: one joint vocabulary with byte
-    fallback and tied embeddings, augmented training data (names, numbers, joined
-    pairs; :mod:`transformer_tf.augment`), inputs of up to 96 tokens and label smoothing
-    0.1. ``PRESETS["blog"]`` (``transformer-tf train --preset blog``) is the blog's exact
-    setup: two vocabularies of 8,000, no tying, no augmentation, 40 tokens, no smoothing.
-    """
-
-    # model
-    num_layers: int = 4
-    d_model: int = 128
-    num_heads: int = 8
-    dff: int = 512
-    dropout: float = 0.1
-    max_tokens: int = 96  # per side, START and END included; also the positional-encoding length
-    share_embeddings: bool = True  # one matrix: encoder input, decoder input, output projection
-    # tokenizers
-    tokenizer: str = "joint"  # "joint" (one BPE for both sides), "trained" (one per language), "bpemb"
-    vocab_size: int = 12000  # of the joint model, or per language for "trained"
-    bpemb_cache_dir: str | None = None
-    # data
-    data: str | None = None  # path of spa.txt; None: Keras cache, then download
-    max_pairs: int | None = None  # random subset of the corpus, for quick runs
-    val_fraction: float = 0.05
-    test_fraction: float = 0.05
-    seed: int = 0
-    augment: bool = True  # add name-swapped, number-swapped and joined copies of training pairs
-    augment_names: float = 0.2  # name-swapped copies, as a share of the training pairs
-    augment_numbers: int = 5  # copies of each pair with the same numbers on both sides
-    augment_concat: float = 0.1  # joined 2-3-pair examples, as a share of the training pairs
-    # optimisation
-    batch_size: int = 64
-    epochs: int = 20
-    warmup_steps: int = 4000
-    label_smoothing: float = 0.1
-    mixed_precision: bool = False  # mixed_bfloat16 on CPU, mixed_float16 on GPU
-    checkpoint_every: int = 200  # optimizer steps between checkpoints
-
-    # Changing these would make saved weights or tokenizers meaningless for the run.
-    ARCHITECTURE = (
-        "num_layers",
-        "d_model",
-        "num_heads",
-        "dff",
-        "max_tokens",
-        "share_embeddings",
-        "tokenizer",
-        "vocab_size",
-        "max_pairs",
-        "val_fraction",
-        "test_fraction",
-        "seed",
-        "augment",
-        "augment_names",
-        "augment_numbers",
-        "augment_concat",
-        "batch_size",
-    )
-
-    # Whole numbers that must be at least 1, and the smallest max_tokens (START, one piece, END).
-    _AT_LEAST_ONE = (
-        "num_layers",
-        "d_model",
-        "num_heads",
-        "dff",
-        "vocab_size",
-        "batch_size",
-        "epochs",
-        "warmup_steps",
-        "checkpoint_every",
-    )
-    _MIN_MAX_TOKENS = 3
-
-    def validate(self):
-        """Refuse values that cannot make a run, naming each flag: called before anything is written.
-
-        Raises:
-            TransformerTFError: every problem found, in one message.
-        """
-
-        def flag(name):
-            return "--" + name.replace("_", "-")
-
-        def whole(v):
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        problems = [
-            f"{flag(n)} {getattr(self, n)!r}: give a whole number ≥ 1"
-            for n in self._AT_LEAST_ONE
-            if not whole(getattr(self, n)) or getattr(self, n) < 1
-        ]
-        if not whole(self.max_tokens) or self.max_tokens < self._MIN_MAX_TOKENS:
-            problems.append(
-                f"--max-tokens {self.max_tokens!r}: give at least {self._MIN_MAX_TOKENS} (START, one piece, END)"
-            )
-        if self.max_pairs is not None and (not whole(self.max_pairs) or self.max_pairs < 1):
-            problems.append(f"--max-pairs {self.max_pairs!r}: give a whole number ≥ 1 (or leave it out: all pairs)")
-        if not whole(self.seed) or not 0 <= self.seed < 2**32:  # what NumPy's seeding accepts
-            problems.append(f"--seed {self.seed!r}: give a whole number from 0 to 2**32 - 1")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            problems.append(f"--dropout {self.dropout!r}: give a rate in [0, 1), e.g. 0.1")
-        for name in ("val_fraction", "test_fraction"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 < value < 1:
-                problems.append(f"{flag(name)} {value!r}: give a share in (0, 1), e.g. 0.05")
-        for name in ("augment_names", "augment_concat"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                problems.append(f"{flag(name)} {value!r}: give a share in [0, 1], e.g. 0.1")
-        if not whole(self.augment_numbers) or self.augment_numbers < 0:
-            problems.append(f"--augment-numbers {self.augment_numbers!r}: give a whole number ≥ 0")
-        if not isinstance(self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
-            problems.append(f"--label-smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
-        if self.share_embeddings and self.tokenizer != "joint":
-            problems.append(
-                f"--share-embeddings needs one vocabulary for both languages (--tokenizer joint), "
-                f"not --tokenizer {self.tokenizer}; or give --no-share-embeddings"
-            )
-        if not problems and self.val_fraction + self.test_fraction >= 1:
-            problems.append(
-                f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} "
-                f"leave nothing to train on: keep their sum below 1"
-            )
-        if not problems and self.d_model % self.num_heads:
-            problems.append(
-                f"--d-model {self.d_model} is not divisible by --num-heads {self.num_heads} "
-                f"(each head gets d_model / num_heads columns)"
-            )
-        if problems:
-            raise TransformerTFError("; ".join(problems) + ".")
-
-    def save(self, directory, corpus=None, tokenizer_files=()):
-        """Write ``config.json`` atomically (a temporary file renamed over it), with ``corpus``,
-        the :func:`corpus_fingerprint` of the data, when given, and the tokenizer files' names."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = {**dataclasses.asdict(self), "tokenizer_files": list(tokenizer_files)}
-        if corpus:
-            payload["corpus"] = corpus
-        write_atomically(directory / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
-
-    @classmethod
-    def load(cls, directory):
-        """Read ``config.json``; a missing, unreadable or invalid one raises TransformerTFError."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        path = Path(directory) / CONFIG_FILE
-        try:
-            saved = {k: v for k, v in read_config_json(directory).items() if k in fields}
-            # A config written before a field existed was trained without it: the blog's value.
-            config = cls(**{**LEGACY_VALUES, **saved})
-            config.validate()
-        except TransformerTFError as err:
-            if not path.is_file():
-                raise
-            raise TransformerTFError(f"{path} is not a valid training config: {err}") from None
-        return config
-
-    def check_compatible(self, saved):
-        """Refuse to resume a run whose architecture or data differ; name every mismatch."""
-        diffs = [
-            f"{k}: saved {getattr(saved, k)!r}, requested {getattr(self, k)!r}"
-            for k in self.ARCHITECTURE
-            if getattr(saved, k) != getattr(self, k)
-        ]
-        if diffs:
-            raise TransformerTFError(
-                "the checkpoint was trained with a different configuration ("
-                + "; ".join(diffs)
-                + "). Use the saved values, or another --checkpoint-dir for a new run."
-            )
-
-
-# The blog's exact setup, and the values a config.json written before a field existed had.
-PRESETS = {
-    "default": TrainConfig(),
-    "blog": TrainConfig(
-        max_tokens=40,
-        share_embeddings=False,
-        tokenizer="trained",
-        vocab_size=8000,
-        augment=False,
-        label_smoothing=0.0,
-    ),
-}
-LEGACY_VALUES = {
-    "share_embeddings": False,
-    "augment": False,
-    "label_smoothing": 0.0,
-    "mixed_precision": False,
-}
-
-
-def read_config_json(directory):
-    """``config.json`` of ``directory`` as a dict (every key, the corpus fingerprint included)."""
-    path = Path(directory) / CONFIG_FILE
-    if not path.is_file():
-        raise TransformerTFError(f"no {CONFIG_FILE} in {directory}: train a model first (transformer-tf train).")
-    try:
-        payload = json.loads(read_text(path))
-    except json.JSONDecodeError as err:
-        raise TransformerTFError(
-            f"{path}: invalid JSON ({err}); restore it from the run's copy or train again into a new --checkpoint-dir."
-        ) from None
-    if not isinstance(payload, dict):
-        raise TransformerTFError(f"{path}: expected a JSON object of settings, found {type(payload).__name__}.")
-    return payload
-
-
-def write_atomically(path, text):
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``:
-    a kill leaves the old file or the new one, never half of one."""
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        partial.write_text(text)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def corpus_fingerprint(path):
-    """``{"file", "bytes", "sha256"}`` of the corpus: a resume must read the same text."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
-
-
-def latest_checkpoint(checkpoint_dir):
-    """The newest training checkpoint's prefix in ``checkpoint_dir``, or None when it has none.
-
-    Raises:
-        TransformerTFError: the ``checkpoint`` state file is unreadable, or it names a newest
-            checkpoint whose files are gone while older ones remain (the message offers the
-            newest of those).
-    """
-    checkpoint_dir = Path(checkpoint_dir)
-    try:
-        state = tf.train.get_checkpoint_state(str(checkpoint_dir))
-    except (tf.errors.OpError, ValueError) as err:  # a damaged text proto
-        raise TransformerTFError(
-            f"{checkpoint_dir / 'checkpoint'}: unreadable ({str(err).splitlines()[0][:200]}); "
-            f"delete it if the ckpt-* files are fine, or train into a new folder."
-        ) from None
-    if state is None or not state.model_checkpoint_path:
-        return None
-    newest = state.model_checkpoint_path
-    if Path(newest + ".index").is_file():
-        return newest
-    older = [p for p in state.all_model_checkpoint_paths if p != newest and Path(p + ".index").is_file()]
-    if not older:
-        return None
-    fallback = Path(older[-1]).name
-    raise TransformerTFError(
-        f"the newest checkpoint {Path(newest).name}, named in {checkpoint_dir / 'checkpoint'}, has no files "
-        f"(deleted or never finished); older ones remain: {', '.join(Path(p).name for p in older)}. "
-        f'To go on from {fallback}, make the first line of that file: model_checkpoint_path: "{fallback}"'
-    )
-
-
-def restore_checkpoint(checkpoint, prefix, expect_partial=False):
-    """Fill ``checkpoint``'s variables from ``prefix``, or raise a TransformerTFError naming the
-    files and what is wrong (shapes of another model size, truncated or corrupted files).
-
-    ``expect_partial``: read only what ``checkpoint`` holds (a model without its optimizer) with
-    ``read``; otherwise ``restore`` everything, as a resumed training run needs.
-    """
-    try:
-        status = checkpoint.read(prefix).expect_partial() if expect_partial else checkpoint.restore(prefix)
-        status.assert_existing_objects_matched()
-    except AssertionError as err:
-        raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
-    except ValueError as err:  # a tensor of another shape: config.json of another model size
-        raise TransformerTFError(
-            f"{prefix} does not fit the model that config.json describes "
-            f"({str(err).splitlines()[0][:300]}); is config.json from another run?"
-        ) from None
-    except (tf.errors.OpError, IndexError) as err:  # truncated or corrupted .index / .data files
-        message = err.message if isinstance(err, tf.errors.OpError) else str(err)
-        raise TransformerTFError(
-            f"{prefix}.index / .data-*: unreadable checkpoint files "
-            f"({type(err).__name__}: {message.splitlines()[0][:200]}); "
-            f"the files are truncated or corrupted."
-        ) from None
-    return status
 
 
 def dropout_seed_states(model):
@@ -418,18 +130,7 @@ def build_model(config, input_vocab_size, target_vocab_size):
     if config.mixed_precision:
         keras.mixed_precision.set_dtype_policy(mixed_precision_policy())
     try:
-        model = Transformer(
-            config.num_layers,
-            config.d_model,
-            config.num_heads,
-            config.dff,
-            input_vocab_size,
-            target_vocab_size,
-            pe_input=config.max_tokens,
-            pe_target=config.max_tokens,
-            rate=config.dropout,
-            share_embeddings=config.share_embeddings,
-        )
+        model = model_from_config(config, input_vocab_size, target_vocab_size)
     finally:
         keras.mixed_precision.set_dtype_policy(previous)
     optimizer = keras.optimizers.Adam(

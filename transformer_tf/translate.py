@@ -17,11 +17,17 @@ from pathlib import Path
 
 import tensorflow as tf
 
+# Moved to transformer_tf.checkpoints; importable from here for one release.
+from transformer_tf.checkpoints import (  # noqa: F401
+    WEIGHTS_PREFIX,
+    average_checkpoints,
+    release_weights,
+    restore_model,
+    shipped_weights,
+)
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID, create_padding_mask
-from transformer_tf.model import Transformer
-from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID, load_tokenizers
-from transformer_tf.train import TrainConfig, latest_checkpoint, restore_checkpoint
+from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
 
 # Ids the decoder must never emit: padding (it only pads finished rows), <unk> (the
 # output never shows an unknown-token marker) and START (only ever fed in).
@@ -150,59 +156,6 @@ def greedy_decode_full(model, inp, max_length, stop_at_end=True):
     return tar[:, 1:]
 
 
-WEIGHTS_PREFIX = Path("weights") / "model"
-
-
-def shipped_weights(checkpoint_dir):
-    """The weights-only checkpoint prefix that ``transformer-tf release`` wrote, or None."""
-    prefix = Path(checkpoint_dir) / WEIGHTS_PREFIX
-    return str(prefix) if prefix.with_suffix(".index").is_file() else None
-
-
-def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
-    """Write the model weights, without optimizer state, to ``<checkpoint_dir>/weights/``
-    (what the repository ships: a third of the size).
-
-    Args:
-        average: average the weights of this many newest training checkpoints (the
-            paper's recipe: "we used a single model obtained by averaging the last 5
-            checkpoints"); 1 takes the newest alone.
-
-    Returns:
-        the checkpoint prefix written.
-    """
-    translator = Translator.from_checkpoint(checkpoint_dir)
-    if average < 1:
-        raise TransformerTFError(f"--average {average}: average at least 1 checkpoint.")
-    if average > 1:
-        state = tf.train.get_checkpoint_state(str(checkpoint_dir))
-        kept = list(state.all_model_checkpoint_paths) if state else []
-        if len(kept) < average:
-            raise TransformerTFError(
-                f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
-                f"training checkpoint(s); average at most that many."
-            )
-        average_checkpoints(translator.model, kept[-average:])
-    target = Path(checkpoint_dir) / WEIGHTS_PREFIX
-    try:
-        return tf.train.Checkpoint(model=translator.model).write(str(target))
-    except tf.errors.OpError as err:  # unwritable folder, a file where weights/ should be, disk full
-        raise TransformerTFError(f"cannot write {target}.*: {err.message.splitlines()[0][:200]}") from None
-
-
-def average_checkpoints(model, prefixes):
-    """Set ``model``'s weights to the mean of its weights in the checkpoints ``prefixes``."""
-    import numpy as np
-
-    total = None
-    for prefix in prefixes:
-        tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
-        values = [w.numpy().astype(np.float64) for w in model.weights]
-        total = values if total is None else [t + v for t, v in zip(total, values)]
-    for weight, summed in zip(model.weights, total):
-        weight.assign(summed / len(prefixes))
-
-
 class Translator:
     """A restored model with its tokenizers: ``Translator.from_checkpoint().translate([...])``.
 
@@ -230,25 +183,7 @@ class Translator:
                 every weight of the model its config describes.
         """
         checkpoint_dir = Path(checkpoint_dir)
-        config = TrainConfig.load(checkpoint_dir)
-        source, target = load_tokenizers(checkpoint_dir)
-        model = Transformer(
-            config.num_layers,
-            config.d_model,
-            config.num_heads,
-            config.dff,
-            source.vocab_size,
-            target.vocab_size,
-            config.max_tokens,
-            config.max_tokens,
-            rate=config.dropout,
-            share_embeddings=config.share_embeddings,
-        )
-        model.build(((None, None), (None, None)))
-        latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
-        if latest is None:
-            raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-        restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True)  # optimizer not needed
+        config, model, source, target = restore_model(checkpoint_dir)
         translator = cls(model, source, target, config.max_tokens)
         translator.checkpoint_dir = checkpoint_dir
         return translator

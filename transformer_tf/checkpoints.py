@@ -1,0 +1,151 @@
+"""Checkpoint folders: find and restore training checkpoints, rebuild a model from its
+folder, and write the weights-only release the repository ships.
+
+A folder holds ``config.json`` (:mod:`transformer_tf.config`), the tokenizer files and
+``tf.train.CheckpointManager`` checkpoints (``ckpt-N``); ``transformer-tf release`` adds
+``weights/model.*``, the model's weights without optimizer state (a third of the size).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from transformer_tf.config import TrainConfig
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.model import model_from_config
+from transformer_tf.tokenizer import load_tokenizers
+
+
+def latest_checkpoint(checkpoint_dir):
+    """The newest training checkpoint's prefix in ``checkpoint_dir``, or None when it has none.
+
+    Raises:
+        TransformerTFError: the ``checkpoint`` state file is unreadable, or it names a newest
+            checkpoint whose files are gone while older ones remain (the message offers the
+            newest of those).
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    try:
+        state = tf.train.get_checkpoint_state(str(checkpoint_dir))
+    except (tf.errors.OpError, ValueError) as err:  # a damaged text proto
+        raise TransformerTFError(
+            f"{checkpoint_dir / 'checkpoint'}: unreadable ({str(err).splitlines()[0][:200]}); "
+            f"delete it if the ckpt-* files are fine, or train into a new folder."
+        ) from None
+    if state is None or not state.model_checkpoint_path:
+        return None
+    newest = state.model_checkpoint_path
+    if Path(newest + ".index").is_file():
+        return newest
+    older = [p for p in state.all_model_checkpoint_paths if p != newest and Path(p + ".index").is_file()]
+    if not older:
+        return None
+    fallback = Path(older[-1]).name
+    raise TransformerTFError(
+        f"the newest checkpoint {Path(newest).name}, named in {checkpoint_dir / 'checkpoint'}, has no files "
+        f"(deleted or never finished); older ones remain: {', '.join(Path(p).name for p in older)}. "
+        f'To go on from {fallback}, make the first line of that file: model_checkpoint_path: "{fallback}"'
+    )
+
+
+def restore_checkpoint(checkpoint, prefix, expect_partial=False):
+    """Fill ``checkpoint``'s variables from ``prefix``, or raise a TransformerTFError naming the
+    files and what is wrong (shapes of another model size, truncated or corrupted files).
+
+    ``expect_partial``: read only what ``checkpoint`` holds (a model without its optimizer) with
+    ``read``; otherwise ``restore`` everything, as a resumed training run needs.
+    """
+    try:
+        status = checkpoint.read(prefix).expect_partial() if expect_partial else checkpoint.restore(prefix)
+        status.assert_existing_objects_matched()
+    except AssertionError as err:
+        raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
+    except ValueError as err:  # a tensor of another shape: config.json of another model size
+        raise TransformerTFError(
+            f"{prefix} does not fit the model that config.json describes "
+            f"({str(err).splitlines()[0][:300]}); is config.json from another run?"
+        ) from None
+    except (tf.errors.OpError, IndexError) as err:  # truncated or corrupted .index / .data files
+        message = err.message if isinstance(err, tf.errors.OpError) else str(err)
+        raise TransformerTFError(
+            f"{prefix}.index / .data-*: unreadable checkpoint files "
+            f"({type(err).__name__}: {message.splitlines()[0][:200]}); "
+            f"the files are truncated or corrupted."
+        ) from None
+    return status
+
+
+def restore_model(checkpoint_dir):
+    """Rebuild the model ``config.json`` describes and fill it from the newest training
+    checkpoint, or else from the shipped weights-only checkpoint (optimizer state is skipped).
+
+    Returns:
+        ``(config, model, source_tokenizer, target_tokenizer)``; the model computes in float32
+        whatever precision it was trained in.
+
+    Raises:
+        TransformerTFError: no trained model there, or the checkpoint does not fill every
+            weight of the model its config describes.
+    """
+    checkpoint_dir = Path(checkpoint_dir)
+    config = TrainConfig.load(checkpoint_dir)
+    source, target = load_tokenizers(checkpoint_dir)
+    model = model_from_config(config, source.vocab_size, target.vocab_size)
+    model.build(((None, None), (None, None)))
+    latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
+    if latest is None:
+        raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
+    restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True)
+    return config, model, source, target
+
+
+WEIGHTS_PREFIX = Path("weights") / "model"
+
+
+def shipped_weights(checkpoint_dir):
+    """The weights-only checkpoint prefix that ``transformer-tf release`` wrote, or None."""
+    prefix = Path(checkpoint_dir) / WEIGHTS_PREFIX
+    return str(prefix) if prefix.with_suffix(".index").is_file() else None
+
+
+def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
+    """Write the model weights, without optimizer state, to ``<checkpoint_dir>/weights/``
+    (what the repository ships: a third of the size).
+
+    Args:
+        average: average the weights of this many newest training checkpoints (the
+            paper's recipe: "we used a single model obtained by averaging the last 5
+            checkpoints"); 1 takes the newest alone.
+
+    Returns:
+        the checkpoint prefix written.
+    """
+    if average < 1:
+        raise TransformerTFError(f"--average {average}: average at least 1 checkpoint.")
+    _, model, _, _ = restore_model(checkpoint_dir)
+    if average > 1:
+        state = tf.train.get_checkpoint_state(str(checkpoint_dir))
+        kept = list(state.all_model_checkpoint_paths) if state else []
+        if len(kept) < average:
+            raise TransformerTFError(
+                f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
+                f"training checkpoint(s); average at most that many."
+            )
+        average_checkpoints(model, kept[-average:])
+    target = Path(checkpoint_dir) / WEIGHTS_PREFIX
+    try:
+        return tf.train.Checkpoint(model=model).write(str(target))
+    except tf.errors.OpError as err:  # unwritable folder, a file where weights/ should be, disk full
+        raise TransformerTFError(f"cannot write {target}.*: {err.message.splitlines()[0][:200]}") from None
+
+
+def average_checkpoints(model, prefixes):
+    """Set ``model``'s weights to the mean of its weights in the checkpoints ``prefixes``."""
+    total = None
+    for prefix in prefixes:
+        tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
+        values = [w.numpy().astype(np.float64) for w in model.weights]
+        total = values if total is None else [t + v for t, v in zip(total, values)]
+    for weight, summed in zip(model.weights, total):
+        weight.assign(summed / len(prefixes))
