@@ -54,10 +54,12 @@ def test_cached_decoding_is_the_same_inside_tf_function(model):
 def test_restored_translator_handles_empty_long_and_unseen_inputs(trained_dir):
     translator = Translator.from_checkpoint(trained_dir)
     sentences = ["He admired her as a great director.", "", "   ", "漢字 ☃ ünïcödé", "word " * 2000]
+    odd = ["مرحبا بالعالم", "שלום 😀🎉", "?!", "...", "—", "x" * 10_000]  # RTL, emoji, lone punctuation, one long word
     with pytest.warns(UserWarning, match="longer than the 24 tokens"):
-        out = translator.translate(sentences)
-    assert len(out) == 5 and all(isinstance(s, str) for s in out)
+        out = translator.translate(sentences + odd)
+    assert len(out) == 11 and all(isinstance(s, str) for s in out)
     assert out[1] == out[2] == ""
+    assert "<unk>" not in "".join(out) and "⁇" not in "".join(out)
     # batching and order do not change a translation
     assert translator.translate([sentences[0]]) == [out[0]]
     assert translator.translate(sentences[3:4] + sentences[:1]) == [out[3], out[0]]
