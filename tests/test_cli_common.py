@@ -103,6 +103,17 @@ def test_every_default_is_shown_once(prog):
             assert line.count("(default") <= 1, (name, line)
 
 
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_no_default_is_written_by_hand_in_a_help_text(prog):
+    parser = COMMANDS[prog][0].build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            if action.help and action.default not in (None, argparse.SUPPRESS) and not isinstance(action.default, bool):
+                for written in (f"default {action.default}", f"default: {action.default}"):
+                    assert written not in action.help, (name, action.option_strings, action.help)  # %(default)s
+
+
 def test_the_defaults_shown_are_the_dataclasses_and_the_presets():
     from lstm_tf.study import StudyConfig
     from pipeline.flow import FlowConfig

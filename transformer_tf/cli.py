@@ -26,7 +26,7 @@ def build_parser():
 
     demo = sub.add_parser("demo", help="run the multi-head attention worked example")
     demo.add_argument("--out", metavar="DIR", help="also write attention heatmap PNGs to DIR")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     demo.set_defaults(handler=_demo)
 
     train = sub.add_parser(
@@ -41,7 +41,7 @@ def build_parser():
         "--preset",
         default="default",
         choices=("default", "blog"),
-        help="the starting values of the model, data and optimisation flags below (default: default)",
+        help="the starting values of the model, data and optimisation flags below (default %(default)s)",
     )
     _add_config_flags(train)
     _add_checkpoint_dir(train)
@@ -74,7 +74,7 @@ def build_parser():
     _add_checkpoint_dir(translate)
     translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
     translate.add_argument(
-        "--beam", type=int, default=1, metavar="N", help="beam search with N beams (default 1: greedy)"
+        "--beam", type=int, default=1, metavar="N", help="beam search with N beams (default %(default)s: greedy)"
     )
     translate.set_defaults(handler=_translate)
 
@@ -89,7 +89,7 @@ def build_parser():
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
-    evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default 1: greedy)")
+    evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default %(default)s: greedy)")
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
