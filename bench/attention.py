@@ -20,6 +20,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
+import cli_common  # noqa: E402
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 
@@ -52,15 +53,17 @@ def run_steps(step, x, n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--d-model", type=int, default=128)
-    parser.add_argument("--heads", type=int, default=8)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--num-heads", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=64)
+    cli_common.deprecated_alias(parser, "--heads", "--num-heads")
+    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     parser.add_argument("--length", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=30, help="alternating measurement rounds")
     parser.add_argument("--steps", type=int, default=10, help="steps per round")
     parser.add_argument("--jit", action="store_true", help="compile both steps with XLA")
     args = parser.parse_args()
 
-    x, steps = make_steps(args.d_model, args.heads, args.batch, args.length, args.jit)
+    x, steps = make_steps(args.d_model, args.num_heads, args.batch_size, args.length, args.jit)
     for step in steps.values():  # trace and warm up
         run_steps(step, x, 3)
     times = interleaved_times(
@@ -70,7 +73,7 @@ def main():
 
     print_ratio(
         times,
-        f"fwd+bwd, d_model {args.d_model}, {args.heads} heads, batch {args.batch}, length {args.length}, "
+        f"fwd+bwd, d_model {args.d_model}, {args.num_heads} heads, batch {args.batch_size}, length {args.length}, "
         f"padding mask, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved",
     )
 

@@ -5,7 +5,7 @@ batch of source sentences of 20 tokens, **40 output tokens** each (END is ignore
 decoders do the same number of steps). Both run as one ``tf.function``; rounds alternate.
 The weights are random: speed does not depend on them, and the tokens are checked equal.
 
-    python bench/decode.py [--batch 64] [--rounds 5]
+    python bench/decode.py [--batch-size 64] [--rounds 5]
 """
 
 import argparse
@@ -17,22 +17,24 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
+import cli_common  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--source-length", type=int, default=20)
     parser.add_argument("--output-length", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
+    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     args = parser.parse_args()
 
     tf.keras.utils.set_random_seed(0)
     model = Transformer(4, 128, 8, 512, 8000, 8000, pe_input=64, pe_target=args.output_length, rate=0.1)
     model.build(((None, None), (None, None)))
-    inp = tf.constant(np.random.default_rng(0).integers(4, 8000, (args.batch, args.source_length)), tf.int64)
+    inp = tf.constant(np.random.default_rng(0).integers(4, 8000, (args.batch_size, args.source_length)), tf.int64)
     spec = [tf.TensorSpec((None, None), tf.int64)]
     decoders = {
         "cached (incremental)": tf.function(
@@ -47,11 +49,11 @@ def main():
     times = interleaved_times({name: (lambda f=fn: f(inp).numpy()) for name, fn in decoders.items()}, args.rounds)
 
     print(
-        f"greedy decoding, batch {args.batch}, source {args.source_length} tokens, "
+        f"greedy decoding, batch {args.batch_size}, source {args.source_length} tokens, "
         f"{args.output_length} output tokens, {args.rounds} interleaved rounds; identical tokens: {same}"
     )
     for name, med in medians(times).items():
-        print(f"  {name:22s} median {med * 1e3:8.1f} ms  ({args.batch * args.output_length / med:,.0f} tokens/s)")
+        print(f"  {name:22s} median {med * 1e3:8.1f} ms  ({args.batch_size * args.output_length / med:,.0f} tokens/s)")
     cached, full = medians(times).values()
     print(f"speed-up of cached decoding: {full / cached:.2f}×")
 

@@ -22,6 +22,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
+import cli_common  # noqa: E402
 from lstm_tf import SpaceOdysseyLSTM  # noqa: E402
 
 
@@ -34,16 +35,17 @@ def run_steps(step, x, n):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variant", default="vanilla")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--time", type=int, default=100)
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--units", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=20, help="alternating measurement rounds")
     parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--jit", action="store_true", help="compile both whole steps with XLA")
+    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     args = parser.parse_args()
 
-    x = tf.random.normal((args.batch, args.time, args.features))
+    x = tf.random.normal((args.batch_size, args.time, args.features))
     layers = {
         f"lstm_tf.SpaceOdysseyLSTM ({args.variant})": SpaceOdysseyLSTM(args.units, variant=args.variant),
         "keras.layers.LSTM": keras.layers.LSTM(args.units),
@@ -59,7 +61,7 @@ def main():
     times = {name: [t / args.steps for t in ts] for name, ts in times.items()}
     print_ratio(
         times,
-        f"fwd+bwd, batch {args.batch} × {args.time} steps × {args.features} features, "
+        f"fwd+bwd, batch {args.batch_size} × {args.time} steps × {args.features} features, "
         f"{args.units} units, jit={args.jit}, {args.rounds}×{args.steps} steps each, interleaved",
     )
 

@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
+import cli_common  # noqa: E402
 import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
@@ -124,8 +125,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=10, help="training steps per round")
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", action="store_true", help="float32 against mixed precision instead")
+    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
@@ -143,7 +145,7 @@ def main():
         }
     assert all(isinstance(m, Transformer) for m in models.values())
     sizes = {name: m.count_params() for name, m in models.items()}
-    data = batches(args.steps, args.batch, vocab, np.random.default_rng(0))
+    data = batches(args.steps, args.batch_size, vocab, np.random.default_rng(0))
     tokens = sum(int(tf.math.count_nonzero(y)) for _, y in data)
 
     peaks = {"float32": [matmul_peak(tf.float32)], "bfloat16": [matmul_peak(tf.bfloat16)]}
@@ -160,7 +162,7 @@ def main():
         runs.append(matmul_peak(getattr(tf, dtype)))
 
     print(
-        f"training, blog-size model, batch {args.batch}, {args.rounds} interleaved rounds × {args.steps} steps; "
+        f"training, blog-size model, batch {args.batch_size}, {args.rounds} interleaved rounds × {args.steps} steps; "
         f"parameters: {sizes}"
     )
     rates = {name: tokens / seconds for name, seconds in medians(times).items()}

@@ -7,15 +7,18 @@ Sub-commands:
 """
 
 import argparse
-import os
 import sys
 
-import matplotlib
-
+import cli_common
 from lstm_tf.errors import LSTMTFError
+
+# The StudyConfig fields that are flags as they are (--protocol, --variants and --max-units are not).
+_STUDY_FLAGS = ("trials", "max_epochs", "seed")
 
 
 def build_parser():
+    from lstm_tf.study import PROTOCOLS, StudyConfig
+
     parser = argparse.ArgumentParser(
         prog="lstm-tf", description='The LSTM of "LSTM: A Search Space Odyssey" in TensorFlow/Keras.'
     )
@@ -26,7 +29,7 @@ def build_parser():
         help="compare the nine LSTM variants on JSB Chorales",
         description="Random search per variant on Optuna (draw k the same for all variants), "
         "early stopping on validation, test NLL per time step; then the paper's "
-        "analysis (top 10 %%, Welch's t-test, fANOVA importance). Trials live in "
+        "analysis (top 10 %, Welch's t-test, fANOVA importance). Trials live in "
         "a study store: rerunning resumes, and any number of processes or machines "
         "may run the same command on one --storage at once.",
     )
@@ -58,15 +61,19 @@ def build_parser():
         "--study-name", metavar="NAME", help="(default jsb-PROTOCOL; one study per variant: NAME/VARIANT)"
     )
     study.add_argument("--variants", nargs="+", metavar="NAME", help="subset of the nine (default: all)")
-    study.add_argument(
-        "--trials",
-        type=int,
-        help="finished trials wanted per variant, all workers together (default 5; "
-        "more on an existing study adds draws)",
+    cli_common.add_config_flags(
+        study,
+        StudyConfig,
+        {protocol: StudyConfig.for_protocol(protocol) for protocol in PROTOCOLS},
+        only=_STUDY_FLAGS,
+        helps={
+            "trials": "finished trials wanted per variant, all workers together; more on an existing study adds draws",
+            "max_epochs": "early stopping usually ends sooner",
+        },
     )
-    study.add_argument("--max-epochs", type=int, help="(default 60 fast, 12 paper; early stopping usually ends sooner)")
-    study.add_argument("--max-units", type=int, help="cap of the hidden size (default 128 fast, 64 paper)")
-    study.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
+    study.add_argument(
+        "--max-units", type=int, help="cap of the hidden size (fast 128; paper 64: the top of the units range)"
+    )
     study.add_argument(
         "--report-only",
         action="store_true",
@@ -110,7 +117,7 @@ def _study(args):
     )
     from lstm_tf.variants import get_variant
 
-    overrides = {k: v for k, v in (("trials", args.trials), ("max_epochs", args.max_epochs)) if v is not None}
+    overrides = cli_common.given_fields(args, StudyConfig, only=_STUDY_FLAGS)
     if args.max_units is not None:
         overrides["units_range"] = (PROTOCOLS[args.protocol]["units_range"][0], args.max_units)
     if args.variants:
@@ -118,7 +125,7 @@ def _study(args):
             overrides["variants"] = tuple(get_variant(v).name for v in args.variants)
         except ValueError as err:
             raise LSTMTFError(str(err)) from None
-    config = StudyConfig.for_protocol(args.protocol, quick=args.quick, seed=args.seed, **overrides)
+    config = StudyConfig.for_protocol(args.protocol, quick=args.quick, **overrides)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead of Optuna's
     name = args.study_name or default_study_name(config, args.quick)
     data = None if args.report_only else load_jsb_chorales(args.data)
@@ -200,21 +207,8 @@ def _bptt(args):
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    matplotlib.use("Agg")  # the study writes PNG files: no window, no display needed
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except LSTMTFError as err:
-        print(f"lstm-tf {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        described = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)  # not "None: None"
-        print(f"lstm-tf {args.command}: error: {described}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"lstm-tf {args.command}: interrupted", file=sys.stderr)
-        return 130
+    """Entry point; returns the process exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
+    return cli_common.run(build_parser(), argv, LSTMTFError)
 
 
 if __name__ == "__main__":

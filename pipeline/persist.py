@@ -116,7 +116,7 @@ class Predictor:
             folder = folder / "model"
         if not (folder / "schema.json").is_file():
             raise PipelineError(
-                f"--model {folder}: no dm-pipeline model here (expected schema.json); "
+                f"--checkpoint-dir {folder}: no dm-pipeline model here (expected schema.json); "
                 "give the --out folder of a dm-pipeline run."
             )
         try:

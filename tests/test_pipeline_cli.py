@@ -58,19 +58,51 @@ def test_bad_input_exits_2_naming_the_problem_and_writes_nothing(case, tmp_path,
     frame, expected = BAD_TABLES[case]
     path = tmp_path / "nope.csv" if frame is None else _write(tmp_path, frame)
     out = tmp_path / "run"
-    code = main(["run", "--csv", str(path), "--target", "label", "--out", str(out), "--quick"])
+    code = main(["run", "--data", str(path), "--target", "label", "--out", str(out), "--quick"])
     err = capsys.readouterr().err
     assert code == 2
     assert expected in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".run*"))
 
 
-def test_csv_without_target_and_both_sources_are_refused(tmp_path, capsys):
+def test_a_csv_without_target_is_refused(tmp_path, capsys):
     path = _write(tmp_path, _table())
-    assert main(["run", "--csv", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert main(["run", "--data", str(path), "--out", str(tmp_path / "o")]) == 2
     assert "--target" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["run", "--csv", str(path), "--dataset", "adult"])
+
+
+def test_data_names_a_builtin_table_unless_a_file_has_that_name(tmp_path, monkeypatch):
+    from pipeline.cli import _table_source
+
+    monkeypatch.chdir(tmp_path)
+    assert _table_source(None) == (None, None)  # load_table's default: titanic
+    assert _table_source("adult") == ("adult", None)
+    assert _table_source("my.csv") == (None, "my.csv")
+    (tmp_path / "adult").write_text("x,label\n")
+    assert _table_source("adult") == (None, "adult")
+
+
+def test_the_old_flag_names_still_work_and_say_they_are_deprecated(capsys):
+    for old, new in (("--csv", "--data"), ("--dataset", "--data")):
+        args = build_parser().parse_args(["run", old, "adult"])
+        err = capsys.readouterr().err
+        assert args.data == "adult"
+        assert err == f"dm-pipeline run: warning: {old} is deprecated and goes in the next release; use {new}\n"
+    args = build_parser().parse_args(["predict", "--model", "runs/t", "--csv", "new.csv"])
+    err = capsys.readouterr().err
+    assert (args.checkpoint_dir, args.data) == ("runs/t", "new.csv")
+    assert err.splitlines() == [
+        "dm-pipeline predict: warning: --model is deprecated and goes in the next release; use --checkpoint-dir",
+        "dm-pipeline predict: warning: --csv is deprecated and goes in the next release; use --data",
+    ]
+    args = build_parser().parse_args(["predict", "--checkpoint-dir", "runs/t", "--data", "new.csv"])
+    assert (args.checkpoint_dir, args.data) == ("runs/t", "new.csv") and capsys.readouterr().err == ""
+
+
+def test_predict_without_its_inputs_exits_2_naming_them(capsys):
+    assert main(["predict", "--data", "new.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "predict needs --checkpoint-dir DIR" in err and "Traceback" not in err
 
 
 def test_out_that_is_some_other_folder_is_left_alone(tmp_path, capsys):
@@ -91,8 +123,13 @@ def test_a_failure_inside_the_run_folder_leaves_nothing(tmp_path):
 
 
 def test_flags_reach_the_flow_config():
+    from cli_common import config_from_args
+    from pipeline.flow import FlowConfig
+
     args = build_parser().parse_args(["run", "--no-lda", "--balance-test", "--outliers", "drop", "--seed", "3"])
-    assert (args.use_lda, args.balance_test, args.outliers, args.seed) == (False, True, "drop", 3)
+    config = config_from_args(args, FlowConfig())
+    assert (config.use_lda, config.balance_test, config.outliers, config.seed) == (False, True, "drop", 3)
+    assert (config.test_size, config.z_threshold, config.quick) == (0.25, 3.0, False)  # not given: the defaults
 
 
 # --- end to end on Titanic (the quick grids) ---------------------------------------------------
@@ -244,9 +281,9 @@ def test_predict_on_new_rows_in_a_fresh_process(titanic_run, new_rows, tmp_path)
             "-m",
             "pipeline.cli",
             "predict",
-            "--model",
+            "--checkpoint-dir",
             str(titanic_run[0]),
-            "--csv",
+            "--data",
             str(path),
             "--which",
             "mlp",
@@ -268,14 +305,14 @@ def test_predict_on_new_rows_in_a_fresh_process(titanic_run, new_rows, tmp_path)
 @pytest.mark.slow
 def test_predict_refuses_rows_without_the_trained_columns(titanic_run, tmp_path, capsys):
     path = _write(tmp_path, pd.read_csv(TITANIC, na_values="?").head(3).drop(columns=["age"]))
-    code = main(["predict", "--model", str(titanic_run[0]), "--csv", str(path), "--which", "random_forest"])
+    code = main(["predict", "--checkpoint-dir", str(titanic_run[0]), "--data", str(path), "--which", "random_forest"])
     err = capsys.readouterr().err
     assert code == 2 and "'age'" in err and "Traceback" not in err
 
 
 def test_predict_with_a_folder_that_is_no_run_fails_cleanly(tmp_path, capsys):
     path = _write(tmp_path, _table())
-    assert main(["predict", "--model", str(tmp_path), "--csv", str(path)]) == 2
+    assert main(["predict", "--checkpoint-dir", str(tmp_path), "--data", str(path)]) == 2
     assert "no dm-pipeline model here" in capsys.readouterr().err
 
 
@@ -290,7 +327,7 @@ def test_predict_out_that_cannot_be_a_file_exits_2_and_leaves_nothing(where, tit
     if where == "existing_folder":
         out.mkdir()
     before = sorted(tmp_path.rglob("*"))
-    assert main(["predict", "--model", str(titanic_run[0]), "--csv", str(path), "--out", str(out)]) == 2
+    assert main(["predict", "--checkpoint-dir", str(titanic_run[0]), "--data", str(path), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert str(out) in err and "None" not in err and "partial" not in err
     assert sorted(tmp_path.rglob("*")) == before
@@ -328,7 +365,7 @@ def test_a_run_folder_gets_the_usual_permissions(tmp_path):
 
 
 def test_csv_that_is_a_folder_is_named_as_a_folder(tmp_path, capsys):
-    assert main(["run", "--csv", str(tmp_path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
+    assert main(["run", "--data", str(tmp_path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "is a folder" in err and "no such file" not in err
 
@@ -345,7 +382,7 @@ def test_a_semicolon_delimited_csv_is_recognised(tmp_path):
 def test_a_latin1_csv_exits_2_naming_the_encoding(tmp_path, capsys):
     path = tmp_path / "latin1.csv"
     path.write_bytes("x,colour,label\n1,café,yes\n".encode("latin-1"))
-    assert main(["run", "--csv", str(path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
+    assert main(["run", "--data", str(path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert "UTF-8" in err and str(path) in err and "Traceback" not in err
 
@@ -359,7 +396,7 @@ def test_a_negative_seed_exits_2_before_any_work(tmp_path, capsys):
 def test_a_damaged_schema_exits_2_naming_it(tmp_path, capsys):
     (tmp_path / "schema.json").write_text('{"labels": ["no", "yes"]}')
     path = _write(tmp_path, _table())
-    assert main(["predict", "--model", str(tmp_path), "--csv", str(path)]) == 2
+    assert main(["predict", "--checkpoint-dir", str(tmp_path), "--data", str(path)]) == 2
     err = capsys.readouterr().err
     assert "schema.json is damaged" in err and "Traceback" not in err
 
@@ -373,7 +410,7 @@ def test_a_truncated_model_file_exits_2_naming_the_model(which, titanic_run, new
     shutil.copytree(titanic_run[0], folder)
     damaged = folder / "model" / ("random_forest.joblib" if which == "random_forest" else "mlp_preprocess.joblib")
     damaged.write_bytes(damaged.read_bytes()[:100])
-    assert main(["predict", "--model", str(folder), "--csv", str(new_rows[0]), "--which", which]) == 2
+    assert main(["predict", "--checkpoint-dir", str(folder), "--data", str(new_rows[0]), "--which", which]) == 2
     err = capsys.readouterr().err
     assert f"the {which} model in" in err and "Traceback" not in err
 

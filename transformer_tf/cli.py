@@ -11,12 +11,9 @@ Sub-commands:
 """
 
 import argparse
-import dataclasses
 import sys
-import warnings
 
-import matplotlib
-
+import cli_common
 from transformer_tf.errors import TransformerTFError
 
 
@@ -29,7 +26,7 @@ def build_parser():
 
     demo = sub.add_parser("demo", help="run the multi-head attention worked example")
     demo.add_argument("--out", metavar="DIR", help="also write attention heatmap PNGs to DIR")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     demo.set_defaults(handler=_demo)
 
     train = sub.add_parser(
@@ -44,7 +41,7 @@ def build_parser():
         "--preset",
         default="default",
         choices=("default", "blog"),
-        help="starting values of every flag below (default %(default)s)",
+        help="the starting values of the model, data and optimisation flags below (default %(default)s)",
     )
     _add_config_flags(train)
     _add_checkpoint_dir(train)
@@ -77,7 +74,7 @@ def build_parser():
     _add_checkpoint_dir(translate)
     translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
     translate.add_argument(
-        "--beam", type=int, default=1, metavar="N", help="beam search with N beams (default 1: greedy)"
+        "--beam", type=int, default=1, metavar="N", help="beam search with N beams (default %(default)s: greedy)"
     )
     translate.set_defaults(handler=_translate)
 
@@ -92,7 +89,7 @@ def build_parser():
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
-    evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default 1: greedy)")
+    evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default %(default)s: greedy)")
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
@@ -148,11 +145,6 @@ def _add_checkpoint_dir(parser):
     )
 
 
-# Flag types of the TrainConfig fields whose default (None) does not tell.
-_OPTIONAL_TYPES = {"data": str, "max_pairs": int, "bpemb_cache_dir": str}
-_CHOICES = {"tokenizer": ("joint", "trained", "bpemb")}
-
-
 def _add_config_flags(parser):
     """One flag per TrainConfig field (--num-layers, --d-model, --max-pairs, --augment/--no-augment, ...).
 
@@ -160,22 +152,24 @@ def _add_config_flags(parser):
     """
     from transformer_tf.config import PRESETS, TrainConfig
 
-    for field in dataclasses.fields(TrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        shown = f"(default {field.default}; blog {getattr(PRESETS['blog'], field.name)})"
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=shown)
-            continue
-        kind = _OPTIONAL_TYPES.get(field.name) or type(field.default)
-        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=_CHOICES.get(field.name), help=shown)
+    cli_common.add_config_flags(
+        parser,
+        TrainConfig,
+        PRESETS,
+        choices={"tokenizer": ("joint", "trained", "bpemb")},
+        helps={
+            "data": "spa.txt; None: the Keras cache, else download",
+            "max_pairs": "a random subset of the corpus, for quick runs; None: all",
+            "bpemb_cache_dir": "--tokenizer bpemb: the BPEmb files' folder; None: BPEmb's own cache",
+        },
+    )
 
 
 def config_from_args(args):
     """The TrainConfig of parsed ``train`` arguments: the preset, then the flags given."""
-    from transformer_tf.config import PRESETS, TrainConfig
+    from transformer_tf.config import PRESETS
 
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if hasattr(args, f.name)}
-    return dataclasses.replace(PRESETS[args.preset], **given)
+    return cli_common.config_from_args(args, PRESETS[args.preset])
 
 
 def _demo(args):
@@ -294,28 +288,9 @@ def _plot_attention(args):
     print(f"wrote {write_attention_page(page, out / PAGE_NAME)} (open it in a browser: every layer, head and kind)")
 
 
-def _warn_briefly(message, category, filename, lineno, file=None, line=None):
-    print(f"transformer-tf: warning: {message}", file=sys.stderr)
-
-
 def main(argv=None):
-    """Entry point; returns the process exit status (0 ok, 2 user error)."""
-    matplotlib.use("Agg")  # plot-attention writes PNG files: no window, no display needed
-    args = build_parser().parse_args(argv)
-    warnings.showwarning = _warn_briefly  # a user wants the message, not our source line
-    try:
-        args.handler(args)
-    except TransformerTFError as err:
-        print(f"transformer-tf {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
-        described = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)  # not "None: None"
-        print(f"transformer-tf {args.command}: error: {described}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # Ctrl-C: a message and 130, as lstm-tf does; a killed train resumes
-        print(f"transformer-tf {args.command}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+    """Entry point; returns the process exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
+    return cli_common.run(build_parser(), argv, TransformerTFError)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,220 @@
+"""The one command-line convention (`cli_common`): the same exit statuses, warnings, flags and
+flag names in `transformer-tf`, `lstm-tf` and `dm-pipeline`."""
+
+import argparse
+import dataclasses
+import os
+import warnings
+
+import pytest
+
+import cli_common
+import lstm_tf.cli
+import pipeline.cli
+import transformer_tf.cli
+from lstm_tf.errors import LSTMTFError
+from pipeline.errors import PipelineError
+from transformer_tf.errors import TransformerTFError
+
+# (prog, its cli module, a cheap sub-command, the name of its handler, the package's error type)
+COMMANDS = {
+    "transformer-tf": (transformer_tf.cli, "demo", "_demo", TransformerTFError),
+    "lstm-tf": (lstm_tf.cli, "bptt", "_bptt", LSTMTFError),
+    "dm-pipeline": (pipeline.cli, "run", "_run", PipelineError),
+}
+
+
+def _run_failing(prog, error, monkeypatch):
+    """Run ``prog``'s cheap sub-command with a handler that raises ``error``; returns the exit status."""
+    module, command, handler, _ = COMMANDS[prog]
+
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(module, handler, fail)
+    return module.main([command])
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_the_packages_error_exits_2_with_its_message_and_no_traceback(prog, capsys, monkeypatch):
+    module, command, _, error_type = COMMANDS[prog]
+    assert _run_failing(prog, error_type("the table has no rows: give another file."), monkeypatch) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"{prog} {command}: error: the table has no rows: give another file.\n"
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_an_oserror_exits_2_naming_the_file(prog, capsys, monkeypatch):
+    error = PermissionError(13, "Permission denied", "/read-only/report.md")
+    assert _run_failing(prog, error, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("error: Permission denied: /read-only/report.md\n") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_ctrl_c_exits_130_saying_interrupted(prog, capsys, monkeypatch):
+    assert _run_failing(prog, KeyboardInterrupt(), monkeypatch) == 130
+    assert capsys.readouterr().err == f"{prog} {COMMANDS[prog][1]}: interrupted\n"
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_a_bug_is_not_hidden_as_a_user_error(prog, monkeypatch):
+    with pytest.raises(ZeroDivisionError):  # a traceback is what a bug should give
+        _run_failing(prog, ZeroDivisionError("division by zero"), monkeypatch)
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_a_bad_flag_exits_2_with_the_usage(prog, capsys):
+    module, command, _, _ = COMMANDS[prog]
+    with pytest.raises(SystemExit) as exc:
+        module.main([command, "--seed", "x"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {prog} {command} ") and "argument --seed: invalid int value: 'x'" in err
+    with pytest.raises(SystemExit) as exc:
+        module.main([command, "--no-such-flag"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {prog} ") and "unrecognized arguments: --no-such-flag" in err
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_a_warning_is_one_line_while_the_command_runs_and_the_display_comes_back(prog, capsys, monkeypatch):
+    module, command, handler, _ = COMMANDS[prog]
+    before = warnings.showwarning
+
+    def warn(args):
+        warnings.warn("few rows: the estimate is rough", UserWarning, stacklevel=1)
+
+    monkeypatch.setattr(module, handler, warn)
+    assert module.main([command]) == 0
+    assert capsys.readouterr().err == f"{prog}: warning: few rows: the estimate is rough\n"
+    assert warnings.showwarning is before
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_every_default_is_shown_once(prog):
+    module = COMMANDS[prog][0]
+    parser = module.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, sub in subparsers.items():
+        for line in sub.format_help().split("\n  -")[1:]:  # one entry per option
+            assert line.count("(default") <= 1, (name, line)
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
+def test_no_default_is_written_by_hand_in_a_help_text(prog):
+    parser = COMMANDS[prog][0].build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            if action.help and action.default not in (None, argparse.SUPPRESS) and not isinstance(action.default, bool):
+                for written in (f"default {action.default}", f"default: {action.default}"):
+                    assert written not in action.help, (name, action.option_strings, action.help)  # %(default)s
+
+
+def test_the_defaults_shown_are_the_dataclasses_and_the_presets():
+    from lstm_tf.study import StudyConfig
+    from pipeline.flow import FlowConfig
+    from transformer_tf.config import PRESETS
+
+    def help_of(parser, command, flag):
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+        return sub._option_string_actions[flag].help
+
+    train = transformer_tf.cli.build_parser()
+    assert help_of(train, "train", "--max-tokens") == f"(default {PRESETS['default'].max_tokens}; blog 40)"
+    assert help_of(train, "train", "--num-layers") == "(default 4)"  # the same in both presets: once
+    run = pipeline.cli.build_parser()
+    assert help_of(run, "run", "--z-threshold") == f"(default {FlowConfig().z_threshold})"
+    assert help_of(run, "run", "--no-lda").endswith("(default True)")
+    study = lstm_tf.cli.build_parser()
+    fast, paper = StudyConfig.for_protocol("fast"), StudyConfig.for_protocol("paper")
+    assert help_of(study, "study", "--max-epochs").endswith(f"(fast {fast.max_epochs}; paper {paper.max_epochs})")
+
+
+@dataclasses.dataclass
+class _Config:
+    steps: int = 3
+    limit: int | None = None
+    rate: float = 0.5
+    mode: str = "fast"
+    use_cache: bool = True
+
+
+def _toy_parser():
+    parser = argparse.ArgumentParser(prog="toy")
+    cli_common.add_config_flags(
+        parser,
+        _Config,
+        {"default": _Config(), "slow": _Config(steps=9, mode="slow")},
+        names={"use_cache": "cache"},
+        choices={"mode": ("fast", "slow")},
+        helps={"rate": "learning rate, 10% of it warm-up"},
+    )
+    return parser
+
+
+def test_config_flags_parse_to_the_fields_types_and_leave_the_others_to_the_start_config():
+    parser = _toy_parser()
+    args = parser.parse_args(["--limit", "7", "--no-cache", "--rate", "0.25"])
+    assert cli_common.given_fields(args, _Config) == {"limit": 7, "use_cache": False, "rate": 0.25}
+    slow = _Config(steps=9, mode="slow")
+    assert cli_common.config_from_args(args, slow) == _Config(steps=9, limit=7, rate=0.25, mode="slow", use_cache=False)
+    assert cli_common.config_from_args(parser.parse_args([]), slow) == slow
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--mode", "medium"])
+    help_text = parser.format_help()
+    assert "(default 3; slow 9)" in help_text and "learning rate, 10% of it warm-up (default 0.5)" in help_text
+    assert "--cache, --no-cache" in help_text
+
+
+def test_a_deprecated_alias_acts_as_the_new_flag_hidden_from_help(capsys):
+    parser = argparse.ArgumentParser(prog="toy")
+    parser.add_argument("--num-heads", type=int, default=8)
+    parser.add_argument("--jit", action="store_true")
+    cli_common.deprecated_alias(parser, "--heads", "--num-heads")
+    cli_common.deprecated_alias(parser, "--xla", "--jit")
+    assert vars(parser.parse_args(["--heads", "4", "--xla"])) == {"num_heads": 4, "jit": True}
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "toy: warning: --heads is deprecated and goes in the next release; use --num-heads",
+        "toy: warning: --xla is deprecated and goes in the next release; use --jit",
+    ]
+    assert vars(parser.parse_args(["--num-heads", "4"])) == {"num_heads": 4, "jit": False}
+    assert capsys.readouterr().err == ""
+    assert "--heads" not in parser.format_help() and "--xla" not in parser.format_help()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--heads", "four"])  # the new flag's type applies to the old spelling
+
+
+@pytest.mark.parametrize(
+    "entry, module",
+    [
+        (cli_common.transformer_tf_main, "transformer_tf.cli"),
+        (cli_common.lstm_tf_main, "lstm_tf.cli"),
+        (cli_common.pipeline_main, "pipeline.cli"),
+    ],
+)
+def test_the_console_scripts_quiet_tensorflow_before_importing_it(entry, module, monkeypatch):
+    seen = {}
+
+    class FakeCli:
+        @staticmethod
+        def main():
+            return 0
+
+    def import_module(name):
+        seen[name] = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
+        return FakeCli
+
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    monkeypatch.setattr(cli_common.importlib, "import_module", import_module)
+    with pytest.raises(SystemExit) as exc:
+        entry()
+    assert exc.value.code == 0 and seen == {module: "2"}
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # a user's own choice stands
+    with pytest.raises(SystemExit):
+        entry()
+    assert seen == {module: "0"}
