@@ -3,15 +3,14 @@ flag names in `transformer-tf`, `lstm-tf` and `dm-pipeline`."""
 
 import argparse
 import dataclasses
-import os
 import warnings
 
 import pytest
 
-import cli_common
 import lstm_tf.cli
 import pipeline.cli
 import transformer_tf.cli
+from lstm_tf import cli_common
 from lstm_tf.errors import LSTMTFError
 from pipeline.errors import PipelineError
 from transformer_tf.errors import TransformerTFError
@@ -187,34 +186,3 @@ def test_a_deprecated_alias_acts_as_the_new_flag_hidden_from_help(capsys):
     assert "--heads" not in parser.format_help() and "--xla" not in parser.format_help()
     with pytest.raises(SystemExit):
         parser.parse_args(["--heads", "four"])  # the new flag's type applies to the old spelling
-
-
-@pytest.mark.parametrize(
-    "entry, module",
-    [
-        (cli_common.transformer_tf_main, "transformer_tf.cli"),
-        (cli_common.lstm_tf_main, "lstm_tf.cli"),
-        (cli_common.pipeline_main, "pipeline.cli"),
-    ],
-)
-def test_the_console_scripts_quiet_tensorflow_before_importing_it(entry, module, monkeypatch):
-    seen = {}
-
-    class FakeCli:
-        @staticmethod
-        def main():
-            return 0
-
-    def import_module(name):
-        seen[name] = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
-        return FakeCli
-
-    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
-    monkeypatch.setattr(cli_common.importlib, "import_module", import_module)
-    with pytest.raises(SystemExit) as exc:
-        entry()
-    assert exc.value.code == 0 and seen == {module: "2"}
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # a user's own choice stands
-    with pytest.raises(SystemExit):
-        entry()
-    assert seen == {module: "0"}

@@ -16,7 +16,7 @@ PLOTTING_AND_CLI_MODULES = (
     "pipeline.cli",
     "transformer_tf.cli",
     "lstm_tf.cli",
-    "cli_common",
+    "lstm_tf.cli_common",
 )
 
 

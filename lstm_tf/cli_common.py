@@ -5,13 +5,13 @@ Reading order:
     add_config_flags       one flag per field of a config dataclass; the help shows each default once
     given_fields           the fields whose flags were given; config_from_args applies them to a start config
     deprecated_alias       an old flag spelling that still works for one release and says so
-    entry points           ``transformer-tf``, ``lstm-tf``, ``dm-pipeline``: quiet TensorFlow, then ``main``
 
-Why a package of its own: the three packages are one distribution whose imports go one way
-(``transformer_tf`` may use ``lstm_tf``; ``lstm_tf`` and ``pipeline`` use neither of the others).
-What every command shares must sit below all three, importing none of them, so that no
-package has to depend on another just to start; and every package ``__init__`` imports
-TensorFlow, so only an entry point outside them can set TensorFlow's log level before it loads.
+Why it lives in ``lstm_tf``: the repository's top level is fixed (three packages), and
+their imports go one way: ``transformer_tf`` uses ``lstm_tf`` (the RNN translator's
+recurrent unit can be ``lstm_tf.SpaceOdysseyLSTM``), ``lstm_tf`` imports neither of the others.
+What every command shares must sit where all three can import it without a cycle, and
+``lstm_tf`` is that package; this module imports nothing of the project itself, so
+``pipeline`` gains no other dependency on the LSTM code than this file.
 
 Exit statuses: 0 done; 2 a problem the user can fix (the package's error type, an ``OSError``
 such as an unwritable ``--out``, or a bad flag: argparse prints the usage); 130 Ctrl-C.
@@ -20,7 +20,6 @@ No traceback for any of them: the message names the problem and the fix.
 
 import argparse
 import dataclasses
-import importlib
 import os
 import sys
 import types
@@ -165,24 +164,3 @@ def deprecated_alias(parser, old, new):
     deprecation note on standard error and then acts exactly as ``new``.
     """
     parser.add_argument(old, action=_DeprecatedAlias, new=parser._option_string_actions[new])
-
-
-def _console(module):
-    """A console script: quiet TensorFlow before ``module`` (and with it TensorFlow) is imported, then run it."""
-    quiet_tensorflow()
-    sys.exit(importlib.import_module(module).main())
-
-
-def transformer_tf_main():
-    """``transformer-tf``: :func:`transformer_tf.cli.main`."""
-    _console("transformer_tf.cli")
-
-
-def lstm_tf_main():
-    """``lstm-tf``: :func:`lstm_tf.cli.main`."""
-    _console("lstm_tf.cli")
-
-
-def pipeline_main():
-    """``dm-pipeline``: :func:`pipeline.cli.main`."""
-    _console("pipeline.cli")
