@@ -49,19 +49,45 @@ def latest_checkpoint(checkpoint_dir):
     )
 
 
-def restore_checkpoint(checkpoint, prefix, expect_partial=False):
+# A variable path only one model kind's checkpoints have (the Transformer's layer stacks,
+# the RNN's forward encoder); config.json's ``model`` says which kind a folder should hold.
+_KIND_MARKERS = {"transformer": "/enc_layers/", "rnn": "/forward_rnn/"}
+
+
+def checkpoint_kind(prefix):
+    """The model kind (``"transformer"``, ``"rnn"``) whose weights the checkpoint ``prefix``
+    holds, from its variable names; None when neither (or the files are unreadable)."""
+    try:
+        names = [name for name, _ in tf.train.list_variables(prefix)]
+    except (tf.errors.OpError, ValueError):
+        return None
+    return next((kind for kind, marker in _KIND_MARKERS.items() if any(marker in n for n in names)), None)
+
+
+def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
     """Fill ``checkpoint``'s variables from ``prefix``, or raise a TransformerTFError naming the
-    files and what is wrong (shapes of another model size, truncated or corrupted files).
+    files and what is wrong (weights of the other model kind, shapes of another model size,
+    truncated or corrupted files).
 
     ``expect_partial``: read only what ``checkpoint`` holds (a model without its optimizer) with
     ``read``; otherwise ``restore`` everything, as a resumed training run needs.
+    ``kind``: the model kind config.json describes, named in the error when the weights are
+    of the other kind.
     """
     try:
         status = checkpoint.read(prefix).expect_partial() if expect_partial else checkpoint.restore(prefix)
         status.assert_existing_objects_matched()
-    except AssertionError as err:
-        raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
-    except ValueError as err:  # a tensor of another shape: config.json of another model size
+    except (AssertionError, ValueError) as err:
+        saved = checkpoint_kind(prefix)
+        if kind and saved and saved != kind:
+            raise TransformerTFError(
+                f"{prefix} holds the weights of a {saved!r} model, but config.json describes a {kind!r} "
+                f'model ("model": "{kind}"); is config.json from another run? Restore the folder\'s own '
+                f"config.json, or train the {kind} model into another --checkpoint-dir."
+            ) from None
+        if isinstance(err, AssertionError):
+            raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
+        # a tensor of another shape: config.json of another model size
         raise TransformerTFError(
             f"{prefix} does not fit the model that config.json describes "
             f"({str(err).splitlines()[0][:300]}); is config.json from another run?"
@@ -96,7 +122,7 @@ def restore_model(checkpoint_dir):
     latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
     if latest is None:
         raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-    restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True)
+    restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True, kind=config.model)
     return config, model, source, target
 
 
