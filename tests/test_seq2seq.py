@@ -99,24 +99,35 @@ def test_the_model_serializes_and_reloads_with_the_same_outputs(tmp_path):
     np.testing.assert_allclose(reloaded((inp, tar)), model((inp, tar)), atol=1e-6)
 
 
-def test_the_space_odyssey_lstm_plugs_in_and_trains_a_tiny_model():
-    from lstm_tf import SpaceOdysseyLSTM
+def copy_task_losses(config, epochs=6):
+    """Per-epoch training losses of ``build_model(config)`` learning to copy 256 random sentences."""
     from transformer_tf.train import build_model
 
-    config = TrainConfig(
-        model="rnn", rnn_cell="space_odyssey", rnn_variant="CIFG", rnn_units=32, rnn_embedding=16, dropout=0.0
-    )
-    model = build_model(dataclasses.replace(config, warmup_steps=20), 30, 30)
-    assert isinstance(model.encoder.forward_rnn, SpaceOdysseyLSTM)
-    assert model.decoder.rnn.variant.name == "CIFG"
+    model = build_model(dataclasses.replace(config, warmup_steps=20, dropout=0.0), 30, 30)
     # copy task: the target is the source
     rng = np.random.default_rng(0)
     body = rng.integers(4, 30, (256, 6))
     start, end = np.full((256, 1), START_ID), np.full((256, 1), END_ID)
     inp = np.concatenate([start, body, end], 1)
-    history = model.fit((inp, inp[:, :-1]), inp[:, 1:], batch_size=32, epochs=6, verbose=0)
-    losses = history.history["loss"]
+    history = model.fit((inp, inp[:, :-1]), inp[:, 1:], batch_size=32, epochs=epochs, verbose=0)
+    return model, history.history["loss"]
+
+
+def test_the_space_odyssey_lstm_plugs_in_and_trains_a_tiny_model():
+    from lstm_tf import SpaceOdysseyLSTM
+
+    config = TrainConfig(model="rnn", rnn_cell="space_odyssey", rnn_variant="CIFG", rnn_units=32, rnn_embedding=16)
+    model, losses = copy_task_losses(config)
+    assert isinstance(model.encoder.forward_rnn, SpaceOdysseyLSTM)
+    assert model.decoder.rnn.variant.name == "CIFG"
     assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_the_rnn_trains_under_mixed_precision():
+    config = TrainConfig(model="rnn", rnn_cell="gru", rnn_units=32, rnn_embedding=16, mixed_precision=True)
+    model, losses = copy_task_losses(config, epochs=3)
+    assert model.encoder.forward_rnn.compute_dtype == "bfloat16"  # a CPU: mixed_bfloat16
+    assert losses[-1] < losses[0], losses
 
 
 def test_a_config_without_a_model_kind_loads_as_a_transformer(tmp_path):
@@ -179,7 +190,8 @@ def test_a_checkpoint_restores_into_a_fresh_process_and_exports(rnn_dir, tmp_pat
         "from transformer_tf.translate import Translator\n"
         "sentences = json.loads(sys.argv[3])\n"
         "t = Translator.from_checkpoint(sys.argv[1])\n"
-        "exported = tf.saved_model.load(sys.argv[2]).translate(tf.constant(sentences))\n"
+        "m = tf.saved_model.load(sys.argv[2])\n"
+        "exported = m.translate(tf.constant(sentences))\n"
         "print(json.dumps({'1': t.translate(sentences), '3': t.translate(sentences, beam=3),\n"
         "                  'export': [s.decode('utf-8') for s in exported.numpy()]}))\n"
     )

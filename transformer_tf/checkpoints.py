@@ -49,19 +49,28 @@ def latest_checkpoint(checkpoint_dir):
     )
 
 
-# A variable path only one model kind's checkpoints have (the Transformer's layer stacks,
-# the RNN's forward encoder); config.json's ``model`` says which kind a folder should hold.
-_KIND_MARKERS = {"transformer": "/enc_layers/", "rnn": "/forward_rnn/"}
+# An object only one model kind has (the Transformer's encoder layer stack, the RNN's forward
+# encoder RNN); config.json's ``model`` says which kind a folder should hold.
+_KIND_MARKERS = {"transformer": "enc_layers", "rnn": "forward_rnn"}
 
 
 def checkpoint_kind(prefix):
     """The model kind (``"transformer"``, ``"rnn"``) whose weights the checkpoint ``prefix``
-    holds, from its variable names; None when neither (or the files are unreadable)."""
+    holds, from the names in its object graph; None when neither (or the files are unreadable).
+
+    (The object graph, not the variable keys: a training checkpoint files each variable under
+    its first path, which is often the optimizer's list, not the model's attribute.)
+    """
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
     try:
-        names = [name for name, _ in tf.train.list_variables(prefix)]
-    except (tf.errors.OpError, ValueError):
+        serialized = tf.train.load_checkpoint(prefix).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
+        graph = TrackableObjectGraph.FromString(serialized)
+    except (tf.errors.OpError, ValueError, DecodeError):  # unreadable files, no object graph, a damaged proto
         return None
-    return next((kind for kind, marker in _KIND_MARKERS.items() if any(marker in n for n in names)), None)
+    names = {child.local_name for node in graph.nodes for child in node.children}
+    return next((kind for kind, marker in _KIND_MARKERS.items() if marker in names), None)
 
 
 def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
@@ -74,20 +83,19 @@ def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
     ``kind``: the model kind config.json describes, named in the error when the weights are
     of the other kind.
     """
+    saved = checkpoint_kind(prefix) if kind else None
+    if saved and saved != kind:  # refused before reading: a failed read would leave TF warnings behind
+        raise TransformerTFError(
+            f"{prefix} holds the weights of a {saved!r} model, but config.json describes a {kind!r} "
+            f'model ("model": "{kind}"); is config.json from another run? Restore the folder\'s own '
+            f"config.json, or train the {kind} model into another --checkpoint-dir."
+        )
     try:
         status = checkpoint.read(prefix).expect_partial() if expect_partial else checkpoint.restore(prefix)
         status.assert_existing_objects_matched()
-    except (AssertionError, ValueError) as err:
-        saved = checkpoint_kind(prefix)
-        if kind and saved and saved != kind:
-            raise TransformerTFError(
-                f"{prefix} holds the weights of a {saved!r} model, but config.json describes a {kind!r} "
-                f'model ("model": "{kind}"); is config.json from another run? Restore the folder\'s own '
-                f"config.json, or train the {kind} model into another --checkpoint-dir."
-            ) from None
-        if isinstance(err, AssertionError):
-            raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
-        # a tensor of another shape: config.json of another model size
+    except AssertionError as err:
+        raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
+    except ValueError as err:  # a tensor of another shape: config.json of another model size
         raise TransformerTFError(
             f"{prefix} does not fit the model that config.json describes "
             f"({str(err).splitlines()[0][:300]}); is config.json from another run?"

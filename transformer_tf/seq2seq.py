@@ -196,7 +196,9 @@ class BahdanauAttention(keras.layers.Layer):
         hidden = tf.tanh(keys[:, tf.newaxis] + self.W2(query)[:, :, tf.newaxis])
         score = tf.cast(self.V(hidden)[..., 0], tf.float32)  # (batch, tar_len, inp_len)
         if padding_mask is not None:
-            score += padding_mask * -1e9  # exp(-1e9) is exactly 0 in float32: padding gets no weight
+            # exp(-1e9) is exactly 0 in float32: padding gets no weight. (Keras hands the mask over
+            # in the layer's compute dtype, bfloat16 under mixed precision: 0 and 1 stay exact.)
+            score += tf.cast(padding_mask, tf.float32) * -1e9
         weights = tf.nn.softmax(score, axis=-1)
         context = tf.matmul(tf.cast(weights, values.dtype), values)  # (batch, tar_len, value_dim)
         return context, weights
