@@ -7,6 +7,9 @@ For a trained translator and a sentence of your own:
     figures = plot_attention_weights(attention)            # {"encoder_layer1": Figure, ...}
     overview = plot_attention_overview(attention, "decoder_block2")
 
+and the positional encoding the Transformer adds to its embeddings (the RNN needs none: its
+recurrence reads the tokens in order), :func:`plot_positional_encoding`.
+
 The Transformer's three kinds of attention, named as in the model's attention dict:
 
 - ``encoder`` (``encoder_layer{i}_block``): source × source self-attention;
@@ -136,5 +139,44 @@ def plot_attention_overview(attention, kind, layers=None):
             if head == 0:
                 ax.set_ylabel(f"Layer {layer}")
     fig.suptitle(f'{KIND_TITLES[kind]}, all layers × heads: "{attention.translation}"')
+    fig.tight_layout()
+    return fig
+
+
+def plot_positional_encoding(encoding, dims=(0, 1, 64, 128, 256)):
+    """The tutorial's picture of the sinusoidal positional encoding: a positions × depth
+    heatmap, and a few of its dimensions as curves over the positions.
+
+    ``PE(pos, 2i) = sin(pos / 10000^(2i/d_model))``, ``PE(pos, 2i+1) = cos(…)``: each pair of
+    dimensions is a sinusoid whose wavelength grows geometrically with the depth, from 2π
+    (dimensions 0, 1) to 10000·2π, so every position gets a distinct pattern.
+
+    Args:
+        encoding: ``(1, position, d_model)`` or ``(position, d_model)``, e.g.
+            :func:`transformer_tf.positional_encoding` ``(50, 512)``.
+        dims: the dimensions drawn as curves (those beyond ``d_model`` are skipped).
+
+    Returns:
+        ``matplotlib.figure.Figure`` with two axes: the heatmap (rows: positions, columns:
+        depth, values exactly ``encoding``) and the curves (one line per dimension).
+    """
+    encoding = np.asarray(encoding)
+    encoding = encoding[0] if encoding.ndim == 3 else encoding
+    positions, depth = encoding.shape
+    fig, (heat, curves) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": (3, 2)})
+    mesh = heat.pcolormesh(encoding, cmap="RdBu", vmin=-1, vmax=1)
+    heat.set_xlabel("depth (dimension)")
+    heat.set_ylabel("position")
+    heat.set_xlim(0, depth)
+    heat.set_ylim(positions, 0)  # position 0 at the top, as a matrix is read
+    heat.set_title(f"positional encoding, {positions} positions × {depth} dimensions")
+    fig.colorbar(mesh, ax=heat)
+    for dim in (d for d in dims if d < depth):
+        wave = "sin" if dim % 2 == 0 else "cos"
+        curves.plot(np.arange(positions), encoding[:, dim], label=f"dim {dim} ({wave})")
+    curves.set_xlabel("position")
+    curves.set_ylabel("PE(position, dim)")
+    curves.set_title("a few dimensions: longer wavelengths deeper in")
+    curves.legend(loc="lower left", fontsize="small")
     fig.tight_layout()
     return fig
