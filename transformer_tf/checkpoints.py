@@ -67,7 +67,7 @@ def checkpoint_kind(prefix):
     try:
         serialized = tf.train.load_checkpoint(prefix).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
         graph = TrackableObjectGraph.FromString(serialized)
-    except (tf.errors.OpError, ValueError, DecodeError):  # unreadable files, no object graph, a damaged proto
+    except (tf.errors.OpError, ValueError, IndexError, DecodeError):  # unreadable or truncated files, a damaged proto
         return None
     names = {child.local_name for node in graph.nodes for child in node.children}
     return next((kind for kind, marker in _KIND_MARKERS.items() if marker in names), None)
