@@ -38,7 +38,8 @@ def build_parser():
         description="The blog's architecture with a joint vocabulary, tied embeddings, "
         "augmented data and label smoothing (--preset blog: the blog's exact "
         "setup). Flags given override the preset. An existing --checkpoint-dir "
-        "is resumed.",
+        "is resumed. --model rnn trains the series' previous step instead: an RNN "
+        "encoder-decoder with Bahdanau attention (the --rnn-* flags).",
     )
     train.add_argument(
         "--preset",

@@ -187,7 +187,8 @@ class Translator:
     """A restored model with its tokenizers: ``Translator.from_checkpoint().translate([...])``.
 
     Args:
-        model: trained :class:`~transformer_tf.Transformer`.
+        model: a trained :class:`~transformer_tf.Transformer` or
+            :class:`~transformer_tf.seq2seq.RNNTranslator` (``config.json``'s ``model`` says which).
         source_tokenizer, target_tokenizer: the :class:`SubwordTokenizer` it was trained with.
         max_tokens: longest sequence the model accepts (its positional-encoding length).
     """
