@@ -48,7 +48,7 @@ _NEVER_GENERATED = (PAD_ID, UNK_ID, START_ID)
 
 def never_generated(logits):
     """``(rows, vocab)`` float32 logits with the ids of ``_NEVER_GENERATED`` at −∞."""
-    vocab = tf.shape(logits)[-1]
+    vocab = logits.shape[-1] or tf.shape(logits)[-1]  # static when known: a constant in the graph
     never = tf.scatter_nd([[i] for i in _NEVER_GENERATED], [-float("inf")] * len(_NEVER_GENERATED), [vocab])
     return logits + never
 
