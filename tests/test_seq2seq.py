@@ -228,6 +228,22 @@ def test_translate_and_evaluate_cli_on_an_rnn_folder(rnn_dir, capsys):
 
 
 @pytest.mark.slow
+def test_released_rnn_weights_alone_translate_like_the_checkpoint(rnn_dir, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(rnn_dir, folder)
+    expected = Translator.from_checkpoint(folder).translate(SENTENCES)
+    assert main(["release", "--checkpoint-dir", str(folder), "--average", "1"]) == 0
+    shipped = tmp_path / "shipped"  # what a clone has: config, tokenizers, weights
+    shutil.copytree(folder / "weights", shipped / "weights")
+    for item in folder.glob("*.json"):
+        shutil.copy(item, shipped)
+    for item in folder.glob("*.model"):
+        shutil.copy(item, shipped)
+    assert checkpoint_kind(str(shipped / "weights" / "model")) == "rnn"
+    assert Translator.from_checkpoint(shipped).translate(SENTENCES) == expected
+
+
+@pytest.mark.slow
 def test_plot_attention_on_an_rnn_folder_draws_one_target_by_source_heatmap(rnn_dir, tmp_path, capsys):
     from transformer_tf.explorer import PAGE_NAME
 
