@@ -27,16 +27,16 @@ REPO = Path.cwd().resolve().parent  # the working directory is notebooks/ (Jupyt
 import numpy as np
 import tensorflow as tf
 
-from transformer_tf import MultiHeadAttention, scaled_dot_product_attention
-from transformer_tf.demo import D_MODEL, NUM_HEADS, SEQ_LEN, TARGET_LEN, sequential_sample
+from transformer_tf import MultiHeadAttention, positional_encoding, scaled_dot_product_attention, seq2seq
+from transformer_tf.demo import D_MODEL, NUM_HEADS, PE_POSITIONS, SEQ_LEN, TARGET_LEN, sequential_sample
 from transformer_tf.explorer import show_attention
 from transformer_tf.plot import (
     plot_attention_heads,
     plot_attention_overview,
     plot_attention_weights,
-    sentence_attention,
+    plot_positional_encoding,
 )
-from transformer_tf.translate import Translator
+from transformer_tf.translate import Translator, sentence_attention
 
 tf.keras.utils.set_random_seed(0)
 np.set_printoptions(precision=2, suppress=True, linewidth=120)
@@ -135,7 +135,43 @@ _ = plot_attention_heads(
 )
 
 # %% [markdown]
-# ## 5. A trained translator's attention, layer by layer
+# ## 5. Before many heads, one: Bahdanau's additive attention
+#
+# The article's starting point, attention in an RNN encoder–decoder (`transformer_tf.seq2seq`,
+# the TensorFlow tutorial "Neural machine translation with attention"): each decoder state
+# h_t scores every encoder output h_s with a small network,
+# score(h_t, h_s) = vᵀ tanh(W₁ h_s + W₂ h_t), a softmax over the source positions turns the
+# scores into weights, and the context is Σ_s α_ts h_s. One weight matrix, 12 target × 9
+# source here, where the multi-head layer above had eight.
+
+# %%
+bahdanau = seq2seq.BahdanauAttention(units=64)
+h_s = tf.random.normal((1, SEQ_LEN, 128))  # encoder outputs, one per source token
+h_t = tf.random.normal((1, TARGET_LEN, 128))  # decoder states, one per target token
+context, alpha = bahdanau(h_t, h_s)
+print("context", context.shape, " weights", alpha.shape, " rows sum to", tf.reduce_sum(alpha, -1).numpy()[0, :3])
+_ = plot_attention_heads(
+    alpha, tokens, [f"y{i}" for i in range(TARGET_LEN)], title="Bahdanau attention (untrained)", ncols=1
+)
+
+# %% [markdown]
+# ## 6. Positional encoding: the order the Transformer must be told
+#
+# Attention is blind to order: permute the tokens and every token's output is permuted alike.
+# The series' previous step, the RNN encoder–decoder with Bahdanau attention
+# (`transformer_tf.seq2seq`), reads the tokens one after the other and needs nothing more; the
+# Transformer adds a sinusoid per dimension to each embedding,
+# PE(pos, 2i) = sin(pos / 10000^(2i/d_model)), PE(pos, 2i+1) = cos(pos / 10000^(2i/d_model)),
+# whose wavelength grows with the depth: the tutorial's picture (`transformer-tf demo --out DIR`
+# writes it as `positional_encoding.png`).
+
+# %%
+encoding = positional_encoding(PE_POSITIONS, D_MODEL)
+print("positional_encoding:", encoding.shape, " (1, position, d_model)")
+_ = plot_positional_encoding(encoding)
+
+# %% [markdown]
+# ## 7. A trained translator's attention, layer by layer
 #
 # The shipped model (4 layers, d_model 128, 8 heads, trained on the English–Spanish corpus)
 # translates the article's sentence; `sentence_attention` reruns it with `return_attention=True`
@@ -172,7 +208,7 @@ _ = plot_attention_overview(attention, "decoder_block2")
 show_attention(translator, "He admired her as a great director.", folder="checkpoints/en_es")
 
 # %% [markdown]
-# ## 6. The Anthony Hopkins sentence
+# ## 8. The Anthony Hopkins sentence
 #
 # Names the corpus has rarely seen are cut into short pieces, and the small model's
 # translation falls apart on them: watch where the encoder-decoder attention goes while it

@@ -16,9 +16,9 @@ from transformer_tf.plot import plot_attention_heads
 def test_demo_prints_the_article_shapes_and_writes_heatmaps(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for expected in ("(1, 9, 512)", "(1, 8, 9, 64)", "(1, 8, 9, 9)", "(1, 8, 12, 9)"):
+    for expected in ("(1, 9, 512)", "(1, 8, 9, 64)", "(1, 8, 9, 9)", "(1, 8, 12, 9)", "(1, 50, 512)"):
         assert expected in out
-    for name in ("self_attention_heads.png", "cross_attention_heads.png"):
+    for name in ("self_attention_heads.png", "cross_attention_heads.png", "positional_encoding.png"):
         pixels = np.asarray(Image.open(tmp_path / name).convert("L"), dtype=float)
         assert pixels.shape[0] > 300 and pixels.std() > 20, name  # a real picture, not a blank page
 

@@ -6,7 +6,12 @@ import tensorflow as tf
 from PIL import Image
 
 from transformer_tf.cli import main
-from transformer_tf.plot import plot_attention_overview, plot_attention_weights, sentence_attention
+from transformer_tf.plot import (
+    plot_attention_overview,
+    plot_attention_weights,
+    plot_positional_encoding,
+    sentence_attention,
+)
 from transformer_tf.translate import Translator
 
 SENTENCE = "He admired her as a great director."
@@ -114,3 +119,21 @@ def test_cli_errors_exit_2(trained_dir, tmp_path, capsys):
     assert "empty" in err and "layers 1..1" in err and "layer numbers" in err and "train a model first" in err
     assert "Traceback" not in err
     assert not (tmp_path / "x").exists()  # nothing written on a refused request
+
+
+def test_the_positional_encoding_picture_is_the_encoding_and_its_curves():
+    from transformer_tf import positional_encoding
+
+    encoding = positional_encoding(50, 512)
+    heat, curves = plot_positional_encoding(encoding, dims=(0, 1, 128, 600)).axes[:2]
+    np.testing.assert_array_equal(heat.collections[0].get_array().reshape(50, 512), encoding[0])
+    assert [line.get_label() for line in curves.lines] == ["dim 0 (sin)", "dim 1 (cos)", "dim 128 (sin)"]  # 600 > depth
+    np.testing.assert_allclose(curves.lines[1].get_ydata(), np.cos(np.arange(50)), atol=1e-6)  # dim 1: cos(pos)
+
+
+def test_sentence_attention_is_still_importable_from_its_old_homes():
+    import transformer_tf
+    from transformer_tf import plot, translate
+
+    assert plot.sentence_attention is transformer_tf.sentence_attention is translate.sentence_attention
+    assert plot.SentenceAttention is translate.SentenceAttention

@@ -43,6 +43,14 @@ def test_cached_decoding_gives_exactly_the_full_recompute_tokens(model):
     np.testing.assert_array_equal(cached, full)
 
 
+def test_cached_beam_search_gives_exactly_the_full_recompute_beams(model):
+    from transformer_tf.translate import FullRecompute, beam_search_decode
+
+    inp = tf.constant([[START_ID, 9, 8, 7, END_ID, 0, 0], [START_ID, *range(10, 15), END_ID]], tf.int64)
+    cached = beam_search_decode(model, inp, 15, beam_size=3).numpy()
+    np.testing.assert_array_equal(cached, beam_search_decode(FullRecompute(model), inp, 15, beam_size=3).numpy())
+
+
 def test_cached_decoding_is_the_same_inside_tf_function(model):
     inp = tf.constant([[START_ID, 9, 8, 7, END_ID]], tf.int64)
     eager = greedy_decode(model, inp, 15, stop_at_end=False)

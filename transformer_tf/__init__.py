@@ -28,12 +28,15 @@ _PLOTTING = (
     "plot_attention_heads",
     "plot_attention_weights",
     "plot_attention_overview",
-    "sentence_attention",
 )
 _EXPLORER = ("show_attention",)
 
 
 def __getattr__(name):
+    if name == "sentence_attention":  # inference (transformer_tf.translate), kept importable from here
+        from transformer_tf import translate
+
+        return translate.sentence_attention
     if name in _PLOTTING:
         from transformer_tf import plot
 
@@ -48,6 +51,7 @@ def __getattr__(name):
 __all__ = [
     *_PLOTTING,
     *_EXPLORER,
+    "sentence_attention",
     "CustomSchedule",
     "Decoder",
     "DecoderLayer",

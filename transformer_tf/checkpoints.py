@@ -49,13 +49,47 @@ def latest_checkpoint(checkpoint_dir):
     )
 
 
-def restore_checkpoint(checkpoint, prefix, expect_partial=False):
+# An object only one model kind has (the Transformer's encoder layer stack, the RNN's forward
+# encoder RNN); config.json's ``model`` says which kind a folder should hold.
+_KIND_MARKERS = {"transformer": "enc_layers", "rnn": "forward_rnn"}
+
+
+def checkpoint_kind(prefix):
+    """The model kind (``"transformer"``, ``"rnn"``) whose weights the checkpoint ``prefix``
+    holds, from the names in its object graph; None when neither (or the files are unreadable).
+
+    (The object graph, not the variable keys: a training checkpoint files each variable under
+    its first path, which is often the optimizer's list, not the model's attribute.)
+    """
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf.trackable_object_graph_pb2 import TrackableObjectGraph
+
+    try:
+        serialized = tf.train.load_checkpoint(prefix).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH")
+        graph = TrackableObjectGraph.FromString(serialized)
+    except (tf.errors.OpError, ValueError, IndexError, DecodeError):  # unreadable or truncated files, a damaged proto
+        return None
+    names = {child.local_name for node in graph.nodes for child in node.children}
+    return next((kind for kind, marker in _KIND_MARKERS.items() if marker in names), None)
+
+
+def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
     """Fill ``checkpoint``'s variables from ``prefix``, or raise a TransformerTFError naming the
-    files and what is wrong (shapes of another model size, truncated or corrupted files).
+    files and what is wrong (weights of the other model kind, shapes of another model size,
+    truncated or corrupted files).
 
     ``expect_partial``: read only what ``checkpoint`` holds (a model without its optimizer) with
     ``read``; otherwise ``restore`` everything, as a resumed training run needs.
+    ``kind``: the model kind config.json describes, named in the error when the weights are
+    of the other kind.
     """
+    saved = checkpoint_kind(prefix) if kind else None
+    if saved and saved != kind:  # refused before reading: a failed read would leave TF warnings behind
+        raise TransformerTFError(
+            f"{prefix} holds the weights of a {saved!r} model, but config.json describes a {kind!r} "
+            f'model ("model": "{kind}"); is config.json from another run? Restore the folder\'s own '
+            f"config.json, or train the {kind} model into another --checkpoint-dir."
+        )
     try:
         status = checkpoint.read(prefix).expect_partial() if expect_partial else checkpoint.restore(prefix)
         status.assert_existing_objects_matched()
@@ -96,7 +130,7 @@ def restore_model(checkpoint_dir):
     latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
     if latest is None:
         raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-    restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True)
+    restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True, kind=config.model)
     return config, model, source, target
 
 

@@ -35,7 +35,8 @@ def build_parser():
         description="The blog's architecture with a joint vocabulary, tied embeddings, "
         "augmented data and label smoothing (--preset blog: the blog's exact "
         "setup). Flags given override the preset. An existing --checkpoint-dir "
-        "is resumed.",
+        "is resumed. --model rnn trains the series' previous step instead: an RNN "
+        "encoder-decoder with Bahdanau attention (the --rnn-* flags).",
     )
     train.add_argument(
         "--preset",
@@ -128,8 +129,8 @@ def build_parser():
     plot.add_argument(
         "--kind",
         action="append",
-        choices=("encoder", "decoder_block1", "decoder_block2"),
-        help="repeat to choose several (default: all three)",
+        choices=("encoder", "decoder_block1", "decoder_block2", "cross"),
+        help="repeat to choose several (default: all the model has; a Transformer's three, an RNN's cross)",
     )
     plot.add_argument("--layers", metavar="LIST", help="comma-separated layer numbers, e.g. 1,4 (default: all)")
     _add_checkpoint_dir(plot)
@@ -156,7 +157,11 @@ def _add_config_flags(parser):
         parser,
         TrainConfig,
         PRESETS,
-        choices={"tokenizer": ("joint", "trained", "bpemb")},
+        choices={
+            "tokenizer": ("joint", "trained", "bpemb"),
+            "model": ("transformer", "rnn"),
+            "rnn_cell": ("lstm", "gru", "space_odyssey"),
+        },
         helps={
             "data": "spa.txt; None: the Keras cache, else download",
             "max_pairs": "a random subset of the corpus, for quick runs; None: all",
@@ -258,9 +263,9 @@ def _plot_attention(args):
     from pathlib import Path
 
     from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
-    from transformer_tf.plot import KINDS, plot_attention_overview, plot_attention_weights, sentence_attention
+    from transformer_tf.plot import plot_attention_overview, plot_attention_weights
     from transformer_tf.text import check_argument
-    from transformer_tf.translate import Translator
+    from transformer_tf.translate import Translator, sentence_attention
 
     if not check_argument(args.sentence, "the sentence").strip():
         raise TransformerTFError("the sentence is empty: give some English text to look at.")
@@ -272,12 +277,18 @@ def _plot_attention(args):
     if out.exists() and not out.is_dir():
         raise TransformerTFError(f"--out {out} is a file: give a folder for the PNGs and {PAGE_NAME}.")
     translator = Translator.from_checkpoint(args.checkpoint_dir)
-    num_layers = translator.model.hparams["num_layers"]
+    num_layers = translator.model.hparams.get("num_layers", 1)  # an RNN: its one attention
     if layers and not all(1 <= n <= num_layers for n in layers):
         raise TransformerTFError(f"--layers {args.layers}: this model has layers 1..{num_layers}.")
     attention = sentence_attention(translator, args.sentence)
+    missing = [kind for kind in args.kind or () if kind not in attention.kinds]
+    if missing:
+        raise TransformerTFError(
+            f"--kind {' '.join(missing)}: {type(translator.model).__name__} has no such attention; "
+            f"it has {', '.join(attention.kinds)}."
+        )
     print(f"{args.sentence} → {attention.translation}")
-    kinds = args.kind or list(KINDS)
+    kinds = args.kind or attention.kinds
     figures = plot_attention_weights(attention, kinds, layers)
     figures.update({f"overview_{kind}": plot_attention_overview(attention, kind, layers) for kind in kinds})
     out.mkdir(parents=True, exist_ok=True)

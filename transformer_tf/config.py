@@ -29,9 +29,16 @@ class TrainConfig:
     pairs; :mod:`transformer_tf.augment`), inputs of up to 96 tokens and label smoothing
     0.1. ``PRESETS["blog"]`` (``transformer-tf train --preset blog``) is the blog's exact
     setup: two vocabularies of 8,000, no tying, no augmentation, 40 tokens, no smoothing.
+
+    ``model`` picks the architecture: ``"transformer"`` (the fields ``num_layers`` …
+    ``dff``) or ``"rnn"``, the series' previous step, an RNN encoder–decoder with Bahdanau
+    attention (:mod:`transformer_tf.seq2seq`; the ``rnn_*`` fields). Everything else
+    (tokenizers, data, optimisation, ``dropout``, ``max_tokens``, ``share_embeddings``)
+    serves both. A ``config.json`` written before the field existed is a Transformer's.
     """
 
     # model
+    model: str = "transformer"  # "transformer" or "rnn" (transformer_tf.seq2seq.RNNTranslator)
     num_layers: int = 4
     d_model: int = 128
     num_heads: int = 8
@@ -39,6 +46,13 @@ class TrainConfig:
     dropout: float = 0.1
     max_tokens: int = 96  # per side, START and END included; also the positional-encoding length
     share_embeddings: bool = True  # one matrix: encoder input, decoder input, output projection
+    # the RNN's (model "rnn"): recurrent unit, its width, its Space Odyssey variant, embedding width
+    rnn_cell: str = "lstm"  # "lstm" (keras.layers.LSTM), "gru", "space_odyssey" (lstm_tf.SpaceOdysseyLSTM)
+    # each encoder direction (summed), the decoder and the attention; 320 (LSTM, embeddings of 128,
+    # vocabulary 12,000 tied): 3.52 M parameters, about the default Transformer's 3.40 M
+    rnn_units: int = 320
+    rnn_variant: str = "vanilla"  # of rnn_cell "space_odyssey": one of lstm_tf.VARIANTS
+    rnn_embedding: int = 128
     # tokenizers
     tokenizer: str = "joint"  # "joint" (one BPE for both sides), "trained" (one per language), "bpemb"
     vocab_size: int = 12000  # of the joint model, or per language for "trained"
@@ -61,12 +75,10 @@ class TrainConfig:
     mixed_precision: bool = False  # mixed_bfloat16 on CPU, mixed_float16 on GPU
     checkpoint_every: int = 200  # optimizer steps between checkpoints
 
-    # Changing these would make saved weights or tokenizers meaningless for the run.
+    # Changing these would make saved weights or tokenizers meaningless for the run (with
+    # the fields of MODEL_FIELDS[model]: the other model's fields do not matter).
     ARCHITECTURE = (
-        "num_layers",
-        "d_model",
-        "num_heads",
-        "dff",
+        "model",
         "max_tokens",
         "share_embeddings",
         "tokenizer",
@@ -81,6 +93,11 @@ class TrainConfig:
         "augment_concat",
         "batch_size",
     )
+    MODEL_FIELDS = {
+        "transformer": ("num_layers", "d_model", "num_heads", "dff"),
+        "rnn": ("rnn_cell", "rnn_units", "rnn_variant", "rnn_embedding"),
+    }
+    RNN_CELLS = ("lstm", "gru", "space_odyssey")
 
     # Whole numbers that must be at least 1, and the smallest max_tokens (START, one piece, END).
     _AT_LEAST_ONE = (
@@ -93,6 +110,8 @@ class TrainConfig:
         "epochs",
         "warmup_steps",
         "checkpoint_every",
+        "rnn_units",
+        "rnn_embedding",
     )
     _MIN_MAX_TOKENS = 3
 
@@ -136,6 +155,15 @@ class TrainConfig:
             problems.append(f"--augment-numbers {self.augment_numbers!r}: give a whole number ≥ 0")
         if not isinstance(self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
             problems.append(f"--label-smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
+        if self.model not in self.MODEL_FIELDS:
+            problems.append(f"--model {self.model!r}: choose {' or '.join(self.MODEL_FIELDS)}")
+        if self.rnn_cell not in self.RNN_CELLS:
+            problems.append(f"--rnn-cell {self.rnn_cell!r}: choose one of {', '.join(self.RNN_CELLS)}")
+        if self.model == "rnn" and self.rnn_cell == "space_odyssey":
+            from lstm_tf.variants import VARIANTS  # imports TensorFlow (lstm_tf's __init__): only when needed
+
+            if self.rnn_variant not in VARIANTS:
+                problems.append(f"--rnn-variant {self.rnn_variant!r}: choose one of {', '.join(VARIANTS)}")
         if self.share_embeddings and self.tokenizer != "joint":
             problems.append(
                 f"--share-embeddings needs one vocabulary for both languages (--tokenizer joint), "
@@ -146,7 +174,7 @@ class TrainConfig:
                 f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} "
                 f"leave nothing to train on: keep their sum below 1"
             )
-        if not problems and self.d_model % self.num_heads:
+        if not problems and self.model == "transformer" and self.d_model % self.num_heads:
             problems.append(
                 f"--d-model {self.d_model} is not divisible by --num-heads {self.num_heads} "
                 f"(each head gets d_model / num_heads columns)"
@@ -180,11 +208,21 @@ class TrainConfig:
             raise TransformerTFError(f"{path} is not a valid training config: {err}") from None
         return config
 
+    def architecture(self):
+        """The fields a resumed run must keep: :attr:`ARCHITECTURE` and its model's fields."""
+        return self.ARCHITECTURE + self.MODEL_FIELDS.get(self.model, ())
+
     def check_compatible(self, saved):
-        """Refuse to resume a run whose architecture or data differ; name every mismatch."""
+        """Refuse to resume a run whose model kind, architecture or data differ; name every mismatch."""
+        if saved.model != self.model:
+            raise TransformerTFError(
+                f"the checkpoint is a {saved.model!r} model and --model {self.model} asks for a {self.model!r} "
+                f"model: resume it with --model {saved.model}, or train the {self.model} model into another "
+                f"--checkpoint-dir."
+            )
         diffs = [
             f"{k}: saved {getattr(saved, k)!r}, requested {getattr(self, k)!r}"
-            for k in self.ARCHITECTURE
+            for k in self.architecture()
             if getattr(saved, k) != getattr(self, k)
         ]
         if diffs:
@@ -208,6 +246,7 @@ PRESETS = {
     ),
 }
 LEGACY_VALUES = {
+    "model": "transformer",
     "share_embeddings": False,
     "augment": False,
     "label_smoothing": 0.0,

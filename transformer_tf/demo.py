@@ -9,6 +9,9 @@
 4. Cross-attention: 12 target tokens (queries) over the 9 source tokens
    (keys/values) gives weights ``(1, 8, 12, 9)``.
 5. The padding and look-ahead masks.
+6. The positional encoding the Transformer adds to its embeddings (an RNN reads the
+   tokens in order and needs none): ``(1, 50, 512)``; with ``--out`` drawn as the tutorial
+   draws it, ``positional_encoding.png``.
 """
 
 import os
@@ -17,9 +20,11 @@ import numpy as np
 import tensorflow as tf
 
 from transformer_tf.attention import MultiHeadAttention
+from transformer_tf.layers import positional_encoding
 from transformer_tf.masks import create_look_ahead_mask, create_padding_mask
 
 SEQ_LEN, D_MODEL, NUM_HEADS, TARGET_LEN = 9, 512, 8, 12
+PE_POSITIONS = 50  # the tutorial's plot: 50 positions × 512 dimensions
 
 
 def sequential_sample(seq_len=SEQ_LEN, d_model=D_MODEL):
@@ -79,13 +84,20 @@ def run_demo(out_dir=None, seed=0):
     print("   look-ahead mask (4, 4), 1 = future position, masked:")
     print("   " + str(create_look_ahead_mask(4).numpy().astype(int)).replace("\n", "\n   "))
 
+    encoding = positional_encoding(PE_POSITIONS, D_MODEL)
+    shapes["positional_encoding"] = tuple(encoding.shape)
+    print(
+        f"6. positional encoding of {PE_POSITIONS} positions: {tuple(encoding.shape)}  (1, position, d_model); "
+        f"PE(pos, 2i) = sin(pos / 10000^(2i/{D_MODEL})), PE(pos, 2i+1) = cos(...)"
+    )
+
     if out_dir:
-        _save_heatmaps(out_dir, self_weights, cross_weights)
+        _save_heatmaps(out_dir, self_weights, cross_weights, encoding)
     return shapes
 
 
-def _save_heatmaps(out_dir, self_weights, cross_weights):
-    from transformer_tf.plot import plot_attention_heads  # matplotlib only when asked
+def _save_heatmaps(out_dir, self_weights, cross_weights, encoding):
+    from transformer_tf.plot import plot_attention_heads, plot_positional_encoding  # matplotlib only when asked
 
     os.makedirs(out_dir, exist_ok=True)
     src = [f"s{i}" for i in range(SEQ_LEN)]
@@ -97,6 +109,7 @@ def _save_heatmaps(out_dir, self_weights, cross_weights):
         "cross_attention_heads.png": plot_attention_heads(
             cross_weights[0], src, tgt, title="Cross-attention, 12 target queries × 9 source keys"
         ),
+        "positional_encoding.png": plot_positional_encoding(encoding),
     }
     for name, fig in figures.items():
         path = os.path.join(out_dir, name)

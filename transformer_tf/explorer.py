@@ -35,7 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transformer_tf.plot import HEAD_PALETTES, KIND_TITLES, KINDS, sentence_attention
+from transformer_tf.plot import HEAD_PALETTES
+from transformer_tf.translate import KIND_TITLES, KINDS, sentence_attention
 
 WEIGHT_DECIMALS = 6  # weights written to the page rounded to 1e-6 (|error| ≤ 5e-7)
 PAGE_NAME = "attention.html"
@@ -79,11 +80,12 @@ class AttentionKind:
 
 
 def explorer_kinds(attention, kinds=None, layers=None):
-    """The Transformer's attention of one sentence as :class:`AttentionKind` s.
+    """A translator's attention of one sentence as :class:`AttentionKind` s.
 
     Args:
-        attention: a :class:`~transformer_tf.plot.SentenceAttention`.
-        kinds: names from :data:`transformer_tf.plot.KINDS` (default: all three).
+        attention: a :class:`~transformer_tf.translate.SentenceAttention`.
+        kinds: names from :data:`transformer_tf.translate.KINDS` (default: all the model has:
+            the Transformer's three, the RNN's ``cross``).
         layers: 1-based layer numbers (default: all).
 
     Returns:
@@ -100,7 +102,7 @@ def explorer_kinds(attention, kinds=None, layers=None):
             np.stack([attention.matrix(kind, layer) for layer in layers]),
             layers,
         )
-        for kind in (kinds or KINDS)
+        for kind in (kinds or attention.kinds)
     ]
 
 
@@ -263,7 +265,7 @@ weight; click a panel to open that layer and head above and below.</p>
 
 
 def sentence_page(attention, model="", kinds=None, layers=None):
-    """:func:`attention_page` of a :class:`~transformer_tf.plot.SentenceAttention`
+    """:func:`attention_page` of a :class:`~transformer_tf.translate.SentenceAttention`
     (its warnings, e.g. a sentence cut to the model's length, go on the page)."""
     tokens = {
         "source": attention.source_pieces,
@@ -295,11 +297,14 @@ def write_attention_page(page, path):
 
 
 def describe_model(translator, folder=None):
-    """What the page says the model is: ``"checkpoints/en_es: Transformer, 4 layers × 8 heads, d_model 128"``."""
+    """What the page says the model is: ``"checkpoints/en_es: Transformer, 4 layers × 8 heads, d_model 128"``
+    (an RNN: ``"RNNTranslator, bidirectional lstm, 256 units, Bahdanau attention"``)."""
     hp = getattr(translator.model, "hparams", {})
     shape = type(translator.model).__name__
     if {"num_layers", "num_heads", "d_model"} <= hp.keys():
         shape += f", {hp['num_layers']} layers × {hp['num_heads']} heads, d_model {hp['d_model']}"
+    elif {"cell", "units"} <= hp.keys():
+        shape += f", bidirectional {hp['cell']}, {hp['units']} units, Bahdanau attention"
     return f"{folder}: {shape}" if folder else shape
 
 

@@ -1,8 +1,9 @@
 """Export the translator as a SavedModel that maps ``tf.string`` to ``tf.string``.
 
 Everything runs inside the graph: NFC normalisation, SentencePiece tokenization
-(tensorflow-text's op, with the tokenizer models embedded in the SavedModel), greedy
-decoding with cached keys/values, detokenization. Reloaded with ``tf.saved_model.load``
+(tensorflow-text's op, with the tokenizer models embedded in the SavedModel), incremental
+greedy decoding (the Transformer's cached keys/values, or the RNN's recurrent state: either
+model kind), detokenization. Reloaded with ``tf.saved_model.load``
 in any process, it gives the same translations as
 :meth:`transformer_tf.translate.Translator.translate`. ``transformer_tf`` is not needed
 there, only ``tensorflow_text``, whose import registers the SentencePiece op::

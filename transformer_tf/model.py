@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from transformer_tf.layers import Decoder, Encoder
-from transformer_tf.masks import create_masks
+from transformer_tf.masks import create_masks, create_padding_mask
 
 
 @keras.saving.register_keras_serializable(package="transformer_tf")
@@ -150,6 +150,34 @@ class Transformer(keras.Model):
             return logits, {**enc_attention, **dec_attention}
         return logits
 
+    # -- incremental decoding: the interface transformer_tf.translate's decoders use
+    def start_decoding(self, inp, max_length, beams=1):
+        """Encode once, for :meth:`decode_step`.
+
+        Args:
+            inp: ``(batch, inp_len)`` source ids.
+            max_length: most positions to decode (the length of the key/value caches).
+            beams: repeat every sentence's rows this many times (beam search).
+
+        Returns:
+            ``(context, state)``: ``context = (encoder keys/values per layer, padding mask)``,
+            fixed per row, and ``state``, the empty self-attention caches
+            ``(batch·beams, num_heads, max_length, depth)`` per layer, carried from step to step.
+        """
+        padding_mask = create_padding_mask(inp)
+        enc_output, _ = self.encoder(inp, training=False, mask=padding_mask)
+        if beams > 1:
+            enc_output, padding_mask = (tf.repeat(t, beams, axis=0) for t in (enc_output, padding_mask))
+        enc_kvs, caches = self.decoder.init_decoding(enc_output, max_length)
+        return (enc_kvs, padding_mask), caches
+
+    def decode_step(self, token, t, context, state):
+        """``token`` ``(rows, 1)`` fed at position ``t`` → ``(logits (rows, vocab) float32,
+        new caches)``; only the new token goes through the decoder."""
+        enc_kvs, padding_mask = context
+        x, state = self.decoder.decode_step(token, t, state, enc_kvs, padding_mask)
+        return tf.cast(self.final_layer(x)[:, 0], tf.float32), state
+
     def get_config(self):
         config = super().get_config()
         config.update(self.hparams)
@@ -161,8 +189,23 @@ class Transformer(keras.Model):
 
 
 def model_from_config(config, input_vocab_size, target_vocab_size):
-    """The (unbuilt) model a :class:`~transformer_tf.config.TrainConfig` describes, under the
-    caller's dtype policy; training compiles it, inference restores weights into it."""
+    """The (unbuilt) model a :class:`~transformer_tf.config.TrainConfig` describes (its
+    ``model``: ``"transformer"`` or ``"rnn"``), under the caller's dtype policy; training
+    compiles it, inference restores weights into it."""
+    if config.model == "rnn":
+        # Imported here: seq2seq imports this module (TiedOutput), and lstm_tf only when needed.
+        from transformer_tf.seq2seq import RNNTranslator
+
+        return RNNTranslator(
+            input_vocab_size,
+            target_vocab_size,
+            embedding_dim=config.rnn_embedding,
+            units=config.rnn_units,
+            cell=config.rnn_cell,
+            variant=config.rnn_variant,
+            rate=config.dropout,
+            share_embeddings=config.share_embeddings,
+        )
     return Transformer(
         config.num_layers,
         config.d_model,

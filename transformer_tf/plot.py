@@ -7,20 +7,30 @@ For a trained translator and a sentence of your own:
     figures = plot_attention_weights(attention)            # {"encoder_layer1": Figure, ...}
     overview = plot_attention_overview(attention, "decoder_block2")
 
-Three kinds of attention, named as in the model's attention dict:
+and the positional encoding the Transformer adds to its embeddings (the RNN needs none: its
+recurrence reads the tokens in order), :func:`plot_positional_encoding`.
+
+The Transformer's three kinds of attention, named as in the model's attention dict:
 
 - ``encoder`` (``encoder_layer{i}_block``): source × source self-attention;
 - ``decoder_block1`` (``decoder_layer{i}_block1``): masked target × target self-attention;
-- ``decoder_block2`` (``decoder_layer{i}_block2``): target × source, encoder-decoder attention.
+- ``decoder_block2`` (``decoder_layer{i}_block2``): target × source, encoder-decoder attention;
+
+and the RNN's (:mod:`transformer_tf.seq2seq`) one, ``cross`` (``cross_attention``): target ×
+source Bahdanau attention, one layer of one head, the tutorial's single heatmap.
+:func:`sentence_attention` (which reads them off a translator) lives in the inference stage,
+:mod:`transformer_tf.translate`.
 """
 
-import dataclasses
 import math
-import warnings
 
 import matplotlib.pyplot as plt  # the backend is the caller's: the CLI picks Agg, Jupyter its inline one
 import numpy as np
 import seaborn as sns
+
+# The attention a translator paid to a sentence is inference, not plotting: SentenceAttention
+# and sentence_attention moved to transformer_tf.translate; importable from here for one release.
+from transformer_tf.translate import KIND_TITLES, KINDS, SentenceAttention, sentence_attention  # noqa: F401
 
 # One palette per head, as in the blog's figures (cycled for more than eight heads).
 HEAD_PALETTES = ("viridis", "magma", "cividis", "rocket", "mako", "crest", "flare", "Blues")
@@ -45,6 +55,7 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
     if attention.ndim != 3:
         raise ValueError(f"attention must be (num_heads, seq_q, seq_k), got shape {attention.shape}")
     num_heads, seq_q, seq_k = attention.shape
+    ncols = min(ncols, num_heads)  # one head (the RNN's attention): one panel, no empty ones
     nrows = math.ceil(num_heads / ncols)
     cell = 0.35  # inches per matrix cell, so long sentences stay readable
     fig, axes = plt.subplots(
@@ -79,116 +90,22 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
     return fig
 
 
-KINDS = {  # kind → (key pattern in the model's attention dict, file-name pattern, rows, columns)
-    "encoder": ("encoder_layer{i}_block", "encoder_layer{i}", "source", "source"),
-    "decoder_block1": ("decoder_layer{i}_block1", "decoder_layer{i}_block1", "target", "target"),
-    "decoder_block2": ("decoder_layer{i}_block2", "decoder_layer{i}_block2", "target", "source"),
-}
-KIND_TITLES = {
-    "encoder": "encoder self-attention",
-    "decoder_block1": "masked decoder self-attention",
-    "decoder_block2": "encoder-decoder attention",
-}
-
-
-@dataclasses.dataclass
-class SentenceAttention:
-    """A sentence, its translation, and every attention matrix the model used for them.
-
-    Attributes:
-        source_pieces: subword labels of the encoder input, ``<start>`` … ``<end>``.
-        target_pieces: labels of the decoder input, ``<start>`` then the generated
-            pieces; row t is the query that predicted piece t+1 (the last predicted ``<end>``).
-        translation: the decoded Spanish text.
-        translation_pieces: the generated pieces, ``<end>`` included when produced (when the
-            length limit stopped the translation first, its last piece is no decoder input).
-        weights: the model's attention dict for this example, batch axis removed:
-            ``(num_heads, queries, keys)`` arrays.
-        num_layers: layers per stack.
-        source_ids, target_ids: the ids behind the two label lists.
-        sentence: the English text as given.
-        warnings: what the model warned about while reading the sentence (e.g. that it was
-            cut to the model's length), to show next to the pictures.
-    """
-
-    source_pieces: list
-    target_pieces: list
-    translation: str
-    weights: dict
-    num_layers: int
-    source_ids: list
-    target_ids: list
-    sentence: str = ""
-    translation_pieces: list = dataclasses.field(default_factory=list)
-    warnings: list = dataclasses.field(default_factory=list)
-
-    def matrix(self, kind, layer):
-        """``(num_heads, rows, columns)`` weights of one kind of attention in one layer (1-based)."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown kind {kind!r}; choose from {', '.join(KINDS)}")
-        if not 1 <= layer <= self.num_layers:
-            raise ValueError(f"layer {layer} does not exist: the model has layers 1..{self.num_layers}")
-        return self.weights[KINDS[kind][0].format(i=layer)]
-
-    def labels(self, kind):
-        """``(row_labels, column_labels)`` of a kind."""
-        pieces = {"source": self.source_pieces, "target": self.target_pieces}
-        return pieces[KINDS[kind][2]], pieces[KINDS[kind][3]]
-
-
-def sentence_attention(translator, sentence):
-    """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
-    with ``return_attention=True`` and keep every attention matrix.
-
-    Returns:
-        :class:`SentenceAttention`.
-    """
-    import tensorflow as tf
-
-    from transformer_tf.tokenizer import END_ID, START_ID
-
-    if not sentence.strip():
-        raise ValueError("the sentence is empty: give some English text to look at.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        source_ids = translator.encode_sources([sentence])[0]
-    for warning in caught:  # still said on the terminal, and kept for the page
-        warnings.warn(warning.message, warning.category, stacklevel=2)
-    inp = tf.constant([source_ids], tf.int64)
-    generated = [int(i) for i in translator.generate(inp)[0]]
-    generated = generated[: generated.index(END_ID) + 1] if END_ID in generated else generated
-    decoder_input = [START_ID] + generated[:-1]  # the tokens fed in; each row predicts the next one
-    _, attention = translator.model(
-        (inp, tf.constant([decoder_input], tf.int64)), training=False, return_attention=True
-    )
-    return SentenceAttention(
-        source_pieces=translator.source_tokenizer.id_to_piece(source_ids),
-        target_pieces=translator.target_tokenizer.id_to_piece(decoder_input),
-        translation=translator.target_tokenizer.decode(generated),
-        weights={name: w.numpy()[0] for name, w in attention.items()},
-        num_layers=translator.model.hparams["num_layers"],
-        source_ids=source_ids,
-        target_ids=decoder_input,
-        sentence=sentence,
-        translation_pieces=translator.target_tokenizer.id_to_piece(generated),
-        warnings=[str(warning.message) for warning in caught],
-    )
-
-
-def plot_attention_weights(attention, kinds=tuple(KINDS), layers=None):
+def plot_attention_weights(attention, kinds=None, layers=None):
     """One 2×4 figure (a panel a head) per layer per kind.
 
     Args:
         attention: a :class:`SentenceAttention`.
-        kinds: which of ``encoder``, ``decoder_block1``, ``decoder_block2``.
+        kinds: which of ``encoder``, ``decoder_block1``, ``decoder_block2`` (the RNN: ``cross``);
+            default: all the model has.
         layers: 1-based layer numbers (default: all).
 
     Returns:
-        ``{file_stem: Figure}``, e.g. ``{"encoder_layer1": …, "decoder_layer4_block2": …}``.
+        ``{file_stem: Figure}``, e.g. ``{"encoder_layer1": …, "decoder_layer4_block2": …}``
+        (the RNN: ``{"cross_attention": …}``).
     """
     layers = layers or range(1, attention.num_layers + 1)
     figures = {}
-    for kind in kinds:
+    for kind in kinds or attention.kinds:
         rows, columns = attention.labels(kind)
         for layer in layers:
             title = (
@@ -222,5 +139,44 @@ def plot_attention_overview(attention, kind, layers=None):
             if head == 0:
                 ax.set_ylabel(f"Layer {layer}")
     fig.suptitle(f'{KIND_TITLES[kind]}, all layers × heads: "{attention.translation}"')
+    fig.tight_layout()
+    return fig
+
+
+def plot_positional_encoding(encoding, dims=(0, 1, 64, 128, 256)):
+    """The tutorial's picture of the sinusoidal positional encoding: a positions × depth
+    heatmap, and a few of its dimensions as curves over the positions.
+
+    ``PE(pos, 2i) = sin(pos / 10000^(2i/d_model))``, ``PE(pos, 2i+1) = cos(…)``: each pair of
+    dimensions is a sinusoid whose wavelength grows geometrically with the depth, from 2π
+    (dimensions 0, 1) to 10000·2π, so every position gets a distinct pattern.
+
+    Args:
+        encoding: ``(1, position, d_model)`` or ``(position, d_model)``, e.g.
+            :func:`transformer_tf.positional_encoding` ``(50, 512)``.
+        dims: the dimensions drawn as curves (those beyond ``d_model`` are skipped).
+
+    Returns:
+        ``matplotlib.figure.Figure`` with two axes: the heatmap (rows: positions, columns:
+        depth, values exactly ``encoding``) and the curves (one line per dimension).
+    """
+    encoding = np.asarray(encoding)
+    encoding = encoding[0] if encoding.ndim == 3 else encoding
+    positions, depth = encoding.shape
+    fig, (heat, curves) = plt.subplots(1, 2, figsize=(13, 4.5), gridspec_kw={"width_ratios": (3, 2)})
+    mesh = heat.pcolormesh(encoding, cmap="RdBu", vmin=-1, vmax=1)
+    heat.set_xlabel("depth (dimension)")
+    heat.set_ylabel("position")
+    heat.set_xlim(0, depth)
+    heat.set_ylim(positions, 0)  # position 0 at the top, as a matrix is read
+    heat.set_title(f"positional encoding, {positions} positions × {depth} dimensions")
+    fig.colorbar(mesh, ax=heat)
+    for dim in (d for d in dims if d < depth):
+        wave = "sin" if dim % 2 == 0 else "cos"
+        curves.plot(np.arange(positions), encoding[:, dim], label=f"dim {dim} ({wave})")
+    curves.set_xlabel("position")
+    curves.set_ylabel("PE(position, dim)")
+    curves.set_title("a few dimensions: longer wavelengths deeper in")
+    curves.legend(loc="lower left", fontsize="small")
     fig.tight_layout()
     return fig

@@ -1,14 +1,26 @@
 """Restore a trained translator and translate: greedy decoding and beam search, both
-with cached keys/values.
+incremental; and the attention a translator paid to one sentence (:func:`sentence_attention`).
 
 Decoding is autoregressive: the decoder is fed ``START``, predicts a token, is fed that
 token, and so on until ``END``. Recomputing the decoder over the whole prefix at every
-step costs O(t) work per step per layer; the incremental decoder instead caches each
-layer's self-attention keys and values (and the encoder-decoder ones, computed once), so
-each step only processes the new token. Both give the same tokens
-(``tests/test_translate.py``); ``bench/decode.py`` measures the speed-up.
+step costs O(t) work per step; the incremental decoders instead carry what the model needs
+from step to step, so each step only processes the new token. One greedy and one beam
+implementation serve both model kinds through two methods of the model:
+
+- ``model.start_decoding(inp, max_length, beams) → (context, state)``: encode once;
+  ``context`` stays fixed per row, ``state`` is carried (and, in beam search, reordered);
+- ``model.decode_step(token, t, context, state) → (logits, state)``: one token in.
+
+The Transformer (:class:`~transformer_tf.Transformer`) carries each decoder layer's
+self-attention keys and values (its encoder-decoder keys/values are the context); the RNN
+(:class:`~transformer_tf.seq2seq.RNNTranslator`) carries its recurrent state (its context:
+the encoder outputs and their projected keys). :class:`FullRecompute` offers the same two
+methods by rerunning the whole model on the prefix: the reference both decoders are tested
+against token for token (``tests/test_translate.py``, ``tests/test_seq2seq.py``);
+``bench/decode.py`` measures the speed-up.
 """
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -26,7 +38,7 @@ from transformer_tf.checkpoints import (  # noqa: F401
     shipped_weights,
 )
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.masks import PAD_ID, create_padding_mask
+from transformer_tf.masks import PAD_ID
 from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
 
 # Ids the decoder must never emit: padding (it only pads finished rows), <unk> (the
@@ -34,14 +46,17 @@ from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
 _NEVER_GENERATED = (PAD_ID, UNK_ID, START_ID)
 
 
-def next_token_logits(model, x):
-    """Logits of the next token, ``(batch, 1, d_model)`` decoder output → ``(batch, vocab)``
-    float32, with the ids of ``_NEVER_GENERATED`` at −∞."""
-    logits = tf.cast(model.final_layer(x)[:, 0], tf.float32)
-    never = tf.scatter_nd(
-        [[i] for i in _NEVER_GENERATED], [-float("inf")] * len(_NEVER_GENERATED), [model.final_layer.units]
-    )
+def never_generated(logits):
+    """``(rows, vocab)`` float32 logits with the ids of ``_NEVER_GENERATED`` at −∞."""
+    vocab = logits.shape[-1] or tf.shape(logits)[-1]  # static when known: a constant in the graph
+    never = tf.scatter_nd([[i] for i in _NEVER_GENERATED], [-float("inf")] * len(_NEVER_GENERATED), [vocab])
     return logits + never
+
+
+def next_token_logits(model, x):
+    """Logits of the next token, ``(batch, 1, d_model)`` Transformer decoder output →
+    ``(batch, vocab)`` float32, with the ids of ``_NEVER_GENERATED`` at −∞."""
+    return never_generated(tf.cast(model.final_layer(x)[:, 0], tf.float32))
 
 
 def decode_length(inp, max_tokens):
@@ -52,29 +67,29 @@ def decode_length(inp, max_tokens):
 
 
 def greedy_decode(model, inp, max_length, stop_at_end=True):
-    """Greedy decoding with per-layer key/value caches.
+    """Greedy decoding, one token a step from the model's carried state.
 
     Args:
-        model: a :class:`~transformer_tf.Transformer`.
+        model: a :class:`~transformer_tf.Transformer`, a
+            :class:`~transformer_tf.seq2seq.RNNTranslator` (or anything with their
+            ``start_decoding``/``decode_step``, e.g. :class:`FullRecompute`).
         inp: ``(batch, inp_len)`` int64 source ids (START … END, 0-padded).
-        max_length: most tokens to generate (at most the model's ``pe_target``).
+        max_length: most tokens to generate (at most the Transformer's ``pe_target``).
         stop_at_end: stop once every sentence has produced END (False: always
             ``max_length`` steps, for benchmarks).
 
     Returns:
         ``(batch, steps)`` int64 generated ids (END included; 0 after END).
     """
-    enc_padding_mask = create_padding_mask(inp)
-    enc_output, _ = model.encoder(inp, training=False, mask=enc_padding_mask)
-    enc_kvs, caches = model.decoder.init_decoding(enc_output, max_length)
+    context, state = model.start_decoding(inp, max_length)
     batch = tf.shape(inp)[0]
     token = tf.fill((batch, 1), tf.constant(START_ID, tf.int64))
     finished = tf.zeros((batch,), tf.bool)
     outputs = tf.TensorArray(tf.int64, size=max_length)
     steps = tf.constant(0)
     for t in tf.range(max_length):
-        x, caches = model.decoder.decode_step(token, t, caches, enc_kvs, enc_padding_mask)
-        next_token = tf.argmax(next_token_logits(model, x), axis=-1)  # (batch,)
+        logits, state = model.decode_step(token, t, context, state)
+        next_token = tf.argmax(never_generated(logits), axis=-1)  # (batch,)
         next_token = tf.where(finished, tf.constant(PAD_ID, tf.int64), next_token)
         outputs = outputs.write(t, next_token)
         finished = finished | (next_token == END_ID)
@@ -86,7 +101,7 @@ def greedy_decode(model, inp, max_length, stop_at_end=True):
 
 
 def beam_search_decode(model, inp, max_length, beam_size=4, alpha=0.6):
-    """Beam search with the same key/value caches as :func:`greedy_decode`.
+    """Beam search over the same carried state as :func:`greedy_decode` (reordered with the beams).
 
     Keeps the ``beam_size`` most probable prefixes of every sentence; a finished beam
     (END produced) only extends with padding at no cost. The winner maximises
@@ -102,10 +117,8 @@ def beam_search_decode(model, inp, max_length, beam_size=4, alpha=0.6):
         ``(batch, max_length)`` int64 ids of the best beam (END included; 0 after END).
     """
     batch = tf.shape(inp)[0]
-    vocab = model.final_layer.units
-    enc_padding_mask = tf.repeat(create_padding_mask(inp), beam_size, axis=0)  # (batch·beam, 1, 1, inp_len)
-    enc_output, _ = model.encoder(inp, training=False, mask=create_padding_mask(inp))
-    enc_kvs, caches = model.decoder.init_decoding(tf.repeat(enc_output, beam_size, axis=0), max_length)
+    vocab = model.hparams["target_vocab_size"]
+    context, state = model.start_decoding(inp, max_length, beams=beam_size)  # rows: batch·beam
 
     # Only beam 0 is alive at first, so the first step does not pick one word beam_size times.
     scores = tf.tile(tf.concat([[0.0], tf.fill([beam_size - 1], -float("inf"))], 0), [batch])  # (batch·beam,)
@@ -115,15 +128,15 @@ def beam_search_decode(model, inp, max_length, beam_size=4, alpha=0.6):
     token = tf.fill((batch * beam_size, 1), tf.constant(START_ID, tf.int64))
     only_padding = tf.one_hot(PAD_ID, vocab, on_value=0.0, off_value=-float("inf"))  # (vocab,)
     for t in tf.range(max_length):
-        x, caches = model.decoder.decode_step(token, t, caches, enc_kvs, enc_padding_mask)
-        log_probs = tf.nn.log_softmax(next_token_logits(model, x))  # (batch·beam, vocab)
+        logits, state = model.decode_step(token, t, context, state)
+        log_probs = tf.nn.log_softmax(never_generated(logits))  # (batch·beam, vocab)
         log_probs = tf.where(finished[:, tf.newaxis], only_padding, log_probs)
         totals = tf.reshape(scores[:, tf.newaxis] + log_probs, (batch, beam_size * vocab))
         top_scores, top_index = tf.math.top_k(totals, k=beam_size)  # (batch, beam)
         parents = tf.reshape(top_index // vocab + tf.range(batch)[:, tf.newaxis] * beam_size, [-1])
         words = tf.cast(tf.reshape(top_index % vocab, [-1]), tf.int64)  # (batch·beam,)
 
-        caches = tf.nest.map_structure(lambda c, parents=parents: tf.gather(c, parents), caches)
+        state = tf.nest.map_structure(lambda s, parents=parents: tf.gather(s, parents), state)
         was_finished = tf.gather(finished, parents)
         sequences = tf.gather(sequences, parents) + tf.one_hot(t, max_length, dtype=tf.int64) * words[:, None]
         lengths = tf.gather(lengths, parents) + tf.cast(~was_finished, tf.float32)
@@ -139,28 +152,43 @@ def beam_search_decode(model, inp, max_length, beam_size=4, alpha=0.6):
     return tf.gather(sequences, best)
 
 
+class FullRecompute:
+    """A model's ``start_decoding``/``decode_step`` done the slow way: every step reruns the
+    whole model on the source and the prefix fed so far (teacher-forcing's ``model((inp, tar))``).
+
+    The state is the prefix, ``(rows, max_length)`` ids with the token fed at position t
+    written at column t. Plugged into :func:`greedy_decode` or :func:`beam_search_decode`
+    it is the reference that incremental decoding must match token for token.
+
+    Args:
+        model: a :class:`~transformer_tf.Transformer` or :class:`~transformer_tf.seq2seq.RNNTranslator`.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.hparams = model.hparams
+
+    def start_decoding(self, inp, max_length, beams=1):
+        inp = tf.repeat(inp, beams, axis=0) if beams > 1 else inp
+        return inp, tf.zeros((tf.shape(inp)[0], max_length), tf.int64)
+
+    def decode_step(self, token, t, context, state):
+        state = state + tf.one_hot(t, tf.shape(state)[1], dtype=tf.int64) * token  # write position t
+        logits = self.model((context, state[:, : t + 1]), training=False)  # (rows, t + 1, vocab)
+        return logits[:, -1], state
+
+
 def greedy_decode_full(model, inp, max_length, stop_at_end=True):
-    """Reference greedy decoding that reruns the whole decoder on the prefix every step."""
-    batch = tf.shape(inp)[0]
-    tar = tf.fill((batch, 1), tf.constant(START_ID, tf.int64))
-    finished = tf.zeros((batch,), tf.bool)
-    for _ in tf.range(max_length):
-        tf.autograph.experimental.set_loop_options(shape_invariants=[(tar, tf.TensorShape([None, None]))])
-        logits = model((inp, tar), training=False)
-        next_token = tf.argmax(logits[:, -1], axis=-1)
-        next_token = tf.where(finished, tf.constant(PAD_ID, tf.int64), next_token)
-        tar = tf.concat([tar, next_token[:, tf.newaxis]], axis=1)
-        finished = finished | (next_token == END_ID)
-        if stop_at_end and tf.reduce_all(finished):
-            break
-    return tar[:, 1:]
+    """Reference greedy decoding that reruns the whole model on the prefix every step."""
+    return greedy_decode(FullRecompute(model), inp, max_length, stop_at_end)
 
 
 class Translator:
     """A restored model with its tokenizers: ``Translator.from_checkpoint().translate([...])``.
 
     Args:
-        model: trained :class:`~transformer_tf.Transformer`.
+        model: a trained :class:`~transformer_tf.Transformer` or
+            :class:`~transformer_tf.seq2seq.RNNTranslator` (``config.json``'s ``model`` says which).
         source_tokenizer, target_tokenizer: the :class:`SubwordTokenizer` it was trained with.
         max_tokens: longest sequence the model accepts (its positional-encoding length).
     """
@@ -282,3 +310,105 @@ def split_sentences(text):
     if not _INNER_BOUNDARY.search(text):
         return [text]
     return [s.strip() for s in _segmenter().segment(text) if s.strip()]
+
+
+# The kinds of attention, named as in the models' attention dicts: the Transformer has the
+# first three in each of its layers, the RNN (transformer_tf.seq2seq) one "cross" kind, one
+# layer of one head: the tutorial's target × source heatmap.
+KINDS = {  # kind → (key pattern in the model's attention dict, file-name pattern, rows, columns)
+    "encoder": ("encoder_layer{i}_block", "encoder_layer{i}", "source", "source"),
+    "decoder_block1": ("decoder_layer{i}_block1", "decoder_layer{i}_block1", "target", "target"),
+    "decoder_block2": ("decoder_layer{i}_block2", "decoder_layer{i}_block2", "target", "source"),
+    "cross": ("cross_attention", "cross_attention", "target", "source"),
+}
+KIND_TITLES = {
+    "encoder": "encoder self-attention",
+    "decoder_block1": "masked decoder self-attention",
+    "decoder_block2": "encoder-decoder attention",
+    "cross": "Bahdanau (additive) attention",
+}
+
+
+@dataclasses.dataclass
+class SentenceAttention:
+    """A sentence, its translation, and every attention matrix the model used for them.
+
+    Attributes:
+        source_pieces: subword labels of the encoder input, ``<start>`` … ``<end>``.
+        target_pieces: labels of the decoder input, ``<start>`` then the generated
+            pieces; row t is the query that predicted piece t+1 (the last predicted ``<end>``).
+        translation: the decoded Spanish text.
+        translation_pieces: the generated pieces, ``<end>`` included when produced (when the
+            length limit stopped the translation first, its last piece is no decoder input).
+        weights: the model's attention dict for this example, batch axis removed:
+            ``(num_heads, queries, keys)`` arrays (the RNN's: one head).
+        num_layers: layers per stack (the RNN: 1, its one attention).
+        source_ids, target_ids: the ids behind the two label lists.
+        sentence: the English text as given.
+        warnings: what the model warned about while reading the sentence (e.g. that it was
+            cut to the model's length), to show next to the pictures.
+    """
+
+    source_pieces: list
+    target_pieces: list
+    translation: str
+    weights: dict
+    num_layers: int
+    source_ids: list
+    target_ids: list
+    sentence: str = ""
+    translation_pieces: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+
+    @property
+    def kinds(self):
+        """The kinds of :data:`KINDS` this model has, in that order (the RNN: ``["cross"]``)."""
+        return [kind for kind, (key, *_) in KINDS.items() if key.format(i=1) in self.weights]
+
+    def matrix(self, kind, layer):
+        """``(num_heads, rows, columns)`` weights of one kind of attention in one layer (1-based)."""
+        if kind not in self.kinds:
+            raise ValueError(f"unknown kind {kind!r} for this model; it has {', '.join(self.kinds)}")
+        if not 1 <= layer <= self.num_layers:
+            raise ValueError(f"layer {layer} does not exist: the model has layers 1..{self.num_layers}")
+        return self.weights[KINDS[kind][0].format(i=layer)]
+
+    def labels(self, kind):
+        """``(row_labels, column_labels)`` of a kind."""
+        pieces = {"source": self.source_pieces, "target": self.target_pieces}
+        return pieces[KINDS[kind][2]], pieces[KINDS[kind][3]]
+
+
+def sentence_attention(translator, sentence):
+    """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
+    with ``return_attention=True`` and keep every attention matrix.
+
+    Returns:
+        :class:`SentenceAttention`.
+    """
+    if not sentence.strip():
+        raise ValueError("the sentence is empty: give some English text to look at.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source_ids = translator.encode_sources([sentence])[0]
+    for warning in caught:  # still said on the terminal, and kept for the page
+        warnings.warn(warning.message, warning.category, stacklevel=2)
+    inp = tf.constant([source_ids], tf.int64)
+    generated = [int(i) for i in translator.generate(inp)[0]]
+    generated = generated[: generated.index(END_ID) + 1] if END_ID in generated else generated
+    decoder_input = [START_ID] + generated[:-1]  # the tokens fed in; each row predicts the next one
+    _, attention = translator.model(
+        (inp, tf.constant([decoder_input], tf.int64)), training=False, return_attention=True
+    )
+    return SentenceAttention(
+        source_pieces=translator.source_tokenizer.id_to_piece(source_ids),
+        target_pieces=translator.target_tokenizer.id_to_piece(decoder_input),
+        translation=translator.target_tokenizer.decode(generated),
+        weights={name: w.numpy()[0] for name, w in attention.items()},
+        num_layers=translator.model.hparams.get("num_layers", 1),  # the RNN has one attention
+        source_ids=source_ids,
+        target_ids=decoder_input,
+        sentence=sentence,
+        translation_pieces=translator.target_tokenizer.id_to_piece(generated),
+        warnings=[str(warning.message) for warning in caught],
+    )
