@@ -1,6 +1,7 @@
 """Importing a library module changes no global state: the caller (a CLI's `main`, a notebook)
 chooses the matplotlib backend and TensorFlow's log level."""
 
+import ast
 import json
 import os
 import subprocess
@@ -34,3 +35,23 @@ def test_importing_the_plotting_and_cli_modules_keeps_the_callers_backend_and_en
     assert result.returncode == 0, result.stderr
     state = json.loads(result.stdout.strip().splitlines()[-1])
     assert state == {"backend": "svg", "log_level": None}
+
+
+def _imported_packages(package):
+    """The top-level packages that any module of ``package`` imports (at any depth in the code)."""
+    found = set()
+    for path in (ROOT / package).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", ["lstm_tf", "pipeline"])
+def test_the_lstm_and_pipeline_packages_never_import_the_transformer_package(package):
+    # the package graph may grow transformer_tf -> lstm_tf, never the other way round
+    imported = _imported_packages(package)
+    assert "numpy" in imported  # the scan does see the package's imports
+    assert "transformer_tf" not in imported

@@ -4,12 +4,10 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import optuna
@@ -70,23 +68,27 @@ def test_plot_piano_roll_draws_the_notes():
     assert ax.get_ylim() == (20.5, 108.5)
 
 
-def test_download_path_with_local_url_and_hash(jsb_dir, tmp_path):
-    url = (jsb_dir / FILENAME).as_uri()
+def test_download_path_with_local_url_and_hash(jsb_dir, tmp_path, serve_folder):
+    url = f"{serve_folder(jsb_dir)}/{FILENAME}"
     path = resolve_jsb_chorales(cache_dir=tmp_path / "keras", url=url)
     assert path == tmp_path / "keras" / "datasets" / FILENAME and path.read_bytes() == (jsb_dir / FILENAME).read_bytes()
     assert resolve_jsb_chorales(cache_dir=tmp_path / "keras", url="https://127.0.0.1:9/none.json") == path  # cached
 
 
-def test_offline_download_fails_fast_naming_the_fix(tmp_path):
-    # fast = one connection attempt bounded by the timeout, and no download tried after it
-    with (
-        mock.patch("socket.create_connection", wraps=socket.create_connection) as connect,
-        mock.patch("keras.utils.get_file") as download,
-        pytest.raises(LSTMTFError, match="--data PATH"),
-    ):
+def test_a_download_with_the_wrong_hash_is_refused_and_not_kept(tmp_path, serve_folder):
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / FILENAME).write_text('{"train": [], "valid": [], "test": []}')
+    with pytest.raises(LSTMTFError, match="SHA256.*--data PATH"):
+        resolve_jsb_chorales(cache_dir=tmp_path / "keras", url=f"{serve_folder(tmp_path / 'server')}/{FILENAME}")
+    assert [p for p in (tmp_path / "keras").rglob("*") if p.is_file()] == []
+
+
+def test_offline_download_fails_fast_naming_the_fix(tmp_path, connection_attempts):
+    # fast = one connection attempt bounded by the timeout (no retry loop), and nothing left behind
+    with pytest.raises(LSTMTFError, match="--data PATH"):
         resolve_jsb_chorales(cache_dir=tmp_path, url="https://127.0.0.1:9/jsb.json", timeout=2)
-    connect.assert_called_once_with(("127.0.0.1", 9), timeout=2)
-    download.assert_not_called()
+    assert connection_attempts == [(("127.0.0.1", 9), 2)]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 def test_bad_files_get_clear_errors(tmp_path):

@@ -121,8 +121,9 @@ def test_scores_are_sacrebleu_corpus_scores():
 @pytest.mark.slow
 def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, capsys):
     from transformer_tf.cli import main
+    from transformer_tf.config import TrainConfig
+    from transformer_tf.data import load_splits
     from transformer_tf.evaluate import evaluation_pairs
-    from transformer_tf.train import TrainConfig, load_splits
 
     test_split, categories = evaluation_pairs(trained_dir)
     assert test_split == load_splits(TrainConfig.load(trained_dir))["test"]  # never seen in training

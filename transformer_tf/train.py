@@ -15,7 +15,6 @@ run would have ended.
 import dataclasses
 import json
 import os
-import random
 import uuid
 from pathlib import Path
 
@@ -38,10 +37,9 @@ from transformer_tf.data import (
     count_batches,
     describe_splits,
     encode_pairs,
+    load_splits,  # lived here: importable from here for one release
     make_dataset,
-    read_pairs,
     resolve_corpus,
-    split_pairs,
     training_stream,
 )
 from transformer_tf.distributed import (
@@ -140,14 +138,6 @@ def build_model(config, input_vocab_size, target_vocab_size):
     model.build(((None, None), (None, None)))
     optimizer.build(model.trainable_variables)  # so a restore has every slot to fill
     return model
-
-
-def load_splits(config):
-    """Read the corpus (optionally a seeded random subset) and split it, grouped by English."""
-    pairs = read_pairs(resolve_corpus(config.data))
-    if config.max_pairs and config.max_pairs < len(pairs):
-        pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
-    return split_pairs(pairs, config.val_fraction, config.test_fraction, config.seed)
 
 
 def training_pairs(config, splits):
