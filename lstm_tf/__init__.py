@@ -20,19 +20,27 @@ the paper reads ``variants`` → ``study`` (notebook 03's last part). The packag
 other package of this project.
 """
 
-from lstm_tf.cell import SpaceOdysseyLSTMCell
-from lstm_tf.errors import LSTMTFError
-from lstm_tf.jsb import load_jsb_chorales, piano_roll
-from lstm_tf.layer import SpaceOdysseyLSTM
-from lstm_tf.variants import VARIANTS, Variant, get_variant
+# The names below are imported on first use: ``lstm_tf.search`` and ``lstm_tf.errors`` (the
+# study's store, a report from it) need no TensorFlow, and importing this package must not
+# start it (several seconds and ~700 MB).
+_EXPORTS = {
+    "SpaceOdysseyLSTMCell": "lstm_tf.cell",
+    "SpaceOdysseyLSTM": "lstm_tf.layer",
+    "VARIANTS": "lstm_tf.variants",
+    "Variant": "lstm_tf.variants",
+    "get_variant": "lstm_tf.variants",
+    "load_jsb_chorales": "lstm_tf.jsb",
+    "piano_roll": "lstm_tf.jsb",
+    "LSTMTFError": "lstm_tf.errors",
+}
 
-__all__ = [
-    "SpaceOdysseyLSTMCell",
-    "SpaceOdysseyLSTM",
-    "VARIANTS",
-    "Variant",
-    "get_variant",
-    "load_jsb_chorales",
-    "piano_roll",
-    "LSTMTFError",
-]
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'lstm_tf' has no attribute {name!r}")
+
+
+__all__ = list(_EXPORTS)

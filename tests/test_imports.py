@@ -41,6 +41,14 @@ def test_importing_the_plotting_and_cli_modules_keeps_the_callers_backend_and_en
     assert state == {"backend": "svg", "log_level": None}
 
 
+def test_the_study_store_and_the_package_roots_import_without_tensorflow():
+    # lstm_tf's names load on first use: a worker or report that only needs the Optuna store
+    # (lstm_tf.search) does not pay for TensorFlow's start-up
+    probe = "import sys, lstm_tf, lstm_tf.search, lstm_tf.errors; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.split() == ["False"], result.stderr[-2000:]
+
+
 def _imported_packages(package):
     """The top-level packages that any module of ``package`` imports (at any depth in the code)."""
     found = set()

@@ -209,7 +209,7 @@ print("ran", search.run_worker(studies, objective, trials=6, poll=0.1))
 """
 
 
-@pytest.mark.slow  # two TensorFlow imports: ~5 s each on an idle machine, 40 s on a busy one
+@pytest.mark.slow  # two fresh processes (optuna, no TensorFlow: lstm_tf.search does not need it)
 def test_two_worker_processes_share_one_store_without_duplicates(tmp_path):
     db = tmp_path / "study.db"
     search.open_studies(_store(tmp_path), "s", ("vanilla", "NFG"), {"a": 1}, seed=0)  # create it once, up front
