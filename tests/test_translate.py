@@ -501,3 +501,13 @@ def test_export_with_force_replaces_a_user_folder(trained_dir, tmp_path):
     (target / "notes.txt").write_text("mine")
     assert _export(trained_dir, target, "--force") == 0
     assert not (target / "notes.txt").exists() and (target / EXPORT_MARKER).is_file()
+
+
+def test_error_line_gives_the_type_and_the_first_line_of_tensorflow_and_python_errors():
+    from transformer_tf.errors import error_line
+
+    assert error_line(tf.errors.DataLossError(None, None, "checksum mismatch\n\tin op context")) == (
+        "DataLossError: checksum mismatch"
+    )
+    assert error_line(OSError(20, "Not a directory"), limit=9) == "NotADirectoryError: [Errno 20"
+    assert error_line(IndexError()) == "IndexError: "

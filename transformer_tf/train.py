@@ -55,7 +55,7 @@ from transformer_tf.distributed import (
     record_worker_count,
     worker_folders,
 )
-from transformer_tf.errors import TransformerTFError
+from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import model_from_config
 from transformer_tf.schedule import CustomSchedule
@@ -193,10 +193,9 @@ class CheckpointEvery(keras.callbacks.Callback):
         try:
             self.manager.save(checkpoint_number=step, check_interval=check_interval)
         except (tf.errors.OpError, OSError) as err:  # folder removed, unwritable, disk full
-            message = err.message if isinstance(err, tf.errors.OpError) else str(err)
             raise TransformerTFError(
                 f"cannot write a checkpoint to {self.manager.directory} at step {step} "
-                f"({type(err).__name__}: {message.splitlines()[0][:200]}); the last one saved is "
+                f"({error_line(err)}); the last one saved is "
                 f"{self.manager.latest_checkpoint or 'none'}. Fix the folder and run the same command to resume."
             ) from None
 
