@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import optuna
@@ -156,6 +157,28 @@ def test_resume_after_k_trials_runs_only_the_missing_draws(tmp_path):
     again = search.trials_frame(studies)
     assert sorted(again["trial"]) == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     pd.testing.assert_frame_equal(again[again["trial"] < 3].reset_index(drop=True), first)
+
+
+def test_a_trial_pruned_because_another_worker_got_there_first_is_not_counted_as_run(tmp_path):
+    # Two workers can both read "one trial missing" and both start one; the later is pruned at
+    # once. The count a worker returns is of trials whose objective it ran, so the workers' counts
+    # add up to the study's trials (the two-process test failed on 13 == 12 when this happened).
+    studies = search.open_studies(_store(tmp_path), "s", ("vanilla",), {"a": 1}, seed=0)
+    study = studies["vanilla"]
+    with pytest.warns(UserWarning, match="Heartbeat of storage"):  # the other worker's finished trial
+        peer = study.ask(search_space(StudyConfig(units_range=(20, 64), learning_rate_range=(1e-6, 1e-2))))
+    study.tell(peer, 0.0)
+    real_counts, reads = search.counts, []
+
+    def stale_first(s):  # the first read happened before the peer's trial started
+        reads.append(s)
+        return (0, 0) if len(reads) == 1 else real_counts(s)
+
+    calls = []
+    with mock.patch.object(search, "counts", side_effect=stale_first):
+        ran = search.run_worker(studies, _synthetic(calls), trials=1, poll=0.1)
+    assert calls == [] and ran == 0
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
 
 
 def test_a_killed_trial_is_retried_with_its_own_draw(tmp_path):
