@@ -19,7 +19,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pooch
 
 from lstm_tf.errors import LSTMTFError
 
@@ -56,6 +55,8 @@ def resolve_jsb_chorales(path=None, cache_dir=None, url=JSB_URL, timeout=5.0):
     datasets = Path(cache_dir or keras.config.keras_home()) / "datasets"
     if (datasets / FILENAME).is_file():
         return datasets / FILENAME
+    import pooch  # only a download needs it (and what it imports)
+
     try:
         return Path(
             pooch.retrieve(

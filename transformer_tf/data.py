@@ -27,7 +27,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pooch
 import tensorflow as tf
 from sklearn.model_selection import GroupShuffleSplit
 
@@ -106,6 +105,8 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
     for layout in _CACHED_LAYOUTS:
         if (datasets / layout).is_file():
             return datasets / layout
+
+    import pooch  # only a download needs it (and what it imports)
 
     try:
         extracted = pooch.retrieve(
