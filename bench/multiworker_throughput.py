@@ -80,9 +80,9 @@ def epoch_tokens_and_steps(settings, folder, global_batch, drop_remainder):
     """Real target tokens and batches of one epoch of the training stream."""
     import tensorflow as tf
 
-    from transformer_tf.data import batch_pairs, encode_pairs
+    from transformer_tf.data import batch_pairs, encode_pairs, load_splits
     from transformer_tf.tokenizer import load_tokenizers
-    from transformer_tf.train import TrainConfig, load_splits, training_pairs
+    from transformer_tf.train import TrainConfig, training_pairs
 
     config = TrainConfig(**settings)
     pairs, _ = training_pairs(config, load_splits(config))

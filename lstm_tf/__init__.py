@@ -1,31 +1,46 @@
 """lstm_tf: the LSTM of Greff et al., "LSTM: A Search Space Odyssey" (2017), in Keras 3.
 
-data → model → training → analysis:
+Reading order, the way data flows (data → model → training → analysis and plots):
 
-- :mod:`lstm_tf.jsb`        JSB Chorales (the paper's music data) as 88-key piano rolls
-- :mod:`lstm_tf.variants`   the nine variants (vanilla, NIG, NFG, NOG, NIAF, NOAF, NP, CIFG, FGR)
-- :mod:`lstm_tf.cell`       ``SpaceOdysseyLSTMCell``: the forward equations, one Keras RNN cell
-- :mod:`lstm_tf.layer`      ``SpaceOdysseyLSTM``: the same over a sequence, XLA-compiled
-- :mod:`lstm_tf.bptt`       the backward δ equations by hand (NumPy, float64)
-- :mod:`lstm_tf.gradients`  vanishing gradients through time; clipping by global norm
-- :mod:`lstm_tf.study`      the variant study (random search, NLL per step, top 10 %, Welch, fANOVA)
-- :mod:`lstm_tf.search`     its Optuna store: same draws for all variants, resume, many workers, fANOVA
-- :mod:`lstm_tf.cli`        ``lstm-tf study | gradients | bptt``
+- :mod:`lstm_tf.jsb`        data: JSB Chorales (the paper's music data) as 88-key piano rolls
+- :mod:`lstm_tf.variants`   model: the nine variants (vanilla, NIG, NFG, NOG, NIAF, NOAF, NP, CIFG, FGR)
+- :mod:`lstm_tf.cell`       model: ``SpaceOdysseyLSTMCell``, the forward equations, one Keras RNN cell
+- :mod:`lstm_tf.layer`      model: ``SpaceOdysseyLSTM``, the same over a sequence, XLA-compiled
+- :mod:`lstm_tf.bptt`       training: the backward δ equations by hand (NumPy, float64)
+- :mod:`lstm_tf.gradients`  training: vanishing gradients through time; clipping by global norm
+- :mod:`lstm_tf.search`     training: the study's Optuna store (same draws for every variant, resume,
+  many workers)
+- :mod:`lstm_tf.study`      analysis and plots: the variant study (random search, NLL per step,
+  top 10 %, Welch, fANOVA) and its figures
+- :mod:`lstm_tf.cli`        ``lstm-tf study | gradients | bptt``; :mod:`lstm_tf.errors` its one error type
+
+Where a reader of each article looks: the LSTM forward pass and backpropagation article reads
+``cell`` (forward), ``bptt`` (backward) and ``gradients`` (notebook 03); the variant study of
+the paper reads ``variants`` → ``study`` (notebook 03's last part). The package imports no
+other package of this project.
 """
 
-from lstm_tf.cell import SpaceOdysseyLSTMCell
-from lstm_tf.errors import LSTMTFError
-from lstm_tf.jsb import load_jsb_chorales, piano_roll
-from lstm_tf.layer import SpaceOdysseyLSTM
-from lstm_tf.variants import VARIANTS, Variant, get_variant
+# The names below are imported on first use: ``lstm_tf.search`` and ``lstm_tf.errors`` (the
+# study's store, a report from it) need no TensorFlow, and importing this package must not
+# start it (several seconds and ~700 MB).
+_EXPORTS = {
+    "SpaceOdysseyLSTMCell": "lstm_tf.cell",
+    "SpaceOdysseyLSTM": "lstm_tf.layer",
+    "VARIANTS": "lstm_tf.variants",
+    "Variant": "lstm_tf.variants",
+    "get_variant": "lstm_tf.variants",
+    "load_jsb_chorales": "lstm_tf.jsb",
+    "piano_roll": "lstm_tf.jsb",
+    "LSTMTFError": "lstm_tf.errors",
+}
 
-__all__ = [
-    "SpaceOdysseyLSTMCell",
-    "SpaceOdysseyLSTM",
-    "VARIANTS",
-    "Variant",
-    "get_variant",
-    "load_jsb_chorales",
-    "piano_roll",
-    "LSTMTFError",
-]
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'lstm_tf' has no attribute {name!r}")
+
+
+__all__ = list(_EXPORTS)

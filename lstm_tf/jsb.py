@@ -10,7 +10,8 @@ Where the file comes from, first match wins:
 1. ``path``: the ``jsb-chorales-quarter.json`` file, or a folder holding it;
 2. the Keras cache (``~/.keras/datasets/jsb-chorales-quarter.json``);
 3. a download from the czhuang/JSB-Chorales-dataset repository (pinned commit, checked by
-   SHA-256), failing within ``timeout`` seconds when offline.
+   SHA-256) into that cache, with ``pooch``: one try, failing within ``timeout`` seconds
+   when offline.
 """
 
 import json
@@ -20,7 +21,6 @@ import keras
 import numpy as np
 
 from lstm_tf.errors import LSTMTFError
-from transformer_tf.data import url_unreachable  # the project's one fail-fast reachability check
 
 FILENAME = "jsb-chorales-quarter.json"
 JSB_URL = (
@@ -34,6 +34,12 @@ SPLITS = ("train", "valid", "test")
 
 def resolve_jsb_chorales(path=None, cache_dir=None, url=JSB_URL, timeout=5.0):
     """The path of ``jsb-chorales-quarter.json``: given, cached, or downloaded (see module doc).
+
+    Args:
+        path: the file, or a folder holding it; if given it must exist.
+        cache_dir: Keras cache root (default ``~/.keras``, or ``$KERAS_HOME``).
+        url: where to download the file from (http or https).
+        timeout: seconds to wait for the server (to connect, and then for each read).
 
     Raises:
         LSTMTFError: the given path has no such file, or the download is impossible.
@@ -49,19 +55,23 @@ def resolve_jsb_chorales(path=None, cache_dir=None, url=JSB_URL, timeout=5.0):
     datasets = Path(cache_dir or keras.config.keras_home()) / "datasets"
     if (datasets / FILENAME).is_file():
         return datasets / FILENAME
+    import pooch  # only a download needs it (and what it imports)
 
-    problem = url_unreachable(url, timeout)  # urllib would wait on the OS for minutes when offline
-    if problem:
+    try:
+        return Path(
+            pooch.retrieve(
+                url,
+                known_hash=f"sha256:{JSB_SHA256}",
+                fname=FILENAME,
+                path=datasets,
+                downloader=pooch.HTTPDownloader(timeout=timeout),
+            )
+        )
+    except (OSError, ValueError) as err:  # requests' errors are OSErrors; a wrong hash is a ValueError
         raise LSTMTFError(
-            f"cannot download JSB Chorales from {url} ({problem}). If you are offline, pass the file or "
-            f"its folder with --data PATH (on the project machines: ../shared/data/jsb-chorales)."
-        )
-    datasets.mkdir(parents=True, exist_ok=True)  # get_file falls back to /tmp/.keras otherwise
-    return Path(
-        keras.utils.get_file(
-            FILENAME, origin=url, file_hash=JSB_SHA256, cache_dir=str(cache_dir) if cache_dir else None
-        )
-    )
+            f"cannot download JSB Chorales from {url} ({type(err).__name__}: {err}). If you are offline, pass "
+            f"the file or its folder with --data PATH (on the project machines: ../shared/data/jsb-chorales)."
+        ) from None
 
 
 def piano_roll(chorale):

@@ -165,18 +165,21 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
     left, this one waits for them (and retries any whose worker died).
 
     Returns:
-        the number of trials this worker ran.
+        the number of trials whose objective this worker ran (a trial pruned at once is not
+        one), so the counts of all workers add up to the trials of the studies.
     """
     ran = 0
 
     def wrapped(variant):
         def run(trial):
+            nonlocal ran
             trials_now = trial.study.get_trials(deepcopy=False)
             draw = draw_of(next(t for t in trials_now if t.number == trial.number), trials_now)
             trial.set_user_attr("draw", draw)
             before = [t for t in trials_now if t.state in COUNTED and t.number < trial.number]
             if len(before) >= trials:
                 raise optuna.TrialPruned("enough trials")
+            ran += 1
             return objective(variant, trial, draw)
 
         return run
@@ -202,7 +205,6 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
             continue
         variant = min(open_, key=lambda v: state[v][1])
         studies[variant].optimize(wrapped(variant), n_trials=1)
-        ran += 1
 
 
 def trials_frame(studies):

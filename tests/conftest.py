@@ -1,5 +1,10 @@
+import functools
+import http.server
+import inspect
 import os
+import threading
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -51,3 +56,46 @@ def trained_dir(shared_data, tmp_path_factory):
     )
     train(config, folder / "ckpt", folder / "logs", verbose=0)
     return folder / "ckpt"
+
+
+@pytest.fixture
+def serve_folder():
+    """``serve_folder(folder)`` → the ``http://127.0.0.1:PORT`` URL of a local web server for ``folder``.
+
+    The loaders' real download path (HTTP, caching, hash check, unzip) runs against it.
+    """
+    servers = []
+
+    def serve(folder):
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no request log in the test output
+        pass
+
+
+@pytest.fixture
+def connection_attempts():
+    """Every TCP connection the HTTP client (urllib3, under requests and pooch) tries, as
+    ``(address, timeout)`` pairs; the connections themselves still happen."""
+    from urllib3.util import connection
+
+    attempts, real = [], connection.create_connection
+
+    def record(*args, **kwargs):
+        bound = inspect.signature(real).bind(*args, **kwargs)
+        attempts.append((bound.arguments["address"], bound.arguments.get("timeout")))
+        return real(*args, **kwargs)
+
+    with mock.patch.object(connection, "create_connection", side_effect=record):
+        yield attempts

@@ -1,8 +1,6 @@
 """Finding, reading and splitting the English-Spanish corpus."""
 
-import socket
 import zipfile
-from unittest import mock
 
 import pytest
 
@@ -40,17 +38,12 @@ def test_explicit_path_must_exist(tmp_path):
         resolve_corpus(tmp_path / "missing.txt")
 
 
-def test_offline_download_fails_fast_and_names_data_option(tmp_path):
-    with (
-        mock.patch("socket.create_connection", wraps=socket.create_connection) as connect,
-        mock.patch("keras.utils.get_file") as download,
-    ):
-        with pytest.raises(TransformerTFError, match="--data PATH"):
-            resolve_corpus(cache_dir=tmp_path, url="http://127.0.0.1:9/spa-eng.zip", timeout=2)
-    # one connection try, bounded by the given timeout (no retry loop), and keras' downloader,
-    # which would wait on the OS, never starts
-    connect.assert_called_once_with(("127.0.0.1", 9), timeout=2)
-    download.assert_not_called()
+def test_offline_download_fails_fast_and_names_data_option(tmp_path, connection_attempts):
+    with pytest.raises(TransformerTFError, match="--data PATH"):
+        resolve_corpus(cache_dir=tmp_path, url="http://127.0.0.1:9/spa-eng.zip", timeout=2)
+    # one connection try, bounded by the given timeout (no retry loop), and nothing left behind
+    assert connection_attempts == [(("127.0.0.1", 9), 2)]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 def test_cached_corpus_is_used_without_downloading(tmp_path):
@@ -60,15 +53,24 @@ def test_cached_corpus_is_used_without_downloading(tmp_path):
     assert resolve_corpus(cache_dir=tmp_path, url="http://127.0.0.1:9/unreachable.zip") == cached
 
 
-def test_download_path_extracts_the_official_zip_layout(tmp_path):
-    """The real keras.utils.get_file code path, on a local zip shaped like spa-eng.zip."""
-    archive = tmp_path / "spa-eng.zip"
+def test_download_path_extracts_the_official_zip_layout(tmp_path, serve_folder):
+    """The real download code path (HTTP, unzip into the Keras 3 layout) on a local zip shaped like spa-eng.zip."""
+    archive = tmp_path / "server" / "spa-eng.zip"
+    archive.parent.mkdir()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("spa-eng/spa.txt", "Go.\tVe.\nHi.\tHola.\n")
         z.writestr("spa-eng/_about.txt", "Tatoeba")
-    path = resolve_corpus(cache_dir=tmp_path / "cache", url=archive.as_uri())
+    path = resolve_corpus(cache_dir=tmp_path / "cache", url=f"{serve_folder(archive.parent)}/spa-eng.zip")
+    assert path == tmp_path / "cache" / "datasets" / "spa-eng_extracted" / "spa-eng" / "spa.txt"
     assert read_pairs(path) == [("Go.", "Ve."), ("Hi.", "Hola.")]
     assert resolve_corpus(cache_dir=tmp_path / "cache", url="http://127.0.0.1:9/x.zip") == path  # now cached
+
+
+def test_a_download_that_is_not_a_zip_is_refused_naming_data(tmp_path, serve_folder):
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / "spa-eng.zip").write_text("<html>not found</html>")
+    with pytest.raises(TransformerTFError, match="BadZipFile.*--data PATH"):
+        resolve_corpus(cache_dir=tmp_path / "cache", url=f"{serve_folder(tmp_path / 'server')}/spa-eng.zip")
 
 
 @pytest.fixture(scope="module")

@@ -104,15 +104,10 @@ def single_process(settings):
         batch_pairs,
         count_batches,
         encode_pairs,
+        load_splits,
         training_stream,
     )
-    from transformer_tf.train import (
-        TrainConfig,
-        build_model,
-        load_splits,
-        make_tokenizers,
-        training_pairs,
-    )
+    from transformer_tf.train import TrainConfig, build_model, make_tokenizers, training_pairs
 
     config = TrainConfig(**settings)
     global_batch = config.batch_size * WORKERS

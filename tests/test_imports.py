@@ -1,8 +1,13 @@
 """Importing a library module changes no global state: the caller (a CLI's `main`, a notebook)
-chooses the matplotlib backend and TensorFlow's log level."""
+chooses the matplotlib backend and TensorFlow's log level. The import graph follows the reading
+order each package's docstring gives (data → model → training → inference → plots), and only
+transformer_tf may build on the other packages."""
 
+import ast
+import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +40,72 @@ def test_importing_the_plotting_and_cli_modules_keeps_the_callers_backend_and_en
     assert result.returncode == 0, result.stderr
     state = json.loads(result.stdout.strip().splitlines()[-1])
     assert state == {"backend": "svg", "log_level": None}
+
+
+def test_the_study_store_and_the_package_roots_import_without_tensorflow():
+    # lstm_tf's names load on first use: a worker or report that only needs the Optuna store
+    # (lstm_tf.search) does not pay for TensorFlow's start-up
+    probe = "import sys, lstm_tf, lstm_tf.search, lstm_tf.errors; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.split() == ["False"], result.stderr[-2000:]
+
+
+def _imported_packages(package):
+    """The top-level packages that any module of ``package`` imports (at any depth in the code)."""
+    found = set()
+    for path in (ROOT / package).glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", ["lstm_tf", "pipeline"])
+def test_the_lstm_and_pipeline_packages_never_import_the_transformer_package(package):
+    # the package graph may grow transformer_tf -> lstm_tf, never the other way round
+    imported = _imported_packages(package)
+    assert "numpy" in imported  # the scan does see the package's imports
+    assert "transformer_tf" not in imported
+
+
+STAGES = ("data", "model", "training", "inference", "plots")
+
+
+def _reading_order():
+    """``{module: stage index}`` from the reading order in ``transformer_tf/__init__.py``'s docstring."""
+    import transformer_tf
+
+    order, stage = {}, None
+    for line in transformer_tf.__doc__.splitlines():
+        if line.strip() in STAGES:
+            stage = STAGES.index(line.strip())
+        elif not line.startswith("    "):
+            stage = None  # the staged list has ended
+        named = re.match(r"\s+- :mod:`~transformer_tf\.(\w+)`", line)
+        if named and stage is not None:
+            order[named.group(1)] = stage
+    return order
+
+
+def test_no_transformer_module_imports_a_later_stage_of_the_reading_order():
+    order = _reading_order()
+    assert set(order.values()) == set(range(len(STAGES)))
+    assert {"data", "model", "train", "translate", "plot"} <= set(order)
+    backwards = []
+    for module, stage in order.items():
+        tree = ast.parse((ROOT / "transformer_tf" / f"{module}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):  # lazy imports inside functions count too
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("transformer_tf."):
+                imported = node.module.split(".")[1]
+                if order.get(imported, -1) > stage:
+                    backwards.append(f"{module} ({STAGES[stage]}) imports {imported} ({STAGES[order[imported]]})")
+    assert backwards == []
+
+
+@pytest.mark.parametrize("package", ["transformer_tf", "lstm_tf", "pipeline"])
+def test_the_package_docstring_names_every_module(package):
+    doc = importlib.import_module(package).__doc__
+    modules = {path.stem for path in (ROOT / package).glob("*.py")} - {"__init__"}
+    assert modules - set(re.findall(rf"{package}\.(\w+)", doc)) == set(), f"missing from {package}/__init__.py"

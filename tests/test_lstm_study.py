@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -70,23 +69,27 @@ def test_plot_piano_roll_draws_the_notes():
     assert ax.get_ylim() == (20.5, 108.5)
 
 
-def test_download_path_with_local_url_and_hash(jsb_dir, tmp_path):
-    url = (jsb_dir / FILENAME).as_uri()
+def test_download_path_with_local_url_and_hash(jsb_dir, tmp_path, serve_folder):
+    url = f"{serve_folder(jsb_dir)}/{FILENAME}"
     path = resolve_jsb_chorales(cache_dir=tmp_path / "keras", url=url)
     assert path == tmp_path / "keras" / "datasets" / FILENAME and path.read_bytes() == (jsb_dir / FILENAME).read_bytes()
     assert resolve_jsb_chorales(cache_dir=tmp_path / "keras", url="https://127.0.0.1:9/none.json") == path  # cached
 
 
-def test_offline_download_fails_fast_naming_the_fix(tmp_path):
-    # fast = one connection attempt bounded by the timeout, and no download tried after it
-    with (
-        mock.patch("socket.create_connection", wraps=socket.create_connection) as connect,
-        mock.patch("keras.utils.get_file") as download,
-        pytest.raises(LSTMTFError, match="--data PATH"),
-    ):
+def test_a_download_with_the_wrong_hash_is_refused_and_not_kept(tmp_path, serve_folder):
+    (tmp_path / "server").mkdir()
+    (tmp_path / "server" / FILENAME).write_text('{"train": [], "valid": [], "test": []}')
+    with pytest.raises(LSTMTFError, match="SHA256.*--data PATH"):
+        resolve_jsb_chorales(cache_dir=tmp_path / "keras", url=f"{serve_folder(tmp_path / 'server')}/{FILENAME}")
+    assert [p for p in (tmp_path / "keras").rglob("*") if p.is_file()] == []
+
+
+def test_offline_download_fails_fast_naming_the_fix(tmp_path, connection_attempts):
+    # fast = one connection attempt bounded by the timeout (no retry loop), and nothing left behind
+    with pytest.raises(LSTMTFError, match="--data PATH"):
         resolve_jsb_chorales(cache_dir=tmp_path, url="https://127.0.0.1:9/jsb.json", timeout=2)
-    connect.assert_called_once_with(("127.0.0.1", 9), timeout=2)
-    download.assert_not_called()
+    assert connection_attempts == [(("127.0.0.1", 9), 2)]
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 def test_bad_files_get_clear_errors(tmp_path):
@@ -156,6 +159,28 @@ def test_resume_after_k_trials_runs_only_the_missing_draws(tmp_path):
     pd.testing.assert_frame_equal(again[again["trial"] < 3].reset_index(drop=True), first)
 
 
+def test_a_trial_pruned_because_another_worker_got_there_first_is_not_counted_as_run(tmp_path):
+    # Two workers can both read "one trial missing" and both start one; the later is pruned at
+    # once. The count a worker returns is of trials whose objective it ran, so the workers' counts
+    # add up to the study's trials (the two-process test failed on 13 == 12 when this happened).
+    studies = search.open_studies(_store(tmp_path), "s", ("vanilla",), {"a": 1}, seed=0)
+    study = studies["vanilla"]
+    with pytest.warns(UserWarning, match="Heartbeat of storage"):  # the other worker's finished trial
+        peer = study.ask(search_space(StudyConfig(units_range=(20, 64), learning_rate_range=(1e-6, 1e-2))))
+    study.tell(peer, 0.0)
+    real_counts, reads = search.counts, []
+
+    def stale_first(s):  # the first read happened before the peer's trial started
+        reads.append(s)
+        return (0, 0) if len(reads) == 1 else real_counts(s)
+
+    calls = []
+    with mock.patch.object(search, "counts", side_effect=stale_first):
+        ran = search.run_worker(studies, _synthetic(calls), trials=1, poll=0.1)
+    assert calls == [] and ran == 0
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED]
+
+
 def test_a_killed_trial_is_retried_with_its_own_draw(tmp_path):
     studies = search.open_studies(_store(tmp_path, grace_period=1), "s", ("vanilla",), {"a": 1}, seed=0)
     study = studies["vanilla"]
@@ -207,7 +232,7 @@ print("ran", search.run_worker(studies, objective, trials=6, poll=0.1))
 """
 
 
-@pytest.mark.slow  # two TensorFlow imports: ~5 s each on an idle machine, 40 s on a busy one
+@pytest.mark.slow  # two fresh processes (optuna, no TensorFlow: lstm_tf.search does not need it)
 def test_two_worker_processes_share_one_store_without_duplicates(tmp_path):
     db = tmp_path / "study.db"
     search.open_studies(_store(tmp_path), "s", ("vanilla", "NFG"), {"a": 1}, seed=0)  # create it once, up front

@@ -1,4 +1,5 @@
-"""The README's two set-up commands are what CI runs, so the front door is tested."""
+"""The README's two set-up commands are what CI runs, so the front door is tested; its layout
+section names every module the packages have."""
 
 import re
 from pathlib import Path
@@ -23,3 +24,17 @@ def test_ci_runs_the_readme_commands_verbatim():
     install, test = readme_setup_commands()
     assert install in ci_lines
     assert any(line.startswith(test) for line in ci_lines)
+
+
+def test_the_layout_section_names_every_module_of_every_package():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    layout = re.search(r"## Layout\n.*?```\n(.*?)```", text, re.S)
+    assert layout, "README.md lost its layout block"
+    missing = []
+    for package in ("transformer_tf", "lstm_tf", "pipeline"):
+        block = re.search(rf"^{package}/(.*?)(?=^\S)", layout.group(1), re.S | re.M)
+        assert block, f"the layout block has no {package}/ entry"
+        named = set(re.findall(r"(\w+)\.py", block.group(1)))
+        modules = {path.stem for path in (ROOT / package).glob("*.py")} - {"__init__"}
+        missing += [f"{package}/{name}.py" for name in sorted(modules - named)]
+    assert missing == []

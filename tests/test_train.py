@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from transformer_tf.train import CONFIG_FILE, TrainConfig, train
 INTERVAL = 4  # checkpoint every 4 optimizer steps
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tiny(shared_data):
     """A tiny, dropout-free run on 1,200 real pairs: ~17 steps an epoch, deterministic."""
     return TrainConfig(
@@ -48,10 +49,26 @@ def _latest_step(directory):
     return int(tf.train.latest_checkpoint(str(directory)).rsplit("-", 1)[1])
 
 
+@pytest.fixture(scope="module")
+def straight_run(tiny, tmp_path_factory):
+    """``(model, history, folder)`` of one uninterrupted run of ``tiny``; tests only read it."""
+    folder = tmp_path_factory.mktemp("straight")
+    model, history = train(tiny, folder / "ckpt", folder / "logs", verbose=0)
+    return model, history, folder
+
+
+@pytest.fixture(scope="module")
+def first_epoch_run(tiny, tmp_path_factory):
+    """The folder of ``tiny`` stopped after its first epoch; a test that writes copies it first."""
+    folder = tmp_path_factory.mktemp("first-epoch") / "ckpt"
+    train(dataclasses.replace(tiny, epochs=1), folder, folder.parent / "logs", verbose=0)
+    return folder
+
+
 @pytest.mark.slow
-def test_training_writes_everything_a_restore_needs(tiny, tmp_path):
-    model, history = train(tiny, tmp_path / "ckpt", tmp_path / "logs", verbose=0)
-    folder = tmp_path / "ckpt"
+def test_training_writes_everything_a_restore_needs(tiny, straight_run):
+    model, history, run = straight_run
+    folder = run / "ckpt"
     saved = TrainConfig.load(folder)
     assert saved == tiny
     import json
@@ -62,14 +79,13 @@ def test_training_writes_everything_a_restore_needs(tiny, tmp_path):
     assert _latest_step(folder) == int(model.optimizer.iterations.numpy())
     assert len(list(folder.glob("ckpt-*.index"))) <= 5  # CheckpointManager(max_to_keep=5)
     assert set(history.history) >= {"loss", "masked_accuracy", "val_loss", "val_masked_accuracy"}
-    assert list((tmp_path / "logs").rglob("events.out.tfevents.*"))  # TensorBoard logs
+    assert list((run / "logs").rglob("events.out.tfevents.*"))  # TensorBoard logs
 
 
 @pytest.mark.slow
-def test_resuming_gives_the_same_model_as_one_uninterrupted_run(tiny, tmp_path):
-    straight, _ = train(tiny, tmp_path / "straight", tmp_path / "logs1", verbose=0)
-    first_half = TrainConfig(**{**tiny.__dict__, "epochs": 1})
-    train(first_half, tmp_path / "resumed", tmp_path / "logs2", verbose=0)
+def test_resuming_gives_the_same_model_as_one_uninterrupted_run(tiny, straight_run, first_epoch_run, tmp_path):
+    straight = straight_run[0]
+    shutil.copytree(first_epoch_run, tmp_path / "resumed")
     resumed, _ = train(tiny, tmp_path / "resumed", tmp_path / "logs2", verbose=0)
     assert int(resumed.optimizer.iterations.numpy()) == int(straight.optimizer.iterations.numpy())
     assert_same_weights(straight, resumed)
@@ -131,9 +147,9 @@ def _snapshot(folder):
 
 
 @pytest.mark.slow
-def test_a_refused_resume_names_the_mismatch_and_changes_nothing(tiny, tmp_path):
+def test_a_refused_resume_names_the_mismatch_and_changes_nothing(tiny, first_epoch_run, tmp_path):
     folder = tmp_path / "ckpt"
-    train(TrainConfig(**{**tiny.__dict__, "epochs": 1}), folder, tmp_path / "logs", verbose=0)
+    shutil.copytree(first_epoch_run, folder)
     before = _snapshot(folder)
     other = TrainConfig(**{**tiny.__dict__, "d_model": 32, "num_layers": 2, "epochs": 3})
     with pytest.raises(TransformerTFError, match=r"num_layers: saved 1, requested 2; d_model: saved 16"):

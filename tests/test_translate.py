@@ -131,8 +131,9 @@ def test_scores_are_sacrebleu_corpus_scores():
 @pytest.mark.slow
 def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, capsys):
     from transformer_tf.cli import main
+    from transformer_tf.config import TrainConfig
+    from transformer_tf.data import load_splits
     from transformer_tf.evaluate import evaluation_pairs
-    from transformer_tf.train import TrainConfig, load_splits
 
     test_split, categories = evaluation_pairs(trained_dir)
     assert test_split == load_splits(TrainConfig.load(trained_dir))["test"]  # never seen in training
@@ -510,3 +511,13 @@ def test_export_with_force_replaces_a_user_folder(trained_dir, tmp_path):
     (target / "notes.txt").write_text("mine")
     assert _export(trained_dir, target, "--force") == 0
     assert not (target / "notes.txt").exists() and (target / EXPORT_MARKER).is_file()
+
+
+def test_error_line_gives_the_type_and_the_first_line_of_tensorflow_and_python_errors():
+    from transformer_tf.errors import error_line
+
+    assert error_line(tf.errors.DataLossError(None, None, "checksum mismatch\n\tin op context")) == (
+        "DataLossError: checksum mismatch"
+    )
+    assert error_line(OSError(20, "Not a directory"), limit=9) == "NotADirectoryError: [Errno 20"
+    assert error_line(IndexError()) == "IndexError: "

@@ -6,6 +6,47 @@ can be read side by side::
     from transformer_tf import (MultiHeadAttention, scaled_dot_product_attention,
                                 create_padding_mask, create_look_ahead_mask, Transformer,
                                 CustomSchedule)
+
+Reading order, the way data flows (no module imports a later stage):
+
+data
+    - :mod:`~transformer_tf.text`         one decoding policy for every text read (strict UTF-8)
+    - :mod:`~transformer_tf.data`         spa.txt: find (path → Keras cache → download), read, split
+      grouped by English (``load_splits``), bucketed ``tf.data`` batches, the resumable stream
+    - :mod:`~transformer_tf.augment`      training pairs that teach copying (names, numbers, joins)
+    - :mod:`~transformer_tf.tokenizer`    SentencePiece subwords with reserved ids (``PAD_ID`` = 0)
+model
+    - :mod:`~transformer_tf.masks`        ``create_padding_mask``, ``create_look_ahead_mask``
+    - :mod:`~transformer_tf.attention`    ``scaled_dot_product_attention``, ``MultiHeadAttention``
+    - :mod:`~transformer_tf.layers`       positional encoding, feed-forward, encoder/decoder layers
+    - :mod:`~transformer_tf.model`        ``Transformer``; ``model_from_config``
+    - :mod:`~transformer_tf.config`       ``TrainConfig``: the architecture and run settings
+      (``config.json``), beside the model so inference never imports training
+training
+    - :mod:`~transformer_tf.schedule`     ``CustomSchedule``, the paper's warm-up learning rate
+    - :mod:`~transformer_tf.checkpoints`  what a run leaves in its folder, restored and released
+    - :mod:`~transformer_tf.train`        ``train``: resumable training, loss and accuracy
+    - :mod:`~transformer_tf.distributed`  the multi-worker loop (``--strategy multiworker``)
+inference
+    - :mod:`~transformer_tf.translate`    ``Translator``: greedy and beam decoding with a cache
+    - :mod:`~transformer_tf.export`       a SavedModel from string to string
+    - :mod:`~transformer_tf.evaluate`     sacreBLEU BLEU and chrF, overall and per category
+plots
+    - :mod:`~transformer_tf.plot`         attention heatmaps, one panel a head
+    - :mod:`~transformer_tf.explorer`     the interactive attention page (``attention.html``)
+    - :mod:`~transformer_tf.demo`         the multi-head attention article's worked example
+
+:mod:`~transformer_tf.cli` wires these to ``transformer-tf``; :mod:`~transformer_tf.errors`
+has the one exception type for user mistakes.
+
+Where a reader of each article looks:
+
+- multi-head attention: ``attention``, ``masks``, ``demo``, ``plot`` (notebook 01);
+- the NLP prerequisites: :mod:`~transformer_tf.embeddings` (one-hot vectors, learned
+  embeddings and their maps) and :mod:`~transformer_tf.perplexity` (perplexity, n-gram
+  models) (notebook 02);
+- the Transformer translator: ``data`` → ``tokenizer`` → ``model`` → ``train`` →
+  ``translate``, in the order above.
 """
 
 from transformer_tf.attention import MultiHeadAttention, scaled_dot_product_attention

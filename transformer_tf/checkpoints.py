@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from transformer_tf.config import TrainConfig
-from transformer_tf.errors import TransformerTFError
+from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.model import model_from_config
 from transformer_tf.tokenizer import load_tokenizers
 
@@ -101,10 +101,8 @@ def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
             f"({str(err).splitlines()[0][:300]}); is config.json from another run?"
         ) from None
     except (tf.errors.OpError, IndexError) as err:  # truncated or corrupted .index / .data files
-        message = err.message if isinstance(err, tf.errors.OpError) else str(err)
         raise TransformerTFError(
-            f"{prefix}.index / .data-*: unreadable checkpoint files "
-            f"({type(err).__name__}: {message.splitlines()[0][:200]}); "
+            f"{prefix}.index / .data-*: unreadable checkpoint files ({error_line(err)}); "
             f"the files are truncated or corrupted."
         ) from None
     return status

@@ -6,17 +6,23 @@ line, ``English<TAB>Spanish`` (older packaging) or ``English<TAB>Spanish<TAB>att
 
 1. an explicit path (``--data PATH``);
 2. the Keras cache (``~/.keras/datasets``, where a previous download landed);
-3. a download of the official ``spa-eng.zip`` with ``keras.utils.get_file``.
+3. a download of the official ``spa-eng.zip`` into that cache, with ``pooch`` (one try,
+   bounded by a timeout), unzipped where Keras 3 would unzip it.
 
 Offline, step 3 fails within seconds with a message naming ``--data``.
+
+Also here: :func:`load_splits`, the corpus a :class:`~transformer_tf.config.TrainConfig`
+names, read and split; training and evaluation both start from it.
 """
 
+import random
 import socket
 import threading
 import typing
 import unicodedata
 import urllib.parse
 import warnings
+import zipfile
 from pathlib import Path
 
 import keras
@@ -30,7 +36,8 @@ from transformer_tf.text import read_text
 SPA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip"
 
 # Where keras.utils.get_file("spa-eng.zip", extract=True) leaves the text: Keras 3
-# extracts into "<name>_extracted/", tf.keras 2 extracted into "datasets/" itself.
+# extracts into "<name>_extracted/", tf.keras 2 extracted into "datasets/" itself. The
+# download below unzips into the first, so a cache filled either way is found.
 _CACHED_LAYOUTS = ("spa-eng_extracted/spa-eng/spa.txt", "spa-eng/spa.txt")
 
 
@@ -41,10 +48,10 @@ def _keras_datasets_dir(cache_dir=None):
 def unreachable(host, port=80, timeout=3.0):
     """Why ``host:port`` cannot be reached within ``timeout`` seconds, or None if it can.
 
-    The project's loaders ask this before a download, so that offline they fail in seconds
-    instead of waiting on the OS. Name resolution runs in a daemon thread, since
-    ``getaddrinfo`` has no timeout of its own and can hang for many seconds behind an
-    unreachable DNS server.
+    :func:`~transformer_tf.embeddings.load_imdb_reviews` asks this before
+    tensorflow-datasets' download, which would otherwise retry for minutes offline. Name
+    resolution runs in a daemon thread, since ``getaddrinfo`` has no timeout of its own
+    and can hang for many seconds behind an unreachable DNS server.
     """
     outcome = {}
 
@@ -62,22 +69,15 @@ def unreachable(host, port=80, timeout=3.0):
 
 
 def url_unreachable(url, timeout=3.0):
-    """:func:`unreachable` for the host of ``url`` (None for ``file:`` URLs)."""
+    """:func:`unreachable` for the host of ``url`` (None for ``file:`` URLs).
+
+    No loader needs it since the downloads go through ``pooch`` with a timeout; kept for
+    one release for callers that imported it.
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme == "file":
         return None
     return unreachable(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), timeout)
-
-
-def _check_reachable(url, timeout):
-    """Fail fast when the host cannot be reached: urllib would otherwise wait on the OS."""
-    problem = url_unreachable(url, timeout)
-    if problem:
-        raise TransformerTFError(
-            f"cannot download the English-Spanish corpus from {url} ({problem}). "
-            f"If you are offline, pass the path of spa.txt with --data PATH "
-            f"(on the project machines: ../shared/data/spa-eng/spa.txt)."
-        )
 
 
 def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
@@ -86,8 +86,9 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
     Args:
         path: explicit path of ``spa.txt``; if given it must exist.
         cache_dir: Keras cache root (default ``~/.keras``, or ``$KERAS_HOME``).
-        url: where to download ``spa-eng.zip`` from.
-        timeout: seconds to wait for the server before giving up.
+        url: where to download ``spa-eng.zip`` from (http or https).
+        timeout: seconds to wait for the server (to connect, and then for each read);
+            one try, no retries.
 
     Raises:
         TransformerTFError: the given path does not exist, or the download is impossible.
@@ -105,16 +106,24 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
         if (datasets / layout).is_file():
             return datasets / layout
 
-    _check_reachable(url, timeout)
-    # get_file quietly falls back to /tmp/.keras when cache_dir does not exist yet.
-    datasets.mkdir(parents=True, exist_ok=True)
-    extracted = keras.utils.get_file(
-        "spa-eng.zip",
-        origin=url,
-        extract=True,
-        cache_dir=str(cache_dir) if cache_dir else None,
-    )
-    found = list(Path(extracted).rglob("spa.txt"))
+    import pooch  # only a download needs it (and what it imports)
+
+    try:
+        extracted = pooch.retrieve(
+            url,
+            known_hash=None,
+            fname="spa-eng.zip",
+            path=datasets,
+            processor=pooch.Unzip(extract_dir="spa-eng_extracted"),
+            downloader=pooch.HTTPDownloader(timeout=timeout),
+        )
+    except (OSError, ValueError, zipfile.BadZipFile) as err:  # requests' errors are OSErrors
+        raise TransformerTFError(
+            f"cannot download the English-Spanish corpus from {url} ({type(err).__name__}: {err}). "
+            f"If you are offline, pass the path of spa.txt with --data PATH "
+            f"(on the project machines: ../shared/data/spa-eng/spa.txt)."
+        ) from None
+    found = sorted(Path(file) for file in extracted if Path(file).name == "spa.txt")
     if not found:
         raise TransformerTFError(f"the archive from {url} has no spa.txt; pass the file with --data PATH.")
     return found[0]
@@ -184,6 +193,23 @@ def split_pairs(pairs, val_fraction=0.05, test_fraction=0.05, seed=0):
         "validation": [pairs[i] for i in sorted(rest_idx[val_pos])],
         "test": [pairs[i] for i in sorted(test_idx)],
     }
+
+
+def load_splits(config):
+    """The corpus ``config`` names, read (optionally a seeded random subset) and split.
+
+    Args:
+        config: a :class:`~transformer_tf.config.TrainConfig`; read are ``data``,
+            ``max_pairs``, ``seed``, ``val_fraction`` and ``test_fraction``.
+
+    Returns:
+        the :func:`split_pairs` dict, grouped by English sentence; the same config gives
+        the same splits in training and in evaluation.
+    """
+    pairs = read_pairs(resolve_corpus(config.data))
+    if config.max_pairs and config.max_pairs < len(pairs):
+        pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
+    return split_pairs(pairs, config.val_fraction, config.test_fraction, config.seed)
 
 
 def describe_splits(splits):

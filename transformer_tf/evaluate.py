@@ -10,10 +10,9 @@ import unicodedata
 import sacrebleu
 
 from transformer_tf.config import TrainConfig
-from transformer_tf.data import read_pairs
+from transformer_tf.data import load_splits, read_pairs
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
-from transformer_tf.train import load_splits
 
 LABELLED_HEADER = ("english", "spanish", "category")
 

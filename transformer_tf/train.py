@@ -15,7 +15,6 @@ run would have ended.
 import dataclasses
 import json
 import os
-import random
 import uuid
 from pathlib import Path
 
@@ -38,10 +37,9 @@ from transformer_tf.data import (
     count_batches,
     describe_splits,
     encode_pairs,
+    load_splits,  # lived here: importable from here for one release
     make_dataset,
-    read_pairs,
     resolve_corpus,
-    split_pairs,
     training_stream,
 )
 from transformer_tf.distributed import (
@@ -57,7 +55,7 @@ from transformer_tf.distributed import (
     record_worker_count,
     worker_folders,
 )
-from transformer_tf.errors import TransformerTFError
+from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import model_from_config
 from transformer_tf.schedule import CustomSchedule
@@ -144,14 +142,6 @@ def build_model(config, input_vocab_size, target_vocab_size):
     return model
 
 
-def load_splits(config):
-    """Read the corpus (optionally a seeded random subset) and split it, grouped by English."""
-    pairs = read_pairs(resolve_corpus(config.data))
-    if config.max_pairs and config.max_pairs < len(pairs):
-        pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
-    return split_pairs(pairs, config.val_fraction, config.test_fraction, config.seed)
-
-
 def training_pairs(config, splits):
     """The pairs the model trains on: the training split, plus its augmented copies when
     ``config.augment`` (validation and test are never augmented).
@@ -205,10 +195,9 @@ class CheckpointEvery(keras.callbacks.Callback):
         try:
             self.manager.save(checkpoint_number=step, check_interval=check_interval)
         except (tf.errors.OpError, OSError) as err:  # folder removed, unwritable, disk full
-            message = err.message if isinstance(err, tf.errors.OpError) else str(err)
             raise TransformerTFError(
                 f"cannot write a checkpoint to {self.manager.directory} at step {step} "
-                f"({type(err).__name__}: {message.splitlines()[0][:200]}); the last one saved is "
+                f"({error_line(err)}); the last one saved is "
                 f"{self.manager.latest_checkpoint or 'none'}. Fix the folder and run the same command to resume."
             ) from None
 
