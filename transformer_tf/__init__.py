@@ -19,7 +19,9 @@ model
     - :mod:`~transformer_tf.masks`        ``create_padding_mask``, ``create_look_ahead_mask``
     - :mod:`~transformer_tf.attention`    ``scaled_dot_product_attention``, ``MultiHeadAttention``
     - :mod:`~transformer_tf.layers`       positional encoding, feed-forward, encoder/decoder layers
-    - :mod:`~transformer_tf.model`        ``Transformer``; ``model_from_config``
+    - :mod:`~transformer_tf.seq2seq`      the series' previous step: an RNN encoder–decoder with
+      Bahdanau attention (``Encoder``, ``BahdanauAttention``, ``Decoder``, ``RNNTranslator``)
+    - :mod:`~transformer_tf.model`        ``Transformer``; ``model_from_config`` (either kind, from its config)
     - :mod:`~transformer_tf.config`       ``TrainConfig``: the architecture and run settings
       (``config.json``), beside the model so inference never imports training
 training
