@@ -210,9 +210,14 @@ show_attention(translator, "He admired her as a great director.", folder="checkp
 # %% [markdown]
 # ## 8. The Anthony Hopkins sentence
 #
-# Names the corpus has rarely seen are cut into short pieces, and the small model's
-# translation falls apart on them: watch where the encoder-decoder attention goes while it
-# spells out pieces it cannot translate, against "admired … as a great director", which it knows.
+# The article's showcase sentence, with two names the corpus never has. The blog's toy (two
+# vocabularies, Anki sentences only) turned it into "Un Ponlo Honalonallo de Monlolgdela.". The
+# shipped model shares one vocabulary between the languages (byte fallback: no character is
+# unknown) and was trained on copies of the corpus pairs whose names were swapped for Faker
+# names on both sides, so it learned to copy a name piece by piece. Watch the encoder-decoder
+# attention: through "▁An·th·ony ▁H·op·k·ins" and "▁M·ich·a·el ▁B·ay" the heads draw a diagonal,
+# each query looking at the source piece it is about to copy, while "admiraba" looks at
+# "admired" and "como un gran director" at "as a great director".
 
 # %%
 hopkins = sentence_attention(translator, "Anthony Hopkins admired Michael Bay as a great director.")
