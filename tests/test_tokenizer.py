@@ -91,3 +91,13 @@ def test_missing_bpemb_model_is_one_download_try_then_the_alternative(tmp_path):
     # bpemb sets no timeout on it: offline it fails as fast as the OS's name lookup does
     get.assert_called_once()
     assert get.call_args.args[0].endswith("/es/es.wiki.bpe.vs10000.model")
+
+
+def test_half_a_utf8_character_is_dropped_not_shown_as_a_replacement_character():
+    joint = SubwordTokenizer.train(SENTENCES * 4, vocab_size=300, byte_fallback=True)
+    ids = joint.encode("I see the 😀 cat quickly.")
+    emoji_bytes = [i for i, piece in zip(ids, joint.id_to_piece(ids)) if piece.startswith("<0x")]
+    assert len(emoji_bytes) == 4  # the emoji, spelled in its four UTF-8 bytes
+    assert joint.decode(ids) == "I see the 😀 cat quickly."
+    broken = [i for i in ids if i != emoji_bytes[-1]]  # what a model copying it badly may emit
+    assert joint.decode(broken) == "I see the  cat quickly."

@@ -26,7 +26,7 @@ import tensorflow_text as tf_text
 
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
-from transformer_tf.tokenizer import END_ID, START_ID
+from transformer_tf.tokenizer import END_ID, INVALID_BYTES, START_ID
 from transformer_tf.translate import decode_length, greedy_decode
 
 
@@ -60,7 +60,8 @@ class _InGraphTokenizer(tf.Module):
         before_end = tf.cumsum(tf.cast(ids == END_ID, tf.int32), axis=1) == 0
         keep = before_end & (ids != PAD_ID) & (ids != START_ID)
         pieces = tf.ragged.boolean_mask(ids, keep) - self.offset
-        return self.sp.detokenize(tf.cast(pieces, tf.int32))
+        text = self.sp.detokenize(tf.cast(pieces, tf.int32))
+        return tf.strings.regex_replace(text, INVALID_BYTES, "")  # as SubwordTokenizer.decode
 
 
 class ExportedTranslator(tf.Module):

@@ -37,6 +37,7 @@ import sentencepiece as spm
 from transformer_tf.errors import TransformerTFError
 
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
+INVALID_BYTES = "\ufffd"  # what SentencePiece decodes an incomplete UTF-8 byte sequence to
 SPECIAL_PIECES = {PAD_ID: "<pad>", UNK_ID: "<unk>", START_ID: "<start>", END_ID: "<end>"}
 
 
@@ -175,8 +176,12 @@ class SubwordTokenizer:
         return out
 
     def decode(self, ids):
-        """Ids (one sequence) → text; stops at END, ignores padding and START."""
-        return self.sp.decode(self._piece_ids(ids))
+        """Ids (one sequence) → text; stops at END, ignores padding and START.
+
+        Byte pieces that do not form valid UTF-8 (a model copying characters it has never
+        seen can emit half of one) are dropped instead of shown as U+FFFD.
+        """
+        return self.sp.decode(self._piece_ids(ids)).replace(INVALID_BYTES, "")
 
     def id_to_piece(self, ids):
         """Readable labels for every id, special ids included (for plot axes)."""
