@@ -6,6 +6,7 @@ A folder holds ``config.json`` (:mod:`transformer_tf.config`), the tokenizer fil
 ``weights/model.*``, the model's weights without optimizer state (a third of the size).
 """
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -90,22 +91,39 @@ def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
             f'model ("model": "{kind}"); is config.json from another run? Restore the folder\'s own '
             f"config.json, or train the {kind} model into another --checkpoint-dir."
         )
+    problem = None
     try:
         status = checkpoint.read(prefix).expect_partial() if expect_partial else checkpoint.restore(prefix)
         status.assert_existing_objects_matched()
     except AssertionError as err:
-        raise TransformerTFError(f"{prefix} does not match config.json: {str(err)[:300]}") from None
+        problem = f"{prefix} does not match config.json: {str(err)[:300]}"
     except ValueError as err:  # a tensor of another shape: config.json of another model size
-        raise TransformerTFError(
+        problem = (
             f"{prefix} does not fit the model that config.json describes "
             f"({str(err).splitlines()[0][:300]}); is config.json from another run?"
-        ) from None
+        )
     except (tf.errors.OpError, IndexError) as err:  # truncated or corrupted .index / .data files
-        raise TransformerTFError(
+        problem = (
             f"{prefix}.index / .data-*: unreadable checkpoint files ({error_line(err)}); "
             f"the files are truncated or corrupted."
-        ) from None
+        )
+    if problem:
+        _discard_failed_restore()
+        raise TransformerTFError(problem)
     return status
+
+
+def _discard_failed_restore():
+    """A failed read leaves TensorFlow's restore bookkeeping behind, which logs one warning per
+    value it did not restore whenever it is garbage-collected (often long after, in the middle of
+    other output). Collect it now, with TensorFlow's Python logger quieted."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        gc.collect()
+    finally:
+        logger.setLevel(level)
 
 
 def restore_model(checkpoint_dir):

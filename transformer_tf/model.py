@@ -8,6 +8,15 @@ from transformer_tf.masks import create_masks, create_padding_mask
 
 
 @keras.saving.register_keras_serializable(package="transformer_tf")
+def check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_size):
+    """Tied embeddings (one matrix for both languages and the output) need one joint vocabulary."""
+    if share_embeddings and input_vocab_size != target_vocab_size:
+        raise ValueError(
+            f"share_embeddings needs one joint vocabulary; got input_vocab_size="
+            f"{input_vocab_size} and target_vocab_size={target_vocab_size}."
+        )
+
+
 class TiedOutput(keras.layers.Layer):
     """The output projection that reuses the input embedding ("Attention Is All You Need"
     §3.4: "we share the same weight matrix between the two embedding layers and the
@@ -87,11 +96,7 @@ class Transformer(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if share_embeddings and input_vocab_size != target_vocab_size:
-            raise ValueError(
-                f"share_embeddings needs one joint vocabulary; got input_vocab_size="
-                f"{input_vocab_size} and target_vocab_size={target_vocab_size}."
-            )
+        check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_size)
         self.hparams = dict(
             num_layers=num_layers,
             d_model=d_model,

@@ -39,7 +39,7 @@ import keras
 import tensorflow as tf
 
 from transformer_tf.masks import PAD_ID
-from transformer_tf.model import TiedOutput
+from transformer_tf.model import TiedOutput, check_tied_vocabularies
 
 CELLS = ("lstm", "gru", "space_odyssey")
 ATTENTION_NAME = "cross_attention"  # the key of the weights in ``return_attention``'s dict
@@ -391,11 +391,7 @@ class RNNTranslator(keras.Model):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"cell {cell!r}: choose one of {', '.join(CELLS)}")
-        if share_embeddings and input_vocab_size != target_vocab_size:
-            raise ValueError(
-                f"share_embeddings needs one joint vocabulary; got input_vocab_size="
-                f"{input_vocab_size} and target_vocab_size={target_vocab_size}."
-            )
+        check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_size)
         self.hparams = dict(
             input_vocab_size=input_vocab_size,
             target_vocab_size=target_vocab_size,
