@@ -30,7 +30,8 @@ import warnings
 def quiet_tensorflow():
     """Hide TensorFlow's informational start-up lines (``TF_CPP_MIN_LOG_LEVEL=2``) unless the user chose a level.
 
-    Only a process that has not imported TensorFlow yet is affected, hence the entry points below.
+    Only what TensorFlow logs after this call is affected: where the command's package imported
+    TensorFlow before ``main`` ran, its start-up lines are already printed.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
