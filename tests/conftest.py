@@ -2,6 +2,7 @@ import functools
 import http.server
 import inspect
 import os
+import shutil
 import threading
 from pathlib import Path
 from unittest import mock
@@ -10,12 +11,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-
 
 @pytest.fixture(autouse=True)
 def _seeded():
     """Every test starts from the same Python/NumPy/TensorFlow random state."""
+    import keras  # here, not at the top: pytest-xdist's controlling process loads this file too,
+    # runs no test, and would spend seconds importing TensorFlow before starting the workers
+
     keras.utils.set_random_seed(1234)
 
 
@@ -37,12 +39,33 @@ def shared_data():
     return SHARED_DATA
 
 
+def built_once(tmp_path_factory, name, build):
+    """``build(folder)`` run once for the whole test session, however many xdist processes
+    ask; returns the folder. The other processes wait for the first one's result (a file
+    lock in the session's shared temporary folder: pytest-xdist's recipe for session
+    fixtures), so a fixture that trains a model costs one training, not one per process.
+    Tests must only read the folder (copy it to change it).
+    """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    # under xdist each process has its own base inside the session's folder; alone, the base is it
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a process that failed mid-build left
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def trained_dir(shared_data, tmp_path_factory):
-    """A tiny model trained for a few epochs on 1,500 real pairs (quality is not the point)."""
+    """A tiny model trained for one epoch on 1,500 real pairs (quality is not the point);
+    built once per test session (:func:`built_once`), so tests only read it."""
     from transformer_tf.train import TrainConfig, train
 
-    folder = tmp_path_factory.mktemp("translator")
     config = TrainConfig(
         data=str(shared_data / "spa-eng" / "spa.txt"),
         max_pairs=1500,
@@ -54,7 +77,7 @@ def trained_dir(shared_data, tmp_path_factory):
         vocab_size=500,
         max_tokens=24,
     )
-    train(config, folder / "ckpt", folder / "logs", verbose=0)
+    folder = built_once(tmp_path_factory, "translator", lambda f: train(config, f / "ckpt", f / "logs", verbose=0))
     return folder / "ckpt"
 
 

@@ -232,19 +232,21 @@ def test_released_weights_alone_translate_like_the_checkpoint(trained_dir, tmp_p
     from transformer_tf.cli import main
     from transformer_tf.train import TrainConfig, train
 
-    expected = Translator.from_checkpoint(trained_dir).translate(["I am here.", "Tom is tall."])
-    assert main(["release", "--checkpoint-dir", str(trained_dir), "--average", "1"]) == 0
+    run = tmp_path / "run"  # release writes into the folder: a copy, the fixture is shared
+    shutil.copytree(trained_dir, run)
+    expected = Translator.from_checkpoint(run).translate(["I am here.", "Tom is tall."])
+    assert main(["release", "--checkpoint-dir", str(run), "--average", "1"]) == 0
     shipped = tmp_path / "shipped"  # what a fresh clone has: config, tokenizers, weights only
     shipped.mkdir()
-    for item in trained_dir.iterdir():
+    for item in run.iterdir():
         if item.name == "weights":
             shutil.copytree(item, shipped / "weights")
         elif item.suffix in (".json", ".model"):
             shutil.copy(item, shipped / item.name)
     assert Translator.from_checkpoint(shipped).translate(["I am here.", "Tom is tall."]) == expected
     size = sum(f.stat().st_size for f in (shipped / "weights").iterdir())
-    latest = tf.train.latest_checkpoint(str(trained_dir)).rsplit("/", 1)[1]
-    full = sum(f.stat().st_size for f in trained_dir.glob(f"{latest}.*"))
+    latest = tf.train.latest_checkpoint(str(run)).rsplit("/", 1)[1]
+    full = sum(f.stat().st_size for f in run.glob(f"{latest}.*"))
     assert size < full / 2  # no Adam moments
     with pytest.raises(TransformerTFError, match="another folder"):
         train(TrainConfig.load(shipped), shipped, tmp_path / "logs", verbose=0)
