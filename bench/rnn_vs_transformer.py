@@ -3,8 +3,10 @@ Transformer, trained on the same data, measured side by side on the same held-ou
 
 For each ``--checkpoint-dir`` (with the ``--log-dir`` its ``transformer-tf train`` wrote):
 parameters, epochs trained, training time to the number of epochs both reached (from the
-TensorBoard event times), validation loss by epoch, greedy and beam-search BLEU/chrF on the
-held-out test split (sacreBLEU, ``transformer_tf.evaluate``), and translation speed
+TensorBoard event times, which count whatever else shared the machine) and at the train-step
+time measured here side by side (fresh copies of both models, mixed precision as each was
+trained, taking turns on the same real training batches), validation loss by epoch, greedy
+and beam-search BLEU/chrF on the held-out test split (sacreBLEU, ``transformer_tf.evaluate``), and translation speed
 (sentences/s of greedy decoding, batched, after a warm-up, the models taking turns round by
 round: ``bench/interleave.py``). Writes to ``--out``: ``comparison.md`` (the table, also
 printed), ``val_loss.png`` (both curves on one plot) and the attention of the same sentence
@@ -22,6 +24,7 @@ the common number of epochs; a run killed mid-epoch and resumed loses the killed
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -37,9 +40,11 @@ import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
 from transformer_tf.config import TrainConfig  # noqa: E402
+from transformer_tf.data import batch_pairs, count_batches, encode_pairs, load_splits  # noqa: E402
 from transformer_tf.errors import TransformerTFError  # noqa: E402
 from transformer_tf.evaluate import evaluate, evaluation_pairs  # noqa: E402
 from transformer_tf.plot import plot_attention_heads  # noqa: E402
+from transformer_tf.train import build_model, training_pairs  # noqa: E402
 from transformer_tf.translate import Translator, sentence_attention  # noqa: E402
 
 SENTENCE = "He admired her as a great director."
@@ -77,6 +82,36 @@ def training_seconds(log_dir, epochs):
     return total
 
 
+def training_batches(config, translator, data, count):
+    """``(steps an epoch, the first ``count`` batches of a shuffled epoch)`` of the run's own
+    training data: the training split and its augmented copies, encoded with the folder's tokenizers."""
+    config = dataclasses.replace(config, data=data or config.data)
+    pairs, _ = training_pairs(config, load_splits(config))
+    encoded, _ = encode_pairs(pairs, translator.source_tokenizer, translator.target_tokenizer, config.max_tokens)
+    steps = count_batches(batch_pairs(encoded, config.batch_size, config.max_tokens))
+    batches = batch_pairs(encoded, config.batch_size, config.max_tokens, shuffle_seed=config.seed).take(count)
+    return steps, list(batches)
+
+
+def step_times(configs, translators, batches, rounds):
+    """``{name: median seconds of one training step}``: a fresh compiled model per folder
+    (its config, mixed precision included), every one trained on the same ``batches``,
+    taking turns round by round after a warm-up pass that traces every batch shape."""
+    models = {
+        name: build_model(configs[name], t.source_tokenizer.vocab_size, t.target_tokenizer.vocab_size)
+        for name, t in translators.items()
+    }
+
+    def train_round(model):
+        for x, y in batches:
+            model.train_on_batch(x, y)
+
+    for model in models.values():
+        train_round(model)
+    times = interleaved_times({name: (lambda m=m: train_round(m)) for name, m in models.items()}, rounds)
+    return {name: seconds / len(batches) for name, seconds in medians(times).items()}
+
+
 def describe(checkpoint_dir):
     """One line naming the folder's model kind and size."""
     config = TrainConfig.load(checkpoint_dir)
@@ -94,6 +129,7 @@ def main():
     parser.add_argument("--beam", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--speed-rounds", type=int, default=3)
+    parser.add_argument("--step-batches", type=int, default=20, help="training batches per timing round")
     parser.add_argument("--sentence", default=SENTENCE, help="the sentence whose attention is drawn")
     parser.add_argument("--out", default="runs/comparison")
     args = parser.parse_args()
@@ -113,6 +149,13 @@ def main():
     common = min((max(curve) if curve else 0) for curve in losses.values())
     sources = [en for en, _ in pairs]
 
+    configs = {folder.name: TrainConfig.load(folder) for folder in folders}
+    epoch_steps, batches = {}, None
+    for name, translator in translators.items():
+        epoch_steps[name], own = training_batches(configs[name], translator, args.data, args.step_batches)
+        batches = batches or own  # the first folder's batches for every model: the same work
+    step = step_times(configs, translators, batches, args.speed_rounds)
+
     rows = {}
     for (name, translator), folder, log_dir in zip(translators.items(), folders, args.log_dir):
         greedy = evaluate(translator, pairs, args.batch_size, 1)
@@ -121,7 +164,11 @@ def main():
             "model": describe(folder),
             "parameters": f"{translator.model.count_params():,}",
             "epochs": str(max(losses[name], default=0)),
-            f"training time to epoch {common}": f"{training_seconds(log_dir, common) / 60:.1f} min",
+            f"training time to epoch {common}, as logged": f"{training_seconds(log_dir, common) / 60:.0f} min",
+            "train step, side by side": f"{step[name] * 1000:.0f} ms",
+            f"training time to epoch {common} at that step": (
+                f"{step[name] * epoch_steps[name] * common / 60:.0f} min ({epoch_steps[name]:,} steps an epoch)"
+            ),
             f"val loss at epoch {common}": f"{losses[name].get(common, float('nan')):.3f}",
             "greedy BLEU / chrF": f"{greedy['bleu']:.1f} / {greedy['chrf']:.1f}",
             f"beam {args.beam} BLEU / chrF": f"{beam['bleu']:.1f} / {beam['chrf']:.1f}",
@@ -140,7 +187,8 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     text = (
         f"{len(pairs):,} held-out test pairs; speed: median of {args.speed_rounds} interleaved rounds, "
-        f"batch {args.batch_size}\n\n" + "\n".join(table) + "\n"
+        f"batch {args.batch_size}; train step: median of {args.speed_rounds} interleaved rounds of "
+        f"{len(batches)} training batches of {configs[names[0]].batch_size}\n\n" + "\n".join(table) + "\n"
     )
     (out / "comparison.md").write_text(text)
     print(text)
