@@ -2,11 +2,12 @@
 Transformer, trained on the same data, measured side by side on the same held-out split.
 
 For each ``--checkpoint-dir`` (with the ``--log-dir`` its ``transformer-tf train`` wrote):
-parameters, epochs trained, training time to the number of epochs both reached (from the
-TensorBoard event times, which count whatever else shared the machine) and at the train-step
-time measured here side by side (fresh copies of both models, mixed precision as each was
-trained, taking turns on the same real training batches), validation loss by epoch, greedy
-and beam-search BLEU/chrF on the held-out test split (sacreBLEU, ``transformer_tf.evaluate``), and translation speed
+parameters, epochs (the folder's config: epochs a run trained after its release are left
+out), training time to the number of epochs both reached (from the TensorBoard event times,
+which count whatever else shared the machine, and at the train-step time measured here side
+by side: fresh copies of both models, mixed precision as each was trained, taking turns on
+the same real training batches), validation loss by epoch, greedy and beam-search BLEU/chrF on the
+held-out test split (sacreBLEU, ``transformer_tf.evaluate``), and translation speed
 (sentences/s of greedy decoding, batched, after a warm-up, the models taking turns round by
 round: ``bench/interleave.py``). Writes to ``--out``: ``comparison.md`` (the table, also
 printed), ``val_loss.png`` (both curves on one plot) and the attention of the same sentence
@@ -145,11 +146,15 @@ def main():
             "train both with the same --data, --max-pairs, --val-fraction, --test-fraction and --seed."
         )
     pairs = splits[0]
-    losses = {name: validation_losses(log) for name, log in zip(translators, args.log_dir)}
+    configs = {folder.name: TrainConfig.load(folder) for folder in folders}
+    # A folder's config says how many epochs its weights had (a run may have gone on after its release).
+    losses = {
+        name: {epoch: loss for epoch, loss in validation_losses(log).items() if epoch <= configs[name].epochs}
+        for name, log in zip(translators, args.log_dir)
+    }
     common = min((max(curve) if curve else 0) for curve in losses.values())
     sources = [en for en, _ in pairs]
 
-    configs = {folder.name: TrainConfig.load(folder) for folder in folders}
     epoch_steps, batches = {}, None
     for name, translator in translators.items():
         epoch_steps[name], own = training_batches(configs[name], translator, args.data, args.step_batches)
