@@ -85,7 +85,7 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
     fig.supxlabel("keys: positions attended to")
     fig.supylabel("queries: attending positions")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, wrap=True)  # wrapped to the figure: one panel (the RNN's) is narrow
     fig.tight_layout()
     return fig
 
@@ -138,7 +138,7 @@ def plot_attention_overview(attention, kind, layers=None):
                 ax.set_title(f"Head {head + 1}")
             if head == 0:
                 ax.set_ylabel(f"Layer {layer}")
-    fig.suptitle(f'{KIND_TITLES[kind]}, all layers × heads: "{attention.translation}"')
+    fig.suptitle(f'{KIND_TITLES[kind]}, all layers × heads: "{attention.translation}"', wrap=True)
     fig.tight_layout()
     return fig
 
