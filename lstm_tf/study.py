@@ -562,8 +562,11 @@ def plot_importance(importance, path=None):
     return _finish(fig, path)
 
 
-def plot_learning_rate_marginal(results, space, path=None, points=40):
-    """Predicted test NLL against the learning rate, the others averaged out; band: ± 1 std over the forest's trees."""
+def plot_learning_rate_marginal(results, space, path=None, points=40, n_trees=32):
+    """Predicted test NLL against the learning rate, the others averaged out; band: ± 1 std over the forest's trees.
+
+    One fANOVA forest of ``n_trees`` per variant with at least 5 trials (as :func:`importance_by_variant`).
+    """
     import matplotlib.pyplot as plt
 
     dist = space["learning_rate"]
@@ -573,7 +576,7 @@ def plot_learning_rate_marginal(results, space, path=None, points=40):
         group = results[results["variant"] == variant]
         if len(group) < 5 or group["test_nll"].nunique() < 2:
             continue
-        _, marginal = search.fanova_importance(group, space, target="test_nll")
+        _, marginal = search.fanova_importance(group, space, target="test_nll", n_trees=n_trees)
         mean, std = marginal("learning_rate", grid)
         (line,) = ax.plot(grid, mean, label=variant)
         ax.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.12)
