@@ -241,3 +241,12 @@ def test_label_smoothed_loss_matches_its_definition():
         [0.9 * -log_p[b, t, labels[b, t]] + 0.1 * -log_p[b, t].mean() for b, t in [(0, 0), (0, 1), (1, 0)]]
     )
     np.testing.assert_allclose(masked_loss(0.1)(labels, logits), expected, rtol=1e-5)
+
+
+def test_the_model_modules_layers_are_registered_for_keras_loading():
+    """``.keras`` files name these classes as ``transformer_tf>Class``; loading looks them up there."""
+    from transformer_tf import model as model_module
+
+    for cls in (model_module.TiedOutput, Transformer):
+        name = f"transformer_tf>{cls.__name__}"
+        assert keras.saving.get_registered_object(name) is cls, name

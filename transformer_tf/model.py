@@ -7,7 +7,6 @@ from transformer_tf.layers import Decoder, Encoder
 from transformer_tf.masks import create_masks, create_padding_mask
 
 
-@keras.saving.register_keras_serializable(package="transformer_tf")
 def check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_size):
     """Tied embeddings (one matrix for both languages and the output) need one joint vocabulary."""
     if share_embeddings and input_vocab_size != target_vocab_size:
@@ -17,6 +16,7 @@ def check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_siz
         )
 
 
+@keras.saving.register_keras_serializable(package="transformer_tf")
 class TiedOutput(keras.layers.Layer):
     """The output projection that reuses the input embedding ("Attention Is All You Need"
     §3.4: "we share the same weight matrix between the two embedding layers and the
