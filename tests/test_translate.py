@@ -142,6 +142,16 @@ def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, caps
     assert "20 sentences of the held-out test split, greedy: BLEU" in capsys.readouterr().out
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "5", "--beam", "2"]) == 0
     assert "5 sentences of the held-out test split, beam 2: BLEU" in capsys.readouterr().out
+    validation, _ = evaluation_pairs(trained_dir, split="validation")  # to choose a release on
+    assert validation == load_splits(TrainConfig.load(trained_dir))["validation"]
+    assert not {en for en, _ in validation} & {en for en, _ in test_split}
+    assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--split", "validation", "--limit", "3"]) == 0
+    assert "3 sentences of the held-out validation split, greedy: BLEU" in capsys.readouterr().out
+    with pytest.raises(TransformerTFError, match="split 'train': choose one of test, validation"):
+        evaluation_pairs(trained_dir, split="train")
+    with pytest.raises(SystemExit) as exit_status:  # argparse names the choices
+        main(["evaluate", "--checkpoint-dir", str(trained_dir), "--split", "train"])
+    assert exit_status.value.code == 2
 
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("Go.\tVe.\nI am here.\tEstoy aquí.\n", encoding="utf-8")

@@ -4,7 +4,7 @@ Sub-commands:
     demo    the multi-head attention article's worked example (shapes, masks, heatmaps)
     train   train (or resume) the English→Spanish translator
     translate  translate English sentences with the newest checkpoint
-    evaluate   sacreBLEU BLEU and chrF on the held-out test split (or --pairs TSV)
+    evaluate   sacreBLEU BLEU and chrF on the held-out test split (--split validation, or --pairs TSV)
     export     a SavedModel whose `translate` signature maps strings to strings
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
@@ -79,6 +79,8 @@ def build_parser():
     )
     translate.set_defaults(handler=_translate)
 
+    from transformer_tf.config import HELD_OUT_SPLITS
+
     evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
     _add_checkpoint_dir(evaluate)
     evaluate.add_argument(
@@ -86,6 +88,12 @@ def build_parser():
         metavar="TSV",
         help="English<TAB>Spanish pairs to score instead; with the "
         "header row english<TAB>spanish<TAB>category, also per category",
+    )
+    evaluate.add_argument(
+        "--split",
+        choices=HELD_OUT_SPLITS,
+        default="test",
+        help="the held-out split to score (default %(default)s; choose releases and settings on validation)",
     )
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
@@ -230,9 +238,9 @@ def _evaluate(args):
     from transformer_tf.translate import Translator
 
     translator = Translator.from_checkpoint(args.checkpoint_dir)
-    pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit)
+    pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
-    source = args.pairs or "the held-out test split"
+    source = args.pairs or f"the held-out {args.split} split"
     decoding = f"beam {args.beam}" if args.beam > 1 else "greedy"
     print(
         f"{result['sentences']:,} sentences of {source}, {decoding}: "

@@ -16,6 +16,8 @@ from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
 CONFIG_FILE = "config.json"
+# the splits of a run's corpus it never trains on (val_fraction, test_fraction; transformer_tf.data.split_pairs)
+HELD_OUT_SPLITS = ("test", "validation")
 
 
 @dataclasses.dataclass

@@ -1,6 +1,6 @@
 """Corpus BLEU and chrF of a translator (sacreBLEU, the field's reference implementation).
 
-Pairs to score come from the held-out test split, from a spa.txt-style TSV, or from a
+Pairs to score come from the held-out test (or validation) split, from a spa.txt-style TSV, or from a
 *labelled* TSV whose first line is the header ``english<TAB>spanish<TAB>category``
 (``bench/challenge_en_es.tsv``); a labelled file is scored overall and per category.
 """
@@ -9,7 +9,7 @@ import unicodedata
 
 import sacrebleu
 
-from transformer_tf.config import TrainConfig
+from transformer_tf.config import HELD_OUT_SPLITS, TrainConfig
 from transformer_tf.data import load_splits, read_pairs
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
@@ -86,12 +86,13 @@ def read_labelled_pairs(path):
     return pairs, categories
 
 
-def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None):
-    """The pairs to score: a given TSV, else the run's held-out test split.
+def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None, split="test"):
+    """The pairs to score: a given TSV, else one of the run's held-out splits.
 
-    The test split is rebuilt from ``config.json`` (same corpus subset, fractions and
-    seed), so it is the one the model never saw. ``data`` overrides the corpus path saved
-    in the config.
+    The split (``"test"``, or ``"validation"``: the one to choose a release or a setting
+    on, so that the test split stays unseen) is rebuilt from ``config.json`` (same corpus
+    subset, fractions and seed), so it is one the model never trained on. ``data``
+    overrides the corpus path saved in the config.
 
     Returns:
         ``(pairs, categories)``; ``categories`` is one label per pair for a labelled TSV
@@ -103,7 +104,9 @@ def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None):
         config = TrainConfig.load(checkpoint_dir)
         if data:
             config.data = str(data)
-        pairs, categories = load_splits(config)["test"], None
+        if split not in HELD_OUT_SPLITS:
+            raise TransformerTFError(f"split {split!r}: choose one of {', '.join(HELD_OUT_SPLITS)}.")
+        pairs, categories = load_splits(config)[split], None
     if limit is not None and limit < 1:
         raise TransformerTFError(f"--limit {limit}: give a number of pairs ≥ 1 (or leave it out: all of them).")
     if limit is not None:
