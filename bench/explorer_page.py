@@ -71,6 +71,7 @@ def screenshots(translator, folder, out_dir):
     from selenium.webdriver.support.ui import Select
 
     attention = sentence_attention(translator, ARTICLE_SENTENCE)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)  # Chromium writes no screenshot into a missing folder
     with tempfile.TemporaryDirectory() as tmp:
         page = write_attention_page(sentence_page(attention, describe_model(translator, folder)), Path(tmp) / PAGE_NAME)
         driver = chromium(width=1150, height=1600)

@@ -137,3 +137,22 @@ def test_sentence_attention_is_still_importable_from_its_old_homes():
 
     assert plot.sentence_attention is transformer_tf.sentence_attention is translate.sentence_attention
     assert plot.SentenceAttention is translate.SentenceAttention
+
+
+@pytest.mark.parametrize("heads, seq_q, seq_k", [(8, 9, 10), (8, 21, 24), (1, 9, 10)])
+def test_figure_title_and_axis_labels_overlap_no_panel_text(heads, seq_q, seq_k):
+    """A long sentence's figure once drew its title over the heads' titles and its y label over
+    the tick labels (tight_layout leaves no room for either)."""
+    from transformer_tf.plot import plot_attention_heads
+
+    rng = np.random.default_rng(0)
+    weights = rng.dirichlet(np.ones(seq_k), size=(heads, seq_q))  # (heads, seq_q, seq_k), rows sum to 1
+    pieces = [f"▁piece{i}" for i in range(max(seq_q, seq_k))]
+    fig = plot_attention_heads(weights, pieces[:seq_k], pieces[:seq_q], title="Layer 4: " + " ".join(pieces))
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    panel_text = [t for ax in fig.axes for t in [ax.title, *ax.get_xticklabels(), *ax.get_yticklabels()]]
+    assert len(fig.texts) == 3  # the title, the x label and the y label of the figure
+    for label in fig.texts:
+        box = label.get_window_extent(renderer)
+        assert not [t.get_text() for t in panel_text if box.overlaps(t.get_window_extent(renderer))]

@@ -63,6 +63,7 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
         ncols,
         squeeze=False,
         figsize=(max(3.0, 1.0 + cell * seq_k) * ncols, max(2.5, 1.0 + cell * seq_q) * nrows),
+        layout="constrained",  # unlike tight_layout, leaves room for the figure's title and axis labels
     )
     for head, ax in enumerate(axes.flat):
         if head >= num_heads:
@@ -86,7 +87,6 @@ def plot_attention_heads(attention, x_labels=None, y_labels=None, title=None, nc
     fig.supylabel("queries: attending positions")
     if title:
         fig.suptitle(title, wrap=True)  # wrapped to the figure: one panel (the RNN's) is narrow
-    fig.tight_layout()
     return fig
 
 
