@@ -149,9 +149,10 @@ def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, caps
     assert "3 sentences of the held-out validation split, greedy: BLEU" in capsys.readouterr().out
     with pytest.raises(TransformerTFError, match="split 'train': choose one of test, validation"):
         evaluation_pairs(trained_dir, split="train")
-    with pytest.raises(SystemExit) as exit_status:  # argparse names the choices
-        main(["evaluate", "--checkpoint-dir", str(trained_dir), "--split", "train"])
-    assert exit_status.value.code == 2
+    for wrong in (["--split", "train"], ["--split", "validation", "--pairs", "x.tsv"]):
+        with pytest.raises(SystemExit) as exit_status:  # argparse names the choices, or the conflict
+            main(["evaluate", "--checkpoint-dir", str(trained_dir), *wrong])
+        assert exit_status.value.code == 2
 
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("Go.\tVe.\nI am here.\tEstoy aquí.\n", encoding="utf-8")

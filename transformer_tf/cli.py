@@ -83,13 +83,14 @@ def build_parser():
 
     evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
     _add_checkpoint_dir(evaluate)
-    evaluate.add_argument(
+    scored = evaluate.add_mutually_exclusive_group()  # a TSV, or one of the run's own splits
+    scored.add_argument(
         "--pairs",
         metavar="TSV",
         help="English<TAB>Spanish pairs to score instead; with the "
         "header row english<TAB>spanish<TAB>category, also per category",
     )
-    evaluate.add_argument(
+    scored.add_argument(
         "--split",
         choices=HELD_OUT_SPLITS,
         default="test",
