@@ -1,5 +1,5 @@
 """Size of the attention explorer page and the time to build and write it, for the shipped
-model (4 layers × 8 heads) and a sentence of 40 source tokens (the model's limit); with
+model (4 layers × 8 heads) and a sentence of 40 source tokens (the blog setup's limit); with
 ``--screenshots DIR``, also the head view and the model view of the article's sentence as
 PNGs, taken in headless Chromium (what the README shows).
 
