@@ -405,19 +405,36 @@ def check_paper_claims(table, alpha=SIGNIFICANCE):
     return checks
 
 
-def importance_by_variant(results, space, n_trees=32, seed=0):
+def variant_forests(results, space, n_trees=32, seed=0):
+    """One fANOVA forest on the test NLL per variant, in :data:`VARIANTS` order:
+    ``{variant: (importance, marginal)}`` as :func:`lstm_tf.search.fanova_importance` returns.
+
+    Variants with fewer than 5 trials, or one test NLL for all, are left out (a forest on
+    fewer says nothing). :func:`importance_by_variant` and :func:`plot_learning_rate_marginal`
+    take the result, so a report fits each forest once.
+    """
+    present = set(results["variant"])
+    forests = {}
+    for variant in [v for v in VARIANTS if v in present]:
+        group = results[results["variant"] == variant]
+        if len(group) >= 5 and group["test_nll"].nunique() > 1:
+            forests[variant] = search.fanova_importance(group, space, target="test_nll", n_trees=n_trees, seed=seed)
+    return forests
+
+
+def importance_by_variant(results, space, n_trees=32, seed=0, forests=None):
     """fANOVA per variant on the test NLL: a DataFrame, variants × (hyperparameters, then pairs).
 
-    Variants with fewer than 5 trials are left out (a forest on fewer says nothing). A last
-    row, ``all``, pools every variant's trials with the variant as one more input (its code in
-    :data:`VARIANTS`; a tree isolates any one code in two splits): steadier while each variant
-    has few trials, and its ``LSTM variant`` column is the share of the variance due to the variant.
+    One row per forest of :func:`variant_forests` (fitted here unless ``forests`` is given).
+    A last row, ``all``, pools every variant's trials with the variant as one more input (its
+    code in :data:`VARIANTS`; a tree isolates any one code in two splits): steadier while each
+    variant has few trials, and its ``LSTM variant`` column is the share of the variance due
+    to the variant.
     """
-    rows = {}
-    for variant, group in results.groupby("variant", sort=False):
-        if len(group) >= 5 and group["test_nll"].nunique() > 1:
-            rows[variant] = search.fanova_importance(group, space, target="test_nll", n_trees=n_trees, seed=seed)[0]
-    order = [v for v in VARIANTS if v in rows]
+    if forests is None:
+        forests = variant_forests(results, space, n_trees, seed)
+    rows = {variant: importance for variant, (importance, _) in forests.items()}
+    order = list(rows)
     if len(order) > 1:
         pooled = results.assign(**{"LSTM variant": results["variant"].map(VARIANTS.index)})
         pooled_space = {**space, "LSTM variant": optuna.distributions.IntDistribution(0, len(VARIANTS) - 1)}
@@ -562,21 +579,19 @@ def plot_importance(importance, path=None):
     return _finish(fig, path)
 
 
-def plot_learning_rate_marginal(results, space, path=None, points=40, n_trees=32):
+def plot_learning_rate_marginal(results, space, path=None, points=40, n_trees=32, forests=None):
     """Predicted test NLL against the learning rate, the others averaged out; band: ± 1 std over the forest's trees.
 
-    One fANOVA forest of ``n_trees`` per variant with at least 5 trials (as :func:`importance_by_variant`).
+    One curve per forest of :func:`variant_forests` (fitted here unless ``forests`` is given).
     """
     import matplotlib.pyplot as plt
 
+    if forests is None:
+        forests = variant_forests(results, space, n_trees)
     dist = space["learning_rate"]
     grid = np.geomspace(dist.low, dist.high, points)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for variant in [v for v in VARIANTS if v in set(results["variant"])]:
-        group = results[results["variant"] == variant]
-        if len(group) < 5 or group["test_nll"].nunique() < 2:
-            continue
-        _, marginal = search.fanova_importance(group, space, target="test_nll", n_trees=n_trees)
+    for variant, (_, marginal) in forests.items():
         mean, std = marginal("learning_rate", grid)
         (line,) = ax.plot(grid, mean, label=variant)
         ax.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.12)
@@ -680,7 +695,8 @@ def write_report(results, space, config, out_dir):
         results[key] = results[key].astype(int)
     table = summarize(results)
     checks = check_paper_claims(table)
-    importance = importance_by_variant(results, space)
+    forests = variant_forests(results, space)
+    importance = importance_by_variant(results, space, forests=forests)
     results.to_csv(out_dir / "results.csv", index=False)
     (out_dir / "summary.md").write_text(markdown_report(table, checks, config, importance))
     import matplotlib.pyplot as plt
@@ -688,5 +704,5 @@ def write_report(results, space, config, out_dir):
     plt.close(plot_study(results, out_dir / "boxplot.png"))
     if len(importance):
         plt.close(plot_importance(importance, out_dir / "importance.png"))
-        plt.close(plot_learning_rate_marginal(results, space, out_dir / "learning_rate.png"))
+        plt.close(plot_learning_rate_marginal(results, space, out_dir / "learning_rate.png", forests=forests))
     return results, table, checks

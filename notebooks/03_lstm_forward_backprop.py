@@ -52,6 +52,7 @@ from lstm_tf.study import (
     run_study,
     search_space,
     summarize,
+    variant_forests,
 )
 
 keras.utils.set_random_seed(0)
@@ -255,11 +256,13 @@ display(Markdown(markdown_report(table, checks, config)))
 
 # %%
 space = search_space(config)
-trees = 4 if QUICK else 32  # forests of fANOVA; the quick run only checks that the cells work
-importance = importance_by_variant(results, space, n_trees=trees)
+# one fANOVA forest per variant, for the importance table and the learning-rate curves;
+# the quick run fits 4 trees instead of 32: it only checks that the cells work
+forests = variant_forests(results, space, n_trees=4 if QUICK else 32)
+importance = importance_by_variant(results, space, forests=forests)
 if len(importance):
     plot_importance(importance)
-    plot_learning_rate_marginal(results, space, n_trees=trees)
+    plot_learning_rate_marginal(results, space, forests=forests)
     # formatted as text: DataFrame.style would need jinja2, which the project does not install
     display(importance.map(lambda share: "–" if pd.isna(share) else f"{share:.1%}"))
 else:

@@ -28,10 +28,13 @@ from lstm_tf.jsb import (
 from lstm_tf.study import (
     StudyConfig,
     check_paper_claims,
+    importance_by_variant,
     next_step_batches,
+    plot_learning_rate_marginal,
     run_study,
     search_space,
     summarize,
+    variant_forests,
     write_report,
 )
 
@@ -345,6 +348,23 @@ def test_report_writes_table_claims_importance_and_figures(tmp_path):
     assert pd.read_csv(tmp_path / "results.csv").shape[0] == 90
     for name in ("boxplot.png", "importance.png", "learning_rate.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_one_set_of_forests_serves_the_importance_table_and_the_learning_rate_curves():
+    results = _made_up_results(10)
+    results.loc[results["variant"] == "CIFG", "test_nll"] = 8.0  # one NLL for all: no forest for CIFG
+    space = search_space(StudyConfig(learning_rate_range=(1e-3, 10**-1.5), units_range=(40, 40)))
+    forests = variant_forests(results, space, n_trees=4)
+    assert list(forests) == ["vanilla", "NFG"]  # VARIANTS order, CIFG left out
+    pd.testing.assert_frame_equal(
+        importance_by_variant(results, space, n_trees=4, forests=forests),
+        importance_by_variant(results, space, n_trees=4),
+    )
+    given = plot_learning_rate_marginal(results, space, forests=forests)
+    fitted = plot_learning_rate_marginal(results, space, n_trees=4)
+    assert [line.get_label() for line in given.axes[0].lines] == ["vanilla", "NFG"]
+    for a, b in zip(given.axes[0].lines, fitted.axes[0].lines, strict=True):
+        np.testing.assert_array_equal(a.get_ydata(), b.get_ydata())
 
 
 @pytest.mark.slow
