@@ -20,7 +20,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
-from lstm_tf import cli_common  # noqa: E402
+import cli_common  # noqa: E402
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 

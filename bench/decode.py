@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
-from lstm_tf import cli_common  # noqa: E402
+import cli_common  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
 

@@ -22,10 +22,8 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
-from lstm_tf import (
-    SpaceOdysseyLSTM,  # noqa: E402
-    cli_common,  # noqa: E402
-)
+import cli_common  # noqa: E402
+from lstm_tf import SpaceOdysseyLSTM  # noqa: E402
 
 
 def run_steps(step, x, n):

@@ -13,8 +13,6 @@ Reading order, the way data flows (data → model → training → analysis and 
 - :mod:`lstm_tf.study`      analysis and plots: the variant study (random search, NLL per step,
   top 10 %, Welch, fANOVA) and its figures
 - :mod:`lstm_tf.cli`        ``lstm-tf study | gradients | bptt``; :mod:`lstm_tf.errors` its one error type
-- :mod:`lstm_tf.cli_common` the command-line convention all three packages' commands share (exit
-  statuses, warnings, flags from config dataclasses); it imports nothing of the project
 
 Where a reader of each article looks: the LSTM forward pass and backpropagation article reads
 ``cell`` (forward), ``bptt`` (backward) and ``gradients`` (notebook 03); the variant study of

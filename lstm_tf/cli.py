@@ -9,7 +9,7 @@ Sub-commands:
 import argparse
 import sys
 
-from lstm_tf import cli_common
+import cli_common
 from lstm_tf.errors import LSTMTFError
 
 # The StudyConfig fields that are flags as they are (--protocol, --variants and --max-units are not).
@@ -207,7 +207,7 @@ def _bptt(args):
 
 
 def main(argv=None):
-    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`lstm_tf.cli_common`."""
+    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
     return cli_common.run(build_parser(), argv, LSTMTFError)
 
 

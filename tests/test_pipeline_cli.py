@@ -123,7 +123,7 @@ def test_a_failure_inside_the_run_folder_leaves_nothing(tmp_path):
 
 
 def test_flags_reach_the_flow_config():
-    from lstm_tf.cli_common import config_from_args
+    from cli_common import config_from_args
     from pipeline.flow import FlowConfig
 
     args = build_parser().parse_args(["run", "--no-lda", "--balance-test", "--outliers", "drop", "--seed", "3"])

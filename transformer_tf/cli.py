@@ -13,7 +13,7 @@ Sub-commands:
 import argparse
 import sys
 
-from lstm_tf import cli_common
+import cli_common
 from transformer_tf.errors import TransformerTFError
 
 
@@ -309,7 +309,7 @@ def _plot_attention(args):
 
 
 def main(argv=None):
-    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`lstm_tf.cli_common`."""
+    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
     return cli_common.run(build_parser(), argv, TransformerTFError)
 
 

@@ -6,12 +6,9 @@ Reading order:
     given_fields           the fields whose flags were given; config_from_args applies them to a start config
     deprecated_alias       an old flag spelling that still works for one release and says so
 
-Why it lives in ``lstm_tf``: the repository's top level is fixed (three packages), and
-their imports go one way: ``transformer_tf`` uses ``lstm_tf`` (the RNN translator's
-recurrent unit can be ``lstm_tf.SpaceOdysseyLSTM``), ``lstm_tf`` imports neither of the others.
-What every command shares must sit where all three can import it without a cycle, and
-``lstm_tf`` is that package; this module imports nothing of the project itself, so
-``pipeline`` gains no other dependency on the LSTM code than this file.
+Why it is a package of its own: ``pipeline`` and ``transformer_tf`` share this convention with
+``lstm_tf``, and none of them should depend on another package's internals to get it. This
+package imports nothing of the project itself, so every package can import it without a cycle.
 
 Exit statuses: 0 done; 2 a problem the user can fix (the package's error type, an ``OSError``
 such as an unwritable ``--out``, or a bad flag: argparse prints the usage); 130 Ctrl-C.
