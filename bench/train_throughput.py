@@ -35,8 +35,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
-import transformer_tf.layers  # noqa: E402
 import cli_common  # noqa: E402
+import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
 from transformer_tf.train import TrainConfig, build_model  # noqa: E402

@@ -23,6 +23,19 @@ import types
 import typing
 import warnings
 
+SEED_LIMIT = 2**32  # NumPy, scikit-learn, Optuna and keras.utils.set_random_seed accept 0 .. 2**32 - 1
+
+
+def seed_problem(seed, name="seed"):
+    """The one seed rule of every package: ``None`` when ``seed`` is a whole number in 0 .. 2**32 - 1.
+
+    Otherwise a sentence naming ``name`` (a parameter's name in a library, a flag in a command)
+    and the range; each package's config raises it as that package's error type.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        return f"{name} {seed!r}: give a whole number from 0 to 2**32 - 1"
+    return None
+
 
 def quiet_tensorflow():
     """Hide TensorFlow's informational start-up lines (``TF_CPP_MIN_LOG_LEVEL=2``) unless the user chose a level.

@@ -7,10 +7,10 @@ import warnings
 
 import pytest
 
+import cli_common
 import lstm_tf.cli
 import pipeline.cli
 import transformer_tf.cli
-import cli_common
 from lstm_tf.errors import LSTMTFError
 from pipeline.errors import PipelineError
 from transformer_tf.errors import TransformerTFError
