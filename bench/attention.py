@@ -12,15 +12,15 @@ Prints the median time per step of each and the ratio (ours / keras: < 1 means o
 """
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
-import cli_common  # noqa: E402
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 
@@ -55,8 +55,6 @@ def main():
     parser.add_argument("--d-model", type=int, default=128)
     parser.add_argument("--num-heads", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=64)
-    cli_common.deprecated_alias(parser, "--heads", "--num-heads")
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     parser.add_argument("--length", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=30, help="alternating measurement rounds")
     parser.add_argument("--steps", type=int, default=10, help="steps per round")

@@ -19,7 +19,6 @@ alternation) so that the machine's load hits them alike. Apertium runs one proce
 """
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -28,7 +27,9 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 from interleave import medians  # noqa: E402 (bench/interleave.py)
 

@@ -9,15 +9,15 @@ The weights are random: speed does not depend on them, and the tokens are checke
 """
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
-import cli_common  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
 
@@ -28,7 +28,6 @@ def main():
     parser.add_argument("--source-length", type=int, default=20)
     parser.add_argument("--output-length", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     args = parser.parse_args()
 
     tf.keras.utils.set_random_seed(0)

@@ -16,9 +16,10 @@ speed does not depend on them. Rounds alternate between the models (``bench/inte
 
 import argparse
 import dataclasses
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

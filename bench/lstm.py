@@ -14,15 +14,15 @@ each and the ratio (ours / keras: < 1 means ours is faster).
 """
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
-import cli_common  # noqa: E402
 from lstm_tf import SpaceOdysseyLSTM  # noqa: E402
 
 
@@ -42,7 +42,6 @@ def main():
     parser.add_argument("--rounds", type=int, default=20, help="alternating measurement rounds")
     parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--jit", action="store_true", help="compile both whole steps with XLA")
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     args = parser.parse_args()
 
     x = tf.random.normal((args.batch_size, args.time, args.features))

@@ -20,7 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,11 +26,12 @@ the common number of epochs; a run killed mid-epoch and resumed loses the killed
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 import matplotlib  # noqa: E402
 

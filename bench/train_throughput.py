@@ -25,17 +25,17 @@ bfloat16, before and after the model rounds). The step's FLOPs are counted analy
 
 import argparse
 import dataclasses
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
-import cli_common  # noqa: E402
 import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
@@ -127,7 +127,6 @@ def main():
     parser.add_argument("--steps", type=int, default=10, help="training steps per round")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", action="store_true", help="float32 against mixed precision instead")
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
