@@ -17,9 +17,25 @@ speed does not depend on them. Rounds alternate between the models (``bench/inte
 import argparse
 import dataclasses
 
-import cli_common  # noqa: E402
+import cli_common
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--source-length", type=int, default=20)
+    parser.add_argument("--output-length", type=int, default=40)
+    parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    parser.add_argument("--cells", default="lstm,gru,space_odyssey", help="the RNN's recurrent units to time")
+    parser.add_argument("--rounds", type=int, default=5)
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -39,14 +55,7 @@ def build(config):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--source-length", type=int, default=20)
-    parser.add_argument("--output-length", type=int, default=40)
-    parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    parser.add_argument("--cells", default="lstm,gru,space_odyssey", help="the RNN's recurrent units to time")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     tf.keras.utils.set_random_seed(0)
     models = {"transformer": build(TrainConfig())}

@@ -16,9 +16,26 @@ import tempfile
 import time
 from pathlib import Path
 
-import cli_common  # noqa: E402
+import cli_common
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        help="also save the head and model views of the article's sentence as PNGs there",
+    )
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser the page tests use
@@ -97,15 +114,7 @@ def screenshots(translator, folder, out_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--screenshots",
-        metavar="DIR",
-        help="also save the head and model views of the article's sentence as PNGs there",
-    )
-    args = parser.parse_args()
+    args = build_parser().parse_args()
     translator = Translator.from_checkpoint(args.checkpoint_dir)
     measure(translator, args.checkpoint_dir, args.rounds)
     if args.screenshots:

@@ -220,3 +220,40 @@ def test_help_and_a_bad_flag_answer_without_importing_tensorflow(prog):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-3:] == ["exit 0", "exit 2", "False False"], result.stdout[-2000:]
+
+
+BENCH_SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "interleave.py")
+
+
+@pytest.mark.parametrize("script", BENCH_SCRIPTS)
+def test_a_bench_script_answers_help_without_importing_tensorflow(script):
+    # -X importtime lists every module the interpreter imports, on standard error
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", script, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT / "bench",
+    )
+    assert result.returncode == 0 and result.stdout.startswith(f"usage: {script}"), result.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "argparse" in imported  # the list is there
+    assert "tensorflow" not in imported and "keras" not in imported
+
+
+def test_cli_common_imports_nothing_of_the_project():
+    import ast
+
+    tree = ast.parse((ROOT / "cli_common" / "__init__.py").read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "argparse" in imported  # the scan sees the imports
+    assert imported.isdisjoint({"transformer_tf", "lstm_tf", "pipeline", "bench"})
