@@ -200,14 +200,14 @@ def _gradients(args):
 
 
 def _bptt(args):
+    problem = cli_common.seed_problem(args.seed, "--seed")  # before TensorFlow loads
+    if problem:
+        raise LSTMTFError(problem + ".")
     import numpy as np
 
     from lstm_tf.bptt import autodiff_gradients, lstm_backward, lstm_forward
     from lstm_tf.cell import SpaceOdysseyLSTMCell
 
-    problem = cli_common.seed_problem(args.seed, "--seed")
-    if problem:
-        raise LSTMTFError(problem + ".")
     rng = np.random.default_rng(args.seed)
     cell = SpaceOdysseyLSTMCell(6)
     cell.build((None, 4))

@@ -523,3 +523,14 @@ def test_cli_study_refuses_a_seed_out_of_range_before_writing_anything(tmp_path,
     assert "lstm-tf study: error: --max-units (32, 4): the hidden-size cap 4" in capsys.readouterr().err
     assert main(["bptt", "--seed", seed]) == 2
     assert f"lstm-tf bptt: error: --seed {seed}: give a whole number" in capsys.readouterr().err
+
+
+def test_the_report_path_imports_no_tensorflow():
+    # lstm-tf study --report-only reads stored trials: config, analysis and report need no TensorFlow
+    probe = (
+        "import sys, lstm_tf.study_config, lstm_tf.analysis, lstm_tf.report\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=env)
+    assert result.returncode == 0 and result.stdout.split() == ["False", "False"], result.stderr[-2000:]
