@@ -19,7 +19,7 @@ from interleave import interleaved_times, medians  # noqa: E402 (bench/interleav
 
 import cli_common  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
-from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
+from transformer_tf.decoding import greedy_decode, greedy_decode_full  # noqa: E402
 
 
 def main():

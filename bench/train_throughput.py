@@ -39,7 +39,8 @@ import cli_common  # noqa: E402
 import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
-from transformer_tf.train import TrainConfig, build_model  # noqa: E402
+from transformer_tf.config import TrainConfig  # noqa: E402
+from transformer_tf.train import build_model  # noqa: E402
 
 
 class KerasAttention(AttentionMaskConsumer):

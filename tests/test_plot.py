@@ -131,14 +131,6 @@ def test_the_positional_encoding_picture_is_the_encoding_and_its_curves():
     np.testing.assert_allclose(curves.lines[1].get_ydata(), np.cos(np.arange(50)), atol=1e-6)  # dim 1: cos(pos)
 
 
-def test_sentence_attention_is_still_importable_from_its_old_homes():
-    import transformer_tf
-    from transformer_tf import plot, translate
-
-    assert plot.sentence_attention is transformer_tf.sentence_attention is translate.sentence_attention
-    assert plot.SentenceAttention is translate.SentenceAttention
-
-
 @pytest.mark.parametrize("heads, seq_q, seq_k", [(8, 9, 10), (8, 21, 24), (1, 9, 10)])
 def test_figure_title_and_axis_labels_overlap_no_panel_text(heads, seq_q, seq_k):
     """A long sentence's figure once drew its title over the heads' titles and its y label over

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from transformer_tf.config import TrainConfig
 from transformer_tf.errors import TransformerTFError, error_line
-from transformer_tf.model import model_from_config
+from transformer_tf.factory import model_from_config
 from transformer_tf.tokenizer import load_tokenizers
 
 
@@ -89,7 +89,7 @@ def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
         raise TransformerTFError(
             f"{prefix} holds the weights of a {saved!r} model, but config.json describes a {kind!r} "
             f'model ("model": "{kind}"); is config.json from another run? Restore the folder\'s own '
-            f"config.json, or train the {kind} model into another --checkpoint-dir."
+            f"config.json, or train the {kind} model into another checkpoint_dir."
         )
     problem = None
     try:
@@ -172,14 +172,14 @@ def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
         the checkpoint prefix written.
     """
     if average < 1:
-        raise TransformerTFError(f"--average {average}: average at least 1 checkpoint.")
+        raise TransformerTFError(f"average {average!r}: average at least 1 checkpoint.")
     _, model, _, _ = restore_model(checkpoint_dir)
     if average > 1:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
         kept = list(state.all_model_checkpoint_paths) if state else []
         if len(kept) < average:
             raise TransformerTFError(
-                f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
+                f"average {average}: {checkpoint_dir} keeps only {len(kept)} "
                 f"training checkpoint(s); average at most that many."
             )
         average_checkpoints(model, kept[-average:])

@@ -24,10 +24,10 @@ from pathlib import Path
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from transformer_tf.decoding import decode_length, greedy_decode
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
 from transformer_tf.tokenizer import END_ID, INVALID_BYTES, START_ID
-from transformer_tf.translate import decode_length, greedy_decode
 
 
 class _InGraphTokenizer(tf.Module):
