@@ -22,8 +22,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser the page tests use
 
+from transformer_tf.attention_maps import sentence_attention  # noqa: E402
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR  # noqa: E402
 from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page  # noqa: E402
-from transformer_tf.plot import sentence_attention  # noqa: E402
 from transformer_tf.translate import Translator  # noqa: E402
 
 LONG_SENTENCE = (
@@ -97,7 +98,7 @@ def screenshots(translator, folder, out_dir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
+    parser.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINT_DIR))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--screenshots",

@@ -186,3 +186,26 @@ def test_a_deprecated_alias_acts_as_the_new_flag_hidden_from_help(capsys):
     assert "--heads" not in parser.format_help() and "--xla" not in parser.format_help()
     with pytest.raises(SystemExit):
         parser.parse_args(["--heads", "four"])  # the new flag's type applies to the old spelling
+
+
+def test_parameters_as_flags_writes_a_library_message_in_the_commands_words():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--tokenizer")
+    parser.add_argument("--share-embeddings", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--checkpoint-dir")
+    message = (
+        "batch_size 0: give a whole number ≥ 1; seed -1: give a whole number; "
+        "share_embeddings=True needs tokenizer='joint', not tokenizer='bpemb'; or give share_embeddings=False; "
+        "train into another checkpoint_dir, not /tmp/test_batch_size0/checkpoint_dir"
+    )
+    assert cli_common.parameters_as_flags(message, parser) == (
+        "--batch-size 0: give a whole number ≥ 1; --seed -1: give a whole number; "
+        "--share-embeddings needs --tokenizer joint, not --tokenizer bpemb; or give --no-share-embeddings; "
+        "train into another --checkpoint-dir, not /tmp/test_batch_size0/checkpoint_dir"
+    )
+    # a one-word parameter is a flag only where it opens a problem: prose keeps its words
+    assert cli_common.parameters_as_flags("the seed of a tokenizer", parser) == "the seed of a tokenizer"

@@ -5,12 +5,12 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from transformer_tf.attention_maps import sentence_attention
 from transformer_tf.cli import main
 from transformer_tf.plot import (
     plot_attention_overview,
     plot_attention_weights,
     plot_positional_encoding,
-    sentence_attention,
 )
 from transformer_tf.translate import Translator
 

@@ -7,12 +7,14 @@ A folder holds ``config.json`` (:mod:`transformer_tf.config`), the tokenizer fil
 """
 
 import gc
+import sys
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
-from transformer_tf.config import TrainConfig
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, TrainConfig
 from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.factory import model_from_config
 from transformer_tf.tokenizer import load_tokenizers
@@ -159,7 +161,7 @@ def shipped_weights(checkpoint_dir):
     return str(prefix) if prefix.with_suffix(".index").is_file() else None
 
 
-def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
+def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
     """Write the model weights, without optimizer state, to ``<checkpoint_dir>/weights/``
     (what the repository ships: a third of the size).
 
@@ -193,7 +195,8 @@ def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
 def average_checkpoints(model, prefixes):
     """Set ``model``'s weights to the mean of its weights in the checkpoints ``prefixes``."""
     total = None
-    for prefix in prefixes:
+    # progress on standard error, shown only on a terminal
+    for prefix in tqdm(prefixes, desc="averaging", unit="checkpoint", file=sys.stderr, disable=None):
         tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
         values = [w.numpy().astype(np.float64) for w in model.weights]
         total = values if total is None else [t + v for t, v in zip(total, values)]

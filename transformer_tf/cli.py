@@ -355,10 +355,11 @@ def _release(args):
 def _plot_attention(args):
     from pathlib import Path
 
+    from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
     from transformer_tf.plot import plot_attention_overview, plot_attention_weights
     from transformer_tf.text import check_argument
-    from transformer_tf.translate import Translator, sentence_attention
+    from transformer_tf.translate import Translator
 
     if not check_argument(args.sentence, "the sentence").strip():
         raise TransformerTFError("the sentence is empty: give some English text to look at.")
