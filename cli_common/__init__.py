@@ -93,20 +93,25 @@ def parameters_as_flags(message, parser):
     A name counts where the message writes it as code: followed by ``=`` (``beam=0`` → ``--beam 0``,
     ``tokenizer='joint'`` → ``--tokenizer joint``, ``share_embeddings=False`` →
     ``--no-share-embeddings``), holding an underscore (``batch_size`` → ``--batch-size``), or opening
-    a problem (at the start, or after ``"; "``: ``seed -1: ...`` → ``--seed -1: ...``).
+    a problem (at the start, or after ``"; "``: ``seed -1: ...`` → ``--seed -1: ...``); ``force=True``
+    of a switch is the switch alone (``--force``).
     """
-    flags = {}
+    flags, switches = {}, set()
     for action in parser._actions:
         longs = [o for o in action.option_strings if o.startswith("--")]
         if longs:
             flags.setdefault(action.dest, longs)
+        if action.nargs == 0:  # store_true, --flag/--no-flag: the flag alone says True
+            switches.add(action.dest)
     for name in sorted(flags, key=len, reverse=True):
         flag, negative = flags[name][0], next((o for o in flags[name] if o.startswith("--no-")), None)
 
-        def assigned(match, flag=flag, negative=negative):
+        def assigned(match, flag=flag, negative=negative, switch=name in switches):
             value = match.group(1).strip("'\"")
-            if value in ("True", "False") and negative:
-                return flag if value == "True" else negative
+            if switch and value == "True":
+                return flag
+            if switch and value == "False" and negative:
+                return negative
             return f"{flag} {value}"
 
         free = r"(?<![\w./-])"

@@ -197,6 +197,8 @@ def test_parameters_as_flags_writes_a_library_message_in_the_commands_words():
     parser.add_argument("--tokenizer")
     parser.add_argument("--share-embeddings", action=argparse.BooleanOptionalAction)
     parser.add_argument("--checkpoint-dir")
+    parser.add_argument("--force", action="store_true")
+    assert cli_common.parameters_as_flags("or pass force=True to replace it", parser) == "or pass --force to replace it"
     message = (
         "batch_size 0: give a whole number ≥ 1; seed -1: give a whole number; "
         "share_embeddings=True needs tokenizer='joint', not tokenizer='bpemb'; or give share_embeddings=False; "
