@@ -77,9 +77,9 @@ if __name__ == "__main__":  # --help and a bad flag answer at once, before Tenso
 
 from interleave import medians  # noqa: E402 (bench/interleave.py)
 
+from transformer_tf import Translator  # noqa: E402
 from transformer_tf.errors import TransformerTFError  # noqa: E402
 from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs, read_labelled_pairs  # noqa: E402
-from transformer_tf.translate import Translator  # noqa: E402
 
 
 class Apertium:

@@ -33,7 +33,7 @@ import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
 from transformer_tf import Transformer  # noqa: E402
-from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
+from transformer_tf.decoding import greedy_decode, greedy_decode_full  # noqa: E402
 
 
 def main():

@@ -5,7 +5,7 @@ Both models are the sizes ``transformer-tf train`` builds by default, at about t
 parameter count: the Transformer (4 layers, d_model 128, dff 512, 8 heads) and the RNN
 (``--model rnn``: bidirectional encoder and decoder of 320 units, embeddings of 128), both
 over one joint vocabulary of 12,000 with tied embeddings. Both decode incrementally
-(:func:`transformer_tf.translate.greedy_decode` / ``beam_search_decode``, one ``tf.function``
+(:func:`transformer_tf.decoding.greedy_decode` / ``beam_search_decode``, one ``tf.function``
 each): the Transformer carries its key/value caches, the RNN its recurrent state. Greedy
 decoding ignores END, so that every model does the same number of steps (beam search stops
 only once every beam has ended, which random weights make unlikely). The weights are random:
@@ -42,8 +42,8 @@ import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
 from transformer_tf.config import TrainConfig  # noqa: E402
-from transformer_tf.model import model_from_config  # noqa: E402
-from transformer_tf.translate import beam_search_decode, greedy_decode  # noqa: E402
+from transformer_tf.decoding import beam_search_decode, greedy_decode  # noqa: E402
+from transformer_tf.factory import model_from_config  # noqa: E402
 
 VOCAB = 12000  # the default joint vocabulary
 

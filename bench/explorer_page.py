@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import cli_common
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR  # no TensorFlow: --help stays fast
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
@@ -24,7 +25,7 @@ cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0
 def build_parser():
     """The command line; it needs no TensorFlow."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
+    parser.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINT_DIR))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--screenshots",
@@ -40,9 +41,9 @@ if __name__ == "__main__":  # --help and a bad flag answer at once, before Tenso
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser the page tests use
 
+from transformer_tf import Translator  # noqa: E402
+from transformer_tf.attention_maps import sentence_attention  # noqa: E402
 from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page  # noqa: E402
-from transformer_tf.plot import sentence_attention  # noqa: E402
-from transformer_tf.translate import Translator  # noqa: E402
 
 LONG_SENTENCE = (
     "He admired her as a great director, and every evening after work they walked together along "

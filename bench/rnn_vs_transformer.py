@@ -63,13 +63,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
+from transformer_tf import Translator  # noqa: E402
+from transformer_tf.attention_maps import sentence_attention  # noqa: E402
 from transformer_tf.config import TrainConfig  # noqa: E402
 from transformer_tf.data import batch_pairs, count_batches, encode_pairs, load_splits  # noqa: E402
 from transformer_tf.errors import TransformerTFError  # noqa: E402
 from transformer_tf.evaluate import evaluate, evaluation_pairs  # noqa: E402
 from transformer_tf.plot import plot_attention_heads  # noqa: E402
 from transformer_tf.train import build_model, training_pairs  # noqa: E402
-from transformer_tf.translate import Translator, sentence_attention  # noqa: E402
 
 
 def epoch_events(log_dir, split, tag="epoch_loss"):

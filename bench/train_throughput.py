@@ -53,7 +53,8 @@ from interleave import interleaved_times, medians  # noqa: E402 (bench/interleav
 import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
-from transformer_tf.train import TrainConfig, build_model  # noqa: E402
+from transformer_tf.config import TrainConfig  # noqa: E402
+from transformer_tf.train import build_model  # noqa: E402
 
 
 class KerasAttention(AttentionMaskConsumer):

@@ -2,6 +2,7 @@
 
 Reading order:
     run                    parse, run the sub-command's handler, map what went wrong to an exit status
+    parameters_as_flags    a library's message, its parameter names (batch_size) written as flags (--batch-size)
     add_config_flags       one flag per field of a config dataclass; the help shows each default once
     given_fields           the fields whose flags were given; config_from_args applies them to a start config
     seed_problem           the one seed rule (0 .. 2**32 - 1) that every package's config applies
@@ -20,6 +21,7 @@ No traceback for any of them: the message names the problem and the fix.
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import types
 import typing
@@ -126,6 +128,41 @@ def run(parser, argv, error_type, flags=None):
         except KeyboardInterrupt:  # Ctrl-C; a killed training run or study resumes where it stopped
             print(f"{where}: interrupted", file=sys.stderr)
             return 130
+
+
+def parameters_as_flags(message, parser):
+    """A library's message in the command line's words: each parameter that is a flag of ``parser``
+    (an option whose ``dest`` it is) is written as that flag.
+
+    A name counts where the message writes it as code: followed by ``=`` (``beam=0`` → ``--beam 0``,
+    ``tokenizer='joint'`` → ``--tokenizer joint``, ``share_embeddings=False`` →
+    ``--no-share-embeddings``), holding an underscore (``batch_size`` → ``--batch-size``), or opening
+    a problem (at the start, or after ``"; "``: ``seed -1: ...`` → ``--seed -1: ...``); ``force=True``
+    of a switch is the switch alone (``--force``).
+    """
+    flags, switches = {}, set()
+    for action in parser._actions:
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs:
+            flags.setdefault(action.dest, longs)
+        if action.nargs == 0:  # store_true, --flag/--no-flag: the flag alone says True
+            switches.add(action.dest)
+    for name in sorted(flags, key=len, reverse=True):
+        flag, negative = flags[name][0], next((o for o in flags[name] if o.startswith("--no-")), None)
+
+        def assigned(match, flag=flag, negative=negative, switch=name in switches):
+            value = match.group(1).strip("'\"")
+            if switch and value == "True":
+                return flag
+            if switch and value == "False" and negative:
+                return negative
+            return f"{flag} {value}"
+
+        free = r"(?<![\w./-])"
+        message = re.sub(free + re.escape(name) + r"=('[^']*'|\"[^\"]*\"|[^\s,;:)]+)", assigned, message)
+        head = "" if "_" in name else r"(?:^|(?<=; ))"
+        message = re.sub(head + free + re.escape(name) + r"(?![\w/=-])", flag, message)
+    return message
 
 
 def _flag_type(annotation):

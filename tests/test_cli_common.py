@@ -257,3 +257,28 @@ def test_cli_common_imports_nothing_of_the_project():
     }
     assert "argparse" in imported  # the scan sees the imports
     assert imported.isdisjoint({"transformer_tf", "lstm_tf", "pipeline", "bench"})
+
+
+def test_parameters_as_flags_writes_a_library_message_in_the_commands_words():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--tokenizer")
+    parser.add_argument("--share-embeddings", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--checkpoint-dir")
+    parser.add_argument("--force", action="store_true")
+    assert cli_common.parameters_as_flags("or pass force=True to replace it", parser) == "or pass --force to replace it"
+    message = (
+        "batch_size 0: give a whole number ≥ 1; seed -1: give a whole number; "
+        "share_embeddings=True needs tokenizer='joint', not tokenizer='bpemb'; or give share_embeddings=False; "
+        "train into another checkpoint_dir, not /tmp/test_batch_size0/checkpoint_dir"
+    )
+    assert cli_common.parameters_as_flags(message, parser) == (
+        "--batch-size 0: give a whole number ≥ 1; --seed -1: give a whole number; "
+        "--share-embeddings needs --tokenizer joint, not --tokenizer bpemb; or give --no-share-embeddings; "
+        "train into another --checkpoint-dir, not /tmp/test_batch_size0/checkpoint_dir"
+    )
+    # a one-word parameter is a flag only where it opens a problem: prose keeps its words
+    assert cli_common.parameters_as_flags("the seed of a tokenizer", parser) == "the seed of a tokenizer"
