@@ -8,6 +8,7 @@ Sub-commands:
     export     a SavedModel whose `translate` signature maps strings to strings
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
+    serve      the translators and the attention explorer as a local web app and JSON API
 """
 
 import argparse
@@ -144,7 +145,14 @@ def build_parser():
     plot.add_argument("--layers", metavar="LIST", help="comma-separated layer numbers, e.g. 1,4 (default: all)")
     _add_checkpoint_dir(plot)
     plot.set_defaults(handler=_plot_attention)
+    _add_serve(sub)
     return parser
+
+
+def _add_serve(sub):
+    from transformer_tf.serve_cli import add_serve_parser
+
+    add_serve_parser(sub)
 
 
 def _add_checkpoint_dir(parser):

@@ -1,0 +1,154 @@
+"""Dynamic batching: many small requests, one decode batch.
+
+A translator decodes a batch of 32 sentences in little more time than one sentence (the
+decode loop runs one step per token for the whole batch), so a server that decoded each
+request alone would waste most of its time. :class:`DynamicBatcher` keeps one worker thread
+(the model's work never runs on the web server's event loop) and a queue:
+
+1. the worker takes the oldest request;
+2. it waits up to ``max_wait`` seconds for more, until ``max_batch`` items are gathered;
+3. it decodes the requests that share a key (the same model and beam width) as one batch,
+   and hands each request its own slice of the results.
+
+While one batch decodes, new requests queue up and form the next one, so with many clients
+the batches fill by themselves and the wait is rarely spent. Other model work (an attention
+request) goes through the same thread with :meth:`DynamicBatcher.call`, in arrival order.
+"""
+
+import concurrent.futures
+import dataclasses
+import queue
+import threading
+import time
+import unicodedata
+
+from transformer_tf.translate import split_sentences
+
+_STOP = object()
+
+
+@dataclasses.dataclass
+class _Job:
+    key: object  # requests with equal keys may share a batch
+    items: list
+    future: concurrent.futures.Future
+
+
+@dataclasses.dataclass
+class _Call:
+    function: object
+    args: tuple
+    future: concurrent.futures.Future
+
+
+class DynamicBatcher:
+    """One worker thread that runs ``run_batch(key, items)`` on requests gathered together.
+
+    Args:
+        run_batch: ``(key, items) → results``, one result per item, in order; called on the
+            worker thread only.
+        max_batch: most items in one call (a single larger request still goes in one call).
+        max_wait: seconds the worker waits for more requests after the first one arrives.
+    """
+
+    def __init__(self, run_batch, max_batch=64, max_wait=0.005):
+        self.run_batch = run_batch
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.batch_sizes = []  # items per run_batch call (what the tests and the benchmark look at)
+        self._queue = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._work, name="dynamic-batcher", daemon=True)
+        self._worker.start()
+
+    def submit(self, key, items):
+        """Queue ``items`` to run with others of the same ``key``; a Future of their results."""
+        future = concurrent.futures.Future()
+        self._queue.put(_Job(key, list(items), future))
+        return future
+
+    def call(self, function, *args):
+        """Run ``function(*args)`` on the worker thread, after what is queued; a Future of its result."""
+        future = concurrent.futures.Future()
+        self._queue.put(_Call(function, args, future))
+        return future
+
+    def close(self):
+        """Finish everything queued, then stop the worker thread."""
+        self._queue.put(_STOP)
+        self._worker.join()
+
+    def _gather(self, first):
+        """``first`` and the jobs that arrive within ``max_wait``; plus the next non-job, if any."""
+        jobs, size, deadline = [first], len(first.items), time.monotonic() + self.max_wait
+        while size < self.max_batch:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if not isinstance(item, _Job):
+                return jobs, item
+            jobs.append(item)
+            size += len(item.items)
+        return jobs, None
+
+    def _work(self):
+        pending = None
+        while True:
+            item, pending = pending or self._queue.get(), None
+            if item is _STOP:
+                return
+            if isinstance(item, _Call):
+                _settle([item.future], lambda item=item: [item.function(*item.args)])
+                continue
+            jobs, pending = self._gather(item)
+            for key in dict.fromkeys(job.key for job in jobs):  # arrival order of the keys
+                group = [job for job in jobs if job.key == key]
+                items = [x for job in group for x in job.items]
+                self.batch_sizes.append(len(items))
+                _settle(
+                    [job.future for job in group],
+                    lambda key=key, items=items, group=group: _split(self.run_batch(key, items), group),
+                )
+
+
+def _split(results, jobs):
+    """The results of the jobs' items taken together, cut back into one list per job."""
+    out, start = [], 0
+    for job in jobs:
+        out.append(results[start : start + len(job.items)])
+        start += len(job.items)
+    return out
+
+
+def _settle(futures, compute):
+    """Set each future to its part of ``compute()`` (a list, one value per future), or to its error."""
+    running = [future.set_running_or_notify_cancel() for future in futures]  # False: cancelled
+    try:
+        values = compute()
+    except BaseException as err:  # the requests get the error; the worker goes on
+        for future, run in zip(futures, running):
+            if run:
+                future.set_exception(err)
+        return
+    for future, run, value in zip(futures, running, values):
+        if run:
+            future.set_result(value)
+
+
+def translate_texts(translator, texts, batch_size=64, beam=1):
+    """:meth:`Translator.translate` keeping each text's sentences apart.
+
+    The same steps (NFC, :func:`~transformer_tf.translate.split_sentences`, one
+    ``translate_sentences`` call for all sentences of all texts), so ``" ".join`` of a
+    text's translations is ``translator.translate(texts)``'s (``tests/test_serve.py``).
+
+    Returns:
+        one list per text of ``(sentence, translation)`` pairs (``[]`` for a blank text).
+    """
+    groups = [split_sentences(unicodedata.normalize("NFC", text)) for text in texts]
+    flat = translator.translate_sentences([s for group in groups for s in group], batch_size, beam)
+    out, start = [], 0
+    for group in groups:
+        out.append(list(zip(group, flat[start : start + len(group)])))
+        start += len(group)
+    return out
