@@ -55,7 +55,7 @@ class DynamicBatcher:
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self.batch_sizes = []  # items per run_batch call (what the tests and the benchmark look at)
+        self.batches, self.batched_items, self.largest_batch = 0, 0, 0  # run_batch calls and their items
         self._queue = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name="dynamic-batcher", daemon=True)
         self._worker.start()
@@ -104,7 +104,8 @@ class DynamicBatcher:
             for key in dict.fromkeys(job.key for job in jobs):  # arrival order of the keys
                 group = [job for job in jobs if job.key == key]
                 items = [x for job in group for x in job.items]
-                self.batch_sizes.append(len(items))
+                self.batches, self.batched_items = self.batches + 1, self.batched_items + len(items)
+                self.largest_batch = max(self.largest_batch, len(items))
                 _settle(
                     [job.future for job in group],
                     lambda key=key, items=items, group=group: _split(self.run_batch(key, items), group),

@@ -80,14 +80,17 @@ def load_models(folders):
 
     if not folders:
         raise TransformerTFError("no model to serve: give --checkpoint-dir DIR (repeat it for several).")
-    models = {}
+    names = {}
     for folder in folders:
         name = Path(folder).resolve().name
-        if name in models:
+        if name in names:
             raise TransformerTFError(
                 f"--checkpoint-dir {folder}: a model named {name!r} is already served "
-                f"(from {models[name].folder}); models are named by their folder's name."
+                f"(from {names[name]}); models are named by their folder's name."
             )
+        names[name] = folder
+    models = {}
+    for name, folder in names.items():
         translator = Translator.from_checkpoint(folder)
         translator.translate(["Hello."])  # traces the greedy decoder now, not on the first request
         models[name] = ServedModel(
@@ -169,6 +172,7 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        app.state.in_flight = 0  # model requests received and not yet answered
         app.state.batcher = DynamicBatcher(run_batch, max_batch, max_wait)
         yield
         await asyncio.to_thread(app.state.batcher.close)  # what is queued finishes first
@@ -203,7 +207,7 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
         """Translate each text (one or more sentences) with one model; greedy (beam 1) or beam search."""
         model, beam = _model(models, body.model), _beam(body.beam, limits)
         check_texts(body.sentences, limits)
-        groups = await asyncio.wrap_future(request.app.state.batcher.submit((model.name, beam), body.sentences))
+        groups = await _on_worker(request.app, lambda batcher: batcher.submit((model.name, beam), body.sentences))
         return JSONResponse(
             {
                 "model": model.name,
@@ -218,7 +222,7 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
         """The pieces and every attention weight (kind → layer → head → query → key) of one sentence, greedy."""
         model = _model(models, body.model)
         check_texts([body.sentence], limits, "sentence")
-        data = await asyncio.wrap_future(request.app.state.batcher.call(attention, model, body.sentence))
+        data = await _on_worker(request.app, lambda batcher: batcher.call(attention, model, body.sentence))
         return JSONResponse(data)
 
     @app.get("/api/models")
@@ -231,10 +235,30 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
         return JSONResponse({"models": described, "limits": dataclasses.asdict(limits)})
 
     @app.get("/api/health")
-    async def health():
-        return JSONResponse({"status": "ok", "models": list(models)})
+    async def health(request: Request):
+        """``ok``, the models, the requests in flight and the decode batches so far."""
+        batcher = request.app.state.batcher
+        return JSONResponse(
+            {
+                "status": "ok",
+                "models": list(models),
+                "in_flight": request.app.state.in_flight,
+                "batches": batcher.batches,
+                "batched_texts": batcher.batched_items,
+                "largest_batch": batcher.largest_batch,
+            }
+        )
 
     return BodyLimit(app, limits.max_body_bytes)
+
+
+async def _on_worker(app, queue):
+    """Await the Future that ``queue(batcher)`` returns, counting the request as in flight."""
+    app.state.in_flight += 1
+    try:
+        return await asyncio.wrap_future(queue(app.state.batcher))
+    finally:
+        app.state.in_flight -= 1
 
 
 class BodyLimit:
@@ -281,20 +305,25 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": answer})
 
 
-def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print):
-    """Serve ``app`` on ``host:port`` until SIGTERM or Ctrl-C, then finish the requests in
-    flight (up to ``graceful_seconds``) and return. Port 0 picks a free port; the address is
-    announced (``announce(line)``) once the socket listens.
-
-    Raises:
-        OSError: the address cannot be bound (in use, not this machine's).
-    """
+def warn_if_not_local(host):
+    """Say on the terminal that a ``host`` other than this machine's loopback opens the server to others."""
     if host not in LOCAL_HOSTS:
         print(
             f"transformer-tf serve: warning: listening on {host}: anyone who can reach this machine "
             "can use the translators (no authentication). Use the default 127.0.0.1 to keep it local.",
             file=sys.stderr,
         )
+
+
+def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print):
+    """Serve ``app`` on ``host:port`` until SIGTERM or Ctrl-C, then finish the requests in
+    flight (up to ``graceful_seconds``) and return. Port 0 picks a free port; the address is
+    announced (``announce(line)``) once the socket listens. (The command line warns with
+    :func:`warn_if_not_local` before loading the models when the host is not the loopback.)
+
+    Raises:
+        OSError: the address cannot be bound (in use, not this machine's).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

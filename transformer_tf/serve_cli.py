@@ -58,7 +58,7 @@ def add_serve_parser(sub):
 
 
 def run_serve(args):
-    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits, create_app, load_models, serve
+    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits, create_app, load_models, serve, warn_if_not_local
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
     for name, value in [*vars(limits).items(), ("max_batch", args.max_batch)]:
@@ -68,6 +68,7 @@ def run_serve(args):
         raise TransformerTFError(f"--port {args.port}: give a port from 0 (any free one) to 65535.")
     if not 0 <= args.batch_wait_ms <= 1000:
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
+    warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS)
     app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000)
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
