@@ -29,10 +29,12 @@ TEXTS = ["He admired her as a great director.", "Where is the station? I am lost
 class Server:
     """``transformer-tf serve --port 0 ARGS`` in a subprocess; ``url`` once it listens."""
 
-    def __init__(self, *args, timeout=240):
+    def __init__(self, *args, timeout=240, cwd=None):
         command = [sys.executable, "-m", "transformer_tf.cli", "serve", "--port", "0", *map(str, args)]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
+        )
         self.stderr = []
         threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
         self.lines = []
@@ -285,3 +287,87 @@ def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
         bad.result()
     # up to 3 items a batch; one batch per key, in arrival order
     assert calls == [("a", [1, 3, 4]), ("b", [2]), ("a", [5]), ("bad", [6])]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from headless import chromium, missing_browser  # tests/headless.py
+
+    reason = missing_browser()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
+def ask(browser, text, model=None):
+    """Type ``text``, pick ``model``, submit; wait until the explorer has drawn the answer."""
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    loads = browser.execute_script("return window.attentionExplorer.loads")
+    box = browser.find_element("id", "text")
+    box.clear()
+    box.send_keys(text)
+    if model:
+        Select(browser.find_element("id", "model-picker")).select_by_value(model)
+    browser.find_element("id", "submit").click()
+    WebDriverWait(browser, 120).until(
+        lambda d: (
+            d.execute_script("return window.liveExplorer.status !== 'busy'")
+            and d.execute_script("return window.attentionExplorer.loads") > loads
+        )
+    )
+    return browser.execute_script("return window.attentionExplorer.data")
+
+
+@pytest.mark.slow
+def test_live_page_translates_draws_attention_switches_model_and_runs_no_injected_script(browser):
+    """The shipped models (the default folders): type, submit, see the translation, the head view;
+    the RNN's one cross-attention map; no console error, no request outside the server."""
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_explorer import drawn_lines, errors, expected_lines, views_data
+
+    server = Server(cwd=ROOT)  # no --checkpoint-dir: checkpoints/en_es and checkpoints/en_es_rnn
+    try:
+        browser.get(server.url + "/")
+        WebDriverWait(browser, 60).until(lambda d: d.execute_script("return Boolean(window.liveExplorer)"))
+        shipped = {folder.name: Translator.from_checkpoint(folder) for folder in SHIPPED}
+
+        sentence = "He admired her as a great director."
+        data = ask(browser, sentence)
+        expected = shipped["en_es"].translate(sentence)
+        assert browser.find_element("css selector", "#sentences li .target").text == expected
+        assert browser.find_element("id", "translation").text == expected == data["translation"]
+        assert [kind["name"] for kind in data["kinds"]] == ["encoder", "decoder_block1", "decoder_block2"]
+        assert drawn_lines(browser) == expected_lines(np.array(data["kinds"][0]["weights"][0]))
+        assert len(views_data(browser, "model")) == 4 * 8
+
+        data = ask(browser, sentence, model="en_es_rnn")
+        reference = sentence_attention(shipped["en_es_rnn"], sentence)
+        assert browser.find_element("css selector", "#sentences li .target").text == reference.translation
+        assert [o.text for o in browser.find_elements("css selector", "#kind option")] == [
+            "Bahdanau (additive) attention"
+        ]
+        assert len(views_data(browser, "model")) == 1  # one layer × one head
+        np.testing.assert_allclose(data["kinds"][0]["weights"], [reference.matrix("cross", 1)], atol=1e-6)
+        np.testing.assert_allclose(views_data(browser, "heatmap")[0]["z"], reference.matrix("cross", 1)[0], atol=1e-6)
+
+        payload = '"><img src=x onerror=alert(1)>'
+        ask(browser, payload, model="en_es")
+        with pytest.raises(NoAlertPresentException):
+            browser.switch_to.alert.accept()
+        assert browser.find_element("id", "sentence").text == payload
+        assert browser.find_element("css selector", "#sentences li .source").text == payload
+        assert not browser.find_elements("css selector", "header img, #sentences img")
+
+        assert errors(browser.get_log("browser")) == []
+        resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert resources and all(url.startswith((server.url + "/", "data:", "blob:")) for url in resources), resources
+        assert server.url + "/x" not in resources  # the payload's <img src=x> was never an element
+    finally:
+        status, _ = server.stop()
+    assert status == 0
