@@ -6,12 +6,15 @@ request alone would waste most of its time. :class:`DynamicBatcher` keeps one wo
 (the model's work never runs on the web server's event loop) and a queue:
 
 1. the worker takes the oldest request;
-2. it waits up to ``max_wait`` seconds for more, until ``max_batch`` items are gathered;
+2. it takes more while they keep coming: each within ``max_wait`` seconds of the one
+   before (at most ``max_delay`` after the first), until ``max_batch`` items are gathered;
 3. it decodes the requests that share a key (the same model and beam width) as one batch,
    and hands each request its own slice of the results.
 
-While one batch decodes, new requests queue up and form the next one, so with many clients
-the batches fill by themselves and the wait is rarely spent. Other model work (an attention
+A lone client waits ``max_wait`` once (a few ms); many clients, whose requests come back
+together after each batch and reach the server a fraction of a millisecond apart, end up in
+one batch instead of two half batches. While one batch decodes, new requests queue up and
+form the next one. Other model work (an attention
 request) goes through the same thread with :meth:`DynamicBatcher.call`, in arrival order.
 """
 
@@ -48,14 +51,17 @@ class DynamicBatcher:
         run_batch: ``(key, items) → results``, one result per item, in order; called on the
             worker thread only.
         max_batch: most items in one call (a single larger request still goes in one call).
-        max_wait: seconds the worker waits for more requests after the first one arrives.
+        max_wait: seconds the worker waits for one more request after the latest one.
+        max_delay: seconds a batch may wait in all for more requests (default ``10 * max_wait``).
     """
 
-    def __init__(self, run_batch, max_batch=64, max_wait=0.005):
+    def __init__(self, run_batch, max_batch=64, max_wait=0.005, max_delay=None):
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.max_delay = 10 * max_wait if max_delay is None else max_delay
         self.batches, self.batched_items, self.largest_batch = 0, 0, 0  # run_batch calls and their items
+        self.busy_seconds = 0.0  # time spent in run_batch
         self._queue = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name="dynamic-batcher", daemon=True)
         self._worker.start()
@@ -78,11 +84,11 @@ class DynamicBatcher:
         self._worker.join()
 
     def _gather(self, first):
-        """``first`` and the jobs that arrive within ``max_wait``; plus the next non-job, if any."""
-        jobs, size, deadline = [first], len(first.items), time.monotonic() + self.max_wait
+        """``first`` and the jobs that follow it closely (step 2 above); plus the next non-job, if any."""
+        jobs, size, deadline = [first], len(first.items), time.monotonic() + self.max_delay
         while size < self.max_batch:
             try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                item = self._queue.get(timeout=max(0.0, min(self.max_wait, deadline - time.monotonic())))
             except queue.Empty:
                 break
             if not isinstance(item, _Job):
@@ -106,10 +112,12 @@ class DynamicBatcher:
                 items = [x for job in group for x in job.items]
                 self.batches, self.batched_items = self.batches + 1, self.batched_items + len(items)
                 self.largest_batch = max(self.largest_batch, len(items))
+                start = time.perf_counter()
                 _settle(
                     [job.future for job in group],
                     lambda key=key, items=items, group=group: _split(self.run_batch(key, items), group),
                 )
+                self.busy_seconds += time.perf_counter() - start
 
 
 def _split(results, jobs):

@@ -246,6 +246,7 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
                 "batches": batcher.batches,
                 "batched_texts": batcher.batched_items,
                 "largest_batch": batcher.largest_batch,
+                "batch_seconds": round(batcher.busy_seconds, 6),
             }
         )
 

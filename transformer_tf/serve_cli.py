@@ -44,7 +44,8 @@ def add_serve_parser(sub):
         type=float,
         default=5.0,
         metavar="MS",
-        help="how long a batch waits for more requests once the first arrives (default %(default)s)",
+        help="how long a batch waits for one more request after the latest (default %(default)s; "
+        "in all at most 10 times this)",
     )
     for field in dataclasses.fields(ServeLimits):
         serve.add_argument(
