@@ -21,7 +21,6 @@ import argparse
 import http.client
 import itertools
 import json
-import os
 import random
 import re
 import subprocess
@@ -30,7 +29,9 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser of the page tests
@@ -145,8 +146,9 @@ def screenshot(url, path):
     print(f"wrote {path}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count (default %(default)s)")
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
@@ -155,6 +157,11 @@ def main():
     parser.add_argument(
         "--screenshot", metavar="PNG", help="also save the live page, e.g. notebooks/figures/serve_page.png"
     )
+    return parser
+
+
+def main():
+    parser = build_parser()
     args = parser.parse_args()
     if not 0 < args.seconds <= 300:
         parser.error("--seconds: give 1 to 300 (the load is bounded in time)")
