@@ -29,8 +29,6 @@ import socket
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from transformer_tf.errors import TransformerTFError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -149,14 +147,11 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
     """The ASGI app (FastAPI) serving ``models`` (:func:`load_models`); its batcher starts
     and stops with the app's lifespan. ``max_batch``/``max_wait``: see
     :class:`~transformer_tf.batching.DynamicBatcher`."""
-    from fastapi import FastAPI, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse
-    from starlette.exceptions import HTTPException
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
 
     from transformer_tf.batching import DynamicBatcher, translate_texts
     from transformer_tf.explorer import live_page, sentence_data
-    from transformer_tf.serve_schema import AttentionRequest, TranslateRequest, validation_message
     from transformer_tf.translate import sentence_attention
 
     def run_batch(key, texts):
@@ -180,6 +175,24 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
     # no /docs or /redoc: their pages load scripts from a CDN; /openapi.json describes the API
     app = FastAPI(title="transformer-tf serve", lifespan=lifespan, docs_url=None, redoc_url=None)
 
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index():
+        return HTMLResponse(page)
+
+    _add_error_handlers(app)
+    _add_model_routes(app, models, limits, attention)
+    _add_info_routes(app, models, limits)
+    return BodyLimit(app, limits.max_body_bytes)
+
+
+def _add_error_handlers(app):
+    """Every error a client can cause answers ``{"error": message, "limit": name or None}``."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    from transformer_tf.serve_schema import validation_message
+
     @app.exception_handler(BadRequest)
     async def bad_request(request, err):
         return JSONResponse({"error": str(err), "limit": err.limit}, status_code=err.status)
@@ -198,9 +211,14 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
     async def http_error(request, err):
         return JSONResponse({"error": str(err.detail), "limit": None}, status_code=err.status_code)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def index():
-        return HTMLResponse(page)
+
+def _add_model_routes(app, models, limits, attention):
+    """``POST /api/translate`` (through the batcher) and ``POST /api/attention`` (``attention(model, sentence)``
+    on the batcher's thread)."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    from transformer_tf.serve_schema import AttentionRequest, TranslateRequest
 
     @app.post("/api/translate")
     async def translate(body: TranslateRequest, request: Request):
@@ -224,6 +242,12 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
         check_texts([body.sentence], limits, "sentence")
         data = await _on_worker(request.app, lambda batcher: batcher.call(attention, model, body.sentence))
         return JSONResponse(data)
+
+
+def _add_info_routes(app, models, limits):
+    """``GET /api/models`` and ``GET /api/health``."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
 
     @app.get("/api/models")
     async def served_models():
@@ -249,8 +273,6 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
                 "batch_seconds": round(batcher.busy_seconds, 6),
             }
         )
-
-    return BodyLimit(app, limits.max_body_bytes)
 
 
 async def _on_worker(app, queue):
@@ -333,10 +355,12 @@ def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print)
     except OSError:
         sock.close()
         raise
+    import uvicorn
+
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, timeout_graceful_shutdown=graceful_seconds, lifespan="on"
     )
-    server = _GracefulServer(config)
+    server = _graceful_server(config)
     sock.listen(2048)  # connections wait in the backlog from now on, until uvicorn accepts them
     url_host = f"[{host}]" if ":" in host else host
     announce(f"serving on http://{url_host}:{sock.getsockname()[1]}/ (Ctrl-C or SIGTERM to stop)")
@@ -345,21 +369,26 @@ def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print)
         announce(f"stopped ({signal.Signals(server.stopped_by).name}); requests in flight were answered")
 
 
-class _GracefulServer(uvicorn.Server):
+def _graceful_server(config):
     """uvicorn's server, whose SIGINT/SIGTERM only stop it gracefully. uvicorn's own re-raises
-    the signal once stopped (exit 130, or death by SIGTERM); :func:`serve` returns instead (exit 0)."""
+    the signal once stopped (exit 130, or death by SIGTERM); :func:`serve` returns instead
+    (exit 0). (uvicorn is imported here: ``transformer-tf --help`` does not load it.)"""
+    import uvicorn
 
-    stopped_by = None
+    class GracefulServer(uvicorn.Server):
+        stopped_by = None
 
-    @contextlib.contextmanager
-    def capture_signals(self):
-        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
-    def _stop(self, sig, frame):
-        self.stopped_by = self.stopped_by or sig
-        self.handle_exit(sig, frame)  # a second Ctrl-C forces the exit
+        def _stop(self, sig, frame):
+            self.stopped_by = self.stopped_by or sig
+            self.handle_exit(sig, frame)  # a second Ctrl-C forces the exit
+
+    return GracefulServer(config)
