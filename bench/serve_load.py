@@ -9,7 +9,9 @@ Prints one row per client count: requests/s, p50 and p99 latency, errors (any an
 200, or a connection error), the mean decode batch the server formed and the share of the
 time its worker thread spent decoding (its /api/health counters), the share of answers
 equal to the batch translation of the same sentence, and the ratio of sentences/s to
-``translate --file``. ``translate --file`` is ``Translator.translate(sentences,
+``translate --file``; last, the same ratio for ``Translator.translate`` on unsorted groups
+of N sentences in this process, no server (:func:`group_throughput`: what N one-sentence
+clients can give at best). ``translate --file`` is ``Translator.translate(sentences,
 batch_size=64)`` (what the command runs, without its start-up), timed in this process
 before and after each row while the server is idle; each row's ratio is against the mean
 of the two around it (other work on the machine changes both alike). The server runs in
@@ -125,6 +127,18 @@ def batch_throughput(translator, sentences):
     return len(sentences) / (time.perf_counter() - start), dict(zip(sentences, translations))
 
 
+def group_throughput(translator, sentences, size):
+    """Sentences/s of ``Translator.translate`` on consecutive groups of ``size`` sentences in
+    corpus-sample order: the batches a server can form from ``size`` one-sentence clients at
+    best (its ceiling; ``translate --file`` sorts the whole file by length instead). The first
+    ``max(64, 8 * size)`` sentences only: single sentences are slow."""
+    sentences = sentences[: max(64, 8 * size)]
+    start = time.perf_counter()
+    for i in range(0, len(sentences), size):
+        translator.translate(sentences[i : i + size], batch_size=size)
+    return len(sentences) / (time.perf_counter() - start)
+
+
 def screenshot(url, path):
     """The live page after asking for the article's sentence, taken in headless Chromium."""
     from headless import chromium
@@ -177,6 +191,7 @@ def main():
         rows = []
         for clients in args.clients:  # translate --file timed before and after each row: the machine is shared
             rows.append(load(address, sentences, clients, args.seconds, expected[0]))
+            rows[-1]["ceiling"] = group_throughput(translator, sentences, clients)
             baselines += (batch_throughput(translator, sentences)[0],)
         print(
             f"translate --file (batch 64, {len(sentences)} sentences), sentences/s before, between and after "
@@ -185,16 +200,16 @@ def main():
         print(f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy\n")
         print(
             "| clients | requests/s | p50 ms | p99 ms | errors | mean batch | worker busy | same as batch "
-            "| translate --file around the row | ratio |"
+            "| translate --file around the row | ratio | unsorted groups of N in-process, ratio |"
         )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for i, row in enumerate(rows):
             batch = (baselines[i] + baselines[i + 1]) / 2
             print(
                 f"| {row['clients']} | {row['per_second']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
                 f"{row['errors']} | {row['mean_batch']:.1f} | {100 * row['decoding']:.0f}% | "
                 f"{100 * row['same']:.1f}% | {batch:.1f} | "
-                f"{100 * row['per_second'] / batch:.0f}% |"
+                f"{100 * row['per_second'] / batch:.0f}% | {100 * row['ceiling'] / batch:.0f}% |"
             )
         if args.screenshot:
             screenshot(f"http://{address}/", args.screenshot)

@@ -5,17 +5,19 @@ decode loop runs one step per token for the whole batch), so a server that decod
 request alone would waste most of its time. :class:`DynamicBatcher` keeps one worker thread
 (the model's work never runs on the web server's event loop) and a queue:
 
-1. the worker takes the oldest request;
-2. it takes more while they keep coming: each within ``max_wait`` seconds of the one
-   before (at most ``max_delay`` after the first), until ``max_batch`` items are gathered;
+1. the worker takes the oldest request and those queued behind it;
+2. it expects the requests it just answered to come back (clients that send one request
+   after another) and waits for them, at most ``max_delay`` seconds; then it still takes
+   those that keep coming, each within ``max_wait`` of the one before, up to ``max_batch``
+   items in all;
 3. it decodes the requests that share a key (the same model and beam width) as one batch,
    and hands each request its own slice of the results.
 
-A lone client waits ``max_wait`` once (a few ms); many clients, whose requests come back
-together after each batch and reach the server a fraction of a millisecond apart, end up in
-one batch instead of two half batches. While one batch decodes, new requests queue up and
-form the next one. Other model work (an attention
-request) goes through the same thread with :meth:`DynamicBatcher.call`, in arrival order.
+While one batch decodes, new requests queue up and form the next one. Without step 2's
+expectation, N clients settle into two alternating half batches: the worker starts on the
+half that queued during the last decode before the other half is back. A lone client waits
+``max_wait`` once (a few ms). Other model work (an attention request) goes through the same
+thread with :meth:`DynamicBatcher.call`, in arrival order.
 """
 
 import concurrent.futures
@@ -35,6 +37,7 @@ class _Job:
     key: object  # requests with equal keys may share a batch
     items: list
     future: concurrent.futures.Future
+    arrived: float = dataclasses.field(default_factory=time.monotonic)
 
 
 @dataclasses.dataclass
@@ -51,7 +54,8 @@ class DynamicBatcher:
         run_batch: ``(key, items) → results``, one result per item, in order; called on the
             worker thread only.
         max_batch: most items in one call (a single larger request still goes in one call).
-        max_wait: seconds the worker waits for one more request after the latest one.
+        max_wait: seconds the worker waits for one more request after the latest one, once
+            the requests it expects are there.
         max_delay: seconds a batch may wait in all for more requests (default ``10 * max_wait``).
     """
 
@@ -62,6 +66,7 @@ class DynamicBatcher:
         self.max_delay = 10 * max_wait if max_delay is None else max_delay
         self.batches, self.batched_items, self.largest_batch = 0, 0, 0  # run_batch calls and their items
         self.busy_seconds = 0.0  # time spent in run_batch
+        self._answered, self._done_at = 0, float("-inf")  # the last batch's requests, and when they got answers
         self._queue = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name="dynamic-batcher", daemon=True)
         self._worker.start()
@@ -84,17 +89,21 @@ class DynamicBatcher:
         self._worker.join()
 
     def _gather(self, first):
-        """``first`` and the jobs that follow it closely (step 2 above); plus the next non-job, if any."""
+        """``first`` and the jobs that follow it (steps 1 and 2 above); plus the next non-job, if any."""
         jobs, size, deadline = [first], len(first.items), time.monotonic() + self.max_delay
+        # requests that came before the last answers went out are no returning client
+        expected = self._answered + (first.arrived <= self._done_at)
         while size < self.max_batch:
+            left = max(0.0, deadline - time.monotonic())
             try:
-                item = self._queue.get(timeout=max(0.0, min(self.max_wait, deadline - time.monotonic())))
+                item = self._queue.get(timeout=left if len(jobs) < expected else min(self.max_wait, left))
             except queue.Empty:
                 break
             if not isinstance(item, _Job):
                 return jobs, item
             jobs.append(item)
             size += len(item.items)
+            expected += item.arrived <= self._done_at
         return jobs, None
 
     def _work(self):
@@ -107,6 +116,7 @@ class DynamicBatcher:
                 _settle([item.future], lambda item=item: [item.function(*item.args)])
                 continue
             jobs, pending = self._gather(item)
+            self._answered = len(jobs)
             for key in dict.fromkeys(job.key for job in jobs):  # arrival order of the keys
                 group = [job for job in jobs if job.key == key]
                 items = [x for job in group for x in job.items]
@@ -118,6 +128,7 @@ class DynamicBatcher:
                     lambda key=key, items=items, group=group: _split(self.run_batch(key, items), group),
                 )
                 self.busy_seconds += time.perf_counter() - start
+            self._done_at = time.monotonic()
 
 
 def _split(results, jobs):
