@@ -371,33 +371,3 @@ def test_live_page_translates_draws_attention_switches_model_and_runs_no_injecte
     finally:
         status, _ = server.stop()
     assert status == 0
-
-
-def test_the_batcher_gathers_clients_that_come_back_into_one_batch():
-    """Four clients, each sending its next request 10 ms after the last is answered (far
-    more than the 1 ms max_wait; HTTP on a busy machine), started apart so that the first
-    batches split: the batcher waits for the ones it answered, and the batches become one
-    of four, not halves alternating."""
-    sizes = []
-
-    def run(key, items):
-        sizes.append(len(items))
-        time.sleep(0.05)  # a decode
-        return items
-
-    batcher = DynamicBatcher(run, max_batch=64, max_wait=0.001, max_delay=1.0)
-
-    def client(i):
-        time.sleep(0.02 * i)
-        for n in range(12):
-            time.sleep(0.01)
-            assert batcher.submit("k", [(i, n)]).result(timeout=30) == [(i, n)]
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    batcher.close()
-    assert sum(sizes) == 48 and sizes[0] == 1  # the first client came alone
-    assert sizes.count(4) >= 9, sizes  # all but the start and the end (the clients finish one round apart)

@@ -1,23 +1,26 @@
 """Dynamic batching: many small requests, one decode batch.
 
-A translator decodes a batch of 32 sentences in little more time than one sentence (the
-decode loop runs one step per token for the whole batch), so a server that decoded each
-request alone would waste most of its time. :class:`DynamicBatcher` keeps one worker thread
-(the model's work never runs on the web server's event loop) and a queue:
+The decode loop runs one step per token for a whole batch, so a batch costs far less than
+its sentences one by one (the shipped model on 2 cores: about 10 sentences/s alone, 60 in
+unsorted batches of 32); a server that decoded each request alone would waste that.
+:class:`DynamicBatcher` keeps one worker thread (the model's work never runs on the web
+server's event loop) and a queue:
 
-1. the worker takes the oldest request and those queued behind it;
-2. it expects the requests it just answered to come back (clients that send one request
-   after another) and waits for them, at most ``max_delay`` seconds; then it still takes
-   those that keep coming, each within ``max_wait`` of the one before, up to ``max_batch``
-   items in all;
+1. the worker takes the oldest request;
+2. it takes more while they keep coming: each within ``max_wait`` seconds of the one
+   before (at most ``max_delay`` after the first), until ``max_batch`` items are gathered;
 3. it decodes the requests that share a key (the same model and beam width) as one batch,
    and hands each request its own slice of the results.
 
-While one batch decodes, new requests queue up and form the next one. Without step 2's
-expectation, N clients settle into two alternating half batches: the worker starts on the
-half that queued during the last decode before the other half is back. A lone client waits
-``max_wait`` once (a few ms). Other model work (an attention request) goes through the same
-thread with :meth:`DynamicBatcher.call`, in arrival order.
+A lone client waits ``max_wait`` once (a few ms). While one batch decodes, new requests
+queue up and form the next one: N clients that each send a request once answered settle
+into two alternating batches of about N/2, one decoding while the other half's answers and
+next requests cross the network. Waiting for the answered half to come back (full batches
+of N) was tried and measured slower on 2 cores: the worker then idles during every round
+trip (27% of the time with 32 clients), and a batch of 32 decodes no more sentences a second
+than two of 16 (``bench/serve_load.py`` shows both: mean batch and worker busy). Other model
+work (an attention request) goes through the same thread with :meth:`DynamicBatcher.call`,
+in arrival order.
 """
 
 import concurrent.futures
@@ -37,7 +40,6 @@ class _Job:
     key: object  # requests with equal keys may share a batch
     items: list
     future: concurrent.futures.Future
-    arrived: float = dataclasses.field(default_factory=time.monotonic)
 
 
 @dataclasses.dataclass
@@ -54,8 +56,7 @@ class DynamicBatcher:
         run_batch: ``(key, items) → results``, one result per item, in order; called on the
             worker thread only.
         max_batch: most items in one call (a single larger request still goes in one call).
-        max_wait: seconds the worker waits for one more request after the latest one, once
-            the requests it expects are there.
+        max_wait: seconds the worker waits for one more request after the latest one.
         max_delay: seconds a batch may wait in all for more requests (default ``10 * max_wait``).
     """
 
@@ -66,7 +67,6 @@ class DynamicBatcher:
         self.max_delay = 10 * max_wait if max_delay is None else max_delay
         self.batches, self.batched_items, self.largest_batch = 0, 0, 0  # run_batch calls and their items
         self.busy_seconds = 0.0  # time spent in run_batch
-        self._answered, self._done_at = 0, float("-inf")  # the last batch's requests, and when they got answers
         self._queue = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, name="dynamic-batcher", daemon=True)
         self._worker.start()
@@ -89,21 +89,17 @@ class DynamicBatcher:
         self._worker.join()
 
     def _gather(self, first):
-        """``first`` and the jobs that follow it (steps 1 and 2 above); plus the next non-job, if any."""
+        """``first`` and the jobs that follow it closely (step 2 above); plus the next non-job, if any."""
         jobs, size, deadline = [first], len(first.items), time.monotonic() + self.max_delay
-        # requests that came before the last answers went out are no returning client
-        expected = self._answered + (first.arrived <= self._done_at)
         while size < self.max_batch:
-            left = max(0.0, deadline - time.monotonic())
             try:
-                item = self._queue.get(timeout=left if len(jobs) < expected else min(self.max_wait, left))
+                item = self._queue.get(timeout=max(0.0, min(self.max_wait, deadline - time.monotonic())))
             except queue.Empty:
                 break
             if not isinstance(item, _Job):
                 return jobs, item
             jobs.append(item)
             size += len(item.items)
-            expected += item.arrived <= self._done_at
         return jobs, None
 
     def _work(self):
@@ -116,7 +112,6 @@ class DynamicBatcher:
                 _settle([item.future], lambda item=item: [item.function(*item.args)])
                 continue
             jobs, pending = self._gather(item)
-            self._answered = len(jobs)
             for key in dict.fromkeys(job.key for job in jobs):  # arrival order of the keys
                 group = [job for job in jobs if job.key == key]
                 items = [x for job in group for x in job.items]
@@ -128,7 +123,6 @@ class DynamicBatcher:
                     lambda key=key, items=items, group=group: _split(self.run_batch(key, items), group),
                 )
                 self.busy_seconds += time.perf_counter() - start
-            self._done_at = time.monotonic()
 
 
 def _split(results, jobs):
