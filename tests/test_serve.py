@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from transformer_tf import Translator, sentence_attention
+from transformer_tf.attention_maps import KINDS
 from transformer_tf.batching import DynamicBatcher
-from transformer_tf.translate import KINDS, Translator, sentence_attention
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "checkpoints" / "en_es", ROOT / "checkpoints" / "en_es_rnn"]

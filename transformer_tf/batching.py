@@ -30,7 +30,7 @@ import threading
 import time
 import unicodedata
 
-from transformer_tf.translate import split_sentences
+from transformer_tf.sentences import split_sentences
 
 _STOP = object()
 
@@ -152,7 +152,7 @@ def _settle(futures, compute):
 def translate_texts(translator, texts, batch_size=64, beam=1):
     """:meth:`Translator.translate` keeping each text's sentences apart.
 
-    The same steps (NFC, :func:`~transformer_tf.translate.split_sentences`, one
+    The same steps (NFC, :func:`~transformer_tf.sentences.split_sentences`, one
     ``translate_sentences`` call for all sentences of all texts), so ``" ".join`` of a
     text's translations is ``translator.translate(texts)``'s (``tests/test_serve.py``).
 

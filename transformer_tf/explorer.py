@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from transformer_tf.attention_maps import KIND_TITLES, KINDS, sentence_attention
 from transformer_tf.plot import HEAD_PALETTES
-from transformer_tf.translate import KIND_TITLES, KINDS, sentence_attention
 
 WEIGHT_DECIMALS = 6  # weights written to the page rounded to 1e-6 (|error| ≤ 5e-7)
 PAGE_NAME = "attention.html"
@@ -83,8 +83,8 @@ def explorer_kinds(attention, kinds=None, layers=None):
     """A translator's attention of one sentence as :class:`AttentionKind` s.
 
     Args:
-        attention: a :class:`~transformer_tf.translate.SentenceAttention`.
-        kinds: names from :data:`transformer_tf.translate.KINDS` (default: all the model has:
+        attention: a :class:`~transformer_tf.attention_maps.SentenceAttention`.
+        kinds: names from :data:`transformer_tf.attention_maps.KINDS` (default: all the model has:
             the Transformer's three, the RNN's ``cross``).
         layers: 1-based layer numbers (default: all).
 
@@ -310,7 +310,7 @@ def _scripts(live):
 
 
 def sentence_data(attention, model="", kinds=None, layers=None):
-    """:func:`page_data` of a :class:`~transformer_tf.translate.SentenceAttention` (its
+    """:func:`page_data` of a :class:`~transformer_tf.attention_maps.SentenceAttention` (its
     warnings, e.g. a sentence cut to the model's length, go on the page): what
     ``attention.html`` embeds and what ``transformer-tf serve``'s ``/api/attention`` answers."""
     tokens = {

@@ -29,10 +29,11 @@ import socket
 import sys
 from pathlib import Path
 
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
 from transformer_tf.errors import TransformerTFError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-DEFAULT_FOLDERS = ("checkpoints/en_es", "checkpoints/en_es_rnn")
+DEFAULT_FOLDERS = (DEFAULT_CHECKPOINT_DIR, DEFAULT_CHECKPOINT_DIR.parent / "en_es_rnn")  # the shipped two
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,9 +151,9 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
+    from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.batching import DynamicBatcher, translate_texts
     from transformer_tf.explorer import live_page, sentence_data
-    from transformer_tf.translate import sentence_attention
 
     def run_batch(key, texts):
         name, beam = key

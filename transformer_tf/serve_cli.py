@@ -13,12 +13,14 @@ LIMIT_HELPS = {
 }
 
 
-def add_serve_parser(sub):
-    """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub``."""
+def add_serve_parser(sub, common):
+    """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
+    flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
     from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
+        parents=[common],
         help="the translators and the attention explorer as a local web app and JSON API",
         description="Restores each model folder once and serves the live attention explorer at / and a "
         "JSON API (/api/translate, /api/attention, /api/models, /api/health; described at "
@@ -30,7 +32,7 @@ def add_serve_parser(sub):
         action="append",
         metavar="DIR",
         help=f"a model folder to serve, named by its folder's name; repeat for several "
-        f"(default: {' and '.join(DEFAULT_FOLDERS)})",
+        f"(default: {' and '.join(map(str, DEFAULT_FOLDERS))})",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)"
@@ -55,7 +57,7 @@ def add_serve_parser(sub):
             metavar="N",
             help=f"{LIMIT_HELPS[field.name]} (default %(default)s)",
         )
-    serve.set_defaults(handler=run_serve)
+    return serve, run_serve
 
 
 def run_serve(args):
