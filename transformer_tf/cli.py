@@ -8,6 +8,7 @@ Sub-commands:
     export     a SavedModel whose `translate` signature maps strings to strings
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
+    serve      the translators and the attention explorer as a local web app and JSON API
 """
 
 import argparse
@@ -31,6 +32,7 @@ from transformer_tf.config import (
     TrainConfig,
 )
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.serve_cli import add_serve_parser
 
 
 def build_parser():
@@ -45,7 +47,16 @@ def build_parser():
         action="store_true",
         help="show TensorFlow's start-up and C++ log lines (hidden unless TF_CPP_MIN_LOG_LEVEL is set)",
     )
-    for add in (_add_demo, _add_train, _add_translate, _add_evaluate, _add_export, _add_release, _add_plot):
+    for add in (
+        _add_demo,
+        _add_train,
+        _add_translate,
+        _add_evaluate,
+        _add_export,
+        _add_release,
+        _add_plot,
+        add_serve_parser,  # transformer_tf/serve_cli.py
+    ):
         command, handler = add(sub, common)
         command.set_defaults(handler=_with_tensorflow(handler))
     return parser
