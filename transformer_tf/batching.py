@@ -28,9 +28,6 @@ import dataclasses
 import queue
 import threading
 import time
-import unicodedata
-
-from transformer_tf.sentences import split_sentences
 
 _STOP = object()
 
@@ -147,22 +144,3 @@ def _settle(futures, compute):
     for future, run, value in zip(futures, running, values):
         if run:
             future.set_result(value)
-
-
-def translate_texts(translator, texts, batch_size=64, beam=1):
-    """:meth:`Translator.translate` keeping each text's sentences apart.
-
-    The same steps (NFC, :func:`~transformer_tf.sentences.split_sentences`, one
-    ``translate_sentences`` call for all sentences of all texts), so ``" ".join`` of a
-    text's translations is ``translator.translate(texts)``'s (``tests/test_serve.py``).
-
-    Returns:
-        one list per text of ``(sentence, translation)`` pairs (``[]`` for a blank text).
-    """
-    groups = [split_sentences(unicodedata.normalize("NFC", text)) for text in texts]
-    flat = translator.translate_sentences([s for group in groups for s in group], batch_size, beam)
-    out, start = [], 0
-    for group in groups:
-        out.append(list(zip(group, flat[start : start + len(group)])))
-        start += len(group)
-    return out

@@ -152,12 +152,12 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
     from fastapi.responses import HTMLResponse
 
     from transformer_tf.attention_maps import sentence_attention
-    from transformer_tf.batching import DynamicBatcher, translate_texts
+    from transformer_tf.batching import DynamicBatcher
     from transformer_tf.explorer import live_page, sentence_data
 
     def run_batch(key, texts):
         name, beam = key
-        return translate_texts(models[name].translator, texts, max_batch, beam)
+        return models[name].translator.translate_by_sentence(texts, max_batch, beam)
 
     def attention(model, sentence):
         return sentence_data(sentence_attention(model.translator, sentence), f"{model.name}: {model.description}")
