@@ -170,9 +170,13 @@ def _add_config_flags(parser):
             "tokenizer": ("joint", "trained", "bpemb"),
             "model": ("transformer", "rnn"),
             "rnn_cell": ("lstm", "gru", "space_odyssey"),
+            "split_method": ("hash", "grouped-shuffle"),
         },
         helps={
-            "data": "spa.txt; None: the Keras cache, else download",
+            "data": "a TSV (spa.txt, .gz too), a Moses pair PREFIX (PREFIX.en + PREFIX.es) or SOURCE,TARGET, "
+            "or tfds:NAME/CONFIG prepared locally; None: spa.txt from the Keras cache, else download",
+            "split_method": "held-out pairs by a seeded hash of the English sentence (streams; new runs), or "
+            "grouped-shuffle (in memory; the shipped models' split). A folder keeps the one it was trained with",
             "max_pairs": "a random subset of the corpus, for quick runs; None: all",
             "bpemb_cache_dir": "--tokenizer bpemb: the BPEmb files' folder; None: BPEmb's own cache",
         },

@@ -60,7 +60,11 @@ class TrainConfig:
     vocab_size: int = 12000  # of the joint model, or per language for "trained"
     bpemb_cache_dir: str | None = None
     # data
-    data: str | None = None  # path of spa.txt; None: Keras cache, then download
+    data: str | None = None  # a TSV, a Moses pair, tfds:NAME (transformer_tf.corpus); None: spa.txt, cached/downloaded
+    # how held-out pairs are chosen: "hash" (per line, by a seeded hash of the English sentence:
+    # streams, transformer_tf.corpus) or "grouped-shuffle" (GroupShuffleSplit over the whole corpus in
+    # memory: the shipped models' split; a config.json without the field has it)
+    split_method: str = "hash"
     max_pairs: int | None = None  # random subset of the corpus, for quick runs
     val_fraction: float = 0.05
     test_fraction: float = 0.05
@@ -100,6 +104,7 @@ class TrainConfig:
         "rnn": ("rnn_cell", "rnn_units", "rnn_variant", "rnn_embedding"),
     }
     RNN_CELLS = ("lstm", "gru", "space_odyssey")
+    SPLIT_METHODS = ("hash", "grouped-shuffle")
 
     # Whole numbers that must be at least 1, and the smallest max_tokens (START, one piece, END).
     _AT_LEAST_ONE = (
@@ -157,6 +162,8 @@ class TrainConfig:
             problems.append(f"--augment-numbers {self.augment_numbers!r}: give a whole number ≥ 0")
         if not isinstance(self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
             problems.append(f"--label-smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
+        if self.split_method not in self.SPLIT_METHODS:
+            problems.append(f"--split-method {self.split_method!r}: choose {' or '.join(self.SPLIT_METHODS)}")
         if self.model not in self.MODEL_FIELDS:
             problems.append(f"--model {self.model!r}: choose {' or '.join(self.MODEL_FIELDS)}")
         if self.rnn_cell not in self.RNN_CELLS:
@@ -248,12 +255,23 @@ PRESETS = {
     ),
 }
 LEGACY_VALUES = {
+    "split_method": "grouped-shuffle",
     "model": "transformer",
     "share_embeddings": False,
     "augment": False,
     "label_smoothing": 0.0,
     "mixed_precision": False,
 }
+
+
+def keep_split_method(config, directory):
+    """``config`` with the ``split_method`` of the run already in ``directory`` (a folder keeps
+    its held-out pairs: a new split would put training sentences in its test set); unchanged
+    for a new folder. A ``config.json`` without the field is a ``"grouped-shuffle"`` run."""
+    if not list(Path(directory).glob("ckpt-*.index")) or not (Path(directory) / CONFIG_FILE).is_file():
+        return config
+    saved = read_config_json(directory).get("split_method", LEGACY_VALUES["split_method"])
+    return dataclasses.replace(config, split_method=saved)
 
 
 def read_config_json(directory):

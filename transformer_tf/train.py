@@ -28,20 +28,12 @@ from transformer_tf.config import (  # TrainConfig and its helpers lived here: i
     LEGACY_VALUES,  # noqa: F401
     PRESETS,  # noqa: F401
     TrainConfig,
-    corpus_fingerprint,
+    keep_split_method,
     read_config_json,
     write_atomically,  # noqa: F401
 )
-from transformer_tf.data import (
-    batch_pairs,
-    count_batches,
-    describe_splits,
-    encode_pairs,
-    load_splits,  # lived here: importable from here for one release
-    make_dataset,
-    resolve_corpus,
-    training_stream,
-)
+from transformer_tf.corpus import fingerprint, open_corpus
+from transformer_tf.data import load_splits  # noqa: F401  (lived here: importable from here for one release)
 from transformer_tf.distributed import (
     WORKER_TIMEOUT,
     broadcast_from_chief,
@@ -58,6 +50,7 @@ from transformer_tf.distributed import (
 from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import model_from_config
+from transformer_tf.prepare import prepare_data
 from transformer_tf.schedule import CustomSchedule
 from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
 
@@ -308,16 +301,15 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     # folder as it was (and a folder with a config but no checkpoint is simply started afresh).
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    corpus = corpus_fingerprint(resolve_corpus(config.data))
-    splits = load_splits(config)
+    config = keep_split_method(config, checkpoint_dir)
+    corpus = fingerprint(open_corpus(config.data))
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
     _check_writable(checkpoint_dir, "--checkpoint-dir")
     if log_dir is not None:  # a non-chief worker writes no logs
         _check_writable(log_dir, "--log-dir")
-    if latest:
-        tokenizers = load_tokenizers(checkpoint_dir)
-    else:
-        tokenizers = make_tokenizers(config, splits["train"])
+    saved_tokenizers = load_tokenizers(checkpoint_dir) if latest else None
+    data = prepare_data(config, checkpoint_dir, make_tokenizers, training_pairs, saved_tokenizers, verbose)
+    tokenizers = data.tokenizers
 
     en_tok, es_tok = tokenizers
     distributed = strategy is not None
@@ -326,33 +318,25 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     # Several workers: every one forms the same global batches and keeps its slice of rows.
     batch_size = config.batch_size * num_workers(strategy) if multiworker else config.batch_size
     split = multiworker or strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
-    pairs, added = training_pairs(config, splits)
-    if verbose and added:
-        print("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
-    train_pairs, n_train = encode_pairs(pairs, en_tok, es_tok, config.max_tokens)
-    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, batch_size, config.max_tokens, drop_remainder=split)
+    val_ds = data.validation(batch_size, config.max_tokens, drop_remainder=split)
     if int(val_ds.cardinality()) == 0:
         print(f"note: the validation split has no complete batch of {batch_size}; no validation.")
         val_ds = None
-    # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = count_batches(batch_pairs(train_pairs, batch_size, config.max_tokens, drop_remainder=split))
+    steps_per_epoch = data.steps_per_epoch(batch_size, config.max_tokens, drop_remainder=split)
     if steps_per_epoch == 0:
         raise TransformerTFError(
             f"the training split has no complete batch of {config.batch_size} "
             f"for {strategy.num_replicas_in_sync} replicas: lower --batch-size."
         )
     if verbose:
-        print(
-            f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
-            f"tokens, {steps_per_epoch} batches an epoch"
-        )
+        print("\n".join(data.report()) + f"; {steps_per_epoch} batches an epoch")
 
     if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
         check_same_inputs(
             strategy,
             json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
             *(tok.model_proto for tok in tokenizers),
-            *(t.numpy().tobytes() for t in train_pairs),
+            *data.digests(),
         )
         check_worker_count(strategy, checkpoint_dir)
     with strategy.scope():  # variables (model and optimizer) are created per replica
@@ -393,15 +377,7 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     if multiworker:
 
         def stream(start):
-            return training_stream(
-                train_pairs,
-                config.seed,
-                start,
-                steps_per_epoch,
-                batch_size,
-                config.max_tokens,
-                drop_remainder=True,
-            )
+            return data.train_stream(config.seed, start, steps_per_epoch, batch_size, config.max_tokens, True)
 
         return fit_on_workers(
             model, strategy, stream, steps_per_epoch, config.epochs, batch_size, val_ds, callbacks, verbose
@@ -410,15 +386,7 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     # A resumed run may stop mid-epoch: first finish that epoch, then run whole ones.
     while done < config.epochs * steps_per_epoch:
         epoch, offset = divmod(done, steps_per_epoch)
-        stream = training_stream(
-            train_pairs,
-            config.seed,
-            done,
-            steps_per_epoch,
-            config.batch_size,
-            config.max_tokens,
-            drop_remainder=split,
-        )
+        stream = data.train_stream(config.seed, done, steps_per_epoch, config.batch_size, config.max_tokens, split)
         history = model.fit(
             stream,
             initial_epoch=epoch,
