@@ -6,7 +6,6 @@ model and training stages, and importing it pulls in neither.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import uuid
@@ -304,9 +303,6 @@ def write_atomically(path, text):
 
 def corpus_fingerprint(path):
     """``{"file", "bytes", "sha256"}`` of the corpus: a resume must read the same text."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    from transformer_tf.corpus import CorpusSource, fingerprint
+
+    return fingerprint(CorpusSource("tsv", (Path(path),)))

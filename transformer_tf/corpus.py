@@ -187,16 +187,25 @@ def iter_pairs(source):
                 yield _clean(example[src_key].decode("utf-8")), _clean(example[tgt_key].decode("utf-8"))
 
 
+def file_sha256(path):
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def fingerprint(source):
     """``{"file", "bytes", "sha256"}``: what a resume and the shards check the corpus against.
 
-    A TSV's is :func:`transformer_tf.config.corpus_fingerprint` of the file (the one the
-    shipped folders recorded); a Moses pair hashes both files; a TFDS dataset, its prepared files.
+    A TSV's is the file's (what the shipped folders recorded,
+    :func:`transformer_tf.config.corpus_fingerprint`); a Moses pair hashes both files; a TFDS
+    dataset, its prepared files.
     """
-    from transformer_tf.config import corpus_fingerprint
-
     if source.kind == "tsv":
-        return corpus_fingerprint(source.paths[0])
+        path = Path(source.paths[0])
+        return {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
     if source.kind == "moses":
         files = list(source.paths)
     else:

@@ -18,7 +18,6 @@ prefetch. Memory is the block, whatever the corpus size.
 """
 
 import array
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from transformer_tf.config import write_atomically
+from transformer_tf.corpus import file_sha256
 from transformer_tf.data import BUCKET_BOUNDARIES, bucket_and_split, bucket_limits
 from transformer_tf.errors import TransformerTFError
 
@@ -84,14 +84,6 @@ class ShardWriter:
             for p, n in zip(self.paths, self.records)
         ]
         return {"pairs": self.written, "files": files, "histogram": self.histogram.tolist()}
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_manifest(folder, inputs, splits, report):
