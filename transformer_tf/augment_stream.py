@@ -27,7 +27,12 @@ NUMBER_SHARE_CAP = 0.2  # number-swapped copies, at most this share of the train
 JOIN_WINDOW = 1000  # recent whole-sentence pairs a joined example draws its partners from
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _same_numbers(en, es):
+    if not _DIGIT.search(en):  # most lines: no number, and this test is 10x cheaper than _NUMBER's
+        return None
     numbers = _NUMBER.findall(en)
     return numbers if numbers and sorted(numbers) == sorted(_NUMBER.findall(es)) else None
 

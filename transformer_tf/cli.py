@@ -96,7 +96,9 @@ def build_parser():
         default="test",
         help="the held-out split to score (default %(default)s; choose releases and settings on validation)",
     )
-    evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
+    evaluate.add_argument(
+        "--data", metavar="PATH", help="the corpus (any form train takes), if not where the model was trained from"
+    )
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
     evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default %(default)s: greedy)")
