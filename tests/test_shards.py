@@ -152,3 +152,14 @@ def test_augmentation_stays_a_share_of_the_corpus_when_every_line_has_a_number()
     assert augmenter.counts["numbers"] <= 1.1 * NUMBER_SHARE_CAP * len(pairs)
     assert 0.05 * len(pairs) < augmenter.counts["joined"] < 0.15 * len(pairs)
     assert added == sum(augmenter.counts.values()) < 0.5 * len(pairs)
+
+
+def test_train_refuses_a_misaligned_moses_pair_with_status_2_and_writes_nothing(tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    (tmp_path / "corpus.en").write_text("Go.\nHi.\nRun.\n", encoding="utf-8")
+    (tmp_path / "corpus.es").write_text("Ve.\nHola.\n", encoding="utf-8")
+    code = main(["train", "--data", str(tmp_path / "corpus"), "--checkpoint-dir", str(tmp_path / "ck")])
+    err = capsys.readouterr().err
+    assert code == 2 and "corpus.en has 3 lines" in err and "corpus.es has 2" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.en", "corpus.es"]

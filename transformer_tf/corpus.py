@@ -84,7 +84,7 @@ def open_corpus(spec):
         missing = [str(p) for p in paths if not p.is_file()]
         if len(paths) != 2 or missing:
             raise TransformerTFError(
-                f"--data {spec}: a Moses pair is two existing files SOURCE,TARGET"
+                f"data {spec}: a Moses pair is two existing files SOURCE,TARGET"
                 + (f" ({', '.join(missing)} not found)" if missing else f", not {len(paths)}")
                 + "."
             )
@@ -99,7 +99,7 @@ def open_corpus(spec):
     if path.is_dir():
         resolve_corpus(path)  # its message: give the file itself
     raise TransformerTFError(
-        f"--data {spec}: no such file, and no Moses pair {spec}.en + {spec}.es; give a TSV (spa.txt, .gz too), "
+        f"data {spec}: no such file, and no Moses pair {spec}.en + {spec}.es; give a TSV (spa.txt, .gz too), "
         f"a Moses prefix, two paths SOURCE,TARGET, or tfds:NAME of a prepared TensorFlow Datasets dataset."
     )
 
@@ -131,7 +131,7 @@ def _tfds_builder(name, data_dir):
         return tfds.builder(name, data_dir=data_dir)
     except Exception as err:  # DatasetNotFoundError, a bad config name, ...
         raise TransformerTFError(
-            f"--data tfds:{name}: no such TensorFlow Datasets dataset ({type(err).__name__}: "
+            f"data tfds:{name}: no such TensorFlow Datasets dataset ({type(err).__name__}: "
             f"{str(err).splitlines()[0]}); give NAME/CONFIG, e.g. tfds:ted_hrlr_translate/pt_to_en."
         ) from None
 
@@ -141,11 +141,11 @@ def _tfds_source(name):
     builder = _tfds_builder(name, data_dir)
     if not builder.is_prepared():  # never download: offline that retries for minutes
         raise TransformerTFError(
-            f"--data tfds:{name} is not prepared in {builder.data_dir_root}; prepare it once where the network "
+            f"data tfds:{name} is not prepared in {builder.data_dir_root}; prepare it once where the network "
             f"is reachable (tfds build {name} --data_dir DIR) and set TFDS_DATA_DIR=DIR, or give a TSV or Moses pair."
         )
     if not builder.info.supervised_keys or len(builder.info.supervised_keys) != 2:
-        raise TransformerTFError(f"--data tfds:{name} has no (source, target) supervised keys: not a translation set.")
+        raise TransformerTFError(f"data tfds:{name} has no (source, target) supervised keys: not a translation set.")
     return CorpusSource("tfds", name=name, data_dir=data_dir)
 
 

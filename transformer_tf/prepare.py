@@ -247,7 +247,7 @@ def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inpu
         splits = {name: writer.close() for name, writer in writers.items()}
         if not splits["train"]["pairs"]:
             raise TransformerTFError(
-                f"no training pair has at most {config.max_tokens} tokens per side; raise --max-tokens."
+                f"no training pair has at most {config.max_tokens} tokens per side; raise max_tokens."
             )
     except BaseException:  # a failed or interrupted pass leaves no shards behind
         for writer in writers.values():
