@@ -310,7 +310,7 @@ def bucket_and_split(ds, batch_size=64, max_tokens=40, bucket_boundaries=BUCKET_
         padding_values=(np.int64(0), np.int64(0)),
         drop_remainder=drop_remainder,
     )
-    return ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def bucket_limits(bucket_boundaries=BUCKET_BOUNDARIES, max_tokens=40):

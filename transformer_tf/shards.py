@@ -185,8 +185,13 @@ def shard_batches(files, batch_size=64, max_tokens=40, shuffle_seed=None, drop_r
             .map(lambda i, block: tf.random.experimental.stateless_shuffle(block, seed=tf.stack([seed, 3 + i])))
             .unbatch()
         )
-    ds = ds.map(decode_record, num_parallel_calls=tf.data.AUTOTUNE)
-    return bucket_and_split(ds, batch_size, max_tokens, drop_remainder=drop_remainder)
+    ds = ds.map(decode_record, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = bucket_and_split(ds, batch_size, max_tokens, drop_remainder=drop_remainder)
+    # The order is part of the run (resuming, every worker's global batches): never let a
+    # tf.distribute input pipeline or an AUTOTUNE default trade it for speed.
+    options = tf.data.Options()
+    options.deterministic = True
+    return ds.with_options(options)
 
 
 def validation_batches(folder, manifest, batch_size, max_tokens, drop_remainder=False):
