@@ -98,29 +98,22 @@ def settings(shared_data):
 
 
 @pytest.fixture(scope="module")
-def single_process(settings):
+def single_process(settings, tmp_path_factory):
     """``(steps an epoch, weights)`` of ONE process trained with Keras's own ``train_on_batch``
     on the global batches (32 pairs) the two workers share, from the same initial weights."""
     from transformer_tf.config import TrainConfig
-    from transformer_tf.data import (
-        batch_pairs,
-        count_batches,
-        encode_pairs,
-        load_splits,
-        training_stream,
-    )
+    from transformer_tf.prepare import prepare_data
     from transformer_tf.train import build_model, make_tokenizers, training_pairs
 
     config = TrainConfig(**settings)
     global_batch = config.batch_size * WORKERS
     keras.utils.set_random_seed(config.seed)  # what train() does first: the same initial weights
-    pairs, _ = training_pairs(config, load_splits(config))
-    source, target = make_tokenizers(config, pairs)
-    encoded, _ = encode_pairs(pairs, source, target, config.max_tokens)
-    steps = count_batches(batch_pairs(encoded, global_batch, config.max_tokens, drop_remainder=True))
+    data = prepare_data(config, tmp_path_factory.mktemp("single"), make_tokenizers, training_pairs, verbose=0)
+    source, target = data.tokenizers
+    steps = data.steps_per_epoch(global_batch, config.max_tokens, drop_remainder=True)
     model = build_model(config, source.vocab_size, target.vocab_size)
     initial = [w.numpy() for w in model.weights]
-    stream = training_stream(encoded, config.seed, 0, steps, global_batch, config.max_tokens, drop_remainder=True)
+    stream = data.train_stream(config.seed, 0, steps, global_batch, config.max_tokens, drop_remainder=True)
     for x, y in stream.take(steps * config.epochs):
         model.train_on_batch(x, y)
     return steps, initial, model

@@ -19,6 +19,9 @@ data
     - :mod:`~transformer_tf.data`         spa.txt: find (path → Keras cache → download), read, split
       grouped by English (``load_splits``), bucketed ``tf.data`` batches, the resumable stream
     - :mod:`~transformer_tf.augment`      training pairs that teach copying (names, numbers, joins)
+    - :mod:`~transformer_tf.corpus`       a corpus of any size as a stream: TSV, Moses pair, gzip,
+      ``tfds:``; the hash split by English sentence; cleaning counts
+    - :mod:`~transformer_tf.augment_stream` the augmentations pair by pair, as shares of the corpus
     - :mod:`~transformer_tf.tokenizer`    SentencePiece subwords with reserved ids (``PAD_ID`` = 0)
 model
     - :mod:`~transformer_tf.masks`        ``create_padding_mask``, ``create_look_ahead_mask``
@@ -33,6 +36,9 @@ model
       Bahdanau attention (``RNNEncoder``, ``BahdanauAttention``, ``RNNDecoder``, ``RNNTranslator``)
     - :mod:`~transformer_tf.factory`      ``model_from_config``: either kind, from its config
 training
+    - :mod:`~transformer_tf.shards`       encoded pairs in TFRecord shards of the run folder, read back
+      through ``tf.data``
+    - :mod:`~transformer_tf.prepare`      corpus → cleaning → tokenizer → shards, in two streaming passes
     - :mod:`~transformer_tf.schedule`     ``CustomSchedule``, the paper's warm-up learning rate
     - :mod:`~transformer_tf.losses`       ``masked_loss`` (label smoothing), ``masked_accuracy``
     - :mod:`~transformer_tf.checkpoints`  what a run leaves in its folder, restored and released

@@ -26,6 +26,7 @@ from transformer_tf.config import (
     MODEL_KINDS,
     PRESETS,
     RNN_CELLS,
+    SPLIT_METHODS,
     STRATEGIES,
     TOKENIZERS,
     WORKER_TIMEOUT,
@@ -159,7 +160,9 @@ def _add_evaluate(sub, common):
         default="test",
         help="the held-out split to score (default %(default)s; choose releases and settings on validation)",
     )
-    evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
+    evaluate.add_argument(
+        "--data", metavar="PATH", help="the corpus (any form train takes), if not where the model was trained from"
+    )
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     _add_batch_and_beam(evaluate, "beam size")
     return evaluate, _evaluate
@@ -226,9 +229,12 @@ def _add_config_flags(parser):
         parser,
         TrainConfig,
         PRESETS,
-        choices={"tokenizer": TOKENIZERS, "model": MODEL_KINDS, "rnn_cell": RNN_CELLS},
+        choices={"tokenizer": TOKENIZERS, "model": MODEL_KINDS, "rnn_cell": RNN_CELLS, "split_method": SPLIT_METHODS},
         helps={
-            "data": "spa.txt; None: the Keras cache, else download",
+            "data": "a TSV (spa.txt, .gz too), a Moses pair PREFIX (PREFIX.en + PREFIX.es) or SOURCE,TARGET, "
+            "or tfds:NAME/CONFIG prepared locally; None: spa.txt from the Keras cache, else download",
+            "split_method": "held-out pairs by a seeded hash of the English sentence (streams; new runs), or "
+            "grouped-shuffle (in memory; the shipped models' split). A folder keeps the one it was trained with",
             "max_pairs": "a random subset of the corpus, for quick runs; None: all",
             "bpemb_cache_dir": "--tokenizer bpemb: the BPEmb files' folder; None: BPEmb's own cache",
         },

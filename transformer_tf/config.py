@@ -6,7 +6,6 @@ model and training stages, and importing it pulls in neither.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import uuid
@@ -24,6 +23,9 @@ HELD_OUT_SPLITS = ("test", "validation")
 MODEL_KINDS = ("transformer", "rnn")  # TrainConfig.model: transformer_tf.model, transformer_tf.seq2seq
 RNN_CELLS = ("lstm", "gru", "space_odyssey")  # TrainConfig.rnn_cell (transformer_tf.seq2seq.recurrent_layer)
 TOKENIZERS = ("joint", "trained", "bpemb")  # TrainConfig.tokenizer (transformer_tf.train.make_tokenizers)
+SPLIT_METHODS = ("hash", "grouped-shuffle")  # TrainConfig.split_method (transformer_tf.corpus)
+# what a config.json without "split_method" was split with: the shipped models' folders
+SPLIT_METHOD_BEFORE_THE_FIELD = "grouped-shuffle"
 STRATEGIES = ("default", "mirrored", "multiworker")  # transformer_tf.train.make_strategy
 # the kinds of attention a model has, in the plots' order (transformer_tf.attention_maps.KINDS):
 # a Transformer's three in each layer, the RNN's one Bahdanau attention
@@ -76,7 +78,11 @@ class TrainConfig:
     vocab_size: int = 12000  # of the joint model, or per language for "trained"
     bpemb_cache_dir: str | None = None
     # data
-    data: str | None = None  # path of spa.txt; None: Keras cache, then download
+    data: str | None = None  # a TSV, a Moses pair, tfds:NAME (transformer_tf.corpus); None: spa.txt, cached/downloaded
+    # how held-out pairs are chosen: "hash" (per line, by a seeded hash of the English sentence:
+    # streams, transformer_tf.corpus) or "grouped-shuffle" (GroupShuffleSplit over the whole corpus in
+    # memory: the shipped models' split; a config.json without the field has it)
+    split_method: str = "hash"
     max_pairs: int | None = None  # random subset of the corpus, for quick runs
     val_fraction: float = 0.05
     test_fraction: float = 0.05
@@ -186,7 +192,12 @@ class TrainConfig:
     def _choice_problems(self):
         """The fields whose value must come from a choice list (``MODEL_KINDS``, ``RNN_CELLS``, ...)."""
         problems = []
-        for name, choices in (("model", MODEL_KINDS), ("rnn_cell", RNN_CELLS), ("tokenizer", TOKENIZERS)):
+        for name, choices in (
+            ("model", MODEL_KINDS),
+            ("rnn_cell", RNN_CELLS),
+            ("tokenizer", TOKENIZERS),
+            ("split_method", SPLIT_METHODS),
+        ):
             if getattr(self, name) not in choices:
                 problems.append(f"{name} {getattr(self, name)!r}: choose one of {', '.join(choices)}")
         if self.model == "rnn" and self.rnn_cell == "space_odyssey":
@@ -232,6 +243,7 @@ class TrainConfig:
         path = Path(directory) / CONFIG_FILE
         try:
             saved = {k: v for k, v in read_config_json(directory).items() if k in fields}
+            saved.setdefault("split_method", SPLIT_METHOD_BEFORE_THE_FIELD)
             config = cls(**saved)
             config.validate()
         except TransformerTFError as err:
@@ -279,6 +291,16 @@ PRESETS = {
 }
 
 
+def keep_split_method(config, directory):
+    """``config`` with the ``split_method`` of the run already in ``directory`` (a folder keeps
+    its held-out pairs: a new split would put training sentences in its test set); unchanged
+    for a new folder. A ``config.json`` without the field is a ``"grouped-shuffle"`` run."""
+    if not list(Path(directory).glob("ckpt-*.index")) or not (Path(directory) / CONFIG_FILE).is_file():
+        return config
+    saved = read_config_json(directory).get("split_method", SPLIT_METHOD_BEFORE_THE_FIELD)
+    return dataclasses.replace(config, split_method=saved)
+
+
 def read_config_json(directory):
     """``config.json`` of ``directory`` as a dict (every key, the corpus fingerprint included)."""
     path = Path(directory) / CONFIG_FILE
@@ -312,9 +334,6 @@ def write_atomically(path, text):
 
 def corpus_fingerprint(path):
     """``{"file", "bytes", "sha256"}`` of the corpus: a resume must read the same text."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    from transformer_tf.corpus import CorpusSource, fingerprint
+
+    return fingerprint(CorpusSource("tsv", (Path(path),)))

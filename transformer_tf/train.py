@@ -31,19 +31,10 @@ from transformer_tf.config import (
     TOKENIZERS,
     WORKER_TIMEOUT,
     TrainConfig,
-    corpus_fingerprint,
+    keep_split_method,
     read_config_json,
 )
-from transformer_tf.data import (
-    batch_pairs,
-    count_batches,
-    describe_splits,
-    encode_pairs,
-    load_splits,
-    make_dataset,
-    resolve_corpus,
-    training_stream,
-)
+from transformer_tf.corpus import fingerprint, open_corpus
 from transformer_tf.distributed import (
     broadcast_from_chief,
     check_same_inputs,
@@ -59,6 +50,7 @@ from transformer_tf.distributed import (
 from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.factory import model_from_config
 from transformer_tf.losses import masked_accuracy, masked_loss
+from transformer_tf.prepare import prepare_data
 from transformer_tf.schedule import CustomSchedule
 from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
 
@@ -283,7 +275,8 @@ class PreparedRun:
         model: the compiled model, restored from the newest checkpoint when resuming.
         strategy: the ``tf.distribute`` strategy the model's variables live in.
         callbacks: checkpointing first, then TensorBoard (when logging), then the caller's.
-        train_pairs: the encoded training pairs (:func:`transformer_tf.data.encode_pairs`).
+        data: the run's data (:func:`transformer_tf.prepare.prepare_data`): the encoded shards, or
+            for a ``"grouped-shuffle"`` run the encoded pairs in memory.
         val_ds: validation batches, or None.
         steps_per_epoch: batches an epoch (the same in every epoch).
         batch_size: rows of each batch: the global batch, across workers.
@@ -294,22 +287,16 @@ class PreparedRun:
     model: keras.Model
     strategy: tf.distribute.Strategy
     callbacks: list
-    train_pairs: tuple
+    data: object
     val_ds: tf.data.Dataset | None
     steps_per_epoch: int
     batch_size: int
     drop_remainder: bool
 
     def stream(self, start):
-        """The training batches from optimizer step ``start`` on (:func:`transformer_tf.data.training_stream`)."""
-        return training_stream(
-            self.train_pairs,
-            self.config.seed,
-            start,
-            self.steps_per_epoch,
-            self.batch_size,
-            self.config.max_tokens,
-            drop_remainder=self.drop_remainder,
+        """The training batches from optimizer step ``start`` on (:func:`transformer_tf.shards.shard_stream`)."""
+        return self.data.train_stream(
+            self.config.seed, start, self.steps_per_epoch, self.batch_size, self.config.max_tokens, self.drop_remainder
         )
 
 
@@ -321,21 +308,23 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     checkpoint_dir = Path(checkpoint_dir)
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    corpus = corpus_fingerprint(resolve_corpus(config.data))
-    splits = load_splits(config)
+    config = keep_split_method(config, checkpoint_dir)
+    corpus = fingerprint(open_corpus(config.data))
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
     _check_writable(checkpoint_dir, "checkpoint_dir")
     if log_dir is not None:  # a non-chief worker writes no logs
         _check_writable(log_dir, "log_dir")
-    tokenizers = load_tokenizers(checkpoint_dir) if latest else make_tokenizers(config, splits["train"])
-    run = _batches(config, splits, tokenizers, strategy, verbose)
+    saved_tokenizers = load_tokenizers(checkpoint_dir) if latest else None
+    data = prepare_data(config, checkpoint_dir, make_tokenizers, training_pairs, saved_tokenizers, verbose)
+    tokenizers = data.tokenizers
+    run = _batches(config, data, strategy, verbose)
     multiworker = is_multiworker(strategy)
     if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
         check_same_inputs(
             strategy,
             json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
             *(tok.model_proto for tok in tokenizers),
-            *(t.numpy().tobytes() for t in run.train_pairs),
+            *data.digests(),
         )
         check_worker_count(strategy, checkpoint_dir)
     with strategy.scope():  # variables (model and optimizer) are created per replica
@@ -360,35 +349,26 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     return run
 
 
-def _batches(config, splits, tokenizers, strategy, verbose):
-    """The encoded training pairs and validation batches for ``strategy``: a :class:`PreparedRun`
+def _batches(config, data, strategy, verbose):
+    """The training stream and validation batches of ``data`` for ``strategy``: a :class:`PreparedRun`
     without its model and callbacks yet."""
-    en_tok, es_tok = tokenizers
     multiworker = is_multiworker(strategy)
     # Several workers: every one forms the same global batches and keeps its slice of rows.
     batch_size = config.batch_size * num_workers(strategy) if multiworker else config.batch_size
     split = multiworker or strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
-    pairs, added = training_pairs(config, splits)
-    if verbose and added:
-        print("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
-    train_pairs, n_train = encode_pairs(pairs, en_tok, es_tok, config.max_tokens)
-    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, batch_size, config.max_tokens, drop_remainder=split)
+    val_ds = data.validation(batch_size, config.max_tokens, drop_remainder=split)
     if int(val_ds.cardinality()) == 0:
         print(f"note: the validation split has no complete batch of {batch_size}; no validation.")
         val_ds = None
-    # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = count_batches(batch_pairs(train_pairs, batch_size, config.max_tokens, drop_remainder=split))
+    steps_per_epoch = data.steps_per_epoch(batch_size, config.max_tokens, drop_remainder=split)
     if steps_per_epoch == 0:
         raise TransformerTFError(
             f"the training split has no complete batch of {config.batch_size} "
             f"for {strategy.num_replicas_in_sync} replicas: lower batch_size."
         )
     if verbose:
-        print(
-            f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
-            f"tokens, {steps_per_epoch} batches an epoch"
-        )
-    return PreparedRun(config, None, strategy, [], train_pairs, val_ds, steps_per_epoch, batch_size, split)
+        print("\n".join(data.report()) + f"; {steps_per_epoch} batches an epoch")
+    return PreparedRun(config, None, strategy, [], data, val_ds, steps_per_epoch, batch_size, split)
 
 
 def _checkpoint_manager(model, config, checkpoint_dir, latest):
