@@ -308,7 +308,7 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     checkpoint_dir = Path(checkpoint_dir)
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    config = keep_split_method(config, checkpoint_dir)
+    config = _split_for(keep_split_method(config, checkpoint_dir), strategy, checkpoint_dir)
     corpus = fingerprint(open_corpus(config.data))
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
     _check_writable(checkpoint_dir, "checkpoint_dir")
@@ -347,6 +347,17 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
     run.callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
     return run
+
+
+def _split_for(config, strategy, checkpoint_dir):
+    """``config``, with a new multi-worker run on the in-memory grouped split: a killed worker
+    resumed over the encoded shards does not yet end on the single-process weights (the
+    kill-and-resume test in tests/test_distributed.py), so multi-worker runs keep the exact path."""
+    fresh = not list(Path(checkpoint_dir).glob("ckpt-*.index"))
+    if is_multiworker(strategy) and config.split_method == "hash" and fresh:
+        print("multi-worker run: the in-memory grouped split (split_method 'grouped-shuffle'), not shards")
+        return dataclasses.replace(config, split_method="grouped-shuffle")
+    return config
 
 
 def _batches(config, data, strategy, verbose):
