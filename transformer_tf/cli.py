@@ -8,6 +8,7 @@ Sub-commands:
     export     a SavedModel whose `translate` signature maps strings to strings
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
+    shortlist  the lexical shortlist of fast greedy decoding, from the model's training split
 """
 
 import argparse
@@ -73,10 +74,11 @@ def build_parser():
     translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
     translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
     _add_checkpoint_dir(translate)
-    translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    translate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default %(default)s)")
     translate.add_argument(
         "--beam", type=int, default=1, metavar="N", help="beam search with N beams (default %(default)s: greedy)"
     )
+    _add_exact(translate)
     translate.set_defaults(handler=_translate)
 
     from transformer_tf.config import HELD_OUT_SPLITS
@@ -98,8 +100,9 @@ def build_parser():
     )
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    evaluate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default %(default)s)")
     evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default %(default)s: greedy)")
+    _add_exact(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
     export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
@@ -144,7 +147,45 @@ def build_parser():
     plot.add_argument("--layers", metavar="LIST", help="comma-separated layer numbers, e.g. 1,4 (default: all)")
     _add_checkpoint_dir(plot)
     plot.set_defaults(handler=_plot_attention)
+
+    shortlist = sub.add_parser(
+        "shortlist",
+        help="build the lexical shortlist that makes greedy decoding fast",
+        description="Count which target pieces the training translations of each source piece hold "
+        "(the model's own training split, rebuilt from config.json) and write "
+        "shortlist.npz into --checkpoint-dir; translate and evaluate use it (not with --exact).",
+    )
+    _add_checkpoint_dir(shortlist)
+    shortlist.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
+    shortlist.add_argument(
+        "--frequent", type=int, default=500, help="most frequent target pieces, always allowed (default %(default)s)"
+    )
+    shortlist.add_argument(
+        "--per-source",
+        type=int,
+        default=30,
+        help="target pieces kept per source piece, most often seen together first (default %(default)s)",
+    )
+    shortlist.add_argument(
+        "--min-count", type=int, default=2, help="pairs a source and target piece must share (default %(default)s)"
+    )
+    shortlist.set_defaults(handler=_shortlist)
     return parser
+
+
+# Greedy decoding drops finished sentences from the batch (transformer_tf.fast_decode): large
+# batches cost no padding, and share their output-layer shortlist (README: translation speed).
+DEFAULT_BATCH_SIZE = 256
+
+
+def _add_exact(parser):
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="greedy decoding the reference way: float32, the whole vocabulary, every sentence to "
+        "the end of its batch (default: the fast path, a lexical shortlist and bfloat16 weights "
+        "where the CPU has them; same translation for ~98%% of sentences)",
+    )
 
 
 def _add_checkpoint_dir(parser):
@@ -227,7 +268,7 @@ def _translate(args):
     from transformer_tf.translate import Translator
 
     sentences = _read_sentences(args)
-    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact)
     for source, spanish in zip(sentences, translator.translate(sentences, batch_size=args.batch_size, beam=args.beam)):
         if not source.strip():
             print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
@@ -238,11 +279,11 @@ def _evaluate(args):
     from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
     from transformer_tf.translate import Translator
 
-    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact)
     pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or f"the held-out {args.split} split"
-    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy"
+    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" (exact)" if args.exact else "")
     print(
         f"{result['sentences']:,} sentences of {source}, {decoding}: "
         f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}"
@@ -306,6 +347,17 @@ def _plot_attention(args):
         print(f"wrote {out / stem}.png")
     page = sentence_page(attention, describe_model(translator, args.checkpoint_dir), kinds, layers)
     print(f"wrote {write_attention_page(page, out / PAGE_NAME)} (open it in a browser: every layer, head and kind)")
+
+
+def _shortlist(args):
+    from transformer_tf.shortlist import build_for_checkpoint
+
+    sizes = dict(frequent=args.frequent, per_source=args.per_source, min_count=args.min_count)
+    path, shortlist, pairs = build_for_checkpoint(args.checkpoint_dir, args.data, **sizes)
+    print(
+        f"wrote {path}: {len(shortlist.frequent)} frequent pieces and {len(shortlist.candidates):,} "
+        f"source → target candidates from {pairs:,} training pairs"
+    )
 
 
 def main(argv=None):
