@@ -31,6 +31,9 @@ training
     - :mod:`~transformer_tf.distributed`  the multi-worker loop (``--strategy multiworker``)
 inference
     - :mod:`~transformer_tf.translate`    ``Translator``: greedy and beam decoding with a cache
+    - :mod:`~transformer_tf.shortlist`    the lexical shortlist of the output layer (``shortlist.npz``)
+    - :mod:`~transformer_tf.fast_decode`  fast greedy decoding: the shortlist, finished sentences
+      leaving the batch, bfloat16 layers (``--exact``: the reference path)
     - :mod:`~transformer_tf.export`       a SavedModel from string to string
     - :mod:`~transformer_tf.evaluate`     sacreBLEU BLEU and chrF, overall and per category
 plots
