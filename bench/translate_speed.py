@@ -1,6 +1,7 @@
 """``transformer-tf translate --file`` against ``apertium -u eng-spa`` on the same file, one run.
 
-Writes the first N English sentences of the shipped model's held-out test split to one file,
+Writes N English sentences of the shipped model's held-out test split (evenly spread over it:
+the split keeps the corpus's order, short sentences first) to one file,
 then times, round after round (``bench/interleave.py``'s alternation, so the machine's load
 hits all alike), each system translating **the whole file in one process**:
 
@@ -64,7 +65,9 @@ def main():
     parser.add_argument("--beam", type=int, default=0, metavar="N", help="also time --beam N (default: not)")
     args = parser.parse_args()
 
-    pairs, _ = evaluation_pairs(args.checkpoint_dir, data=args.data, limit=args.sentences)
+    pairs, _ = evaluation_pairs(args.checkpoint_dir, data=args.data)
+    if args.sentences < len(pairs):  # evenly spread over the split, which keeps the corpus's short-to-long order
+        pairs = [pairs[i * len(pairs) // args.sentences] for i in range(args.sentences)]
     english, references = [en for en, _ in pairs], [es for _, es in pairs]
     folder = Path(tempfile.mkdtemp(prefix="translate_speed_"))
     whole, one = folder / "sentences.en", folder / "one.en"
