@@ -22,7 +22,6 @@ compared with the exact path's.
 """
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -30,7 +29,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=3000, help="test-split sentences in the file")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
+    parser.add_argument("--data", help="spa.txt, if not where the model was trained from")
+    parser.add_argument("--beam", type=int, default=0, metavar="N", help="also time --beam N (default: not)")
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 from interleave import interleaved_times  # noqa: E402 (bench/interleave.py)
 
@@ -57,13 +73,7 @@ def run(argv, path, outputs, name):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sentences", type=int, default=3000, help="test-split sentences in the file")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
-    parser.add_argument("--data", help="spa.txt, if not where the model was trained from")
-    parser.add_argument("--beam", type=int, default=0, metavar="N", help="also time --beam N (default: not)")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     pairs, _ = evaluation_pairs(args.checkpoint_dir, data=args.data)
     if args.sentences < len(pairs):  # evenly spread over the split, which keeps the corpus's short-to-long order

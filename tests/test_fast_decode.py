@@ -9,11 +9,11 @@ import pytest
 import tensorflow as tf
 
 from transformer_tf import Transformer
+from transformer_tf.decoding import greedy_decode
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.fast_decode import FastGreedy, bfloat16_copy, shrinking_greedy_decode
 from transformer_tf.shortlist import LexicalShortlist, build_shortlist
 from transformer_tf.tokenizer import END_ID, PAD_ID, START_ID, UNK_ID
-from transformer_tf.translate import greedy_decode
 
 VOCAB = 70
 
@@ -149,7 +149,7 @@ def test_the_shortlist_round_trips_and_refuses_another_vocabulary(tokenizer, tmp
     (tmp_path / "shortlist.npz").write_bytes(b"not a zip")
     with pytest.raises(TransformerTFError, match="unreadable shortlist"):
         LexicalShortlist.load(tmp_path)
-    with pytest.raises(TransformerTFError, match="--per-source -1"):
+    with pytest.raises(TransformerTFError, match="per_source=-1"):
         build_shortlist(PAIRS, tokenizer, tokenizer, per_source=-1)
 
 

@@ -1,6 +1,6 @@
 """Fast greedy decoding: the default of :class:`~transformer_tf.translate.Translator`.
 
-The same greedy search as :func:`transformer_tf.translate.greedy_decode` (same model, same
+The same greedy search as :func:`transformer_tf.decoding.greedy_decode` (same model, same
 carried key/value caches), with the changes that the field's CPU translators (Marian,
 Bergamot) make:
 
@@ -16,7 +16,7 @@ Bergamot) make:
   its logits and the argmax stay float32.
 
 ``Translator(..., exact=True)`` (``--exact`` on the command line) decodes the reference way:
-:func:`~transformer_tf.translate.greedy_decode`, float32 over the whole vocabulary.
+:func:`~transformer_tf.decoding.greedy_decode`, float32 over the whole vocabulary.
 """
 
 import functools
@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from transformer_tf.decoding import decode_length, never_generated
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import Transformer, shortlist_output
 from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
-from transformer_tf.translate import decode_length, never_generated
 
 #: Drop finished rows once they are this share of the rows still in the batch.
 SHRINK_AT = 0.25
@@ -86,7 +86,7 @@ def shrinking_greedy_decode(model, inp, max_length, vocab=None, final_layer=None
 
     Returns:
         ``(batch, steps)`` int64 generated ids (END included; 0 after END), as
-        :func:`~transformer_tf.translate.greedy_decode`.
+        :func:`~transformer_tf.decoding.greedy_decode`.
     """
     context, state = model.start_decoding(inp, max_length)
     batch = tf.shape(inp)[0]
@@ -146,7 +146,7 @@ class FastGreedy:
     Args:
         model: a :class:`~transformer_tf.Transformer` or :class:`~transformer_tf.seq2seq.RNNTranslator`
             (the RNN only gets the shrinking batch: no shortlist, float32).
-        max_tokens: the longest sequence the model reads (:func:`~transformer_tf.translate.decode_length`).
+        max_tokens: the longest sequence the model reads (:func:`~transformer_tf.decoding.decode_length`).
         shortlist: a :class:`~transformer_tf.shortlist.LexicalShortlist`, or None (the whole vocabulary).
         bfloat16: run the layers from a bfloat16 copy of the weights; None: where the CPU
             has bfloat16 units (:func:`cpu_has_bfloat16`).

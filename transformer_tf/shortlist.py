@@ -134,11 +134,10 @@ def build_shortlist(pairs, source_tokenizer, target_tokenizer, frequent=500, per
     """
     if frequent < 0 or per_source < 0 or min_count < 1:
         raise TransformerTFError(
-            f"shortlist sizes: --frequent {frequent} and --per-source {per_source} must be ≥ 0, "
-            f"--min-count {min_count} ≥ 1."
+            f"frequent={frequent}, per_source={per_source}, min_count={min_count}: give sizes ≥ 0 and a min_count ≥ 1."
         )
     if not pairs:
-        raise TransformerTFError("no training pairs to build a shortlist from: check --data.")
+        raise TransformerTFError("no training pairs to build a shortlist from: check data=PATH.")
     source = _incidence(source_tokenizer.encode([en for en, _ in pairs]), source_tokenizer.vocab_size)
     target = _incidence(target_tokenizer.encode([es for _, es in pairs]), target_tokenizer.vocab_size)
     target_counts = np.asarray(target.sum(axis=0)).ravel()
