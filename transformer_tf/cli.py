@@ -9,6 +9,7 @@ Sub-commands:
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
     shortlist  the lexical shortlist of fast greedy decoding, from the model's training split
+    serve      the translators and the attention explorer as a local web app and JSON API
 """
 
 import argparse
@@ -32,6 +33,7 @@ from transformer_tf.config import (
     TrainConfig,
 )
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.serve_cli import add_serve_parser
 
 
 def build_parser():
@@ -55,6 +57,7 @@ def build_parser():
         _add_release,
         _add_plot,
         _add_shortlist,
+        add_serve_parser,  # transformer_tf/serve_cli.py
     ):
         command, handler = add(sub, common)
         command.set_defaults(handler=_with_tensorflow(handler))
