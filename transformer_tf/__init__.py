@@ -46,6 +46,9 @@ training
     - :mod:`~transformer_tf.train`        ``train``: prepare, then fit in process or across workers
 inference
     - :mod:`~transformer_tf.decoding`     greedy and beam decoding with a cache, and the slow reference
+    - :mod:`~transformer_tf.shortlist`    the lexical shortlist of the output layer (``shortlist.npz``)
+    - :mod:`~transformer_tf.fast_decode`  fast greedy decoding: the shortlist, finished sentences
+      leaving the batch, bfloat16 layers (``--exact``: the reference path)
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.translate`    ``Translator``: restore a model, translate texts
     - :mod:`~transformer_tf.attention_maps`  ``sentence_attention``: every attention matrix for a sentence
