@@ -31,6 +31,9 @@ SETTINGS = {
     "epochs": 2,
     "warmup_steps": 10,
     "checkpoint_every": 4,
+    # what a multi-worker run on a fresh folder reads (train._split_for), so the single-process
+    # reference below reads the same pairs
+    "split_method": "grouped-shuffle",
 }
 WORKERS = 2
 TIMEOUT = 420  # seconds any worker process may take before the test fails (and kills it)
@@ -273,3 +276,15 @@ def test_killed_worker_resumes_where_an_uninterrupted_run_ends(settings, single_
         env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"},
     )
     assert one.returncode == 2 and "trained by 2 worker(s) and is resumed by 1" in one.stderr, one.stderr[-2000:]
+
+
+def test_a_fresh_multiworker_run_reads_the_grouped_split_and_a_resumed_one_keeps_its_own(tmp_path, monkeypatch):
+    from transformer_tf import train
+    from transformer_tf.config import TrainConfig
+
+    monkeypatch.setattr(train, "is_multiworker", lambda strategy: strategy == "workers")
+    config = TrainConfig(split_method="hash")
+    assert train._split_for(config, "workers", tmp_path).split_method == "grouped-shuffle"
+    assert train._split_for(config, "one device", tmp_path).split_method == "hash"
+    (tmp_path / "ckpt-4.index").write_bytes(b"")  # a run already in the folder keeps its split
+    assert train._split_for(config, "workers", tmp_path).split_method == "hash"
