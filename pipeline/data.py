@@ -139,8 +139,7 @@ def _read_csv(path, read_kw):
         offset, line, bad = first_bad_utf8(path)
         where = f"the byte 0x{bad[:1].hex()} at offset {offset}, line {line}" if bad else err.reason
         raise PipelineError(
-            f"{path}: not UTF-8 text (first: {where}); "
-            f"save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8)."
+            f"{path}: not UTF-8 text (first: {where}); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8)."
         ) from None
     except (pd.errors.ParserError, ValueError) as err:
         raise PipelineError(f"{path}: not a readable CSV table ({str(err).strip().splitlines()[0]}).") from None
