@@ -117,11 +117,9 @@ def is_model_folder(path):
 
 
 def enclosing_run(path):
-    """The nearest run or model folder that holds ``path`` (not ``path`` itself), or None."""
-    for folder in Path(path).resolve().parents:
-        if is_run_folder(folder) or is_model_folder(folder):
-            return folder
-    return None
+    """The outermost run or model folder that holds ``path`` (not ``path`` itself), or None."""
+    holders = [folder for folder in Path(path).resolve().parents if is_run_folder(folder) or is_model_folder(folder)]
+    return holders[-1] if holders else None
 
 
 def check_predictions_out(out, data, checkpoint_dir):

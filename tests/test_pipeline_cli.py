@@ -472,6 +472,8 @@ def test_predict_out_may_not_be_the_input_nor_inside_a_run(where, expected, tmp_
     assert main(["predict", "--checkpoint-dir", str(run), "--data", str(data), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert f"dm-pipeline predict: error: --out {out} " in err and expected in err and "Traceback" not in err
+    if where in ("schema", "in_run"):  # the run folder is named, and the file proposed lies outside it
+        assert f"inside the dm-pipeline run {run}, " in err and f"e.g. {tmp_path / 'predictions.csv'}." in err
     assert _contents(tmp_path) == before  # nothing written, nothing replaced
 
 
