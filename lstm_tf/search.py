@@ -172,7 +172,8 @@ def store_lock(url):
     import filelock
 
     path = sqlite_file(url)
-    lock = None if path is None else filelock.FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT)
+    # a missing folder gets no lock (filelock would create it): SQLite then says it cannot open the file
+    lock = None if path is None or not path.parent.is_dir() else filelock.FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT)
     try:
         if lock is not None:
             lock.acquire()

@@ -574,6 +574,12 @@ def test_a_database_of_something_else_is_refused_and_left_unchanged(jsb_dir, tmp
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
+def test_a_store_in_a_missing_folder_is_refused_and_the_folder_not_made(tmp_path):
+    with pytest.raises(LSTMTFError, match="cannot open the study storage"):
+        search.open_storage(f"sqlite:///{tmp_path / 'missing' / 'study.db'}")
+    assert list(tmp_path.iterdir()) == []  # filelock would have made the folder for its lock file
+
+
 def test_an_existing_study_store_and_an_empty_database_are_accepted(tmp_path):
     empty = tmp_path / "empty.db"
     empty.touch()
