@@ -56,6 +56,7 @@ from transformer_tf.distributed import (
     worker_folders,
 )
 from transformer_tf.errors import TransformerTFError, error_line
+from transformer_tf.finetune import check_start, load_start_weights, start_tokenizers
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import model_from_config
 from transformer_tf.schedule import CustomSchedule
@@ -135,7 +136,8 @@ def build_model(config, input_vocab_size, target_vocab_size):
     # The schedule's scale: d_model^-0.5 (the Transformer's width; the RNN's, its units: 320
     # gives a peak of 8.8e-4 at 4,000 warm-up steps, near the tutorial's Adam default of 1e-3).
     width = config.rnn_units if config.model == "rnn" else config.d_model
-    optimizer = keras.optimizers.Adam(CustomSchedule(width, config.warmup_steps), beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    rate = config.learning_rate or CustomSchedule(width, config.warmup_steps)  # a constant one: fine-tuning
+    optimizer = keras.optimizers.Adam(rate, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
     model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing), metrics=[masked_accuracy])
     model.build(((None, None), (None, None)))
     optimizer.build(model.trainable_variables)  # so a restore has every slot to fill
@@ -152,7 +154,12 @@ def training_pairs(config, splits):
     if not config.augment:
         return splits["train"], {}
     return augment_pairs(
-        splits["train"], config.seed, config.augment_names, config.augment_numbers, config.augment_concat
+        splits["train"],
+        config.seed,
+        config.augment_names,
+        config.augment_numbers,
+        config.augment_concat,
+        config.augment_places,
     )
 
 
@@ -311,11 +318,14 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     corpus = corpus_fingerprint(resolve_corpus(config.data))
     splits = load_splits(config)
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
+    start = check_start(config, corpus) if config.init_from and not latest else None  # fine-tuning
     _check_writable(checkpoint_dir, "--checkpoint-dir")
     if log_dir is not None:  # a non-chief worker writes no logs
         _check_writable(log_dir, "--log-dir")
     if latest:
         tokenizers = load_tokenizers(checkpoint_dir)
+    elif start:
+        tokenizers = start_tokenizers(config)
     else:
         tokenizers = make_tokenizers(config, splits["train"])
 
@@ -376,6 +386,8 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
             latest,
             kind=config.model,
         )
+    elif start:
+        load_start_weights(model, start[1], config.model)
     if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
         broadcast_from_chief(strategy, model_state(model))
     if not latest:  # a resumed run keeps the tokenizer files it was trained with, untouched
