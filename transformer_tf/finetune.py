@@ -17,7 +17,7 @@ test split of the fine-tuned model is the test split of the model it started fro
 
 from pathlib import Path
 
-from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint, shipped_weights
+from transformer_tf.checkpoints import latest_checkpoint, restore_model, shipped_weights
 from transformer_tf.config import TrainConfig, read_config_json
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.tokenizer import load_tokenizers
@@ -68,8 +68,21 @@ def start_tokenizers(config):
     return load_tokenizers(config.init_from)
 
 
-def load_start_weights(model, prefix, kind):
-    """Fill ``model`` (built) with the model weights at ``prefix``; optimizer state is not read."""
-    import tensorflow as tf
+def load_start_weights(model, folder):
+    """Set the weights of ``model`` (built, maybe compiled: its optimizer is left alone) to those
+    of the model in ``folder``, read as :func:`transformer_tf.checkpoints.restore_model` reads them.
 
-    restore_checkpoint(tf.train.Checkpoint(model=model), prefix, expect_partial=True, kind=kind)
+    Raises:
+        TransformerTFError: the two models' weights differ in number or shapes.
+    """
+    _, start, _, _ = restore_model(folder)
+    weights = [w for w in model.weights if w.name != "seed_generator_state"]
+    values = [w for w in start.weights if w.name != "seed_generator_state"]
+    shapes = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in values]
+    if shapes[0] != shapes[1]:
+        raise TransformerTFError(
+            f"--init-from {folder}: its {len(values)} weights do not fit this model's {len(weights)}; "
+            f"give a folder of the same architecture."
+        )
+    for weight, value in zip(weights, values):
+        weight.assign(value)

@@ -387,7 +387,7 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
             kind=config.model,
         )
     elif start:
-        load_start_weights(model, start[1], config.model)
+        load_start_weights(model, start[0])
     if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
         broadcast_from_chief(strategy, model_state(model))
     if not latest:  # a resumed run keeps the tokenizer files it was trained with, untouched
