@@ -32,7 +32,9 @@ from transformer_tf.places import gazetteer
 def replacement_pools():
     """``{kind: ((english, spanish), ...)}`` to draw replacements from: ``"city"`` (Spanish form
     differs), ``"city_copy"`` (kept), ``"country"``, ``"region"``, ``"language"``."""
-    pools = {"city": [], "city_copy": [(c, c) for c in SAME_IN_SPANISH], "country": [], "region": [], "language": []}
+    spanish = {p.english: p.spanish for p in gazetteer()}
+    kept = [(c, c) for c in SAME_IN_SPANISH if spanish.get(c, c) == c]  # not Sydney: CLDR writes Sídney
+    pools = {"city": [], "city_copy": kept, "country": [], "region": [], "language": []}
     for place in gazetteer():
         if place.kind == "city":
             pools["city" if place.differs else "city_copy"].append((place.english, place.spanish))
