@@ -45,7 +45,9 @@ def check_start(config, corpus):
     start = TrainConfig.load(folder)
     prefix = latest_checkpoint(folder) or shipped_weights(folder)
     if prefix is None:
-        raise TransformerTFError(f"--init-from {folder}: no weights there; give a trained or released model's folder.")
+        raise TransformerTFError(
+            f"init_from {str(folder)!r}: no weights there; give a trained or released model's folder."
+        )
     fields = SHAPE_FIELDS + TrainConfig.MODEL_FIELDS.get(config.model, ()) + SPLIT_FIELDS
     diffs = [
         f"{k}: {getattr(start, k)!r} there, {getattr(config, k)!r} here"
@@ -57,7 +59,7 @@ def check_start(config, corpus):
         diffs.append(f"corpus: {saved.get('file')} of {saved.get('bytes'):,} bytes there, another --data here")
     if diffs:
         raise TransformerTFError(
-            f"--init-from {folder} describes another model or split ({'; '.join(diffs)}); "
+            f"init_from {str(folder)!r} describes another model or split ({'; '.join(diffs)}); "
             f"give the values of its config.json."
         )
     return folder, prefix
@@ -81,7 +83,7 @@ def load_start_weights(model, folder):
     shapes = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in values]
     if shapes[0] != shapes[1]:
         raise TransformerTFError(
-            f"--init-from {folder}: its {len(values)} weights do not fit this model's {len(weights)}; "
+            f"init_from {str(folder)!r}: its {len(values)} weights do not fit this model's {len(weights)}; "
             f"give a folder of the same architecture."
         )
     for weight, value in zip(weights, values):
