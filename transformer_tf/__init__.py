@@ -22,6 +22,9 @@ data
     - :mod:`~transformer_tf.corpus`       a corpus of any size as a stream: TSV, Moses pair, gzip,
       ``tfds:``; the hash split by English sentence; cleaning counts
     - :mod:`~transformer_tf.augment_stream` the augmentations pair by pair, as shares of the corpus
+    - :mod:`~transformer_tf.places`       the gazetteer: places and languages with their Spanish
+      forms (CLDR through Babel, iso-codes through pycountry)
+    - :mod:`~transformer_tf.augment_places`  place-swapped pairs in the Spanish form (Berlin → Berlín)
     - :mod:`~transformer_tf.tokenizer`    SentencePiece subwords with reserved ids (``PAD_ID`` = 0)
 model
     - :mod:`~transformer_tf.masks`        ``create_padding_mask``, ``create_look_ahead_mask``
@@ -43,6 +46,7 @@ training
     - :mod:`~transformer_tf.losses`       ``masked_loss`` (label smoothing), ``masked_accuracy``
     - :mod:`~transformer_tf.checkpoints`  what a run leaves in its folder, restored and released
     - :mod:`~transformer_tf.distributed`  the multi-worker loop (``--strategy multiworker``)
+    - :mod:`~transformer_tf.finetune`     a run that starts from a model folder's weights (``init_from``)
     - :mod:`~transformer_tf.train`        ``train``: prepare, then fit in process or across workers
 inference
     - :mod:`~transformer_tf.decoding`     greedy and beam decoding with a cache, and the slow reference

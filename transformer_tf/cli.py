@@ -282,6 +282,9 @@ def _add_config_flags(parser):
             "grouped-shuffle (in memory; the shipped models' split). A folder keeps the one it was trained with",
             "max_pairs": "a random subset of the corpus, for quick runs; None: all",
             "bpemb_cache_dir": "--tokenizer bpemb: the BPEmb files' folder; None: BPEmb's own cache",
+            "augment_places": "place-swapped copies with the Spanish form (Berlin → Berlín), a share of the pairs",
+            "init_from": "fine-tune: start from this model folder's weights and tokenizer (e.g. checkpoints/en_es)",
+            "learning_rate": "a constant Adam rate for fine-tuning, e.g. 1e-4; None: the warm-up schedule",
         },
     )
 

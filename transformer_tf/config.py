@@ -91,6 +91,8 @@ class TrainConfig:
     augment_names: float = 0.2  # name-swapped copies, as a share of the training pairs
     augment_numbers: int = 5  # copies of each pair with the same numbers on both sides
     augment_concat: float = 0.1  # joined 2-3-pair examples, as a share of the training pairs
+    # place-swapped copies with the Spanish form (Berlin → Berlín; transformer_tf.augment_places), a share
+    augment_places: float = 0.0
     # optimisation
     batch_size: int = 64
     epochs: int = 20
@@ -98,6 +100,10 @@ class TrainConfig:
     label_smoothing: float = 0.1
     mixed_precision: bool = False  # mixed_bfloat16 on CPU, mixed_float16 on GPU
     checkpoint_every: int = 200  # optimizer steps between checkpoints
+    # fine-tuning (transformer_tf.finetune): a model folder whose weights and tokenizer start a new
+    # run, and a constant Adam learning rate instead of CustomSchedule (None: the schedule)
+    init_from: str | None = None
+    learning_rate: float | None = None
 
     # Changing these would make saved weights or tokenizers meaningless for the run (with
     # the fields of MODEL_FIELDS[model]: the other model's fields do not matter).
@@ -115,6 +121,7 @@ class TrainConfig:
         "augment_names",
         "augment_numbers",
         "augment_concat",
+        "augment_places",
         "batch_size",
     )
     MODEL_FIELDS = {
@@ -175,11 +182,15 @@ class TrainConfig:
         ]
         problems += [
             f"{name} {getattr(self, name)!r}: give a share in [0, 1], e.g. 0.1"
-            for name in ("augment_names", "augment_concat")
+            for name in ("augment_names", "augment_concat", "augment_places")
             if not share(getattr(self, name), 0, 1, closed=True)
         ]
         if not whole(self.augment_numbers) or self.augment_numbers < 0:
             problems.append(f"augment_numbers {self.augment_numbers!r}: give a whole number ≥ 0")
+        if self.learning_rate is not None and not (
+            share(self.learning_rate, 0, 1, closed=False) and self.learning_rate > 0
+        ):
+            problems.append(f"learning_rate {self.learning_rate!r}: give a rate in (0, 1), e.g. 1e-4")
         if not share(self.label_smoothing, 0, 1, closed=False):
             problems.append(f"label_smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
         problems += self._choice_problems()

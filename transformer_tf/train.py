@@ -49,6 +49,7 @@ from transformer_tf.distributed import (
 )
 from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.factory import model_from_config
+from transformer_tf.finetune import check_start, keep_start_split, load_start_weights, start_tokenizers
 from transformer_tf.losses import masked_accuracy, masked_loss
 from transformer_tf.prepare import prepare_data
 from transformer_tf.schedule import CustomSchedule
@@ -94,7 +95,8 @@ def build_model(config, input_vocab_size, target_vocab_size):
     # The schedule's scale: d_model^-0.5 (the Transformer's width; the RNN's, its units: 320
     # gives a peak of 8.8e-4 at 4,000 warm-up steps, near the tutorial's Adam default of 1e-3).
     width = config.rnn_units if config.model == "rnn" else config.d_model
-    optimizer = keras.optimizers.Adam(CustomSchedule(width, config.warmup_steps), beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    rate = config.learning_rate or CustomSchedule(width, config.warmup_steps)  # a constant one: fine-tuning
+    optimizer = keras.optimizers.Adam(rate, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
     model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing), metrics=[masked_accuracy])
     model.build(((None, None), (None, None)))
     optimizer.build(model.trainable_variables)  # so a restore has every slot to fill
@@ -111,7 +113,12 @@ def training_pairs(config, splits):
     if not config.augment:
         return splits["train"], {}
     return augment_pairs(
-        splits["train"], config.seed, config.augment_names, config.augment_numbers, config.augment_concat
+        splits["train"],
+        config.seed,
+        config.augment_names,
+        config.augment_numbers,
+        config.augment_concat,
+        config.augment_places,
     )
 
 
@@ -308,13 +315,18 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     checkpoint_dir = Path(checkpoint_dir)
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    config = _split_for(keep_split_method(config, checkpoint_dir), strategy, checkpoint_dir)
+    config = _split_for(keep_split_method(keep_start_split(config), checkpoint_dir), strategy, checkpoint_dir)
+    _check_places_split(config)
     corpus = fingerprint(open_corpus(config.data))
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
+    start = check_start(config, corpus) if config.init_from and not latest else None  # fine-tuning
     _check_writable(checkpoint_dir, "checkpoint_dir")
     if log_dir is not None:  # a non-chief worker writes no logs
         _check_writable(log_dir, "log_dir")
-    saved_tokenizers = load_tokenizers(checkpoint_dir) if latest else None
+    if latest:
+        saved_tokenizers = load_tokenizers(checkpoint_dir)
+    else:
+        saved_tokenizers = start_tokenizers(config) if start else None  # fine-tuning keeps the start's
     data = prepare_data(config, checkpoint_dir, make_tokenizers, training_pairs, saved_tokenizers, verbose)
     tokenizers = data.tokenizers
     run = _batches(config, data, strategy, verbose)
@@ -333,6 +345,8 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
         note = "; each bucket's incomplete last batch is dropped" if run.drop_remainder else ""
         print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s){note}")
     manager = _checkpoint_manager(run.model, config, checkpoint_dir, latest)
+    if start:
+        load_start_weights(run.model, start[0])
     if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
         broadcast_from_chief(strategy, model_state(run.model))
     if not latest:  # a resumed run keeps the tokenizer files it was trained with, untouched
@@ -358,6 +372,16 @@ def _split_for(config, strategy, checkpoint_dir):
         print("multi-worker run: the in-memory grouped split (split_method 'grouped-shuffle'), not shards")
         return dataclasses.replace(config, split_method="grouped-shuffle")
     return config
+
+
+def _check_places_split(config):
+    """The place swap (``augment_places``) runs on the in-memory split's training pairs; the
+    streaming augmenter (``split_method`` 'hash') does not have it yet: refuse rather than ignore."""
+    if config.augment_places and config.split_method == "hash":
+        raise TransformerTFError(
+            f"augment_places {config.augment_places}: the place swap needs split_method 'grouped-shuffle' "
+            "(the in-memory split; fine-tuning a shipped model reads it already): pass it, or drop augment_places."
+        )
 
 
 def _batches(config, data, strategy, verbose):
