@@ -12,15 +12,32 @@ Prints the median time per step of each and the ratio (ours / keras: < 1 means o
 """
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--d-model", type=int, default=128)
+    parser.add_argument("--num-heads", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--length", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=30, help="alternating measurement rounds")
+    parser.add_argument("--steps", type=int, default=10, help="steps per round")
+    parser.add_argument("--jit", action="store_true", help="compile both steps with XLA")
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
-import cli_common  # noqa: E402
 from transformer_tf import MultiHeadAttention, create_padding_mask  # noqa: E402
 
 
@@ -51,17 +68,7 @@ def run_steps(step, x, n):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--d-model", type=int, default=128)
-    parser.add_argument("--num-heads", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=64)
-    cli_common.deprecated_alias(parser, "--heads", "--num-heads")
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
-    parser.add_argument("--length", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=30, help="alternating measurement rounds")
-    parser.add_argument("--steps", type=int, default=10, help="steps per round")
-    parser.add_argument("--jit", action="store_true", help="compile both steps with XLA")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     x, steps = make_steps(args.d_model, args.num_heads, args.batch_size, args.length, args.jit)
     for step in steps.values():  # trace and warm up

@@ -19,7 +19,6 @@ alternation) so that the machine's load hits them alike. Apertium runs one proce
 """
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -28,15 +27,59 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+CHALLENGE = Path(__file__).resolve().parent / "challenge_en_es.tsv"
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--checkpoint-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a model folder (config.json, tokenizers, weights); repeat for several",
+    )
+    parser.add_argument(
+        "--pairs",
+        default=str(CHALLENGE),
+        metavar="TSV",
+        help="labelled pairs english<TAB>spanish<TAB>category (default: the challenge set)",
+    )
+    parser.add_argument("--no-apertium", action="store_true", help="leave apertium -u eng-spa out")
+    parser.add_argument("--hypotheses", metavar="DIR", help="write each system's translations to DIR/NAME.txt")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--beam", type=int, default=1, help="beam size for the models (default 1: greedy)")
+    parser.add_argument(
+        "--speed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time translating the first N held-out test sentences (e.g. 2000)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="speed rounds per system (default 3)")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=512,
+        help="sentences each system translates before the next takes its turn (default 512)",
+    )
+    parser.add_argument("--data", metavar="PATH", help="spa.txt, if not where the first model was trained from")
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 from interleave import medians  # noqa: E402 (bench/interleave.py)
 
+from transformer_tf import Translator  # noqa: E402
 from transformer_tf.errors import TransformerTFError  # noqa: E402
 from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs, read_labelled_pairs  # noqa: E402
-from transformer_tf.translate import Translator  # noqa: E402
-
-CHALLENGE = Path(__file__).resolve().parent / "challenge_en_es.tsv"
 
 
 class Apertium:
@@ -155,39 +198,7 @@ def speed(systems, sentences, batch_size, rounds, chunk=512):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument(
-        "--checkpoint-dir",
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="a model folder (config.json, tokenizers, weights); repeat for several",
-    )
-    parser.add_argument(
-        "--pairs",
-        default=str(CHALLENGE),
-        metavar="TSV",
-        help="labelled pairs english<TAB>spanish<TAB>category (default: the challenge set)",
-    )
-    parser.add_argument("--no-apertium", action="store_true", help="leave apertium -u eng-spa out")
-    parser.add_argument("--hypotheses", metavar="DIR", help="write each system's translations to DIR/NAME.txt")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--beam", type=int, default=1, help="beam size for the models (default 1: greedy)")
-    parser.add_argument(
-        "--speed",
-        type=int,
-        default=0,
-        metavar="N",
-        help="also time translating the first N held-out test sentences (e.g. 2000)",
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="speed rounds per system (default 3)")
-    parser.add_argument(
-        "--chunk",
-        type=int,
-        default=512,
-        help="sentences each system translates before the next takes its turn (default 512)",
-    )
-    parser.add_argument("--data", metavar="PATH", help="spa.txt, if not where the first model was trained from")
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.checkpoint_dir and args.no_apertium:
         parser.error("nothing to compare: give --checkpoint-dir DIR (and/or leave Apertium in).")

@@ -9,27 +9,35 @@ The weights are random: speed does not depend on them, and the tokens are checke
 """
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
-
-import cli_common  # noqa: E402
-from transformer_tf import Transformer  # noqa: E402
-from transformer_tf.translate import greedy_decode, greedy_decode_full  # noqa: E402
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 
-def main():
+def build_parser():
+    """The command line; it needs no TensorFlow."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--source-length", type=int, default=20)
     parser.add_argument("--output-length", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
-    args = parser.parse_args()
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
+
+from transformer_tf import Transformer  # noqa: E402
+from transformer_tf.decoding import greedy_decode, greedy_decode_full  # noqa: E402
+
+
+def main():
+    args = build_parser().parse_args()
 
     tf.keras.utils.set_random_seed(0)
     model = Transformer(4, 128, 8, 512, 8000, 8000, pe_input=64, pe_target=args.output_length, rate=0.1)

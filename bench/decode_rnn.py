@@ -5,7 +5,7 @@ Both models are the sizes ``transformer-tf train`` builds by default, at about t
 parameter count: the Transformer (4 layers, d_model 128, dff 512, 8 heads) and the RNN
 (``--model rnn``: bidirectional encoder and decoder of 320 units, embeddings of 128), both
 over one joint vocabulary of 12,000 with tied embeddings. Both decode incrementally
-(:func:`transformer_tf.translate.greedy_decode` / ``beam_search_decode``, one ``tf.function``
+(:func:`transformer_tf.decoding.greedy_decode` / ``beam_search_decode``, one ``tf.function``
 each): the Transformer carries its key/value caches, the RNN its recurrent state. Greedy
 decoding ignores END, so that every model does the same number of steps (beam search stops
 only once every beam has ended, which random weights make unlikely). The weights are random:
@@ -16,17 +16,34 @@ speed does not depend on them. Rounds alternate between the models (``bench/inte
 
 import argparse
 import dataclasses
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--source-length", type=int, default=20)
+    parser.add_argument("--output-length", type=int, default=40)
+    parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
+    parser.add_argument("--cells", default="lstm,gru,space_odyssey", help="the RNN's recurrent units to time")
+    parser.add_argument("--rounds", type=int, default=5)
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
 from transformer_tf.config import TrainConfig  # noqa: E402
-from transformer_tf.model import model_from_config  # noqa: E402
-from transformer_tf.translate import beam_search_decode, greedy_decode  # noqa: E402
+from transformer_tf.decoding import beam_search_decode, greedy_decode  # noqa: E402
+from transformer_tf.factory import model_from_config  # noqa: E402
 
 VOCAB = 12000  # the default joint vocabulary
 
@@ -38,14 +55,7 @@ def build(config):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--source-length", type=int, default=20)
-    parser.add_argument("--output-length", type=int, default=40)
-    parser.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    parser.add_argument("--cells", default="lstm,gru,space_odyssey", help="the RNN's recurrent units to time")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     tf.keras.utils.set_random_seed(0)
     models = {"transformer": build(TrainConfig())}

@@ -10,21 +10,40 @@ step ``plot-attention`` adds to the PNGs), after the model has run; median of th
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR  # no TensorFlow: --help stays fast
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint-dir", default=str(DEFAULT_CHECKPOINT_DIR))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        help="also save the head and model views of the article's sentence as PNGs there",
+    )
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser the page tests use
 
+from transformer_tf import Translator  # noqa: E402
+from transformer_tf.attention_maps import sentence_attention  # noqa: E402
 from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page  # noqa: E402
-from transformer_tf.plot import sentence_attention  # noqa: E402
-from transformer_tf.translate import Translator  # noqa: E402
 
 LONG_SENTENCE = (
     "He admired her as a great director, and every evening after work they walked together along "
@@ -96,15 +115,7 @@ def screenshots(translator, folder, out_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--screenshots",
-        metavar="DIR",
-        help="also save the head and model views of the article's sentence as PNGs there",
-    )
-    args = parser.parse_args()
+    args = build_parser().parse_args()
     translator = Translator.from_checkpoint(args.checkpoint_dir)
     measure(translator, args.checkpoint_dir, args.rounds)
     if args.screenshots:

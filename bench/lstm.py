@@ -14,15 +14,33 @@ each and the ratio (ours / keras: < 1 means ours is faster).
 """
 
 import argparse
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variant", default="vanilla")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--time", type=int, default=100)
+    parser.add_argument("--features", type=int, default=64)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=20, help="alternating measurement rounds")
+    parser.add_argument("--steps", type=int, default=5, help="steps per round")
+    parser.add_argument("--jit", action="store_true", help="compile both whole steps with XLA")
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, print_ratio, training_step  # noqa: E402 (bench/interleave.py)
 
-import cli_common  # noqa: E402
 from lstm_tf import SpaceOdysseyLSTM  # noqa: E402
 
 
@@ -33,17 +51,7 @@ def run_steps(step, x, n):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variant", default="vanilla")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--time", type=int, default=100)
-    parser.add_argument("--features", type=int, default=64)
-    parser.add_argument("--units", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=20, help="alternating measurement rounds")
-    parser.add_argument("--steps", type=int, default=5, help="steps per round")
-    parser.add_argument("--jit", action="store_true", help="compile both whole steps with XLA")
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     x = tf.random.normal((args.batch_size, args.time, args.features))
     layers = {

@@ -20,7 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common  # noqa: E402
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN = """
 import json, sys, time
 import keras
-from transformer_tf.train import TrainConfig, make_strategy, train
+from transformer_tf.config import TrainConfig
+from transformer_tf.train import make_strategy, train
 
 strategy = make_strategy(sys.argv[2]) if sys.argv[2] != "default" else None
 
@@ -80,9 +83,10 @@ def epoch_tokens_and_steps(settings, folder, global_batch, drop_remainder):
     """Real target tokens and batches of one epoch of the training stream."""
     import tensorflow as tf
 
+    from transformer_tf.config import TrainConfig
     from transformer_tf.data import batch_pairs, encode_pairs, load_splits
     from transformer_tf.tokenizer import load_tokenizers
-    from transformer_tf.train import TrainConfig, training_pairs
+    from transformer_tf.train import training_pairs
 
     config = TrainConfig(**settings)
     pairs, _ = training_pairs(config, load_splits(config))

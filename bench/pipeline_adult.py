@@ -14,10 +14,23 @@ test AUCs, and the ratio of the times: the AUC must not move by more than 0.005.
 
 import argparse
 import functools
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--data", default="adult")
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
@@ -37,10 +50,7 @@ def run(table, batch_size, results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--data", default="adult")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     table = load_table(args.data)
     results = {"before (batch 64)": [], "after (batch auto)": []}

@@ -17,10 +17,25 @@ Shares, not seconds, are the result: on a shared machine absolute times drift.
 import argparse
 import collections
 import dataclasses
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=6, help="traced training steps per precision")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--logdir", default="runs/profile")
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -28,7 +43,8 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 from train_throughput import batches  # noqa: E402 (bench/train_throughput.py)
 
-from transformer_tf.train import TrainConfig, build_model  # noqa: E402
+from transformer_tf.config import TrainConfig  # noqa: E402
+from transformer_tf.train import build_model  # noqa: E402
 
 # Parts of the step, by the first pattern found in an op's name scope (checked in order).
 PARTS = (
@@ -103,12 +119,7 @@ def report(name, times, wall, steps, top):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=6, help="traced training steps per precision")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--top", type=int, default=15)
-    parser.add_argument("--logdir", default="runs/profile")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     keras.utils.set_random_seed(0)
     config = TrainConfig()

@@ -26,11 +26,34 @@ the common number of epochs; a run killed mid-epoch and resumed loses the killed
 
 import argparse
 import dataclasses
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+SENTENCE = "He admired her as a great director."
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint-dir", action="append", required=True, help="repeat: one per model")
+    parser.add_argument("--log-dir", action="append", required=True, help="repeat: the TensorBoard logs of each")
+    parser.add_argument("--data", help="spa.txt, if not where the models were trained from")
+    parser.add_argument("--limit", type=int, help="score only the first N test pairs")
+    parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--speed-rounds", type=int, default=3)
+    parser.add_argument("--step-batches", type=int, default=20, help="training batches per timing round")
+    parser.add_argument("--sentence", default=SENTENCE, help="the sentence whose attention is drawn")
+    parser.add_argument("--out", default="runs/comparison")
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 import matplotlib  # noqa: E402
 
@@ -40,15 +63,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
+from transformer_tf import Translator  # noqa: E402
+from transformer_tf.attention_maps import sentence_attention  # noqa: E402
 from transformer_tf.config import TrainConfig  # noqa: E402
 from transformer_tf.data import batch_pairs, count_batches, encode_pairs, load_splits  # noqa: E402
 from transformer_tf.errors import TransformerTFError  # noqa: E402
 from transformer_tf.evaluate import evaluate, evaluation_pairs  # noqa: E402
 from transformer_tf.plot import plot_attention_heads  # noqa: E402
 from transformer_tf.train import build_model, training_pairs  # noqa: E402
-from transformer_tf.translate import Translator, sentence_attention  # noqa: E402
-
-SENTENCE = "He admired her as a great director."
 
 
 def epoch_events(log_dir, split, tag="epoch_loss"):
@@ -122,18 +144,7 @@ def describe(checkpoint_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint-dir", action="append", required=True, help="repeat: one per model")
-    parser.add_argument("--log-dir", action="append", required=True, help="repeat: the TensorBoard logs of each")
-    parser.add_argument("--data", help="spa.txt, if not where the models were trained from")
-    parser.add_argument("--limit", type=int, help="score only the first N test pairs")
-    parser.add_argument("--beam", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--speed-rounds", type=int, default=3)
-    parser.add_argument("--step-batches", type=int, default=20, help="training batches per timing round")
-    parser.add_argument("--sentence", default=SENTENCE, help="the sentence whose attention is drawn")
-    parser.add_argument("--out", default="runs/comparison")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
     if len(args.checkpoint_dir) != len(args.log_dir):
         raise TransformerTFError("give one --log-dir per --checkpoint-dir, in the same order.")
 

@@ -28,21 +28,42 @@ bfloat16, before and after the model rounds). The step's FLOPs are counted analy
 
 import argparse
 import dataclasses
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=10, help="training steps per round")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--precision", action="store_true", help="float32 against mixed precision instead")
+    parser.add_argument(
+        "--tutorial-loss",
+        action="store_true",
+        help="with --precision: also both precisions with the tutorial's loss and batched output matmul (the before)",
+    )
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
 
-import cli_common  # noqa: E402
 import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
-from transformer_tf.train import TrainConfig, build_model, masked_accuracy  # noqa: E402
+from transformer_tf.config import TrainConfig  # noqa: E402
+from transformer_tf.losses import masked_accuracy  # noqa: E402
+from transformer_tf.train import build_model  # noqa: E402
 
 
 class KerasAttention(AttentionMaskConsumer):
@@ -153,18 +174,7 @@ def matmul_peak(dtype, n=4096, repeats=5):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=10, help="training steps per round")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--precision", action="store_true", help="float32 against mixed precision instead")
-    parser.add_argument(
-        "--tutorial-loss",
-        action="store_true",
-        help="with --precision: also both precisions with the tutorial's loss and batched output matmul (the before)",
-    )
-    cli_common.deprecated_alias(parser, "--batch", "--batch-size")
-    args = parser.parse_args()
+    args = build_parser().parse_args()
 
     keras.utils.set_random_seed(0)
     if args.precision:

@@ -2,9 +2,12 @@
 
 Reading order:
     run                    parse, run the sub-command's handler, map what went wrong to an exit status
+    parameters_as_flags    a library's message, its parameter names (batch_size) written as flags (--batch-size)
     add_config_flags       one flag per field of a config dataclass; the help shows each default once
     given_fields           the fields whose flags were given; config_from_args applies them to a start config
-    deprecated_alias       an old flag spelling that still works for one release and says so
+    seed_problem           the one seed rule (0 .. 2**32 - 1) that every package's config applies
+    UserError              the base of each package's error type; ``parameter`` names what to fix
+    quiet_tensorflow       hide TensorFlow's start-up logs; every entry point calls it before TensorFlow loads
 
 Why it is a package of its own: ``pipeline`` and ``transformer_tf`` share this convention with
 ``lstm_tf``, and none of them should depend on another package's internals to get it. This
@@ -18,6 +21,7 @@ No traceback for any of them: the message names the problem and the fix.
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import types
 import typing
@@ -37,13 +41,54 @@ def seed_problem(seed, name="seed"):
     return None
 
 
-def quiet_tensorflow():
-    """Hide TensorFlow's informational start-up lines (``TF_CPP_MIN_LOG_LEVEL=2``) unless the user chose a level.
+def quiet_tensorflow(verbose=False):
+    """Hide TensorFlow's start-up and informational logs, unless ``verbose`` or the user chose a level.
 
-    Only what TensorFlow logs after this call is affected: where the command's package imported
-    TensorFlow before ``main`` ran, its start-up lines are already printed.
+    Sets ``TF_CPP_MIN_LOG_LEVEL=3`` (C++ logs below FATAL; a real failure still reaches Python
+    as an exception) and absl's Python logging to ERROR; an entry point calls it before its
+    first ``import tensorflow``, since TensorFlow reads the level once, when it loads. With
+    ``TF_CPP_MIN_LOG_LEVEL`` already in the environment, or ``verbose``, nothing changes.
+    Calling it twice is the same as once. Caveat measured with TensorFlow 2.21: the few lines
+    its XLA runtime logs through absl before ``absl::InitializeLog`` (oneDNN, cudart stub)
+    print whatever the level.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if verbose or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    from absl import logging as absl_logging  # TensorFlow's own dependency; light, no TensorFlow
+
+    absl_logging.set_verbosity(absl_logging.ERROR)
+
+
+def add_verbose_flag(parser):
+    """``--verbose``: keep TensorFlow's start-up and informational logs (see :func:`quiet_tensorflow`)."""
+    parser.add_argument(
+        "--verbose", action="store_true", default=argparse.SUPPRESS, help="show TensorFlow's start-up logs"
+    )
+
+
+class UserError(Exception):
+    """A problem the user can fix; each package's error type derives from it.
+
+    ``parameter``: the library parameter the message starts with (``"seed"``), where one is
+    to blame; :func:`run` shows it as the command's flag (``--seed``).
+    """
+
+    def __init__(self, message, parameter=None):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def flag_message(err, flags=None):
+    """``err``'s message with its leading parameter name written as a flag: ``seed 5: ...`` → ``--seed 5: ...``.
+
+    ``flags``: ``{parameter: flag}`` where the flag is not ``--`` + the parameter with dashes.
+    """
+    text, parameter = str(err), getattr(err, "parameter", None)
+    if not parameter or not text.startswith(parameter):
+        return text
+    flag = (flags or {}).get(parameter, "--" + parameter.replace("_", "-"))
+    return flag + text[len(parameter) :]
 
 
 def describe_os_error(err):
@@ -51,19 +96,20 @@ def describe_os_error(err):
     return f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)
 
 
-def run(parser, argv, error_type):
+def run(parser, argv, error_type, flags=None):
     """Parse ``argv`` and call ``args.handler(args)`` under the convention; returns the exit status.
 
     ``parser`` has sub-commands (``dest="command"``) whose parsers set ``handler``; ``error_type``
-    is the package's exception for problems the user can fix. Warnings print as one line,
+    is the package's exception for problems the user can fix; its message names a parameter
+    as the flag (:func:`flag_message`, ``flags`` passed on). Warnings print as one line,
     ``PROG: warning: MESSAGE``, while the handler runs; figures go to files (Agg backend).
     A bad flag makes argparse print the usage and exit 2 (``SystemExit``), as argparse always does.
     """
     import matplotlib
 
-    quiet_tensorflow()
     matplotlib.use("Agg")  # every command writes figures as files: no window, no display needed
     args = parser.parse_args(argv)
+    quiet_tensorflow(getattr(args, "verbose", False))  # where main has not already
     where = f"{parser.prog} {args.command}"
     with warnings.catch_warnings():  # the caller's warning display comes back afterwards
 
@@ -74,7 +120,7 @@ def run(parser, argv, error_type):
         try:
             return args.handler(args) or 0
         except error_type as err:
-            print(f"{where}: error: {err}", file=sys.stderr)
+            print(f"{where}: error: {flag_message(err, flags)}", file=sys.stderr)
             return 2
         except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
             print(f"{where}: error: {describe_os_error(err)}", file=sys.stderr)
@@ -82,6 +128,41 @@ def run(parser, argv, error_type):
         except KeyboardInterrupt:  # Ctrl-C; a killed training run or study resumes where it stopped
             print(f"{where}: interrupted", file=sys.stderr)
             return 130
+
+
+def parameters_as_flags(message, parser):
+    """A library's message in the command line's words: each parameter that is a flag of ``parser``
+    (an option whose ``dest`` it is) is written as that flag.
+
+    A name counts where the message writes it as code: followed by ``=`` (``beam=0`` → ``--beam 0``,
+    ``tokenizer='joint'`` → ``--tokenizer joint``, ``share_embeddings=False`` →
+    ``--no-share-embeddings``), holding an underscore (``batch_size`` → ``--batch-size``), or opening
+    a problem (at the start, or after ``"; "``: ``seed -1: ...`` → ``--seed -1: ...``); ``force=True``
+    of a switch is the switch alone (``--force``).
+    """
+    flags, switches = {}, set()
+    for action in parser._actions:
+        longs = [o for o in action.option_strings if o.startswith("--")]
+        if longs:
+            flags.setdefault(action.dest, longs)
+        if action.nargs == 0:  # store_true, --flag/--no-flag: the flag alone says True
+            switches.add(action.dest)
+    for name in sorted(flags, key=len, reverse=True):
+        flag, negative = flags[name][0], next((o for o in flags[name] if o.startswith("--no-")), None)
+
+        def assigned(match, flag=flag, negative=negative, switch=name in switches):
+            value = match.group(1).strip("'\"")
+            if switch and value == "True":
+                return flag
+            if switch and value == "False" and negative:
+                return negative
+            return f"{flag} {value}"
+
+        free = r"(?<![\w./-])"
+        message = re.sub(free + re.escape(name) + r"=('[^']*'|\"[^\"]*\"|[^\s,;:)]+)", assigned, message)
+        head = "" if "_" in name else r"(?:^|(?<=; ))"
+        message = re.sub(head + free + re.escape(name) + r"(?![\w/=-])", flag, message)
+    return message
 
 
 def _flag_type(annotation):
@@ -140,38 +221,3 @@ def given_fields(args, config_class, only=None):
 def config_from_args(args, start):
     """``start`` (a config dataclass instance) with the values of the flags given in ``args``."""
     return dataclasses.replace(start, **given_fields(args, type(start)))
-
-
-class _DeprecatedAlias(argparse.Action):
-    """An old spelling of a flag: hidden from ``--help``, does what the new one does, and says so."""
-
-    def __init__(self, option_strings, dest, new, **kwargs):
-        super().__init__(
-            option_strings,
-            dest,
-            nargs=new.nargs,
-            const=new.const,
-            type=new.type,
-            choices=new.choices,
-            default=argparse.SUPPRESS,
-            metavar=new.metavar,
-            help=argparse.SUPPRESS,
-        )
-        self.new = new
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        name = self.new.option_strings[0]
-        print(
-            f"{parser.prog}: warning: {option_string} is deprecated and goes in the next release; use {name}",
-            file=sys.stderr,
-        )
-        self.new(parser, namespace, values, name)
-
-
-def deprecated_alias(parser, old, new):
-    """Make ``old`` (``"--csv"``) an alias of the flag ``new`` (``"--data"``) already on ``parser``.
-
-    Kept for one release: ``--help`` shows only ``new``; using ``old`` prints a one-line
-    deprecation note on standard error and then acts exactly as ``new``.
-    """
-    parser.add_argument(old, action=_DeprecatedAlias, new=parser._option_string_actions[new])

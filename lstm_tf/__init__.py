@@ -10,14 +10,19 @@ Reading order, the way data flows (data → model → training → analysis and 
 - :mod:`lstm_tf.gradients`  training: vanishing gradients through time; clipping by global norm
 - :mod:`lstm_tf.search`     training: the study's Optuna store (same draws for every variant, resume,
   many workers)
-- :mod:`lstm_tf.study`      analysis and plots: the variant study (random search, NLL per step,
-  top 10 %, Welch, fANOVA) and its figures
+- :mod:`lstm_tf.study_config` training: ``StudyConfig``, the study's settings and its two protocols
+- :mod:`lstm_tf.study`      training: the variant study (random search, NLL per step, early stopping);
+  ``run_study`` runs the trials and writes the report
+- :mod:`lstm_tf.analysis`   analysis: top 10 %, Welch's t-test against vanilla, the paper's claims, fANOVA
+- :mod:`lstm_tf.report`     plots: the study's summary table and figures; ``report_study`` reports the
+  stored trials without training
 - :mod:`lstm_tf.cli`        ``lstm-tf study | gradients | bptt``; :mod:`lstm_tf.errors` its one error type
 
 Where a reader of each article looks: the LSTM forward pass and backpropagation article reads
 ``cell`` (forward), ``bptt`` (backward) and ``gradients`` (notebook 03); the variant study of
-the paper reads ``variants`` → ``study`` (notebook 03's last part). The package imports no
-other package of this project.
+the paper reads ``variants`` → ``study_config`` → ``study`` → ``analysis`` → ``report``
+(notebook 03's last part). The package imports no other package of this project but the shared
+command-line convention, ``cli_common``.
 """
 
 # The names below are imported on first use: ``lstm_tf.search`` and ``lstm_tf.errors`` (the
@@ -31,6 +36,9 @@ _EXPORTS = {
     "get_variant": "lstm_tf.variants",
     "load_jsb_chorales": "lstm_tf.jsb",
     "piano_roll": "lstm_tf.jsb",
+    "StudyConfig": "lstm_tf.study_config",
+    "run_study": "lstm_tf.study",
+    "report_study": "lstm_tf.report",
     "LSTMTFError": "lstm_tf.errors",
 }
 

@@ -7,6 +7,7 @@ Sub-commands:
 """
 
 import argparse
+import functools
 import sys
 
 import cli_common
@@ -17,12 +18,18 @@ _STUDY_FLAGS = ("trials", "max_epochs", "seed")
 
 
 def build_parser():
-    from lstm_tf.study import PROTOCOLS, StudyConfig
-
+    """The ``lstm-tf`` parser; imports no TensorFlow, so ``--help`` and a bad flag answer at once."""
     parser = argparse.ArgumentParser(
         prog="lstm-tf", description='The LSTM of "LSTM: A Search Space Odyssey" in TensorFlow/Keras.'
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_study_parser, _add_gradients_parser, _add_bptt_parser):
+        cli_common.add_verbose_flag(add(sub))
+    return parser
+
+
+def _add_study_parser(sub):
+    from lstm_tf.study_config import PROTOCOLS, StudyConfig
 
     study = sub.add_parser(
         "study",
@@ -46,7 +53,7 @@ def build_parser():
     )
     study.add_argument(
         "--protocol",
-        choices=("fast", "paper"),
+        choices=tuple(PROTOCOLS),
         default="fast",
         help="fast: Adam, lr and hidden size (default); paper: the paper's space, SGD with Nesterov "
         "momentum, input noise, hidden size and epochs capped",
@@ -85,7 +92,10 @@ def build_parser():
         help="smoke run: 3 variants, 1 tiny trial, 2 epochs, 24 sequences (seconds)",
     )
     study.set_defaults(handler=_study)
+    return study
 
+
+def _add_gradients_parser(sub):
     gradients = sub.add_parser("gradients", help="vanishing gradients through time, and gradient clipping")
     gradients.add_argument("--out", default="runs/lstm_gradients", metavar="DIR", help="(default %(default)s)")
     gradients.add_argument("--steps", type=int, default=60, help="sequence length (default %(default)s)")
@@ -97,24 +107,51 @@ def build_parser():
         help="LSTM variants beside the simple RNN (default: %(default)s)",
     )
     gradients.set_defaults(handler=_gradients)
+    return gradients
 
+
+def _add_bptt_parser(sub):
     bptt = sub.add_parser("bptt", help="check the hand-written BPTT equations against autodiff")
     bptt.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
     bptt.set_defaults(handler=_bptt)
-    return parser
+    return bptt
 
 
 def _study(args):
     import optuna
 
-    from lstm_tf.jsb import load_jsb_chorales
-    from lstm_tf.study import (
-        PROTOCOLS,
-        StudyConfig,
-        default_study_name,
-        markdown_report,
-        run_study,
-    )
+    from lstm_tf.study_config import default_study_name
+
+    config = _study_config(args)  # StudyConfig refuses bad values before anything is written
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead of Optuna's
+    name = args.study_name or default_study_name(config, args.quick)
+    if args.report_only:  # no TensorFlow: the report reads the trials already stored
+        from lstm_tf.report import report_study
+
+        _, table, checks = report_study(config, args.out, storage=args.storage, study_name=name)
+    else:
+        from lstm_tf.jsb import load_jsb_chorales
+        from lstm_tf.study import run_study
+
+        data = load_jsb_chorales(args.data)
+        print(
+            f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; study {name}, "
+            f"protocol {config.protocol}: {len(config.variants)} variants × {config.trials} trials → {args.out}",
+            flush=True,
+        )
+        progress = functools.partial(print, flush=True)  # one line per trial, as it finishes
+        _, table, checks = run_study(data, config, args.out, storage=args.storage, study_name=name, progress=progress)
+    from lstm_tf.report import markdown_report
+
+    print()
+    print(markdown_report(table, checks, config))
+    print(f"wrote {args.out}/results.csv and summary.md (with the fANOVA importance table), and the figures")
+    return 0
+
+
+def _study_config(args):
+    """The ``StudyConfig`` of ``--protocol``, ``--quick`` and the flags given."""
+    from lstm_tf.study_config import PROTOCOLS, StudyConfig
     from lstm_tf.variants import get_variant
 
     overrides = cli_common.given_fields(args, StudyConfig, only=_STUDY_FLAGS)
@@ -125,29 +162,7 @@ def _study(args):
             overrides["variants"] = tuple(get_variant(v).name for v in args.variants)
         except ValueError as err:
             raise LSTMTFError(str(err)) from None
-    config = StudyConfig.for_protocol(args.protocol, quick=args.quick, **overrides)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead of Optuna's
-    name = args.study_name or default_study_name(config, args.quick)
-    data = None if args.report_only else load_jsb_chorales(args.data)
-    if data is not None:
-        print(
-            f"JSB Chorales: {', '.join(f'{s} {len(r)}' for s, r in data.items())} chorales; study {name}, "
-            f"protocol {config.protocol}: {len(config.variants)} variants × {config.trials} trials → {args.out}",
-            flush=True,
-        )
-    _, table, checks = run_study(
-        data,
-        config,
-        args.out,
-        storage=args.storage,
-        study_name=name,
-        progress=lambda line: print(line, flush=True),
-        report_only=args.report_only,
-    )
-    print()
-    print(markdown_report(table, checks, config))
-    print(f"wrote {args.out}/results.csv and summary.md (with the fANOVA importance table), and the figures")
-    return 0
+    return StudyConfig.for_protocol(args.protocol, quick=args.quick, **overrides)
 
 
 def _gradients(args):
@@ -185,13 +200,14 @@ def _gradients(args):
 
 
 def _bptt(args):
+    problem = cli_common.seed_problem(args.seed, "--seed")  # before TensorFlow loads
+    if problem:
+        raise LSTMTFError(problem + ".")
     import numpy as np
 
     from lstm_tf.bptt import autodiff_gradients, lstm_backward, lstm_forward
     from lstm_tf.cell import SpaceOdysseyLSTMCell
 
-    if args.seed < 0:
-        raise LSTMTFError(f"--seed {args.seed}: give a whole number ≥ 0.")
     rng = np.random.default_rng(args.seed)
     cell = SpaceOdysseyLSTMCell(6)
     cell.build((None, 4))
@@ -208,7 +224,9 @@ def _bptt(args):
 
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
-    return cli_common.run(build_parser(), argv, LSTMTFError)
+    argv = sys.argv[1:] if argv is None else argv
+    cli_common.quiet_tensorflow(verbose="--verbose" in argv)  # before anything loads TensorFlow
+    return cli_common.run(build_parser(), argv, LSTMTFError, flags={"units_range": "--max-units"})
 
 
 if __name__ == "__main__":

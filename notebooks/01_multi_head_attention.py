@@ -27,7 +27,14 @@ REPO = Path.cwd().resolve().parent  # the working directory is notebooks/ (Jupyt
 import numpy as np
 import tensorflow as tf
 
-from transformer_tf import MultiHeadAttention, positional_encoding, scaled_dot_product_attention, seq2seq
+from transformer_tf import (
+    MultiHeadAttention,
+    Translator,
+    positional_encoding,
+    scaled_dot_product_attention,
+    sentence_attention,
+    seq2seq,
+)
 from transformer_tf.demo import D_MODEL, NUM_HEADS, PE_POSITIONS, SEQ_LEN, TARGET_LEN, sequential_sample
 from transformer_tf.explorer import show_attention
 from transformer_tf.plot import (
@@ -36,7 +43,6 @@ from transformer_tf.plot import (
     plot_attention_weights,
     plot_positional_encoding,
 )
-from transformer_tf.translate import Translator, sentence_attention
 
 tf.keras.utils.set_random_seed(0)
 np.set_printoptions(precision=2, suppress=True, linewidth=120)

@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path.cwd().resolve().parent  # the working directory is notebooks/ (Jupyter's default)
 import numpy as np
 
+from transformer_tf import Translator
 from transformer_tf.embeddings import (
     embedding_classifier,
     embedding_map,
@@ -53,7 +54,6 @@ from transformer_tf.perplexity import (
     translation_perplexity,
     uniform_model,
 )
-from transformer_tf.translate import Translator
 
 np.set_printoptions(precision=3, suppress=True, linewidth=120)
 

@@ -17,7 +17,7 @@
 # 3. the δ equations of BPTT, written by hand, against `tf.GradientTape`;
 # 4. vanishing gradients through time, and clipping by global norm (`lstm_tf.gradients`);
 # 5. the fast layer `SpaceOdysseyLSTM`;
-# 6. the variant study on JSB Chorales (`lstm_tf.study`).
+# 6. the variant study on JSB Chorales (`lstm_tf.study`, then `lstm_tf.analysis` and `lstm_tf.report`).
 #
 # `QUICK = True` (what the test suite uses) shortens the sequences of the gradient studies.
 
@@ -38,22 +38,13 @@ import tensorflow as tf
 from IPython.display import Markdown, display
 
 from lstm_tf import VARIANTS, SpaceOdysseyLSTM, SpaceOdysseyLSTMCell, get_variant, load_jsb_chorales
+from lstm_tf.analysis import check_paper_claims, importance_by_variant, summarize, variant_forests
 from lstm_tf.bptt import autodiff_gradients, lstm_backward, lstm_forward
 from lstm_tf.gradients import clipping_demo, plot_vanishing_gradients, vanishing_gradient_study
 from lstm_tf.jsb import plot_piano_roll
-from lstm_tf.study import (
-    StudyConfig,
-    check_paper_claims,
-    importance_by_variant,
-    markdown_report,
-    plot_importance,
-    plot_learning_rate_marginal,
-    plot_study,
-    run_study,
-    search_space,
-    summarize,
-    variant_forests,
-)
+from lstm_tf.report import markdown_report, plot_importance, plot_learning_rate_marginal, plot_study
+from lstm_tf.study import run_study
+from lstm_tf.study_config import StudyConfig, search_space
 
 keras.utils.set_random_seed(0)
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is too much here

@@ -19,7 +19,7 @@ BUILTIN_TABLES = ("titanic", "adult")
 
 
 def build_parser():
-    from pipeline.flow import FlowConfig
+    from pipeline.flow import OUTLIER_CHOICES, FlowConfig
 
     parser = argparse.ArgumentParser(
         prog="dm-pipeline",
@@ -62,7 +62,7 @@ def build_parser():
         FlowConfig,
         {"default": FlowConfig()},
         names={"use_lda": "lda"},
-        choices={"outliers": ("clip", "drop", "none")},
+        choices={"outliers": OUTLIER_CHOICES},
         helps={
             "test_size": "share of rows for the test",
             "validation_size": "share of training rows for validation",
@@ -72,13 +72,12 @@ def build_parser():
             "quick": "tiny search grids and few MLP epochs (for tests)",
         },
     )
-    cli_common.deprecated_alias(run, "--dataset", "--data")
-    cli_common.deprecated_alias(run, "--csv", "--data")
+    cli_common.add_verbose_flag(run)
     run.set_defaults(handler=_run)
 
     predict = sub.add_parser("predict", help="predict new rows of a CSV with a run's models")
-    predict.add_argument("--checkpoint-dir", metavar="DIR", help="the --out folder of a run (required)")
-    predict.add_argument("--data", metavar="PATH", help="new rows, with the training table's columns (required)")
+    predict.add_argument("--checkpoint-dir", metavar="DIR", required=True, help="the --out folder of a run")
+    predict.add_argument("--data", metavar="PATH", required=True, help="new rows, with the training table's columns")
     predict.add_argument(
         "--which",
         choices=("best", "random_forest", "mlp"),
@@ -86,20 +85,9 @@ def build_parser():
         help="which model (default: the run's best by test AUC)",
     )
     predict.add_argument("--out", metavar="PATH", help="write the predictions as CSV here (default: print them)")
-    cli_common.deprecated_alias(predict, "--model", "--checkpoint-dir")
-    cli_common.deprecated_alias(predict, "--csv", "--data")
+    cli_common.add_verbose_flag(predict)
     predict.set_defaults(handler=_predict)
     return parser
-
-
-def _check_shares(config):
-    for flag, value in (("--test-size", config.test_size), ("--validation-size", config.validation_size)):
-        if not 0 < value < 1:
-            raise PipelineError(f"{flag} {value}: give a share between 0 and 1, e.g. 0.25.")
-    if not 0 <= config.seed < 2**32:  # what NumPy and scikit-learn accept as a seed
-        raise PipelineError(f"--seed {config.seed}: give a whole number from 0 to 2**32 - 1.")
-    if config.z_threshold <= 0:
-        raise PipelineError(f"--z-threshold {config.z_threshold}: give a positive number of standard deviations.")
 
 
 def _table_source(data):
@@ -115,8 +103,7 @@ def _run(args):
     from pipeline.persist import check_replaceable
     from pipeline.report import write_run
 
-    config = cli_common.config_from_args(args, FlowConfig())
-    _check_shares(config)
+    config = cli_common.config_from_args(args, FlowConfig())  # FlowConfig checks the values
     check_replaceable(args.out)  # now, not after minutes of work
     start = time.perf_counter()
     dataset, csv = _table_source(args.data)
@@ -141,9 +128,6 @@ def _check_out_file(out):
 def _predict(args):
     from pipeline.persist import Predictor, write_file_atomically
 
-    for flag, value in (("--checkpoint-dir DIR", args.checkpoint_dir), ("--data PATH", args.data)):
-        if value is None:  # not argparse's required=True: the deprecated spellings must satisfy it too
-            raise PipelineError(f"predict needs {flag} (the run's folder and the CSV of new rows).")
     if args.out:
         _check_out_file(args.out)  # now, not after loading the models
     predictions = Predictor(args.checkpoint_dir).predict_csv(args.data, args.which)
@@ -156,6 +140,8 @@ def _predict(args):
 
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
+    argv = sys.argv[1:] if argv is None else argv
+    cli_common.quiet_tensorflow(verbose="--verbose" in argv)  # before anything loads TensorFlow
     return cli_common.run(build_parser(), argv, PipelineError)
 
 

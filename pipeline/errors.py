@@ -1,8 +1,11 @@
-"""The one exception type for mistakes a user can make (bad table, missing file, bad flag)."""
+"""The one exception type for mistakes a user can make (bad table, missing file, bad setting)."""
+
+from cli_common import UserError
 
 
-class PipelineError(Exception):
+class PipelineError(UserError):
     """A problem the user can fix; the message says what was wrong and what to do.
 
-    ``dm-pipeline`` prints it without a traceback and exits with status 2.
+    ``parameter``: the parameter the message starts with, where one is to blame.
+    ``dm-pipeline`` prints it (the parameter as its flag) without a traceback and exits with status 2.
     """

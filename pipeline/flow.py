@@ -23,6 +23,8 @@ from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from sklearn.model_selection import train_test_split
 
+from cli_common import seed_problem
+from pipeline.errors import PipelineError
 from pipeline.evaluate import best_by_auc, evaluate_scores
 from pipeline.models import (
     MLP_EPOCHS,
@@ -38,6 +40,7 @@ from pipeline.models import (
 )
 from pipeline.preprocess import class_counts, feature_steps, make_model_pipeline
 
+OUTLIER_CHOICES = ("clip", "drop", "none")  # what phase 1 does at |z| > z_threshold
 MODEL_NAMES = {"random_forest": "Random forest", "mlp": "Keras MLP"}
 
 BALANCE_TEST_WARNING = (
@@ -67,6 +70,30 @@ class FlowConfig:
     use_lda: bool = True
     balance_test: bool = False
     quick: bool = False
+
+    def __post_init__(self):
+        """Refuse settings no run can use, before anything is read or written.
+
+        Raises:
+            PipelineError: naming the parameter (``seed``, ``test_size``, ...) and the fix.
+        """
+        problem = seed_problem(self.seed)
+        if problem:
+            raise PipelineError(problem + ".", parameter="seed")
+        for name in ("test_size", "validation_size"):
+            if not 0 < getattr(self, name) < 1:
+                raise PipelineError(
+                    f"{name} {getattr(self, name)}: give a share between 0 and 1, e.g. 0.25.", parameter=name
+                )
+        if self.outliers not in OUTLIER_CHOICES:
+            raise PipelineError(
+                f"outliers {self.outliers!r}: choose one of {', '.join(OUTLIER_CHOICES)}.", parameter="outliers"
+            )
+        if self.z_threshold <= 0:
+            raise PipelineError(
+                f"z_threshold {self.z_threshold}: give a positive number of standard deviations.",
+                parameter="z_threshold",
+            )
 
 
 @dataclasses.dataclass
@@ -129,15 +156,9 @@ def run_flow(table, config=None, log=print):
 
 
 def _run_phases(table, config, log):
-    schema, seconds = table.schema, {}
-    options = dict(outliers=config.outliers, threshold=config.z_threshold, use_lda=config.use_lda, seed=config.seed)
-    numeric, categorical = schema.numeric, schema.categorical
-    clock = time.perf_counter()
-
+    """Phases 1–6 in order: split and preprocess, base models, evaluation; returns a `FlowResult`."""
+    seconds, clock = {}, time.perf_counter()
     X_fit, X_val, X_test, y_fit, y_val, y_test = split(table.X, table.y, config)
-    features = Pipeline(feature_steps(numeric, categorical, **options)).fit(X_fit, y_fit)
-    encoder = features.named_steps["encode"]
-    n_encoded = len(encoder.get_feature_names_out())
     sizes = {
         "all": len(table.y),
         "train": len(y_fit) + len(y_val),
@@ -145,20 +166,72 @@ def _run_phases(table, config, log):
         "validation": len(y_val),
         "test": len(y_test),
     }
+    features = Pipeline(feature_steps(table.schema.numeric, table.schema.categorical, **_phase_options(config)))
+    features.fit(X_fit, y_fit)
+    n_encoded = len(features.named_steps["encode"].get_feature_names_out())
+    _log_preprocessing(table.schema, config, sizes, n_encoded, y_test, log)
+    seconds["phases 1-3"] = time.perf_counter() - clock
+    before, after = class_counts(features, X_fit, y_fit)
+    lda = _phases_2_to_4(features, config, sizes, n_encoded, (before, after), (X_fit, y_fit, X_test, y_test), log)
+    models = {}
+    for name, (template, param_grid) in _model_templates(table.schema, config, log).items():
+        clock = time.perf_counter()
+        models[name] = _fit_and_score(
+            name, template, param_grid, (X_fit, y_fit, X_val, y_val, X_test, y_test), config, log
+        )
+        seconds[name] = time.perf_counter() - clock
+    best = best_by_auc({name: m.test for name, m in models.items()})
+    log(
+        "phase 6/6 test rows: "
+        + "; ".join(
+            f"{MODEL_NAMES[n]} AUC {m.test['auc']:.4f}, F1 {m.test['f1']:.4f}, accuracy {m.test['accuracy']:.4f}"
+            for n, m in models.items()
+        )
+        + f" → best by AUC: {MODEL_NAMES[best]}"
+    )
+    counts = {
+        "fit_before_smote": before,
+        "fit_after_smote": after,
+        "validation": _counts(y_val),
+        "test": _counts(y_test),
+    }
+    return FlowResult(
+        config=config,
+        schema=table.schema,
+        sizes=sizes,
+        class_counts=counts,
+        n_encoded_features=n_encoded,
+        lda=lda,
+        models=models,
+        best=best,
+        y_test=y_test,
+        seconds=seconds,
+    )
+
+
+def _phase_options(config):
+    """The keyword arguments of phases 1–3 (`pipeline.preprocess`) that ``config`` chooses."""
+    return dict(outliers=config.outliers, threshold=config.z_threshold, use_lda=config.use_lda, seed=config.seed)
+
+
+def _log_preprocessing(schema, config, sizes, n_encoded, y_test, log):
+    """Phase 1's line: rows, features, outliers, split."""
     outlier_words = {
         "clip": f"clipped at |z| > {config.z_threshold:g}",
         "drop": f"training rows with |z| > {config.z_threshold:g} dropped",
         "none": "kept",
     }[config.outliers]
     log(
-        f"phase 1/6 preprocessing: {sizes['all']} rows, {len(numeric)} numeric + {len(categorical)} categorical "
-        f"features → {n_encoded} columns; outliers {outlier_words}, mean imputation, one-hot, min-max "
+        f"phase 1/6 preprocessing: {sizes['all']} rows, {len(schema.numeric)} numeric + {len(schema.categorical)} "
+        f"categorical features → {n_encoded} columns; outliers {outlier_words}, mean imputation, one-hot, min-max "
         f"(fitted on training rows only); stratified split {sizes['train']} train / {sizes['test']} test "
         f"({y_test.mean():.1%} positive in test)"
     )
-    seconds["phases 1-3"] = time.perf_counter() - clock
 
-    before, after = class_counts(features, X_fit, y_fit)
+
+def _phases_2_to_4(features, config, sizes, n_encoded, smote_counts, rows, log):
+    """Log SMOTE (2), LDA (3) and the validation split (4); returns the LDA values for the plots, or None."""
+    (before, after), (X_fit, y_fit, X_test, y_test) = smote_counts, rows
     log(
         f"phase 2/6 SMOTE on the {sum(before)} fit rows: {before[0]} / {before[1]} (negative / positive) "
         f"→ {after[0]} / {after[1]}"
@@ -178,69 +251,43 @@ def _run_phases(table, config, log):
         f"phase 4/6 validation split: {sizes['fit']} fit rows / {sizes['validation']} validation rows "
         "(held out before phases 1-3 were fitted, so validation rows are real, never resampled)"
     )
+    return lda
 
+
+def _model_templates(schema, config, log):
+    """Phase 5's candidates: ``{name: (unfitted pipeline of phases 1–3 + model, parameter grid)}``."""
+    numeric, categorical, options = schema.numeric, schema.categorical, _phase_options(config)
     rf_grid, mlp_grid = (RF_GRID_QUICK, MLP_GRID_QUICK) if config.quick else (RF_GRID, MLP_GRID)
     mlp = KerasMLPClassifier(
         epochs=MLP_EPOCHS_QUICK if config.quick else MLP_EPOCHS,
         patience=5 if config.quick else 8,
         seed=config.seed,
     )
-    templates = {
-        "random_forest": (
-            make_model_pipeline(numeric, categorical, random_forest(config.seed), **options),
-            rf_grid,
-        ),
-        "mlp": (make_model_pipeline(numeric, categorical, mlp, **options), mlp_grid),
-    }
     log(
         f"phase 5/6 base models: random forest ({len(grid(rf_grid))} candidates), "
         f"Keras MLP ({len(grid(mlp_grid))} candidates), judged by validation AUC"
     )
-    models = {}
-    for name, (template, param_grid) in templates.items():
-        clock = time.perf_counter()
-        fitted, table_rows = search(
-            template, grid(param_grid), X_fit, y_fit, X_val, y_val, log=log, name=MODEL_NAMES[name]
-        )
-        best_row = max(table_rows, key=lambda row: row["validation_auc"])
-        p_test = fitted.predict_proba(X_test)[:, 1]
-        models[name] = ModelResult(
-            name=name,
-            pipeline=fitted,
-            search=table_rows,
-            best_params=best_row["params"],
-            validation_auc=best_row["validation_auc"],
-            test=evaluate_scores(y_test, p_test),
-            p_test=p_test,
-            balanced_test=_balanced_test_scores(fitted, X_test, y_test, config.seed) if config.balance_test else None,
-        )
-        seconds[name] = time.perf_counter() - clock
+    return {
+        "random_forest": (make_model_pipeline(numeric, categorical, random_forest(config.seed), **options), rf_grid),
+        "mlp": (make_model_pipeline(numeric, categorical, mlp, **options), mlp_grid),
+    }
 
-    best = best_by_auc({name: m.test for name, m in models.items()})
-    log(
-        "phase 6/6 test rows: "
-        + "; ".join(
-            f"{MODEL_NAMES[n]} AUC {m.test['auc']:.4f}, F1 {m.test['f1']:.4f}, accuracy {m.test['accuracy']:.4f}"
-            for n, m in models.items()
-        )
-        + f" → best by AUC: {MODEL_NAMES[best]}"
-    )
-    return FlowResult(
-        config=config,
-        schema=schema,
-        sizes=sizes,
-        class_counts={
-            "fit_before_smote": before,
-            "fit_after_smote": after,
-            "validation": _counts(y_val),
-            "test": _counts(y_test),
-        },
-        n_encoded_features=n_encoded,
-        lda=lda,
-        models=models,
-        best=best,
-        y_test=y_test,
-        seconds=seconds,
+
+def _fit_and_score(name, template, param_grid, rows, config, log):
+    """Phase 5 search on validation AUC, then phase 6 on the test rows: a `ModelResult`."""
+    X_fit, y_fit, X_val, y_val, X_test, y_test = rows
+    fitted, table_rows = search(template, grid(param_grid), X_fit, y_fit, X_val, y_val, log=log, name=MODEL_NAMES[name])
+    best_row = max(table_rows, key=lambda row: row["validation_auc"])
+    p_test = fitted.predict_proba(X_test)[:, 1]
+    return ModelResult(
+        name=name,
+        pipeline=fitted,
+        search=table_rows,
+        best_params=best_row["params"],
+        validation_auc=best_row["validation_auc"],
+        test=evaluate_scores(y_test, p_test),
+        p_test=p_test,
+        balanced_test=_balanced_test_scores(fitted, X_test, y_test, config.seed) if config.balance_test else None,
     )
 
 

@@ -64,7 +64,8 @@ def built_once(tmp_path_factory, name, build):
 def trained_dir(shared_data, tmp_path_factory):
     """A tiny model trained for one epoch on 1,500 real pairs (quality is not the point);
     built once per test session (:func:`built_once`), so tests only read it."""
-    from transformer_tf.train import TrainConfig, train
+    from transformer_tf.config import TrainConfig
+    from transformer_tf.train import train
 
     config = TrainConfig(
         data=str(shared_data / "spa-eng" / "spa.txt"),

@@ -5,8 +5,9 @@ import re
 import pytest
 
 from transformer_tf.augment import augment_pairs, join_pairs, name_words, swap_names, swap_numbers
+from transformer_tf.config import TrainConfig
 from transformer_tf.data import read_pairs, split_pairs
-from transformer_tf.train import TrainConfig, training_pairs
+from transformer_tf.train import training_pairs
 
 CORPUS = [
     ("Tom is tired.", "Tom está cansado."),

@@ -1,7 +1,9 @@
 """The `transformer-tf` command line and the figures it writes."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,6 +49,70 @@ def test_console_script_runs_in_a_fresh_process():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "split_heads(x): (1, 8, 9, 64)" in result.stdout
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fresh(code, cwd, *args):
+    """Run ``code`` in a fresh interpreter (the repository importable, no log level chosen)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, env=env, cwd=cwd
+    )
+
+
+def test_help_and_a_bad_flag_answer_without_importing_tensorflow(tmp_path):
+    probe = (
+        "import sys\n"
+        "from transformer_tf.cli import main\n"
+        "for argv in (['--help'], ['translate', '--help'], ['translate', '--beam', 'x']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as done:\n"
+        "        print('exit', done.code)\n"
+        "print('tensorflow imported:', 'tensorflow' in sys.modules)\n"
+    )
+    result = _fresh(probe, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "transformer-tf" in result.stdout and "--verbose" in result.stdout
+    assert result.stdout.count("exit 0") == 2 and "exit 2" in result.stdout
+    assert "invalid int value: 'x'" in result.stderr
+    assert result.stdout.strip().endswith("tensorflow imported: False")
+
+
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow and restores the shipped model: ~20 s
+def test_translate_in_a_fresh_process_from_another_folder_prints_no_tensorflow_log_line(tmp_path):
+    # the shipped model is found from the package's location, not from the working directory
+    result = _fresh("import sys; from transformer_tf.cli import main; sys.exit(main())", tmp_path, "translate", "Hi.")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() and result.stderr == ""
+
+
+def test_tensorflow_logs_are_hidden_unless_verbose_or_chosen_by_the_user(monkeypatch):
+    from transformer_tf import cli
+
+    monkeypatch.setattr(cli, "_USER_LOG_LEVEL", None)
+    monkeypatch.setenv(cli.LOG_LEVEL, "2")  # cli_common's default, set before the handler runs
+    cli._tensorflow_logs(verbose=False)
+    assert os.environ[cli.LOG_LEVEL] == "3"
+    cli._tensorflow_logs(verbose=True)
+    assert cli.LOG_LEVEL not in os.environ  # TensorFlow's own default: every line
+    monkeypatch.setattr(cli, "_USER_LOG_LEVEL", "1")
+    monkeypatch.setenv(cli.LOG_LEVEL, "1")
+    cli._tensorflow_logs(verbose=False)
+    assert os.environ[cli.LOG_LEVEL] == "1"
+
+
+def test_the_default_model_folder_is_the_shipped_one_wherever_the_command_runs():
+    from transformer_tf.cli import build_parser
+    from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
+
+    assert DEFAULT_CHECKPOINT_DIR == ROOT / "checkpoints" / "en_es"
+    assert (DEFAULT_CHECKPOINT_DIR / "config.json").is_file()
+    for command in (["translate"], ["evaluate"], ["release"], ["export", "x"], ["plot-attention", "Hi."]):
+        assert build_parser().parse_args(command).checkpoint_dir == str(DEFAULT_CHECKPOINT_DIR)
 
 
 def test_heatmap_panels_show_exactly_the_weights():

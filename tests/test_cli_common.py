@@ -3,7 +3,11 @@ flag names in `transformer-tf`, `lstm-tf` and `dm-pipeline`."""
 
 import argparse
 import dataclasses
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +18,8 @@ import transformer_tf.cli
 from lstm_tf.errors import LSTMTFError
 from pipeline.errors import PipelineError
 from transformer_tf.errors import TransformerTFError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # (prog, its cli module, a cheap sub-command, the name of its handler, the package's error type)
 COMMANDS = {
@@ -114,7 +120,7 @@ def test_no_default_is_written_by_hand_in_a_help_text(prog):
 
 
 def test_the_defaults_shown_are_the_dataclasses_and_the_presets():
-    from lstm_tf.study import StudyConfig
+    from lstm_tf.study_config import StudyConfig
     from pipeline.flow import FlowConfig
     from transformer_tf.config import PRESETS
 
@@ -169,20 +175,110 @@ def test_config_flags_parse_to_the_fields_types_and_leave_the_others_to_the_star
     assert "--cache, --no-cache" in help_text
 
 
-def test_a_deprecated_alias_acts_as_the_new_flag_hidden_from_help(capsys):
-    parser = argparse.ArgumentParser(prog="toy")
-    parser.add_argument("--num-heads", type=int, default=8)
-    parser.add_argument("--jit", action="store_true")
-    cli_common.deprecated_alias(parser, "--heads", "--num-heads")
-    cli_common.deprecated_alias(parser, "--xla", "--jit")
-    assert vars(parser.parse_args(["--heads", "4", "--xla"])) == {"num_heads": 4, "jit": True}
-    err = capsys.readouterr().err.splitlines()
-    assert err == [
-        "toy: warning: --heads is deprecated and goes in the next release; use --num-heads",
-        "toy: warning: --xla is deprecated and goes in the next release; use --jit",
-    ]
-    assert vars(parser.parse_args(["--num-heads", "4"])) == {"num_heads": 4, "jit": False}
-    assert capsys.readouterr().err == ""
-    assert "--heads" not in parser.format_help() and "--xla" not in parser.format_help()
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--heads", "four"])  # the new flag's type applies to the old spelling
+def test_quiet_tensorflow_sets_the_level_once_and_leaves_a_users_choice(monkeypatch):
+    from absl import logging as absl_logging
+
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    verbosity = absl_logging.get_verbosity()
+    try:
+        cli_common.quiet_tensorflow(verbose=True)  # --verbose: the logs stay
+        assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+        cli_common.quiet_tensorflow()
+        cli_common.quiet_tensorflow()  # twice is the same as once
+        assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+        assert absl_logging.get_verbosity() == absl_logging.ERROR
+        monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's choice wins
+        cli_common.quiet_tensorflow()
+        assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    finally:
+        absl_logging.set_verbosity(verbosity)
+
+
+def test_a_library_error_names_the_parameter_and_the_command_the_flag():
+    error = LSTMTFError("seed 4294967296: give a whole number from 0 to 2**32 - 1.", parameter="seed")
+    assert cli_common.flag_message(error) == "--seed 4294967296: give a whole number from 0 to 2**32 - 1."
+    error = PipelineError("units_range (32, 16): raise the cap.", parameter="units_range")
+    assert cli_common.flag_message(error, {"units_range": "--max-units"}) == "--max-units (32, 16): raise the cap."
+    assert cli_common.flag_message(PipelineError("the table is empty.")) == "the table is empty."
+
+
+@pytest.mark.parametrize("prog", ["lstm-tf", "dm-pipeline"])
+def test_help_and_a_bad_flag_answer_without_importing_tensorflow(prog):
+    module = COMMANDS[prog][0].__name__
+    probe = (
+        "import sys\n"
+        f"from {module} import main\n"
+        "for argv in (['--help'], ['--no-such-flag']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as exit_:\n"
+        "        print('exit', exit_.code)\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-3:] == ["exit 0", "exit 2", "False False"], result.stdout[-2000:]
+
+
+BENCH_SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "interleave.py")
+
+
+@pytest.mark.parametrize("script", BENCH_SCRIPTS)
+def test_a_bench_script_answers_help_without_importing_tensorflow(script):
+    # -X importtime lists every module the interpreter imports, on standard error
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", script, "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT / "bench",
+    )
+    assert result.returncode == 0 and result.stdout.startswith(f"usage: {script}"), result.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "argparse" in imported  # the list is there
+    assert "tensorflow" not in imported and "keras" not in imported
+
+
+def test_cli_common_imports_nothing_of_the_project():
+    import ast
+
+    tree = ast.parse((ROOT / "cli_common" / "__init__.py").read_text(encoding="utf-8"))
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    imported |= {
+        node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "argparse" in imported  # the scan sees the imports
+    assert imported.isdisjoint({"transformer_tf", "lstm_tf", "pipeline", "bench"})
+
+
+def test_parameters_as_flags_writes_a_library_message_in_the_commands_words():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--tokenizer")
+    parser.add_argument("--share-embeddings", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--checkpoint-dir")
+    parser.add_argument("--force", action="store_true")
+    assert cli_common.parameters_as_flags("or pass force=True to replace it", parser) == "or pass --force to replace it"
+    message = (
+        "batch_size 0: give a whole number ≥ 1; seed -1: give a whole number; "
+        "share_embeddings=True needs tokenizer='joint', not tokenizer='bpemb'; or give share_embeddings=False; "
+        "train into another checkpoint_dir, not /tmp/test_batch_size0/checkpoint_dir"
+    )
+    assert cli_common.parameters_as_flags(message, parser) == (
+        "--batch-size 0: give a whole number ≥ 1; --seed -1: give a whole number; "
+        "--share-embeddings needs --tokenizer joint, not --tokenizer bpemb; or give --no-share-embeddings; "
+        "train into another --checkpoint-dir, not /tmp/test_batch_size0/checkpoint_dir"
+    )
+    # a one-word parameter is a flag only where it opens a problem: prose keeps its words
+    assert cli_common.parameters_as_flags("the seed of a tokenizer", parser) == "the seed of a tokenizer"

@@ -40,7 +40,8 @@ TIMEOUT = 420  # seconds any worker process may take before the test fails (and 
 WORKER = """
 import json, os, signal, sys
 import keras
-from transformer_tf.train import TrainConfig, make_strategy, train
+from transformer_tf.config import TrainConfig
+from transformer_tf.train import make_strategy, train
 
 strategy = make_strategy("multiworker", worker_timeout=120)  # before any tensor exists
 
@@ -100,6 +101,7 @@ def settings(shared_data):
 def single_process(settings):
     """``(steps an epoch, weights)`` of ONE process trained with Keras's own ``train_on_batch``
     on the global batches (32 pairs) the two workers share, from the same initial weights."""
+    from transformer_tf.config import TrainConfig
     from transformer_tf.data import (
         batch_pairs,
         count_batches,
@@ -107,7 +109,7 @@ def single_process(settings):
         load_splits,
         training_stream,
     )
-    from transformer_tf.train import TrainConfig, build_model, make_tokenizers, training_pairs
+    from transformer_tf.train import build_model, make_tokenizers, training_pairs
 
     config = TrainConfig(**settings)
     global_batch = config.batch_size * WORKERS

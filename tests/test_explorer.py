@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from headless import chromium, missing_browser, open_explorer  # tests/headless.py
 
+from transformer_tf.attention_maps import KINDS, sentence_attention
 from transformer_tf.cli import main
 from transformer_tf.explorer import (
     PAGE_NAME,
@@ -22,7 +23,7 @@ from transformer_tf.explorer import (
     write_attention_page,
 )
 from transformer_tf.model import Transformer
-from transformer_tf.translate import KINDS, Translator, sentence_attention
+from transformer_tf.translate import Translator
 
 SENTENCE = "He admired her as a great director."
 LAYERS, HEADS = 2, 4

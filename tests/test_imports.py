@@ -109,3 +109,53 @@ def test_the_package_docstring_names_every_module(package):
     doc = importlib.import_module(package).__doc__
     modules = {path.stem for path in (ROOT / package).glob("*.py")} - {"__init__"}
     assert modules - set(re.findall(rf"{package}\.(\w+)", doc)) == set(), f"missing from {package}/__init__.py"
+
+
+# The names a reader of the articles imports from the package root; each must import.
+TRANSFORMER_TF_PUBLIC_NAMES = (
+    "CustomSchedule",
+    "Decoder",
+    "DecoderLayer",
+    "Encoder",
+    "EncoderLayer",
+    "MultiHeadAttention",
+    "PAD_ID",
+    "TrainConfig",
+    "Transformer",
+    "TransformerTFError",
+    "Translator",
+    "create_look_ahead_mask",
+    "create_masks",
+    "create_padding_mask",
+    "embedding_classifier",
+    "embedding_map",
+    "one_hot_encode",
+    "perplexity",
+    "plot_attention_heads",
+    "plot_attention_overview",
+    "plot_attention_weights",
+    "point_wise_feed_forward_network",
+    "positional_encoding",
+    "scaled_dot_product_attention",
+    "sentence_attention",
+    "show_attention",
+)
+
+
+def test_the_transformer_package_root_gives_every_public_name():
+    import transformer_tf
+    from transformer_tf import Translator
+    from transformer_tf.translate import Translator as home
+
+    assert Translator is home
+    assert sorted(transformer_tf.__all__) == sorted(TRANSFORMER_TF_PUBLIC_NAMES)
+    missing = [name for name in TRANSFORMER_TF_PUBLIC_NAMES if getattr(transformer_tf, name, None) is None]
+    assert missing == []
+    with pytest.raises(AttributeError, match="no_such_name"):
+        transformer_tf.no_such_name  # noqa: B018
+
+
+def test_the_transformer_package_root_imports_without_tensorflow():
+    probe = "import sys, transformer_tf, transformer_tf.config, transformer_tf.cli; print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0 and result.stdout.split() == ["False"], result.stderr[-2000:]

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from lstm_tf import search
+from lstm_tf.analysis import check_paper_claims, importance_by_variant, summarize, variant_forests
 from lstm_tf.cli import main
 from lstm_tf.errors import LSTMTFError
 from lstm_tf.jsb import (
@@ -25,18 +26,9 @@ from lstm_tf.jsb import (
     plot_piano_roll,
     resolve_jsb_chorales,
 )
-from lstm_tf.study import (
-    StudyConfig,
-    check_paper_claims,
-    importance_by_variant,
-    next_step_batches,
-    plot_learning_rate_marginal,
-    run_study,
-    search_space,
-    summarize,
-    variant_forests,
-    write_report,
-)
+from lstm_tf.report import plot_learning_rate_marginal, write_report
+from lstm_tf.study import next_step_batches, run_study
+from lstm_tf.study_config import StudyConfig, search_space
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -507,3 +499,38 @@ def test_shared_copy_is_not_modified(jsb_dir, tmp_path):
     before = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
     assert len(load_jsb_chorales(path)["valid"]) == 76
     assert (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns) == before
+
+
+def test_the_study_config_refuses_a_seed_out_of_range_naming_the_parameter():
+    for seed in (-1, 2**32, 1.5):
+        with pytest.raises(LSTMTFError) as err:
+            StudyConfig(seed=seed)
+        assert err.value.parameter == "seed" and str(err.value).startswith(f"seed {seed}: give a whole number")
+    with pytest.raises(LSTMTFError) as err:
+        StudyConfig.for_protocol("fast", units_range=(32, 16))
+    assert err.value.parameter == "units_range"
+    assert StudyConfig(seed=2**32 - 1).seed == 2**32 - 1
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_cli_study_refuses_a_seed_out_of_range_before_writing_anything(tmp_path, capsys, seed):
+    out = tmp_path / "out"
+    assert main(["study", "--quick", "--seed", seed, "--data", str(tmp_path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"lstm-tf study: error: --seed {seed}: give a whole number from 0 to 2**32 - 1" in err
+    assert "Traceback" not in err and not out.exists()
+    assert main(["study", "--quick", "--max-units", "4", "--data", str(tmp_path), "--out", str(out)]) == 2
+    assert "lstm-tf study: error: --max-units (32, 4): the hidden-size cap 4" in capsys.readouterr().err
+    assert main(["bptt", "--seed", seed]) == 2
+    assert f"lstm-tf bptt: error: --seed {seed}: give a whole number" in capsys.readouterr().err
+
+
+def test_the_report_path_imports_no_tensorflow():
+    # lstm-tf study --report-only reads stored trials: config, analysis and report need no TensorFlow
+    probe = (
+        "import sys, lstm_tf.study_config, lstm_tf.analysis, lstm_tf.report\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=env)
+    assert result.returncode == 0 and result.stdout.split() == ["False", "False"], result.stderr[-2000:]

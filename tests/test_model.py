@@ -213,7 +213,8 @@ def test_tied_embeddings_share_one_matrix_for_input_output_and_decoder(batch, tm
 
 
 def test_mixed_precision_computes_in_bfloat16_with_float32_logits(batch):
-    from transformer_tf.train import TrainConfig, build_model
+    from transformer_tf.config import TrainConfig
+    from transformer_tf.train import build_model
 
     config = TrainConfig(num_layers=1, d_model=32, num_heads=4, dff=64, max_tokens=30, mixed_precision=True)
     before = keras.mixed_precision.dtype_policy().name
@@ -230,7 +231,7 @@ def test_mixed_precision_computes_in_bfloat16_with_float32_logits(batch):
 
 
 def test_label_smoothed_loss_matches_its_definition():
-    from transformer_tf.train import masked_loss
+    from transformer_tf.losses import masked_loss
 
     logits = tf.constant(np.random.default_rng(0).normal(size=(2, 3, 7)), tf.float32)
     labels = tf.constant([[4, 2, 0], [1, 0, 0]], tf.int64)  # 0 = padding: 3 real positions
@@ -245,8 +246,8 @@ def test_label_smoothed_loss_matches_its_definition():
 
 def test_the_model_modules_layers_are_registered_for_keras_loading():
     """``.keras`` files name these classes as ``transformer_tf>Class``; loading looks them up there."""
-    from transformer_tf import model as model_module
+    from transformer_tf.layers import TiedOutput
 
-    for cls in (model_module.TiedOutput, Transformer):
+    for cls in (TiedOutput, Transformer):
         name = f"transformer_tf>{cls.__name__}"
         assert keras.saving.get_registered_object(name) is cls, name

@@ -11,6 +11,7 @@ from PIL import Image
 
 from pipeline.cli import build_parser, main
 from pipeline.data import locate_builtin
+from pipeline.errors import PipelineError
 from pipeline.evaluate import RATE_NAMES
 from pipeline.persist import atomic_folder
 
@@ -82,27 +83,12 @@ def test_data_names_a_builtin_table_unless_a_file_has_that_name(tmp_path, monkey
     assert _table_source("adult") == (None, "adult")
 
 
-def test_the_old_flag_names_still_work_and_say_they_are_deprecated(capsys):
-    for old, new in (("--csv", "--data"), ("--dataset", "--data")):
-        args = build_parser().parse_args(["run", old, "adult"])
-        err = capsys.readouterr().err
-        assert args.data == "adult"
-        assert err == f"dm-pipeline run: warning: {old} is deprecated and goes in the next release; use {new}\n"
-    args = build_parser().parse_args(["predict", "--model", "runs/t", "--csv", "new.csv"])
-    err = capsys.readouterr().err
-    assert (args.checkpoint_dir, args.data) == ("runs/t", "new.csv")
-    assert err.splitlines() == [
-        "dm-pipeline predict: warning: --model is deprecated and goes in the next release; use --checkpoint-dir",
-        "dm-pipeline predict: warning: --csv is deprecated and goes in the next release; use --data",
-    ]
-    args = build_parser().parse_args(["predict", "--checkpoint-dir", "runs/t", "--data", "new.csv"])
-    assert (args.checkpoint_dir, args.data) == ("runs/t", "new.csv") and capsys.readouterr().err == ""
-
-
 def test_predict_without_its_inputs_exits_2_naming_them(capsys):
-    assert main(["predict", "--data", "new.csv"]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", "--data", "new.csv"])
     err = capsys.readouterr().err
-    assert "predict needs --checkpoint-dir DIR" in err and "Traceback" not in err
+    assert exit_.value.code == 2
+    assert "the following arguments are required: --checkpoint-dir" in err and "Traceback" not in err
 
 
 def test_out_that_is_some_other_folder_is_left_alone(tmp_path, capsys):
@@ -387,10 +373,22 @@ def test_a_latin1_csv_exits_2_naming_the_encoding(tmp_path, capsys):
     assert "UTF-8" in err and str(path) in err and "Traceback" not in err
 
 
-def test_a_negative_seed_exits_2_before_any_work(tmp_path, capsys):
-    assert main(["run", "--quick", "--seed", "-1", "--out", str(tmp_path / "run")]) == 2
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_out_of_range_exits_2_naming_the_flag_before_any_work(tmp_path, capsys, seed):
+    assert main(["run", "--quick", "--seed", seed, "--out", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
-    assert "--seed -1" in err and "Traceback" not in err and list(tmp_path.iterdir()) == []
+    assert f"dm-pipeline run: error: --seed {seed}: give a whole number from 0 to 2**32 - 1" in err
+    assert "Traceback" not in err and list(tmp_path.iterdir()) == []
+
+
+def test_the_flow_config_refuses_bad_values_naming_the_parameter():
+    from pipeline.flow import FlowConfig
+
+    for field, value in (("seed", 2**32), ("seed", -1), ("test_size", 1.0), ("validation_size", 0), ("z_threshold", 0)):
+        with pytest.raises(PipelineError) as err:
+            FlowConfig(**{field: value})
+        assert err.value.parameter == field and str(err.value).startswith(f"{field} {value}: ")
+    assert FlowConfig(seed=2**32 - 1).seed == 2**32 - 1
 
 
 def test_a_damaged_schema_exits_2_naming_it(tmp_path, capsys):

@@ -5,12 +5,12 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from transformer_tf.attention_maps import sentence_attention
 from transformer_tf.cli import main
 from transformer_tf.plot import (
     plot_attention_overview,
     plot_attention_weights,
     plot_positional_encoding,
-    sentence_attention,
 )
 from transformer_tf.translate import Translator
 
@@ -129,14 +129,6 @@ def test_the_positional_encoding_picture_is_the_encoding_and_its_curves():
     np.testing.assert_array_equal(heat.collections[0].get_array().reshape(50, 512), encoding[0])
     assert [line.get_label() for line in curves.lines] == ["dim 0 (sin)", "dim 1 (cos)", "dim 128 (sin)"]  # 600 > depth
     np.testing.assert_allclose(curves.lines[1].get_ydata(), np.cos(np.arange(50)), atol=1e-6)  # dim 1: cos(pos)
-
-
-def test_sentence_attention_is_still_importable_from_its_old_homes():
-    import transformer_tf
-    from transformer_tf import plot, translate
-
-    assert plot.sentence_attention is transformer_tf.sentence_attention is translate.sentence_attention
-    assert plot.SentenceAttention is translate.SentenceAttention
 
 
 @pytest.mark.parametrize("heads, seq_q, seq_k", [(8, 9, 10), (8, 21, 24), (1, 9, 10)])

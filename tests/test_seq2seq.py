@@ -14,19 +14,14 @@ import tensorflow as tf
 from PIL import Image
 
 from transformer_tf import seq2seq
+from transformer_tf.attention_maps import sentence_attention
 from transformer_tf.checkpoints import checkpoint_kind
 from transformer_tf.cli import main
 from transformer_tf.config import CONFIG_FILE, TrainConfig
+from transformer_tf.decoding import FullRecompute, beam_search_decode, greedy_decode, greedy_decode_full
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.tokenizer import END_ID, START_ID
-from transformer_tf.translate import (
-    FullRecompute,
-    Translator,
-    beam_search_decode,
-    greedy_decode,
-    greedy_decode_full,
-    sentence_attention,
-)
+from transformer_tf.translate import Translator
 
 SENTENCES = ["He admired her as a great director.", "I am here.", "Tom is tall."]
 
@@ -138,10 +133,10 @@ def test_a_config_without_a_model_kind_loads_as_a_transformer(tmp_path):
     assert TrainConfig.load(tmp_path).model == "transformer"
 
 
-def test_bad_rnn_settings_name_the_flag(tmp_path, capsys):
-    with pytest.raises(TransformerTFError, match="--rnn-variant 'LSTM'"):
+def test_bad_rnn_settings_name_the_field_or_the_flag(tmp_path, capsys):
+    with pytest.raises(TransformerTFError, match="^rnn_variant 'LSTM'"):
         TrainConfig(model="rnn", rnn_cell="space_odyssey", rnn_variant="LSTM").validate()
-    with pytest.raises(TransformerTFError, match="--model 'cnn'"):
+    with pytest.raises(TransformerTFError, match="^model 'cnn': choose one of transformer, rnn"):
         TrainConfig(model="cnn").validate()
     assert main(["train", "--model", "rnn", "--rnn-units", "0", "--checkpoint-dir", str(tmp_path / "x")]) == 2
     assert "--rnn-units 0" in capsys.readouterr().err and not (tmp_path / "x").exists()
@@ -281,5 +276,5 @@ def test_a_checkpoint_of_one_kind_loaded_as_the_other_fails_naming_both(rnn_dir,
     assert "Traceback" not in err
     # a folder of kind "transformer" resumed as --model rnn
     config = TrainConfig.load(mislabelled)
-    with pytest.raises(TransformerTFError, match="is a 'transformer' model and --model rnn asks for a 'rnn'"):
+    with pytest.raises(TransformerTFError, match="is a 'transformer' model and model='rnn' asks for a 'rnn'"):
         train(dataclasses.replace(config, model="rnn"), mislabelled, tmp_path / "logs", verbose=0)

@@ -85,7 +85,7 @@ def test_missing_bpemb_model_is_one_download_try_then_the_alternative(tmp_path):
 
     offline = requests.ConnectionError("no route to host")
     with mock.patch("requests.get", side_effect=offline) as get:
-        with pytest.raises(TransformerTFError, match=r"es vs=10000 is not available.*--tokenizer trained"):
+        with pytest.raises(TransformerTFError, match=r"es vs=10000 is not available.*tokenizer='trained'"):
             SubwordTokenizer.from_bpemb("es", vs=10000, cache_dir=tmp_path)
     # one request, for the size asked (vs_fallback off: no silent jump to another size, no retry);
     # bpemb sets no timeout on it: offline it fails as fast as the OS's name lookup does

@@ -14,8 +14,9 @@ import pytest
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config  # is_op_determinism_enabled: not public
 
+from transformer_tf.config import CONFIG_FILE, TrainConfig
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.train import CONFIG_FILE, TrainConfig, train
+from transformer_tf.train import train
 
 INTERVAL = 4  # checkpoint every 4 optimizer steps
 
@@ -107,7 +108,8 @@ def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, straight_
         import os
         import keras
         import tensorflow as tf
-        from transformer_tf.train import TrainConfig, train
+        from transformer_tf.config import TrainConfig
+        from transformer_tf.train import train
         if {deterministic}:
             tf.config.experimental.enable_op_determinism()
 
@@ -235,6 +237,16 @@ def test_a_bad_number_exits_2_before_anything_is_written(flags, tmp_path, capsys
     captured = capsys.readouterr()
     assert code == 2 and flags[0] in captured.err and "Traceback" not in captured.err
     assert "checkpoints" not in captured.out and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flags", BAD_NUMBERS, ids=lambda f: " ".join(f))
+def test_a_bad_number_in_the_library_names_the_field_not_the_flag(flags):
+
+    field = flags[0][2:].replace("-", "_")
+    value = type(getattr(TrainConfig(), field) or 1)(flags[1])  # max_pairs (None) is a whole number
+    with pytest.raises(TransformerTFError) as refused:
+        dataclasses.replace(TrainConfig(), **{field: value}).validate()
+    assert f"{field} {value}" in str(refused.value) and "--" not in str(refused.value)
 
 
 @pytest.mark.parametrize("corpus", ["too_small", "latin1"])

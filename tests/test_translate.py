@@ -7,10 +7,11 @@ import pytest
 import tensorflow as tf
 
 from transformer_tf import Transformer
+from transformer_tf.decoding import greedy_decode, greedy_decode_full
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.export import EXPORT_MARKER
 from transformer_tf.tokenizer import END_ID, START_ID
-from transformer_tf.translate import Translator, greedy_decode, greedy_decode_full
+from transformer_tf.translate import Translator
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_cached_decoding_gives_exactly_the_full_recompute_tokens(model):
 
 
 def test_cached_beam_search_gives_exactly_the_full_recompute_beams(model):
-    from transformer_tf.translate import FullRecompute, beam_search_decode
+    from transformer_tf.decoding import FullRecompute, beam_search_decode
 
     inp = tf.constant([[START_ID, 9, 8, 7, END_ID, 0, 0], [START_ID, *range(10, 15), END_ID]], tf.int64)
     cached = beam_search_decode(model, inp, 15, beam_size=3).numpy()
@@ -175,7 +176,7 @@ def _log_prob(model, inp, out):
 
 
 def test_beam_of_one_is_greedy_and_wider_beams_are_never_less_likely(model):
-    from transformer_tf.translate import beam_search_decode
+    from transformer_tf.decoding import beam_search_decode
 
     rng = np.random.default_rng(1)
     inp = tf.constant([[START_ID, *rng.integers(4, 60, 6), END_ID] for _ in range(3)], tf.int64)
@@ -241,7 +242,8 @@ def test_released_weights_alone_translate_like_the_checkpoint(trained_dir, tmp_p
     import shutil
 
     from transformer_tf.cli import main
-    from transformer_tf.train import TrainConfig, train
+    from transformer_tf.config import TrainConfig
+    from transformer_tf.train import train
 
     run = tmp_path / "run"  # release writes into the folder: a copy, the fixture is shared
     shutil.copytree(trained_dir, run)
@@ -264,8 +266,8 @@ def test_released_weights_alone_translate_like_the_checkpoint(trained_dir, tmp_p
 
 
 def test_the_decoder_never_emits_unknown_start_or_padding(model):
+    from transformer_tf.decoding import next_token_logits
     from transformer_tf.tokenizer import UNK_ID
-    from transformer_tf.translate import next_token_logits
 
     bias = np.zeros(70, np.float32)
     bias[[0, UNK_ID, START_ID]] = 100.0  # make the forbidden ids the most likely ones
@@ -292,7 +294,7 @@ def test_the_decoder_never_emits_unknown_start_or_padding(model):
     ],
 )
 def test_texts_are_split_into_sentences(text, sentences):
-    from transformer_tf.translate import split_sentences
+    from transformer_tf.sentences import split_sentences
 
     assert split_sentences(text) == sentences
 
@@ -354,14 +356,27 @@ def test_one_string_is_one_sentence(trained_dir):
 
 
 @pytest.mark.parametrize("batch_size", [0, -1])
-def test_a_batch_size_below_one_is_refused(trained_dir, batch_size, capsys):
+def test_a_batch_size_below_one_is_refused_naming_the_parameter_or_the_flag(trained_dir, batch_size, capsys):
     from transformer_tf.cli import main
 
-    with pytest.raises(TransformerTFError, match="--batch-size"):
+    # the library names its parameter (a notebook has no flags) ...
+    with pytest.raises(TransformerTFError, match=rf"^batch_size {batch_size}: ") as refused:
         Translator.from_checkpoint(trained_dir).translate(["Hi."], batch_size=batch_size)
+    assert "--" not in str(refused.value)
+    # ... the command line its flag
     code = main(["translate", "Hi.", "--batch-size", str(batch_size), "--checkpoint-dir", str(trained_dir)])
     captured = capsys.readouterr()
-    assert code == 2 and "--batch-size" in captured.err and captured.out == ""
+    assert code == 2 and f"--batch-size {batch_size}: " in captured.err and captured.out == ""
+
+
+def test_a_beam_below_one_is_refused_naming_the_parameter_or_the_flag(trained_dir, capsys):
+    from transformer_tf.cli import main
+
+    with pytest.raises(TransformerTFError, match=r"^beam 0: ") as refused:
+        Translator.from_checkpoint(trained_dir).translate(["Hi."], beam=0)
+    assert "--" not in str(refused.value)
+    assert main(["translate", "Hi.", "--beam", "0", "--checkpoint-dir", str(trained_dir)]) == 2
+    assert "translate: error: --beam 0: " in capsys.readouterr().err
 
 
 def _copy_run(trained_dir, tmp_path):

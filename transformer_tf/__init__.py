@@ -7,6 +7,11 @@ can be read side by side::
                                 create_padding_mask, create_look_ahead_mask, Transformer,
                                 CustomSchedule)
 
+and the object a user wants first, the shipped translator::
+
+    from transformer_tf import Translator
+    Translator.from_checkpoint().translate("He admired her.")
+
 Reading order, the way data flows (no module imports a later stage):
 
 data
@@ -18,19 +23,26 @@ data
 model
     - :mod:`~transformer_tf.masks`        ``create_padding_mask``, ``create_look_ahead_mask``
     - :mod:`~transformer_tf.attention`    ``scaled_dot_product_attention``, ``MultiHeadAttention``
-    - :mod:`~transformer_tf.layers`       positional encoding, feed-forward, encoder/decoder layers
-    - :mod:`~transformer_tf.seq2seq`      the series' previous step: an RNN encoder–decoder with
-      Bahdanau attention (``Encoder``, ``BahdanauAttention``, ``Decoder``, ``RNNTranslator``)
-    - :mod:`~transformer_tf.model`        ``Transformer``; ``model_from_config`` (either kind, from its config)
     - :mod:`~transformer_tf.config`       ``TrainConfig``: the architecture and run settings
-      (``config.json``), beside the model so inference never imports training
+      (``config.json``), every choice list and default (model kinds, cells, strategies, the
+      shipped model's folder); imports no TensorFlow, so inference never imports training
+    - :mod:`~transformer_tf.layers`       positional encoding, feed-forward, encoder/decoder layers,
+      the output projection tied to the embedding (``TiedOutput``)
+    - :mod:`~transformer_tf.model`        ``Transformer``
+    - :mod:`~transformer_tf.seq2seq`      the series' previous step: an RNN encoder–decoder with
+      Bahdanau attention (``RNNEncoder``, ``BahdanauAttention``, ``RNNDecoder``, ``RNNTranslator``)
+    - :mod:`~transformer_tf.factory`      ``model_from_config``: either kind, from its config
 training
     - :mod:`~transformer_tf.schedule`     ``CustomSchedule``, the paper's warm-up learning rate
+    - :mod:`~transformer_tf.losses`       ``masked_loss`` (label smoothing), ``masked_accuracy``
     - :mod:`~transformer_tf.checkpoints`  what a run leaves in its folder, restored and released
-    - :mod:`~transformer_tf.train`        ``train``: resumable training, loss and accuracy
     - :mod:`~transformer_tf.distributed`  the multi-worker loop (``--strategy multiworker``)
+    - :mod:`~transformer_tf.train`        ``train``: prepare, then fit in process or across workers
 inference
-    - :mod:`~transformer_tf.translate`    ``Translator``: greedy and beam decoding with a cache
+    - :mod:`~transformer_tf.decoding`     greedy and beam decoding with a cache, and the slow reference
+    - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
+    - :mod:`~transformer_tf.translate`    ``Translator``: restore a model, translate texts
+    - :mod:`~transformer_tf.attention_maps`  ``sentence_attention``: every attention matrix for a sentence
     - :mod:`~transformer_tf.export`       a SavedModel from string to string
     - :mod:`~transformer_tf.evaluate`     sacreBLEU BLEU and chrF, overall and per category
 plots
@@ -49,68 +61,54 @@ Where a reader of each article looks:
   models) (notebook 02);
 - the Transformer translator: ``data`` → ``tokenizer`` → ``model`` → ``train`` →
   ``translate``, in the order above.
+
+Every name below is imported on first use (PEP 562), so ``import transformer_tf`` and the
+command line's ``--help`` start without TensorFlow.
 """
 
-from transformer_tf.attention import MultiHeadAttention, scaled_dot_product_attention
-from transformer_tf.embeddings import embedding_classifier, embedding_map, one_hot_encode
-from transformer_tf.layers import (
-    Decoder,
-    DecoderLayer,
-    Encoder,
-    EncoderLayer,
-    point_wise_feed_forward_network,
-    positional_encoding,
-)
-from transformer_tf.masks import PAD_ID, create_look_ahead_mask, create_masks, create_padding_mask
-from transformer_tf.model import Transformer
-from transformer_tf.perplexity import perplexity
-from transformer_tf.schedule import CustomSchedule
+import importlib
 
-# Plotting pulls in matplotlib, seaborn and plotly: imported on first use, not with the package.
-_PLOTTING = (
-    "plot_attention_heads",
-    "plot_attention_weights",
-    "plot_attention_overview",
-)
-_EXPLORER = ("show_attention",)
+# public name → the module that is its home
+_HOMES = {
+    "MultiHeadAttention": "attention",
+    "scaled_dot_product_attention": "attention",
+    "embedding_classifier": "embeddings",
+    "embedding_map": "embeddings",
+    "one_hot_encode": "embeddings",
+    "Decoder": "layers",
+    "DecoderLayer": "layers",
+    "Encoder": "layers",
+    "EncoderLayer": "layers",
+    "point_wise_feed_forward_network": "layers",
+    "positional_encoding": "layers",
+    "PAD_ID": "masks",
+    "create_look_ahead_mask": "masks",
+    "create_masks": "masks",
+    "create_padding_mask": "masks",
+    "Transformer": "model",
+    "perplexity": "perplexity",
+    "CustomSchedule": "schedule",
+    "TrainConfig": "config",
+    "TransformerTFError": "errors",
+    "Translator": "translate",
+    "sentence_attention": "attention_maps",
+    "plot_attention_heads": "plot",
+    "plot_attention_weights": "plot",
+    "plot_attention_overview": "plot",
+    "show_attention": "explorer",
+}
 
 
 def __getattr__(name):
-    if name == "sentence_attention":  # inference (transformer_tf.translate), kept importable from here
-        from transformer_tf import translate
-
-        return translate.sentence_attention
-    if name in _PLOTTING:
-        from transformer_tf import plot
-
-        return getattr(plot, name)
-    if name in _EXPLORER:
-        from transformer_tf import explorer
-
-        return getattr(explorer, name)
-    raise AttributeError(f"module 'transformer_tf' has no attribute {name!r}")
+    if name not in _HOMES:
+        raise AttributeError(f"module 'transformer_tf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"transformer_tf.{_HOMES[name]}"), name)
+    globals()[name] = value  # once found, an ordinary attribute
+    return value
 
 
-__all__ = [
-    *_PLOTTING,
-    *_EXPLORER,
-    "sentence_attention",
-    "CustomSchedule",
-    "Decoder",
-    "DecoderLayer",
-    "Encoder",
-    "EncoderLayer",
-    "MultiHeadAttention",
-    "PAD_ID",
-    "Transformer",
-    "create_look_ahead_mask",
-    "create_masks",
-    "create_padding_mask",
-    "embedding_classifier",
-    "embedding_map",
-    "one_hot_encode",
-    "perplexity",
-    "point_wise_feed_forward_network",
-    "positional_encoding",
-    "scaled_dot_product_attention",
-]
+def __dir__():
+    return sorted({*globals(), *_HOMES})
+
+
+__all__ = sorted(_HOMES)

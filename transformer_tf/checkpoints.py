@@ -7,14 +7,16 @@ A folder holds ``config.json`` (:mod:`transformer_tf.config`), the tokenizer fil
 """
 
 import gc
+import sys
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
-from transformer_tf.config import TrainConfig
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, TrainConfig
 from transformer_tf.errors import TransformerTFError, error_line
-from transformer_tf.model import model_from_config
+from transformer_tf.factory import model_from_config
 from transformer_tf.tokenizer import load_tokenizers
 
 
@@ -89,7 +91,7 @@ def restore_checkpoint(checkpoint, prefix, expect_partial=False, kind=None):
         raise TransformerTFError(
             f"{prefix} holds the weights of a {saved!r} model, but config.json describes a {kind!r} "
             f'model ("model": "{kind}"); is config.json from another run? Restore the folder\'s own '
-            f"config.json, or train the {kind} model into another --checkpoint-dir."
+            f"config.json, or train the {kind} model into another checkpoint_dir."
         )
     problem = None
     try:
@@ -159,7 +161,7 @@ def shipped_weights(checkpoint_dir):
     return str(prefix) if prefix.with_suffix(".index").is_file() else None
 
 
-def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
+def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
     """Write the model weights, without optimizer state, to ``<checkpoint_dir>/weights/``
     (what the repository ships: a third of the size).
 
@@ -172,14 +174,14 @@ def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
         the checkpoint prefix written.
     """
     if average < 1:
-        raise TransformerTFError(f"--average {average}: average at least 1 checkpoint.")
+        raise TransformerTFError(f"average {average!r}: average at least 1 checkpoint.")
     _, model, _, _ = restore_model(checkpoint_dir)
     if average > 1:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
         kept = list(state.all_model_checkpoint_paths) if state else []
         if len(kept) < average:
             raise TransformerTFError(
-                f"--average {average}: {checkpoint_dir} keeps only {len(kept)} "
+                f"average {average}: {checkpoint_dir} keeps only {len(kept)} "
                 f"training checkpoint(s); average at most that many."
             )
         average_checkpoints(model, kept[-average:])
@@ -193,7 +195,8 @@ def release_weights(checkpoint_dir="checkpoints/en_es", average=1):
 def average_checkpoints(model, prefixes):
     """Set ``model``'s weights to the mean of its weights in the checkpoints ``prefixes``."""
     total = None
-    for prefix in prefixes:
+    # progress on standard error, shown only on a terminal
+    for prefix in tqdm(prefixes, desc="averaging", unit="checkpoint", file=sys.stderr, disable=None):
         tf.train.Checkpoint(model=model).read(prefix).expect_partial().assert_existing_objects_matched()
         values = [w.numpy().astype(np.float64) for w in model.weights]
         total = values if total is None else [t + v for t, v in zip(total, values)]

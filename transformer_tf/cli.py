@@ -11,10 +11,29 @@ Sub-commands:
 """
 
 import argparse
+import os
 import sys
 
 import cli_common
+
+# config.py and errors.py import no TensorFlow: --help and a bad flag answer at once. Each
+# handler imports its stage (and with it TensorFlow) when it runs.
+from transformer_tf.config import (
+    ATTENTION_KINDS,
+    DEFAULT_CHECKPOINT_DIR,
+    DEFAULT_LOG_DIR,
+    HELD_OUT_SPLITS,
+    MODEL_KINDS,
+    PRESETS,
+    RNN_CELLS,
+    STRATEGIES,
+    TOKENIZERS,
+    WORKER_TIMEOUT,
+    TrainConfig,
+)
 from transformer_tf.errors import TransformerTFError
+
+LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
 
 
 def build_parser():
@@ -23,14 +42,93 @@ def build_parser():
         description="The Transformer of the attention article series, in TensorFlow/Keras.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"show TensorFlow's start-up and C++ log lines (hidden unless {LOG_LEVEL} is set)",
+    )
+    for add in (_add_demo, _add_train, _add_translate, _add_evaluate, _add_export, _add_release, _add_plot):
+        command, handler = add(sub, common)
+        command.set_defaults(handler=_in_flags(handler, command))
+    return parser
 
-    demo = sub.add_parser("demo", help="run the multi-head attention worked example")
+
+def _in_flags(handler, command):
+    """``handler`` whose TransformerTFError speaks of ``command``'s flags, not the library's parameters."""
+
+    def run(args):
+        _tensorflow_logs(args.verbose)
+        try:
+            return handler(args)
+        except TransformerTFError as err:
+            raise TransformerTFError(cli_common.parameters_as_flags(str(err), command)) from None
+
+    return run
+
+
+def _tensorflow_logs(verbose):
+    """Hide TensorFlow's C++ and absl log lines (level 3: errors are reported by our messages),
+    or show them all with ``--verbose``; a level the user set in the environment stands.
+    Must run before TensorFlow is first imported: the C++ side reads the level once, so the
+    quiet path imports TensorFlow here, silently."""
+    if _USER_LOG_LEVEL is not None:
+        return
+    if verbose:
+        os.environ.pop(LOG_LEVEL, None)
+        return
+    os.environ[LOG_LEVEL] = "3"
+    from absl import logging as absl_logging  # TensorFlow's Python logger (tf.get_logger) is absl's
+
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    _import_tensorflow_silently()
+
+
+def _import_tensorflow_silently():
+    """Import TensorFlow with the process's standard error (file descriptor 2) sent to /dev/null.
+
+    TensorFlow 2.21 logs its start-up lines ("oneDNN custom operations are on", "Could not find
+    cuda drivers") through absl before absl's logging is initialised, and those ignore
+    ``TF_CPP_MIN_LOG_LEVEL``; they are printed during ``import tensorflow`` and never after.
+    An import that fails still raises, and its Python traceback is printed once stderr is back.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _add_checkpoint_dir(parser):
+    parser.add_argument(
+        "--checkpoint-dir",
+        default=str(DEFAULT_CHECKPOINT_DIR),
+        help="the model's folder: config, tokenizers, checkpoints (default: the shipped model, %(default)s)",
+    )
+
+
+def _add_batch_and_beam(parser, beam_help):
+    parser.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    parser.add_argument("--beam", type=int, default=1, metavar="N", help=beam_help + " (default %(default)s: greedy)")
+
+
+def _add_demo(sub, common):
+    demo = sub.add_parser("demo", parents=[common], help="run the multi-head attention worked example")
     demo.add_argument("--out", metavar="DIR", help="also write attention heatmap PNGs to DIR")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
-    demo.set_defaults(handler=_demo)
+    return demo, _demo
 
+
+def _add_train(sub, common):
     train = sub.add_parser(
         "train",
+        parents=[common],
         help="train or resume the English→Spanish translator",
         description="The blog's architecture with a joint vocabulary, tied embeddings, "
         "augmented data and label smoothing (--preset blog: the blog's exact "
@@ -41,17 +139,14 @@ def build_parser():
     train.add_argument(
         "--preset",
         default="default",
-        choices=("default", "blog"),
+        choices=tuple(PRESETS),
         help="the starting values of the model, data and optimisation flags below (default %(default)s)",
     )
     _add_config_flags(train)
     _add_checkpoint_dir(train)
-    train.add_argument("--log-dir", default="runs/en_es", help="TensorBoard logs (default %(default)s)")
+    train.add_argument("--log-dir", default=DEFAULT_LOG_DIR, help="TensorBoard logs (default %(default)s)")
     train.add_argument(
-        "--strategy",
-        default="default",
-        choices=("default", "mirrored", "multiworker"),
-        help="tf.distribute strategy (default: none)",
+        "--strategy", default="default", choices=STRATEGIES, help="tf.distribute strategy (default: none)"
     )
     train.add_argument(
         "--cpu-replicas",
@@ -62,26 +157,27 @@ def build_parser():
     train.add_argument(
         "--worker-timeout",
         type=int,
-        default=300,
+        default=WORKER_TIMEOUT,
         metavar="SECONDS",
         help="--strategy multiworker: give up if not every worker of TF_CONFIG is up within "
         "SECONDS (default %(default)s)",
     )
-    train.set_defaults(handler=_train)
+    return train, _train
 
-    translate = sub.add_parser("translate", help="translate English sentences (greedy or beam search)")
+
+def _add_translate(sub, common):
+    translate = sub.add_parser(
+        "translate", parents=[common], help="translate English sentences (greedy or beam search)"
+    )
     translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
     translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
     _add_checkpoint_dir(translate)
-    translate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
-    translate.add_argument(
-        "--beam", type=int, default=1, metavar="N", help="beam search with N beams (default %(default)s: greedy)"
-    )
-    translate.set_defaults(handler=_translate)
+    _add_batch_and_beam(translate, "beam search with N beams")
+    return translate, _translate
 
-    from transformer_tf.config import HELD_OUT_SPLITS
 
-    evaluate = sub.add_parser("evaluate", help="BLEU and chrF on the held-out test split or a TSV")
+def _add_evaluate(sub, common):
+    evaluate = sub.add_parser("evaluate", parents=[common], help="BLEU and chrF on the held-out test split or a TSV")
     _add_checkpoint_dir(evaluate)
     scored = evaluate.add_mutually_exclusive_group()  # a TSV, or one of the run's own splits
     scored.add_argument(
@@ -98,11 +194,12 @@ def build_parser():
     )
     evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
-    evaluate.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
-    evaluate.add_argument("--beam", type=int, default=1, metavar="N", help="beam size (default %(default)s: greedy)")
-    evaluate.set_defaults(handler=_evaluate)
+    _add_batch_and_beam(evaluate, "beam size")
+    return evaluate, _evaluate
 
-    export = sub.add_parser("export", help="write a string-to-string SavedModel of the translator")
+
+def _add_export(sub, common):
+    export = sub.add_parser("export", parents=[common], help="write a string-to-string SavedModel of the translator")
     export.add_argument(
         "directory",
         metavar="DIR",
@@ -114,9 +211,13 @@ def build_parser():
         help="replace whatever is at DIR (never the model's --checkpoint-dir or a folder holding it)",
     )
     _add_checkpoint_dir(export)
-    export.set_defaults(handler=_export)
+    return export, _export
 
-    release = sub.add_parser("release", help="write the newest checkpoint's weights alone, for shipping")
+
+def _add_release(sub, common):
+    release = sub.add_parser(
+        "release", parents=[common], help="write the newest checkpoint's weights alone, for shipping"
+    )
     _add_checkpoint_dir(release)
     release.add_argument(
         "--average",
@@ -125,10 +226,13 @@ def build_parser():
         metavar="N",
         help="average the weights of the N newest checkpoints (default %(default)s; 1: newest)",
     )
-    release.set_defaults(handler=_release)
+    return release, _release
 
+
+def _add_plot(sub, common):
     plot = sub.add_parser(
         "plot-attention",
+        parents=[common],
         help="attention heatmaps of every layer for one sentence",
         description="One PNG per layer per kind (a panel a head), one overview per kind, "
         "and attention.html: an interactive explorer of them all (works offline).",
@@ -138,21 +242,12 @@ def build_parser():
     plot.add_argument(
         "--kind",
         action="append",
-        choices=("encoder", "decoder_block1", "decoder_block2", "cross"),
+        choices=ATTENTION_KINDS,
         help="repeat to choose several (default: all the model has; a Transformer's three, an RNN's cross)",
     )
     plot.add_argument("--layers", metavar="LIST", help="comma-separated layer numbers, e.g. 1,4 (default: all)")
     _add_checkpoint_dir(plot)
-    plot.set_defaults(handler=_plot_attention)
-    return parser
-
-
-def _add_checkpoint_dir(parser):
-    parser.add_argument(
-        "--checkpoint-dir",
-        default="checkpoints/en_es",
-        help="the model's folder: config, tokenizers, checkpoints (default %(default)s)",
-    )
+    return plot, _plot_attention
 
 
 def _add_config_flags(parser):
@@ -160,17 +255,11 @@ def _add_config_flags(parser):
 
     A flag not given is absent from the parsed arguments, so the preset's value stands.
     """
-    from transformer_tf.config import PRESETS, TrainConfig
-
     cli_common.add_config_flags(
         parser,
         TrainConfig,
         PRESETS,
-        choices={
-            "tokenizer": ("joint", "trained", "bpemb"),
-            "model": ("transformer", "rnn"),
-            "rnn_cell": ("lstm", "gru", "space_odyssey"),
-        },
+        choices={"tokenizer": TOKENIZERS, "model": MODEL_KINDS, "rnn_cell": RNN_CELLS},
         helps={
             "data": "spa.txt; None: the Keras cache, else download",
             "max_pairs": "a random subset of the corpus, for quick runs; None: all",
@@ -181,16 +270,11 @@ def _add_config_flags(parser):
 
 def config_from_args(args):
     """The TrainConfig of parsed ``train`` arguments: the preset, then the flags given."""
-    from transformer_tf.config import PRESETS
-
     return cli_common.config_from_args(args, PRESETS[args.preset])
 
 
 def _demo(args):
     from transformer_tf.demo import run_demo
-
-    if not 0 <= args.seed < 2**32:  # what keras.utils.set_random_seed (NumPy) accepts
-        raise TransformerTFError(f"--seed {args.seed}: give a whole number from 0 to 2**32 - 1.")
 
     run_demo(out_dir=args.out, seed=args.seed)
 
@@ -271,10 +355,11 @@ def _release(args):
 def _plot_attention(args):
     from pathlib import Path
 
+    from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
     from transformer_tf.plot import plot_attention_overview, plot_attention_weights
     from transformer_tf.text import check_argument
-    from transformer_tf.translate import Translator, sentence_attention
+    from transformer_tf.translate import Translator
 
     if not check_argument(args.sentence, "the sentence").strip():
         raise TransformerTFError("the sentence is empty: give some English text to look at.")
@@ -308,8 +393,16 @@ def _plot_attention(args):
     print(f"wrote {write_attention_page(page, out / PAGE_NAME)} (open it in a browser: every layer, head and kind)")
 
 
+_USER_LOG_LEVEL = None  # TF_CPP_MIN_LOG_LEVEL as the user set it, read by main()
+
+
 def main(argv=None):
-    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
+    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`.
+
+    TensorFlow's log lines are hidden unless ``--verbose`` or the user's own ``TF_CPP_MIN_LOG_LEVEL``.
+    """
+    global _USER_LOG_LEVEL
+    _USER_LOG_LEVEL = os.environ.get(LOG_LEVEL)  # read before cli_common.run sets its default
     return cli_common.run(build_parser(), argv, TransformerTFError)
 
 

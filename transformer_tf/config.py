@@ -12,12 +12,28 @@ import os
 import uuid
 from pathlib import Path
 
+import cli_common
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
 CONFIG_FILE = "config.json"
 # the splits of a run's corpus it never trains on (val_fraction, test_fraction; transformer_tf.data.split_pairs)
 HELD_OUT_SPLITS = ("test", "validation")
+
+# Every choice list of the package, in one place: the CLI's ``choices`` come from here.
+MODEL_KINDS = ("transformer", "rnn")  # TrainConfig.model: transformer_tf.model, transformer_tf.seq2seq
+RNN_CELLS = ("lstm", "gru", "space_odyssey")  # TrainConfig.rnn_cell (transformer_tf.seq2seq.recurrent_layer)
+TOKENIZERS = ("joint", "trained", "bpemb")  # TrainConfig.tokenizer (transformer_tf.train.make_tokenizers)
+STRATEGIES = ("default", "mirrored", "multiworker")  # transformer_tf.train.make_strategy
+# the kinds of attention a model has, in the plots' order (transformer_tf.attention_maps.KINDS):
+# a Transformer's three in each layer, the RNN's one Bahdanau attention
+ATTENTION_KINDS = ("encoder", "decoder_block1", "decoder_block2", "cross")
+
+# The shipped model, found from the package's location, not the working directory:
+# <repository>/checkpoints/en_es beside the transformer_tf folder.
+DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "en_es"
+WORKER_TIMEOUT = 300  # default seconds a multi-worker run waits for every worker to come up
+DEFAULT_LOG_DIR = "runs/en_es"  # TensorBoard logs of a training run, relative to where it runs
 
 
 @dataclasses.dataclass
@@ -36,11 +52,11 @@ class TrainConfig:
     ``dff``) or ``"rnn"``, the series' previous step, an RNN encoder–decoder with Bahdanau
     attention (:mod:`transformer_tf.seq2seq`; the ``rnn_*`` fields). Everything else
     (tokenizers, data, optimisation, ``dropout``, ``max_tokens``, ``share_embeddings``)
-    serves both. A ``config.json`` written before the field existed is a Transformer's.
+    serves both.
     """
 
     # model
-    model: str = "transformer"  # "transformer" or "rnn" (transformer_tf.seq2seq.RNNTranslator)
+    model: str = "transformer"  # one of MODEL_KINDS: "rnn" is transformer_tf.seq2seq.RNNTranslator
     num_layers: int = 4
     d_model: int = 128
     num_heads: int = 8
@@ -49,14 +65,14 @@ class TrainConfig:
     max_tokens: int = 96  # per side, START and END included; also the positional-encoding length
     share_embeddings: bool = True  # one matrix: encoder input, decoder input, output projection
     # the RNN's (model "rnn"): recurrent unit, its width, its Space Odyssey variant, embedding width
-    rnn_cell: str = "lstm"  # "lstm" (keras.layers.LSTM), "gru", "space_odyssey" (lstm_tf.SpaceOdysseyLSTM)
+    rnn_cell: str = "lstm"  # of RNN_CELLS: "lstm" (keras.layers.LSTM), "gru", "space_odyssey" (lstm_tf)
     # each encoder direction (summed), the decoder and the attention; 320 (LSTM, embeddings of 128,
     # vocabulary 12,000 tied): 3.52 M parameters, about the default Transformer's 3.40 M
     rnn_units: int = 320
     rnn_variant: str = "vanilla"  # of rnn_cell "space_odyssey": one of lstm_tf.VARIANTS
     rnn_embedding: int = 128
     # tokenizers
-    tokenizer: str = "joint"  # "joint" (one BPE for both sides), "trained" (one per language), "bpemb"
+    tokenizer: str = "joint"  # of TOKENIZERS: "joint" (one BPE for both sides), "trained" (one per language), "bpemb"
     vocab_size: int = 12000  # of the joint model, or per language for "trained"
     bpemb_cache_dir: str | None = None
     # data
@@ -99,7 +115,6 @@ class TrainConfig:
         "transformer": ("num_layers", "d_model", "num_heads", "dff"),
         "rnn": ("rnn_cell", "rnn_units", "rnn_variant", "rnn_embedding"),
     }
-    RNN_CELLS = ("lstm", "gru", "space_odyssey")
 
     # Whole numbers that must be at least 1, and the smallest max_tokens (START, one piece, END).
     _AT_LEAST_ONE = (
@@ -118,71 +133,87 @@ class TrainConfig:
     _MIN_MAX_TOKENS = 3
 
     def validate(self):
-        """Refuse values that cannot make a run, naming each flag: called before anything is written.
+        """Refuse values that cannot make a run, naming each field: called before anything is written.
+
+        Each problem starts with the field's name and value (``batch_size 0: ...``); the
+        command line shows its flag instead (``--batch-size 0``, :func:`cli_common.parameters_as_flags`).
 
         Raises:
             TransformerTFError: every problem found, in one message.
         """
 
-        def flag(name):
-            return "--" + name.replace("_", "-")
-
         def whole(v):
             return isinstance(v, int) and not isinstance(v, bool)
 
+        def share(v, low, high, closed):
+            return isinstance(v, (int, float)) and low <= v and (v <= high if closed else v < high)
+
         problems = [
-            f"{flag(n)} {getattr(self, n)!r}: give a whole number ≥ 1"
+            f"{n} {getattr(self, n)!r}: give a whole number ≥ 1"
             for n in self._AT_LEAST_ONE
             if not whole(getattr(self, n)) or getattr(self, n) < 1
         ]
         if not whole(self.max_tokens) or self.max_tokens < self._MIN_MAX_TOKENS:
             problems.append(
-                f"--max-tokens {self.max_tokens!r}: give at least {self._MIN_MAX_TOKENS} (START, one piece, END)"
+                f"max_tokens {self.max_tokens!r}: give at least {self._MIN_MAX_TOKENS} (START, one piece, END)"
             )
         if self.max_pairs is not None and (not whole(self.max_pairs) or self.max_pairs < 1):
-            problems.append(f"--max-pairs {self.max_pairs!r}: give a whole number ≥ 1 (or leave it out: all pairs)")
-        if not whole(self.seed) or not 0 <= self.seed < 2**32:  # what NumPy's seeding accepts
-            problems.append(f"--seed {self.seed!r}: give a whole number from 0 to 2**32 - 1")
-        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            problems.append(f"--dropout {self.dropout!r}: give a rate in [0, 1), e.g. 0.1")
-        for name in ("val_fraction", "test_fraction"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 < value < 1:
-                problems.append(f"{flag(name)} {value!r}: give a share in (0, 1), e.g. 0.05")
-        for name in ("augment_names", "augment_concat"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                problems.append(f"{flag(name)} {value!r}: give a share in [0, 1], e.g. 0.1")
+            problems.append(f"max_pairs {self.max_pairs!r}: give a whole number ≥ 1 (or None: all pairs)")
+        problems.append(cli_common.seed_problem(self.seed, "seed"))
+        if not share(self.dropout, 0, 1, closed=False):
+            problems.append(f"dropout {self.dropout!r}: give a rate in [0, 1), e.g. 0.1")
+        problems += [
+            f"{name} {getattr(self, name)!r}: give a share in (0, 1), e.g. 0.05"
+            for name in ("val_fraction", "test_fraction")
+            if not share(getattr(self, name), 0, 1, closed=False) or getattr(self, name) == 0
+        ]
+        problems += [
+            f"{name} {getattr(self, name)!r}: give a share in [0, 1], e.g. 0.1"
+            for name in ("augment_names", "augment_concat")
+            if not share(getattr(self, name), 0, 1, closed=True)
+        ]
         if not whole(self.augment_numbers) or self.augment_numbers < 0:
-            problems.append(f"--augment-numbers {self.augment_numbers!r}: give a whole number ≥ 0")
-        if not isinstance(self.label_smoothing, (int, float)) or not 0 <= self.label_smoothing < 1:
-            problems.append(f"--label-smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
-        if self.model not in self.MODEL_FIELDS:
-            problems.append(f"--model {self.model!r}: choose {' or '.join(self.MODEL_FIELDS)}")
-        if self.rnn_cell not in self.RNN_CELLS:
-            problems.append(f"--rnn-cell {self.rnn_cell!r}: choose one of {', '.join(self.RNN_CELLS)}")
+            problems.append(f"augment_numbers {self.augment_numbers!r}: give a whole number ≥ 0")
+        if not share(self.label_smoothing, 0, 1, closed=False):
+            problems.append(f"label_smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
+        problems += self._choice_problems()
+        problems = [p for p in problems if p]
+        if not problems:
+            problems = self._combination_problems()
+        if problems:
+            raise TransformerTFError("; ".join(problems) + ".")
+
+    def _choice_problems(self):
+        """The fields whose value must come from a choice list (``MODEL_KINDS``, ``RNN_CELLS``, ...)."""
+        problems = []
+        for name, choices in (("model", MODEL_KINDS), ("rnn_cell", RNN_CELLS), ("tokenizer", TOKENIZERS)):
+            if getattr(self, name) not in choices:
+                problems.append(f"{name} {getattr(self, name)!r}: choose one of {', '.join(choices)}")
         if self.model == "rnn" and self.rnn_cell == "space_odyssey":
             from lstm_tf.variants import VARIANTS  # imports TensorFlow (lstm_tf's __init__): only when needed
 
             if self.rnn_variant not in VARIANTS:
-                problems.append(f"--rnn-variant {self.rnn_variant!r}: choose one of {', '.join(VARIANTS)}")
+                problems.append(f"rnn_variant {self.rnn_variant!r}: choose one of {', '.join(VARIANTS)}")
         if self.share_embeddings and self.tokenizer != "joint":
             problems.append(
-                f"--share-embeddings needs one vocabulary for both languages (--tokenizer joint), "
-                f"not --tokenizer {self.tokenizer}; or give --no-share-embeddings"
+                f"share_embeddings=True needs one vocabulary for both languages (tokenizer='joint'), "
+                f"not tokenizer={self.tokenizer!r}; or give share_embeddings=False"
             )
-        if not problems and self.val_fraction + self.test_fraction >= 1:
-            problems.append(
-                f"--val-fraction {self.val_fraction} + --test-fraction {self.test_fraction} "
+        return problems
+
+    def _combination_problems(self):
+        """Values each valid alone that do not go together."""
+        if self.val_fraction + self.test_fraction >= 1:
+            return [
+                f"val_fraction {self.val_fraction} + test_fraction {self.test_fraction} "
                 f"leave nothing to train on: keep their sum below 1"
-            )
-        if not problems and self.model == "transformer" and self.d_model % self.num_heads:
-            problems.append(
-                f"--d-model {self.d_model} is not divisible by --num-heads {self.num_heads} "
+            ]
+        if self.model == "transformer" and self.d_model % self.num_heads:
+            return [
+                f"d_model {self.d_model} is not divisible by num_heads {self.num_heads} "
                 f"(each head gets d_model / num_heads columns)"
-            )
-        if problems:
-            raise TransformerTFError("; ".join(problems) + ".")
+            ]
+        return []
 
     def save(self, directory, corpus=None, tokenizer_files=()):
         """Write ``config.json`` atomically (a temporary file renamed over it), with ``corpus``,
@@ -201,8 +232,7 @@ class TrainConfig:
         path = Path(directory) / CONFIG_FILE
         try:
             saved = {k: v for k, v in read_config_json(directory).items() if k in fields}
-            # A config written before a field existed was trained without it: the blog's value.
-            config = cls(**{**LEGACY_VALUES, **saved})
+            config = cls(**saved)
             config.validate()
         except TransformerTFError as err:
             if not path.is_file():
@@ -218,9 +248,9 @@ class TrainConfig:
         """Refuse to resume a run whose model kind, architecture or data differ; name every mismatch."""
         if saved.model != self.model:
             raise TransformerTFError(
-                f"the checkpoint is a {saved.model!r} model and --model {self.model} asks for a {self.model!r} "
-                f"model: resume it with --model {saved.model}, or train the {self.model} model into another "
-                f"--checkpoint-dir."
+                f"the checkpoint is a {saved.model!r} model and model={self.model!r} asks for a {self.model!r} "
+                f"model: resume it with model={saved.model!r}, or train the {self.model} model into another "
+                f"checkpoint_dir."
             )
         diffs = [
             f"{k}: saved {getattr(saved, k)!r}, requested {getattr(self, k)!r}"
@@ -231,11 +261,11 @@ class TrainConfig:
             raise TransformerTFError(
                 "the checkpoint was trained with a different configuration ("
                 + "; ".join(diffs)
-                + "). Use the saved values, or another --checkpoint-dir for a new run."
+                + "). Use the saved values, or another checkpoint_dir for a new run."
             )
 
 
-# The blog's exact setup, and the values a config.json written before a field existed had.
+# The starting values of a run: ``transformer-tf train --preset NAME`` (the blog's exact setup: "blog").
 PRESETS = {
     "default": TrainConfig(),
     "blog": TrainConfig(
@@ -247,25 +277,21 @@ PRESETS = {
         label_smoothing=0.0,
     ),
 }
-LEGACY_VALUES = {
-    "model": "transformer",
-    "share_embeddings": False,
-    "augment": False,
-    "label_smoothing": 0.0,
-    "mixed_precision": False,
-}
 
 
 def read_config_json(directory):
     """``config.json`` of ``directory`` as a dict (every key, the corpus fingerprint included)."""
     path = Path(directory) / CONFIG_FILE
     if not path.is_file():
-        raise TransformerTFError(f"no {CONFIG_FILE} in {directory}: train a model first (transformer-tf train).")
+        raise TransformerTFError(
+            f"no {CONFIG_FILE} in {Path(directory).absolute()} (looked there for a model's folder): "
+            f"train a model first (transformer-tf train), or give the folder of a trained one."
+        )
     try:
         payload = json.loads(read_text(path))
     except json.JSONDecodeError as err:
         raise TransformerTFError(
-            f"{path}: invalid JSON ({err}); restore it from the run's copy or train again into a new --checkpoint-dir."
+            f"{path}: invalid JSON ({err}); restore it from the run's copy or train again into a new checkpoint_dir."
         ) from None
     if not isinstance(payload, dict):
         raise TransformerTFError(f"{path}: expected a JSON object of settings, found {type(payload).__name__}.")

@@ -9,7 +9,7 @@ line, ``English<TAB>Spanish`` (older packaging) or ``English<TAB>Spanish<TAB>att
 3. a download of the official ``spa-eng.zip`` into that cache, with ``pooch`` (one try,
    bounded by a timeout), unzipped where Keras 3 would unzip it.
 
-Offline, step 3 fails within seconds with a message naming ``--data``.
+Offline, step 3 fails within seconds with a message naming ``data`` (``--data`` on the command line).
 
 Also here: :func:`load_splits`, the corpus a :class:`~transformer_tf.config.TrainConfig`
 names, read and split; training and evaluation both start from it.
@@ -96,9 +96,9 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
     if path is not None:
         path = Path(path).expanduser()
         if path.is_dir():
-            raise TransformerTFError(f"--data {path} is a folder: give the path of spa.txt itself.")
+            raise TransformerTFError(f"data {path} is a folder: give the path of spa.txt itself.")
         if not path.is_file():
-            raise TransformerTFError(f"--data {path}: no such file; give the path of spa.txt.")
+            raise TransformerTFError(f"data {path}: no such file; give the path of spa.txt.")
         return path
 
     datasets = _keras_datasets_dir(cache_dir)
@@ -120,12 +120,12 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
     except (OSError, ValueError, zipfile.BadZipFile) as err:  # requests' errors are OSErrors
         raise TransformerTFError(
             f"cannot download the English-Spanish corpus from {url} ({type(err).__name__}: {err}). "
-            f"If you are offline, pass the path of spa.txt with --data PATH "
+            f"If you are offline, pass the path of spa.txt as data=PATH "
             f"(on the project machines: ../shared/data/spa-eng/spa.txt)."
         ) from None
     found = sorted(Path(file) for file in extracted if Path(file).name == "spa.txt")
     if not found:
-        raise TransformerTFError(f"the archive from {url} has no spa.txt; pass the file with --data PATH.")
+        raise TransformerTFError(f"the archive from {url} has no spa.txt; pass the file as data=PATH.")
     return found[0]
 
 

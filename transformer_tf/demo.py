@@ -19,7 +19,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
+import cli_common
 from transformer_tf.attention import MultiHeadAttention
+from transformer_tf.errors import TransformerTFError
 from transformer_tf.layers import positional_encoding
 from transformer_tf.masks import create_look_ahead_mask, create_padding_mask
 
@@ -37,7 +39,13 @@ def run_demo(out_dir=None, seed=0):
 
     Returns:
         dict of the shapes seen at every step (what the tests check).
+
+    Raises:
+        TransformerTFError: ``seed`` outside 0 .. 2**32 - 1 (what the seeding accepts).
     """
+    problem = cli_common.seed_problem(seed, "seed")
+    if problem:
+        raise TransformerTFError(problem + ".")
     tf.keras.utils.set_random_seed(seed)
     mha = MultiHeadAttention(d_model=D_MODEL, num_heads=NUM_HEADS)
     shapes = {}

@@ -47,10 +47,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from transformer_tf.config import WORKER_TIMEOUT
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.losses import masked_accuracy
 from transformer_tf.masks import PAD_ID
-
-WORKER_TIMEOUT = 300  # default seconds to wait for every worker to come up
 
 
 def read_tf_config(text):
@@ -242,8 +242,8 @@ def check_worker_count(strategy, checkpoint_dir):
     if told and told != workers:
         raise TransformerTFError(
             f"this run was trained by {told} worker(s) and is resumed by {workers}: the global batch "
-            f"(--batch-size × workers) would change. Restart it with {told} workers, or train into another "
-            f"--checkpoint-dir."
+            f"(batch_size × workers) would change. Restart it with {told} workers, or train into another "
+            f"checkpoint_dir."
         )
 
 
@@ -301,7 +301,6 @@ def worker_slices(global_batches, input_context, global_batch):
 def _step_functions(model, strategy):
     """``(train_step, eval_step)``: each takes a distributed iterator and returns the global
     batch's ``(loss, masked accuracy)``."""
-    from transformer_tf.train import masked_accuracy
 
     def forward(batch, training):
         (inp, tar_in), tar_out, tokens_global = batch

@@ -108,7 +108,7 @@ def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None, spl
             raise TransformerTFError(f"split {split!r}: choose one of {', '.join(HELD_OUT_SPLITS)}.")
         pairs, categories = load_splits(config)[split], None
     if limit is not None and limit < 1:
-        raise TransformerTFError(f"--limit {limit}: give a number of pairs ≥ 1 (or leave it out: all of them).")
+        raise TransformerTFError(f"limit {limit}: give a number of pairs ≥ 1 (or None: all of them).")
     if limit is not None:
         pairs, categories = pairs[:limit], categories and categories[:limit]
     return pairs, categories

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from transformer_tf.attention_maps import KIND_TITLES, KINDS, sentence_attention
 from transformer_tf.plot import HEAD_PALETTES
-from transformer_tf.translate import KIND_TITLES, KINDS, sentence_attention
 
 WEIGHT_DECIMALS = 6  # weights written to the page rounded to 1e-6 (|error| ≤ 5e-7)
 PAGE_NAME = "attention.html"
@@ -83,8 +83,8 @@ def explorer_kinds(attention, kinds=None, layers=None):
     """A translator's attention of one sentence as :class:`AttentionKind` s.
 
     Args:
-        attention: a :class:`~transformer_tf.translate.SentenceAttention`.
-        kinds: names from :data:`transformer_tf.translate.KINDS` (default: all the model has:
+        attention: a :class:`~transformer_tf.attention_maps.SentenceAttention`.
+        kinds: names from :data:`transformer_tf.attention_maps.KINDS` (default: all the model has:
             the Transformer's three, the RNN's ``cross``).
         layers: 1-based layer numbers (default: all).
 
@@ -265,7 +265,7 @@ weight; click a panel to open that layer and head above and below.</p>
 
 
 def sentence_page(attention, model="", kinds=None, layers=None):
-    """:func:`attention_page` of a :class:`~transformer_tf.translate.SentenceAttention`
+    """:func:`attention_page` of a :class:`~transformer_tf.attention_maps.SentenceAttention`
     (its warnings, e.g. a sentence cut to the model's length, go on the page)."""
     tokens = {
         "source": attention.source_pieces,

@@ -24,10 +24,10 @@ from pathlib import Path
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from transformer_tf.decoding import decode_length, greedy_decode
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
 from transformer_tf.tokenizer import END_ID, INVALID_BYTES, START_ID
-from transformer_tf.translate import decode_length, greedy_decode
 
 
 class _InGraphTokenizer(tf.Module):
@@ -143,10 +143,10 @@ def _check_replaceable(directory, checkpoint_dir, force):
     protected = [Path.cwd().resolve()] + ([Path(checkpoint_dir).resolve()] if checkpoint_dir else [])
     for keep in protected:
         if directory == keep or directory in keep.parents:
-            what = "the model's --checkpoint-dir" if keep != protected[0] else "the working directory"
+            what = "the model's checkpoint_dir" if keep != protected[0] else "the working directory"
             raise TransformerTFError(
                 f"{directory} is or holds {what} ({keep}): export elsewhere, e.g. "
-                f"exported/en_es (never replaced, even with --force)."
+                f"exported/en_es (never replaced, even with force=True)."
             )
     if not directory.exists() or force:
         return
@@ -155,5 +155,5 @@ def _check_replaceable(directory, checkpoint_dir, force):
     kind = "folder" if directory.is_dir() else "file"
     raise TransformerTFError(
         f"{directory} is a {kind} that is not an earlier transformer-tf export "
-        f"(no {EXPORT_MARKER}): choose another path, or pass --force to replace it."
+        f"(no {EXPORT_MARKER}): choose another path, or pass force=True to replace it."
     )

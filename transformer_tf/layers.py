@@ -1,5 +1,6 @@
 """The Transformer's building blocks: positional encoding, feed-forward network,
-encoder and decoder layers, and the encoder and decoder stacks.
+encoder and decoder layers, the encoder and decoder stacks, and the output projection tied
+to the embedding (:class:`TiedOutput`, which the RNN of :mod:`transformer_tf.seq2seq` uses too).
 
 Every block follows the article's "Add & Norm" pattern,
 ``out = LayerNorm(x + Dropout(Sublayer(x)))`` (post-norm, as in the paper and the
@@ -357,3 +358,48 @@ class Decoder(_Stack):
             x, cache = layer.decode_step(x, t, cache, enc_kv, padding_mask)
             new_caches.append(cache)
         return x, tuple(new_caches)
+
+
+def check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_size):
+    """Tied embeddings (one matrix for both languages and the output) need one joint vocabulary."""
+    if share_embeddings and input_vocab_size != target_vocab_size:
+        raise ValueError(
+            f"share_embeddings needs one joint vocabulary; got input_vocab_size="
+            f"{input_vocab_size} and target_vocab_size={target_vocab_size}."
+        )
+
+
+@keras.saving.register_keras_serializable(package="transformer_tf")
+class TiedOutput(keras.layers.Layer):
+    """The output projection that reuses the input embedding ("Attention Is All You Need"
+    §3.4: "we share the same weight matrix between the two embedding layers and the
+    pre-softmax linear transformation"): ``logits = x Eᵀ + b``.
+
+    Args:
+        embedding: the ``keras.layers.Embedding`` whose ``(vocab, d_model)`` matrix ``E``
+            is shared; only the bias ``b`` ``(vocab,)`` is this layer's own.
+
+    Call args:
+        x: ``(batch, seq_len, d_model)``.
+
+    Returns:
+        logits ``(batch, seq_len, vocab)``.
+    """
+
+    def __init__(self, embedding, **kwargs):
+        super().__init__(**kwargs)
+        self.embedding = embedding
+        self.units = embedding.input_dim  # the vocabulary size, as Dense(units) would say
+
+    def build(self, input_shape=None):
+        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
+        self.built = True
+
+    def call(self, x):
+        # One 2-D product (batch·seq_len, d_model) · (d_model, vocab): a batched matmul
+        # against the shared matrix would broadcast it, and its gradient would then be
+        # summed over the batch in a separate (batch, vocab, d_model) reduction.
+        rows = tf.reshape(x, (-1, tf.shape(x)[-1]))
+        logits = tf.matmul(rows, tf.cast(self.embedding.embeddings, x.dtype), transpose_b=True)
+        logits = tf.nn.bias_add(logits, tf.cast(self.bias, x.dtype))
+        return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.units]], axis=0))

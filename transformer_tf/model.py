@@ -3,53 +3,8 @@
 import keras
 import tensorflow as tf
 
-from transformer_tf.layers import Decoder, Encoder
+from transformer_tf.layers import Decoder, Encoder, TiedOutput, check_tied_vocabularies
 from transformer_tf.masks import create_masks, create_padding_mask
-
-
-def check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_size):
-    """Tied embeddings (one matrix for both languages and the output) need one joint vocabulary."""
-    if share_embeddings and input_vocab_size != target_vocab_size:
-        raise ValueError(
-            f"share_embeddings needs one joint vocabulary; got input_vocab_size="
-            f"{input_vocab_size} and target_vocab_size={target_vocab_size}."
-        )
-
-
-@keras.saving.register_keras_serializable(package="transformer_tf")
-class TiedOutput(keras.layers.Layer):
-    """The output projection that reuses the input embedding ("Attention Is All You Need"
-    §3.4: "we share the same weight matrix between the two embedding layers and the
-    pre-softmax linear transformation"): ``logits = x Eᵀ + b``.
-
-    Args:
-        embedding: the ``keras.layers.Embedding`` whose ``(vocab, d_model)`` matrix ``E``
-            is shared; only the bias ``b`` ``(vocab,)`` is this layer's own.
-
-    Call args:
-        x: ``(batch, seq_len, d_model)``.
-
-    Returns:
-        logits ``(batch, seq_len, vocab)``.
-    """
-
-    def __init__(self, embedding, **kwargs):
-        super().__init__(**kwargs)
-        self.embedding = embedding
-        self.units = embedding.input_dim  # the vocabulary size, as Dense(units) would say
-
-    def build(self, input_shape=None):
-        self.bias = self.add_weight(shape=(self.units,), initializer="zeros", name="bias")
-        self.built = True
-
-    def call(self, x):
-        # One 2-D product (batch·seq_len, d_model) · (d_model, vocab): a batched matmul
-        # against the shared matrix would broadcast it, and its gradient would then be
-        # summed over the batch in a separate (batch, vocab, d_model) reduction.
-        rows = tf.reshape(x, (-1, tf.shape(x)[-1]))
-        logits = tf.matmul(rows, tf.cast(self.embedding.embeddings, x.dtype), transpose_b=True)
-        logits = tf.nn.bias_add(logits, tf.cast(self.bias, x.dtype))
-        return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.units]], axis=0))
 
 
 @keras.saving.register_keras_serializable(package="transformer_tf")
@@ -160,7 +115,7 @@ class Transformer(keras.Model):
             return logits, {**enc_attention, **dec_attention}
         return logits
 
-    # -- incremental decoding: the interface transformer_tf.translate's decoders use
+    # -- incremental decoding: the interface transformer_tf.decoding's decoders use
     def start_decoding(self, inp, max_length, beams=1):
         """Encode once, for :meth:`decode_step`.
 
@@ -196,35 +151,3 @@ class Transformer(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def model_from_config(config, input_vocab_size, target_vocab_size):
-    """The (unbuilt) model a :class:`~transformer_tf.config.TrainConfig` describes (its
-    ``model``: ``"transformer"`` or ``"rnn"``), under the caller's dtype policy; training
-    compiles it, inference restores weights into it."""
-    if config.model == "rnn":
-        # Imported here: seq2seq imports this module (TiedOutput), and lstm_tf only when needed.
-        from transformer_tf.seq2seq import RNNTranslator
-
-        return RNNTranslator(
-            input_vocab_size,
-            target_vocab_size,
-            embedding_dim=config.rnn_embedding,
-            units=config.rnn_units,
-            cell=config.rnn_cell,
-            variant=config.rnn_variant,
-            rate=config.dropout,
-            share_embeddings=config.share_embeddings,
-        )
-    return Transformer(
-        config.num_layers,
-        config.d_model,
-        config.num_heads,
-        config.dff,
-        input_vocab_size,
-        target_vocab_size,
-        pe_input=config.max_tokens,
-        pe_target=config.max_tokens,
-        rate=config.dropout,
-        share_embeddings=config.share_embeddings,
-    )

@@ -18,8 +18,8 @@ The Transformer's three kinds of attention, named as in the model's attention di
 
 and the RNN's (:mod:`transformer_tf.seq2seq`) one, ``cross`` (``cross_attention``): target ×
 source Bahdanau attention, one layer of one head, the tutorial's single heatmap.
-:func:`sentence_attention` (which reads them off a translator) lives in the inference stage,
-:mod:`transformer_tf.translate`.
+:func:`~transformer_tf.attention_maps.sentence_attention` (which reads them off a translator) lives
+in :mod:`transformer_tf.attention_maps`.
 """
 
 import math
@@ -28,9 +28,7 @@ import matplotlib.pyplot as plt  # the backend is the caller's: the CLI picks Ag
 import numpy as np
 import seaborn as sns
 
-# The attention a translator paid to a sentence is inference, not plotting: SentenceAttention
-# and sentence_attention moved to transformer_tf.translate; importable from here for one release.
-from transformer_tf.translate import KIND_TITLES, KINDS, SentenceAttention, sentence_attention  # noqa: F401
+from transformer_tf.attention_maps import KIND_TITLES, KINDS
 
 # One palette per head, as in the blog's figures (cycled for more than eight heads).
 HEAD_PALETTES = ("viridis", "magma", "cividis", "rocket", "mako", "crest", "flare", "Blues")
@@ -94,7 +92,7 @@ def plot_attention_weights(attention, kinds=None, layers=None):
     """One 2×4 figure (a panel a head) per layer per kind.
 
     Args:
-        attention: a :class:`SentenceAttention`.
+        attention: a :class:`~transformer_tf.attention_maps.SentenceAttention`.
         kinds: which of ``encoder``, ``decoder_block1``, ``decoder_block2`` (the RNN: ``cross``);
             default: all the model has.
         layers: 1-based layer numbers (default: all).

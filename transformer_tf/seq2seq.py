@@ -3,8 +3,8 @@
 The multi-head attention article opens with "In the last article, I explained how attention
 mechanism works in simple seq2seq models with RNNs". This is that model, in the names of the
 TensorFlow tutorial "Neural machine translation with attention", which trains it on the same
-spa-eng corpus: :class:`Encoder`, :class:`BahdanauAttention` (the additive score) inside the
-tutorial's :class:`CrossAttention`, :class:`Decoder` (teacher forcing in training), and the
+spa-eng corpus: :class:`RNNEncoder`, :class:`BahdanauAttention` (the additive score) inside the
+tutorial's :class:`CrossAttention`, :class:`RNNDecoder` (teacher forcing in training), and the
 tutorial's ``Translator`` model, here :class:`RNNTranslator` (``transformer_tf.translate.Translator``
 is the inference wrapper that restores and runs either model kind).
 
@@ -23,8 +23,8 @@ the LSTM articles' own :class:`lstm_tf.SpaceOdysseyLSTM` in any of its nine vari
 LSTM articles and the attention article meet in one model. (``transformer_tf`` imports
 ``lstm_tf``; never the reverse.)
 
-``Encoder`` and ``Decoder`` share their names with the Transformer's stacks, which
-``transformer_tf`` exports at its top level, so these are reached through the module::
+The encoder and decoder are :class:`RNNEncoder` and :class:`RNNDecoder`: names of their own,
+apart from the Transformer's ``Encoder`` and ``Decoder`` stacks. The module is the way in::
 
     from transformer_tf import seq2seq
     model = seq2seq.RNNTranslator(input_vocab_size=8000, target_vocab_size=8000, cell="gru")
@@ -38,10 +38,10 @@ the recurrent state from step to step instead of recomputing the prefix.
 import keras
 import tensorflow as tf
 
+from transformer_tf.config import RNN_CELLS
+from transformer_tf.layers import TiedOutput, check_tied_vocabularies
 from transformer_tf.masks import PAD_ID
-from transformer_tf.model import TiedOutput, check_tied_vocabularies
 
-CELLS = ("lstm", "gru", "space_odyssey")
 ATTENTION_NAME = "cross_attention"  # the key of the weights in ``return_attention``'s dict
 
 
@@ -67,7 +67,7 @@ def recurrent_layer(cell, units, variant="vanilla", name=None):
         from lstm_tf.layer import SpaceOdysseyLSTM
 
         return SpaceOdysseyLSTM(units, variant=variant, return_sequences=True, return_state=True, name=name)
-    raise ValueError(f"cell {cell!r}: choose one of {', '.join(CELLS)}")
+    raise ValueError(f"cell {cell!r}: choose one of {', '.join(RNN_CELLS)}")
 
 
 def state_sizes(layer):
@@ -83,7 +83,7 @@ def source_padding_mask(inp):
 
 
 @keras.saving.register_keras_serializable(package="transformer_tf.seq2seq")
-class Encoder(keras.layers.Layer):
+class RNNEncoder(keras.layers.Layer):
     """Source ids → one vector per source position, ``h_s``, read in both directions.
 
     ``h_s = →h_s + ←h_s``: a forward RNN over the sentence and a backward one over its
@@ -247,7 +247,7 @@ class CrossAttention(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="transformer_tf.seq2seq")
-class Decoder(keras.layers.Layer):
+class RNNDecoder(keras.layers.Layer):
     """Target ids, one step behind (teacher forcing), and ``h_s`` → next-token logits.
 
     ``h_t = RNN(embedding(y_{t-1}), h_{t-1})``; ``a_t = CrossAttention(h_t, h_s)``;
@@ -258,7 +258,7 @@ class Decoder(keras.layers.Layer):
 
     Args:
         vocab_size: target vocabulary.
-        embedding_dim, units, cell, variant, rate: as :class:`Encoder`.
+        embedding_dim, units, cell, variant, rate: as :class:`RNNEncoder`.
         embedding: shared ``keras.layers.Embedding``; with it the output layer reuses its matrix
             (``logits = (a_t P) Eᵀ + b``, ``P`` a ``units × embedding_dim`` projection).
 
@@ -352,7 +352,7 @@ class Decoder(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="transformer_tf.seq2seq")
 class RNNTranslator(keras.Model):
-    """The tutorial's ``Translator``: :class:`Encoder` → :class:`Decoder` with Bahdanau attention.
+    """The tutorial's ``Translator``: :class:`RNNEncoder` → :class:`RNNDecoder` with Bahdanau attention.
 
     Args:
         input_vocab_size, target_vocab_size: vocabularies (id 0 is padding).
@@ -389,8 +389,8 @@ class RNNTranslator(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if cell not in CELLS:
-            raise ValueError(f"cell {cell!r}: choose one of {', '.join(CELLS)}")
+        if cell not in RNN_CELLS:
+            raise ValueError(f"cell {cell!r}: choose one of {', '.join(RNN_CELLS)}")
         check_tied_vocabularies(share_embeddings, input_vocab_size, target_vocab_size)
         self.hparams = dict(
             input_vocab_size=input_vocab_size,
@@ -403,9 +403,9 @@ class RNNTranslator(keras.Model):
             share_embeddings=share_embeddings,
         )
         layer_args = dict(embedding_dim=embedding_dim, units=units, cell=cell, variant=variant, rate=rate)
-        self.encoder = Encoder(input_vocab_size, name="encoder", **layer_args)
+        self.encoder = RNNEncoder(input_vocab_size, name="encoder", **layer_args)
         shared = self.encoder.embedding if share_embeddings else None
-        self.decoder = Decoder(target_vocab_size, embedding=shared, name="decoder", **layer_args)
+        self.decoder = RNNDecoder(target_vocab_size, embedding=shared, name="decoder", **layer_args)
 
     def build(self, input_shape=None):
         inp_shape, tar_shape = input_shape if input_shape else ((None, None), (None, None))
@@ -421,7 +421,7 @@ class RNNTranslator(keras.Model):
             return logits, {ATTENTION_NAME: weights[:, tf.newaxis]}
         return logits
 
-    # -- incremental decoding: the interface transformer_tf.translate's decoders use
+    # -- incremental decoding: the interface transformer_tf.decoding's decoders use
     def start_decoding(self, inp, max_length=None, beams=1):
         """Encode once, for :meth:`decode_step`.
 

@@ -117,7 +117,7 @@ class SubwordTokenizer:
                 if byte_fallback
                 else ""
             )
-            raise TransformerTFError(f"SentencePiece training failed: {err}; raise --vocab-size.{hint}") from None
+            raise TransformerTFError(f"SentencePiece training failed: {err}; raise vocab_size.{hint}") from None
         kind = "joint" if byte_fallback else "trained"
         return cls(model.getvalue(), offset=0, source=f"{kind}:{model_type}:{vocab_size}")
 
@@ -137,7 +137,7 @@ class SubwordTokenizer:
             where = Path(cache_dir or Path.home() / ".cache" / "bpemb") / lang / f"{lang}.wiki.bpe.vs{vs}.model"
             raise TransformerTFError(
                 f"BPEmb model {lang} vs={vs} is not available ({err.__class__.__name__}); expected {where}. "
-                f"Put the file there, or use the default trained tokenizer (--tokenizer trained)."
+                f"Put the file there, or use the default trained tokenizer (tokenizer='trained')."
             ) from None
         return cls(bpemb.spm.serialized_model_proto(), offset=1, bpemb_preprocess=True, source=f"bpemb:{lang}:{vs}")
 

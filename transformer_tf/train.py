@@ -23,27 +23,28 @@ import tensorflow as tf
 
 from transformer_tf.augment import augment_pairs
 from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint
-from transformer_tf.config import (  # TrainConfig and its helpers lived here: importable from here for one release
+from transformer_tf.config import (
     CONFIG_FILE,
-    LEGACY_VALUES,  # noqa: F401
-    PRESETS,  # noqa: F401
+    DEFAULT_CHECKPOINT_DIR,
+    DEFAULT_LOG_DIR,
+    STRATEGIES,
+    TOKENIZERS,
+    WORKER_TIMEOUT,
     TrainConfig,
     corpus_fingerprint,
     read_config_json,
-    write_atomically,  # noqa: F401
 )
 from transformer_tf.data import (
     batch_pairs,
     count_batches,
     describe_splits,
     encode_pairs,
-    load_splits,  # lived here: importable from here for one release
+    load_splits,
     make_dataset,
     resolve_corpus,
     training_stream,
 )
 from transformer_tf.distributed import (
-    WORKER_TIMEOUT,
     broadcast_from_chief,
     check_same_inputs,
     check_worker_count,
@@ -56,9 +57,8 @@ from transformer_tf.distributed import (
     worker_folders,
 )
 from transformer_tf.errors import TransformerTFError, error_line
-from transformer_tf.fused_loss import smoothed_cross_entropy
-from transformer_tf.masks import PAD_ID
-from transformer_tf.model import model_from_config
+from transformer_tf.factory import model_from_config
+from transformer_tf.losses import masked_accuracy, masked_loss
 from transformer_tf.schedule import CustomSchedule
 from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
 
@@ -76,39 +76,6 @@ def dropout_seed_states(model):
 
 def _has_dropout_seeds(prefix):
     return any(name.startswith("dropout_seeds/") for name, _ in tf.train.list_variables(prefix))
-
-
-def masked_accuracy(y_true, y_pred):
-    """Share of non-padding target positions whose arg-max prediction is right."""
-    y_true = tf.cast(y_true, tf.int64)  # under tf.distribute Keras may hand labels over as floats
-    pred = tf.argmax(y_pred, axis=-1, output_type=tf.int64)
-    mask = tf.cast(y_true != PAD_ID, tf.float32)
-    return tf.reduce_sum(tf.cast(pred == y_true, tf.float32) * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
-def masked_loss(label_smoothing=0.0):
-    """Cross-entropy over non-padding target positions, with label smoothing.
-
-    With smoothing ε the target distribution is ``(1 − ε)`` on the right token plus
-    ``ε / vocab`` everywhere (Szegedy et al. 2016; "Attention Is All You Need" §5.4 uses
-    ε = 0.1), so per position
-
-        loss = (1 − ε) · (−log p(y)) + ε · mean_v(−log p(v)).
-
-    Returns:
-        ``loss(labels (batch, tar_len), logits (batch, tar_len, vocab)) → scalar``: the
-        mean over positions whose label is not padding (``ε = 0``: plain cross-entropy).
-    """
-
-    def loss(y_true, logits):
-        y_true = tf.cast(y_true, tf.int64)
-        # one fused softmax pass and gradient over the vocabulary (transformer_tf.fused_loss)
-        per_token = smoothed_cross_entropy(tf.maximum(y_true, 0), logits, label_smoothing)  # (batch, tar_len)
-        mask = tf.cast(y_true != PAD_ID, tf.float32)
-        return tf.reduce_sum(per_token * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-    loss.__name__ = "masked_loss"
-    return loss
 
 
 def mixed_precision_policy():
@@ -169,7 +136,7 @@ def make_tokenizers(config, train_pairs):
     if config.tokenizer == "bpemb":
         return tuple(SubwordTokenizer.from_bpemb(lang, 10000, config.bpemb_cache_dir) for lang in ("en", "es"))
     if config.tokenizer != "trained":
-        raise TransformerTFError(f"--tokenizer {config.tokenizer!r}: choose 'joint', 'trained' or 'bpemb'.")
+        raise TransformerTFError(f"tokenizer {config.tokenizer!r}: choose one of {', '.join(TOKENIZERS)}.")
     return (
         SubwordTokenizer.train([en for en, _ in train_pairs], config.vocab_size, seed=config.seed),
         SubwordTokenizer.train([es for _, es in train_pairs], config.vocab_size, seed=config.seed),
@@ -202,9 +169,6 @@ class CheckpointEvery(keras.callbacks.Callback):
             ) from None
 
 
-STRATEGIES = ("default", "mirrored", "multiworker")
-
-
 def make_strategy(name="default", cpu_replicas=None, worker_timeout=WORKER_TIMEOUT):
     """A ``tf.distribute`` strategy by name.
 
@@ -218,14 +182,14 @@ def make_strategy(name="default", cpu_replicas=None, worker_timeout=WORKER_TIMEO
         worker_timeout: seconds a multi-worker run waits for all workers to come up.
     """
     if cpu_replicas is not None and cpu_replicas < 1:
-        raise TransformerTFError(f"--cpu-replicas {cpu_replicas}: give a number of devices ≥ 1.")
+        raise TransformerTFError(f"cpu_replicas {cpu_replicas}: give a number of devices ≥ 1.")
     if cpu_replicas:
         cpu = tf.config.list_physical_devices("CPU")[0]
         try:
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_replicas)
         except RuntimeError:
             raise TransformerTFError(
-                "--cpu-replicas must be set before TensorFlow starts; call make_strategy first in the process."
+                "cpu_replicas must be set before TensorFlow starts; call make_strategy first in the process."
             ) from None
     if name == "default":
         return tf.distribute.get_strategy()
@@ -236,7 +200,7 @@ def make_strategy(name="default", cpu_replicas=None, worker_timeout=WORKER_TIMEO
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
         return multiworker_strategy(worker_timeout)
-    raise TransformerTFError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}.")
+    raise TransformerTFError(f"name {name!r}: choose a strategy of {', '.join(STRATEGIES)}.")
 
 
 def _resumable_checkpoint(config, checkpoint_dir, corpus):
@@ -245,7 +209,7 @@ def _resumable_checkpoint(config, checkpoint_dir, corpus):
     if (checkpoint_dir / "weights").is_dir() and not any(checkpoint_dir.glob("ckpt-*.index")):
         raise TransformerTFError(
             f"{checkpoint_dir} holds released weights without optimizer state, which cannot be resumed; "
-            f"train into another folder (--checkpoint-dir runs/my_model)."
+            f"train into another folder (checkpoint_dir=runs/my_model)."
         )
     latest = latest_checkpoint(checkpoint_dir)
     if latest is None:
@@ -253,21 +217,21 @@ def _resumable_checkpoint(config, checkpoint_dir, corpus):
     if not (checkpoint_dir / CONFIG_FILE).is_file():
         raise TransformerTFError(
             f"{checkpoint_dir} holds checkpoints but no {CONFIG_FILE}, so they cannot be "
-            f"resumed; train into another --checkpoint-dir."
+            f"resumed; train into another checkpoint_dir."
         )
     config.check_compatible(TrainConfig.load(checkpoint_dir))
     saved = read_config_json(checkpoint_dir).get("corpus")
     if saved and (saved.get("bytes"), saved.get("sha256")) != (corpus["bytes"], corpus["sha256"]):
         raise TransformerTFError(
             f"{checkpoint_dir} was trained on another corpus ({saved.get('file')}: {saved.get('bytes'):,} bytes, "
-            f"sha256 {str(saved.get('sha256'))[:12]}…) than --data gives now ({corpus['file']}: "
+            f"sha256 {str(saved.get('sha256'))[:12]}…) than the data given now ({corpus['file']}: "
             f"{corpus['bytes']:,} bytes, sha256 {corpus['sha256'][:12]}…); resuming would reuse its tokenizers and "
-            f"skip the wrong batches. Give the same corpus, or start a new run in another --checkpoint-dir."
+            f"skip the wrong batches. Give the same corpus, or start a new run in another checkpoint_dir."
         )
     return latest
 
 
-def _check_writable(directory, flag):
+def _check_writable(directory, parameter):
     """Prove that ``directory`` (or, while it does not exist, its nearest existing parent, where
     it would be created) takes a new file; creates nothing that stays."""
     directory = Path(directory).absolute()
@@ -279,10 +243,12 @@ def _check_writable(directory, flag):
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
-        raise TransformerTFError(f"{flag} {directory}: cannot write there ({err.strerror or err}).") from None
+        raise TransformerTFError(f"{parameter} {directory}: cannot write there ({err.strerror or err}).") from None
 
 
-def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", callbacks=(), verbose=1, strategy=None):
+def train(
+    config, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, log_dir=DEFAULT_LOG_DIR, callbacks=(), verbose=1, strategy=None
+):
     """Train (or resume) the translator; returns ``(model, history)``.
 
     ``callbacks`` are extra Keras callbacks, run after the checkpointing one.
@@ -295,33 +261,109 @@ def train(config, checkpoint_dir="checkpoints/en_es", log_dir="runs/en_es", call
     A folder that already holds a run is resumed: its tokenizers are reused and its
     ``config.json`` must agree with ``config`` on everything that shapes the model or
     the data (:meth:`TrainConfig.check_compatible`); ``epochs`` may be raised.
+
+    Three steps: :func:`prepare` (data, tokenizers, model, checkpoints), then
+    :func:`fit_in_process` (one device, or this machine's devices) or, under several
+    workers, :func:`fit_across_workers`.
     """
+    distributed = strategy is not None
+    strategy = strategy if distributed else tf.distribute.get_strategy()
     if is_multiworker(strategy):
         with worker_folders(strategy, checkpoint_dir, log_dir) as (writes_to, logs_to):
-            return _train(config, writes_to, logs_to, callbacks, verbose, strategy)
-    return _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy)
+            run = prepare(config, writes_to, logs_to, callbacks, verbose, strategy, distributed)
+            return fit_across_workers(run, verbose)
+    return fit_in_process(prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distributed), verbose)
 
 
-def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
+@dataclasses.dataclass
+class PreparedRun:
+    """Everything a fit needs, as :func:`prepare` leaves it.
+
+    Attributes:
+        model: the compiled model, restored from the newest checkpoint when resuming.
+        strategy: the ``tf.distribute`` strategy the model's variables live in.
+        callbacks: checkpointing first, then TensorBoard (when logging), then the caller's.
+        train_pairs: the encoded training pairs (:func:`transformer_tf.data.encode_pairs`).
+        val_ds: validation batches, or None.
+        steps_per_epoch: batches an epoch (the same in every epoch).
+        batch_size: rows of each batch: the global batch, across workers.
+        drop_remainder: drop each bucket's incomplete last batch (needed when batches split across replicas).
+    """
+
+    config: TrainConfig
+    model: keras.Model
+    strategy: tf.distribute.Strategy
+    callbacks: list
+    train_pairs: tuple
+    val_ds: tf.data.Dataset | None
+    steps_per_epoch: int
+    batch_size: int
+    drop_remainder: bool
+
+    def stream(self, start):
+        """The training batches from optimizer step ``start`` on (:func:`transformer_tf.data.training_stream`)."""
+        return training_stream(
+            self.train_pairs,
+            self.config.seed,
+            start,
+            self.steps_per_epoch,
+            self.batch_size,
+            self.config.max_tokens,
+            drop_remainder=self.drop_remainder,
+        )
+
+
+def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distributed=True):
+    """Step 1 of :func:`train`: check, read the data, make or load the tokenizers, build (and restore)
+    the model, and write the run's files. Everything is decided before anything is written: a refused
+    or failed start leaves the folder as it was (a folder with a config but no checkpoint is simply
+    started afresh). Returns a :class:`PreparedRun`."""
     checkpoint_dir = Path(checkpoint_dir)
-    # Everything is decided before anything is written: a refused or failed start leaves the
-    # folder as it was (and a folder with a config but no checkpoint is simply started afresh).
     config.validate()
     keras.utils.set_random_seed(config.seed)
     corpus = corpus_fingerprint(resolve_corpus(config.data))
     splits = load_splits(config)
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
-    _check_writable(checkpoint_dir, "--checkpoint-dir")
+    _check_writable(checkpoint_dir, "checkpoint_dir")
     if log_dir is not None:  # a non-chief worker writes no logs
-        _check_writable(log_dir, "--log-dir")
-    if latest:
-        tokenizers = load_tokenizers(checkpoint_dir)
-    else:
-        tokenizers = make_tokenizers(config, splits["train"])
+        _check_writable(log_dir, "log_dir")
+    tokenizers = load_tokenizers(checkpoint_dir) if latest else make_tokenizers(config, splits["train"])
+    run = _batches(config, splits, tokenizers, strategy, verbose)
+    multiworker = is_multiworker(strategy)
+    if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
+        check_same_inputs(
+            strategy,
+            json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
+            *(tok.model_proto for tok in tokenizers),
+            *(t.numpy().tobytes() for t in run.train_pairs),
+        )
+        check_worker_count(strategy, checkpoint_dir)
+    with strategy.scope():  # variables (model and optimizer) are created per replica
+        run.model = build_model(config, tokenizers[0].vocab_size, tokenizers[1].vocab_size)
+    if verbose and distributed:
+        note = "; each bucket's incomplete last batch is dropped" if run.drop_remainder else ""
+        print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s){note}")
+    manager = _checkpoint_manager(run.model, config, checkpoint_dir, latest)
+    if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
+        broadcast_from_chief(strategy, model_state(run.model))
+    if not latest:  # a resumed run keeps the tokenizer files it was trained with, untouched
+        save_tokenizers(checkpoint_dir, *tokenizers)
+    tokenizer_files = [f"{name}.model" for name in tokenizer_names(*tokenizers)]
+    config.save(checkpoint_dir, corpus, tokenizer_files)  # last: the config marks a folder as a run
+    if multiworker:
+        record_worker_count(strategy, checkpoint_dir)
+    done = int(run.model.optimizer.iterations.numpy())
+    if verbose and done:
+        print(f"resumed from {latest or 'the chief'} at step {done} (epoch {done // run.steps_per_epoch + 1})")
+    tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
+    run.callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
+    return run
 
+
+def _batches(config, splits, tokenizers, strategy, verbose):
+    """The encoded training pairs and validation batches for ``strategy``: a :class:`PreparedRun`
+    without its model and callbacks yet."""
     en_tok, es_tok = tokenizers
-    distributed = strategy is not None
-    strategy = strategy if distributed else tf.distribute.get_strategy()
     multiworker = is_multiworker(strategy)
     # Several workers: every one forms the same global batches and keeps its slice of rows.
     batch_size = config.batch_size * num_workers(strategy) if multiworker else config.batch_size
@@ -339,28 +381,22 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
     if steps_per_epoch == 0:
         raise TransformerTFError(
             f"the training split has no complete batch of {config.batch_size} "
-            f"for {strategy.num_replicas_in_sync} replicas: lower --batch-size."
+            f"for {strategy.num_replicas_in_sync} replicas: lower batch_size."
         )
     if verbose:
         print(
             f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
             f"tokens, {steps_per_epoch} batches an epoch"
         )
+    return PreparedRun(config, None, strategy, [], train_pairs, val_ds, steps_per_epoch, batch_size, split)
 
-    if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
-        check_same_inputs(
-            strategy,
-            json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
-            *(tok.model_proto for tok in tokenizers),
-            *(t.numpy().tobytes() for t in train_pairs),
-        )
-        check_worker_count(strategy, checkpoint_dir)
-    with strategy.scope():  # variables (model and optimizer) are created per replica
-        model = build_model(config, en_tok.vocab_size, es_tok.vocab_size)
-    if verbose and distributed:
-        note = "; each bucket's incomplete last batch is dropped" if split else ""
-        print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s){note}")
-    # The dropout masks' random state is saved too, so a resumed run draws the same masks.
+
+def _checkpoint_manager(model, config, checkpoint_dir, latest):
+    """The run's ``tf.train.CheckpointManager``, after restoring ``latest`` (when resuming) into ``model``.
+
+    The dropout masks' random state is saved too, so a resumed run draws the same masks;
+    checkpoints written before it was saved restore without it.
+    """
     checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, dropout_seeds=dropout_seed_states(model))
     manager = tf.train.CheckpointManager(
         checkpoint,
@@ -370,64 +406,49 @@ def _train(config, checkpoint_dir, log_dir, callbacks, verbose, strategy):
         checkpoint_interval=config.checkpoint_every,
     )
     if latest:
-        # Checkpoints written before the dropout state was saved restore without it.
         restore_checkpoint(
             checkpoint if _has_dropout_seeds(latest) else tf.train.Checkpoint(model=model, optimizer=model.optimizer),
             latest,
             kind=config.model,
         )
-    if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
-        broadcast_from_chief(strategy, model_state(model))
-    if not latest:  # a resumed run keeps the tokenizer files it was trained with, untouched
-        save_tokenizers(checkpoint_dir, *tokenizers)
-    tokenizer_files = [f"{name}.model" for name in tokenizer_names(*tokenizers)]
-    config.save(checkpoint_dir, corpus, tokenizer_files)  # last: the config marks a folder as a run
-    if multiworker:
-        record_worker_count(strategy, checkpoint_dir)
+    return manager
+
+
+def fit_in_process(run, verbose=1):
+    """Step 2 of :func:`train`: ``model.fit`` on this process's device(s) until ``config.epochs``.
+
+    A resumed run may stop mid-epoch: it first finishes that epoch, then runs whole ones.
+    Returns ``(model, history)``.
+    """
+    model, history = run.model, None
     done = int(model.optimizer.iterations.numpy())
-    if verbose and done:
-        print(f"resumed from {latest or 'the chief'} at step {done} (epoch {done // steps_per_epoch + 1})")
-
-    tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
-    callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
-    if multiworker:
-
-        def stream(start):
-            return training_stream(
-                train_pairs,
-                config.seed,
-                start,
-                steps_per_epoch,
-                batch_size,
-                config.max_tokens,
-                drop_remainder=True,
-            )
-
-        return fit_on_workers(
-            model, strategy, stream, steps_per_epoch, config.epochs, batch_size, val_ds, callbacks, verbose
-        )
-    history = None
-    # A resumed run may stop mid-epoch: first finish that epoch, then run whole ones.
-    while done < config.epochs * steps_per_epoch:
-        epoch, offset = divmod(done, steps_per_epoch)
-        stream = training_stream(
-            train_pairs,
-            config.seed,
-            done,
-            steps_per_epoch,
-            config.batch_size,
-            config.max_tokens,
-            drop_remainder=split,
-        )
+    while done < run.config.epochs * run.steps_per_epoch:
+        epoch, offset = divmod(done, run.steps_per_epoch)
         history = model.fit(
-            stream,
+            run.stream(done),
             initial_epoch=epoch,
-            epochs=epoch + 1 if offset else config.epochs,
-            steps_per_epoch=steps_per_epoch - offset,
-            validation_data=val_ds,
-            callbacks=callbacks,
+            epochs=epoch + 1 if offset else run.config.epochs,
+            steps_per_epoch=run.steps_per_epoch - offset,
+            validation_data=run.val_ds,
+            callbacks=run.callbacks,
             shuffle=False,
             verbose=verbose,  # the stream shuffles itself, epoch by epoch
         )
         done = int(model.optimizer.iterations.numpy())
     return model, history
+
+
+def fit_across_workers(run, verbose=1):
+    """Step 3 of :func:`train`, instead of step 2 under several workers:
+    :func:`transformer_tf.distributed.fit_on_workers`. Returns ``(model, history)``."""
+    return fit_on_workers(
+        run.model,
+        run.strategy,
+        run.stream,
+        run.steps_per_epoch,
+        run.config.epochs,
+        run.batch_size,
+        run.val_ds,
+        run.callbacks,
+        verbose,
+    )

@@ -1,0 +1,127 @@
+"""The attention a translator paid to one sentence: every matrix of every layer, head and kind,
+with the subword labels of its rows and columns (:func:`sentence_attention`). What the plots
+(:mod:`transformer_tf.plot`) and the attention page (:mod:`transformer_tf.explorer`) draw.
+"""
+
+import dataclasses
+import warnings
+
+import tensorflow as tf
+
+from transformer_tf.config import ATTENTION_KINDS
+from transformer_tf.tokenizer import END_ID, START_ID
+
+# The kinds of attention, named as in the models' attention dicts: the Transformer has the
+# first three in each of its layers, the RNN (transformer_tf.seq2seq) one "cross" kind, one
+# layer of one head: the tutorial's target × source heatmap.
+# kind (transformer_tf.config.ATTENTION_KINDS, in that order) →
+# (key pattern in the model's attention dict, file-name pattern, rows, columns)
+KINDS = dict(
+    zip(
+        ATTENTION_KINDS,
+        (
+            ("encoder_layer{i}_block", "encoder_layer{i}", "source", "source"),
+            ("decoder_layer{i}_block1", "decoder_layer{i}_block1", "target", "target"),
+            ("decoder_layer{i}_block2", "decoder_layer{i}_block2", "target", "source"),
+            ("cross_attention", "cross_attention", "target", "source"),
+        ),
+        strict=True,
+    )
+)
+KIND_TITLES = dict(
+    zip(
+        ATTENTION_KINDS,
+        (
+            "encoder self-attention",
+            "masked decoder self-attention",
+            "encoder-decoder attention",
+            "Bahdanau (additive) attention",
+        ),
+        strict=True,
+    )
+)
+
+
+@dataclasses.dataclass
+class SentenceAttention:
+    """A sentence, its translation, and every attention matrix the model used for them.
+
+    Attributes:
+        source_pieces: subword labels of the encoder input, ``<start>`` … ``<end>``.
+        target_pieces: labels of the decoder input, ``<start>`` then the generated
+            pieces; row t is the query that predicted piece t+1 (the last predicted ``<end>``).
+        translation: the decoded Spanish text.
+        translation_pieces: the generated pieces, ``<end>`` included when produced (when the
+            length limit stopped the translation first, its last piece is no decoder input).
+        weights: the model's attention dict for this example, batch axis removed:
+            ``(num_heads, queries, keys)`` arrays (the RNN's: one head).
+        num_layers: layers per stack (the RNN: 1, its one attention).
+        source_ids, target_ids: the ids behind the two label lists.
+        sentence: the English text as given.
+        warnings: what the model warned about while reading the sentence (e.g. that it was
+            cut to the model's length), to show next to the pictures.
+    """
+
+    source_pieces: list
+    target_pieces: list
+    translation: str
+    weights: dict
+    num_layers: int
+    source_ids: list
+    target_ids: list
+    sentence: str = ""
+    translation_pieces: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+
+    @property
+    def kinds(self):
+        """The kinds of :data:`KINDS` this model has, in that order (the RNN: ``["cross"]``)."""
+        return [kind for kind, (key, *_) in KINDS.items() if key.format(i=1) in self.weights]
+
+    def matrix(self, kind, layer):
+        """``(num_heads, rows, columns)`` weights of one kind of attention in one layer (1-based)."""
+        if kind not in self.kinds:
+            raise ValueError(f"unknown kind {kind!r} for this model; it has {', '.join(self.kinds)}")
+        if not 1 <= layer <= self.num_layers:
+            raise ValueError(f"layer {layer} does not exist: the model has layers 1..{self.num_layers}")
+        return self.weights[KINDS[kind][0].format(i=layer)]
+
+    def labels(self, kind):
+        """``(row_labels, column_labels)`` of a kind."""
+        pieces = {"source": self.source_pieces, "target": self.target_pieces}
+        return pieces[KINDS[kind][2]], pieces[KINDS[kind][3]]
+
+
+def sentence_attention(translator, sentence):
+    """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
+    with ``return_attention=True`` and keep every attention matrix.
+
+    Returns:
+        :class:`SentenceAttention`.
+    """
+    if not sentence.strip():
+        raise ValueError("the sentence is empty: give some English text to look at.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        source_ids = translator.encode_sources([sentence])[0]
+    for warning in caught:  # still said on the terminal, and kept for the page
+        warnings.warn(warning.message, warning.category, stacklevel=2)
+    inp = tf.constant([source_ids], tf.int64)
+    generated = [int(i) for i in translator.generate(inp)[0]]
+    generated = generated[: generated.index(END_ID) + 1] if END_ID in generated else generated
+    decoder_input = [START_ID] + generated[:-1]  # the tokens fed in; each row predicts the next one
+    _, attention = translator.model(
+        (inp, tf.constant([decoder_input], tf.int64)), training=False, return_attention=True
+    )
+    return SentenceAttention(
+        source_pieces=translator.source_tokenizer.id_to_piece(source_ids),
+        target_pieces=translator.target_tokenizer.id_to_piece(decoder_input),
+        translation=translator.target_tokenizer.decode(generated),
+        weights={name: w.numpy()[0] for name, w in attention.items()},
+        num_layers=translator.model.hparams.get("num_layers", 1),  # the RNN has one attention
+        source_ids=source_ids,
+        target_ids=decoder_input,
+        sentence=sentence,
+        translation_pieces=translator.target_tokenizer.id_to_piece(generated),
+        warnings=[str(warning.message) for warning in caught],
+    )
