@@ -414,5 +414,10 @@ class TiedOutput(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        logits = tf.matmul(x, tf.cast(self.embedding.embeddings, x.dtype), transpose_b=True)
-        return logits + tf.cast(self.bias, x.dtype)
+        # One 2-D product (batch·seq_len, d_model) · (d_model, vocab): a batched matmul
+        # against the shared matrix would broadcast it, and its gradient would then be
+        # summed over the batch in a separate (batch, vocab, d_model) reduction.
+        rows = tf.reshape(x, (-1, tf.shape(x)[-1]))
+        logits = tf.matmul(rows, tf.cast(self.embedding.embeddings, x.dtype), transpose_b=True)
+        logits = tf.nn.bias_add(logits, tf.cast(self.bias, x.dtype))
+        return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.units]], axis=0))
