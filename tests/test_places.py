@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from transformer_tf.augment import augment_pairs
 from transformer_tf.augment_places import replacement_pools, swap_places
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.places import KINDS, gazetteer, spanish_form, summary
@@ -71,8 +70,11 @@ def test_the_place_swap_is_seeded_and_bounded_and_leaves_the_other_kinds_alone()
     assert first == swap_places(CORPUS, 0.25, random.Random(5), names=NAMES)
     assert len(first) == round(0.25 * len(CORPUS))
     assert swap_places([("Tom is tired.", "Tom está cansado.")], 0.5, random.Random(0), names=NAMES) == []
-    without, counts = augment_pairs(CORPUS, seed=3, places=0.0)
-    with_places, counts_places = augment_pairs(CORPUS, seed=3, places=0.2)
+    from transformer_tf.config import TrainConfig
+    from transformer_tf.train import training_pairs
+
+    without, counts = training_pairs(TrainConfig(seed=3, augment_places=0.0), {"train": CORPUS})
+    with_places, counts_places = training_pairs(TrainConfig(seed=3, augment_places=0.2), {"train": CORPUS})
     assert "places" not in counts and counts_places["places"] == round(0.2 * len(CORPUS))
     assert with_places[: len(without)] == without  # names, numbers, joined: the same copies
 

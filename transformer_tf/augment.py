@@ -280,7 +280,7 @@ def join_pairs(pairs, share, rng):
     return out
 
 
-def augment_pairs(pairs, seed=0, names=0.2, numbers=5, concat=0.1, places=0.0):
+def augment_pairs(pairs, seed=0, names=0.2, numbers=5, concat=0.1, words=None):
     """The training pairs followed by their augmented copies (a new list, same seed →
     same list).
 
@@ -290,23 +290,16 @@ def augment_pairs(pairs, seed=0, names=0.2, numbers=5, concat=0.1, places=0.0):
         names: share of ``len(pairs)`` to add as name-swapped copies.
         numbers: copies of each pair that holds the same numbers on both sides.
         concat: share of ``len(pairs)`` to add as joined 2–3-pair examples.
-        places: share of ``len(pairs)`` to add as place-swapped copies, the Spanish side in
-            its Spanish form (:func:`transformer_tf.augment_places.swap_places`; its own
-            random stream, so the other kinds are the same with or without it).
+        words: :func:`name_words` of ``pairs`` where the caller has it already.
 
     Returns:
-        ``(pairs + added, counts)``, counts ``{"names": n, "numbers": n, "joined": n}``
-        (and ``"places": n`` when ``places`` > 0).
+        ``(pairs + added, counts)``, counts ``{"names": n, "numbers": n, "joined": n}``.
     """
     rng = random.Random(seed)
-    words = name_words(pairs)
+    words = name_words(pairs) if words is None else words
     added = {
         "names": swap_names(pairs, names, rng, words),
         "numbers": swap_numbers(pairs, numbers, rng),
         "joined": join_pairs(pairs, concat, rng),
     }
-    if places > 0:
-        from transformer_tf.augment_places import swap_places  # the gazetteer's data (Babel, pycountry)
-
-        added["places"] = swap_places(pairs, places, random.Random(f"places-{seed}"), words)
     return list(pairs) + [p for extra in added.values() for p in extra], {k: len(v) for k, v in added.items()}

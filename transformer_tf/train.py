@@ -15,13 +15,14 @@ run would have ended.
 import dataclasses
 import json
 import os
+import random
 import uuid
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from transformer_tf.augment import augment_pairs
+from transformer_tf.augment import augment_pairs, name_words
 from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint
 from transformer_tf.config import (
     CONFIG_FILE,
@@ -105,21 +106,27 @@ def build_model(config, input_vocab_size, target_vocab_size):
 
 def training_pairs(config, splits):
     """The pairs the model trains on: the training split, plus its augmented copies when
-    ``config.augment`` (validation and test are never augmented).
+    ``config.augment`` (validation and test are never augmented): names, numbers and joined
+    pairs (:func:`~transformer_tf.augment.augment_pairs`), then places in their Spanish form
+    (:func:`~transformer_tf.augment_places.swap_places`, a random stream of its own, so the
+    other kinds are the same with or without it).
 
     Returns:
         ``(pairs, counts)``; counts of added pairs by kind (empty without augmentation).
     """
     if not config.augment:
         return splits["train"], {}
-    return augment_pairs(
-        splits["train"],
-        config.seed,
-        config.augment_names,
-        config.augment_numbers,
-        config.augment_concat,
-        config.augment_places,
+    train = splits["train"]
+    words = name_words(train)
+    pairs, counts = augment_pairs(
+        train, config.seed, config.augment_names, config.augment_numbers, config.augment_concat, words
     )
+    if config.augment_places > 0:
+        from transformer_tf.augment_places import swap_places  # the gazetteer's data (Babel, pycountry)
+
+        places = swap_places(train, config.augment_places, random.Random(f"places-{config.seed}"), words)
+        pairs, counts = pairs + places, {**counts, "places": len(places)}
+    return pairs, counts
 
 
 def make_tokenizers(config, train_pairs):
