@@ -14,10 +14,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, TrainConfig
-from transformer_tf.errors import TransformerTFError, error_line
+from cli_common import files
+from transformer_tf.config import CONFIG_FILE, DEFAULT_CHECKPOINT_DIR, TrainConfig
+from transformer_tf.errors import TransformerTFError, error_line, os_cause
 from transformer_tf.factory import model_from_config
-from transformer_tf.tokenizer import load_tokenizers
+from transformer_tf.tokenizer import JOINT_NAME, PER_LANGUAGE_NAMES, load_tokenizers
 
 
 def latest_checkpoint(checkpoint_dir):
@@ -155,6 +156,18 @@ def restore_model(checkpoint_dir):
 WEIGHTS_PREFIX = Path("weights") / "model"
 
 
+def is_model_folder(folder):
+    """Whether ``folder`` holds a model: ``config.json`` and a tokenizer model beside it."""
+    folder = Path(folder)
+    stems = (JOINT_NAME, *PER_LANGUAGE_NAMES)
+    return (folder / CONFIG_FILE).is_file() and any((folder / f"{stem}.model").is_file() for stem in stems)
+
+
+def enclosing_model_folder(path):
+    """The model folder that ``path`` lies inside (a parent of it), or None; commands never write there."""
+    return next((folder for folder in Path(path).absolute().parents if is_model_folder(folder)), None)
+
+
 def shipped_weights(checkpoint_dir):
     """The weights-only checkpoint prefix that ``transformer-tf release`` wrote, or None."""
     prefix = Path(checkpoint_dir) / WEIGHTS_PREFIX
@@ -172,9 +185,19 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
 
     Returns:
         the checkpoint prefix written.
+
+    Raises:
+        TransformerTFError: another process writes the folder (its PID named), nothing to
+            release, or the weights cannot be written (the cause named; the old weights stay).
     """
     if average < 1:
         raise TransformerTFError(f"average {average!r}: average at least 1 checkpoint.")
+    # one writer per run folder: a training run there would rotate the checkpoints read below
+    with files.run_folder_lock(checkpoint_dir, "transformer-tf release", TransformerTFError):
+        return _release_weights(checkpoint_dir, average)
+
+
+def _release_weights(checkpoint_dir, average):
     _, model, _, _ = restore_model(checkpoint_dir)
     if average > 1:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
@@ -186,10 +209,19 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
             )
         average_checkpoints(model, kept[-average:])
     target = Path(checkpoint_dir) / WEIGHTS_PREFIX
-    try:
-        return tf.train.Checkpoint(model=model).write(str(target))
-    except tf.errors.OpError as err:  # unwritable folder, a file where weights/ should be, disk full
-        raise TransformerTFError(f"cannot write {target}.*: {err.message.splitlines()[0][:200]}") from None
+    try:  # a fresh weights/ folder, swapped in whole: a failure leaves the old weights and no temp files
+        with files.atomic_folder(target.parent, _check_weights_folder) as staging:
+            tf.train.Checkpoint(model=model).write(str(staging / WEIGHTS_PREFIX.name))
+    except (OSError, tf.errors.OpError) as err:  # unwritable folder, disk full
+        raise TransformerTFError(
+            f"cannot write {target}.*: {os_cause(err)}; the folder's earlier weights (if any) are unchanged."
+        ) from None
+    return str(target)
+
+
+def _check_weights_folder(weights):
+    if weights.exists() and not weights.is_dir():
+        raise TransformerTFError(f"cannot write {weights / WEIGHTS_PREFIX.name}.*: {weights} is a file, not a folder.")
 
 
 def average_checkpoints(model, prefixes):

@@ -17,6 +17,7 @@ from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
 CONFIG_FILE = "config.json"
+TOKENIZER_FINGERPRINTS = "tokenizer_sha256"  # config.json's {tokenizer file: sha256}, written at training
 # the splits of a run's corpus it never trains on (val_fraction, test_fraction; transformer_tf.data.split_pairs)
 HELD_OUT_SPLITS = ("test", "validation")
 
@@ -217,10 +218,16 @@ class TrainConfig:
 
     def save(self, directory, corpus=None, tokenizer_files=()):
         """Write ``config.json`` atomically (a temporary file renamed over it), with ``corpus``,
-        the :func:`corpus_fingerprint` of the data, when given, and the tokenizer files' names."""
+        the :func:`corpus_fingerprint` of the data, when given, and the tokenizer files' names
+        and fingerprints (``tokenizer_sha256``: ``{file: sha256}``, checked when the folder is
+        loaded: :func:`transformer_tf.tokenizer.load_tokenizers`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        payload = {**dataclasses.asdict(self), "tokenizer_files": list(tokenizer_files)}
+        payload = {
+            **dataclasses.asdict(self),
+            "tokenizer_files": list(tokenizer_files),
+            TOKENIZER_FINGERPRINTS: {name: file_sha256(directory / name) for name in tokenizer_files},
+        }
         if corpus:
             payload["corpus"] = corpus
         write_atomically(directory / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
@@ -310,11 +317,16 @@ def write_atomically(path, text):
         partial.unlink(missing_ok=True)
 
 
-def corpus_fingerprint(path):
-    """``{"file", "bytes", "sha256"}`` of the corpus: a resume must read the same text."""
-    path = Path(path)
+def file_sha256(path):
+    """The sha256 of a file's bytes, as hex: the fingerprint of a corpus or a tokenizer model."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return digest.hexdigest()
+
+
+def corpus_fingerprint(path):
+    """``{"file", "bytes", "sha256"}`` of the corpus: a resume must read the same text."""
+    path = Path(path)
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}

@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from cli_common import files
 from transformer_tf.augment import augment_pairs
 from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint
 from transformer_tf.config import (
@@ -269,10 +270,18 @@ def train(
     distributed = strategy is not None
     strategy = strategy if distributed else tf.distribute.get_strategy()
     if is_multiworker(strategy):
-        with worker_folders(strategy, checkpoint_dir, log_dir) as (writes_to, logs_to):
+        with worker_folders(strategy, checkpoint_dir, log_dir) as (writes_to, logs_to), _one_writer(writes_to):
             run = prepare(config, writes_to, logs_to, callbacks, verbose, strategy, distributed)
             return fit_across_workers(run, verbose)
-    return fit_in_process(prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distributed), verbose)
+    with _one_writer(checkpoint_dir):
+        run = prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distributed)
+        return fit_in_process(run, verbose)
+
+
+def _one_writer(checkpoint_dir):
+    """Hold ``checkpoint_dir`` while training writes it: a second ``train`` (or ``release``) there is
+    refused, naming this process (:func:`cli_common.files.run_folder_lock`)."""
+    return files.run_folder_lock(checkpoint_dir, "transformer-tf train", TransformerTFError)
 
 
 @dataclasses.dataclass
