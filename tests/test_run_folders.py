@@ -301,3 +301,22 @@ def test_the_shipped_folders_record_their_tokenizer_fingerprints(folder, recwarn
     assert recorded == {name: file_sha256(folder / name) for name in ("tokenizer.model",)}
     check_fingerprints(folder)
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_a_reader_whose_checkpoint_is_rotated_away_restores_the_newer_one(trained_dir, tmp_path, monkeypatch):
+    """Item 12's class in translate, evaluate, export, plot-attention: they read a folder that a
+    training run may be writing; the newest checkpoint they found can be deleted (rotated) before
+    they read it."""
+    import transformer_tf.checkpoints as checkpoints
+    from transformer_tf.translate import Translator
+
+    expected = Translator.from_checkpoint(trained_dir).translate(["I am here."])
+    real, calls = checkpoints.latest_checkpoint, []
+
+    def rotated_on_first_look(folder):
+        calls.append(folder)
+        return str(Path(folder) / "ckpt-999") if len(calls) == 1 else real(folder)  # rotated away: no files
+
+    monkeypatch.setattr(checkpoints, "latest_checkpoint", rotated_on_first_look)
+    assert Translator.from_checkpoint(trained_dir).translate(["I am here."]) == expected
+    assert len(calls) == 2

@@ -149,7 +149,15 @@ def restore_model(checkpoint_dir):
     latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
     if latest is None:
         raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-    restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True, kind=config.model)
+    try:
+        restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True, kind=config.model)
+    except TransformerTFError:
+        # a run training in the folder may have rotated that checkpoint away while it was read:
+        # once more from the newest one, if there is a newer one now
+        newer = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
+        if newer in (None, latest):
+            raise
+        restore_checkpoint(tf.train.Checkpoint(model=model), newer, expect_partial=True, kind=config.model)
     return config, model, source, target
 
 

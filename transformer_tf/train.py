@@ -15,6 +15,7 @@ run would have ended.
 import dataclasses
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -57,7 +58,7 @@ from transformer_tf.distributed import (
     record_worker_count,
     worker_folders,
 )
-from transformer_tf.errors import TransformerTFError, error_line
+from transformer_tf.errors import TransformerTFError, os_cause
 from transformer_tf.factory import model_from_config
 from transformer_tf.losses import masked_accuracy, masked_loss
 from transformer_tf.schedule import CustomSchedule
@@ -163,9 +164,11 @@ class CheckpointEvery(keras.callbacks.Callback):
         try:
             self.manager.save(checkpoint_number=step, check_interval=check_interval)
         except (tf.errors.OpError, OSError) as err:  # folder removed, unwritable, disk full
+            # what the failed write left (ckpt-N_temp/*.tempstate*) would keep a full disk full
+            shutil.rmtree(Path(self.manager.directory) / f"ckpt-{step}_temp", ignore_errors=True)
             raise TransformerTFError(
                 f"cannot write a checkpoint to {self.manager.directory} at step {step} "
-                f"({error_line(err)}); the last one saved is "
+                f"({type(err).__name__}: {os_cause(err)}); the last one saved is "
                 f"{self.manager.latest_checkpoint or 'none'}. Fix the folder and run the same command to resume."
             ) from None
 
