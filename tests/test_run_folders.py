@@ -295,7 +295,7 @@ def test_a_folder_without_fingerprints_loads_with_a_warning(trained_dir, tmp_pat
 
 @pytest.mark.parametrize("folder", SHIPPED, ids=lambda p: p.name)
 def test_the_shipped_folders_record_their_tokenizer_fingerprints(folder, recwarn):
-    from transformer_tf.tokenizer import check_fingerprints
+    from transformer_tf.checkpoints import check_fingerprints
 
     recorded = json.loads((folder / "config.json").read_text())["tokenizer_sha256"]
     assert recorded == {name: file_sha256(folder / name) for name in ("tokenizer.model",)}

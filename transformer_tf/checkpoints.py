@@ -8,6 +8,7 @@ A folder holds ``config.json`` (:mod:`transformer_tf.config`), the tokenizer fil
 
 import gc
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,14 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from cli_common import files
-from transformer_tf.config import CONFIG_FILE, DEFAULT_CHECKPOINT_DIR, TrainConfig
+from transformer_tf.config import (
+    CONFIG_FILE,
+    DEFAULT_CHECKPOINT_DIR,
+    TOKENIZER_FINGERPRINTS,
+    TrainConfig,
+    file_sha256,
+    read_config_json,
+)
 from transformer_tf.errors import TransformerTFError, error_line, os_cause
 from transformer_tf.factory import model_from_config
 from transformer_tf.tokenizer import JOINT_NAME, PER_LANGUAGE_NAMES, load_tokenizers
@@ -143,6 +151,7 @@ def restore_model(checkpoint_dir):
     """
     checkpoint_dir = Path(checkpoint_dir)
     config = TrainConfig.load(checkpoint_dir)
+    check_fingerprints(checkpoint_dir)
     source, target = load_tokenizers(checkpoint_dir)
     model = model_from_config(config, source.vocab_size, target.vocab_size)
     model.build(((None, None), (None, None)))
@@ -242,3 +251,36 @@ def average_checkpoints(model, prefixes):
         total = values if total is None else [t + v for t, v in zip(total, values)]
     for weight, summed in zip(model.weights, total):
         weight.assign(summed / len(prefixes))
+
+
+def check_fingerprints(directory):
+    """Refuse tokenizer files that are not the ones the model in ``directory`` was trained with.
+
+    ``config.json`` records each tokenizer model's sha256 at training; a swapped file of the
+    same size and vocabulary would load and translate into nonsense. A folder without
+    ``config.json`` is left alone; one written before fingerprints were recorded gets a warning.
+
+    Raises:
+        TransformerTFError: a tokenizer file differs from its recorded fingerprint (both files named).
+    """
+    directory = Path(directory)
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        return
+    recorded = read_config_json(directory).get(TOKENIZER_FINGERPRINTS)
+    if not isinstance(recorded, dict):
+        warnings.warn(
+            f"{config_path} records no tokenizer fingerprint (written before they were recorded): "
+            f'a swapped tokenizer file would go unnoticed. Add "{TOKENIZER_FINGERPRINTS}": '
+            f"{{file: sha256}} for the tokenizer files the run was trained with to silence this.",
+            stacklevel=2,
+        )
+        return
+    for name, expected in recorded.items():
+        path = directory / name
+        if path.is_file() and file_sha256(path) != expected:
+            raise TransformerTFError(
+                f"{path} is not the tokenizer this model was trained with: its sha256 "
+                f"{file_sha256(path)[:12]}… differs from {expected[:12]}…, recorded in {config_path}. "
+                f"Restore the run's own {name}; the weights only make sense with it."
+            )

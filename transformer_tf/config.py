@@ -220,7 +220,7 @@ class TrainConfig:
         """Write ``config.json`` atomically (a temporary file renamed over it), with ``corpus``,
         the :func:`corpus_fingerprint` of the data, when given, and the tokenizer files' names
         and fingerprints (``tokenizer_sha256``: ``{file: sha256}``, checked when the folder is
-        loaded: :func:`transformer_tf.tokenizer.load_tokenizers`)."""
+        loaded: :func:`transformer_tf.checkpoints.check_fingerprints`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         payload = {

@@ -30,12 +30,10 @@ up by one, so that — unlike the blog's code — unknown pieces are not mistake
 import io
 import json
 import re
-import warnings
 from pathlib import Path
 
 import sentencepiece as spm
 
-from transformer_tf.config import CONFIG_FILE, TOKENIZER_FINGERPRINTS, file_sha256, read_config_json
 from transformer_tf.errors import TransformerTFError
 
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
@@ -242,43 +240,9 @@ def save_tokenizers(directory, source, target):
 
 
 def load_tokenizers(directory):
-    """``(source, target)`` tokenizers of a model folder (the same object when joint), once their
-    files match the fingerprints ``config.json`` recorded at training (:func:`check_fingerprints`)."""
-    check_fingerprints(directory)
+    """``(source, target)`` tokenizers of a model folder (the same object when joint); their files'
+    fingerprints are checked by :func:`transformer_tf.checkpoints.check_fingerprints`."""
     if (Path(directory) / f"{JOINT_NAME}.json").is_file():
         joint = SubwordTokenizer.load(directory, JOINT_NAME)
         return joint, joint
     return tuple(SubwordTokenizer.load(directory, name) for name in PER_LANGUAGE_NAMES)
-
-
-def check_fingerprints(directory):
-    """Refuse tokenizer files that are not the ones the model in ``directory`` was trained with.
-
-    ``config.json`` records each tokenizer model's sha256 at training; a swapped file of the
-    same size and vocabulary would load and translate into nonsense. A folder without
-    ``config.json`` is left alone; one written before fingerprints were recorded gets a warning.
-
-    Raises:
-        TransformerTFError: a tokenizer file differs from its recorded fingerprint (both files named).
-    """
-    directory = Path(directory)
-    config_path = directory / CONFIG_FILE
-    if not config_path.is_file():
-        return
-    recorded = read_config_json(directory).get(TOKENIZER_FINGERPRINTS)
-    if not isinstance(recorded, dict):
-        warnings.warn(
-            f"{config_path} records no tokenizer fingerprint (written before they were recorded): "
-            f'a swapped tokenizer file would go unnoticed. Add "{TOKENIZER_FINGERPRINTS}": '
-            f"{{file: sha256}} for the tokenizer files the run was trained with to silence this.",
-            stacklevel=2,
-        )
-        return
-    for name, expected in recorded.items():
-        path = directory / name
-        if path.is_file() and file_sha256(path) != expected:
-            raise TransformerTFError(
-                f"{path} is not the tokenizer this model was trained with: its sha256 "
-                f"{file_sha256(path)[:12]}… differs from {expected[:12]}…, recorded in {config_path}. "
-                f"Restore the run's own {name}; the weights only make sense with it."
-            )

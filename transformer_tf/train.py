@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from cli_common import files
 from transformer_tf.augment import augment_pairs
-from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint
+from transformer_tf.checkpoints import check_fingerprints, latest_checkpoint, restore_checkpoint
 from transformer_tf.config import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT_DIR,
@@ -339,6 +339,8 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     _check_writable(checkpoint_dir, "checkpoint_dir")
     if log_dir is not None:  # a non-chief worker writes no logs
         _check_writable(log_dir, "log_dir")
+    if latest:  # resumed: the tokenizer files the run was trained with, checked against config.json
+        check_fingerprints(checkpoint_dir)
     tokenizers = load_tokenizers(checkpoint_dir) if latest else make_tokenizers(config, splits["train"])
     run = _batches(config, splits, tokenizers, strategy, verbose)
     multiworker = is_multiworker(strategy)
