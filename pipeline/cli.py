@@ -119,7 +119,8 @@ def _run(args):
 
 
 def _predict(args):
-    from pipeline.persist import Predictor, check_predictions_out, write_file_atomically
+    from cli_common.files import write_file_atomically
+    from pipeline.persist import Predictor, check_predictions_out
 
     if args.out:
         check_predictions_out(args.out, args.data, args.checkpoint_dir)  # now, not after loading the models

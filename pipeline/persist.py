@@ -12,67 +12,30 @@ SMOTE stays inside the saved pipelines; imblearn skips samplers when transformin
 rows are only transformed.
 """
 
-import contextlib
 import json
 import os
-import shutil
-import uuid
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
 
+from cli_common import files
 from pipeline.data import Schema, prepare_features, read_csv
 from pipeline.errors import PipelineError
 
 RUN_MARKER = "metrics.json"  # a folder holding it (and model/) was written by dm-pipeline run
 
 
-@contextlib.contextmanager
 def atomic_folder(out):
     """Yield an empty temporary folder beside ``out``; on success it replaces ``out`` by a rename.
 
     On any error the temporary folder is removed, so a failed run leaves nothing
     half-written and an earlier run in ``out`` untouched. An existing ``out`` is replaced
     only when it is empty or an earlier dm-pipeline run (never some other folder or file).
+    (:func:`cli_common.files.atomic_folder`, shared with ``transformer-tf``.)
     """
-    out = Path(out)
-    check_replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = _sibling(out, "partial")
-    partial.mkdir()  # not tempfile.mkdtemp: that makes it 0700, and the run folder would stay so
-    try:
-        yield partial
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    partial.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def write_file_atomically(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    A failure leaves ``path`` as it was and no temporary file behind.
-    """
-    path = Path(path)
-    partial = _sibling(path, "partial")
-    try:
-        with open(partial, "x", newline="") as f:  # "x": a new file, with the umask's permissions
-            write(f)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-
-
-def _sibling(path, kind):
-    """A fresh hidden name beside ``path`` for a temporary file or folder."""
-    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    return files.atomic_folder(out, check_replaceable)
 
 
 def check_replaceable(out, inputs=()):

@@ -328,7 +328,7 @@ def test_predict_out_that_cannot_be_a_file_exits_2_and_leaves_nothing(where, tit
 
 
 def test_a_failed_atomic_write_leaves_the_old_file_and_no_partial(tmp_path):
-    from pipeline.persist import write_file_atomically
+    from cli_common.files import write_file_atomically
 
     target = tmp_path / "preds.csv"
     target.write_text("old")

@@ -8,16 +8,25 @@ A folder holds ``config.json`` (:mod:`transformer_tf.config`), the tokenizer fil
 
 import gc
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, TrainConfig
-from transformer_tf.errors import TransformerTFError, error_line
+from cli_common import files
+from cli_common.files import file_sha256
+from transformer_tf.config import (
+    CONFIG_FILE,
+    DEFAULT_CHECKPOINT_DIR,
+    TOKENIZER_FINGERPRINTS,
+    TrainConfig,
+    read_config_json,
+)
+from transformer_tf.errors import TransformerTFError, error_line, os_cause
 from transformer_tf.factory import model_from_config
-from transformer_tf.tokenizer import load_tokenizers
+from transformer_tf.tokenizer import JOINT_NAME, PER_LANGUAGE_NAMES, load_tokenizers
 
 
 def latest_checkpoint(checkpoint_dir):
@@ -142,17 +151,38 @@ def restore_model(checkpoint_dir):
     """
     checkpoint_dir = Path(checkpoint_dir)
     config = TrainConfig.load(checkpoint_dir)
+    check_fingerprints(checkpoint_dir)
     source, target = load_tokenizers(checkpoint_dir)
     model = model_from_config(config, source.vocab_size, target.vocab_size)
     model.build(((None, None), (None, None)))
     latest = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
     if latest is None:
         raise TransformerTFError(f"no checkpoint in {checkpoint_dir}: train first (transformer-tf train).")
-    restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True, kind=config.model)
+    try:
+        restore_checkpoint(tf.train.Checkpoint(model=model), latest, expect_partial=True, kind=config.model)
+    except TransformerTFError:
+        # a run training in the folder may have rotated that checkpoint away while it was read:
+        # once more from the newest one, if there is a newer one now
+        newer = latest_checkpoint(checkpoint_dir) or shipped_weights(checkpoint_dir)
+        if newer in (None, latest):
+            raise
+        restore_checkpoint(tf.train.Checkpoint(model=model), newer, expect_partial=True, kind=config.model)
     return config, model, source, target
 
 
 WEIGHTS_PREFIX = Path("weights") / "model"
+
+
+def is_model_folder(folder):
+    """Whether ``folder`` holds a model: ``config.json`` and a tokenizer model beside it."""
+    folder = Path(folder)
+    stems = (JOINT_NAME, *PER_LANGUAGE_NAMES)
+    return (folder / CONFIG_FILE).is_file() and any((folder / f"{stem}.model").is_file() for stem in stems)
+
+
+def enclosing_model_folder(path):
+    """The model folder that ``path`` lies inside (a parent of it), or None; commands never write there."""
+    return next((folder for folder in Path(path).absolute().parents if is_model_folder(folder)), None)
 
 
 def shipped_weights(checkpoint_dir):
@@ -172,9 +202,19 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
 
     Returns:
         the checkpoint prefix written.
+
+    Raises:
+        TransformerTFError: another process writes the folder (its PID named), nothing to
+            release, or the weights cannot be written (the cause named; the old weights stay).
     """
     if average < 1:
         raise TransformerTFError(f"average {average!r}: average at least 1 checkpoint.")
+    # one writer per run folder: a training run there would rotate the checkpoints read below
+    with files.run_folder_lock(checkpoint_dir, "transformer-tf release", TransformerTFError):
+        return _release_weights(checkpoint_dir, average)
+
+
+def _release_weights(checkpoint_dir, average):
     _, model, _, _ = restore_model(checkpoint_dir)
     if average > 1:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
@@ -186,10 +226,19 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
             )
         average_checkpoints(model, kept[-average:])
     target = Path(checkpoint_dir) / WEIGHTS_PREFIX
-    try:
-        return tf.train.Checkpoint(model=model).write(str(target))
-    except tf.errors.OpError as err:  # unwritable folder, a file where weights/ should be, disk full
-        raise TransformerTFError(f"cannot write {target}.*: {err.message.splitlines()[0][:200]}") from None
+    try:  # a fresh weights/ folder, swapped in whole: a failure leaves the old weights and no temp files
+        with files.atomic_folder(target.parent, _check_weights_folder) as staging:
+            tf.train.Checkpoint(model=model).write(str(staging / WEIGHTS_PREFIX.name))
+    except (OSError, tf.errors.OpError) as err:  # unwritable folder, disk full
+        raise TransformerTFError(
+            f"cannot write {target}.*: {os_cause(err)}; the folder's earlier weights (if any) are unchanged."
+        ) from None
+    return str(target)
+
+
+def _check_weights_folder(weights):
+    if weights.exists() and not weights.is_dir():
+        raise TransformerTFError(f"cannot write {weights / WEIGHTS_PREFIX.name}.*: {weights} is a file, not a folder.")
 
 
 def average_checkpoints(model, prefixes):
@@ -202,3 +251,36 @@ def average_checkpoints(model, prefixes):
         total = values if total is None else [t + v for t, v in zip(total, values)]
     for weight, summed in zip(model.weights, total):
         weight.assign(summed / len(prefixes))
+
+
+def check_fingerprints(directory):
+    """Refuse tokenizer files that are not the ones the model in ``directory`` was trained with.
+
+    ``config.json`` records each tokenizer model's sha256 at training; a swapped file of the
+    same size and vocabulary would load and translate into nonsense. A folder without
+    ``config.json`` is left alone; one written before fingerprints were recorded gets a warning.
+
+    Raises:
+        TransformerTFError: a tokenizer file differs from its recorded fingerprint (both files named).
+    """
+    directory = Path(directory)
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        return
+    recorded = read_config_json(directory).get(TOKENIZER_FINGERPRINTS)
+    if not isinstance(recorded, dict):
+        warnings.warn(
+            f"{config_path} records no tokenizer fingerprint (written before they were recorded): "
+            f'a swapped tokenizer file would go unnoticed. Add "{TOKENIZER_FINGERPRINTS}": '
+            f"{{file: sha256}} for the tokenizer files the run was trained with to silence this.",
+            stacklevel=2,
+        )
+        return
+    for name, expected in recorded.items():
+        path = directory / name
+        if path.is_file() and file_sha256(path) != expected:
+            raise TransformerTFError(
+                f"{path} is not the tokenizer this model was trained with: its sha256 "
+                f"{file_sha256(path)[:12]}… differs from {expected[:12]}…, recorded in {config_path}. "
+                f"Restore the run's own {name}; the weights only make sense with it."
+            )

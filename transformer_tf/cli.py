@@ -376,6 +376,7 @@ def _release(args):
 def _plot_attention(args):
     from pathlib import Path
 
+    from cli_common.files import atomic_folder
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
     from transformer_tf.plot import plot_attention_overview, plot_attention_weights
@@ -389,8 +390,7 @@ def _plot_attention(args):
     except ValueError:
         raise TransformerTFError(f"--layers {args.layers!r}: give layer numbers like 1,4.") from None
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise TransformerTFError(f"--out {out} is a file: give a folder for the PNGs and {PAGE_NAME}.")
+    _check_plot_folder(out)
     translator = Translator.from_checkpoint(args.checkpoint_dir)
     num_layers = translator.model.hparams.get("num_layers", 1)  # an RNN: its one attention
     if layers and not all(1 <= n <= num_layers for n in layers):
@@ -406,12 +406,40 @@ def _plot_attention(args):
     kinds = args.kind or attention.kinds
     figures = plot_attention_weights(attention, kinds, layers)
     figures.update({f"overview_{kind}": plot_attention_overview(attention, kind, layers) for kind in kinds})
-    out.mkdir(parents=True, exist_ok=True)
-    for stem, figure in figures.items():
-        figure.savefig(out / f"{stem}.png", dpi=90)
-        print(f"wrote {out / stem}.png")
     page = sentence_page(attention, describe_model(translator, args.checkpoint_dir), kinds, layers)
-    print(f"wrote {write_attention_page(page, out / PAGE_NAME)} (open it in a browser: every layer, head and kind)")
+    # the figures and the page replace the folder's earlier set as one (cli_common.files.atomic_folder)
+    with atomic_folder(out, _check_plot_folder) as partial:
+        for stem, figure in figures.items():
+            figure.savefig(partial / f"{stem}.png", dpi=90)
+        write_attention_page(page, partial / PAGE_NAME)
+    for stem in figures:
+        print(f"wrote {out / stem}.png")
+    print(f"wrote {out / PAGE_NAME} (open it in a browser: every layer, head and kind)")
+
+
+def _check_plot_folder(out):
+    """``plot-attention --out`` replaces the folder whole: refuse a file, a model folder or anything
+    inside one, and a folder that is not empty nor an earlier plot-attention set (PNGs and the page)."""
+    from transformer_tf.checkpoints import enclosing_model_folder, is_model_folder
+    from transformer_tf.explorer import PAGE_NAME
+
+    if out.exists() and not out.is_dir():
+        raise TransformerTFError(f"--out {out} is a file: give a folder for the PNGs and {PAGE_NAME}.")
+    model_folder = out if is_model_folder(out) else enclosing_model_folder(out)
+    if model_folder:
+        raise TransformerTFError(
+            f"--out {out} is or lies inside the model folder {model_folder}: plot-attention never writes "
+            f"there; give another folder, e.g. runs/attention."
+        )
+    if not out.is_dir():
+        return
+    entries = list(out.iterdir())
+    earlier_set = (out / PAGE_NAME).is_file() and all(p.is_file() and p.suffix in (".png", ".html") for p in entries)
+    if entries and not earlier_set:
+        raise TransformerTFError(
+            f"--out {out} holds files that are not an earlier plot-attention set (PNGs and {PAGE_NAME}); "
+            f"the folder is replaced whole: give a new or empty folder."
+        )
 
 
 def _shortlist(args):

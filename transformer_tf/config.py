@@ -12,10 +12,12 @@ import uuid
 from pathlib import Path
 
 import cli_common
+from cli_common.files import file_sha256
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
 CONFIG_FILE = "config.json"
+TOKENIZER_FINGERPRINTS = "tokenizer_sha256"  # config.json's {tokenizer file: sha256}, written at training
 # the splits of a run's corpus it never trains on (val_fraction, test_fraction; transformer_tf.data.split_pairs)
 HELD_OUT_SPLITS = ("test", "validation")
 
@@ -239,10 +241,16 @@ class TrainConfig:
 
     def save(self, directory, corpus=None, tokenizer_files=()):
         """Write ``config.json`` atomically (a temporary file renamed over it), with ``corpus``,
-        the :func:`corpus_fingerprint` of the data, when given, and the tokenizer files' names."""
+        the :func:`corpus_fingerprint` of the data, when given, and the tokenizer files' names
+        and fingerprints (``tokenizer_sha256``: ``{file: sha256}``, checked when the folder is
+        loaded: :func:`transformer_tf.checkpoints.check_fingerprints`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        payload = {**dataclasses.asdict(self), "tokenizer_files": list(tokenizer_files)}
+        payload = {
+            **dataclasses.asdict(self),
+            "tokenizer_files": list(tokenizer_files),
+            TOKENIZER_FINGERPRINTS: {name: file_sha256(directory / name) for name in tokenizer_files},
+        }
         if corpus:
             payload["corpus"] = corpus
         write_atomically(directory / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")

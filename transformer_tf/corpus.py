@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cli_common.files import file_sha256
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import decode_utf8
 
@@ -185,15 +186,6 @@ def iter_pairs(source):
         for split in sorted(builder.info.splits):
             for example in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)):
                 yield _clean(example[src_key].decode("utf-8")), _clean(example[tgt_key].decode("utf-8"))
-
-
-def file_sha256(path):
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fingerprint(source):

@@ -16,16 +16,15 @@ there, only ``tensorflow_text``, whose import registers the SentencePiece op::
 """
 
 import json
-import os
-import shutil
-import uuid
 from pathlib import Path
 
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from cli_common import files
+from transformer_tf.checkpoints import enclosing_model_folder
 from transformer_tf.decoding import decode_length, greedy_decode
-from transformer_tf.errors import TransformerTFError
+from transformer_tf.errors import TransformerTFError, os_cause
 from transformer_tf.masks import PAD_ID
 from transformer_tf.tokenizer import END_ID, INVALID_BYTES, START_ID
 
@@ -107,39 +106,28 @@ def export_translator(translator, directory, force=False):
         TransformerTFError: ``directory`` may not be replaced.
     """
     directory = Path(directory).resolve()
-    _check_replaceable(directory, translator.checkpoint_dir, force)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = _sibling(directory, "tmp")
-    staging.mkdir()  # not tempfile.mkdtemp, whose 0700 the export would keep
     try:
-        module = ExportedTranslator(translator)
-        tf.saved_model.save(module, str(staging), signatures={"translate": module.translate})
-        marker = {
-            "written_by": "transformer-tf export",
-            "checkpoint_dir": str(translator.checkpoint_dir) if translator.checkpoint_dir else None,
-        }
-        (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
-        if directory.exists():
-            retired = _sibling(directory, "old")
-            os.replace(directory, retired)
-            os.replace(staging, directory)
-            if retired.is_dir():
-                shutil.rmtree(retired)
-            else:  # a file, replaced under --force
-                retired.unlink()
-        else:
-            os.replace(staging, directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        with files.atomic_folder(
+            directory, lambda d: _check_replaceable(d, translator.checkpoint_dir, force)
+        ) as staging:
+            module = ExportedTranslator(translator)
+            tf.saved_model.save(module, str(staging), signatures={"translate": module.translate})
+            marker = {
+                "written_by": "transformer-tf export",
+                "checkpoint_dir": str(translator.checkpoint_dir) if translator.checkpoint_dir else None,
+            }
+            (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    except (OSError, tf.errors.OpError) as err:  # a full disk, an unwritable parent
+        raise TransformerTFError(
+            f"cannot write the export to {directory}: {os_cause(err)}; nothing was changed there."
+        ) from None
     return directory
 
 
-def _sibling(path, kind):
-    """A fresh hidden name beside ``path``."""
-    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-
-
 def _check_replaceable(directory, checkpoint_dir, force):
+    """Refuse, even with ``force``: the working directory or a folder holding it, the model's
+    folder or a folder holding it, and anything inside a model folder (its weights, tokenizers);
+    without ``force``, whatever is not an earlier export or an empty folder."""
     protected = [Path.cwd().resolve()] + ([Path(checkpoint_dir).resolve()] if checkpoint_dir else [])
     for keep in protected:
         if directory == keep or directory in keep.parents:
@@ -148,6 +136,13 @@ def _check_replaceable(directory, checkpoint_dir, force):
                 f"{directory} is or holds {what} ({keep}): export elsewhere, e.g. "
                 f"exported/en_es (never replaced, even with force=True)."
             )
+    model_folder = enclosing_model_folder(directory)
+    if model_folder:
+        raise TransformerTFError(
+            f"{directory} is inside the model folder {model_folder}: export never writes into a model "
+            f"folder (its weights and tokenizers are not replaced, even with force=True); export elsewhere, "
+            f"e.g. exported/en_es."
+        )
     if not directory.exists() or force:
         return
     if directory.is_dir() and ((directory / EXPORT_MARKER).is_file() or not any(directory.iterdir())):

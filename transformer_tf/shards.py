@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from cli_common.files import file_sha256
 from transformer_tf.config import write_atomically
-from transformer_tf.corpus import file_sha256
 from transformer_tf.data import BUCKET_BOUNDARIES, bucket_and_split, bucket_limits
 from transformer_tf.errors import TransformerTFError
 

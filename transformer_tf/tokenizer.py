@@ -240,7 +240,8 @@ def save_tokenizers(directory, source, target):
 
 
 def load_tokenizers(directory):
-    """``(source, target)`` tokenizers of a model folder (the same object when joint)."""
+    """``(source, target)`` tokenizers of a model folder (the same object when joint); their files'
+    fingerprints are checked by :func:`transformer_tf.checkpoints.check_fingerprints`."""
     if (Path(directory) / f"{JOINT_NAME}.json").is_file():
         joint = SubwordTokenizer.load(directory, JOINT_NAME)
         return joint, joint

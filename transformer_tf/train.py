@@ -16,14 +16,16 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import uuid
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from cli_common import files
 from transformer_tf.augment import augment_pairs, name_words
-from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint
+from transformer_tf.checkpoints import check_fingerprints, latest_checkpoint, restore_checkpoint
 from transformer_tf.config import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT_DIR,
@@ -48,7 +50,7 @@ from transformer_tf.distributed import (
     record_worker_count,
     worker_folders,
 )
-from transformer_tf.errors import TransformerTFError, error_line
+from transformer_tf.errors import TransformerTFError, os_cause
 from transformer_tf.factory import model_from_config
 from transformer_tf.finetune import check_start, keep_start_split, load_start_weights, start_tokenizers
 from transformer_tf.losses import masked_accuracy, masked_loss
@@ -168,9 +170,11 @@ class CheckpointEvery(keras.callbacks.Callback):
         try:
             self.manager.save(checkpoint_number=step, check_interval=check_interval)
         except (tf.errors.OpError, OSError) as err:  # folder removed, unwritable, disk full
+            # what the failed write left (ckpt-N_temp/*.tempstate*) would keep a full disk full
+            shutil.rmtree(Path(self.manager.directory) / f"ckpt-{step}_temp", ignore_errors=True)
             raise TransformerTFError(
                 f"cannot write a checkpoint to {self.manager.directory} at step {step} "
-                f"({error_line(err)}); the last one saved is "
+                f"({type(err).__name__}: {os_cause(err)}); the last one saved is "
                 f"{self.manager.latest_checkpoint or 'none'}. Fix the folder and run the same command to resume."
             ) from None
 
@@ -275,10 +279,18 @@ def train(
     distributed = strategy is not None
     strategy = strategy if distributed else tf.distribute.get_strategy()
     if is_multiworker(strategy):
-        with worker_folders(strategy, checkpoint_dir, log_dir) as (writes_to, logs_to):
+        with worker_folders(strategy, checkpoint_dir, log_dir) as (writes_to, logs_to), _one_writer(writes_to):
             run = prepare(config, writes_to, logs_to, callbacks, verbose, strategy, distributed)
             return fit_across_workers(run, verbose)
-    return fit_in_process(prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distributed), verbose)
+    with _one_writer(checkpoint_dir):
+        run = prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distributed)
+        return fit_in_process(run, verbose)
+
+
+def _one_writer(checkpoint_dir):
+    """Hold ``checkpoint_dir`` while training writes it: a second ``train`` (or ``release``) there is
+    refused, naming this process (:func:`cli_common.files.run_folder_lock`)."""
+    return files.run_folder_lock(checkpoint_dir, "transformer-tf train", TransformerTFError)
 
 
 @dataclasses.dataclass
@@ -330,7 +342,8 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     _check_writable(checkpoint_dir, "checkpoint_dir")
     if log_dir is not None:  # a non-chief worker writes no logs
         _check_writable(log_dir, "log_dir")
-    if latest:
+    if latest:  # resumed: the tokenizer files the run was trained with, checked against config.json
+        check_fingerprints(checkpoint_dir)
         saved_tokenizers = load_tokenizers(checkpoint_dir)
     else:
         saved_tokenizers = start_tokenizers(config) if start else None  # fine-tuning keeps the start's
