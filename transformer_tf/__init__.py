@@ -43,6 +43,8 @@ training
       through ``tf.data``
     - :mod:`~transformer_tf.prepare`      corpus → cleaning → tokenizer → shards, in two streaming passes
     - :mod:`~transformer_tf.schedule`     ``CustomSchedule``, the paper's warm-up learning rate
+    - :mod:`~transformer_tf.fused_loss`   label-smoothed cross-entropy with a hand-written gradient
+      (no one-hot of the vocabulary)
     - :mod:`~transformer_tf.losses`       ``masked_loss`` (label smoothing), ``masked_accuracy``
     - :mod:`~transformer_tf.checkpoints`  what a run leaves in its folder, restored and released
     - :mod:`~transformer_tf.distributed`  the multi-worker loop (``--strategy multiworker``)
