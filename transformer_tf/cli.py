@@ -403,7 +403,7 @@ def main(argv=None):
     """
     global _USER_LOG_LEVEL
     _USER_LOG_LEVEL = os.environ.get(LOG_LEVEL)  # read before cli_common.run sets its default
-    return cli_common.run(build_parser(), argv, TransformerTFError)
+    return cli_common.run(build_parser, argv, TransformerTFError)
 
 
 if __name__ == "__main__":
