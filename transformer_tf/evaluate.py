@@ -12,7 +12,7 @@ import sacrebleu
 from transformer_tf.config import HELD_OUT_SPLITS, TrainConfig
 from transformer_tf.data import load_splits, read_pairs
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.text import read_text
+from transformer_tf.text import read_text, split_lines
 
 LABELLED_HEADER = ("english", "spanish", "category")
 
@@ -65,7 +65,7 @@ def read_labelled_pairs(path):
     Raises:
         TransformerTFError: not UTF-8, a labelled line without three fields, or no pairs.
     """
-    lines = read_text(path, f"--pairs {path}").splitlines()  # strict UTF-8, as every text input
+    lines = split_lines(read_text(path, f"--pairs {path}"))  # strict UTF-8, as every text input
     header = tuple(field.strip().lower() for field in lines[0].split("\t")) if lines else ()
     if header != LABELLED_HEADER:
         return read_pairs(path), None
