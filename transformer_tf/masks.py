@@ -16,6 +16,30 @@ import tensorflow as tf
 from transformer_tf.tokenizer import PAD_ID
 
 
+def check_token_ids(ids, name="ids"):
+    """``ids`` as token ids: an integer tensor with no negative value (0 is padding; ids at or
+    above the vocabulary already fail in the embedding's lookup).
+
+    Raises:
+        TypeError: floating-point ids (an embedding would silently truncate 4.7 to 4).
+        ValueError: a negative id, when running eagerly; inside a ``tf.function`` the check is
+            an assertion that fails with the same message (``InvalidArgumentError``) when run.
+
+    Returns:
+        ``ids`` (in a graph, a tensor that depends on the check).
+    """
+    ids = tf.convert_to_tensor(ids)
+    if not ids.dtype.is_integer:
+        raise TypeError(f"{name}: token ids must be integers (int32 or int64); got {ids.dtype.name}.")
+    message = f"{name}: token ids must be ≥ 0 (0 is padding); got a negative id."
+    if tf.executing_eagerly():
+        if tf.size(ids) > 0 and tf.reduce_min(ids) < 0:
+            raise ValueError(message)
+        return ids
+    with tf.control_dependencies([tf.debugging.assert_non_negative(ids, message=message)]):
+        return tf.identity(ids)
+
+
 def create_padding_mask(seq):
     """Mask the padding tokens (id 0) of a batch of token ids.
 
