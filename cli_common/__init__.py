@@ -61,6 +61,33 @@ def quiet_tensorflow(verbose=False):
     absl_logging.set_verbosity(absl_logging.ERROR)
 
 
+def import_tensorflow_quietly():
+    """Import TensorFlow now, with the process's standard error (file descriptor 2) muted while it loads,
+    where the log level is 3 (:func:`quiet_tensorflow`'s, or the user's own).
+
+    TensorFlow 2.21 logs a few start-up lines ("oneDNN custom operations are on", "Could not find
+    cuda drivers", absl's "before absl::InitializeLog()") before absl's logging is set up, and
+    those ignore ``TF_CPP_MIN_LOG_LEVEL``; they print during ``import tensorflow`` and never after.
+    A handler that needs TensorFlow calls this first. An import that fails still raises, and its
+    traceback prints once standard error is back. With ``--verbose`` or a lower level: a plain import.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
+        import tensorflow  # noqa: F401
+
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def add_verbose_flag(parser):
     """``--verbose``: keep TensorFlow's start-up and informational logs (see :func:`quiet_tensorflow`)."""
     parser.add_argument(
@@ -122,7 +149,7 @@ def run(parser, argv, error_type, flags=None):
         matplotlib.use("Agg")  # every command writes figures as files: no window, no display needed
         args = parser.parse_args(argv)
         where = f"{parser.prog} {args.command}"
-        return _run_handler(args, where, error_type, flags)
+        return _run_handler(parser, args, where, error_type, flags)
     except KeyboardInterrupt:  # Ctrl-C; a killed training run or study resumes where it stopped
         print(f"{where}: interrupted", file=sys.stderr)
         return 130
@@ -147,22 +174,31 @@ class _Interrupts:
         raise KeyboardInterrupt
 
 
-def _run_handler(args, where, error_type, flags):
+def _run_handler(parser, args, where, error_type, flags):
     """``args.handler(args)`` with brief warnings; the package's errors and ``OSError`` as exit status 2."""
     with warnings.catch_warnings():  # the caller's warning display comes back afterwards
 
         def warn_briefly(message, category, filename, lineno, file=None, line=None):
-            print(f"{where.split()[0]}: warning: {message}", file=sys.stderr)  # the message, not our source line
+            print(f"{parser.prog}: warning: {message}", file=sys.stderr)  # the message, not our source line
 
         warnings.showwarning = warn_briefly
         try:
             return args.handler(args) or 0
         except error_type as err:
-            print(f"{where}: error: {flag_message(err, flags)}", file=sys.stderr)
+            message = parameters_as_flags(flag_message(err, flags), _subcommand_parser(parser, args.command))
+            print(f"{where}: error: {message}", file=sys.stderr)
             return 2
         except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
             print(f"{where}: error: {describe_os_error(err)}", file=sys.stderr)
             return 2
+
+
+def _subcommand_parser(parser, command):
+    """The parser of sub-command ``command`` (argparse keeps it in the sub-parsers action's choices)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    return parser
 
 
 def parameters_as_flags(message, parser):

@@ -130,6 +130,7 @@ def _study(args):
 
         _, table, checks = report_study(config, args.out, storage=args.storage, study_name=name)
     else:
+        cli_common.import_tensorflow_quietly()
         from lstm_tf.jsb import load_jsb_chorales
         from lstm_tf.study import run_study
 
@@ -166,6 +167,7 @@ def _study_config(args):
 
 
 def _gradients(args):
+    cli_common.import_tensorflow_quietly()
     from pathlib import Path
 
     from lstm_tf.gradients import (
@@ -203,6 +205,7 @@ def _bptt(args):
     problem = cli_common.seed_problem(args.seed, "--seed")  # before TensorFlow loads
     if problem:
         raise LSTMTFError(problem + ".")
+    cli_common.import_tensorflow_quietly()
     import numpy as np
 
     from lstm_tf.bptt import autodiff_gradients, lstm_backward, lstm_forward

@@ -98,6 +98,7 @@ def _table_source(data):
 
 
 def _run(args):
+    cli_common.import_tensorflow_quietly()  # the MLP phase is Keras
     from pipeline.data import load_table
     from pipeline.flow import FlowConfig, run_flow
     from pipeline.persist import check_replaceable
@@ -126,6 +127,7 @@ def _check_out_file(out):
 
 
 def _predict(args):
+    cli_common.import_tensorflow_quietly()  # a saved MLP is Keras
     from pipeline.persist import Predictor, write_file_atomically
 
     if args.out:

@@ -90,21 +90,6 @@ def test_translate_in_a_fresh_process_from_another_folder_prints_no_tensorflow_l
     assert result.stdout.strip() and result.stderr == ""
 
 
-def test_tensorflow_logs_are_hidden_unless_verbose_or_chosen_by_the_user(monkeypatch):
-    from transformer_tf import cli
-
-    monkeypatch.setattr(cli, "_USER_LOG_LEVEL", None)
-    monkeypatch.setenv(cli.LOG_LEVEL, "2")  # cli_common's default, set before the handler runs
-    cli._tensorflow_logs(verbose=False)
-    assert os.environ[cli.LOG_LEVEL] == "3"
-    cli._tensorflow_logs(verbose=True)
-    assert cli.LOG_LEVEL not in os.environ  # TensorFlow's own default: every line
-    monkeypatch.setattr(cli, "_USER_LOG_LEVEL", "1")
-    monkeypatch.setenv(cli.LOG_LEVEL, "1")
-    cli._tensorflow_logs(verbose=False)
-    assert os.environ[cli.LOG_LEVEL] == "1"
-
-
 def test_the_default_model_folder_is_the_shipped_one_wherever_the_command_runs():
     from transformer_tf.cli import build_parser
     from transformer_tf.config import DEFAULT_CHECKPOINT_DIR

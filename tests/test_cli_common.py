@@ -282,3 +282,14 @@ def test_parameters_as_flags_writes_a_library_message_in_the_commands_words():
     )
     # a one-word parameter is a flag only where it opens a problem: prose keeps its words
     assert cli_common.parameters_as_flags("the seed of a tokenizer", parser) == "the seed of a tokenizer"
+
+
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: ~10 s
+def test_a_command_that_loads_tensorflow_prints_no_tensorflow_log_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL")}
+    env["PYTHONPATH"] = str(ROOT)
+    probe = "import sys; from lstm_tf.cli import main; sys.exit(main(['bptt']))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "autodiff" in result.stdout or "GradientTape" in result.stdout
+    assert result.stderr == ""

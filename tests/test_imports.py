@@ -1,6 +1,6 @@
 """Importing a library module changes no global state: the caller (a CLI's `main`, a notebook)
 chooses the matplotlib backend and TensorFlow's log level. The import graph follows the reading
-order each package's docstring gives (data → model → training → inference → plots), and only
+order each package's docstring gives (data → model → training → inference → plots → serving), and only
 transformer_tf may build on the other packages."""
 
 import ast
@@ -70,7 +70,7 @@ def test_the_lstm_and_pipeline_packages_never_import_the_transformer_package(pac
     assert "transformer_tf" not in imported
 
 
-STAGES = ("data", "model", "training", "inference", "plots")
+STAGES = ("data", "model", "training", "inference", "plots", "serving")
 
 
 def _reading_order():

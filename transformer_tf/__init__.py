@@ -49,6 +49,11 @@ plots
     - :mod:`~transformer_tf.plot`         attention heatmaps, one panel a head
     - :mod:`~transformer_tf.explorer`     the interactive attention page (``attention.html``)
     - :mod:`~transformer_tf.demo`         the multi-head attention article's worked example
+serving
+    - :mod:`~transformer_tf.batching`     dynamic batching: requests that arrive together share a decode batch
+    - :mod:`~transformer_tf.serve_schema` the JSON request bodies of the API (pydantic)
+    - :mod:`~transformer_tf.serve`        ``transformer-tf serve``: the live explorer page and a JSON API
+    - :mod:`~transformer_tf.serve_cli`    its flags (from ``ServeLimits``) and its handler
 
 :mod:`~transformer_tf.cli` wires these to ``transformer-tf``; :mod:`~transformer_tf.errors`
 has the one exception type for user mistakes.

@@ -8,10 +8,10 @@ Sub-commands:
     export     a SavedModel whose `translate` signature maps strings to strings
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
+    serve      the translators and the attention explorer as a local web app and JSON API
 """
 
 import argparse
-import os
 import sys
 
 import cli_common
@@ -32,8 +32,7 @@ from transformer_tf.config import (
     TrainConfig,
 )
 from transformer_tf.errors import TransformerTFError
-
-LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
+from transformer_tf.serve_cli import add_serve_parser
 
 
 def build_parser():
@@ -46,63 +45,31 @@ def build_parser():
     common.add_argument(
         "--verbose",
         action="store_true",
-        help=f"show TensorFlow's start-up and C++ log lines (hidden unless {LOG_LEVEL} is set)",
+        help="show TensorFlow's start-up and C++ log lines (hidden unless TF_CPP_MIN_LOG_LEVEL is set)",
     )
-    for add in (_add_demo, _add_train, _add_translate, _add_evaluate, _add_export, _add_release, _add_plot):
+    for add in (
+        _add_demo,
+        _add_train,
+        _add_translate,
+        _add_evaluate,
+        _add_export,
+        _add_release,
+        _add_plot,
+        add_serve_parser,  # transformer_tf/serve_cli.py
+    ):
         command, handler = add(sub, common)
-        command.set_defaults(handler=_in_flags(handler, command))
+        command.set_defaults(handler=_with_tensorflow(handler))
     return parser
 
 
-def _in_flags(handler, command):
-    """``handler`` whose TransformerTFError speaks of ``command``'s flags, not the library's parameters."""
+def _with_tensorflow(handler):
+    """``handler``, run once TensorFlow has loaded without its start-up log lines (unless --verbose)."""
 
     def run(args):
-        _tensorflow_logs(args.verbose)
-        try:
-            return handler(args)
-        except TransformerTFError as err:
-            raise TransformerTFError(cli_common.parameters_as_flags(str(err), command)) from None
+        cli_common.import_tensorflow_quietly()
+        return handler(args)
 
     return run
-
-
-def _tensorflow_logs(verbose):
-    """Hide TensorFlow's C++ and absl log lines (level 3: errors are reported by our messages),
-    or show them all with ``--verbose``; a level the user set in the environment stands.
-    Must run before TensorFlow is first imported: the C++ side reads the level once, so the
-    quiet path imports TensorFlow here, silently."""
-    if _USER_LOG_LEVEL is not None:
-        return
-    if verbose:
-        os.environ.pop(LOG_LEVEL, None)
-        return
-    os.environ[LOG_LEVEL] = "3"
-    from absl import logging as absl_logging  # TensorFlow's Python logger (tf.get_logger) is absl's
-
-    absl_logging.set_verbosity(absl_logging.ERROR)
-    _import_tensorflow_silently()
-
-
-def _import_tensorflow_silently():
-    """Import TensorFlow with the process's standard error (file descriptor 2) sent to /dev/null.
-
-    TensorFlow 2.21 logs its start-up lines ("oneDNN custom operations are on", "Could not find
-    cuda drivers") through absl before absl's logging is initialised, and those ignore
-    ``TF_CPP_MIN_LOG_LEVEL``; they are printed during ``import tensorflow`` and never after.
-    An import that fails still raises, and its Python traceback is printed once stderr is back.
-    """
-    if "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _add_checkpoint_dir(parser):
@@ -409,16 +376,11 @@ def _plot_attention(args):
     print(f"wrote {write_attention_page(page, out / PAGE_NAME)} (open it in a browser: every layer, head and kind)")
 
 
-_USER_LOG_LEVEL = None  # TF_CPP_MIN_LOG_LEVEL as the user set it, read by main()
-
-
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`.
 
     TensorFlow's log lines are hidden unless ``--verbose`` or the user's own ``TF_CPP_MIN_LOG_LEVEL``.
     """
-    global _USER_LOG_LEVEL
-    _USER_LOG_LEVEL = os.environ.get(LOG_LEVEL)  # read before cli_common.run sets its default
     return cli_common.run(build_parser, argv, TransformerTFError)
 
 

@@ -3,11 +3,14 @@
    scales; this file only says what to draw.
 
    Data (the "attention-data" block): tokens {name: [piece]}, kinds [{name, title, rows,
-   columns, layers, weights}] with weights[layer][head][query][key], head_colors, colorscales. */
+   columns, layers, weights}] with weights[layer][head][query][key], head_colors, colorscales.
+   The live page of `transformer-tf serve` has no such block: explorer_live.js fetches the
+   data and calls window.attentionExplorer.load(data), which also writes the header (as text). */
 (function () {
   "use strict";
 
-  const data = JSON.parse(document.getElementById("attention-data").textContent);
+  const block = document.getElementById("attention-data");
+  let data = block ? JSON.parse(block.textContent) : null;
   const BINS = 20; // head view: a line's opacity is its weight rounded to 1/BINS (Plotly draws one opacity a trace)
   const ROW_PX = 22; // pixels per token in the head view and the heatmap
   const CONFIG = {displaylogo: false, responsive: true};
@@ -192,11 +195,34 @@
     drawHeatmap();
   });
 
-  fillSelect($("kind"), data.kinds.map((k) => k.title), 0);
-  fillLayerAndHead();
-  const explorer = {data: data, state: state, views: views, openHead: openHead, ready: false};
-  window.attentionExplorer = explorer; // for the browser tests and the curious reader's console
-  Promise.all([drawHead(), drawModel(), drawHeatmap()]).then(() => {
+  /* The header of the live page: sentence, translation, model, warnings, pieces, all as text. */
+  function writeHeader() {
+    $("sentence").textContent = data.sentence;
+    $("translation").textContent = data.translation;
+    $("model").textContent = data.model;
+    $("alerts").replaceChildren(...data.warnings.map((message) => {
+      const p = document.createElement("p");
+      p.className = "warning";
+      p.setAttribute("role", "alert");
+      p.textContent = "⚠ " + message;
+      return p;
+    }));
+    $("pieces").replaceChildren(...Object.entries(data.tokens).map(([name, pieces]) => {
+      const p = document.createElement("p"), label = document.createElement("b");
+      p.className = "pieces";
+      label.textContent = data.token_labels[name] || name;
+      p.append(label, " (" + pieces.length + "): ");
+      pieces.forEach((piece, i) => {
+        const span = document.createElement("span");
+        span.className = "piece";
+        span.textContent = piece;
+        p.append(...(i ? [" ", span] : [span]));
+      });
+      return p;
+    }));
+  }
+
+  function bindHovers() {
     let clearFocus = null;
     views.head.on("plotly_hover", (event) => {
       const meta = event.points[0].data.meta;
@@ -214,6 +240,29 @@
       const meta = event.points[0].data.meta;
       openHead(meta.layer, meta.head);
     });
-    explorer.ready = true;
-  });
+  }
+
+  const explorer = {data: data, state: state, views: views, openHead: openHead, ready: false, loads: 0};
+  window.attentionExplorer = explorer; // for the browser tests and the curious reader's console
+  let bound = false;
+
+  /* Draw `data` (the page's own, or new data from the server); resolves when drawn. */
+  function show() {
+    state.kind = 0;
+    fillSelect($("kind"), data.kinds.map((k) => k.title), 0);
+    fillLayerAndHead();
+    return Promise.all([drawHead(), drawModel(), drawHeatmap()]).then(() => {
+      if (!bound) bindHovers();
+      bound = true;
+      explorer.ready = true;
+    });
+  }
+
+  explorer.load = (newData) => {
+    data = explorer.data = newData;
+    writeHeader();
+    explorer.ready = false;
+    return show().then(() => { explorer.loads += 1; });
+  };
+  if (data) show();
 })();

@@ -141,7 +141,7 @@ def page_data(kinds, tokens, sentence, translation, model="", warnings=()):
         warnings: messages shown on the page (e.g. the sentence was cut).
 
     Returns:
-        dict with ``sentence, translation, model, warnings, tokens, kinds`` (each kind's
+        dict with ``sentence, translation, model, warnings, tokens, token_labels, kinds`` (each kind's
         ``weights`` as nested lists rounded to 6 decimals), ``head_colors`` and
         ``colorscales`` (one per head, cycling through :data:`~transformer_tf.plot.HEAD_PALETTES`).
 
@@ -168,6 +168,7 @@ def page_data(kinds, tokens, sentence, translation, model="", warnings=()):
         "model": str(model),
         "warnings": list(warnings),
         "tokens": {name: [str(piece) for piece in pieces] for name, pieces in tokens.items()},
+        "token_labels": {name: TOKEN_LIST_LABELS.get(name, name + " pieces") for name in tokens},
         "kinds": [
             {
                 "name": kind.name,
@@ -204,36 +205,76 @@ def attention_page(kinds, tokens, sentence, translation, model="", warnings=()):
     Everything is inside it: Plotly's JavaScript bundle (about 4.8 MB), the data as a
     ``<script type="application/json" id="attention-data">`` block, and the glue script.
     """
+    return explorer_page(page_data(kinds, tokens, sentence, translation, model, warnings))
+
+
+def live_page(models, limits):
+    """The page of ``transformer-tf serve``: :func:`explorer_page` without data, plus a form
+    (text, model, beam width) whose answers come from the server's JSON API.
+
+    Args:
+        models: ``[{"name", "description"}, ...]``, the model picker's entries (first: default).
+        limits: ``{"max_sentences", "max_chars", "max_beam", ...}``, what the form allows.
+    """
+    return explorer_page(None, {"models": list(models), "limits": dict(limits)})
+
+
+_LIVE_FORM = """<form id="ask" autocomplete="off">
+<label for="text">English text (one or more sentences)</label>
+<textarea id="text" rows="3" cols="80" required></textarea>
+<div class="form-row">
+<label>Model <select id="model-picker"></select></label>
+<label>Decoding <select id="beam"></select></label>
+<button type="submit" id="submit">Translate</button>
+</div>
+</form>
+<p id="error" class="warning" role="alert" hidden></p>
+<ol id="sentences" aria-label="each sentence and its translation (click one: its attention below)"></ol>
+"""
+
+
+def explorer_page(data, live=None):
+    """The one page builder: the explorer of ``data`` (:func:`page_data`), or with ``data``
+    None and ``live`` given (:func:`live_page`), the live page that loads its data from the
+    server. The header's text is escaped here; the live page's is set as text by the script."""
     from plotly.offline import get_plotlyjs
 
-    data = page_data(kinds, tokens, sentence, translation, model, warnings)
     esc = html.escape
+    data_or_empty = data or {"sentence": "", "translation": "", "model": "", "warnings": [], "tokens": {}}
+    labels = (data or {}).get("token_labels", {})
     pieces = "\n".join(
-        f'<p class="pieces"><b>{esc(TOKEN_LIST_LABELS.get(name, name + " pieces"))}</b> ({len(items)}): '
+        f'<p class="pieces"><b>{esc(labels.get(name, name))}</b> ({len(items)}): '
         + " ".join(f'<span class="piece">{esc(piece)}</span>' for piece in items)
         + "</p>"
-        for name, items in data["tokens"].items()
+        for name, items in data_or_empty["tokens"].items()
     )
-    alerts = "\n".join(f'<p class="warning" role="alert">⚠ {esc(message)}</p>' for message in data["warnings"])
+    alerts = "\n".join(f'<p class="warning" role="alert">⚠ {esc(message)}</p>' for message in data_or_empty["warnings"])
+    title = f"Attention: {esc(data['sentence'])}" if data else "Attention explorer: live translation"
+    blocks = f'<script type="application/json" id="attention-data">{_script_json(data)}</script>' if data else ""
+    if live is not None:
+        blocks += f'\n<script type="application/json" id="serve-config">{_script_json(live)}</script>'
+    scripts = "".join(f"<script>{_asset(name)}</script>" for name in _scripts(live))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Attention: {esc(sentence)}</title>
+<title>{title}</title>
+<link rel="icon" href="data:,">
 <style>{_asset("explorer.css")}</style>
 <script>{get_plotlyjs()}</script>
 </head>
 <body>
 <header>
 <h1>Attention explorer</h1>
+{_LIVE_FORM if live is not None else ""}
 <dl>
-<dt>Sentence</dt><dd id="sentence">{esc(sentence)}</dd>
-<dt>Translation</dt><dd id="translation">{esc(translation)}</dd>
-<dt>Model</dt><dd id="model">{esc(data["model"])}</dd>
+<dt>Sentence</dt><dd id="sentence">{esc(data_or_empty["sentence"])}</dd>
+<dt>Translation</dt><dd id="translation">{esc(data_or_empty["translation"])}</dd>
+<dt>Model</dt><dd id="model">{esc(data_or_empty["model"])}</dd>
 </dl>
-{alerts}
-{pieces}
+<div id="alerts">{alerts}</div>
+<div id="pieces">{pieces}</div>
 </header>
 <nav class="controls">
 <label>Attention <select id="kind"></select></label>
@@ -257,22 +298,27 @@ weight; click a panel to open that layer and head above and below.</p>
 <label>Head <select id="head"></select></label>
 <div id="heatmap-view"></div>
 </section>
-<script type="application/json" id="attention-data">{_script_json(data)}</script>
-<script>{_asset("explorer.js")}</script>
+{blocks}
+{scripts}
 </body>
 </html>
 """
 
 
-def sentence_page(attention, model="", kinds=None, layers=None):
-    """:func:`attention_page` of a :class:`~transformer_tf.attention_maps.SentenceAttention`
-    (its warnings, e.g. a sentence cut to the model's length, go on the page)."""
+def _scripts(live):
+    return ("explorer.js", "explorer_live.js") if live is not None else ("explorer.js",)
+
+
+def sentence_data(attention, model="", kinds=None, layers=None):
+    """:func:`page_data` of a :class:`~transformer_tf.attention_maps.SentenceAttention` (its
+    warnings, e.g. a sentence cut to the model's length, go on the page): what
+    ``attention.html`` embeds and what ``transformer-tf serve``'s ``/api/attention`` answers."""
     tokens = {
         "source": attention.source_pieces,
         "target": attention.target_pieces,
         "translation": attention.translation_pieces,
     }
-    return attention_page(
+    return page_data(
         explorer_kinds(attention, kinds, layers),
         tokens,
         attention.sentence,
@@ -280,6 +326,11 @@ def sentence_page(attention, model="", kinds=None, layers=None):
         model,
         attention.warnings,
     )
+
+
+def sentence_page(attention, model="", kinds=None, layers=None):
+    """:func:`explorer_page` of :func:`sentence_data`."""
+    return explorer_page(sentence_data(attention, model, kinds, layers))
 
 
 def write_attention_page(page, path):

@@ -103,6 +103,15 @@ class Translator:
         """
         if isinstance(texts, str):
             return self.translate([texts], batch_size, beam, progress)[0]
+        by_sentence = self.translate_by_sentence(texts, batch_size, beam, progress)
+        return [" ".join(t for _, t in pairs) for pairs in by_sentence]
+
+    def translate_by_sentence(self, texts, batch_size=64, beam=1, progress=True):
+        """:meth:`translate` keeping each text's sentences apart (the web app shows them one by one).
+
+        Returns:
+            one list per text of ``(sentence, translation)`` pairs (``[]`` for a blank text).
+        """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise TransformerTFError(f"batch_size {batch_size!r}: give a whole number ≥ 1.")
         texts = [unicodedata.normalize("NFC", t) for t in texts]  # as the training corpus
@@ -110,7 +119,7 @@ class Translator:
         flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam, progress)
         results, start = [], 0
         for group in sentences:
-            results.append(" ".join(flat[start : start + len(group)]))
+            results.append(list(zip(group, flat[start : start + len(group)])))
             start += len(group)
         return results
 

@@ -1,0 +1,374 @@
+"""``transformer-tf serve`` (issue 27): the real server in a subprocess, spoken to over HTTP,
+and its live page in a headless Chromium."""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from transformer_tf import Translator, sentence_attention
+from transformer_tf.attention_maps import KINDS
+from transformer_tf.batching import DynamicBatcher
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = [ROOT / "checkpoints" / "en_es", ROOT / "checkpoints" / "en_es_rnn"]
+TINY_LIMITS = ["--max-sentences", "8", "--max-chars", "200", "--max-body-bytes", "4096", "--max-beam", "4"]
+TEXTS = ["He admired her as a great director.", "Where is the station? I am lost.", "Tom is tired."]
+
+
+class Server:
+    """``transformer-tf serve --port 0 ARGS`` in a subprocess; ``url`` once it listens."""
+
+    def __init__(self, *args, timeout=240, cwd=None):
+        command = [sys.executable, "-m", "transformer_tf.cli", "serve", "--port", "0", *map(str, args)]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd
+        )
+        self.stderr = []
+        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
+        self.lines = []
+        deadline = time.monotonic() + timeout
+        for line in self.process.stdout:  # the address is its first line
+            self.lines.append(line)
+            found = re.search(r"serving on (http://[^/]+)/", line)
+            if found:
+                self.url, self.host_port = found.group(1), found.group(1).removeprefix("http://")
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            self.process.wait(timeout=30)
+        if not hasattr(self, "url"):
+            self.process.kill()
+            raise AssertionError(f"the server did not start: {''.join(self.lines)}{''.join(self.stderr)}")
+
+    def request(self, method, path, body=None, headers=None, raw=None):
+        """``(status, answer as JSON or text)``; ``body`` is sent as JSON, ``raw`` as it is."""
+        connection = http.client.HTTPConnection(self.host_port, timeout=120)
+        try:
+            payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+            default = {"Content-Type": "application/json"} if payload is not None else {}
+            connection.request(method, path, body=payload, headers={**default, **(headers or {})})
+            response = connection.getresponse()
+            text = response.read().decode()
+            is_json = response.getheader("content-type", "").startswith("application/json")
+            return response.status, json.loads(text) if is_json else text
+        finally:
+            connection.close()
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        """Send ``sig``; the exit status and the rest of stdout."""
+        self.process.send_signal(sig)
+        rest, _ = self.process.communicate(timeout=timeout)
+        return self.process.returncode, "".join(self.lines) + rest
+
+
+@pytest.fixture(scope="module")
+def tiny_server(trained_dir):
+    server = Server("--checkpoint-dir", trained_dir, *TINY_LIMITS)
+    yield server
+    status, _ = server.stop()
+    assert status == 0
+    assert "Traceback" not in "".join(server.stderr)  # no bad request below ever reached a traceback
+
+
+@pytest.fixture(scope="module")
+def tiny(trained_dir):
+    return Translator.from_checkpoint(trained_dir)
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_translations_equal_translator_translate(tiny_server, tiny, beam):
+    status, answer = tiny_server.request("POST", "/api/translate", {"sentences": TEXTS, "beam": beam})
+    assert status == 200 and answer["model"] == "ckpt" and answer["beam"] == beam
+    assert answer["translations"] == tiny.translate(TEXTS, beam=beam)
+    # each text's sentences, split as translate splits them, and their own translations
+    assert [s["sentence"] for s in answer["sentences"][1]] == ["Where is the station?", "I am lost."]
+    for group, text in zip(answer["sentences"], answer["translations"]):
+        assert " ".join(s["translation"] for s in group) == text
+
+
+def test_concurrent_requests_share_decode_batches_and_get_their_own_answers(tiny_server, tiny):
+    sentences = [f"Tom has {n} red apples." for n in range(2, 18)]
+    _, before = tiny_server.request("GET", "/api/health")
+    with concurrent.futures.ThreadPoolExecutor(len(sentences)) as pool:
+        answers = list(pool.map(lambda s: tiny_server.request("POST", "/api/translate", {"sentences": [s]}), sentences))
+    _, after = tiny_server.request("GET", "/api/health")
+    assert [status for status, _ in answers] == [200] * len(sentences)
+    assert [answer["translations"][0] for _, answer in answers] == tiny.translate(sentences)
+    assert after["batched_texts"] - before["batched_texts"] == len(sentences)
+    assert after["batches"] - before["batches"] < len(sentences)  # some requests shared a batch
+    assert after["largest_batch"] > 1
+
+
+def test_attention_weights_equal_the_models_arrays(tiny_server, tiny):
+    sentence = "He admired her as a great director."
+    status, data = tiny_server.request("POST", "/api/attention", {"sentence": sentence})
+    assert status == 200
+    reference = sentence_attention(tiny, sentence)
+    assert data["tokens"]["source"] == reference.source_pieces and data["translation"] == reference.translation
+    assert data["tokens"]["target"] == reference.target_pieces
+    _, weights = tiny.model(
+        (tf.constant([reference.source_ids], tf.int64), tf.constant([reference.target_ids], tf.int64)),
+        return_attention=True,
+    )
+    assert [kind["name"] for kind in data["kinds"]] == ["encoder", "decoder_block1", "decoder_block2"]
+    for kind in data["kinds"]:
+        for layer in kind["layers"]:
+            np.testing.assert_allclose(
+                np.array(kind["weights"][layer - 1]),
+                weights[KINDS[kind["name"]][0].format(i=layer)].numpy()[0],
+                atol=1e-6,
+            )
+
+
+def test_models_health_and_openapi_describe_the_server(tiny_server, trained_dir):
+    status, answer = tiny_server.request("GET", "/api/models")
+    assert status == 200
+    (model,) = answer["models"]
+    assert model["name"] == "ckpt" and model["description"].startswith("Transformer, 1 layers × 4 heads")
+    assert model["config"] == json.loads((trained_dir / "config.json").read_text())
+    assert answer["limits"] == {"max_body_bytes": 4096, "max_sentences": 8, "max_chars": 200, "max_beam": 4}
+    assert tiny_server.request("GET", "/api/health")[1]["status"] == "ok"
+    status, spec = tiny_server.request("GET", "/openapi.json")
+    assert status == 200 and {"/api/translate", "/api/attention", "/api/models", "/api/health"} <= spec["paths"].keys()
+    assert tiny_server.request("GET", "/docs")[0] == 404  # Swagger UI would load scripts from a CDN
+
+
+def chunked_body(size):
+    """A body of about ``size`` bytes with no Content-Length: http.client sends it chunked."""
+    yield b'{"sentences": ["'
+    for _ in range(size // 1000):
+        yield b"a" * 1000
+    yield b'"]}'
+
+
+T, A = ("POST", "/api/translate"), ("POST", "/api/attention")
+BAD_REQUESTS = {  # name: ((method, path), request keywords, status, words of the error, the limit named)
+    "body too large": (T, {"body": {"sentences": ["a" * 5000]}}, 413, "4,096 bytes", "max_body_bytes"),
+    "chunked body too large": (T, {"raw": chunked_body(10_000)}, 413, "4,096 bytes", "max_body_bytes"),
+    "too many sentences": (T, {"body": {"sentences": ["Hi."] * 9}}, 422, "9 given; the limit is 8", "max_sentences"),
+    "sentence too long": (
+        T,
+        {"body": {"sentences": ["Hi.", "a " * 101]}},
+        422,
+        "sentences[1] has 202 characters; the limit is 200",
+        "max_chars",
+    ),
+    "attention sentence too long": (A, {"body": {"sentence": "a" * 201}}, 422, "the limit is 200", "max_chars"),
+    "beam too wide": (T, {"body": {"sentences": ["Hi."], "beam": 5}}, 422, "beam 5: give 1 (greedy) to 4", "max_beam"),
+    "beam zero": (T, {"body": {"sentences": ["Hi."], "beam": 0}}, 422, "beam 0", "max_beam"),
+    "invalid JSON": (T, {"raw": b'{"sentences": ["Hi."'}, 400, "not valid JSON", None),
+    "not an object": (T, {"body": ["Hi."]}, 422, "valid dictionary", None),
+    "sentences not a list": (T, {"body": {"sentences": "Hi."}}, 422, "sentences: Input should be a valid list", None),
+    "a sentence not a string": (
+        T,
+        {"body": {"sentences": ["Hi.", 3]}},
+        422,
+        "sentences.1: Input should be a valid string",
+        None,
+    ),
+    "beam a string": (
+        T,
+        {"body": {"sentences": ["Hi."], "beam": "2"}},
+        422,
+        "beam: Input should be a valid integer",
+        None,
+    ),
+    "beam a boolean": (
+        T,
+        {"body": {"sentences": ["Hi."], "beam": True}},
+        422,
+        "beam: Input should be a valid integer",
+        None,
+    ),
+    "unknown field": (T, {"body": {"sentences": ["Hi."], "beams": 2}}, 422, "beams: Extra inputs", None),
+    "unknown model": (
+        T,
+        {"body": {"sentences": ["Hi."], "model": "en_fr"}},
+        422,
+        "unknown model 'en_fr': this server has ckpt",
+        None,
+    ),
+    "no sentences": (T, {"body": {"sentences": []}}, 422, "sentences is empty", None),
+    "blank sentence": (T, {"body": {"sentences": ["Hi.", "  "]}}, 422, "sentences[1] is empty", None),
+    "missing sentences": (T, {"body": {}}, 422, "sentences: Field required", None),
+    "blank attention sentence": (A, {"body": {"sentence": ""}}, 422, "sentence is empty", None),
+    "not JSON content": (
+        T,
+        {"raw": b"sentences=Hi.", "headers": {"Content-Type": "text/plain"}},
+        415,
+        "Content-Type: application/json",
+        None,
+    ),
+    "unknown path": (("GET", "/api/translations"), {}, 404, "Not Found", None),
+    "wrong method": (("GET", "/api/translate"), {}, 405, "Method Not Allowed", None),
+}
+
+
+@pytest.mark.parametrize("name", BAD_REQUESTS)
+def test_every_bad_request_gets_its_4xx_json_naming_the_problem(tiny_server, name):
+    (method, path), keywords, expected, words, limit = BAD_REQUESTS[name]
+    status, answer = tiny_server.request(method, path, **keywords)
+    assert status == expected, answer
+    assert isinstance(answer, dict) and words in answer["error"], answer
+    assert answer["limit"] == limit
+    assert tiny_server.request("GET", "/api/health")[0] == 200  # and the server goes on
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_finishes_the_requests_in_flight_then_exits_0(trained_dir, tiny, sig):
+    # a batch waits a second for company: the requests are surely in flight when the signal comes
+    server = Server("--checkpoint-dir", trained_dir, "--batch-wait-ms", "1000")
+    sentences = [f"Tom has {n} red apples." for n in range(2, 6)]
+    with concurrent.futures.ThreadPoolExecutor(len(sentences)) as pool:
+        answers = [pool.submit(server.request, "POST", "/api/translate", {"sentences": [s]}) for s in sentences]
+        deadline = time.monotonic() + 30
+        while server.request("GET", "/api/health")[1]["in_flight"] < len(sentences):
+            assert time.monotonic() < deadline, "the requests never arrived"
+            time.sleep(0.01)
+        status, output = server.stop(sig)
+        answers = [answer.result() for answer in answers]
+    assert status == 0
+    assert [code for code, _ in answers] == [200] * len(sentences)
+    assert [answer["translations"][0] for _, answer in answers] == tiny.translate(sentences)
+    assert f"stopped ({sig.name})" in output and "Traceback" not in "".join(server.stderr)
+    with pytest.raises(ConnectionRefusedError):
+        server.request("GET", "/api/health")
+
+
+def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir, tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--max-chars", "0"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", "70000"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
+    assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
+    err = capsys.readouterr().err
+    assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
+    assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
+    assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
+
+
+def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
+    calls = []
+
+    def run(key, items):
+        calls.append((key, list(items)))
+        if key == "bad":
+            raise ValueError("no")
+        return [f"{key}:{item}" for item in items]
+
+    batcher = DynamicBatcher(run, max_batch=3, max_wait=0.2)
+    futures = [
+        batcher.submit("a", [1]),
+        batcher.submit("b", [2]),
+        batcher.submit("a", [3, 4]),
+        batcher.submit("a", [5]),
+    ]
+    bad = batcher.submit("bad", [6])
+    called = batcher.call(lambda x: x * 2, 21)
+    batcher.close()
+    assert [f.result() for f in futures] == [["a:1"], ["b:2"], ["a:3", "a:4"], ["a:5"]]
+    assert called.result() == 42
+    with pytest.raises(ValueError, match="no"):
+        bad.result()
+    # up to 3 items a batch; one batch per key, in arrival order
+    assert calls == [("a", [1, 3, 4]), ("b", [2]), ("a", [5]), ("bad", [6])]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from headless import chromium, missing_browser  # tests/headless.py
+
+    reason = missing_browser()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
+def ask(browser, text, model=None):
+    """Type ``text``, pick ``model``, submit; wait until the explorer has drawn the answer."""
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    loads = browser.execute_script("return window.attentionExplorer.loads")
+    box = browser.find_element("id", "text")
+    box.clear()
+    box.send_keys(text)
+    if model:
+        Select(browser.find_element("id", "model-picker")).select_by_value(model)
+    browser.find_element("id", "submit").click()
+    WebDriverWait(browser, 120).until(
+        lambda d: (
+            d.execute_script("return window.liveExplorer.status !== 'busy'")
+            and d.execute_script("return window.attentionExplorer.loads") > loads
+        )
+    )
+    return browser.execute_script("return window.attentionExplorer.data")
+
+
+@pytest.mark.slow
+def test_live_page_translates_draws_attention_switches_model_and_runs_no_injected_script(browser):
+    """The shipped models (the default folders): type, submit, see the translation, the head view;
+    the RNN's one cross-attention map; no console error, no request outside the server."""
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_explorer import drawn_lines, errors, expected_lines, views_data
+
+    server = Server(cwd=ROOT)  # no --checkpoint-dir: checkpoints/en_es and checkpoints/en_es_rnn
+    try:
+        browser.get(server.url + "/")
+        WebDriverWait(browser, 60).until(lambda d: d.execute_script("return Boolean(window.liveExplorer)"))
+        shipped = {folder.name: Translator.from_checkpoint(folder) for folder in SHIPPED}
+
+        sentence = "He admired her as a great director."
+        data = ask(browser, sentence)
+        expected = shipped["en_es"].translate(sentence)
+        assert browser.find_element("css selector", "#sentences li .target").text == expected
+        assert browser.find_element("id", "translation").text == expected == data["translation"]
+        assert [kind["name"] for kind in data["kinds"]] == ["encoder", "decoder_block1", "decoder_block2"]
+        assert drawn_lines(browser) == expected_lines(np.array(data["kinds"][0]["weights"][0]))
+        assert len(views_data(browser, "model")) == 4 * 8
+
+        data = ask(browser, sentence, model="en_es_rnn")
+        reference = sentence_attention(shipped["en_es_rnn"], sentence)
+        assert browser.find_element("css selector", "#sentences li .target").text == reference.translation
+        assert [o.text for o in browser.find_elements("css selector", "#kind option")] == [
+            "Bahdanau (additive) attention"
+        ]
+        assert len(views_data(browser, "model")) == 1  # one layer × one head
+        np.testing.assert_allclose(data["kinds"][0]["weights"], [reference.matrix("cross", 1)], atol=1e-6)
+        np.testing.assert_allclose(views_data(browser, "heatmap")[0]["z"], reference.matrix("cross", 1)[0], atol=1e-6)
+
+        payload = '"><img src=x onerror=alert(1)>'
+        ask(browser, payload, model="en_es")
+        with pytest.raises(NoAlertPresentException):
+            browser.switch_to.alert.accept()
+        assert browser.find_element("id", "sentence").text == payload
+        assert browser.find_element("css selector", "#sentences li .source").text == payload
+        assert not browser.find_elements("css selector", "header img, #sentences img")
+
+        assert errors(browser.get_log("browser")) == []
+        resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert resources and all(url.startswith((server.url + "/", "data:", "blob:")) for url in resources), resources
+        assert server.url + "/x" not in resources  # the payload's <img src=x> was never an element
+    finally:
+        status, _ = server.stop()
+    assert status == 0

@@ -1,0 +1,395 @@
+"""``transformer-tf serve``: the translators and the attention explorer as a local web app
+and JSON API.
+
+One process restores each model folder once and answers:
+
+==========================  ======================================================================
+``GET /``                   the live explorer page (:func:`~transformer_tf.explorer.live_page`)
+``POST /api/translate``     ``{"sentences": [...], "model": "en_es", "beam": 1}`` → translations
+``POST /api/attention``     ``{"sentence": "...", "model": "en_es"}`` → pieces and weights per
+                            kind, layer and head (:func:`~transformer_tf.explorer.sentence_data`)
+``GET /api/models``         the models served, their descriptions and ``config.json``
+``GET /api/health``         ``{"status": "ok"}``
+``GET /openapi.json``       the API described as OpenAPI (FastAPI writes it)
+==========================  ======================================================================
+
+FastAPI on uvicorn: the ASGI pair most Python model servers use, with request validation,
+OpenAPI and graceful shutdown built in. The model's work runs on one worker thread, never on
+the event loop; translation requests that arrive together share one decode batch
+(:class:`~transformer_tf.batching.DynamicBatcher`). Every bad request gets a 4xx JSON answer
+``{"error": message}`` (plus ``"limit"`` naming the limit it broke), never a traceback.
+"""
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
+from transformer_tf.errors import TransformerTFError
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+DEFAULT_FOLDERS = (DEFAULT_CHECKPOINT_DIR, DEFAULT_CHECKPOINT_DIR.parent / "en_es_rnn")  # the shipped two
+
+
+@dataclasses.dataclass(frozen=True)
+class ServeLimits:
+    """What one request may ask for; more is refused with a 4xx naming the limit.
+
+    Attributes:
+        max_body_bytes: size of a request body (413 beyond it).
+        max_sentences: texts in one ``/api/translate`` request.
+        max_chars: characters in one text.
+        max_beam: widest beam search.
+    """
+
+    max_body_bytes: int = 64 * 1024
+    max_sentences: int = 64
+    max_chars: int = 1000
+    max_beam: int = 8
+
+
+@dataclasses.dataclass
+class ServedModel:
+    """A restored translator and what the API says about it."""
+
+    name: str
+    folder: str
+    translator: object
+    description: str
+    config: dict
+
+
+def load_models(folders):
+    """Restore each folder's translator once; ``{name: ServedModel}`` in the folders' order.
+
+    A model's name is its folder's name (``checkpoints/en_es`` → ``en_es``). Each greedy
+    decoder is traced here (seconds), so the first request is as fast as the others.
+
+    Raises:
+        TransformerTFError: no folder, two folders with one name, or a folder without a model.
+    """
+    from transformer_tf.config import read_config_json
+    from transformer_tf.explorer import describe_model
+    from transformer_tf.translate import Translator
+
+    if not folders:
+        raise TransformerTFError("no model to serve: give --checkpoint-dir DIR (repeat it for several).")
+    names = {}
+    for folder in folders:
+        name = Path(folder).resolve().name
+        if name in names:
+            raise TransformerTFError(
+                f"--checkpoint-dir {folder}: a model named {name!r} is already served "
+                f"(from {names[name]}); models are named by their folder's name."
+            )
+        names[name] = folder
+    models = {}
+    for name, folder in names.items():
+        translator = Translator.from_checkpoint(folder)
+        translator.translate(["Hello."])  # traces the greedy decoder now, not on the first request
+        models[name] = ServedModel(
+            name, str(folder), translator, describe_model(translator), read_config_json(Path(folder))
+        )
+    return models
+
+
+class BadRequest(Exception):
+    """A request the client can fix: answered ``status`` with ``{"error": message, "limit": limit}``."""
+
+    def __init__(self, message, status=422, limit=None):
+        super().__init__(message)
+        self.status, self.limit = status, limit
+
+
+def check_texts(texts, limits, what="sentences"):
+    """Refuse an empty list, too many texts, a blank text or a text over ``max_chars``."""
+    if not texts:
+        raise BadRequest(f"{what} is empty: give at least one English sentence.")
+    if len(texts) > limits.max_sentences:
+        raise BadRequest(
+            f"{what}: {len(texts)} given; the limit is {limits.max_sentences} a request "
+            f"(max_sentences; serve --max-sentences): send several requests.",
+            limit="max_sentences",
+        )
+    for i, text in enumerate(texts):
+        where = f"{what}[{i}]" if what == "sentences" else what
+        if not text.strip():
+            raise BadRequest(f"{where} is empty: give some English text.")
+        if len(text) > limits.max_chars:
+            raise BadRequest(
+                f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} "
+                f"(max_chars; serve --max-chars): split it.",
+                limit="max_chars",
+            )
+
+
+def _model(models, name):
+    if name is None:
+        return next(iter(models.values()))
+    if name not in models:
+        raise BadRequest(f"unknown model {name!r}: this server has {', '.join(models)} (GET /api/models).")
+    return models[name]
+
+
+def _beam(beam, limits):
+    if not 1 <= beam <= limits.max_beam:
+        raise BadRequest(
+            f"beam {beam}: give 1 (greedy) to {limits.max_beam} (max_beam; serve --max-beam).", limit="max_beam"
+        )
+    return beam
+
+
+def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005):
+    """The ASGI app (FastAPI) serving ``models`` (:func:`load_models`); its batcher starts
+    and stops with the app's lifespan. ``max_batch``/``max_wait``: see
+    :class:`~transformer_tf.batching.DynamicBatcher`."""
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    from transformer_tf.attention_maps import sentence_attention
+    from transformer_tf.batching import DynamicBatcher
+    from transformer_tf.explorer import live_page, sentence_data
+
+    def run_batch(key, texts):
+        name, beam = key
+        return models[name].translator.translate_by_sentence(texts, max_batch, beam)
+
+    def attention(model, sentence):
+        return sentence_data(sentence_attention(model.translator, sentence), f"{model.name}: {model.description}")
+
+    page = live_page(
+        [{"name": m.name, "description": m.description} for m in models.values()], dataclasses.asdict(limits)
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        app.state.in_flight = 0  # model requests received and not yet answered
+        app.state.batcher = DynamicBatcher(run_batch, max_batch, max_wait)
+        yield
+        await asyncio.to_thread(app.state.batcher.close)  # what is queued finishes first
+
+    # no /docs or /redoc: their pages load scripts from a CDN; /openapi.json describes the API
+    app = FastAPI(title="transformer-tf serve", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index():
+        return HTMLResponse(page)
+
+    _add_error_handlers(app)
+    _add_model_routes(app, models, limits, attention)
+    _add_info_routes(app, models, limits)
+    return BodyLimit(app, limits.max_body_bytes)
+
+
+def _add_error_handlers(app):
+    """Every error a client can cause answers ``{"error": message, "limit": name or None}``."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
+
+    from transformer_tf.serve_schema import validation_message
+
+    @app.exception_handler(BadRequest)
+    async def bad_request(request, err):
+        return JSONResponse({"error": str(err), "limit": err.limit}, status_code=err.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, err):
+        if "json" not in request.headers.get("content-type", ""):
+            return JSONResponse(
+                {"error": "send the body as JSON, with the header Content-Type: application/json.", "limit": None},
+                status_code=415,
+            )
+        status, message = validation_message(err.errors())
+        return JSONResponse({"error": message, "limit": None}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, err):
+        return JSONResponse({"error": str(err.detail), "limit": None}, status_code=err.status_code)
+
+
+def _add_model_routes(app, models, limits, attention):
+    """``POST /api/translate`` (through the batcher) and ``POST /api/attention`` (``attention(model, sentence)``
+    on the batcher's thread)."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    from transformer_tf.serve_schema import AttentionRequest, TranslateRequest
+
+    @app.post("/api/translate")
+    async def translate(body: TranslateRequest, request: Request):
+        """Translate each text (one or more sentences) with one model; greedy (beam 1) or beam search."""
+        model, beam = _model(models, body.model), _beam(body.beam, limits)
+        check_texts(body.sentences, limits)
+        groups = await _on_worker(request.app, lambda batcher: batcher.submit((model.name, beam), body.sentences))
+        return JSONResponse(
+            {
+                "model": model.name,
+                "beam": beam,
+                "translations": [" ".join(t for _, t in group) for group in groups],
+                "sentences": [[{"sentence": s, "translation": t} for s, t in group] for group in groups],
+            }
+        )
+
+    @app.post("/api/attention")
+    async def attention_of(body: AttentionRequest, request: Request):
+        """The pieces and every attention weight (kind → layer → head → query → key) of one sentence, greedy."""
+        model = _model(models, body.model)
+        check_texts([body.sentence], limits, "sentence")
+        data = await _on_worker(request.app, lambda batcher: batcher.call(attention, model, body.sentence))
+        return JSONResponse(data)
+
+
+def _add_info_routes(app, models, limits):
+    """``GET /api/models`` and ``GET /api/health``."""
+    from fastapi import Request
+    from fastapi.responses import JSONResponse
+
+    @app.get("/api/models")
+    async def served_models():
+        """The models served (the first is the default), their descriptions, configs and the limits."""
+        described = [
+            {"name": m.name, "folder": m.folder, "description": m.description, "config": m.config}
+            for m in models.values()
+        ]
+        return JSONResponse({"models": described, "limits": dataclasses.asdict(limits)})
+
+    @app.get("/api/health")
+    async def health(request: Request):
+        """``ok``, the models, the requests in flight and the decode batches so far."""
+        batcher = request.app.state.batcher
+        return JSONResponse(
+            {
+                "status": "ok",
+                "models": list(models),
+                "in_flight": request.app.state.in_flight,
+                "batches": batcher.batches,
+                "batched_texts": batcher.batched_items,
+                "largest_batch": batcher.largest_batch,
+                "batch_seconds": round(batcher.busy_seconds, 6),
+            }
+        )
+
+
+async def _on_worker(app, queue):
+    """Await the Future that ``queue(batcher)`` returns, counting the request as in flight."""
+    app.state.in_flight += 1
+    try:
+        return await asyncio.wrap_future(queue(app.state.batcher))
+    finally:
+        app.state.in_flight -= 1
+
+
+class BodyLimit:
+    """ASGI wrapper that reads a request body up to ``max_bytes`` before the app sees it,
+    answering 413 ``{"error", "limit": "max_body_bytes"}`` beyond that (declared or sent)."""
+
+    def __init__(self, app, max_bytes):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        body, more = b"", True
+        if not declared.isdigit() or int(declared) <= self.max_bytes:
+            while more and len(body) <= self.max_bytes:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return None
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+        if more or len(body) > self.max_bytes:
+            return await self._refuse(send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    async def _refuse(self, send):
+        answer = json.dumps(
+            {
+                "error": f"request body over {self.max_bytes:,} bytes (max_body_bytes; serve --max-body-bytes).",
+                "limit": "max_body_bytes",
+            }
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers + [(b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": answer})
+
+
+def warn_if_not_local(host):
+    """Say on the terminal that a ``host`` other than this machine's loopback opens the server to others."""
+    if host not in LOCAL_HOSTS:
+        print(
+            f"transformer-tf serve: warning: listening on {host}: anyone who can reach this machine "
+            "can use the translators (no authentication). Use the default 127.0.0.1 to keep it local.",
+            file=sys.stderr,
+        )
+
+
+def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print):
+    """Serve ``app`` on ``host:port`` until SIGTERM or Ctrl-C, then finish the requests in
+    flight (up to ``graceful_seconds``) and return. Port 0 picks a free port; the address is
+    announced (``announce(line)``) once the socket listens. (The command line warns with
+    :func:`warn_if_not_local` before loading the models when the host is not the loopback.)
+
+    Raises:
+        OSError: the address cannot be bound (in use, not this machine's).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_graceful_shutdown=graceful_seconds, lifespan="on"
+    )
+    server = _graceful_server(config)
+    sock.listen(2048)  # connections wait in the backlog from now on, until uvicorn accepts them
+    url_host = f"[{host}]" if ":" in host else host
+    announce(f"serving on http://{url_host}:{sock.getsockname()[1]}/ (Ctrl-C or SIGTERM to stop)")
+    server.run(sockets=[sock])
+    if server.stopped_by:
+        announce(f"stopped ({signal.Signals(server.stopped_by).name}); requests in flight were answered")
+
+
+def _graceful_server(config):
+    """uvicorn's server, whose SIGINT/SIGTERM only stop it gracefully. uvicorn's own re-raises
+    the signal once stopped (exit 130, or death by SIGTERM); :func:`serve` returns instead
+    (exit 0). (uvicorn is imported here: ``transformer-tf --help`` does not load it.)"""
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        stopped_by = None
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+        def _stop(self, sig, frame):
+            self.stopped_by = self.stopped_by or sig
+            self.handle_exit(sig, frame)  # a second Ctrl-C forces the exit
+
+    return GracefulServer(config)

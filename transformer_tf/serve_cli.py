@@ -1,0 +1,77 @@
+"""The ``transformer-tf serve`` sub-command: its flags and its handler (the app is
+:mod:`transformer_tf.serve`; :mod:`transformer_tf.cli` only registers this parser)."""
+
+import dataclasses
+
+from transformer_tf.errors import TransformerTFError
+
+LIMIT_HELPS = {
+    "max_body_bytes": "largest request body in bytes",
+    "max_sentences": "most texts in one /api/translate request",
+    "max_chars": "most characters in one text",
+    "max_beam": "widest beam search a request may ask for",
+}
+
+
+def add_serve_parser(sub, common):
+    """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
+    flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
+    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits
+
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="the translators and the attention explorer as a local web app and JSON API",
+        description="Restores each model folder once and serves the live attention explorer at / and a "
+        "JSON API (/api/translate, /api/attention, /api/models, /api/health; described at "
+        "/openapi.json). Concurrent requests share decode batches. SIGTERM or Ctrl-C answers "
+        "the requests in flight, then exits 0.",
+    )
+    serve.add_argument(
+        "--checkpoint-dir",
+        action="append",
+        metavar="DIR",
+        help=f"a model folder to serve, named by its folder's name; repeat for several "
+        f"(default: {' and '.join(map(str, DEFAULT_FOLDERS))})",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="(default %(default)s; 0: a free port)")
+    serve.add_argument(
+        "--max-batch", type=int, default=64, metavar="N", help="most texts decoded in one batch (default %(default)s)"
+    )
+    serve.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=5.0,
+        metavar="MS",
+        help="how long a batch waits for one more request after the latest (default %(default)s; "
+        "in all at most 10 times this)",
+    )
+    for field in dataclasses.fields(ServeLimits):
+        serve.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=int,
+            default=field.default,
+            metavar="N",
+            help=f"{LIMIT_HELPS[field.name]} (default %(default)s)",
+        )
+    return serve, run_serve
+
+
+def run_serve(args):
+    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits, create_app, load_models, serve, warn_if_not_local
+
+    limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
+    for name, value in [*vars(limits).items(), ("max_batch", args.max_batch)]:
+        if value < 1:
+            raise TransformerTFError(f"--{name.replace('_', '-')} {value}: give a whole number ≥ 1.")
+    if not 0 <= args.port < 65536:
+        raise TransformerTFError(f"--port {args.port}: give a port from 0 (any free one) to 65535.")
+    if not 0 <= args.batch_wait_ms <= 1000:
+        raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
+    warn_if_not_local(args.host)  # now, not after the seconds the models take to load
+    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS)
+    app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000)
+    serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
