@@ -2,6 +2,7 @@
 
 import re
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -67,3 +68,12 @@ def test_float_token_ids_are_refused(models, kind):
     with pytest.raises(ValueError, match="token ids must be ≥ 0"):
         models[kind].start_decoding(tf.constant([[3, -1]], tf.int64), 4)
     assert models[kind]((GOOD, GOOD)).shape == (1, 3, 70)
+
+
+def test_in_a_graph_float_ids_must_be_whole_numbers(models):
+    """Keras traces a saved model's default signature with float32 inputs: whole numbers pass there."""
+    graph = tf.function(lambda inp, tar: models["transformer"]((inp, tar)))
+    whole = graph(tf.constant([[3.0, 4.0, 5.0]]), tf.cast(GOOD, tf.float32))
+    np.testing.assert_allclose(whole.numpy(), models["transformer"]((GOOD, GOOD)).numpy(), atol=1e-5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="token ids must be whole numbers"):
+        graph(tf.constant([[3.0, 4.7, 5.0]]), tf.cast(GOOD, tf.float32))

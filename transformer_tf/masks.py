@@ -21,23 +21,30 @@ def check_token_ids(ids, name="ids"):
     above the vocabulary already fail in the embedding's lookup).
 
     Raises:
-        TypeError: floating-point ids (an embedding would silently truncate 4.7 to 4).
-        ValueError: a negative id, when running eagerly; inside a ``tf.function`` the check is
-            an assertion that fails with the same message (``InvalidArgumentError``) when run.
+        TypeError: floating-point ids, when running eagerly (an embedding would silently
+            truncate 4.7 to 4).
+        ValueError: a negative id, when running eagerly. Inside a ``tf.function`` the checks are
+            assertions that fail with the same message (``InvalidArgumentError``) when run; there
+            float ids that are whole numbers are cast to int64 (Keras traces the default
+            signature of a saved model with float32 inputs), and a fraction fails.
 
     Returns:
         ``ids`` (in a graph, a tensor that depends on the check).
     """
     ids = tf.convert_to_tensor(ids)
-    if not ids.dtype.is_integer:
-        raise TypeError(f"{name}: token ids must be integers (int32 or int64); got {ids.dtype.name}.")
     message = f"{name}: token ids must be ≥ 0 (0 is padding); got a negative id."
     if tf.executing_eagerly():
+        if not ids.dtype.is_integer:
+            raise TypeError(f"{name}: token ids must be integers (int32 or int64); got {ids.dtype.name}.")
         if tf.size(ids) > 0 and tf.reduce_min(ids) < 0:
             raise ValueError(message)
         return ids
-    with tf.control_dependencies([tf.debugging.assert_non_negative(ids, message=message)]):
-        return tf.identity(ids)
+    checks = [tf.debugging.assert_non_negative(ids, message=message)]
+    if not ids.dtype.is_integer:  # Keras traces a saved model's default signature with float32 inputs
+        whole = f"{name}: token ids must be whole numbers; got a fraction."
+        checks.append(tf.debugging.assert_equal(ids, tf.floor(ids), message=whole))
+    with tf.control_dependencies(checks):
+        return tf.cast(ids, tf.int64) if not ids.dtype.is_integer else tf.identity(ids)
 
 
 def create_padding_mask(seq):
