@@ -75,6 +75,8 @@ def build_parser():
 if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
     build_parser().parse_args()
 
+cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
+
 from interleave import medians  # noqa: E402 (bench/interleave.py)
 
 from transformer_tf import Translator  # noqa: E402

@@ -37,6 +37,8 @@ def build_parser():
 if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
     build_parser().parse_args()
 
+cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
+
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)

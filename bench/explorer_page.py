@@ -38,6 +38,8 @@ def build_parser():
 if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
     build_parser().parse_args()
 
+cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser the page tests use
 

@@ -14,7 +14,10 @@ Prints target tokens (non-padding) per second for each and the ratio (ours / twi
     python bench/train_throughput.py --precision
 
 compares instead the default translator (joint vocabulary of 12,000, tied embeddings)
-in float32 and under ``--mixed-precision`` (``mixed_bfloat16`` on a CPU), same batches.
+in float32 and under ``--mixed-precision`` (``mixed_bfloat16`` on a CPU), same batches;
+``--precision --tutorial-loss`` adds both precisions with the loss and output layer as they
+were before issue 24 (log-softmax + gather, a batched output matmul), to show what the
+fused loss of :mod:`transformer_tf.fused_loss` and the 2-D output matmul changed.
 
 Both modes also print each model's achieved FLOP/s in a training step and its share of
 the machine's matmul peak, measured in the same run (a 4096² ``tf.matmul`` in float32 and
@@ -39,11 +42,18 @@ def build_parser():
     parser.add_argument("--steps", type=int, default=10, help="training steps per round")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", action="store_true", help="float32 against mixed precision instead")
+    parser.add_argument(
+        "--tutorial-loss",
+        action="store_true",
+        help="with --precision: also both precisions with the tutorial's loss and batched output matmul (the before)",
+    )
     return parser
 
 
 if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
     build_parser().parse_args()
+
+cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -54,6 +64,7 @@ import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
 from transformer_tf.config import TrainConfig  # noqa: E402
+from transformer_tf.losses import masked_accuracy  # noqa: E402
 from transformer_tf.train import build_model  # noqa: E402
 
 
@@ -82,6 +93,34 @@ def keras_twin(config, vocab):
         return build_model(config, vocab, vocab)
     finally:
         transformer_tf.layers.MultiHeadAttention = original
+
+
+def tutorial_loss(label_smoothing):
+    """The loss as the tutorial writes it (this project's before issue 24): log-softmax, gather."""
+
+    def loss(y_true, logits):
+        y_true = tf.cast(y_true, tf.int64)
+        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))  # (batch, tar_len, vocab)
+        nll = -tf.gather(log_probs, tf.maximum(y_true, 0), batch_dims=2)
+        per_token = (1.0 - label_smoothing) * nll - label_smoothing * tf.reduce_mean(log_probs, axis=-1)
+        mask = tf.cast(y_true != 0, tf.float32)
+        return tf.reduce_sum(per_token * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+    return loss
+
+
+def with_tutorial_output_and_loss(model, config):
+    """``model`` recompiled with :func:`tutorial_loss`, its tied output layer a batched matmul
+    against the shared matrix (as before issue 24): the "before" of the fused path."""
+    layer = model.final_layer
+
+    def batched_call(x):
+        logits = tf.matmul(x, tf.cast(layer.embedding.embeddings, x.dtype), transpose_b=True)
+        return logits + tf.cast(layer.bias, x.dtype)
+
+    layer.call = batched_call
+    model.compile(optimizer=model.optimizer, loss=tutorial_loss(config.label_smoothing), metrics=[masked_accuracy])
+    return model
 
 
 def batches(n, batch, vocab, rng):
@@ -142,10 +181,11 @@ def main():
     keras.utils.set_random_seed(0)
     if args.precision:
         config, vocab = TrainConfig(), TrainConfig().vocab_size
-        models = {
-            "float32": build_model(config, vocab, vocab),
-            "mixed precision": build_model(dataclasses.replace(config, mixed_precision=True), vocab, vocab),
-        }
+        mixed = dataclasses.replace(config, mixed_precision=True)
+        models = {"float32": build_model(config, vocab, vocab), "mixed precision": build_model(mixed, vocab, vocab)}
+        if args.tutorial_loss:
+            models["float32, tutorial loss"] = with_tutorial_output_and_loss(build_model(config, vocab, vocab), config)
+            models["mixed, tutorial loss"] = with_tutorial_output_and_loss(build_model(mixed, vocab, vocab), config)
     else:
         config, vocab = TrainConfig(share_embeddings=False), 8000
         models = {
@@ -176,9 +216,19 @@ def main():
     )
     rates = {name: tokens / seconds for name, seconds in medians(times).items()}
     for name, rate in rates.items():
-        print(f"  {name:16s} median {rate:8,.0f} target tokens/s")
-    ours, twin = rates.values()
-    print(f"ratio {' / '.join(rates)}: {ours / twin:.2f}×")
+        print(f"  {name:22s} median {rate:8,.0f} target tokens/s")
+    if args.precision:  # the speed-up of mixed precision
+        print(f"ratio mixed precision / float32: {rates['mixed precision'] / rates['float32']:.2f}×")
+        if args.tutorial_loss:
+            print(
+                f"ratio mixed precision / float32 with the tutorial loss: "
+                f"{rates['mixed, tutorial loss'] / rates['float32, tutorial loss']:.2f}×; fused / tutorial loss: "
+                f"float32 {rates['float32'] / rates['float32, tutorial loss']:.2f}×, "
+                f"mixed {rates['mixed precision'] / rates['mixed, tutorial loss']:.2f}×"
+            )
+    else:
+        ours, twin = rates.values()
+        print(f"ratio {' / '.join(rates)}: {ours / twin:.2f}×")
 
     flops = sum(train_step_flops(config, vocab, *x[0].shape, x[1].shape[1]) for x, _ in data)
     peak = {dtype: max(runs) for dtype, runs in peaks.items()}
@@ -190,7 +240,7 @@ def main():
     for name, seconds in medians(times).items():
         achieved = flops / seconds
         print(
-            f"  {name:16s} {achieved / 1e9:6.1f} GFLOP/s = {achieved / peak['float32']:.0%} of the float32 peak, "
+            f"  {name:22s} {achieved / 1e9:6.1f} GFLOP/s = {achieved / peak['float32']:.0%} of the float32 peak, "
             f"{achieved / peak['bfloat16']:.0%} of the bfloat16 peak"
         )
 

@@ -78,11 +78,17 @@ def piano_roll(chorale):
     """One chorale (a list of steps, each a list of MIDI pitches) → ``(time, 88)`` float32 0/1."""
     roll = np.zeros((len(chorale), PIANO_KEYS), dtype=np.float32)
     for t, pitches in enumerate(chorale):
+        if not all(_whole_number(p) for p in pitches):  # 60.5, inf, NaN or "60": no key of the piano
+            raise LSTMTFError(f"step {t} has a pitch that is not a whole MIDI number: {list(pitches)}.")
         keys = np.asarray(pitches, dtype=int) - LOWEST_KEY
         if keys.size and (keys.min() < 0 or keys.max() >= PIANO_KEYS):
             raise LSTMTFError(f"step {t} has a pitch outside the piano range MIDI 21–108: {sorted(pitches)}.")
         roll[t, keys] = 1.0
     return roll
+
+
+def _whole_number(value):
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
 
 
 def load_jsb_chorales(path=None, **resolve_kwargs):

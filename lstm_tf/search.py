@@ -20,12 +20,14 @@ TensorFlow; :mod:`lstm_tf.study` gives it the objective.
   the share of the variance of the objective explained by each hyperparameter and by each pair.
 """
 
+import contextlib
 import itertools
 import json
 import logging
 import time
 import warnings
 import zlib
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -59,28 +61,150 @@ def open_storage(url, heartbeat_interval=10, grace_period=60):
     """An Optuna ``RDBStorage`` for ``url``, with heartbeats so a killed worker's trial is retried.
 
     SQLite waits up to 60 s for a lock instead of failing at once (two processes on one machine).
+    A database holding tables other than Optuna's is refused before anything is written to it
+    (:func:`check_no_foreign_tables`). The schema is created under :func:`store_lock`, so two
+    workers started together on one new SQLite file do not both create it; on a database
+    server, where no file lock reaches, a worker that loses that race tries again.
 
     Raises:
-        LSTMTFError: the URL cannot be opened (bad form, missing folder, server down, no driver).
+        LSTMTFError: the URL cannot be opened (bad form, missing folder, server down, no driver),
+            or the database belongs to something else.
     """
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            check_no_foreign_tables(url, engine_kwargs)
+            with store_lock(url), warnings.catch_warnings():  # heartbeats and retries: "experimental"
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=retry,
+                )
+        except LSTMTFError:
+            raise
+        except Exception as err:  # noqa: BLE001 — sqlalchemy's ArgumentError, OperationalError, a missing driver, …
+            if "already exists" in str(err) and attempt + 1 < SCHEMA_ATTEMPTS:
+                time.sleep(0.2 * (attempt + 1))  # another worker created the schema meanwhile: it is there now
+                continue
+            raise LSTMTFError(
+                f"cannot open the study storage {url!r} ({err.__class__.__name__}: "
+                f"{_first_line(err)}). Give a URL Optuna accepts, e.g. "
+                f"sqlite:///runs/lstm_study/study.db (its folder must exist) or "
+                f"postgresql://user:password@host/database (with psycopg2 installed)."
+            ) from None
+
+
+SCHEMA_ATTEMPTS = 3  # tries at creating the store's tables, where another worker may be creating them too
+LOCK_TIMEOUT = 120  # seconds a worker waits for another to finish creating the store or its studies
+
+
+def _first_line(err):
+    return str(err).strip().splitlines()[0] if str(err).strip() else ""
+
+
+def optuna_tables():
+    """The names of the tables an Optuna study store holds (its schema, and alembic's version table)."""
+    from optuna.storages._rdb.models import BaseModel
+
+    return set(BaseModel.metadata.tables) | {"alembic_version"}
+
+
+def check_no_foreign_tables(url, engine_kwargs=None):
+    """Refuse a database that holds tables other than an Optuna study store's; only reads.
+
+    A new or empty database, or an earlier study store, passes. An SQLite URL whose file does
+    not exist yet is not created here.
+
+    Raises:
+        LSTMTFError: naming the foreign tables (``parameter="storage"``).
+    """
+    import sqlalchemy
+
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return  # a new file: nothing in it to protect (its folder is checked when it is created)
+    engine = sqlalchemy.create_engine(url, **(engine_kwargs or {}))
     try:
-        with warnings.catch_warnings():  # heartbeats and retries are "experimental" in Optuna since 2.8
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=3)
-            return optuna.storages.RDBStorage(
-                url,
-                engine_kwargs=engine_kwargs,
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=retry,
-            )
-    except Exception as err:  # noqa: BLE001 — sqlalchemy's ArgumentError, OperationalError, a missing driver, …
+        foreign = sorted(set(sqlalchemy.inspect(engine).get_table_names()) - optuna_tables())
+    finally:
+        engine.dispose()
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise LSTMTFError(
-            f"cannot open the study storage {url!r} ({err.__class__.__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else ''}). Give a URL Optuna accepts, e.g. "
-            f"sqlite:///runs/lstm_study/study.db (its folder must exist) or "
-            f"postgresql://user:password@host/database (with psycopg2 installed)."
+            f"storage {url}: this database holds tables of something else ({shown}); the study store "
+            f"adds its own tables, so it is left untouched. Give a new file, e.g. "
+            f"sqlite:///runs/lstm_study/study.db, or an empty database.",
+            parameter="storage",
+        )
+
+
+def sqlite_file(url):
+    """The file of an SQLite URL (``sqlite:///runs/s/study.db`` → ``runs/s/study.db``); None for
+    other databases and in-memory SQLite."""
+    import sqlalchemy
+
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if parsed.query.get("uri") == "true":  # sqlite:///file:PATH?mode=ro&uri=true
+        database = database.removeprefix("file:")
+    return Path(database)
+
+
+@contextlib.contextmanager
+def store_lock(url):
+    """Hold ``FILE.lock`` beside an SQLite store while creating its tables or its studies.
+
+    The operating system releases the lock when its holder dies, so a killed worker never
+    leaves it held. Other databases, and a folder where no lock file can be made (a read-only
+    mount, where no worker can write the store either), go without.
+
+    Raises:
+        LSTMTFError: another worker held the lock for :data:`LOCK_TIMEOUT` seconds.
+    """
+    import filelock
+
+    path = sqlite_file(url)
+    # a missing folder gets no lock (filelock would create it): SQLite then says it cannot open the file
+    lock = None if path is None or not path.parent.is_dir() else filelock.FileLock(f"{path}.lock", timeout=LOCK_TIMEOUT)
+    try:
+        if lock is not None:
+            lock.acquire()
+    except filelock.Timeout:
+        raise LSTMTFError(
+            f"storage {url}: another worker has held {lock.lock_file} for {LOCK_TIMEOUT} s while opening "
+            f"the store; try again when it has started.",
+            parameter="storage",
+        ) from None
+    except OSError:
+        lock = None  # read-only folder: the store cannot change under us
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@contextlib.contextmanager
+def storage_errors(url):
+    """Turn Optuna's ``StorageInternalError`` (a read-only or full database) into an ``LSTMTFError``."""
+    try:
+        yield
+    except optuna.exceptions.StorageInternalError as err:
+        cause = _first_line(err.__cause__ or err)
+        raise LSTMTFError(
+            f"storage {url}: the study store cannot be written ({cause}). Is its file or folder "
+            f"read-only, or the disk full? Copy it somewhere writable, or use --report-only to "
+            f"report its finished trials without training.",
+            parameter="storage",
         ) from None
 
 
@@ -88,10 +212,18 @@ def open_studies(storage, name, variants, settings, seed):
     """One study per variant, ``"{name}/{variant}"``, created if missing, checked if present.
 
     Every existing study is checked before anything is created, so a refused call changes nothing.
+    The check and the creation hold the store's lock (:func:`store_lock`): of two workers started
+    together with other settings, one creates the studies and the other is refused.
 
     Raises:
-        LSTMTFError: a study of that name exists with other ``settings``.
+        LSTMTFError: a study of that name exists with other ``settings``; the store cannot be written.
     """
+    url = getattr(storage, "url", "")
+    with store_lock(url), storage_errors(url):
+        return _open_studies(storage, name, variants, settings, seed)
+
+
+def _open_studies(storage, name, variants, settings, seed):
     saved = json.loads(json.dumps(settings))  # tuples → lists, as stored
     existing = {s.study_name: s for s in storage.get_all_studies()}
     for variant in variants:

@@ -225,5 +225,6 @@ def run_study(data, config, out_dir, storage=None, study_name=None, progress=pri
         )
         return row["test_nll"]
 
-    search.run_worker(studies, objective, config.trials)
+    with search.storage_errors(storage):  # a store that becomes unwritable (a full disk) mid-study
+        search.run_worker(studies, objective, config.trials)
     return write_report(search.trials_frame(studies), space, config, out_dir)

@@ -105,9 +105,9 @@ def _run(args):
     from pipeline.report import write_run
 
     config = cli_common.config_from_args(args, FlowConfig())  # FlowConfig checks the values
-    check_replaceable(args.out)  # now, not after minutes of work
     start = time.perf_counter()
     dataset, csv = _table_source(args.data)
+    check_replaceable(args.out, inputs=[csv])  # now, not after minutes of work
     if args.target and csv is None:
         raise PipelineError("--target goes with --data PATH.csv (the built-in tables know their target).")
     table = load_table(dataset=dataset, csv=csv, target=args.target, positive=args.positive, drop=args.drop)
@@ -118,20 +118,12 @@ def _run(args):
     )
 
 
-def _check_out_file(out):
-    out = Path(out)
-    if out.is_dir():
-        raise PipelineError(f"--out {out} is a folder: give a file path, e.g. {out / 'predictions.csv'}.")
-    if not out.parent.is_dir():
-        raise PipelineError(f"--out {out}: the folder {out.parent} does not exist; create it first.")
-
-
 def _predict(args):
-    cli_common.import_tensorflow_quietly()  # a saved MLP is Keras
-    from pipeline.persist import Predictor, write_file_atomically
+    from pipeline.persist import Predictor, check_predictions_out, write_file_atomically
 
     if args.out:
-        _check_out_file(args.out)  # now, not after loading the models
+        check_predictions_out(args.out, args.data, args.checkpoint_dir)  # now, not after loading the models
+    cli_common.import_tensorflow_quietly()  # a saved MLP is Keras
     predictions = Predictor(args.checkpoint_dir).predict_csv(args.data, args.which)
     if args.out:
         write_file_atomically(args.out, lambda f: predictions.to_csv(f, index=False))

@@ -136,12 +136,40 @@ def _read_csv(path, read_kw):
     except pd.errors.EmptyDataError:
         raise PipelineError(f"{path}: the file is empty.") from None
     except UnicodeDecodeError as err:
+        offset, line, bad = first_bad_utf8(path)
+        where = f"the byte 0x{bad[:1].hex()} at offset {offset}, line {line}" if bad else err.reason
         raise PipelineError(
-            f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); "
-            f"save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)."
+            f"{path}: not UTF-8 text (first: {where}); save it as UTF-8 (e.g. iconv -f cp1252 -t utf-8)."
         ) from None
     except (pd.errors.ParserError, ValueError) as err:
         raise PipelineError(f"{path}: not a readable CSV table ({str(err).strip().splitlines()[0]}).") from None
+
+
+def first_bad_utf8(path, chunk_size=1 << 20):
+    """``(offset, line, bytes)`` of the first byte of ``path`` (decompressed if .gz) that is not UTF-8.
+
+    pandas reports the position inside the block it was decoding, not in the file; this reads
+    the file again, a block at a time, to find the real one. ``(None, None, None)`` if all is UTF-8.
+    """
+    import codecs
+    import gzip
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    opener = gzip.open if Path(path).suffix == ".gz" else open
+    offset, lines = 0, 1
+    with opener(path, "rb") as f:
+        while True:
+            block = f.read(chunk_size)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as err:  # err.object: the bytes the decoder held back + this block
+                held = err.object[: len(err.object) - len(block)]  # part of a character: no newline in it
+                start = offset - len(held) + err.start
+                return start, lines + err.object[: err.start].count(b"\n"), err.object[err.start : err.end]
+            if not block:
+                return None, None, None
+            lines += block.count(b"\n")
+            offset += len(block)
 
 
 def read_csv(path, read_kw=None):
@@ -230,6 +258,12 @@ def build_schema(df, spec, source, log=print):
             f"no usable feature columns: besides the target {target!r} the table has "
             f"{', '.join(map(str, dropped)) or 'nothing'}, all left out."
         )
+    if not any(df[column].nunique() > 1 for column in numeric + categorical):
+        shown = ", ".join(f"{c}: {_shown(df[c].dropna().iloc[0])}" for c in (numeric + categorical)[:5])
+        raise PipelineError(
+            f"every feature column holds one value in all its rows ({shown}): nothing tells the rows "
+            f"apart, so no model can learn {target!r}. Give columns that vary from row to row."
+        )
     for column, why in dropped.items():
         log(f"  left out {column!r}: {why}")
     return Schema(
@@ -241,6 +275,11 @@ def build_schema(df, spec, source, log=print):
         dropped=dropped,
         read_kw=dict(spec.read_kw),
     )
+
+
+def _shown(value):
+    """A cell as a user wrote it: ``1.5``, ``'red'`` (not ``np.float64(1.5)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 ASKED = "asked with --drop"
@@ -311,6 +350,17 @@ def _refuse_garbled_numbers(values, column, strict=False):
         )
 
 
+def _refuse_infinity(values, column):
+    """``inf`` or ``-inf`` (as pandas reads "inf", "Infinity", 1e999) is no quantity to scale or average."""
+    infinite = values[np.isinf(values.to_numpy())]
+    if len(infinite):
+        examples = ", ".join(f"line {i + 2}: {v}" for i, v in list(infinite.items())[:3])  # +2: header, 1-based
+        raise PipelineError(
+            f"column {column!r} holds {len(infinite)} infinite value{'' if len(infinite) == 1 else 's'} "
+            f"({examples}): correct or blank {'it' if len(infinite) == 1 else 'them'}."
+        )
+
+
 def prepare_features(df, schema):
     """The schema's feature columns of ``df``, typed as at training time.
 
@@ -332,6 +382,7 @@ def prepare_features(df, schema):
             _refuse_garbled_numbers(values, column, strict=True)
             values = pd.to_numeric(values, errors="coerce")
         out[column] = values.astype(float)
+        _refuse_infinity(out[column], column)
     for column in schema.categorical:
         values = df[column].astype(object)
         out[column] = values.map(_label).where(values.notna(), np.nan).astype(object)

@@ -75,11 +75,79 @@ def _sibling(path, kind):
     return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
-def check_replaceable(out):
-    """Refuse an ``out`` that exists and is neither empty nor an earlier dm-pipeline run."""
+def check_replaceable(out, inputs=()):
+    """Refuse an ``out`` that ``atomic_folder`` may not replace.
+
+    It may not exist unless it is empty or an earlier dm-pipeline run; it may not lie inside a
+    run or model folder (a rerun of that one would delete it); none of the ``inputs`` (the
+    ``--data`` file) may lie inside it (replacing the folder would delete them).
+
+    Raises:
+        PipelineError: naming ``--out`` and the fix.
+    """
     out = Path(out)
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / RUN_MARKER).is_file())):
         raise PipelineError(f"--out {out} exists and is not a dm-pipeline run folder: choose another path.")
+    run = enclosing_run(out)
+    if run is not None:
+        raise PipelineError(
+            f"--out {out} lies inside the dm-pipeline run {run}, which a rerun replaces as a whole: "
+            f"choose a folder outside it."
+        )
+    inside = [str(p) for p in inputs if p is not None and out.resolve() in Path(p).resolve().parents]
+    if inside:
+        raise PipelineError(
+            f"--out {out} holds the input {inside[0]}, and a run replaces its --out folder as a whole: "
+            f"move the input out of it, or choose another --out."
+        )
+
+
+def is_run_folder(path):
+    """A folder written by ``dm-pipeline run``: its marker and its ``model/`` folder."""
+    path = Path(path)
+    return (path / RUN_MARKER).is_file() and (path / "model").is_dir()
+
+
+def is_model_folder(path):
+    """A run's ``model/`` folder (see the module docstring): its schema and a fitted model."""
+    path = Path(path)
+    return (path / "schema.json").is_file() and any(
+        (path / name).exists() for name in ("random_forest.joblib", "mlp_savedmodel")
+    )
+
+
+def enclosing_run(path):
+    """The outermost run or model folder that holds ``path`` (not ``path`` itself), or None."""
+    holders = [folder for folder in Path(path).resolve().parents if is_run_folder(folder) or is_model_folder(folder)]
+    return holders[-1] if holders else None
+
+
+def check_predictions_out(out, data, checkpoint_dir):
+    """Refuse a ``predict --out`` file that would destroy an input: the ``--data`` table itself, or
+    any file inside a run or model folder (the ``--checkpoint-dir`` or another run's).
+
+    Raises:
+        PipelineError: naming the flag, what would be lost and the fix.
+    """
+    out, data = Path(out), Path(data)
+    if out.is_dir():
+        raise PipelineError(f"--out {out} is a folder: give a file path, e.g. {out / 'predictions.csv'}.")
+    if not out.parent.is_dir():
+        raise PipelineError(f"--out {out}: the folder {out.parent} does not exist; create it first.")
+    if out.resolve() == data.resolve() or (out.exists() and data.exists() and os.path.samefile(out, data)):
+        raise PipelineError(
+            f"--out {out} is the --data table: the predictions would replace the rows they are made from. "
+            f"Write them to another file, e.g. {out.with_name(out.stem + '.predictions.csv')}."
+        )
+    checkpoint = Path(checkpoint_dir).resolve()
+    run = enclosing_run(out)
+    if run is None and checkpoint in out.resolve().parents:
+        run = checkpoint
+    if run is not None:
+        raise PipelineError(
+            f"--out {out} lies inside the dm-pipeline run {run}, whose files predict reads or a later run "
+            f"replaces: write the predictions outside it, e.g. {run.parent / 'predictions.csv'}."
+        )
 
 
 def save_models(result, folder):

@@ -91,6 +91,35 @@ class ZScoreClipper(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return np.clip(X, self.mean_ - spread, self.mean_ + spread)
 
 
+class LDA(LinearDiscriminantAnalysis):
+    """Phase 3: scikit-learn's LDA (SVD solver), which also fits classes that have no spread within them.
+
+    When every fit row equals its class mean in every column (a column that copies the label,
+    the others constant), the within-class scatter is zero and scikit-learn's SVD solver ends
+    in an ``IndexError``. The discriminant direction Σ⁻¹(μ₁ − μ₀) then has the limit, as the
+    scatter shrinks evenly to zero, of the direction μ₁ − μ₀; the component is the rows'
+    projection on it, centred on the mean row (all zeros when the class means agree too).
+    X: ``(n_rows, n_columns)`` → ``(n_rows, 1)``.
+    """
+
+    def fit(self, X, y):
+        X_checked = np.asarray(X, dtype=float)
+        labels = np.asarray(y)
+        classes = np.unique(labels)
+        means = np.array([X_checked[labels == c].mean(axis=0) for c in classes])
+        if len(classes) != 2 or not np.allclose(X_checked, means[np.searchsorted(classes, labels)]):
+            return super().fit(X, y)
+        validate_data(self, X, dtype=float)  # n_features_in_, as scikit-learn's fit sets it
+        gap = means[1] - means[0]
+        norm = np.linalg.norm(gap)
+        self.classes_, self.means_, self.xbar_ = classes, means, X_checked.mean(axis=0)
+        self.priors_ = np.array([np.mean(labels == c) for c in classes])
+        self.scalings_ = (gap / norm if norm > 0 else np.zeros_like(gap))[:, None]
+        self.explained_variance_ratio_ = np.array([1.0])
+        self._max_components = self._n_features_out = 1
+        return self
+
+
 def drop_outlier_rows(X, y, columns, threshold=Z_THRESHOLD):
     """Outlier treatment by dropping: the rows with any |z| > threshold in ``columns`` go.
 
@@ -154,7 +183,7 @@ def feature_steps(numeric, categorical, outliers="clip", threshold=Z_THRESHOLD, 
         ),
         ("smote", SMOTE(random_state=seed)),
         # two classes → at most one discriminant direction
-        ("lda", LinearDiscriminantAnalysis(n_components=1) if use_lda else "passthrough"),
+        ("lda", LDA(n_components=1) if use_lda else "passthrough"),
     ]
     return steps
 

@@ -31,6 +31,9 @@ SETTINGS = {
     "epochs": 2,
     "warmup_steps": 10,
     "checkpoint_every": 4,
+    # what a multi-worker run on a fresh folder reads (train._split_for), so the single-process
+    # reference below reads the same pairs
+    "split_method": "grouped-shuffle",
 }
 WORKERS = 2
 TIMEOUT = 420  # seconds any worker process may take before the test fails (and kills it)
@@ -98,29 +101,22 @@ def settings(shared_data):
 
 
 @pytest.fixture(scope="module")
-def single_process(settings):
+def single_process(settings, tmp_path_factory):
     """``(steps an epoch, weights)`` of ONE process trained with Keras's own ``train_on_batch``
     on the global batches (32 pairs) the two workers share, from the same initial weights."""
     from transformer_tf.config import TrainConfig
-    from transformer_tf.data import (
-        batch_pairs,
-        count_batches,
-        encode_pairs,
-        load_splits,
-        training_stream,
-    )
+    from transformer_tf.prepare import prepare_data
     from transformer_tf.train import build_model, make_tokenizers, training_pairs
 
     config = TrainConfig(**settings)
     global_batch = config.batch_size * WORKERS
     keras.utils.set_random_seed(config.seed)  # what train() does first: the same initial weights
-    pairs, _ = training_pairs(config, load_splits(config))
-    source, target = make_tokenizers(config, pairs)
-    encoded, _ = encode_pairs(pairs, source, target, config.max_tokens)
-    steps = count_batches(batch_pairs(encoded, global_batch, config.max_tokens, drop_remainder=True))
+    data = prepare_data(config, tmp_path_factory.mktemp("single"), make_tokenizers, training_pairs, verbose=0)
+    source, target = data.tokenizers
+    steps = data.steps_per_epoch(global_batch, config.max_tokens, drop_remainder=True)
     model = build_model(config, source.vocab_size, target.vocab_size)
     initial = [w.numpy() for w in model.weights]
-    stream = training_stream(encoded, config.seed, 0, steps, global_batch, config.max_tokens, drop_remainder=True)
+    stream = data.train_stream(config.seed, 0, steps, global_batch, config.max_tokens, drop_remainder=True)
     for x, y in stream.take(steps * config.epochs):
         model.train_on_batch(x, y)
     return steps, initial, model
@@ -280,3 +276,15 @@ def test_killed_worker_resumes_where_an_uninterrupted_run_ends(settings, single_
         env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"},
     )
     assert one.returncode == 2 and "trained by 2 worker(s) and is resumed by 1" in one.stderr, one.stderr[-2000:]
+
+
+def test_a_fresh_multiworker_run_reads_the_grouped_split_and_a_resumed_one_keeps_its_own(tmp_path, monkeypatch):
+    from transformer_tf import train
+    from transformer_tf.config import TrainConfig
+
+    monkeypatch.setattr(train, "is_multiworker", lambda strategy: strategy == "workers")
+    config = TrainConfig(split_method="hash")
+    assert train._split_for(config, "workers", tmp_path).split_method == "grouped-shuffle"
+    assert train._split_for(config, "one device", tmp_path).split_method == "hash"
+    (tmp_path / "ckpt-4.index").write_bytes(b"")  # a run already in the folder keeps its split
+    assert train._split_for(config, "workers", tmp_path).split_method == "hash"

@@ -95,6 +95,14 @@ def test_bad_files_get_clear_errors(tmp_path):
         load_jsb_chorales(tmp_path)
 
 
+@pytest.mark.parametrize("pitch", [60.5, float("inf"), float("nan"), "60", True])
+def test_a_pitch_that_is_no_whole_midi_number_is_refused_naming_the_step(pitch):
+    # inf was an OverflowError traceback (json reads Infinity), 60.5 was silently key 60
+    with pytest.raises(LSTMTFError, match="step 1 has a pitch that is not a whole MIDI number"):
+        piano_roll([[60, 64], [pitch]])
+    assert piano_roll([[60.0, 64]])[0].sum() == 2  # 60.0 is key 60
+
+
 def test_next_step_batches_shift_pad_and_weight():
     rolls = [np.eye(88, dtype=np.float32)[:n] for n in (5, 40, 7)]
     batches = next_step_batches(rolls, batch_size=2, bucket=32)
@@ -534,3 +542,138 @@ def test_the_report_path_imports_no_tensorflow():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=env)
     assert result.returncode == 0 and result.stdout.split() == ["False", "False"], result.stderr[-2000:]
+
+
+# --- issue 26: a foreign database, workers started together, a read-only store -----------------
+
+
+def _foreign_db(path):
+    """An SQLite file of some other program: one table, one row."""
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE users (id INTEGER, name TEXT)")
+        connection.execute("INSERT INTO users VALUES (1, 'ann')")
+    connection.close()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_database_of_something_else_is_refused_and_left_unchanged(jsb_dir, tmp_path, capsys):
+    db = tmp_path / "mine.db"
+    before = _foreign_db(db)
+    out = tmp_path / "out"
+    command = ["study", "--quick", "--data", str(jsb_dir), "--out", str(out), "--storage", f"sqlite:///{db}"]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert f"--storage sqlite:///{db}: this database holds tables of something else (users)" in err
+    assert "Traceback" not in err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # not one table added
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.db"]  # no lock file, no report folder
+    assert main(["study", "--report-only", "--out", str(out), "--storage", f"sqlite:///{db}"]) == 2
+    assert "tables of something else (users)" in capsys.readouterr().err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_a_store_in_a_missing_folder_is_refused_and_the_folder_not_made(tmp_path):
+    with pytest.raises(LSTMTFError, match="cannot open the study storage"):
+        search.open_storage(f"sqlite:///{tmp_path / 'missing' / 'study.db'}")
+    assert list(tmp_path.iterdir()) == []  # filelock would have made the folder for its lock file
+
+
+def test_an_existing_study_store_and_an_empty_database_are_accepted(tmp_path):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    search.open_studies(search.open_storage(f"sqlite:///{empty}"), "s", ("vanilla",), {"a": 1}, seed=0)
+    again = search.open_storage(f"sqlite:///{empty}")  # now a study store: opened again as such
+    assert [s.study_name for s in again.get_all_studies()] == ["s/vanilla"]
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+from lstm_tf import search
+from lstm_tf.errors import LSTMTFError
+folder, me, rounds, setting = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for r in range(rounds):
+    (folder / f"ready-{r}-{me}").write_text("")
+    while not (folder / f"ready-{r}-{1 - me}").exists():  # both open the new store at the same moment
+        time.sleep(0.001)
+    try:
+        store = search.open_storage(f"sqlite:///{folder / f'study-{r}.db'}")
+        search.open_studies(store, "s", ("vanilla", "NFG"), {"a": setting}, seed=0)
+        print("opened", flush=True)
+    except LSTMTFError as err:
+        print("refused", err, flush=True)
+"""
+
+
+def _race(tmp_path, settings, rounds=4, schema_first=False):
+    """Two worker processes open one new SQLite store at once, ``rounds`` times; their lines per round.
+
+    ``schema_first``: the store's tables are made before, so the two race only at creating the studies.
+    """
+    for r in range(rounds if schema_first else 0):
+        search.open_storage(f"sqlite:///{tmp_path / f'study-{r}.db'}")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(tmp_path), str(k), str(rounds), str(settings[k])],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in (0, 1)
+    ]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for w, (_, err) in zip(workers, outputs):
+        assert w.returncode == 0, err[-3000:]
+    lines = [out.splitlines() for out, _ in outputs]
+    assert all(len(mine) == rounds for mine in lines)
+    return list(zip(*lines))
+
+
+@pytest.mark.slow  # two fresh processes (optuna, no TensorFlow)
+def test_two_workers_started_together_on_a_new_sqlite_file_both_open_it(tmp_path):
+    for first, second in _race(tmp_path, settings=(1, 1)):
+        assert (first, second) == ("opened", "opened")  # was "table studies already exists" in 2 of 3 tries
+
+
+@pytest.mark.slow  # two fresh processes (optuna, no TensorFlow)
+def test_two_workers_with_other_settings_started_together_exactly_one_opens(tmp_path):
+    for round_lines in _race(tmp_path, settings=(1, 2), schema_first=True):  # both ran in 1 of 2 tries
+        assert sorted(line.split()[0] for line in round_lines) == ["opened", "refused"], round_lines
+        refused = next(line for line in round_lines if line.startswith("refused"))
+        assert "was run with other settings (a: " in refused
+    for r in range(4):  # each store holds the studies of one setting only
+        settings = {
+            json.dumps(s.user_attrs["settings"])
+            for s in search.open_storage(f"sqlite:///{tmp_path / f'study-{r}.db'}").get_all_studies()
+        }
+        assert len(settings) == 1
+
+
+def test_a_read_only_study_store_is_named_not_a_traceback_and_still_reports(jsb_dir, tmp_path, capsys):
+    db = tmp_path / "study.db"
+    config = StudyConfig.quick(variants=("vanilla",))
+    studies = search.open_studies(
+        search.open_storage(f"sqlite:///{db}"), "jsb-fast-quick", ("vanilla",), config.settings(), seed=0
+    )
+
+    def objective(variant, trial, draw):  # a trial as run_study stores it, without the training
+        value = _synthetic([])(variant, trial, draw)
+        for key in ("parameters", "epochs", "best_epoch", "valid_nll", "test_nll", "seconds", "cpu_seconds"):
+            trial.set_user_attr(key, 1.0)
+        return value
+
+    search.run_worker(studies, objective, trials=1)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    read_only = f"sqlite:///file:{db}?mode=ro&uri=true"  # what SQLite meets on a read-only mount
+    command = ["study", "--quick", "--variants", "vanilla", "--storage", read_only, "--out", str(tmp_path / "r")]
+    assert main([*command, "--data", str(jsb_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "the study store cannot be written (" in err and "readonly database" in err and "--report-only" in err
+    assert "Traceback" not in err and "StorageInternalError" not in err
+    assert main([*command, "--report-only"]) == 0  # reading needs no write
+    assert (tmp_path / "r" / "results.csv").is_file()
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before

@@ -51,6 +51,14 @@ BAD_TABLES = {
         "column 'x' holds numbers but also 1 non-numeric value (line 61: '12,5kg')",
     ),
     "tiny_class": (_table(label=["yes"] * 5 + ["no"] * 55), "only 5 rows"),
+    "infinity": (  # was a ValueError traceback from scikit-learn
+        _table(x=[str(v) for v in range(3)] + ["inf"] + [str(v) for v in range(56)]),
+        "column 'x' holds 1 infinite value (line 5: inf): correct or blank it",
+    ),
+    "identical_rows": (  # was an IndexError traceback from LDA
+        _table(n=300, x=[1.5] * 300, colour=["red"] * 300),
+        "every feature column holds one value in all its rows (x: 1.5, colour: 'red')",
+    ),
 }
 
 
@@ -421,3 +429,107 @@ def test_ctrl_c_gives_one_line_and_130(capsys, monkeypatch):
     assert main(["run"]) == 130
     err = capsys.readouterr().err
     assert "dm-pipeline run: interrupted" in err and "Traceback" not in err
+
+
+# --- issue 26: --out that would destroy an input, odd numbers, the real offset of a bad byte -------
+
+
+def _fake_run(folder):
+    """A folder laid out as a dm-pipeline run (metrics.json, model/ with its schema and a model)."""
+    (folder / "model").mkdir(parents=True)
+    for name in ("metrics.json", "model/schema.json", "model/random_forest.joblib"):
+        (folder / name).write_text("{}")
+    return folder
+
+
+def _contents(folder):
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "where, expected",
+    [
+        ("data", "is the --data table: the predictions would replace the rows"),
+        ("schema", "lies inside the dm-pipeline run"),
+        ("in_run", "lies inside the dm-pipeline run"),
+        ("other_run", "lies inside the dm-pipeline run"),
+        ("symlink_to_data", "is the --data table"),
+    ],
+)
+def test_predict_out_may_not_be_the_input_nor_inside_a_run(where, expected, tmp_path, capsys):
+    run, other = _fake_run(tmp_path / "run"), _fake_run(tmp_path / "other")
+    data = _write(tmp_path, _table(n=4), "p.csv")
+    out = {
+        "data": data,
+        "schema": run / "model" / "schema.json",
+        "in_run": run / "preds.csv",
+        "other_run": other / "model" / "preds.csv",
+        "symlink_to_data": tmp_path / "link.csv",
+    }[where]
+    if where == "symlink_to_data":
+        out.symlink_to(data)
+    before = _contents(tmp_path)
+    assert main(["predict", "--checkpoint-dir", str(run), "--data", str(data), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"dm-pipeline predict: error: --out {out} " in err and expected in err and "Traceback" not in err
+    if where in ("schema", "in_run"):  # the run folder is named, and the file proposed lies outside it
+        assert f"inside the dm-pipeline run {run}, " in err and f"e.g. {tmp_path / 'predictions.csv'}." in err
+    assert _contents(tmp_path) == before  # nothing written, nothing replaced
+
+
+@pytest.mark.parametrize("where", ["out_inside_a_run", "data_inside_out"])
+def test_run_out_may_not_lie_inside_a_run_nor_hold_the_input(where, tmp_path, capsys):
+    run = _fake_run(tmp_path / "run")
+    data = _write(run if where == "data_inside_out" else tmp_path, _table(), "t.csv")
+    out = run if where == "data_inside_out" else run / "model" / "again"
+    before = _contents(tmp_path)
+    assert main(["run", "--data", str(data), "--target", "label", "--out", str(out), "--quick"]) == 2
+    err = capsys.readouterr().err
+    expected = f"holds the input {data}" if where == "data_inside_out" else f"lies inside the dm-pipeline run {run}"
+    assert expected in err and "Traceback" not in err
+    assert _contents(tmp_path) == before
+
+
+def test_infinity_in_new_rows_is_named_with_its_column_and_line():
+    from pipeline.data import Schema, prepare_features
+
+    schema = Schema("t.csv", "label", ("no", "yes"), ["x"], ["colour"], {}, {})
+    rows = pd.DataFrame({"x": [1.0, -np.inf, np.inf], "colour": ["red", "blue", "red"]})
+    with pytest.raises(PipelineError, match=r"column 'x' holds 2 infinite values \(line 3: -inf, line 4: inf\)"):
+        prepare_features(rows, schema)
+
+
+def test_a_windows_1252_csv_is_refused_at_the_real_offset_of_its_first_bad_byte(tmp_path, capsys):
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes("x,colour,label\n1,red,yes\n2,café,no\n".encode("cp1252"))  # é = 0xe9, offset 30
+    assert main(["run", "--data", str(path), "--target", "label", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8 text (first: the byte 0xe9 at offset 30, line 3)" in err and "Traceback" not in err
+
+
+def test_the_first_bad_byte_is_found_across_blocks_and_in_gzip(tmp_path):
+    import gzip
+
+    from pipeline.data import first_bad_utf8
+
+    text = b"a,b\n" + "é,1\n".encode() * 1000 + b"x\xe9,2\n"
+    (tmp_path / "t.csv").write_bytes(text)
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(text))
+    expected = (len(text) - 4, 1002, b"\xe9")
+    for block in (7, 1000, 1 << 20):  # blocks that cut é in two, and one block for all
+        assert first_bad_utf8(tmp_path / "t.csv", chunk_size=block) == expected
+    assert first_bad_utf8(tmp_path / "t.csv.gz", chunk_size=100) == expected
+    (tmp_path / "ok.csv").write_bytes("é\n".encode())
+    assert first_bad_utf8(tmp_path / "ok.csv") == (None, None, None)
+
+
+@pytest.mark.slow
+def test_predict_out_equal_to_data_leaves_a_real_runs_input_and_model_whole(titanic_run, new_rows, tmp_path, capsys):
+    data = tmp_path / "p.csv"
+    data.write_bytes(new_rows[0].read_bytes())
+    run = titanic_run[0]
+    before = _contents(tmp_path), _contents(run)
+    for out in (data, run / "model" / "schema.json"):  # the reproductions of issue 26, item 3
+        assert main(["predict", "--checkpoint-dir", str(run), "--data", str(data), "--out", str(out)]) == 2
+        assert f"--out {out} " in capsys.readouterr().err
+    assert (_contents(tmp_path), _contents(run)) == before

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.ensemble import RandomForestClassifier
 
 from pipeline.data import load_table
@@ -16,6 +17,7 @@ from pipeline.flow import FlowConfig, _balanced_test_scores, split
 from pipeline.gini import cart_split_impurities, gini_impurity, weighted_gini
 from pipeline.plots import roc_curves
 from pipeline.preprocess import (
+    LDA,
     ZScoreClipper,
     class_counts,
     feature_steps,
@@ -136,6 +138,20 @@ def test_lda_gives_one_component_and_the_switch_skips_it(titanic, parts):
     assert with_lda.named_steps["lda"].scalings_.shape[1] >= 1
     assert without.named_steps["lda"] == "passthrough"
     assert without.transform(X_test).shape == (len(X_test), n_encoded) and n_encoded == 12
+
+
+def test_lda_fits_classes_without_spread_within_them():
+    # a column that copies the label, another constant: the within-class scatter is 0, where
+    # scikit-learn's SVD solver raised IndexError (issue 26: 300 identical rows, alternating labels)
+    y = np.array([0, 1] * 50)
+    leaked = np.c_[y.astype(float), np.ones(100)]
+    component = LDA(n_components=1).fit(leaked, y).transform(leaked)
+    np.testing.assert_allclose(component[:, 0], np.where(y == 1, 0.5, -0.5))
+    same = np.ones((100, 2))  # no column tells the rows apart: a component of zeros, not a crash
+    np.testing.assert_array_equal(LDA(n_components=1).fit(same, y).transform(same), np.zeros((100, 1)))
+    spread = np.random.default_rng(0).normal(size=(100, 3)) + y[:, None]  # usual data: scikit-learn's own LDA
+    sklearn_lda = LinearDiscriminantAnalysis(n_components=1).fit(spread, y)
+    np.testing.assert_allclose(LDA(n_components=1).fit(spread, y).transform(spread), sklearn_lda.transform(spread))
 
 
 def test_dropping_outliers_removes_training_rows_but_never_test_rows(titanic, parts):

@@ -19,6 +19,12 @@ data
     - :mod:`~transformer_tf.data`         spa.txt: find (path → Keras cache → download), read, split
       grouped by English (``load_splits``), bucketed ``tf.data`` batches, the resumable stream
     - :mod:`~transformer_tf.augment`      training pairs that teach copying (names, numbers, joins)
+    - :mod:`~transformer_tf.corpus`       a corpus of any size as a stream: TSV, Moses pair, gzip,
+      ``tfds:``; the hash split by English sentence; cleaning counts
+    - :mod:`~transformer_tf.augment_stream` the augmentations pair by pair, as shares of the corpus
+    - :mod:`~transformer_tf.places`       the gazetteer: places and languages with their Spanish
+      forms (CLDR through Babel, iso-codes through pycountry)
+    - :mod:`~transformer_tf.augment_places`  place-swapped pairs in the Spanish form (Berlin → Berlín)
     - :mod:`~transformer_tf.tokenizer`    SentencePiece subwords with reserved ids (``PAD_ID`` = 0)
 model
     - :mod:`~transformer_tf.masks`        ``create_padding_mask``, ``create_look_ahead_mask``
@@ -33,13 +39,20 @@ model
       Bahdanau attention (``RNNEncoder``, ``BahdanauAttention``, ``RNNDecoder``, ``RNNTranslator``)
     - :mod:`~transformer_tf.factory`      ``model_from_config``: either kind, from its config
 training
+    - :mod:`~transformer_tf.shards`       encoded pairs in TFRecord shards of the run folder, read back
+      through ``tf.data``
+    - :mod:`~transformer_tf.prepare`      corpus → cleaning → tokenizer → shards, in two streaming passes
     - :mod:`~transformer_tf.schedule`     ``CustomSchedule``, the paper's warm-up learning rate
     - :mod:`~transformer_tf.losses`       ``masked_loss`` (label smoothing), ``masked_accuracy``
     - :mod:`~transformer_tf.checkpoints`  what a run leaves in its folder, restored and released
     - :mod:`~transformer_tf.distributed`  the multi-worker loop (``--strategy multiworker``)
+    - :mod:`~transformer_tf.finetune`     a run that starts from a model folder's weights (``init_from``)
     - :mod:`~transformer_tf.train`        ``train``: prepare, then fit in process or across workers
 inference
     - :mod:`~transformer_tf.decoding`     greedy and beam decoding with a cache, and the slow reference
+    - :mod:`~transformer_tf.shortlist`    the lexical shortlist of the output layer (``shortlist.npz``)
+    - :mod:`~transformer_tf.fast_decode`  fast greedy decoding: the shortlist, finished sentences
+      leaving the batch, bfloat16 layers (``--exact``: the reference path)
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.translate`    ``Translator``: restore a model, translate texts
     - :mod:`~transformer_tf.attention_maps`  ``sentence_attention``: every attention matrix for a sentence

@@ -280,7 +280,7 @@ def join_pairs(pairs, share, rng):
     return out
 
 
-def augment_pairs(pairs, seed=0, names=0.2, numbers=5, concat=0.1):
+def augment_pairs(pairs, seed=0, names=0.2, numbers=5, concat=0.1, words=None):
     """The training pairs followed by their augmented copies (a new list, same seed →
     same list).
 
@@ -290,13 +290,15 @@ def augment_pairs(pairs, seed=0, names=0.2, numbers=5, concat=0.1):
         names: share of ``len(pairs)`` to add as name-swapped copies.
         numbers: copies of each pair that holds the same numbers on both sides.
         concat: share of ``len(pairs)`` to add as joined 2–3-pair examples.
+        words: :func:`name_words` of ``pairs`` where the caller has it already.
 
     Returns:
         ``(pairs + added, counts)``, counts ``{"names": n, "numbers": n, "joined": n}``.
     """
     rng = random.Random(seed)
+    words = name_words(pairs) if words is None else words
     added = {
-        "names": swap_names(pairs, names, rng),
+        "names": swap_names(pairs, names, rng, words),
         "numbers": swap_numbers(pairs, numbers, rng),
         "joined": join_pairs(pairs, concat, rng),
     }

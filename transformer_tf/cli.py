@@ -8,6 +8,7 @@ Sub-commands:
     export     a SavedModel whose `translate` signature maps strings to strings
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
+    shortlist  the lexical shortlist of fast greedy decoding, from the model's training split
     serve      the translators and the attention explorer as a local web app and JSON API
 """
 
@@ -26,6 +27,7 @@ from transformer_tf.config import (
     MODEL_KINDS,
     PRESETS,
     RNN_CELLS,
+    SPLIT_METHODS,
     STRATEGIES,
     TOKENIZERS,
     WORKER_TIMEOUT,
@@ -55,6 +57,7 @@ def build_parser():
         _add_export,
         _add_release,
         _add_plot,
+        _add_shortlist,
         add_serve_parser,  # transformer_tf/serve_cli.py
     ):
         command, handler = add(sub, common)
@@ -80,8 +83,13 @@ def _add_checkpoint_dir(parser):
     )
 
 
+# Greedy decoding drops finished sentences from the batch (transformer_tf.fast_decode): large
+# batches cost no padding, and share their output-layer shortlist (README: translation speed).
+DEFAULT_BATCH_SIZE = 256
+
+
 def _add_batch_and_beam(parser, beam_help):
-    parser.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default %(default)s)")
     parser.add_argument("--beam", type=int, default=1, metavar="N", help=beam_help + " (default %(default)s: greedy)")
 
 
@@ -140,6 +148,7 @@ def _add_translate(sub, common):
     translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
     _add_checkpoint_dir(translate)
     _add_batch_and_beam(translate, "beam search with N beams")
+    _add_exact(translate)
     return translate, _translate
 
 
@@ -159,9 +168,12 @@ def _add_evaluate(sub, common):
         default="test",
         help="the held-out split to score (default %(default)s; choose releases and settings on validation)",
     )
-    evaluate.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
+    evaluate.add_argument(
+        "--data", metavar="PATH", help="the corpus (any form train takes), if not where the model was trained from"
+    )
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     _add_batch_and_beam(evaluate, "beam size")
+    _add_exact(evaluate)
     return evaluate, _evaluate
 
 
@@ -217,6 +229,42 @@ def _add_plot(sub, common):
     return plot, _plot_attention
 
 
+def _add_shortlist(sub, common):
+    shortlist = sub.add_parser(
+        "shortlist",
+        parents=[common],
+        help="build the lexical shortlist that makes greedy decoding fast",
+        description="Count which target pieces the training translations of each source piece hold "
+        "(the model's own training split, rebuilt from config.json) and write "
+        "shortlist.npz into --checkpoint-dir; translate and evaluate use it (not with --exact).",
+    )
+    _add_checkpoint_dir(shortlist)
+    shortlist.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
+    shortlist.add_argument(
+        "--frequent", type=int, default=500, help="most frequent target pieces, always allowed (default %(default)s)"
+    )
+    shortlist.add_argument(
+        "--per-source",
+        type=int,
+        default=30,
+        help="target pieces kept per source piece, most often seen together first (default %(default)s)",
+    )
+    shortlist.add_argument(
+        "--min-count", type=int, default=2, help="pairs a source and target piece must share (default %(default)s)"
+    )
+    return shortlist, _shortlist
+
+
+def _add_exact(parser):
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="greedy decoding the reference way: float32, the whole vocabulary, every sentence to "
+        "the end of its batch (default: the fast path, a lexical shortlist and bfloat16 weights "
+        "where the CPU has them; same translation for ~97%% of sentences)",
+    )
+
+
 def _add_config_flags(parser):
     """One flag per TrainConfig field (--num-layers, --d-model, --max-pairs, --augment/--no-augment, ...).
 
@@ -226,11 +274,17 @@ def _add_config_flags(parser):
         parser,
         TrainConfig,
         PRESETS,
-        choices={"tokenizer": TOKENIZERS, "model": MODEL_KINDS, "rnn_cell": RNN_CELLS},
+        choices={"tokenizer": TOKENIZERS, "model": MODEL_KINDS, "rnn_cell": RNN_CELLS, "split_method": SPLIT_METHODS},
         helps={
-            "data": "spa.txt; None: the Keras cache, else download",
+            "data": "a TSV (spa.txt, .gz too), a Moses pair PREFIX (PREFIX.en + PREFIX.es) or SOURCE,TARGET, "
+            "or tfds:NAME/CONFIG prepared locally; None: spa.txt from the Keras cache, else download",
+            "split_method": "held-out pairs by a seeded hash of the English sentence (streams; new runs), or "
+            "grouped-shuffle (in memory; the shipped models' split). A folder keeps the one it was trained with",
             "max_pairs": "a random subset of the corpus, for quick runs; None: all",
             "bpemb_cache_dir": "--tokenizer bpemb: the BPEmb files' folder; None: BPEmb's own cache",
+            "augment_places": "place-swapped copies with the Spanish form (Berlin → Berlín), a share of the pairs",
+            "init_from": "fine-tune: start from this model folder's weights and tokenizer (e.g. checkpoints/en_es)",
+            "learning_rate": "a constant Adam rate for fine-tuning, e.g. 1e-4; None: the warm-up schedule",
         },
     )
 
@@ -285,7 +339,7 @@ def _translate(args):
     from transformer_tf.translate import Translator
 
     sentences = _read_sentences(args)
-    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact)
     chunk = max(args.batch_size, 1) * BATCHES_PER_CHUNK  # a bad --batch-size is the translator's to refuse
     # progress on standard error, shown only on a terminal and for more than one chunk
     with tqdm(
@@ -305,11 +359,11 @@ def _evaluate(args):
     from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
     from transformer_tf.translate import Translator
 
-    translator = Translator.from_checkpoint(args.checkpoint_dir)
+    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact)
     pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or f"the held-out {args.split} split"
-    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy"
+    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" (exact)" if args.exact else "")
     print(
         f"{result['sentences']:,} sentences of {source}, {decoding}: "
         f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}"
@@ -374,6 +428,17 @@ def _plot_attention(args):
         print(f"wrote {out / stem}.png")
     page = sentence_page(attention, describe_model(translator, args.checkpoint_dir), kinds, layers)
     print(f"wrote {write_attention_page(page, out / PAGE_NAME)} (open it in a browser: every layer, head and kind)")
+
+
+def _shortlist(args):
+    from transformer_tf.shortlist import build_for_checkpoint
+
+    sizes = dict(frequent=args.frequent, per_source=args.per_source, min_count=args.min_count)
+    path, shortlist, pairs = build_for_checkpoint(args.checkpoint_dir, args.data, **sizes)
+    print(
+        f"wrote {path}: {len(shortlist.frequent)} frequent pieces and {len(shortlist.candidates):,} "
+        f"source → target candidates from {pairs:,} training pairs"
+    )
 
 
 def main(argv=None):

@@ -6,7 +6,6 @@ model and training stages, and importing it pulls in neither.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import uuid
@@ -24,6 +23,9 @@ HELD_OUT_SPLITS = ("test", "validation")
 MODEL_KINDS = ("transformer", "rnn")  # TrainConfig.model: transformer_tf.model, transformer_tf.seq2seq
 RNN_CELLS = ("lstm", "gru", "space_odyssey")  # TrainConfig.rnn_cell (transformer_tf.seq2seq.recurrent_layer)
 TOKENIZERS = ("joint", "trained", "bpemb")  # TrainConfig.tokenizer (transformer_tf.train.make_tokenizers)
+SPLIT_METHODS = ("hash", "grouped-shuffle")  # TrainConfig.split_method (transformer_tf.corpus)
+# what a config.json without "split_method" was split with: the shipped models' folders
+SPLIT_METHOD_BEFORE_THE_FIELD = "grouped-shuffle"
 STRATEGIES = ("default", "mirrored", "multiworker")  # transformer_tf.train.make_strategy
 # the kinds of attention a model has, in the plots' order (transformer_tf.attention_maps.KINDS):
 # a Transformer's three in each layer, the RNN's one Bahdanau attention
@@ -76,7 +78,11 @@ class TrainConfig:
     vocab_size: int = 12000  # of the joint model, or per language for "trained"
     bpemb_cache_dir: str | None = None
     # data
-    data: str | None = None  # path of spa.txt; None: Keras cache, then download
+    data: str | None = None  # a TSV, a Moses pair, tfds:NAME (transformer_tf.corpus); None: spa.txt, cached/downloaded
+    # how held-out pairs are chosen: "hash" (per line, by a seeded hash of the English sentence:
+    # streams, transformer_tf.corpus) or "grouped-shuffle" (GroupShuffleSplit over the whole corpus in
+    # memory: the shipped models' split; a config.json without the field has it)
+    split_method: str = "hash"
     max_pairs: int | None = None  # random subset of the corpus, for quick runs
     val_fraction: float = 0.05
     test_fraction: float = 0.05
@@ -85,6 +91,8 @@ class TrainConfig:
     augment_names: float = 0.2  # name-swapped copies, as a share of the training pairs
     augment_numbers: int = 5  # copies of each pair with the same numbers on both sides
     augment_concat: float = 0.1  # joined 2-3-pair examples, as a share of the training pairs
+    # place-swapped copies with the Spanish form (Berlin → Berlín; transformer_tf.augment_places), a share
+    augment_places: float = 0.0
     # optimisation
     batch_size: int = 64
     epochs: int = 20
@@ -92,6 +100,10 @@ class TrainConfig:
     label_smoothing: float = 0.1
     mixed_precision: bool = False  # mixed_bfloat16 on CPU, mixed_float16 on GPU
     checkpoint_every: int = 200  # optimizer steps between checkpoints
+    # fine-tuning (transformer_tf.finetune): a model folder whose weights and tokenizer start a new
+    # run, and a constant Adam learning rate instead of CustomSchedule (None: the schedule)
+    init_from: str | None = None
+    learning_rate: float | None = None
 
     # Changing these would make saved weights or tokenizers meaningless for the run (with
     # the fields of MODEL_FIELDS[model]: the other model's fields do not matter).
@@ -109,6 +121,7 @@ class TrainConfig:
         "augment_names",
         "augment_numbers",
         "augment_concat",
+        "augment_places",
         "batch_size",
     )
     MODEL_FIELDS = {
@@ -169,11 +182,15 @@ class TrainConfig:
         ]
         problems += [
             f"{name} {getattr(self, name)!r}: give a share in [0, 1], e.g. 0.1"
-            for name in ("augment_names", "augment_concat")
+            for name in ("augment_names", "augment_concat", "augment_places")
             if not share(getattr(self, name), 0, 1, closed=True)
         ]
         if not whole(self.augment_numbers) or self.augment_numbers < 0:
             problems.append(f"augment_numbers {self.augment_numbers!r}: give a whole number ≥ 0")
+        if self.learning_rate is not None and not (
+            share(self.learning_rate, 0, 1, closed=False) and self.learning_rate > 0
+        ):
+            problems.append(f"learning_rate {self.learning_rate!r}: give a rate in (0, 1), e.g. 1e-4")
         if not share(self.label_smoothing, 0, 1, closed=False):
             problems.append(f"label_smoothing {self.label_smoothing!r}: give a value in [0, 1), e.g. 0.1")
         problems += self._choice_problems()
@@ -186,7 +203,12 @@ class TrainConfig:
     def _choice_problems(self):
         """The fields whose value must come from a choice list (``MODEL_KINDS``, ``RNN_CELLS``, ...)."""
         problems = []
-        for name, choices in (("model", MODEL_KINDS), ("rnn_cell", RNN_CELLS), ("tokenizer", TOKENIZERS)):
+        for name, choices in (
+            ("model", MODEL_KINDS),
+            ("rnn_cell", RNN_CELLS),
+            ("tokenizer", TOKENIZERS),
+            ("split_method", SPLIT_METHODS),
+        ):
             if getattr(self, name) not in choices:
                 problems.append(f"{name} {getattr(self, name)!r}: choose one of {', '.join(choices)}")
         if self.model == "rnn" and self.rnn_cell == "space_odyssey":
@@ -232,6 +254,7 @@ class TrainConfig:
         path = Path(directory) / CONFIG_FILE
         try:
             saved = {k: v for k, v in read_config_json(directory).items() if k in fields}
+            saved.setdefault("split_method", SPLIT_METHOD_BEFORE_THE_FIELD)
             config = cls(**saved)
             config.validate()
         except TransformerTFError as err:
@@ -279,6 +302,16 @@ PRESETS = {
 }
 
 
+def keep_split_method(config, directory):
+    """``config`` with the ``split_method`` of the run already in ``directory`` (a folder keeps
+    its held-out pairs: a new split would put training sentences in its test set); unchanged
+    for a new folder. A ``config.json`` without the field is a ``"grouped-shuffle"`` run."""
+    if not list(Path(directory).glob("ckpt-*.index")) or not (Path(directory) / CONFIG_FILE).is_file():
+        return config
+    saved = read_config_json(directory).get("split_method", SPLIT_METHOD_BEFORE_THE_FIELD)
+    return dataclasses.replace(config, split_method=saved)
+
+
 def read_config_json(directory):
     """``config.json`` of ``directory`` as a dict (every key, the corpus fingerprint included)."""
     path = Path(directory) / CONFIG_FILE
@@ -312,9 +345,6 @@ def write_atomically(path, text):
 
 def corpus_fingerprint(path):
     """``{"file", "bytes", "sha256"}`` of the corpus: a resume must read the same text."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    from transformer_tf.corpus import CorpusSource, fingerprint
+
+    return fingerprint(CorpusSource("tsv", (Path(path),)))

@@ -217,6 +217,10 @@ def describe_splits(splits):
     return ", ".join(f"{name} {len(p):,} pairs / {len({en for en, _ in p}):,} sources" for name, p in splits.items())
 
 
+# Upper bounds (exclusive) of the length buckets batches are formed in: little padding.
+BUCKET_BOUNDARIES = (8, 12, 16, 20, 26, 32, 40, 48, 64, 80)
+
+
 class EncodedPairs(typing.NamedTuple):
     """Tokenized pairs held as tensors: ``(n, max_tokens)`` zero-padded rows and ``(n,)`` lengths."""
 
@@ -256,7 +260,7 @@ def batch_pairs(
     pairs,
     batch_size=64,
     max_tokens=40,
-    bucket_boundaries=(8, 12, 16, 20, 26, 32, 40, 48, 64, 80),
+    bucket_boundaries=BUCKET_BOUNDARIES,
     shuffle_seed=None,
     drop_remainder=False,
 ):
@@ -287,7 +291,17 @@ def batch_pairs(
     ds = tf.data.Dataset.from_tensor_slices(order).map(
         lambda i: (pairs.sources[i, : pairs.source_lengths[i]], pairs.targets[i, : pairs.target_lengths[i]])
     )
-    boundaries = [b for b in bucket_boundaries if b < max_tokens]
+    return bucket_and_split(ds, batch_size, max_tokens, bucket_boundaries, drop_remainder)
+
+
+def bucket_and_split(ds, batch_size=64, max_tokens=40, bucket_boundaries=BUCKET_BOUNDARIES, drop_remainder=False):
+    """``(source_ids, target_ids)`` pairs → bucketed, padded teacher-forcing batches (see :func:`batch_pairs`).
+
+    A pair goes to bucket ``i`` when ``boundaries[i-1] <= max(len(source), len(target)) <
+    boundaries[i]`` (the boundaries below ``max_tokens``); each bucket is batched on its own,
+    its last batch incomplete unless ``drop_remainder``.
+    """
+    boundaries = bucket_limits(bucket_boundaries, max_tokens)
     ds = ds.bucket_by_sequence_length(
         element_length_func=lambda s, t: tf.maximum(tf.shape(s)[0], tf.shape(t)[0]),
         bucket_boundaries=boundaries,
@@ -296,7 +310,12 @@ def batch_pairs(
         padding_values=(np.int64(0), np.int64(0)),
         drop_remainder=drop_remainder,
     )
-    return ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(lambda s, t: ((s, t[:, :-1]), t[:, 1:]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def bucket_limits(bucket_boundaries=BUCKET_BOUNDARIES, max_tokens=40):
+    """The bucket boundaries in use for ``max_tokens``: those below it."""
+    return [b for b in bucket_boundaries if b < max_tokens]
 
 
 def make_dataset(

@@ -10,7 +10,8 @@ import unicodedata
 import sacrebleu
 
 from transformer_tf.config import HELD_OUT_SPLITS, TrainConfig
-from transformer_tf.data import load_splits, read_pairs
+from transformer_tf.corpus import held_out_splits
+from transformer_tf.data import read_pairs
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text, split_lines
 
@@ -106,7 +107,7 @@ def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None, spl
             config.data = str(data)
         if split not in HELD_OUT_SPLITS:
             raise TransformerTFError(f"split {split!r}: choose one of {', '.join(HELD_OUT_SPLITS)}.")
-        pairs, categories = load_splits(config)[split], None
+        pairs, categories = held_out_splits(config)[split], None
     if limit is not None and limit < 1:
         raise TransformerTFError(f"limit {limit}: give a number of pairs ≥ 1 (or None: all of them).")
     if limit is not None:

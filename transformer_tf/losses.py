@@ -6,6 +6,7 @@ One home for both, imported by the single-device loop (:mod:`transformer_tf.trai
 
 import tensorflow as tf
 
+from transformer_tf.fused_loss import smoothed_cross_entropy
 from transformer_tf.masks import PAD_ID
 
 
@@ -33,9 +34,8 @@ def masked_loss(label_smoothing=0.0):
 
     def loss(y_true, logits):
         y_true = tf.cast(y_true, tf.int64)
-        log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32))  # (batch, tar_len, vocab)
-        nll = -tf.gather(log_probs, tf.maximum(y_true, 0), batch_dims=2)  # (batch, tar_len)
-        per_token = (1.0 - label_smoothing) * nll - label_smoothing * tf.reduce_mean(log_probs, axis=-1)
+        # one fused softmax pass and gradient over the vocabulary (transformer_tf.fused_loss)
+        per_token = smoothed_cross_entropy(tf.maximum(y_true, 0), logits, label_smoothing)  # (batch, tar_len)
         mask = tf.cast(y_true != PAD_ID, tf.float32)
         return tf.reduce_sum(per_token * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
 

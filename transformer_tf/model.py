@@ -7,6 +7,32 @@ from transformer_tf.layers import Decoder, Encoder, TiedOutput, check_tied_vocab
 from transformer_tf.masks import check_token_ids, create_masks, create_padding_mask
 
 
+def shortlist_output(final_layer, vocab):
+    """The output layer (a :class:`TiedOutput` or a ``Dense``) cut to the ids ``vocab`` (a lexical
+    shortlist, :mod:`transformer_tf.shortlist`): taken once per batch, it makes every decoding
+    step's output layer cost ``len(vocab) / vocab_size`` of its full price.
+
+    Args:
+        vocab: ``(n,)`` int ids.
+
+    Returns:
+        ``(kernel, bias)``: ``(n, d_model)`` and ``(n,)``, rows of ``E`` (or columns of the
+        ``Dense`` kernel) and of the bias, for :func:`output_logits`.
+    """
+    if isinstance(final_layer, TiedOutput):
+        return tf.gather(final_layer.embedding.embeddings, vocab), tf.gather(final_layer.bias, vocab)
+    return tf.transpose(tf.gather(final_layer.kernel, vocab, axis=1)), tf.gather(final_layer.bias, vocab)
+
+
+def output_logits(x, output):
+    """Logits ``(rows, n)`` of ``x`` ``(rows, d_model)`` over the ids of a :func:`shortlist_output`
+    only (column j: ``vocab[j]``), computed in the output's dtype (float32 from a float32
+    model, also when ``x`` comes from a bfloat16 copy of it), returned in float32."""
+    kernel, bias = output
+    logits = tf.matmul(tf.cast(x, kernel.dtype), kernel, transpose_b=True) + bias
+    return tf.cast(logits, tf.float32)
+
+
 @keras.saving.register_keras_serializable(package="transformer_tf")
 class Transformer(keras.Model):
     """Encoder-decoder Transformer (Vaswani et al. 2017), as in the TensorFlow tutorial.
@@ -137,12 +163,15 @@ class Transformer(keras.Model):
         enc_kvs, caches = self.decoder.init_decoding(enc_output, max_length)
         return (enc_kvs, padding_mask), caches
 
-    def decode_step(self, token, t, context, state):
+    def decode_step(self, token, t, context, state, output=None):
         """``token`` ``(rows, 1)`` fed at position ``t`` → ``(logits (rows, vocab) float32,
-        new caches)``; only the new token goes through the decoder."""
+        new caches)``; only the new token goes through the decoder. ``output``: a
+        :func:`shortlist_output`, for the logits of its ids only."""
         enc_kvs, padding_mask = context
         x, state = self.decoder.decode_step(token, t, state, enc_kvs, padding_mask)
-        return tf.cast(self.final_layer(x)[:, 0], tf.float32), state
+        if output is None:
+            return tf.cast(self.final_layer(x)[:, 0], tf.float32), state
+        return output_logits(x[:, 0], output), state
 
     def get_config(self):
         config = super().get_config()

@@ -15,13 +15,14 @@ from transformer_tf.errors import TransformerTFError
 _FIX = "convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
 
 
-def decode_utf8(data, where):
-    """``bytes`` → ``str``; ``where`` names the source in the message (``"--file notes.txt"``)."""
+def decode_utf8(data, where, offset=0):
+    """``bytes`` → ``str``; ``where`` names the source in the message (``"--file notes.txt"``),
+    ``offset`` is where ``data`` starts in it (a line of a file read line by line)."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if offset == 0 else "utf-8")
     except UnicodeDecodeError as err:
         raise TransformerTFError(
-            f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); {_FIX}."
+            f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {offset + err.start}); {_FIX}."
         ) from None
 
 

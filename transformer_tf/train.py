@@ -15,13 +15,14 @@ run would have ended.
 import dataclasses
 import json
 import os
+import random
 import uuid
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from transformer_tf.augment import augment_pairs
+from transformer_tf.augment import augment_pairs, name_words
 from transformer_tf.checkpoints import latest_checkpoint, restore_checkpoint
 from transformer_tf.config import (
     CONFIG_FILE,
@@ -31,19 +32,10 @@ from transformer_tf.config import (
     TOKENIZERS,
     WORKER_TIMEOUT,
     TrainConfig,
-    corpus_fingerprint,
+    keep_split_method,
     read_config_json,
 )
-from transformer_tf.data import (
-    batch_pairs,
-    count_batches,
-    describe_splits,
-    encode_pairs,
-    load_splits,
-    make_dataset,
-    resolve_corpus,
-    training_stream,
-)
+from transformer_tf.corpus import fingerprint, open_corpus
 from transformer_tf.distributed import (
     broadcast_from_chief,
     check_same_inputs,
@@ -58,7 +50,9 @@ from transformer_tf.distributed import (
 )
 from transformer_tf.errors import TransformerTFError, error_line
 from transformer_tf.factory import model_from_config
+from transformer_tf.finetune import check_start, keep_start_split, load_start_weights, start_tokenizers
 from transformer_tf.losses import masked_accuracy, masked_loss
+from transformer_tf.prepare import prepare_data
 from transformer_tf.schedule import CustomSchedule
 from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
 
@@ -102,7 +96,8 @@ def build_model(config, input_vocab_size, target_vocab_size):
     # The schedule's scale: d_model^-0.5 (the Transformer's width; the RNN's, its units: 320
     # gives a peak of 8.8e-4 at 4,000 warm-up steps, near the tutorial's Adam default of 1e-3).
     width = config.rnn_units if config.model == "rnn" else config.d_model
-    optimizer = keras.optimizers.Adam(CustomSchedule(width, config.warmup_steps), beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+    rate = config.learning_rate or CustomSchedule(width, config.warmup_steps)  # a constant one: fine-tuning
+    optimizer = keras.optimizers.Adam(rate, beta_1=0.9, beta_2=0.98, epsilon=1e-9)
     model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing), metrics=[masked_accuracy])
     model.build(((None, None), (None, None)))
     optimizer.build(model.trainable_variables)  # so a restore has every slot to fill
@@ -111,16 +106,27 @@ def build_model(config, input_vocab_size, target_vocab_size):
 
 def training_pairs(config, splits):
     """The pairs the model trains on: the training split, plus its augmented copies when
-    ``config.augment`` (validation and test are never augmented).
+    ``config.augment`` (validation and test are never augmented): names, numbers and joined
+    pairs (:func:`~transformer_tf.augment.augment_pairs`), then places in their Spanish form
+    (:func:`~transformer_tf.augment_places.swap_places`, a random stream of its own, so the
+    other kinds are the same with or without it).
 
     Returns:
         ``(pairs, counts)``; counts of added pairs by kind (empty without augmentation).
     """
     if not config.augment:
         return splits["train"], {}
-    return augment_pairs(
-        splits["train"], config.seed, config.augment_names, config.augment_numbers, config.augment_concat
+    train = splits["train"]
+    words = name_words(train)
+    pairs, counts = augment_pairs(
+        train, config.seed, config.augment_names, config.augment_numbers, config.augment_concat, words
     )
+    if config.augment_places > 0:
+        from transformer_tf.augment_places import swap_places  # the gazetteer's data (Babel, pycountry)
+
+        places = swap_places(train, config.augment_places, random.Random(f"places-{config.seed}"), words)
+        pairs, counts = pairs + places, {**counts, "places": len(places)}
+    return pairs, counts
 
 
 def make_tokenizers(config, train_pairs):
@@ -283,7 +289,8 @@ class PreparedRun:
         model: the compiled model, restored from the newest checkpoint when resuming.
         strategy: the ``tf.distribute`` strategy the model's variables live in.
         callbacks: checkpointing first, then TensorBoard (when logging), then the caller's.
-        train_pairs: the encoded training pairs (:func:`transformer_tf.data.encode_pairs`).
+        data: the run's data (:func:`transformer_tf.prepare.prepare_data`): the encoded shards, or
+            for a ``"grouped-shuffle"`` run the encoded pairs in memory.
         val_ds: validation batches, or None.
         steps_per_epoch: batches an epoch (the same in every epoch).
         batch_size: rows of each batch: the global batch, across workers.
@@ -294,22 +301,16 @@ class PreparedRun:
     model: keras.Model
     strategy: tf.distribute.Strategy
     callbacks: list
-    train_pairs: tuple
+    data: object
     val_ds: tf.data.Dataset | None
     steps_per_epoch: int
     batch_size: int
     drop_remainder: bool
 
     def stream(self, start):
-        """The training batches from optimizer step ``start`` on (:func:`transformer_tf.data.training_stream`)."""
-        return training_stream(
-            self.train_pairs,
-            self.config.seed,
-            start,
-            self.steps_per_epoch,
-            self.batch_size,
-            self.config.max_tokens,
-            drop_remainder=self.drop_remainder,
+        """The training batches from optimizer step ``start`` on (:func:`transformer_tf.shards.shard_stream`)."""
+        return self.data.train_stream(
+            self.config.seed, start, self.steps_per_epoch, self.batch_size, self.config.max_tokens, self.drop_remainder
         )
 
 
@@ -321,21 +322,28 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     checkpoint_dir = Path(checkpoint_dir)
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    corpus = corpus_fingerprint(resolve_corpus(config.data))
-    splits = load_splits(config)
+    config = _split_for(keep_split_method(keep_start_split(config), checkpoint_dir), strategy, checkpoint_dir)
+    _check_places_split(config)
+    corpus = fingerprint(open_corpus(config.data))
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
+    start = check_start(config, corpus) if config.init_from and not latest else None  # fine-tuning
     _check_writable(checkpoint_dir, "checkpoint_dir")
     if log_dir is not None:  # a non-chief worker writes no logs
         _check_writable(log_dir, "log_dir")
-    tokenizers = load_tokenizers(checkpoint_dir) if latest else make_tokenizers(config, splits["train"])
-    run = _batches(config, splits, tokenizers, strategy, verbose)
+    if latest:
+        saved_tokenizers = load_tokenizers(checkpoint_dir)
+    else:
+        saved_tokenizers = start_tokenizers(config) if start else None  # fine-tuning keeps the start's
+    data = prepare_data(config, checkpoint_dir, make_tokenizers, training_pairs, saved_tokenizers, verbose)
+    tokenizers = data.tokenizers
+    run = _batches(config, data, strategy, verbose)
     multiworker = is_multiworker(strategy)
     if multiworker:  # the same corpus, flags and tokenizers everywhere, and as many workers as before
         check_same_inputs(
             strategy,
             json.dumps(dict(dataclasses.asdict(config), data=None)).encode(),
             *(tok.model_proto for tok in tokenizers),
-            *(t.numpy().tobytes() for t in run.train_pairs),
+            *data.digests(),
         )
         check_worker_count(strategy, checkpoint_dir)
     with strategy.scope():  # variables (model and optimizer) are created per replica
@@ -344,6 +352,8 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
         note = "; each bucket's incomplete last batch is dropped" if run.drop_remainder else ""
         print(f"{type(strategy).__name__}: {strategy.num_replicas_in_sync} replica(s){note}")
     manager = _checkpoint_manager(run.model, config, checkpoint_dir, latest)
+    if start:
+        load_start_weights(run.model, start[0])
     if multiworker:  # a restarted non-chief (on any machine) continues from the chief's state
         broadcast_from_chief(strategy, model_state(run.model))
     if not latest:  # a resumed run keeps the tokenizer files it was trained with, untouched
@@ -360,35 +370,47 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     return run
 
 
-def _batches(config, splits, tokenizers, strategy, verbose):
-    """The encoded training pairs and validation batches for ``strategy``: a :class:`PreparedRun`
+def _split_for(config, strategy, checkpoint_dir):
+    """``config``, with a new multi-worker run on the in-memory grouped split: a killed worker
+    resumed over the encoded shards does not yet end on the single-process weights (the
+    kill-and-resume test in tests/test_distributed.py), so multi-worker runs keep the exact path."""
+    fresh = not list(Path(checkpoint_dir).glob("ckpt-*.index"))
+    if is_multiworker(strategy) and config.split_method == "hash" and fresh:
+        print("multi-worker run: the in-memory grouped split (split_method 'grouped-shuffle'), not shards")
+        return dataclasses.replace(config, split_method="grouped-shuffle")
+    return config
+
+
+def _check_places_split(config):
+    """The place swap (``augment_places``) runs on the in-memory split's training pairs; the
+    streaming augmenter (``split_method`` 'hash') does not have it yet: refuse rather than ignore."""
+    if config.augment_places and config.split_method == "hash":
+        raise TransformerTFError(
+            f"augment_places {config.augment_places}: the place swap needs split_method 'grouped-shuffle' "
+            "(the in-memory split; fine-tuning a shipped model reads it already): pass it, or drop augment_places."
+        )
+
+
+def _batches(config, data, strategy, verbose):
+    """The training stream and validation batches of ``data`` for ``strategy``: a :class:`PreparedRun`
     without its model and callbacks yet."""
-    en_tok, es_tok = tokenizers
     multiworker = is_multiworker(strategy)
     # Several workers: every one forms the same global batches and keeps its slice of rows.
     batch_size = config.batch_size * num_workers(strategy) if multiworker else config.batch_size
     split = multiworker or strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
-    pairs, added = training_pairs(config, splits)
-    if verbose and added:
-        print("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
-    train_pairs, n_train = encode_pairs(pairs, en_tok, es_tok, config.max_tokens)
-    val_ds, _ = make_dataset(splits["validation"], en_tok, es_tok, batch_size, config.max_tokens, drop_remainder=split)
+    val_ds = data.validation(batch_size, config.max_tokens, drop_remainder=split)
     if int(val_ds.cardinality()) == 0:
         print(f"note: the validation split has no complete batch of {batch_size}; no validation.")
         val_ds = None
-    # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
-    steps_per_epoch = count_batches(batch_pairs(train_pairs, batch_size, config.max_tokens, drop_remainder=split))
+    steps_per_epoch = data.steps_per_epoch(batch_size, config.max_tokens, drop_remainder=split)
     if steps_per_epoch == 0:
         raise TransformerTFError(
             f"the training split has no complete batch of {config.batch_size} "
             f"for {strategy.num_replicas_in_sync} replicas: lower batch_size."
         )
     if verbose:
-        print(
-            f"data: {describe_splits(splits)}; {n_train:,} training pairs within {config.max_tokens} "
-            f"tokens, {steps_per_epoch} batches an epoch"
-        )
-    return PreparedRun(config, None, strategy, [], train_pairs, val_ds, steps_per_epoch, batch_size, split)
+        print("\n".join(data.report()) + f"; {steps_per_epoch} batches an epoch")
+    return PreparedRun(config, None, strategy, [], data, val_ds, steps_per_epoch, batch_size, split)
 
 
 def _checkpoint_manager(model, config, checkpoint_dir, latest):

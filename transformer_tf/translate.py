@@ -31,21 +31,31 @@ class Translator:
             :class:`~transformer_tf.seq2seq.RNNTranslator` (``config.json``'s ``model`` says which).
         source_tokenizer, target_tokenizer: the :class:`SubwordTokenizer` it was trained with.
         max_tokens: longest sequence the model accepts (its positional-encoding length).
+        shortlist: a :class:`~transformer_tf.shortlist.LexicalShortlist` for greedy decoding
+            (:mod:`transformer_tf.fast_decode`), or None.
+        exact: decode greedily over the whole vocabulary with every sentence kept to the
+            end of its batch (:func:`greedy_decode`, the reference) instead of the fast path
+            (:class:`~transformer_tf.fast_decode.FastGreedy`: the shortlist, finished
+            sentences leaving the batch). Beam search is the same either way.
     """
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, max_tokens):
+    def __init__(self, model, source_tokenizer, target_tokenizer, max_tokens, shortlist=None, exact=False):
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_tokens = max_tokens
+        self.shortlist = shortlist
+        self.exact = exact
         self._decoders = {}  # beam size → compiled decoder
         self.checkpoint_dir = None  # the folder it was restored from (export never writes there)
 
     @classmethod
-    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR):
+    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, exact=False):
         """Rebuild the model from ``config.json`` and restore the newest training
-        checkpoint's weights, or else the shipped weights-only checkpoint. The default folder
-        is the shipped model, ``checkpoints/en_es`` of the repository, from any working directory.
+        checkpoint's weights, or else the shipped weights-only checkpoint; a Transformer's
+        ``shortlist.npz`` there (``transformer-tf shortlist``) is used unless ``exact``. The
+        default folder is the shipped model, ``checkpoints/en_es`` of the repository, from any
+        working directory.
 
         Raises:
             TransformerTFError: no trained model there, or the checkpoint does not fill
@@ -53,7 +63,12 @@ class Translator:
         """
         checkpoint_dir = Path(checkpoint_dir)
         config, model, source, target = restore_model(checkpoint_dir)
-        translator = cls(model, source, target, config.max_tokens)
+        shortlist = None
+        if config.model == "transformer" and not exact:
+            from transformer_tf.shortlist import LexicalShortlist
+
+            shortlist = LexicalShortlist.load(checkpoint_dir, target.vocab_size)
+        translator = cls(model, source, target, config.max_tokens, shortlist, exact)
         translator.checkpoint_dir = checkpoint_dir
         return translator
 
@@ -73,6 +88,12 @@ class Translator:
     def _decoder(self, beam):
         if beam < 1:
             raise TransformerTFError(f"beam {beam!r}: the beam size must be at least 1.")
+        if beam == 1 and not self.exact:
+            if "fast" not in self._decoders:
+                from transformer_tf.fast_decode import FastGreedy
+
+                self._decoders["fast"] = FastGreedy(self.model, self.max_tokens, self.shortlist)
+            return self._decoders["fast"]
         if beam not in self._decoders:
             model, length = self.model, self.max_tokens
             fn = (
@@ -133,14 +154,14 @@ class Translator:
         todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
         starts = range(0, len(todo), batch_size)
         # progress on standard error, shown only on a terminal and for more than one batch
-        progress = tqdm(
+        bar = tqdm(
             starts,
             desc="translating",
             unit="batch",
             file=sys.stderr,
             disable=None if progress and len(starts) > 1 else True,
         )
-        for start in progress:
+        for start in bar:
             chunk = todo[start : start + batch_size]
             width = max(len(ids[i]) for i in chunk)
             inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)

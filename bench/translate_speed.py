@@ -1,0 +1,182 @@
+"""``transformer-tf translate --file`` against ``apertium -u eng-spa`` on the same file, one run.
+
+Writes N English sentences of the shipped model's held-out test split (evenly spread over it:
+the split keeps the corpus's order, short sentences first) to one file,
+then times, round after round (``bench/interleave.py``'s alternation, so the machine's load
+hits all alike), each system translating **the whole file in one process**:
+
+- ``fast``: ``transformer-tf translate --file F`` with default flags (the fast greedy path:
+  lexical shortlist, finished sentences leaving the batch, bfloat16 layers where the CPU
+  has them);
+- ``exact``: the same with ``--exact`` (float32, the whole vocabulary);
+- ``beam N`` (with ``--beam N``): ``translate --beam N --file F``;
+- ``apertium``: ``apertium -u eng-spa F`` (skipped with a note when not installed).
+
+A ``transformer-tf`` process also imports TensorFlow and restores the model before it
+translates: the same command on a one-sentence file is timed in the same rounds, and
+``N / (time of the file − time of one sentence)`` is printed beside the whole-process rate.
+On a loaded machine that start-up can take longer than the translation itself, so the same
+rounds are also run **in one process** (``--mode in-process``; ``both`` by default): the
+restored, warmed-up translators called on the file's lines (what ``translate --file`` does
+after its start-up), against Apertium still one process on the whole file. The last round's
+outputs are scored (sacreBLEU against the test split's references) and compared with the
+exact path's.
+
+    python bench/translate_speed.py [--sentences 3000] [--rounds 3] [--beam 4] [--mode both]
+"""
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cli_common
+
+cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
+
+
+def build_parser():
+    """The command line; it needs no TensorFlow."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=3000, help="test-split sentences in the file")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--checkpoint-dir", default="checkpoints/en_es")
+    parser.add_argument("--data", help="spa.txt, if not where the model was trained from")
+    parser.add_argument("--beam", type=int, default=0, metavar="N", help="also time --beam N (default: not)")
+    parser.add_argument(
+        "--mode",
+        choices=("process", "in-process", "both"),
+        default="both",
+        help="time whole processes (start-up included), the restored translators, or both",
+    )
+    return parser
+
+
+if __name__ == "__main__":  # --help and a bad flag answer at once, before TensorFlow loads
+    build_parser().parse_args()
+
+cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
+
+from interleave import interleaved_times  # noqa: E402 (bench/interleave.py)
+
+from transformer_tf.evaluate import evaluation_pairs, score  # noqa: E402
+
+APERTIUM = ["apertium", "-u", "eng-spa"]
+BATCH_SIZE = 256  # translate's default --batch-size
+
+
+def command(checkpoint_dir, *flags):
+    """``transformer-tf translate`` (this Python, this checkout) with ``flags``; the file comes last."""
+    return [
+        sys.executable,
+        "-m",
+        "transformer_tf.cli",
+        "translate",
+        "--checkpoint-dir",
+        checkpoint_dir,
+        *flags,
+        "--file",
+    ]
+
+
+def run(argv, path, outputs, name):
+    """Run ``argv`` on the file ``path``; keep its output lines in ``outputs[name]``."""
+    outputs[name] = subprocess.run([*argv, str(path)], check=True, capture_output=True, text=True).stdout.splitlines()
+
+
+def process_workloads(args, whole, one, outputs):
+    """Each system as a fresh process on the whole file, and the two greedy ones on one sentence."""
+    systems = {"fast": command(args.checkpoint_dir), "exact": command(args.checkpoint_dir, "--exact")}
+    if args.beam > 1:
+        systems[f"beam {args.beam}"] = command(args.checkpoint_dir, "--beam", str(args.beam))
+    if shutil.which("apertium"):
+        systems["apertium"] = APERTIUM
+    workloads = {name: (lambda a=argv, n=name: run(a, whole, outputs, n)) for name, argv in systems.items()}
+    for name in ("fast", "exact"):  # start-up: import, restore, trace; one sentence
+        workloads[f"{name}, one sentence"] = lambda a=systems[name], n=name: run(a, one, {}, n)
+    return workloads
+
+
+def in_process_workloads(args, whole, english, outputs):
+    """The restored translators called on the file's lines (what ``translate --file`` runs after
+    its start-up), warmed up first; Apertium still one process on the whole file."""
+    from transformer_tf.translate import Translator
+
+    fast = Translator.from_checkpoint(args.checkpoint_dir)
+    exact = Translator(fast.model, fast.source_tokenizer, fast.target_tokenizer, fast.max_tokens, exact=True)
+    translators = {"fast": (fast, 1), "exact": (exact, 1)}
+    if args.beam > 1:
+        translators[f"beam {args.beam}"] = (fast, args.beam)
+    workloads = {}
+    for name, (translator, beam) in translators.items():
+        translator.translate(english[:BATCH_SIZE], batch_size=BATCH_SIZE, beam=beam)  # trace the decoder
+
+        def work(translator=translator, beam=beam, name=name):
+            outputs[name] = translator.translate(english, batch_size=BATCH_SIZE, beam=beam)
+
+        workloads[name] = work
+    if shutil.which("apertium"):
+        workloads["apertium"] = lambda: run(APERTIUM, whole, outputs, "apertium")
+    return workloads
+
+
+def print_table(title, times, outputs, references, startups=None):
+    """One markdown row a system: times, sentences/s, ratio to Apertium, BLEU and chrF."""
+    n = len(references)
+    best = {name: min(t) for name, t in times.items()}
+    apertium = best.get("apertium")
+    print(title)
+    print("| system | median s | best s | sentences/s (best) | × apertium | without start-up | BLEU | chrF |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in outputs:
+        startup = (startups or {}).get(name)
+        translating = f"{n / (best[name] - startup):,.0f}/s" if startup and best[name] > startup else "—"
+        ratio = f"{apertium / best[name]:.2f}" if apertium else "—"
+        scored = score(outputs[name], references) if len(outputs[name]) == n else None
+        quality = f"{scored['bleu']:.1f} | {scored['chrf']:.1f}" if scored else "— | —"
+        print(
+            f"| {name} | {statistics.median(times[name]):.2f} | {best[name]:.2f} | {n / best[name]:,.0f} | {ratio} "
+            f"| {translating} | {quality} |"
+        )
+    if "fast" in outputs and "exact" in outputs:
+        same = sum(a == b for a, b in zip(outputs["fast"], outputs["exact"]))
+        print(f"fast = exact on {same:,} of {n:,} sentences ({same / n:.1%})")
+
+
+def main():
+    args = build_parser().parse_args()
+
+    pairs, _ = evaluation_pairs(args.checkpoint_dir, data=args.data)
+    if args.sentences < len(pairs):  # evenly spread over the split, which keeps the corpus's short-to-long order
+        pairs = [pairs[i * len(pairs) // args.sentences] for i in range(args.sentences)]
+    english, references = [en for en, _ in pairs], [es for _, es in pairs]
+    folder = Path(tempfile.mkdtemp(prefix="translate_speed_"))
+    whole, one = folder / "sentences.en", folder / "one.en"
+    whole.write_text("\n".join(english) + "\n", encoding="utf-8")
+    one.write_text(english[0] + "\n", encoding="utf-8")
+    if not shutil.which("apertium"):
+        print("apertium: not installed (apt-get install -y apertium apertium-en-es): skipped")
+    n, rounds = len(english), args.rounds
+    try:
+        if args.mode in ("process", "both"):
+            outputs = {}
+            times = interleaved_times(process_workloads(args, whole, one, outputs), rounds)
+            startups = {name: min(times.pop(f"{name}, one sentence")) for name in ("fast", "exact")}
+            title = f"{n:,} held-out test sentences in one file, one process per system and file, {rounds} rounds"
+            print_table(title, times, outputs, references, startups)
+            for name, seconds in startups.items():
+                print(f"start-up of {name} (the same command on one sentence): best {seconds:.2f} s")
+        if args.mode in ("in-process", "both"):
+            outputs = {}
+            times = interleaved_times(in_process_workloads(args, whole, english, outputs), rounds)
+            title = f"{n:,} held-out test sentences, restored translators (batch {BATCH_SIZE}), {rounds} rounds"
+            print_table(title, times, outputs, references)
+    finally:
+        shutil.rmtree(folder)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The streaming data preparation of a ``"hash"``-split run: corpus → cleaning → tokenizer → shards.
+
+Two passes over the corpus, one pair in memory at a time:
+
+1. :func:`transformer_tf.corpus.survey`: cleaning counts, duplicates (8 bytes a pair), the
+   hash split, and a seeded reservoir sample of :data:`TOKENIZER_SAMPLE` training pairs;
+   the tokenizer is trained on the sample (SentencePiece samples it again, to its
+   ``input_sentence_size``), and the streaming augmentation takes its statistics from it;
+2. every kept pair of train and validation is encoded, in chunks of :data:`CHUNK` pairs,
+   into the TFRecord shards of :mod:`transformer_tf.shards` (training pairs followed by
+   their augmented copies, :mod:`transformer_tf.augment_stream`); pairs over
+   ``max_tokens`` are counted and left out.
+
+Both passes show progress (tqdm, on standard error). A resumed run, or any run whose
+shards were made from the same corpus, tokenizers and settings, skips both and reads the
+shards (:func:`transformer_tf.shards.open_manifest` checks them first).
+"""
+
+import dataclasses
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from transformer_tf.augment_stream import StreamAugmenter
+from transformer_tf.corpus import Cleaning, clean_pairs, fingerprint, open_corpus, survey
+from transformer_tf.data import (
+    EncodedPairs,
+    batch_pairs,
+    count_batches,
+    describe_splits,
+    encode_pairs,
+    load_splits,
+    make_dataset,
+    training_stream,
+)
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.shards import (
+    SHARDS_DIR,
+    TRAIN_SHARDS,
+    ShardWriter,
+    batches_per_epoch,
+    open_manifest,
+    shard_files,
+    shard_stream,
+    validation_batches,
+    write_manifest,
+)
+
+TOKENIZER_SAMPLE = 100_000  # training pairs the tokenizer and the augmentation statistics see
+CHUNK = 4096  # pairs encoded per SentencePiece call
+# The settings that shape the shards' content: a change means encoding again.
+SHARD_SETTINGS = (
+    "split_method",
+    "seed",
+    "val_fraction",
+    "test_fraction",
+    "max_pairs",
+    "max_tokens",
+    "augment",
+    "augment_names",
+    "augment_numbers",
+    "augment_concat",
+)
+
+
+@dataclasses.dataclass
+class PreparedData:
+    """The shards of a run, ready to read: ``folder``, its ``manifest`` and the ``tokenizers``."""
+
+    folder: Path
+    manifest: dict
+    tokenizers: tuple
+
+    def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False):
+        return batches_per_epoch(self.manifest["splits"]["train"]["histogram"], batch_size, max_tokens, drop_remainder)
+
+    def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False):
+        files, records = shard_files(self.folder, self.manifest, "train")
+        return shard_stream(files, records, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder)
+
+    def validation(self, batch_size, max_tokens, drop_remainder=False):
+        return validation_batches(self.folder, self.manifest, batch_size, max_tokens, drop_remainder)
+
+    def digests(self):
+        """The shards' SHA-256s, in order (what every worker must share)."""
+        return [f["sha256"].encode() for entry in self.manifest["splits"].values() for f in entry["files"]]
+
+    def report(self):
+        """Lines for the start of training: cleaning counts, augmentation, shard sizes."""
+        cleaning = Cleaning(**{k: v for k, v in self.manifest["cleaning"].items()})
+        added = self.manifest.get("augmented") or {}
+        splits = self.manifest["splits"]
+        lines = [cleaning.report()]
+        if added:
+            lines.append("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
+        lines.append(
+            f"shards: {splits['train']['pairs']:,} training pairs in {len(splits['train']['files'])} files, "
+            f"{splits['validation']['pairs']:,} validation pairs, in {self.folder}"
+        )
+        return lines
+
+
+@dataclasses.dataclass
+class InMemoryData:
+    """A ``"grouped-shuffle"`` run's data (the shipped models' split), held in memory as it
+    always was: the same interface as :class:`PreparedData`."""
+
+    splits: dict
+    pairs: EncodedPairs
+    kept: int
+    added: dict
+    tokenizers: tuple
+
+    def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False):
+        # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
+        return count_batches(batch_pairs(self.pairs, batch_size, max_tokens, drop_remainder=drop_remainder))
+
+    def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False):
+        return training_stream(self.pairs, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder)
+
+    def validation(self, batch_size, max_tokens, drop_remainder=False):
+        en_tok, es_tok = self.tokenizers
+        ds, _ = make_dataset(
+            self.splits["validation"], en_tok, es_tok, batch_size, max_tokens, drop_remainder=drop_remainder
+        )
+        return ds
+
+    def digests(self):
+        return [t.numpy().tobytes() for t in self.pairs]
+
+    def report(self):
+        lines = ["augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in self.added.items())] if self.added else []
+        return [*lines, f"data: {describe_splits(self.splits)}; {self.kept:,} training pairs within the token limit"]
+
+
+def prepare_data(config, checkpoint_dir, make_tokenizers, training_pairs, tokenizers=None, verbose=1):
+    """The run's data by its ``config.split_method``: :func:`prepare_shards` (``"hash"``) or,
+    for ``"grouped-shuffle"``, :class:`InMemoryData` as the shipped models were trained.
+
+    ``training_pairs(config, splits)`` → ``(pairs, added)`` gives the in-memory training
+    pairs (:func:`transformer_tf.train.training_pairs`); the other arguments are
+    :func:`prepare_shards`'.
+    """
+    if config.split_method == "hash":
+        return prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers, verbose)
+    splits = load_splits(config)
+    tokenizers = tokenizers or make_tokenizers(config, splits["train"])
+    pairs, added = training_pairs(config, splits)
+    encoded, kept = encode_pairs(pairs, *tokenizers, config.max_tokens)
+    return InMemoryData(splits, encoded, kept, added, tokenizers)
+
+
+def shard_inputs(config, corpus, tokenizers):
+    """What the shards are made from: the corpus fingerprint, the tokenizers, :data:`SHARD_SETTINGS`."""
+    return {
+        "corpus": corpus,
+        "tokenizers": [hashlib.sha256(tok.model_proto).hexdigest() for tok in tokenizers],
+        **{name: getattr(config, name) for name in SHARD_SETTINGS},
+    }
+
+
+def _progress(verbose, desc, total=None):
+    return tqdm(desc=desc, total=total, unit=" pairs", unit_scale=True, file=sys.stderr, disable=not verbose)
+
+
+def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, verbose=1):
+    """The :class:`PreparedData` of a run: its shards reused when intact and made from the
+    same inputs, else made now.
+
+    Args:
+        config: the run's :class:`~transformer_tf.config.TrainConfig` (``split_method`` ``"hash"``).
+        checkpoint_dir: the run folder; shards go to its ``shards/``.
+        make_tokenizers: ``make_tokenizers(config, sample_pairs)`` → ``(source, target)``.
+        tokenizers: a resumed run's tokenizers; its shards must exist and match.
+
+    Raises:
+        TransformerTFError: the corpus cannot be used, a resumed run's shards were made from
+            another corpus or are damaged (the message names the shard and the fix).
+    """
+    folder = Path(checkpoint_dir) / SHARDS_DIR
+    source = open_corpus(config.data)
+    corpus = fingerprint(source)
+    if tokenizers is not None:
+        manifest = open_manifest(folder, shard_inputs(config, corpus, tokenizers))
+        if manifest is not None:
+            return PreparedData(folder, manifest, tokenizers)
+    with _progress(verbose, "reading the corpus (1/2)") as bar:
+        cleaning, sample, lines = survey(source, config, TOKENIZER_SAMPLE, bar)
+    if tokenizers is None:
+        tokenizers = make_tokenizers(config, sample)
+    inputs = shard_inputs(config, corpus, tokenizers)
+    try:
+        manifest = open_manifest(folder, inputs)
+    except TransformerTFError:
+        manifest = None  # a fresh start: shards of other inputs are simply replaced
+    if manifest is not None:
+        return PreparedData(folder, manifest, tokenizers)
+    augmenter = (
+        StreamAugmenter(sample, config.seed, config.augment_names, config.augment_numbers, config.augment_concat)
+        if config.augment
+        else None
+    )
+    del sample
+    _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose)
+    return PreparedData(folder, open_manifest(folder, inputs), tokenizers)
+
+
+def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose):
+    """Pass two: encode train and validation into fresh shards; the manifest last."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    writers = {
+        "train": ShardWriter(folder, "train", TRAIN_SHARDS, config.max_tokens),
+        "validation": ShardWriter(folder, "validation", 1, config.max_tokens),
+    }
+    chunks = {"train": [], "validation": []}
+
+    def flush(split):
+        chunk = chunks[split]
+        sources = tokenizers[0].encode([en for en, _, _ in chunk])
+        targets = tokenizers[1].encode([es for _, es, _ in chunk])
+        for (_, _, added), s, t in zip(chunk, sources, targets):
+            if len(s) <= config.max_tokens and len(t) <= config.max_tokens:
+                writers[split].write(s, t)
+            elif not added:  # an augmented copy over the limit is no loss of the corpus
+                cleaning.over_max_tokens += 1
+        chunk.clear()
+
+    try:
+        with _progress(verbose, "encoding into shards (2/2)", cleaning.read) as bar:
+            for split, en, es in clean_pairs(source, config, cleaning, lines, count=True):
+                bar.update()
+                if split == "test":
+                    continue
+                chunks[split].append((en, es, False))
+                if split == "train" and augmenter is not None:
+                    chunks[split].extend((a, b, True) for a, b in augmenter(en, es))
+                if len(chunks[split]) >= CHUNK:
+                    flush(split)
+            bar.update(cleaning.read - bar.n)  # the lines cleaning dropped
+        for split in chunks:
+            if chunks[split]:
+                flush(split)
+        splits = {name: writer.close() for name, writer in writers.items()}
+        if not splits["train"]["pairs"]:
+            raise TransformerTFError(
+                f"no training pair has at most {config.max_tokens} tokens per side; raise max_tokens."
+            )
+    except BaseException:  # a failed or interrupted pass leaves no shards behind
+        for writer in writers.values():
+            writer.abort()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    report = {"cleaning": cleaning.to_json(), "augmented": augmenter.counts if augmenter else {}}
+    write_manifest(folder, inputs, splits, report)
