@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import os
 import re
+import signal
 import sys
 import types
 import typing
@@ -126,18 +127,55 @@ def describe_os_error(err):
 def run(parser, argv, error_type, flags=None):
     """Parse ``argv`` and call ``args.handler(args)`` under the convention; returns the exit status.
 
-    ``parser`` has sub-commands (``dest="command"``) whose parsers set ``handler``; ``error_type``
-    is the package's exception for problems the user can fix; its message names a parameter
-    as the flag (:func:`flag_message`, ``flags`` passed on). Warnings print as one line,
-    ``PROG: warning: MESSAGE``, while the handler runs; figures go to files (Agg backend).
+    ``parser`` has sub-commands (``dest="command"``) whose parsers set ``handler``; it may be
+    given as the function that builds it, so that a Ctrl-C while it is built is caught too.
+    ``error_type`` is the package's exception for problems the user can fix; its message names
+    a parameter as the flag (:func:`flag_message`, ``flags`` passed on). Warnings print as one
+    line, ``PROG: warning: MESSAGE``, while the handler runs; figures go to files (Agg backend).
     A bad flag makes argparse print the usage and exit 2 (``SystemExit``), as argparse always does.
+    Ctrl-C at any point, from start-up (imports of NumPy, Matplotlib, TensorFlow) to the end,
+    prints ``PROG COMMAND: interrupted`` and returns 130, with no traceback.
     """
-    import matplotlib
+    where = getattr(parser, "prog", None) or os.path.basename(sys.argv[0])
+    interrupts = _Interrupts()
+    previous = signal.signal(signal.SIGINT, interrupts)
+    try:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        quiet_tensorflow(verbose="--verbose" in argv)  # before anything loads TensorFlow
+        parser = parser if isinstance(parser, argparse.ArgumentParser) else parser()
+        where = parser.prog
+        import matplotlib
 
-    matplotlib.use("Agg")  # every command writes figures as files: no window, no display needed
-    args = parser.parse_args(argv)
-    quiet_tensorflow(getattr(args, "verbose", False))  # where main has not already
-    where = f"{parser.prog} {args.command}"
+        matplotlib.use("Agg")  # every command writes figures as files: no window, no display needed
+        args = parser.parse_args(argv)
+        where = f"{parser.prog} {args.command}"
+        return _run_handler(parser, args, where, error_type, flags)
+    except KeyboardInterrupt:  # Ctrl-C; a killed training run or study resumes where it stopped
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        if not interrupts.seen:
+            raise
+        # Ctrl-C inside a C extension's import comes out as another error (NumPy: "ImportError:
+        # PyCapsule_Import could not import module 'datetime'"): still an interruption.
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Interrupts:
+    """A SIGINT handler that raises ``KeyboardInterrupt``, as Python's own does, and remembers that it did."""
+
+    seen = False
+
+    def __call__(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+
+def _run_handler(parser, args, where, error_type, flags):
+    """``args.handler(args)`` with brief warnings; the package's errors and ``OSError`` as exit status 2."""
     with warnings.catch_warnings():  # the caller's warning display comes back afterwards
 
         def warn_briefly(message, category, filename, lineno, file=None, line=None):
@@ -153,9 +191,6 @@ def run(parser, argv, error_type, flags=None):
         except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
             print(f"{where}: error: {describe_os_error(err)}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:  # Ctrl-C; a killed training run or study resumes where it stopped
-            print(f"{where}: interrupted", file=sys.stderr)
-            return 130
 
 
 def _subcommand_parser(parser, command):

@@ -23,6 +23,7 @@ TensorFlow; :mod:`lstm_tf.study` gives it the objective.
 import contextlib
 import itertools
 import json
+import logging
 import time
 import warnings
 import zlib
@@ -301,6 +302,7 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
         one), so the counts of all workers add up to the trials of the studies.
     """
     ran = 0
+    quiet = _QuietInterruptedTrial()
 
     def wrapped(variant):
         def run(trial):
@@ -312,7 +314,11 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
             if len(before) >= trials:
                 raise optuna.TrialPruned("enough trials")
             ran += 1
-            return objective(variant, trial, draw)
+            try:
+                return objective(variant, trial, draw)
+            except KeyboardInterrupt:
+                quiet.interrupted = True
+                raise
 
         return run
 
@@ -336,7 +342,26 @@ def run_worker(studies, objective, trials, poll=5.0, progress=print):
             time.sleep(poll)  # the last trials are running elsewhere
             continue
         variant = min(open_, key=lambda v: state[v][1])
-        studies[variant].optimize(wrapped(variant), n_trials=1)
+        with quiet:
+            studies[variant].optimize(wrapped(variant), n_trials=1)
+
+
+class _QuietInterruptedTrial(logging.Filter):
+    """While in use, Optuna logs nothing more once a trial is stopped by Ctrl-C: no "Trial N
+    failed" warning with the ``KeyboardInterrupt``'s traceback (the command says "interrupted").
+    The trial still fails, so a later run retries its draw."""
+
+    interrupted = False
+    _logger = logging.getLogger("optuna.study._optimize")  # where Optuna logs a failed trial
+
+    def filter(self, record):
+        return not self.interrupted
+
+    def __enter__(self):
+        self._logger.addFilter(self)
+
+    def __exit__(self, *error):
+        self._logger.removeFilter(self)
 
 
 def trials_frame(studies):

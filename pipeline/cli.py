@@ -135,9 +135,7 @@ def _predict(args):
 
 def main(argv=None):
     """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted): see :mod:`cli_common`."""
-    argv = sys.argv[1:] if argv is None else argv
-    cli_common.quiet_tensorflow(verbose="--verbose" in argv)  # before anything loads TensorFlow
-    return cli_common.run(build_parser(), argv, PipelineError)
+    return cli_common.run(build_parser, argv, PipelineError)
 
 
 if __name__ == "__main__":

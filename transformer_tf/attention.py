@@ -56,6 +56,19 @@ class AttentionMaskConsumer(keras.layers.Layer):
         return None
 
 
+def _check_rank(x, name):
+    """Refuse a ``MultiHeadAttention`` input that is not ``(batch, seq, d_model)``: a 2-D one
+    would be read as one-token sequences, a 4-D one flattened into one long sequence."""
+    rank = x.shape.rank
+    if rank is not None and rank != 3:
+        shape = tuple(x.shape)
+        raise ValueError(
+            f"MultiHeadAttention {name}: expected a 3-D tensor (batch, seq, d_model); got a {rank}-D "
+            f"one of shape {shape}. One sequence: add the batch axis (x[tf.newaxis]); several "
+            f"batch axes: reshape to (batch, seq, d_model) first."
+        )
+
+
 @keras.saving.register_keras_serializable(package="transformer_tf")
 class MultiHeadAttention(AttentionMaskConsumer):
     """Multi-head attention, MultiHead(Q, K, V) = Concat(head_1, …, head_h) W^O.
@@ -142,6 +155,8 @@ class MultiHeadAttention(AttentionMaskConsumer):
         Returns:
             ``(k_heads, v_heads)``, each ``(batch, num_heads, seq_k, depth)``.
         """
+        _check_rank(k, "k")
+        _check_rank(v, "v")
         batch_size = tf.shape(k)[0]
         return (
             self.split_heads(self.wk(k), batch_size),  # (batch, num_heads, seq_k, depth)
@@ -154,6 +169,7 @@ class MultiHeadAttention(AttentionMaskConsumer):
         Returns:
             ``(output, attention_weights)`` as :meth:`call`.
         """
+        _check_rank(q, "q")
         batch_size = tf.shape(q)[0]
         q = self.split_heads(self.wq(q), batch_size)  # (batch, num_heads, seq_q, depth)
         scaled_attention, attention_weights = scaled_dot_product_attention(q, k_heads, v_heads, mask)

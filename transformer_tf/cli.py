@@ -315,28 +315,44 @@ def _train(args):
 
 
 def _read_sentences(args):
-    from transformer_tf.text import check_argument, decode_utf8, read_text
+    from transformer_tf.text import check_argument, decode_utf8, read_text, split_lines
 
     if args.file and args.sentences:
         raise TransformerTFError("give sentences as arguments or with --file, not both.")
     if args.file == "-":
-        return decode_utf8(sys.stdin.buffer.read(), "standard input (--file -)").splitlines()
+        return split_lines(decode_utf8(sys.stdin.buffer.read(), "standard input (--file -)"))
     if args.file:
-        return read_text(args.file, f"--file {args.file}").splitlines()
+        return split_lines(read_text(args.file, f"--file {args.file}"))
     if not args.sentences:
         raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
     return [check_argument(s, f"sentence #{i}") for i, s in enumerate(args.sentences, 1)]
 
 
+# translate writes its output this many batches at a time: a long --file shows life, and a
+# job stopped midway keeps every line before the chunk it was in
+BATCHES_PER_CHUNK = 8
+
+
 def _translate(args):
+    from tqdm import tqdm
+
     from transformer_tf.translate import Translator
 
     sentences = _read_sentences(args)
     translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact)
-    for source, spanish in zip(sentences, translator.translate(sentences, batch_size=args.batch_size, beam=args.beam)):
-        if not source.strip():
-            print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
-        print(spanish)
+    chunk = max(args.batch_size, 1) * BATCHES_PER_CHUNK  # a bad --batch-size is the translator's to refuse
+    # progress on standard error, shown only on a terminal and for more than one chunk
+    with tqdm(
+        total=len(sentences), unit="line", file=sys.stderr, disable=None if len(sentences) > chunk else True
+    ) as bar:
+        for start in range(0, len(sentences), chunk):
+            lines = sentences[start : start + chunk]
+            for source, spanish in zip(lines, translator.translate(lines, args.batch_size, args.beam, progress=False)):
+                if not source.strip():
+                    print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
+                print(spanish)
+            sys.stdout.flush()  # in input order, as each chunk is done
+            bar.update(len(lines))
 
 
 def _evaluate(args):
@@ -458,9 +474,7 @@ def main(argv=None):
 
     TensorFlow's log lines are hidden unless ``--verbose`` or the user's own ``TF_CPP_MIN_LOG_LEVEL``.
     """
-    argv = sys.argv[1:] if argv is None else argv
-    cli_common.quiet_tensorflow(verbose="--verbose" in argv)  # before anything loads TensorFlow
-    return cli_common.run(build_parser(), argv, TransformerTFError)
+    return cli_common.run(build_parser, argv, TransformerTFError)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ def read_tf_config(text):
     "task": {"type": "worker", "index": 0}}`` (optionally also a ``"chief"`` job).
 
     Raises:
-        TransformerTFError: not JSON, no workers, an unknown task type or an index out of range.
+        TransformerTFError: not JSON, no workers, an unknown task type, an index out of range,
+            or one ``host:port`` listed twice (two tasks cannot share a server).
     """
     example = '\'{"cluster": {"worker": ["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}\''
     try:
@@ -72,6 +73,12 @@ def read_tf_config(text):
     if not jobs or not all(isinstance(h, list) and h for h in jobs.values()):
         raise TransformerTFError(
             f"TF_CONFIG lists no workers (cluster.worker is missing or empty); set it like {example}."
+        )
+    addresses = [address for hosts in jobs.values() for address in hosts]
+    twice = sorted({a for a in addresses if addresses.count(a) > 1}, key=str)
+    if twice:
+        raise TransformerTFError(
+            f"TF_CONFIG lists {', '.join(map(str, twice))} more than once; give every task its own host:port."
         )
     task = spec.get("task") or {}
     task_type, index = task.get("type"), task.get("index", 0)
@@ -111,14 +118,20 @@ def multiworker_strategy(timeout=WORKER_TIMEOUT):
 
     Its constructor waits for every worker to connect; after ``timeout`` seconds a
     watchdog prints why and kills the process (status 137) instead of letting it wait forever.
+
+    Raises:
+        TransformerTFError: ``timeout`` under 1 s, a bad ``TF_CONFIG`` (:func:`read_tf_config`),
+            or this task's port already taken by another process (before anything starts).
     """
+    check_worker_timeout(timeout)
     if os.environ.get("TF_CONFIG"):
-        read_tf_config(os.environ["TF_CONFIG"])
+        jobs, task_type, index = read_tf_config(os.environ["TF_CONFIG"])
+        check_port_free(jobs[task_type][index])
     # The constructor waits, holding the interpreter inside TensorFlow's C++ runtime and
     # with no time limit, until every worker has connected. No Python thread or signal
     # handler runs meanwhile, so a small watchdog process stops this one if it waits too long.
     watchdog = subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)], stdin=subprocess.PIPE
+        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), repr(timeout)], stdin=subprocess.PIPE
     )
     try:
         return tf.distribute.MultiWorkerMirroredStrategy()
@@ -131,13 +144,44 @@ def multiworker_strategy(timeout=WORKER_TIMEOUT):
 # says why and ends the worker (SIGKILL: the only signal a process stuck in that call obeys).
 _WATCHDOG = """
 import os, select, signal, sys
-pid, timeout = int(sys.argv[1]), int(sys.argv[2])
+pid, timeout = int(sys.argv[1]), float(sys.argv[2])
 if not select.select([sys.stdin], [], [], timeout)[0]:
     print(f"transformer-tf train: error: not every worker of TF_CONFIG came up within {timeout} s; start "
           f"all of them (the same command, each with its own task index), or wait longer with "
           f"--worker-timeout SECONDS. Stopping this worker.", file=sys.stderr, flush=True)
     os.kill(pid, signal.SIGKILL)
 """
+
+
+def check_worker_timeout(timeout):
+    """``timeout`` must be a number of seconds ≥ 1 (0 would give up at once, a negative one never)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 1:
+        raise TransformerTFError(
+            f"worker_timeout {timeout!r}: give the seconds to wait for every worker, at least 1 "
+            f"(default {WORKER_TIMEOUT})."
+        )
+
+
+def check_port_free(address):
+    """Refuse this task's ``host:port`` when another process already listens on that port
+    (TensorFlow would fail later with "Could not start gRPC server", after its peers waited)."""
+    import errno
+    import socket
+
+    port = str(address).rpartition(":")[2]
+    if not port.isdigit():
+        raise TransformerTFError(f"TF_CONFIG address {address!r}: give it as host:port.")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC: a closing socket is no owner
+        try:
+            probe.bind(("", int(port)))
+        except OSError as err:
+            if err.errno != errno.EADDRINUSE:
+                raise
+            raise TransformerTFError(
+                f"TF_CONFIG: this task's address {address} has port {port} taken by another process; "
+                f"stop it, or give this task another port in every worker's TF_CONFIG."
+            ) from None
 
 
 def is_multiworker(strategy):

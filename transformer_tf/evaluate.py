@@ -13,7 +13,7 @@ from transformer_tf.config import HELD_OUT_SPLITS, TrainConfig
 from transformer_tf.corpus import held_out_splits
 from transformer_tf.data import read_pairs
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.text import read_text
+from transformer_tf.text import read_text, split_lines
 
 LABELLED_HEADER = ("english", "spanish", "category")
 
@@ -66,7 +66,7 @@ def read_labelled_pairs(path):
     Raises:
         TransformerTFError: not UTF-8, a labelled line without three fields, or no pairs.
     """
-    lines = read_text(path, f"--pairs {path}").splitlines()  # strict UTF-8, as every text input
+    lines = split_lines(read_text(path, f"--pairs {path}"))  # strict UTF-8, as every text input
     header = tuple(field.strip().lower() for field in lines[0].split("\t")) if lines else ()
     if header != LABELLED_HEADER:
         return read_pairs(path), None

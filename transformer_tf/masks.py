@@ -16,6 +16,37 @@ import tensorflow as tf
 from transformer_tf.tokenizer import PAD_ID
 
 
+def check_token_ids(ids, name="ids"):
+    """``ids`` as token ids: an integer tensor with no negative value (0 is padding; ids at or
+    above the vocabulary already fail in the embedding's lookup).
+
+    Raises:
+        TypeError: floating-point ids, when running eagerly (an embedding would silently
+            truncate 4.7 to 4).
+        ValueError: a negative id, when running eagerly. Inside a ``tf.function`` the checks are
+            assertions that fail with the same message (``InvalidArgumentError``) when run; there
+            float ids that are whole numbers are cast to int64 (Keras traces the default
+            signature of a saved model with float32 inputs), and a fraction fails.
+
+    Returns:
+        ``ids`` (in a graph, a tensor that depends on the check).
+    """
+    ids = tf.convert_to_tensor(ids)
+    message = f"{name}: token ids must be ≥ 0 (0 is padding); got a negative id."
+    if tf.executing_eagerly():
+        if not ids.dtype.is_integer:
+            raise TypeError(f"{name}: token ids must be integers (int32 or int64); got {ids.dtype.name}.")
+        if tf.size(ids) > 0 and tf.reduce_min(ids) < 0:
+            raise ValueError(message)
+        return ids
+    checks = [tf.debugging.assert_non_negative(ids, message=message)]
+    if not ids.dtype.is_integer:  # Keras traces a saved model's default signature with float32 inputs
+        whole = f"{name}: token ids must be whole numbers; got a fraction."
+        checks.append(tf.debugging.assert_equal(ids, tf.floor(ids), message=whole))
+    with tf.control_dependencies(checks):
+        return tf.cast(ids, tf.int64) if not ids.dtype.is_integer else tf.identity(ids)
+
+
 def create_padding_mask(seq):
     """Mask the padding tokens (id 0) of a batch of token ids.
 

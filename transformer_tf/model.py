@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from transformer_tf.layers import Decoder, Encoder, TiedOutput, check_tied_vocabularies
-from transformer_tf.masks import create_masks, create_padding_mask
+from transformer_tf.masks import check_token_ids, create_masks, create_padding_mask
 
 
 def shortlist_output(final_layer, vocab):
@@ -125,7 +125,7 @@ class Transformer(keras.Model):
         self.built = True
 
     def call(self, inputs, training=False, return_attention=False):
-        inp, tar = inputs
+        inp, tar = check_token_ids(inputs[0], "inp"), check_token_ids(inputs[1], "tar")
         enc_padding_mask, look_ahead_mask, dec_padding_mask = create_masks(inp, tar)
 
         enc_output, enc_attention = self.encoder(inp, training=training, mask=enc_padding_mask)
@@ -155,6 +155,7 @@ class Transformer(keras.Model):
             fixed per row, and ``state``, the empty self-attention caches
             ``(batch·beams, num_heads, max_length, depth)`` per layer, carried from step to step.
         """
+        inp = check_token_ids(inp, "inp")
         padding_mask = create_padding_mask(inp)
         enc_output, _ = self.encoder(inp, training=False, mask=padding_mask)
         if beams > 1:

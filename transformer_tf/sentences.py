@@ -6,6 +6,11 @@ import re
 # A sentence end followed by more text: only then is pysbd worth its time.
 _INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+\S")
 
+# pysbd's time grows with the square of its input's length (4,000 short sentences in one text:
+# 2 s; a 1 MB line: ~20 min), so a long text is segmented in pieces of at most this many
+# characters, and the whole takes time in proportion to its length.
+PIECE = 2_000
+
 
 @functools.lru_cache(maxsize=1)
 def _segmenter():
@@ -18,10 +23,31 @@ def split_sentences(text):
     """The sentences of an English text, with pysbd (``"Dr. Smith came. He left."`` →
     two sentences; ``"It costs $3.50."`` → one). A text without an inner sentence end is
     returned whole (the common case, and no pysbd call); blank text gives ``[]``.
+
+    A text longer than :data:`PIECE` characters is segmented a piece at a time; each piece's
+    last sentence is segmented again with what follows it, so the pieces give the sentences
+    the whole text would. A "sentence" longer than half a piece is cut at the piece's end
+    (the model reads only its start anyway, and says so: :meth:`Translator.encode_sources`).
     """
     text = text.strip()
     if not text:
         return []
     if not _INNER_BOUNDARY.search(text):
         return [text]
-    return [s.strip() for s in _segmenter().segment(text) if s.strip()]
+    found = []
+    while len(text) > PIECE:
+        piece = _piece(text)
+        segments = _segmenter().segment(piece)
+        last = segments[-1] if len(segments) > 1 and "".join(segments) == piece else ""
+        if len(last) > PIECE // 2:
+            last = ""  # keep the work per character bounded: at least half a piece is used up
+        found += segments[:-1] if last else segments
+        text = text[len(piece) - len(last) :]
+    found += _segmenter().segment(text)
+    return [s.strip() for s in found if s.strip()]
+
+
+def _piece(text):
+    """The start of ``text``, at most :data:`PIECE` characters, ending after a space where one is."""
+    cut = max(text.rfind(" ", 0, PIECE), text.rfind("\n", 0, PIECE)) + 1
+    return text[: cut if cut > PIECE // 2 else PIECE]

@@ -40,7 +40,7 @@ import tensorflow as tf
 
 from transformer_tf.config import RNN_CELLS
 from transformer_tf.layers import TiedOutput, check_tied_vocabularies
-from transformer_tf.masks import PAD_ID
+from transformer_tf.masks import PAD_ID, check_token_ids
 
 ATTENTION_NAME = "cross_attention"  # the key of the weights in ``return_attention``'s dict
 
@@ -414,7 +414,7 @@ class RNNTranslator(keras.Model):
         self.built = True
 
     def call(self, inputs, training=False, return_attention=False):
-        inp, tar = inputs
+        inp, tar = check_token_ids(inputs[0], "inp"), check_token_ids(inputs[1], "tar")
         context = self.encoder(inp, training=training)
         logits, weights = self.decoder(tar, context, padding_mask=source_padding_mask(inp), training=training)
         if return_attention:
@@ -434,6 +434,7 @@ class RNNTranslator(keras.Model):
             ``(context, state)``: ``context = (h_s, mask, W₁ h_s)``, fixed per row, and the
             decoder's zero ``state``, carried from step to step; rows ``batch·beams``.
         """
+        inp = check_token_ids(inp, "inp")
         h_s, mask = self.encoder(inp, training=False), source_padding_mask(inp)
         if beams > 1:
             h_s, mask = (tf.repeat(t, beams, axis=0) for t in (h_s, mask))

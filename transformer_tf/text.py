@@ -4,8 +4,10 @@ A corpus, a ``--pairs`` file, ``translate --file`` (or standard input) and sente
 as command-line arguments all go through here. Anything that is not UTF-8 is refused with a
 :class:`~transformer_tf.errors.TransformerTFError` naming the file or argument, the offending
 byte and its position, instead of being guessed at. A UTF-8 byte-order mark is dropped.
+A text of one sentence a line is cut into lines by :func:`split_lines` alone.
 """
 
+import re
 from pathlib import Path
 
 from transformer_tf.errors import TransformerTFError
@@ -22,6 +24,22 @@ def decode_utf8(data, where, offset=0):
         raise TransformerTFError(
             f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {offset + err.start}); {_FIX}."
         ) from None
+
+
+# Line ends as Python's open() reads text: "\r\n", "\n" or a lone "\r" (an old Mac file).
+_LINE_END = re.compile(r"\r\n|\n|\r")
+
+
+def split_lines(text):
+    r"""The lines of a text of one item a line, without their line ends: one per input line.
+
+    Unlike ``str.splitlines``, a line ends only at ``"\n"``, ``"\r\n"`` or ``"\r"``:
+    U+2028 LINE SEPARATOR, U+0085 NEXT LINE, a form feed or a vertical tab inside a line keep
+    it one line, so outputs line up with inputs. A last line ending in a line end gives no
+    extra empty line; an empty text no line.
+    """
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 def read_text(path, where=None):

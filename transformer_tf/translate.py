@@ -109,23 +109,25 @@ class Translator:
         generated ids (END included, 0 after it)."""
         return self._decoder(beam)(tf.convert_to_tensor(inp, tf.int64)).numpy()
 
-    def translate(self, texts, batch_size=64, beam=1):
+    def translate(self, texts, batch_size=64, beam=1, progress=True):
         """Translate English text: one string, or a list of strings.
 
         Each text may hold several sentences: it is split with :func:`split_sentences`,
         all sentences of all texts are translated as one batch, and each text's
         translations are joined with a space. ``beam=1`` is greedy decoding, ``beam > 1``
         beam search with that many beams. Empty (or blank) texts translate to ``""``
-        without running the model.
+        without running the model. ``progress``: a bar on standard error while it works (shown
+        only on a terminal, for more than one batch); False for none (a caller showing its own).
 
         Returns:
             a Spanish string for a string, else a list of them in the same order.
         """
         if isinstance(texts, str):
-            return self.translate([texts], batch_size, beam)[0]
-        return [" ".join(t for _, t in pairs) for pairs in self.translate_by_sentence(texts, batch_size, beam)]
+            return self.translate([texts], batch_size, beam, progress)[0]
+        by_sentence = self.translate_by_sentence(texts, batch_size, beam, progress)
+        return [" ".join(t for _, t in pairs) for pairs in by_sentence]
 
-    def translate_by_sentence(self, texts, batch_size=64, beam=1):
+    def translate_by_sentence(self, texts, batch_size=64, beam=1, progress=True):
         """:meth:`translate` keeping each text's sentences apart (the web app shows them one by one).
 
         Returns:
@@ -135,15 +137,16 @@ class Translator:
             raise TransformerTFError(f"batch_size {batch_size!r}: give a whole number ≥ 1.")
         texts = [unicodedata.normalize("NFC", t) for t in texts]  # as the training corpus
         sentences = [split_sentences(t) for t in texts]
-        flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam)
+        flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam, progress)
         results, start = [], 0
         for group in sentences:
             results.append(list(zip(group, flat[start : start + len(group)])))
             start += len(group)
         return results
 
-    def translate_sentences(self, sentences, batch_size=64, beam=1):
-        """Translate a list of single sentences (no splitting); Spanish strings in order."""
+    def translate_sentences(self, sentences, batch_size=64, beam=1, progress=True):
+        """Translate a list of single sentences (no splitting); Spanish strings in order.
+        ``progress``: as :meth:`translate`'s."""
         self._decoder(beam)  # a bad beam size fails before any work
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
@@ -151,10 +154,14 @@ class Translator:
         todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
         starts = range(0, len(todo), batch_size)
         # progress on standard error, shown only on a terminal and for more than one batch
-        progress = tqdm(
-            starts, desc="translating", unit="batch", file=sys.stderr, disable=None if len(starts) > 1 else True
+        bar = tqdm(
+            starts,
+            desc="translating",
+            unit="batch",
+            file=sys.stderr,
+            disable=None if progress and len(starts) > 1 else True,
         )
-        for start in progress:
+        for start in bar:
             chunk = todo[start : start + batch_size]
             width = max(len(ids[i]) for i in chunk)
             inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)

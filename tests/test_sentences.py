@@ -1,0 +1,50 @@
+"""Sentence splitting stays linear in the text's length, and pieces give the sentences the whole text gives."""
+
+import pytest
+
+from transformer_tf import sentences
+from transformer_tf.sentences import split_sentences
+
+
+class CountingSegmenter:
+    """pysbd's segmenter, recording the length of every text it is given (its work grows with its square)."""
+
+    def __init__(self):
+        self.real, self.lengths = sentences._segmenter(), []
+
+    def segment(self, text):
+        self.lengths.append(len(text))
+        return self.real.segment(text)
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    segmenter = CountingSegmenter()
+    monkeypatch.setattr(sentences, "_segmenter", lambda: segmenter)
+    return segmenter
+
+
+def test_a_long_line_is_segmented_in_bounded_pieces_that_cover_it_about_once(counting):
+    text = "I am here. " * 3_000  # 33,000 characters; the issue's 1 MB line is this × 32
+    assert split_sentences(text) == ["I am here."] * 3_000
+    # pysbd's cost grows with the square of its input: bounded pieces make the whole linear
+    assert max(counting.lengths) <= sentences.PIECE
+    assert sum(counting.lengths) <= 1.1 * len(text)
+
+
+def test_a_long_run_without_a_sentence_end_inside_a_piece_is_still_bounded(counting):
+    text = "word " * 2_000 + ". And one more. " + "x" * 5_000 + " end."
+    parts = split_sentences(text)
+    assert max(counting.lengths) <= sentences.PIECE and sum(counting.lengths) <= 1.1 * len(text)
+    assert "".join("".join(parts).split()) == "".join(text.split())  # nothing lost, nothing doubled
+
+
+@pytest.mark.parametrize("piece", [40, 64, 100])
+def test_pieces_give_the_sentences_the_whole_text_gives(piece, monkeypatch):
+    text = (
+        "Dr. Smith came at 5 p.m. today. It costs $3.50, he said. Really?! "
+        'She said "Go." Then she went. Mr. X stayed… The end. '
+    ) * 4
+    whole = [s.strip() for s in sentences._segmenter().segment(text.strip()) if s.strip()]
+    monkeypatch.setattr(sentences, "PIECE", piece)
+    assert split_sentences(text) == whole

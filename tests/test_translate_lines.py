@@ -1,0 +1,75 @@
+"""``translate --file`` and standard input: one output line per input line, written chunk by chunk in order."""
+
+import io
+import sys
+
+import pytest
+
+from transformer_tf.cli import BATCHES_PER_CHUNK, main
+from transformer_tf.text import split_lines
+
+ODD = "one\u2028two\nthree\x85four\x0cfive\x0bsix\r\nseven\rlast"  # 2028 LS, NEL, FF, VT, CRLF, CR
+
+
+def test_lines_end_only_at_line_ends():
+    assert split_lines(ODD) == ["one\u2028two", "three\x85four\x0cfive\x0bsix", "seven", "last"]
+    assert split_lines("a\n\nb\n") == ["a", "", "b"] and split_lines("") == [] and split_lines("\n") == [""]
+
+
+class FakeTranslator:
+    """Stands in for a restored model: "es:" + the input's escaped text; records each call
+    (lines, lines already on standard output, progress)."""
+
+    def __init__(self, stop_at_call=None):
+        self.stop_at_call, self.calls = stop_at_call, []
+
+    def translate(self, texts, batch_size=64, beam=1, progress=True):
+        self.calls.append((len(texts), sys.stdout.getvalue().count("\n"), progress))  # capsys's stdout
+        if len(self.calls) == self.stop_at_call:
+            raise KeyboardInterrupt
+        return ["es:" + t.encode("unicode_escape").decode() for t in texts]
+
+
+@pytest.fixture
+def fake(monkeypatch, capsys):
+    """The fake translator that ``translate`` restores; standard output captured by ``capsys``."""
+    translator = FakeTranslator()
+    monkeypatch.setattr("transformer_tf.translate.Translator.from_checkpoint", lambda *a, **k: translator)
+    return translator
+
+
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_one_output_line_per_input_line_whatever_unicode_line_breaks_a_line_holds(
+    source, fake, tmp_path, monkeypatch, capsys
+):
+    data = ("\ufeff" + ODD + "\n").encode("utf-8")
+    if source == "file":
+        (tmp_path / "in.txt").write_bytes(data)
+        where = str(tmp_path / "in.txt")
+    else:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+        where = "-"
+    assert main(["translate", "--file", where]) == 0
+    out = capsys.readouterr().out.split("\n")
+    assert out == ["es:one\\u2028two", "es:three\\x85four\\x0cfive\\x0bsix", "es:seven", "es:last", ""]
+
+
+def test_a_long_file_is_written_chunk_by_chunk_in_input_order(fake, tmp_path, capsys):
+    lines = [f"sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
+    (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["translate", "--file", str(tmp_path / "in.txt"), "--batch-size", "2"]) == 0
+    chunk = 2 * BATCHES_PER_CHUNK
+    # each chunk is translated once the ones before it are written, without a progress bar of its own
+    assert fake.calls == [(chunk, 0, False), (chunk, chunk, False), (len(lines) - 2 * chunk, 2 * chunk, False)]
+    assert capsys.readouterr().out.splitlines() == ["es:" + line for line in lines]
+
+
+def test_a_job_stopped_midway_keeps_every_finished_chunk(fake, tmp_path, capsys):
+    lines = [f"sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
+    (tmp_path / "in.txt").write_text("\n".join(lines), encoding="utf-8")
+    fake.stop_at_call = 3  # Ctrl-C while the third chunk is translated
+    assert main(["translate", "--file", str(tmp_path / "in.txt"), "--batch-size", "2"]) == 130
+    chunk = 2 * BATCHES_PER_CHUNK
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["es:" + line for line in lines[: 2 * chunk]]
+    assert captured.err.strip().endswith("transformer-tf translate: interrupted")
