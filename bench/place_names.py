@@ -17,8 +17,6 @@ import re
 import sys
 from pathlib import Path
 
-from challenge import CHALLENGE, apertium_or_none, challenge, load_systems  # bench/challenge.py
-
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.evaluate import read_labelled_pairs
 from transformer_tf.places import spanish_form
@@ -83,6 +81,9 @@ def main(argv=None):
     parser.add_argument("--hypotheses", metavar="DIR", help="write each system's translations to DIR/NAME.txt")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
+    # bench/challenge.py loads TensorFlow: only once --help and a bad flag have answered
+    from challenge import CHALLENGE, apertium_or_none, challenge, load_systems
+
     try:
         systems = load_systems(args.checkpoint_dir, apertium=False)
         if not args.no_apertium and (system := apertium_or_none()):

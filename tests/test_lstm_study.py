@@ -485,7 +485,7 @@ def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_pat
     search.run_worker(studies, _synthetic([]), trials=2)
     assert main([*base, "--storage", storage, "--variants", "vanilla", "--max-epochs", "3"]) == 2
     err = capsys.readouterr().err
-    assert "jsb-fast/vanilla" in err and "other settings (max_epochs: 60 here 3)" in err
+    assert "jsb-fast/vanilla" in err and "other settings (--max-epochs: 60 here 3)" in err
     kept = optuna.get_all_study_summaries(storage)
     assert [(s.study_name, s.n_trials) for s in kept] == [("jsb-fast/vanilla", 2)]  # nothing lost, nothing added
 

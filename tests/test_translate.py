@@ -133,18 +133,22 @@ def test_scores_are_sacrebleu_corpus_scores():
 def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, capsys):
     from transformer_tf.cli import main
     from transformer_tf.config import TrainConfig
-    from transformer_tf.data import load_splits
+    from transformer_tf.corpus import held_out_splits, split_of
     from transformer_tf.evaluate import evaluation_pairs
 
+    config = TrainConfig.load(trained_dir)
     test_split, categories = evaluation_pairs(trained_dir)
-    assert test_split == load_splits(TrainConfig.load(trained_dir))["test"]  # never seen in training
+    assert test_split == held_out_splits(config)["test"]  # the run's own split, never seen in training
+    assert test_split and all(
+        split_of(en, config.seed, config.val_fraction, config.test_fraction) == "test" for en, _ in test_split
+    )
     assert categories is None
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "20"]) == 0
     assert "20 sentences of the held-out test split, greedy: BLEU" in capsys.readouterr().out
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "5", "--beam", "2"]) == 0
     assert "5 sentences of the held-out test split, beam 2: BLEU" in capsys.readouterr().out
     validation, _ = evaluation_pairs(trained_dir, split="validation")  # to choose a release on
-    assert validation == load_splits(TrainConfig.load(trained_dir))["validation"]
+    assert validation == held_out_splits(config)["validation"]
     assert not {en for en, _ in validation} & {en for en, _ in test_split}
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--split", "validation", "--limit", "3"]) == 0
     assert "3 sentences of the held-out validation split, greedy: BLEU" in capsys.readouterr().out
