@@ -82,6 +82,21 @@ def trained_dir(shared_data, tmp_path_factory):
     return folder / "ckpt"
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for the page tests (tests/headless.py); missing, it skips, and fails under CI."""
+    from headless import chromium, missing_browser
+
+    reason = missing_browser()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
 @pytest.fixture
 def serve_folder():
     """``serve_folder(folder)`` → the ``http://127.0.0.1:PORT`` URL of a local web server for ``folder``.

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from headless import chromium, missing_browser, open_explorer  # tests/headless.py
+from headless import open_explorer  # tests/headless.py
 
 from transformer_tf.attention_maps import KINDS, sentence_attention
 from transformer_tf.cli import main
@@ -58,18 +58,6 @@ def attention(translator):
 @pytest.fixture(scope="module")
 def page_path(attention, tmp_path_factory):
     return write_attention_page(sentence_page(attention, "tiny/folder"), tmp_path_factory.mktemp("page") / PAGE_NAME)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = missing_browser()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    driver = chromium()
-    yield driver
-    driver.quit()
 
 
 def page_json(page):

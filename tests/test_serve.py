@@ -290,20 +290,6 @@ def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
     assert calls == [("a", [1, 3, 4]), ("b", [2]), ("a", [5]), ("bad", [6])]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from headless import chromium, missing_browser  # tests/headless.py
-
-    reason = missing_browser()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    driver = chromium()
-    yield driver
-    driver.quit()
-
-
 def ask(browser, text, model=None):
     """Type ``text``, pick ``model``, submit; wait until the explorer has drawn the answer."""
     from selenium.webdriver.support.ui import Select, WebDriverWait
