@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.evaluate import read_labelled_pairs
 from transformer_tf.places import spanish_form
 
 PLACES = Path(__file__).resolve().parent / "challenge_en_es_places.tsv"
@@ -83,6 +82,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     # bench/challenge.py loads TensorFlow: only once --help and a bad flag have answered
     from challenge import CHALLENGE, apertium_or_none, challenge, load_systems
+
+    from transformer_tf.evaluate import read_labelled_pairs
 
     try:
         systems = load_systems(args.checkpoint_dir, apertium=False)

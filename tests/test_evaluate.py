@@ -112,7 +112,7 @@ def test_evaluate_cli_prints_the_category_table_and_errors_exit_2(labelled, tmp_
     from transformer_tf.cli import main
     from transformer_tf.translate import Translator
 
-    monkeypatch.setattr(Translator, "from_checkpoint", classmethod(lambda cls, d: FixedTranslator(ANSWERS)))
+    monkeypatch.setattr(Translator, "from_checkpoint", classmethod(lambda cls, d, **options: FixedTranslator(ANSWERS)))
     assert main(["evaluate", "--pairs", str(labelled)]) == 0
     out = capsys.readouterr().out
     pairs, categories = read_labelled_pairs(labelled)

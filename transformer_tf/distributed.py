@@ -146,7 +146,7 @@ _WATCHDOG = """
 import os, select, signal, sys
 pid, timeout = int(sys.argv[1]), float(sys.argv[2])
 if not select.select([sys.stdin], [], [], timeout)[0]:
-    print(f"transformer-tf train: error: not every worker of TF_CONFIG came up within {timeout} s; start "
+    print(f"transformer-tf train: error: not every worker of TF_CONFIG came up within {timeout:g} s; start "
           f"all of them (the same command, each with its own task index), or wait longer with "
           f"--worker-timeout SECONDS. Stopping this worker.", file=sys.stderr, flush=True)
     os.kill(pid, signal.SIGKILL)
