@@ -19,6 +19,7 @@ No traceback for any of them: the message names the problem and the fix.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import re
@@ -73,19 +74,44 @@ def import_tensorflow_quietly():
     """
     if "tensorflow" in sys.modules:
         return
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
-        import tensorflow  # noqa: F401
-
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
+    with _keras_without_sklearn():
+        if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
             import tensorflow  # noqa: F401
+
+            return
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 2)
+                import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def _keras_without_sklearn():
+    """While TensorFlow loads, let Keras find no scikit-learn (when nothing imported it yet).
+
+    ``import tensorflow`` imports Keras 3, and Keras imports scikit-learn (and SciPy with it)
+    for one purpose: its ``keras.wrappers.SKLearnClassifier`` family, which no command of this
+    project uses. That import was a quarter of ``import tensorflow``'s CPU time on the project's
+    machine (1.0–2.2 of 5.2–7.4 CPU-seconds, ``/usr/bin/time``). Keras tries the import and
+    records scikit-learn as absent when it fails; a ``None`` in ``sys.modules`` makes it fail.
+    The entry is removed afterwards, so a later ``import sklearn`` (``dm-pipeline``, the grouped
+    split of ``transformer-tf train``) loads it as usual; only Keras' wrappers stay off in
+    this process. A process that imported scikit-learn first keeps everything as it was.
+    """
+    if "sklearn" in sys.modules:
+        yield
+        return
+    sys.modules["sklearn"] = None
+    try:
+        yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
+            del sys.modules["sklearn"]
 
 
 def add_verbose_flag(parser):

@@ -293,3 +293,34 @@ def test_a_command_that_loads_tensorflow_prints_no_tensorflow_log_line(tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "autodiff" in result.stdout or "GradientTape" in result.stdout
     assert result.stderr == ""
+
+
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: ~10 s
+def test_tensorflow_loads_without_scikit_learn_and_scikit_learn_still_imports_after():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    probe = (
+        "import sys, cli_common\n"
+        "cli_common.import_tensorflow_quietly()\n"
+        "print('tensorflow' in sys.modules, 'sklearn' in sys.modules)\n"
+        "import tensorflow as tf, sklearn.base\n"
+        "print(tf.constant(2).numpy() * 2, sklearn.base.BaseEstimator.__name__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-2:] == ["True False", "4 BaseEstimator"], result.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_a_process_that_imported_scikit_learn_first_keeps_it():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(ROOT)
+    probe = (
+        "import sys, sklearn, cli_common\n"
+        "cli_common.import_tensorflow_quietly()\n"
+        "from keras.src.wrappers import fixes\n"
+        "print(fixes.sklearn is sklearn)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == "True", result.stdout[-2000:]
