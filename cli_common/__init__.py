@@ -74,7 +74,7 @@ def import_tensorflow_quietly():
     """
     if "tensorflow" in sys.modules:
         return
-    with _keras_without_sklearn():
+    with _keras_without_unused_extras():
         if os.environ.get("TF_CPP_MIN_LOG_LEVEL") != "3":
             import tensorflow  # noqa: F401
 
@@ -90,28 +90,36 @@ def import_tensorflow_quietly():
             os.close(saved)
 
 
-@contextlib.contextmanager
-def _keras_without_sklearn():
-    """While TensorFlow loads, let Keras find no scikit-learn (when nothing imported it yet).
+#: Optional integrations that Keras imports while TensorFlow loads, and no command here uses:
+#: scikit-learn (and SciPy) for ``keras.wrappers.SKLearnClassifier`` & co., matplotlib's pyplot
+#: for ``keras.visualization``. (pandas, also optional, stays: Keras' ``fit`` uses it to read
+#: DataFrames.)
+KERAS_EXTRAS_NOT_USED = ("sklearn", "matplotlib")
 
-    ``import tensorflow`` imports Keras 3, and Keras imports scikit-learn (and SciPy with it)
-    for one purpose: its ``keras.wrappers.SKLearnClassifier`` family, which no command of this
-    project uses. That import was a quarter of ``import tensorflow``'s CPU time on the project's
-    machine (1.0–2.2 of 5.2–7.4 CPU-seconds, ``/usr/bin/time``). Keras tries the import and
-    records scikit-learn as absent when it fails; a ``None`` in ``sys.modules`` makes it fail.
-    The entry is removed afterwards, so a later ``import sklearn`` (``dm-pipeline``, the grouped
-    split of ``transformer-tf train``) loads it as usual; only Keras' wrappers stay off in
-    this process. A process that imported scikit-learn first keeps everything as it was.
+
+@contextlib.contextmanager
+def _keras_without_unused_extras():
+    """While TensorFlow loads, let Keras find none of :data:`KERAS_EXTRAS_NOT_USED` that
+    nothing has imported yet.
+
+    ``import tensorflow`` imports Keras 3, and Keras tries to import each of those for
+    features this project does not use; together they were about a fifth of ``import
+    tensorflow``'s CPU time on the project's machine (5.8 → 4.6 CPU-seconds, ``/usr/bin/time``,
+    3 runs each). Keras records a module whose import fails as absent, and a ``None`` in
+    ``sys.modules`` makes the import fail. The entries are removed afterwards, so a later
+    ``import sklearn`` (``dm-pipeline``, the grouped split of ``transformer-tf train``) or
+    ``import matplotlib.pyplot`` (the plots) loads it as usual; only those Keras features stay
+    off in this process. A module imported before keeps everything as it was.
     """
-    if "sklearn" in sys.modules:
-        yield
-        return
-    sys.modules["sklearn"] = None
+    hidden = [name for name in KERAS_EXTRAS_NOT_USED if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None
     try:
         yield
     finally:
-        if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
-            del sys.modules["sklearn"]
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def add_verbose_flag(parser):

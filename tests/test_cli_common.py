@@ -296,19 +296,19 @@ def test_a_command_that_loads_tensorflow_prints_no_tensorflow_log_line(tmp_path)
 
 
 @pytest.mark.slow  # a fresh interpreter that imports TensorFlow: ~10 s
-def test_tensorflow_loads_without_scikit_learn_and_scikit_learn_still_imports_after():
+def test_tensorflow_loads_without_keras_unused_extras_and_they_still_import_after():
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(ROOT)
     probe = (
         "import sys, cli_common\n"
         "cli_common.import_tensorflow_quietly()\n"
-        "print('tensorflow' in sys.modules, 'sklearn' in sys.modules)\n"
-        "import tensorflow as tf, sklearn.base\n"
-        "print(tf.constant(2).numpy() * 2, sklearn.base.BaseEstimator.__name__)\n"
+        "print('tensorflow' in sys.modules, 'sklearn' in sys.modules, 'matplotlib' in sys.modules)\n"
+        "import tensorflow as tf, sklearn.base, matplotlib.pyplot as plt\n"
+        "print(tf.constant(2).numpy() * 2, sklearn.base.BaseEstimator.__name__, plt.figure().number)\n"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.splitlines()[-2:] == ["True False", "4 BaseEstimator"], result.stdout[-2000:]
+    assert result.stdout.splitlines()[-2:] == ["True False False", "4 BaseEstimator 1"], result.stdout[-2000:]
 
 
 @pytest.mark.slow
