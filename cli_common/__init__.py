@@ -122,6 +122,19 @@ def _keras_without_unused_extras():
                 del sys.modules[name]
 
 
+def _figures_to_files():
+    """Matplotlib's Agg backend: every command writes figures as files (no window, no display).
+
+    Through ``MPLBACKEND``, which Matplotlib reads when it loads, so that a command that draws
+    nothing never imports it (and Keras, loading with TensorFlow, does not find it:
+    :data:`KERAS_EXTRAS_NOT_USED`); where Matplotlib is already loaded, ``matplotlib.use``.
+    """
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+    else:
+        os.environ["MPLBACKEND"] = "Agg"
+
+
 def add_verbose_flag(parser):
     """``--verbose``: keep TensorFlow's start-up and informational logs (see :func:`quiet_tensorflow`)."""
     parser.add_argument(
@@ -178,9 +191,7 @@ def run(parser, argv, error_type, flags=None):
         quiet_tensorflow(verbose="--verbose" in argv)  # before anything loads TensorFlow
         parser = parser if isinstance(parser, argparse.ArgumentParser) else parser()
         where = parser.prog
-        import matplotlib
-
-        matplotlib.use("Agg")  # every command writes figures as files: no window, no display needed
+        _figures_to_files()
         args = parser.parse_args(argv)
         where = f"{parser.prog} {args.command}"
         return _run_handler(parser, args, where, error_type, flags)
