@@ -54,7 +54,7 @@ NAME_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "en_NZ", "en_IE", "en_IN")
 TAUGHT = 50
 
 
-def _candidates():
+def candidate_places():
     """``{english: spanish}`` of the gazetteer's entries of :data:`SWITCH_KINDS` whose Spanish form differs."""
     return {p.english: p.spanish for p in gazetteer() if p.kind in SWITCH_KINDS and p.differs}
 
@@ -71,6 +71,7 @@ def _first_names():
 
 
 def _word_pattern(forms):
+    """A whole-word, case-sensitive match of any of ``forms``, the longest first (Mexico City before Mexico)."""
     return re.compile(r"(?<![\w'’-])(" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")(?![\w-])")
 
 
@@ -89,7 +90,7 @@ def find_collisions(pairs, taught=TAUGHT):
         on the Spanish side (Japan … Japón): the model has learnt it, and a Spanish form in
         an English sentence is input it never saw.
     """
-    candidates = _candidates()
+    candidates = candidate_places()
     lower = {english.lower(): english for english in candidates}
     lower_pattern, place_pattern = _word_pattern(lower), _word_pattern(candidates)
     found_lower, counts = set(), dict.fromkeys(candidates, 0)
@@ -150,12 +151,12 @@ def switchable_places():
     """``{english: spanish}`` that :func:`code_switch` replaces: the candidates less the collisions.
     Loaded on first use (the gazetteer takes ~0.3 s)."""
     collisions = read_collisions()
-    return {english: spanish for english, spanish in _candidates().items() if english not in collisions}
+    return {english: spanish for english, spanish in candidate_places().items() if english not in collisions}
 
 
 @functools.lru_cache(maxsize=1)
-def _pattern():
-    return _word_pattern(switchable_places())  # longest first: Mexico City before Mexico
+def _switchable_pattern():
+    return _word_pattern(switchable_places())
 
 
 def _part_of_a_longer_name(sentence, match):
@@ -168,13 +169,23 @@ def _part_of_a_longer_name(sentence, match):
     return bool(sentence[: before.start()].strip())  # capitalised but not the first word: a name
 
 
-def code_switch(sentence):
+def code_switch(sentence, places=None):
     """``sentence`` with each safe gazetteer place in its Spanish form (the module's rules).
+
+    Args:
+        sentence: one English sentence.
+        places: ``{english: spanish}`` to switch; None: :func:`switchable_places`.
 
     Returns:
         the sentence, unchanged when it holds no such place.
     """
-    return _pattern().sub(
-        lambda m: m.group(0) if _part_of_a_longer_name(sentence, m) else switchable_places()[m.group(1)],
+    if places is None:
+        places, pattern = switchable_places(), _switchable_pattern()
+    else:
+        pattern = _word_pattern(places) if places else None
+    if pattern is None:
+        return sentence
+    return pattern.sub(
+        lambda m: m.group(0) if _part_of_a_longer_name(sentence, m) else places[m.group(1)],
         sentence,
     )
