@@ -28,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import cli_common
+from transformer_tf.config import PLACES
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
@@ -40,7 +41,7 @@ def add_places_choice(parser):
     parser.add_argument(
         "--places",
         choices=PLACES_CHOICES,
-        default="off",
+        default="on" if PLACES else "off",
         help="the models without the place pre-pass (Warsaw → Varsovia in the input: transformer-tf translate "
         "--places), with it, or both side by side (default %(default)s)",
     )

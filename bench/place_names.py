@@ -18,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 
+from transformer_tf.config import PLACES as PRE_PASS_DEFAULT
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.places import spanish_form
 
@@ -81,8 +82,9 @@ def main(argv=None):
     parser.add_argument(
         "--places",
         choices=("off", "on", "both"),
-        default="off",
-        help="the models without the place pre-pass (transformer-tf translate --places), with it, or both",
+        default="on" if PRE_PASS_DEFAULT else "off",
+        help="the models without the place pre-pass (transformer-tf translate --places), with it, or both "
+        "(default %(default)s)",
     )
     parser.add_argument("--hypotheses", metavar="DIR", help="write each system's translations to DIR/NAME.txt")
     parser.add_argument("--batch-size", type=int, default=64)

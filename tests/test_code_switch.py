@@ -13,7 +13,7 @@ from transformer_tf.code_switch import (
     switchable_places,
     training_pairs,
 )
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
 from transformer_tf.places import gazetteer
 from transformer_tf.tokenizer import END_ID, START_ID
 
@@ -118,7 +118,7 @@ def test_a_translator_with_places_sends_the_spanish_form_to_the_model():
             return np.asarray(inp)[:, 1:]
 
     tokenizer = _CopyTokenizer()
-    plain = CopyTranslator(None, tokenizer, tokenizer, max_tokens=80, exact=True)
+    plain = CopyTranslator(None, tokenizer, tokenizer, max_tokens=80, exact=True, places=False)
     switched = CopyTranslator(None, tokenizer, tokenizer, max_tokens=80, exact=True, places=True)
     sentences = ["They live in Warsaw.", "Tom is tired.", "I like French food."]
     assert plain.translate(sentences, progress=False) == sentences
@@ -143,5 +143,6 @@ def test_the_place_flag_is_on_translate_evaluate_and_serve():
 
     parser = build_parser()
     for command in (["translate", "x"], ["evaluate"], ["serve"]):
+        assert parser.parse_args(command).places is PLACES
         assert parser.parse_args([*command, "--places"]).places is True
         assert parser.parse_args([*command, "--no-places"]).places is False
