@@ -8,6 +8,7 @@ translate the same either way), without and with the pre-pass, and prints sacreB
 chrF on them: the test split is not looked at.
 
     python bench/place_taught.py [--checkpoint-dir checkpoints/en_es] [--thresholds 1,5,10,20,50,none]
+    python bench/place_taught.py --split test --thresholds 50      # only to report the choice
 """
 
 import argparse
@@ -18,6 +19,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint-dir", default=None, metavar="DIR", help="(default: the shipped model)")
     parser.add_argument("--thresholds", default="1,5,10,20,50,none", help="comma-separated; none: no such rule")
+    parser.add_argument(
+        "--split",
+        choices=("validation", "test"),
+        default="validation",
+        help="choose on validation (default); test only to report the chosen threshold",
+    )
     args = parser.parse_args(argv)
     import cli_common
 
@@ -35,12 +42,12 @@ def main(argv=None):
     other = set(find_collisions(pairs, taught=sys.maxsize))  # the lower-case words and first names
     counts = {e: int(r.split()[2]) for e, r in find_collisions(pairs, taught=1).items() if r.startswith("taught")}
     everything = {e: s for e, s in candidate_places().items() if e not in other}
-    validation, _ = evaluation_pairs(folder, split="validation")
-    changed = [(en, es) for en, es in validation if code_switch(en, everything) != en]
+    held_out, _ = evaluation_pairs(folder, split=args.split)
+    changed = [(en, es) for en, es in held_out if code_switch(en, everything) != en]
     sources, references = [en for en, _ in changed], [[es for _, es in changed]]
     translator = Translator.from_checkpoint(folder)
     plain = translator.translate(sources, progress=False)
-    print(f"{len(changed)} of {len(validation):,} validation sentences hold a place the pre-pass can switch\n")
+    print(f"{len(changed)} of {len(held_out):,} {args.split} sentences hold a place the pre-pass can switch\n")
     print("| TAUGHT | sentences switched | BLEU without | BLEU with | chrF without | chrF with |")
     print("|---|---:|---:|---:|---:|---:|")
     for taught in thresholds:
