@@ -1,17 +1,21 @@
-"""The place pre-pass (code-switching of the source): which places it writes in Spanish, which
-it leaves alone and why, and that a translator with ``places=True`` carries the Spanish form."""
+"""The place pre-pass (code-switching of the source, with stand-ins): which places it writes in
+Spanish, which it leaves alone and why, and that a translator with ``places=True`` carries the
+Spanish form."""
 
 import numpy as np
 import pytest
 
 from transformer_tf.code_switch import (
+    STAND_INS,
     SWITCH_KINDS,
     TAUGHT,
     code_switch,
     find_collisions,
     read_collisions,
+    restore_places,
     switchable_places,
     training_pairs,
+    with_stand_ins,
 )
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
 from transformer_tf.places import gazetteer
@@ -110,19 +114,51 @@ class _CopyTokenizer:
         return "".join(chr(i) for i in ids if i > END_ID)
 
 
-def test_a_translator_with_places_sends_the_spanish_form_to_the_model():
-    from transformer_tf.translate import Translator
+def test_places_go_to_the_model_as_stand_ins_and_come_back_in_spanish():
+    assert with_stand_ins("From Berlin to Warsaw.") == (
+        "From Boston to Chicago.",
+        {"Boston": "Berlín", "Chicago": "Varsovia"},
+    )
+    assert with_stand_ins("Boston and Berlin.") == ("Boston and Chicago.", {"Chicago": "Berlín"})  # Boston is taken
+    assert with_stand_ins("Tom is tired.") == ("Tom is tired.", {})
+    seven = "Vienna, Prague, Lisbon, Athens, Moscow, Brussels and Warsaw."
+    source, stand_ins = with_stand_ins(seven)
+    assert list(stand_ins) == list(STAND_INS) and source.endswith("and Varsovia.")  # no stand-in left
+    assert (
+        restore_places("De Boston a Chicago.", {"Boston": "Berlín", "Chicago": "Varsovia"}) == "De Berlín a Varsovia."
+    )
+    assert restore_places("De Bostonia a Chicago.", {"Boston": "Berlín", "Chicago": "Varsovia"}) is None  # lost
+    assert restore_places("Boston, Boston.", {"Boston": "Berlín"}) is None  # doubled
 
-    class CopyTranslator(Translator):
-        def generate(self, inp, beam=1):  # a model that copies its input, as ours does names
-            return np.asarray(inp)[:, 1:]
 
-    tokenizer = _CopyTokenizer()
-    plain = CopyTranslator(None, tokenizer, tokenizer, max_tokens=80, exact=True, places=False)
-    switched = CopyTranslator(None, tokenizer, tokenizer, max_tokens=80, exact=True, places=True)
-    sentences = ["They live in Warsaw.", "Tom is tired.", "I like French food."]
-    assert plain.translate(sentences, progress=False) == sentences
-    assert switched.translate(sentences, progress=False) == ["They live in Varsovia.", *sentences[1:]]
+class _StandInTranslator:
+    """A :class:`Translator` on a stand-in model that copies its input, as ours does names;
+    ``garble``: a stand-in it writes wrong (then the translator falls back on code-switching)."""
+
+    def __new__(cls, places, garble=None):
+        from transformer_tf.translate import Translator
+
+        tokenizer = _CopyTokenizer()
+
+        class CopyTranslator(Translator):
+            def generate(self, inp, beam=1):
+                texts = [tokenizer.decode(row) for row in np.asarray(inp)]
+                if garble:
+                    texts = [t.replace(garble, garble + "ia") for t in texts]
+                rows = [ids[1:] for ids in tokenizer.encode(texts)]
+                width = max(map(len, rows))
+                return np.array([row + [0] * (width - len(row)) for row in rows])
+
+        return CopyTranslator(None, tokenizer, tokenizer, max_tokens=80, exact=True, places=places)
+
+
+def test_a_translator_with_places_writes_the_spanish_form_and_leaves_other_sentences_alone():
+    sentences = ["They live in Warsaw.", "Tom is tired.", "I like French food.", ""]
+    assert _StandInTranslator(places=False).translate(sentences, progress=False) == sentences
+    expected = ["They live in Varsovia.", *sentences[1:]]
+    assert _StandInTranslator(places=True).translate(sentences, progress=False) == expected
+    # the stand-in garbled: the sentence is translated again with the Spanish form in the input
+    assert _StandInTranslator(places=True, garble="Boston").translate(sentences, progress=False) == expected
 
 
 @pytest.mark.slow  # restores the shipped model

@@ -1,4 +1,4 @@
-"""Places in their Spanish form before translation: code-switching of the source.
+"""Places in their Spanish form at translation time: code-switching of the source, with stand-ins.
 
 The shipped model copies capitalised names well but does not know that Warsaw is Varsovia
 in Spanish. Code-switching (Song et al., NAACL 2019, "Code-Switching for Enhancing NMT
@@ -8,6 +8,19 @@ time without retraining: the English term is replaced *in the source* by its Spa
 and the model carries it over:
 
     They live in Warsaw.   →   They live in Varsovia.   →   Viven en Varsovia.
+
+The shipped model copies a Spanish form such as Varsovia, but garbles one whose pieces it
+never saw in an English sentence (Berlín → "la sedín", Copenhague → "Co pianhague"). So the
+translator (``Translator(places=True)``) goes one step further, as the placeholder methods
+do (Crego et al., 2016, "SYSTRAN's Pure Neural Machine Translation Systems"): the place goes
+to the model as a **stand-in** city it copies unchanged (:data:`STAND_INS`: Boston, …), and
+the stand-in in the output is replaced by the Spanish form (:func:`with_stand_ins`,
+:func:`restore_places`):
+
+    from Berlin to Warsaw   →   from Boston to Chicago   →   de Boston a Chicago   →   de Berlín a Varsovia
+
+Where a stand-in does not come back exactly once, the sentence is translated again with
+the Spanish forms in the input (:func:`code_switch`).
 
 The model itself still does not know the place; this pre-pass does the work. The Spanish
 forms are the gazetteer's (:mod:`transformer_tf.places`), and only where they are safe:
@@ -52,6 +65,10 @@ NAME_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "en_NZ", "en_IE", "en_IN")
 # a place the training split pairs with its Spanish form this often is left to the model (chosen on
 # the validation split: docs/transformer_tf.md#places-that-change-in-spanish)
 TAUGHT = 50
+# Cities the shipped model copies unchanged (corpus places kept in Spanish, among
+# transformer_tf.augment.SAME_IN_SPANISH; Boston is the corpus' most frequent place): the
+# stand-ins that carry a place through the model (with_stand_ins)
+STAND_INS = ("Boston", "Chicago", "Denver", "Dallas", "Houston", "Miami")
 
 
 def candidate_places():
@@ -189,3 +206,42 @@ def code_switch(sentence, places=None):
         lambda m: m.group(0) if _part_of_a_longer_name(sentence, m) else places[m.group(1)],
         sentence,
     )
+
+
+def with_stand_ins(sentence):
+    """``sentence`` with each place :func:`code_switch` would switch replaced by a stand-in
+    city of :data:`STAND_INS` that the sentence does not hold (past the sixth place, by its
+    Spanish form), and which stand-in is which place.
+
+    Returns:
+        ``(sentence for the model, {stand_in: spanish})``:
+        ``"From Berlin to Warsaw."`` → ``("From Boston to Chicago.", {"Boston": "Berlín", "Chicago": "Varsovia"})``.
+    """
+    places, free, stand_ins = switchable_places(), [c for c in STAND_INS if not _has_word(c, sentence)], {}
+
+    def replace(match):
+        if _part_of_a_longer_name(sentence, match):
+            return match.group(0)
+        spanish = places[match.group(1)]
+        if not free:
+            return spanish
+        stand_ins[free[0]] = spanish
+        return free.pop(0)
+
+    return _switchable_pattern().sub(replace, sentence), stand_ins
+
+
+def restore_places(translation, stand_ins):
+    """The model's ``translation`` with each stand-in replaced by its place's Spanish form, or
+    None when a stand-in is not in it exactly once (then the caller falls back on
+    :func:`code_switch`)."""
+    for stand_in in stand_ins:
+        if len(re.findall(rf"(?<![\w-]){stand_in}(?![\w-])", translation)) != 1:
+            return None
+    for stand_in, spanish in stand_ins.items():
+        translation = re.sub(rf"(?<![\w-]){stand_in}(?![\w-])", lambda _, s=spanish: s, translation)
+    return translation
+
+
+def _has_word(word, text):
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None

@@ -37,11 +37,12 @@ class Translator:
             end of its batch (:func:`greedy_decode`, the reference) instead of the fast path
             (:class:`~transformer_tf.fast_decode.FastGreedy`: the shortlist, finished
             sentences leaving the batch). Beam search is the same either way.
-        places: before translation, write the gazetteer's places in their Spanish form in
-            the English sentence (:func:`~transformer_tf.code_switch.code_switch`: "in
-            Warsaw" → "in Varsovia"), which the model then copies; the model itself does not
-            know them. On by default (:data:`~transformer_tf.config.PLACES`); the gazetteer
-            is loaded on the first translation (~0.5 s).
+        places: impose the gazetteer's Spanish form of the places in the input
+            (:mod:`transformer_tf.code_switch`: "in Warsaw" → "en Varsovia"): the model sees
+            a stand-in city it copies (Boston), which is replaced by the Spanish form in its
+            output; the model itself does not know the places. On by default
+            (:data:`~transformer_tf.config.PLACES`); the gazetteer is loaded on the first
+            translation (~0.5 s).
     """
 
     def __init__(
@@ -154,16 +155,29 @@ class Translator:
 
     def translate_sentences(self, sentences, batch_size=64, beam=1, progress=True):
         """Translate a list of single sentences (no splitting); Spanish strings in order.
-        ``progress``: as :meth:`translate`'s."""
+        ``progress``: as :meth:`translate`'s. With ``places``, each place goes to the model as a
+        stand-in it copies and comes back in its Spanish form; where the stand-in does not come
+        back once, the sentence is translated again with the Spanish form in the input
+        (:mod:`transformer_tf.code_switch`)."""
+        if not self.places:
+            return self._decode_sentences(sentences, batch_size, beam, progress)
+        from transformer_tf.code_switch import code_switch, restore_places, with_stand_ins
+
+        prepared = [with_stand_ins(s) for s in sentences]
+        decoded = self._decode_sentences([source for source, _ in prepared], batch_size, beam, progress)
+        results = [restore_places(out, stand_ins) for out, (_, stand_ins) in zip(decoded, prepared)]
+        missed = [i for i, result in enumerate(results) if result is None]
+        again = self._decode_sentences([code_switch(sentences[i]) for i in missed], batch_size, beam, False)
+        for i, result in zip(missed, again):
+            results[i] = result
+        return results
+
+    def _decode_sentences(self, sentences, batch_size, beam, progress):
+        """:meth:`translate_sentences` of the sentences as given (no place pre-pass)."""
         self._decoder(beam)  # a bad beam size fails before any work
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
-        sources = [sentences[i] for i in todo]
-        if self.places:
-            from transformer_tf.code_switch import code_switch
-
-            sources = [code_switch(s) for s in sources]
-        ids = dict(zip(todo, self.encode_sources(sources)))
+        ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
         todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
         starts = range(0, len(todo), batch_size)
         # progress on standard error, shown only on a terminal and for more than one batch
