@@ -42,7 +42,7 @@ def add_places_choice(parser):
         "--places",
         choices=PLACES_CHOICES,
         default="on" if PLACES else "off",
-        help="the models without the place pre-pass (Warsaw → Varsovia in the input: transformer-tf translate "
+        help="the models without the place pre-pass (Warsaw → Varsovia: transformer-tf translate "
         "--places), with it, or both side by side (default %(default)s)",
     )
 

@@ -23,8 +23,9 @@ def add_places_flag(parser):
         "--places",
         action=argparse.BooleanOptionalAction,
         default=PLACES,
-        help="write the gazetteer's places in their Spanish form in the English input before translating "
-        "(Warsaw → Varsovia; the model copies them; languages and ambiguous names are left alone) "
+        help="write the gazetteer's places in their Spanish form (Warsaw → Varsovia): each goes to the model as a "
+        "stand-in city it copies, then the Spanish form takes its place; languages and ambiguous names are left "
+        "alone; --no-places: the model alone "
         "(default: %(default)s)",
     )
 
