@@ -28,10 +28,23 @@ import warnings
 from pathlib import Path
 
 import cli_common
+from transformer_tf.config import PLACES
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 CHALLENGE = Path(__file__).resolve().parent / "challenge_en_es.tsv"
+PLACES_CHOICES = {"off": (False,), "on": (True,), "both": (False, True)}
+
+
+def add_places_choice(parser):
+    """``--places off|on|both``: each model without, with, or without and with the place pre-pass."""
+    parser.add_argument(
+        "--places",
+        choices=PLACES_CHOICES,
+        default="on" if PLACES else "off",
+        help="the models without the place pre-pass (Warsaw → Varsovia: transformer-tf translate "
+        "--places), with it, or both side by side (default %(default)s)",
+    )
 
 
 def build_parser():
@@ -51,6 +64,7 @@ def build_parser():
         help="labelled pairs english<TAB>spanish<TAB>category (default: the challenge set)",
     )
     parser.add_argument("--no-apertium", action="store_true", help="leave apertium -u eng-spa out")
+    add_places_choice(parser)
     parser.add_argument("--hypotheses", metavar="DIR", help="write each system's translations to DIR/NAME.txt")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--beam", type=int, default=1, help="beam size for the models (default 1: greedy)")
@@ -120,12 +134,15 @@ def apertium_or_none(pair="eng-spa"):
     return system
 
 
-def load_systems(checkpoint_dirs, apertium):
-    """``{name: system}``: each checkpoint folder under its path as given, then Apertium."""
+def load_systems(checkpoint_dirs, apertium, places="off"):
+    """``{name: system}``: each checkpoint folder under its path as given (``+ places`` when
+    with the place pre-pass; ``places``: a key of :data:`PLACES_CHOICES`), then Apertium."""
     systems = {}
     for folder in checkpoint_dirs:
-        name = str(folder) if str(folder) not in systems else f"{folder} #{len(systems) + 1}"
-        systems[name] = Translator.from_checkpoint(folder)
+        for with_places in PLACES_CHOICES[places]:
+            name = str(folder) + (" + places" if with_places else "")
+            name = name if name not in systems else f"{name} #{len(systems) + 1}"
+            systems[name] = Translator.from_checkpoint(folder, places=with_places)
     if apertium and (system := apertium_or_none()):
         systems["apertium"] = system
     return systems
@@ -208,7 +225,7 @@ def main(argv=None):
     if args.speed and not args.checkpoint_dir:
         parser.error("--speed takes the held-out sentences from the first --checkpoint-dir's config.")
     try:
-        systems = load_systems(args.checkpoint_dir, apertium=not args.no_apertium)
+        systems = load_systems(args.checkpoint_dir, apertium=not args.no_apertium, places=args.places)
         if not systems:
             parser.error("no system to run: give --checkpoint-dir DIR or install apertium-en-es.")
         challenge(systems, args.pairs, args.batch_size, args.beam, args.hypotheses)

@@ -9,7 +9,8 @@ those it does not (Munich → Múnich), and the copy cases (Budapest). A form co
 stands in the translation as a word, case aside (``el Cairo`` counts for ``El Cairo``), as
 often as the English form stands in the input.
 
-    python bench/place_names.py --checkpoint-dir checkpoints/en_es [--checkpoint-dir runs/ft] [--hypotheses DIR]
+    python bench/place_names.py --checkpoint-dir checkpoints/en_es [--checkpoint-dir runs/ft] [--places both]
+        [--hypotheses DIR]
 """
 
 import argparse
@@ -17,6 +18,7 @@ import re
 import sys
 from pathlib import Path
 
+from transformer_tf.config import PLACES as PRE_PASS_DEFAULT
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.places import spanish_form
 
@@ -77,6 +79,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint-dir", action="append", default=[], metavar="DIR", help="repeat for several")
     parser.add_argument("--no-apertium", action="store_true", help="leave apertium -u eng-spa out")
+    parser.add_argument(
+        "--places",
+        choices=("off", "on", "both"),
+        default="on" if PRE_PASS_DEFAULT else "off",
+        help="the models without the place pre-pass (transformer-tf translate --places), with it, or both "
+        "(default %(default)s)",
+    )
     parser.add_argument("--hypotheses", metavar="DIR", help="write each system's translations to DIR/NAME.txt")
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args(argv)
@@ -86,7 +95,7 @@ def main(argv=None):
     from transformer_tf.evaluate import read_labelled_pairs
 
     try:
-        systems = load_systems(args.checkpoint_dir, apertium=False)
+        systems = load_systems(args.checkpoint_dir, apertium=False, places=args.places)
         if not args.no_apertium and (system := apertium_or_none()):
             systems["apertium"] = system
         if not systems:

@@ -56,6 +56,8 @@ inference
     - :mod:`~transformer_tf.fast_decode`  fast greedy decoding: the shortlist, finished sentences
       leaving the batch, bfloat16 layers (``--exact``: the reference path)
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
+    - :mod:`~transformer_tf.code_switch`  the place pre-pass: gazetteer places written in Spanish in
+      the English input (Warsaw → Varsovia; ``--places``), which the model copies
     - :mod:`~transformer_tf.translate`    ``Translator``: restore a model, translate texts
     - :mod:`~transformer_tf.attention_maps`  ``sentence_attention``: every attention matrix for a sentence
     - :mod:`~transformer_tf.export`       a SavedModel from string to string

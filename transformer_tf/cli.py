@@ -34,7 +34,7 @@ from transformer_tf.config import (
     TrainConfig,
 )
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve_cli import add_serve_parser
+from transformer_tf.serve_cli import add_places_flag, add_serve_parser
 
 
 def build_parser():
@@ -149,6 +149,7 @@ def _add_translate(sub, common):
     _add_checkpoint_dir(translate)
     _add_batch_and_beam(translate, "beam search with N beams")
     _add_exact(translate)
+    add_places_flag(translate)
     return translate, _translate
 
 
@@ -174,6 +175,7 @@ def _add_evaluate(sub, common):
     evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
     _add_batch_and_beam(evaluate, "beam size")
     _add_exact(evaluate)
+    add_places_flag(evaluate)
     return evaluate, _evaluate
 
 
@@ -339,7 +341,7 @@ def _translate(args):
     from transformer_tf.translate import Translator
 
     sentences = _read_sentences(args)
-    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact)
+    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact, places=args.places)
     chunk = max(args.batch_size, 1) * BATCHES_PER_CHUNK  # a bad --batch-size is the translator's to refuse
     # progress on standard error, shown only on a terminal and for more than one chunk
     with tqdm(
@@ -359,7 +361,7 @@ def _evaluate(args):
     from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
     from transformer_tf.translate import Translator
 
-    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact)
+    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact, places=args.places)
     pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or f"the held-out {args.split} split"

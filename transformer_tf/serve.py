@@ -29,7 +29,7 @@ import socket
 import sys
 from pathlib import Path
 
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
 from transformer_tf.errors import TransformerTFError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -64,11 +64,12 @@ class ServedModel:
     config: dict
 
 
-def load_models(folders):
+def load_models(folders, places=PLACES):
     """Restore each folder's translator once; ``{name: ServedModel}`` in the folders' order.
 
-    A model's name is its folder's name (``checkpoints/en_es`` → ``en_es``). Each greedy
-    decoder is traced here (seconds), so the first request is as fast as the others.
+    A model's name is its folder's name (``checkpoints/en_es`` → ``en_es``); ``places``: as
+    :class:`~transformer_tf.translate.Translator`'s. Each greedy decoder is traced here
+    (seconds), so the first request is as fast as the others.
 
     Raises:
         TransformerTFError: no folder, two folders with one name, or a folder without a model.
@@ -90,7 +91,7 @@ def load_models(folders):
         names[name] = folder
     models = {}
     for name, folder in names.items():
-        translator = Translator.from_checkpoint(folder)
+        translator = Translator.from_checkpoint(folder, places=places)
         translator.translate(["Hello."])  # traces the greedy decoder now, not on the first request
         models[name] = ServedModel(
             name, str(folder), translator, describe_model(translator), read_config_json(Path(folder))

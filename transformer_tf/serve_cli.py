@@ -1,8 +1,11 @@
 """The ``transformer-tf serve`` sub-command: its flags and its handler (the app is
-:mod:`transformer_tf.serve`; :mod:`transformer_tf.cli` only registers this parser)."""
+:mod:`transformer_tf.serve`; :mod:`transformer_tf.cli` only registers this parser), and the
+``--places`` flag it shares with ``translate`` and ``evaluate``."""
 
+import argparse
 import dataclasses
 
+from transformer_tf.config import PLACES
 from transformer_tf.errors import TransformerTFError
 
 LIMIT_HELPS = {
@@ -11,6 +14,20 @@ LIMIT_HELPS = {
     "max_chars": "most characters in one text",
     "max_beam": "widest beam search a request may ask for",
 }
+
+
+def add_places_flag(parser):
+    """``--places``/``--no-places`` of serve, translate and evaluate: the ``places`` option of
+    :class:`~transformer_tf.translate.Translator`."""
+    parser.add_argument(
+        "--places",
+        action=argparse.BooleanOptionalAction,
+        default=PLACES,
+        help="write the gazetteer's places in their Spanish form (Warsaw → Varsovia): each goes to the model as a "
+        "stand-in city it copies, then the Spanish form takes its place; languages and ambiguous names are left "
+        "alone; --no-places: the model alone "
+        "(default: %(default)s)",
+    )
 
 
 def add_serve_parser(sub, common):
@@ -57,6 +74,7 @@ def add_serve_parser(sub, common):
             metavar="N",
             help=f"{LIMIT_HELPS[field.name]} (default %(default)s)",
         )
+    add_places_flag(serve)
     return serve, run_serve
 
 
@@ -72,6 +90,6 @@ def run_serve(args):
     if not 0 <= args.batch_wait_ms <= 1000:
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
-    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS)
+    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, places=args.places)
     app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000)
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
