@@ -255,11 +255,13 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
 
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--max-chars", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", "70000"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--decode-threads", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
     assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
+    assert "--decode-threads 0: give a whole number ≥ 1" in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
 
 
