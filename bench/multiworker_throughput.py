@@ -51,7 +51,7 @@ with open(sys.argv[4], "w") as f:
 
 def run(settings, strategy, workers, folder):
     """Epoch times (seconds) of one process or of the chief of ``workers`` processes."""
-    from transformer_tf.distributed import local_tf_configs
+    from transformer_tf.worker_startup import local_tf_configs
 
     configs = local_tf_configs(workers)
     procs = []

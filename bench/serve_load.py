@@ -6,10 +6,14 @@ with the batch throughput of ``translate --file`` on the same sentences, in the 
                                [--screenshot notebooks/figures/serve_page.png]
 
 Prints one row per client count: requests/s, p50 and p99 latency, errors (any answer but
-200, or a connection error), the mean decode batch the server formed and the share of the
-time its worker thread spent decoding (its /api/health counters), the share of answers
+200, or a connection error), the decode batches the server formed (mean size, the
+10/50/90th percentiles of their sizes, the mean time a batch waited for more requests after
+its first) and the share of the time its worker threads spent decoding, summed (its /api/health
+counters), the share of answers
 equal to the batch translation of the same sentence, and the ratio of sentences/s to
-``translate --file``; last, the same ratio for ``Translator.translate`` on unsorted groups
+``translate --file``; the server's sentences per CPU-second (its process, all threads, from
+``/proc``) against ``translate --file``'s (less moved by other work on a shared machine than
+wall-clock rates); last, the same wall-clock ratio for ``Translator.translate`` on unsorted groups
 of N sentences in this process, no server (:func:`group_throughput`: what N one-sentence
 clients can give at best). ``translate --file`` is ``Translator.translate(sentences,
 batch_size=64)`` (what the command runs, without its start-up), timed in this process
@@ -20,9 +24,11 @@ its own process with the default models (``checkpoints/en_es`` and
 """
 
 import argparse
+import collections
 import http.client
 import itertools
 import json
+import os
 import random
 import re
 import subprocess
@@ -88,9 +94,9 @@ def client(address, sentences, counter, stop_at, results):
     connection.close()
 
 
-def load(address, sentences, clients, seconds, expected):
+def load(address, sentences, clients, seconds, expected, server_pid):
     """One row of the table: ``clients`` threads for ``seconds``."""
-    before = get(address, "/api/health")
+    before, cpu = get(address, "/api/health"), cpu_seconds(server_pid)
     results, counter = [], itertools.count(random.randrange(len(sentences)))
     start = time.perf_counter()
     threads = [
@@ -102,7 +108,7 @@ def load(address, sentences, clients, seconds, expected):
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - start
-    after = get(address, "/api/health")
+    after, cpu = get(address, "/api/health"), cpu_seconds(server_pid) - cpu
     latencies = sorted(latency for latency, _, translation in results if translation is not None)
     answered = len(latencies)
     batches = after["batches"] - before["batches"]
@@ -110,21 +116,47 @@ def load(address, sentences, clients, seconds, expected):
         "clients": clients,
         "requests": len(results),
         "per_second": answered / elapsed,
+        "per_cpu_second": answered / cpu if cpu > 0 else float("nan"),
         "p50": 1000 * latencies[answered // 2] if answered else float("nan"),
         "p99": 1000 * latencies[min(answered - 1, int(answered * 0.99))] if answered else float("nan"),
         "errors": len(results) - answered,
         "mean_batch": (after["batched_texts"] - before["batched_texts"]) / max(batches, 1),
         "decoding": (after["batch_seconds"] - before["batch_seconds"]) / elapsed,
+        # (a server older than these two counters: 0 and "-")
+        "wait_ms": 1000 * (after.get("gather_seconds", 0) - before.get("gather_seconds", 0)) / max(batches, 1),
+        "sizes": batch_size_deciles(before.get("batch_sizes", {}), after.get("batch_sizes", {})),
         "same": sum(translation == expected[s] for _, s, translation in results if translation is not None)
         / max(answered, 1),
     }
 
 
+def batch_size_deciles(before, after):
+    """``"p10/p50/p90"`` of the sizes of the batches formed between two ``/api/health`` answers."""
+    counts = collections.Counter({int(k): v for k, v in after.items()})
+    counts.subtract({int(k): v for k, v in before.items()})
+    sizes = sorted(collections.Counter({k: v for k, v in counts.items() if v > 0}).elements())
+    if not sizes:
+        return "-"
+    return "/".join(str(sizes[min(len(sizes) - 1, int(q * len(sizes)))]) for q in (0.1, 0.5, 0.9))
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds process ``pid`` has used (all its threads; Linux ``/proc``), or NaN."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def batch_throughput(translator, sentences):
-    """Sentences/s of ``Translator.translate(sentences, batch_size=64)`` (``translate --file``)."""
-    start = time.perf_counter()
+    """``(sentences/s, sentences per CPU-second of this process, translations)`` of
+    ``Translator.translate(sentences, batch_size=64)`` (``translate --file``)."""
+    start, cpu = time.perf_counter(), cpu_seconds(os.getpid())
     translations = translator.translate(sentences, batch_size=64)
-    return len(sentences) / (time.perf_counter() - start), dict(zip(sentences, translations))
+    cpu = cpu_seconds(os.getpid()) - cpu
+    rate = len(sentences) / (time.perf_counter() - start)
+    return rate, len(sentences) / cpu if cpu > 0 else float("nan"), dict(zip(sentences, translations))
 
 
 def group_throughput(translator, sentences, size):
@@ -137,6 +169,30 @@ def group_throughput(translator, sentences, size):
     for i in range(0, len(sentences), size):
         translator.translate(sentences[i : i + size], batch_size=size)
     return len(sentences) / (time.perf_counter() - start)
+
+
+def print_table(rows, baselines, cpu_baselines):
+    """One row per client count; ``baselines``: ``translate --file``'s sentences/s before, between
+    and after the rows (each row's ratio is against the mean of the two around it), and
+    ``cpu_baselines`` its sentences per CPU-second at the same times."""
+    print(
+        "| clients | requests/s | p50 ms | p99 ms | errors | mean batch | batch sizes p10/p50/p90 "
+        "| wait per batch ms | decoding (threads summed) | same as batch "
+        "| translate --file around the row | ratio | per CPU-second: server / translate --file "
+        "| unsorted groups of N in-process, ratio |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for i, row in enumerate(rows):
+        batch = (baselines[i] + baselines[i + 1]) / 2
+        cpu_batch = (cpu_baselines[i] + cpu_baselines[i + 1]) / 2
+        print(
+            f"| {row['clients']} | {row['per_second']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
+            f"{row['errors']} | {row['mean_batch']:.1f} | {row['sizes']} | {row['wait_ms']:.0f} | "
+            f"{100 * row['decoding']:.0f}% | {100 * row['same']:.1f}% | {batch:.1f} | "
+            f"{100 * row['per_second'] / batch:.0f}% | "
+            f"{row['per_cpu_second']:.0f} / {cpu_batch:.0f} = {100 * row['per_cpu_second'] / cpu_batch:.0f}% | "
+            f"{100 * row['ceiling'] / batch:.0f}% |"
+        )
 
 
 def screenshot(url, path):
@@ -167,6 +223,7 @@ def build_parser():
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count (default %(default)s)")
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
     parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="the server's flag (default %(default)s)")
+    parser.add_argument("--decode-threads", type=int, default=2, help="the server's flag (default %(default)s)")
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "spa-eng" / "spa.txt"))
     parser.add_argument(
         "--screenshot", metavar="PNG", help="also save the live page, e.g. notebooks/figures/serve_page.png"
@@ -183,34 +240,28 @@ def main():
     from transformer_tf.translate import Translator
 
     sentences = corpus_sentences(args.data, args.sentences)
-    process, address = start_server(["--batch-wait-ms", str(args.batch_wait_ms)])
+    process, address = start_server(
+        ["--batch-wait-ms", str(args.batch_wait_ms), "--decode-threads", str(args.decode_threads)]
+    )
     try:
         translator = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es")
         translator.translate(sentences[:64])  # trace the decoder before timing
-        baselines, expected = zip(*[batch_throughput(translator, sentences)])
+        baselines, cpu_baselines, expected = zip(*[batch_throughput(translator, sentences)])
         rows = []
         for clients in args.clients:  # translate --file timed before and after each row: the machine is shared
-            rows.append(load(address, sentences, clients, args.seconds, expected[0]))
+            rows.append(load(address, sentences, clients, args.seconds, expected[0], process.pid))
             rows[-1]["ceiling"] = group_throughput(translator, sentences, clients)
-            baselines += (batch_throughput(translator, sentences)[0],)
+            rate, cpu_rate, _ = batch_throughput(translator, sentences)
+            baselines, cpu_baselines = baselines + (rate,), cpu_baselines + (cpu_rate,)
         print(
             f"translate --file (batch 64, {len(sentences)} sentences), sentences/s before, between and after "
             f"the rows: {', '.join(f'{b:.1f}' for b in baselines)}"
         )
-        print(f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy\n")
         print(
-            "| clients | requests/s | p50 ms | p99 ms | errors | mean batch | worker busy | same as batch "
-            "| translate --file around the row | ratio | unsorted groups of N in-process, ratio |"
+            f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy, "
+            f"serve --batch-wait-ms {args.batch_wait_ms:g} --decode-threads {args.decode_threads}\n"
         )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for i, row in enumerate(rows):
-            batch = (baselines[i] + baselines[i + 1]) / 2
-            print(
-                f"| {row['clients']} | {row['per_second']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
-                f"{row['errors']} | {row['mean_batch']:.1f} | {100 * row['decoding']:.0f}% | "
-                f"{100 * row['same']:.1f}% | {batch:.1f} | "
-                f"{100 * row['per_second'] / batch:.0f}% | {100 * row['ceiling'] / batch:.0f}% |"
-            )
+        print_table(rows, baselines, cpu_baselines)
         if args.screenshot:
             screenshot(f"http://{address}/", args.screenshot)
         return 1 if any(row["errors"] for row in rows) else 0

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from transformer_tf.cli import main
-from transformer_tf.distributed import local_tf_configs, read_tf_config
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.tokenizer import SubwordTokenizer
+from transformer_tf.worker_startup import local_tf_configs, read_tf_config
 
 # Two workers of 16 pairs each: global batches of 32. No dropout and a short warm-up, so
 # that the weights move far from where they started and both runs are deterministic.

@@ -255,11 +255,13 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
 
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--max-chars", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", "70000"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--decode-threads", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
     assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
+    assert "--decode-threads 0: give a whole number ≥ 1" in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
 
 
@@ -288,6 +290,60 @@ def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
         bad.result()
     # up to 3 items a batch; one batch per key, in arrival order
     assert calls == [("a", [1, 3, 4]), ("b", [2]), ("a", [5]), ("bad", [6])]
+
+
+def test_the_batcher_waits_for_every_client_instead_of_splitting_them_into_small_batches():
+    """8 clients, each sending its next request once answered, the next 5 ms after the one
+    before (more than ``max_wait`` apart): once it has seen them all, a batch holds all 8."""
+    sizes = []
+
+    def run(key, items):
+        sizes.append(len(items))
+        time.sleep(0.02)  # the decode
+        return [item * 10 for item in items]
+
+    batcher = DynamicBatcher(run, max_batch=64, max_wait=0.001, max_delay=1.0)
+
+    def client(i):
+        answers = []
+        for n in range(6):
+            answers += batcher.submit("a", [100 * i + n]).result()
+            time.sleep(0.005 * (i + 1))  # the answer's and the next request's way
+        return answers
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(client, range(8)))
+    batcher.close()
+    assert answers == [[(100 * i + n) * 10 for n in range(6)] for i in range(8)]
+    # the first round teaches it how many clients come (the old batcher: [8, 1, 5, 3, 3, 3, ...]);
+    # a round may still split where the machine stalls a thread for longer than max_delay
+    assert batcher.batch_sizes[8] >= 4 and sum(sizes) == 48, sizes
+    assert batcher.gather_seconds > 0
+
+
+def test_two_batcher_threads_decode_two_batches_at_once_and_answer_each_client():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def run(key, items):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # the decode
+        with lock:
+            running[0] -= 1
+        return [f"{key}:{item}" for item in items]
+
+    batcher = DynamicBatcher(run, max_batch=64, max_wait=0.001, threads=2)
+
+    def client(i):
+        return [batcher.submit("a", [f"{i}.{n}"]).result() for n in range(4)]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(client, range(8)))
+    batcher.close()
+    assert answers == [[[f"a:{i}.{n}"] for n in range(4)] for i in range(8)]
+    assert most[0] == 2 and batcher.batched_items == 32
 
 
 def ask(browser, text, model=None):

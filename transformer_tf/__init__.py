@@ -47,6 +47,8 @@ training
       (no one-hot of the vocabulary)
     - :mod:`~transformer_tf.losses`       ``masked_loss`` (label smoothing), ``masked_accuracy``
     - :mod:`~transformer_tf.checkpoints`  what a run leaves in its folder, restored and released
+    - :mod:`~transformer_tf.worker_startup`  multi-worker start-up: ``TF_CONFIG`` checked, the other
+      workers awaited (SIGTERM obeyed), the strategy started
     - :mod:`~transformer_tf.distributed`  the multi-worker loop (``--strategy multiworker``)
     - :mod:`~transformer_tf.finetune`     a run that starts from a model folder's weights (``init_from``)
     - :mod:`~transformer_tf.train`        ``train``: prepare, then fit in process or across workers

@@ -1,28 +1,33 @@
 """Dynamic batching: many small requests, one decode batch.
 
-The decode loop runs one step per token for a whole batch, so a batch costs far less than
-its sentences one by one (the shipped model on 2 cores: about 10 sentences/s alone, 60 in
-unsorted batches of 32); a server that decoded each request alone would waste that.
-:class:`DynamicBatcher` keeps one worker thread (the model's work never runs on the web
-server's event loop) and a queue:
+The decode loop runs one step per token for a whole batch, and on a CPU each step costs
+much the same for a few rows as for a few dozen, so a batch costs far less than its
+sentences one by one; a server that decoded each request alone, or in small batches, would
+waste that (``docs/benchmarks.md``, "transformer-tf serve under load"). :class:`DynamicBatcher`
+keeps worker threads (the model's work never runs on the web server's event loop) and a queue:
 
-1. the worker takes the oldest request;
-2. it takes more while they keep coming: each within ``max_wait`` seconds of the one
-   before (at most ``max_delay`` after the first), until ``max_batch`` items are gathered;
+1. a worker takes the oldest request and every request already queued behind it;
+2. it waits for more, up to ``max_delay`` after the first, until the batch holds the
+   *expected* number of items: the clients counted at the latest batch ends (the items
+   every thread held and those queued behind them, when a batch finished decoding),
+   shared among the threads, ``max_batch`` at most. With one thread it then goes on
+   waiting while requests keep coming, each within ``max_wait`` of the one before; with
+   several, it leaves the rest to the next thread. One thread gathers at a time;
 3. it decodes the requests that share a key (the same model and beam width) as one batch,
    and hands each request its own slice of the results.
 
-A lone client waits ``max_wait`` once (a few ms). While one batch decodes, new requests
-queue up and form the next one: N clients that each send a request once answered settle
-into two alternating batches of about N/2, one decoding while the other half's answers and
-next requests cross the network. Waiting for the answered half to come back (full batches
-of N) was tried and measured slower on 2 cores: the worker then idles during every round
-trip (27% of the time with 32 clients), and a batch of 32 decodes no more sentences a second
-than two of 16 (``bench/serve_load.py`` shows both: mean batch and worker busy). Other model
-work (an attention request) goes through the same thread with :meth:`DynamicBatcher.call`,
-in arrival order.
+Why step 2 expects a number. N clients that each send their next request once answered
+would otherwise settle into batches of about N/2 or less: the answered clients' next
+requests cross the network while the others queue, and arrive more than ``max_wait`` after
+them. Waiting for them costs a round trip and buys a batch twice the size. The expected
+number follows the clients: when fewer come back, a batch waits ``max_delay`` and the next
+ones expect only those that came. A lone client's request waits ``max_wait`` with one thread
+and not at all with several (it expects one item).
+Other model work (an attention request) goes through the same queue with
+:meth:`DynamicBatcher.call`, in arrival order.
 """
 
+import collections
 import concurrent.futures
 import dataclasses
 import queue
@@ -47,26 +52,43 @@ class _Call:
 
 
 class DynamicBatcher:
-    """One worker thread that runs ``run_batch(key, items)`` on requests gathered together.
+    """Worker threads that run ``run_batch(key, items)`` on requests gathered together.
 
     Args:
         run_batch: ``(key, items) → results``, one result per item, in order; called on the
-            worker thread only.
+            worker threads only (``threads`` calls may run at once).
         max_batch: most items in one call (a single larger request still goes in one call).
-        max_wait: seconds the worker waits for one more request after the latest one.
+        max_wait: seconds a worker waits for one more request after the latest one, once
+            the batch holds the expected number of items.
         max_delay: seconds a batch may wait in all for more requests (default ``10 * max_wait``).
+        threads: worker threads, each gathering and decoding its own batches.
+
+    Counters (read by the server's health route): ``batches``, ``batched_items``,
+    ``largest_batch``; ``busy_seconds`` in ``run_batch`` (summed over the threads);
+    ``gather_seconds`` waiting for more requests after a batch's first; ``batch_sizes``:
+    ``{items: batches of that size}``.
     """
 
-    def __init__(self, run_batch, max_batch=64, max_wait=0.005, max_delay=None):
+    def __init__(self, run_batch, max_batch=64, max_wait=0.005, max_delay=None, threads=1):
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.max_delay = 10 * max_wait if max_delay is None else max_delay
+        self.threads = threads
         self.batches, self.batched_items, self.largest_batch = 0, 0, 0  # run_batch calls and their items
-        self.busy_seconds = 0.0  # time spent in run_batch
+        self.busy_seconds, self.gather_seconds = 0.0, 0.0  # time in run_batch; waiting for more requests
+        self.batch_sizes = collections.Counter()
+        self._gathering = threading.Lock()  # held by the thread gathering a batch
+        self._lock = threading.Lock()  # guards the counters and the two below
+        self._clients = 1  # items the batches of all threads are expected to hold together (step 2)
+        self._counts = collections.deque(maxlen=2 * threads)  # the clients counted at the latest batch ends
+        self._held = 0  # items taken from the queue and not yet answered, on every thread
         self._queue = queue.SimpleQueue()
-        self._worker = threading.Thread(target=self._work, name="dynamic-batcher", daemon=True)
-        self._worker.start()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"dynamic-batcher-{i}", daemon=True) for i in range(threads)
+        ]
+        for worker in self._workers:
+            worker.start()
 
     def submit(self, key, items):
         """Queue ``items`` to run with others of the same ``key``; a Future of their results."""
@@ -75,51 +97,82 @@ class DynamicBatcher:
         return future
 
     def call(self, function, *args):
-        """Run ``function(*args)`` on the worker thread, after what is queued; a Future of its result."""
+        """Run ``function(*args)`` on a worker thread, after what is queued; a Future of its result."""
         future = concurrent.futures.Future()
         self._queue.put(_Call(function, args, future))
         return future
 
     def close(self):
-        """Finish everything queued, then stop the worker thread."""
-        self._queue.put(_STOP)
-        self._worker.join()
+        """Finish everything queued, then stop the worker threads."""
+        for _ in self._workers:
+            self._queue.put(_STOP)
+        for worker in self._workers:
+            worker.join()
+
+    def _take(self, job):
+        with self._lock:
+            self._held += len(job.items)
+        return job
 
     def _gather(self, first):
-        """``first`` and the jobs that follow it closely (step 2 above); plus the next non-job, if any."""
-        jobs, size, deadline = [first], len(first.items), time.monotonic() + self.max_delay
-        while size < self.max_batch:
-            try:
-                item = self._queue.get(timeout=max(0.0, min(self.max_wait, deadline - time.monotonic())))
-            except queue.Empty:
-                break
-            if not isinstance(item, _Job):
-                return jobs, item
-            jobs.append(item)
-            size += len(item.items)
-        return jobs, None
+        """``first`` and the jobs that follow it (step 2 above); plus the next non-job, if any.
+
+        A batch expects its share of the clients (counted when the last batch ended) over the threads.
+        """
+        start = time.monotonic()
+        jobs, size, deadline = [first], len(first.items), start + self.max_delay
+        expected = min(-(-self._clients // self.threads), self.max_batch)
+        try:
+            while size < self.max_batch and not (self.threads > 1 and size >= expected):  # the rest: the next thread's
+                left = deadline - time.monotonic()
+                try:
+                    item = self._queue.get(timeout=max(0.0, left if size < expected else min(self.max_wait, left)))
+                except queue.Empty:
+                    break
+                if not isinstance(item, _Job):
+                    return jobs, item
+                jobs.append(self._take(item))
+                size += len(item.items)
+            return jobs, None
+        finally:
+            with self._lock:
+                self.gather_seconds += time.monotonic() - start
 
     def _work(self):
         pending = None
         while True:
-            item, pending = pending or self._queue.get(), None
+            with self._gathering:  # one thread gathers at a time: the next batch is the next arrivals
+                item, pending = pending or self._queue.get(), None
+                if isinstance(item, _Job):
+                    jobs, pending = self._gather(self._take(item))
             if item is _STOP:
                 return
             if isinstance(item, _Call):
                 _settle([item.future], lambda item=item: [item.function(*item.args)])
                 continue
-            jobs, pending = self._gather(item)
             for key in dict.fromkeys(job.key for job in jobs):  # arrival order of the keys
-                group = [job for job in jobs if job.key == key]
-                items = [x for job in group for x in job.items]
-                self.batches, self.batched_items = self.batches + 1, self.batched_items + len(items)
-                self.largest_batch = max(self.largest_batch, len(items))
-                start = time.perf_counter()
-                _settle(
-                    [job.future for job in group],
-                    lambda key=key, items=items, group=group: _split(self.run_batch(key, items), group),
-                )
-                self.busy_seconds += time.perf_counter() - start
+                self._run([job for job in jobs if job.key == key])
+
+    def _run(self, group):
+        """One ``run_batch`` call for the jobs of ``group`` (one key); counts it."""
+        items = [x for job in group for x in job.items]
+        start = time.perf_counter()
+
+        def decode():
+            try:
+                return _split(self.run_batch(group[0].key, items), group)
+            finally:  # before any answer goes out: no client of this batch has come back yet
+                with self._lock:  # the clients: the items every thread holds, and those queued behind
+                    self._counts.append(self._held + self._queue.qsize())
+                    self._clients = max(1, *self._counts)  # the other threads' answered clients come back
+                    self._held -= len(items)
+
+        _settle([job.future for job in group], decode)
+        with self._lock:
+            self.batches, self.batched_items = self.batches + 1, self.batched_items + len(items)
+            self.largest_batch = max(self.largest_batch, len(items))
+            self.batch_sizes[len(items)] += 1
+            self.busy_seconds += time.perf_counter() - start
 
 
 def _split(results, jobs):

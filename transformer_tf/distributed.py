@@ -36,10 +36,7 @@ the chief's newest checkpoint.
 import contextlib
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -47,141 +44,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from transformer_tf.config import WORKER_TIMEOUT
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.losses import masked_accuracy
 from transformer_tf.masks import PAD_ID
 
-
-def read_tf_config(text):
-    """Check a ``TF_CONFIG`` value; returns ``(cluster, task_type, task_index)``.
-
-    ``TF_CONFIG`` is JSON: ``{"cluster": {"worker": ["host0:port", "host1:port"]},
-    "task": {"type": "worker", "index": 0}}`` (optionally also a ``"chief"`` job).
-
-    Raises:
-        TransformerTFError: not JSON, no workers, an unknown task type, an index out of range,
-            or one ``host:port`` listed twice (two tasks cannot share a server).
-    """
-    example = '\'{"cluster": {"worker": ["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}\''
-    try:
-        spec = json.loads(text)
-    except ValueError as err:
-        raise TransformerTFError(f"TF_CONFIG is not valid JSON ({err}); set it like {example}.") from None
-    cluster = spec.get("cluster") if isinstance(spec, dict) else None
-    jobs = {job: hosts for job, hosts in (cluster or {}).items() if job in ("chief", "worker")}
-    if not jobs or not all(isinstance(h, list) and h for h in jobs.values()):
-        raise TransformerTFError(
-            f"TF_CONFIG lists no workers (cluster.worker is missing or empty); set it like {example}."
-        )
-    addresses = [address for hosts in jobs.values() for address in hosts]
-    twice = sorted({a for a in addresses if addresses.count(a) > 1}, key=str)
-    if twice:
-        raise TransformerTFError(
-            f"TF_CONFIG lists {', '.join(map(str, twice))} more than once; give every task its own host:port."
-        )
-    task = spec.get("task") or {}
-    task_type, index = task.get("type"), task.get("index", 0)
-    if task_type not in jobs:
-        raise TransformerTFError(
-            f"TF_CONFIG task type {task_type!r} is not a job of its cluster "
-            f"({', '.join(jobs)}); set task.type to one of them."
-        )
-    if not isinstance(index, int) or not 0 <= index < len(jobs[task_type]):
-        raise TransformerTFError(
-            f"TF_CONFIG task index {index!r} is out of range: the cluster lists "
-            f"{len(jobs[task_type])} {task_type}(s), so use 0..{len(jobs[task_type]) - 1}."
-        )
-    return jobs, task_type, index
-
-
-def local_tf_configs(workers):
-    """``TF_CONFIG`` values for ``workers`` processes on this machine (trying it out, tests,
-    benchmarks): free localhost ports picked now, one JSON string per task index.
-
-    Returns:
-        list of ``workers`` strings; process ``i`` gets item ``i`` as its ``TF_CONFIG``.
-    """
-    import socket
-
-    sockets = [socket.socket() for _ in range(workers)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    cluster = {"worker": [f"localhost:{s.getsockname()[1]}" for s in sockets]}
-    for s in sockets:
-        s.close()
-    return [json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}) for i in range(workers)]
-
-
-def multiworker_strategy(timeout=WORKER_TIMEOUT):
-    """``MultiWorkerMirroredStrategy`` for the workers of ``TF_CONFIG`` (one local worker without it).
-
-    Its constructor waits for every worker to connect; after ``timeout`` seconds a
-    watchdog prints why and kills the process (status 137) instead of letting it wait forever.
-
-    Raises:
-        TransformerTFError: ``timeout`` under 1 s, a bad ``TF_CONFIG`` (:func:`read_tf_config`),
-            or this task's port already taken by another process (before anything starts).
-    """
-    check_worker_timeout(timeout)
-    if os.environ.get("TF_CONFIG"):
-        jobs, task_type, index = read_tf_config(os.environ["TF_CONFIG"])
-        check_port_free(jobs[task_type][index])
-    # The constructor waits, holding the interpreter inside TensorFlow's C++ runtime and
-    # with no time limit, until every worker has connected. No Python thread or signal
-    # handler runs meanwhile, so a small watchdog process stops this one if it waits too long.
-    watchdog = subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(os.getpid()), repr(timeout)], stdin=subprocess.PIPE
-    )
-    try:
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    finally:
-        watchdog.stdin.close()  # the watchdog's read returns: all workers are up (or an error came)
-        watchdog.wait()
-
-
-# argv: the worker's pid, seconds. Waits for its stdin to close; if it stays open too long,
-# says why and ends the worker (SIGKILL: the only signal a process stuck in that call obeys).
-_WATCHDOG = """
-import os, select, signal, sys
-pid, timeout = int(sys.argv[1]), float(sys.argv[2])
-if not select.select([sys.stdin], [], [], timeout)[0]:
-    print(f"transformer-tf train: error: not every worker of TF_CONFIG came up within {timeout:g} s; start "
-          f"all of them (the same command, each with its own task index), or wait longer with "
-          f"--worker-timeout SECONDS. Stopping this worker.", file=sys.stderr, flush=True)
-    os.kill(pid, signal.SIGKILL)
-"""
-
-
-def check_worker_timeout(timeout):
-    """``timeout`` must be a number of seconds ≥ 1 (0 would give up at once, a negative one never)."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 1:
-        raise TransformerTFError(
-            f"worker_timeout {timeout!r}: give the seconds to wait for every worker, at least 1 "
-            f"(default {WORKER_TIMEOUT})."
-        )
-
-
-def check_port_free(address):
-    """Refuse this task's ``host:port`` when another process already listens on that port
-    (TensorFlow would fail later with "Could not start gRPC server", after its peers waited)."""
-    import errno
-    import socket
-
-    port = str(address).rpartition(":")[2]
-    if not port.isdigit():
-        raise TransformerTFError(f"TF_CONFIG address {address!r}: give it as host:port.")
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC: a closing socket is no owner
-        try:
-            probe.bind(("", int(port)))
-        except OSError as err:
-            if err.errno != errno.EADDRINUSE:
-                raise
-            raise TransformerTFError(
-                f"TF_CONFIG: this task's address {address} has port {port} taken by another process; "
-                f"stop it, or give this task another port in every worker's TF_CONFIG."
-            ) from None
+# Start-up (TF_CONFIG, waiting for the peers, the strategy) has its own module; its names stay
+# importable from here.
+from transformer_tf.worker_startup import local_tf_configs, multiworker_strategy, read_tf_config  # noqa: F401
 
 
 def is_multiworker(strategy):

@@ -33,7 +33,7 @@ def add_places_flag(parser):
 def add_serve_parser(sub, common):
     """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
     flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
-    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits
+    from transformer_tf.serve import DECODE_THREADS, DEFAULT_FOLDERS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
@@ -66,6 +66,13 @@ def add_serve_parser(sub, common):
         help="how long a batch waits for one more request after the latest (default %(default)s; "
         "in all at most 10 times this)",
     )
+    serve.add_argument(
+        "--decode-threads",
+        type=int,
+        default=DECODE_THREADS,
+        metavar="N",
+        help="batches decoded at once, each by its own thread (default %(default)s)",
+    )
     for field in dataclasses.fields(ServeLimits):
         serve.add_argument(
             "--" + field.name.replace("_", "-"),
@@ -82,7 +89,7 @@ def run_serve(args):
     from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits, create_app, load_models, serve, warn_if_not_local
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
-    for name, value in [*vars(limits).items(), ("max_batch", args.max_batch)]:
+    for name, value in [*vars(limits).items(), ("max_batch", args.max_batch), ("decode_threads", args.decode_threads)]:
         if value < 1:
             raise TransformerTFError(f"--{name.replace('_', '-')} {value}: give a whole number ≥ 1.")
     if not 0 <= args.port < 65536:
@@ -91,5 +98,5 @@ def run_serve(args):
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, places=args.places)
-    app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000)
+    app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, args.decode_threads)
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))

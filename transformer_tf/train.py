@@ -45,7 +45,6 @@ from transformer_tf.distributed import (
     fit_on_workers,
     is_multiworker,
     model_state,
-    multiworker_strategy,
     num_workers,
     record_worker_count,
     worker_folders,
@@ -57,6 +56,7 @@ from transformer_tf.losses import masked_accuracy, masked_loss
 from transformer_tf.prepare import prepare_data
 from transformer_tf.schedule import CustomSchedule
 from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
+from transformer_tf.worker_startup import multiworker_strategy
 
 
 def dropout_seed_states(model):
