@@ -144,10 +144,10 @@ def run(parser, argv, error_type, flags=None):
         quiet_tensorflow(verbose="--verbose" in argv)  # before anything loads TensorFlow
         parser = parser if isinstance(parser, argparse.ArgumentParser) else parser()
         where = parser.prog
+        args = parser.parse_args(argv)  # --help and a bad flag end here, before Matplotlib loads
         import matplotlib
 
         matplotlib.use("Agg")  # every command writes figures as files: no window, no display needed
-        args = parser.parse_args(argv)
         where = f"{parser.prog} {args.command}"
         return _run_handler(parser, args, where, error_type, flags)
     except KeyboardInterrupt:  # Ctrl-C; a killed training run or study resumes where it stopped
