@@ -199,3 +199,23 @@ def test_the_shipped_model_translates_held_out_sentences_fast_as_exactly(shared_
     assert same >= 0.95
     assert abs(fast_result["bleu"] - exact_result["bleu"]) <= 1.0
     assert abs(fast_result["chrf"] - exact_result["chrf"]) <= 0.7
+
+
+@pytest.mark.slow
+def test_several_decode_streams_translate_exactly_like_one(shared_data):
+    """The shipped model on every 40th held-out sentence (~150), in batches of 16: decoding two
+    or three batches at once, each in its own thread, gives the one-stream translations, for
+    the fast path, the exact path and beam search."""
+    from transformer_tf.evaluate import evaluation_pairs
+    from transformer_tf.translate import Translator
+
+    pairs, _ = evaluation_pairs(SHIPPED, data=shared_data / "spa-eng" / "spa.txt")
+    english = [en for en, _ in pairs[::40]]
+    one = Translator.from_checkpoint(SHIPPED, streams=1)
+    exact = Translator(one.model, one.source_tokenizer, one.target_tokenizer, one.max_tokens, exact=True, streams=1)
+    for translator, beam, sentences in ((one, 1, english), (exact, 1, english), (one, 2, english[::4])):
+        alone = translator.translate(sentences, batch_size=16, beam=beam)
+        for streams in (2, 3):
+            translator.streams = streams
+            assert translator.translate(sentences, batch_size=16, beam=beam) == alone
+        translator.streams = 1
