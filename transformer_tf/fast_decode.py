@@ -34,6 +34,11 @@ from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
 #: Drop finished rows once they are this share of the rows still in the batch.
 SHRINK_AT = 0.25
 
+#: The decode loop is written with ``tf.while_loop`` and ``tf.cond``: it needs no AutoGraph, whose
+#: conversion of every function the trace calls (~110 of them, Keras' included) was most of the
+#: start-up after ``import tensorflow`` (docs/benchmarks.md, "Command-line start-up").
+AUTOGRAPH = False
+
 
 @functools.lru_cache(maxsize=1)
 def cpu_has_bfloat16():
@@ -162,6 +167,7 @@ class FastGreedy:
             self._decode = tf.function(
                 lambda inp: shrinking_greedy_decode(model, inp, decode_length(inp, max_tokens)),
                 input_signature=[ids],
+                autograph=AUTOGRAPH,
             )
             return
         vocab_size = model.hparams["target_vocab_size"]
@@ -171,6 +177,7 @@ class FastGreedy:
                 compute, inp, decode_length(inp, max_tokens), vocab, final_layer=model.final_layer
             ),
             input_signature=[ids, tf.TensorSpec((None,), tf.int32)],
+            autograph=AUTOGRAPH,
         )
 
     def __call__(self, inp):
