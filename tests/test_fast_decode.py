@@ -49,10 +49,13 @@ def _ends_at_different_steps(model, inp, output_layer=None, steps=4):
     pytest.fail("no END bias makes the random model stop at several different steps")
 
 
-def test_dropping_finished_rows_gives_exactly_the_greedy_tokens(model, inp):
+@pytest.mark.parametrize("grow", [False, True])
+def test_dropping_finished_rows_gives_exactly_the_greedy_tokens(model, inp, grow):
+    """Also with caches that grow a position a step (the fast decoder's) instead of caches of
+    every position, written one by one (the reference's)."""
     exact = _ends_at_different_steps(model, inp)
     for shrink_at in (0.0, 0.25):  # drop the finished rows at every finish, and the default
-        decode = tf.function(lambda x, s=shrink_at: shrinking_greedy_decode(model, x, 25, shrink_at=s))
+        decode = tf.function(lambda x, s=shrink_at: shrinking_greedy_decode(model, x, 25, shrink_at=s, grow=grow))
         np.testing.assert_array_equal(decode(inp).numpy(), exact)
 
 

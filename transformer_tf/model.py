@@ -147,7 +147,8 @@ class Transformer(keras.Model):
 
         Args:
             inp: ``(batch, inp_len)`` source ids.
-            max_length: most positions to decode (the length of the key/value caches).
+            max_length: most positions to decode (the length of the key/value caches; 0 for
+                caches that grow, :meth:`decode_step`'s ``grow``).
             beams: repeat every sentence's rows this many times (beam search).
 
         Returns:
@@ -163,12 +164,14 @@ class Transformer(keras.Model):
         enc_kvs, caches = self.decoder.init_decoding(enc_output, max_length)
         return (enc_kvs, padding_mask), caches
 
-    def decode_step(self, token, t, context, state, output=None):
+    def decode_step(self, token, t, context, state, output=None, grow=False):
         """``token`` ``(rows, 1)`` fed at position ``t`` → ``(logits (rows, vocab) float32,
         new caches)``; only the new token goes through the decoder. ``output``: a
-        :func:`shortlist_output`, for the logits of its ids only."""
+        :func:`shortlist_output`, for the logits of its ids only. ``grow``: caches that grow a
+        position a step, from :meth:`start_decoding` with ``max_length`` 0
+        (:meth:`~transformer_tf.layers.DecoderLayer.decode_step`)."""
         enc_kvs, padding_mask = context
-        x, state = self.decoder.decode_step(token, t, state, enc_kvs, padding_mask)
+        x, state = self.decoder.decode_step(token, t, state, enc_kvs, padding_mask, grow)
         if output is None:
             return tf.cast(self.final_layer(x)[:, 0], tf.float32), state
         return output_logits(x[:, 0], output), state
