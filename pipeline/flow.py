@@ -23,8 +23,7 @@ from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
 from sklearn.model_selection import train_test_split
 
-from cli_common import seed_problem
-from pipeline.errors import PipelineError
+from pipeline.config import FlowConfig
 from pipeline.evaluate import best_by_auc, evaluate_scores
 from pipeline.models import (
     MLP_EPOCHS,
@@ -40,7 +39,6 @@ from pipeline.models import (
 )
 from pipeline.preprocess import class_counts, feature_steps, make_model_pipeline
 
-OUTLIER_CHOICES = ("clip", "drop", "none")  # what phase 1 does at |z| > z_threshold
 MODEL_NAMES = {"random_forest": "Random forest", "mlp": "Keras MLP"}
 
 BALANCE_TEST_WARNING = (
@@ -50,50 +48,6 @@ BALANCE_TEST_WARNING = (
     "50% by construction instead of the real one; and a model is no longer judged on rows as they "
     "come. The main metrics stay those of the untouched test rows."
 )
-
-
-@dataclasses.dataclass
-class FlowConfig:
-    """The choices of one run; every field is a ``dm-pipeline run`` flag.
-
-    test_size: share of all rows kept for phase 6 (stratified). validation_size: share of
-    the training rows held out in phase 4. outliers: "clip", "drop" or "none" at |z| >
-    z_threshold. use_lda: False skips phase 3. balance_test: also report metrics on a
-    SMOTE-balanced test set (optimistic; see BALANCE_TEST_WARNING). quick: tiny search grids.
-    """
-
-    seed: int = 0
-    test_size: float = 0.25
-    validation_size: float = 0.25
-    outliers: str = "clip"
-    z_threshold: float = 3.0
-    use_lda: bool = True
-    balance_test: bool = False
-    quick: bool = False
-
-    def __post_init__(self):
-        """Refuse settings no run can use, before anything is read or written.
-
-        Raises:
-            PipelineError: naming the parameter (``seed``, ``test_size``, ...) and the fix.
-        """
-        problem = seed_problem(self.seed)
-        if problem:
-            raise PipelineError(problem + ".", parameter="seed")
-        for name in ("test_size", "validation_size"):
-            if not 0 < getattr(self, name) < 1:
-                raise PipelineError(
-                    f"{name} {getattr(self, name)}: give a share between 0 and 1, e.g. 0.25.", parameter=name
-                )
-        if self.outliers not in OUTLIER_CHOICES:
-            raise PipelineError(
-                f"outliers {self.outliers!r}: choose one of {', '.join(OUTLIER_CHOICES)}.", parameter="outliers"
-            )
-        if self.z_threshold <= 0:
-            raise PipelineError(
-                f"z_threshold {self.z_threshold}: give a positive number of standard deviations.",
-                parameter="z_threshold",
-            )
 
 
 @dataclasses.dataclass

@@ -49,10 +49,13 @@ def _ends_at_different_steps(model, inp, output_layer=None, steps=4):
     pytest.fail("no END bias makes the random model stop at several different steps")
 
 
-def test_dropping_finished_rows_gives_exactly_the_greedy_tokens(model, inp):
+@pytest.mark.parametrize("grow", [False, True])
+def test_dropping_finished_rows_gives_exactly_the_greedy_tokens(model, inp, grow):
+    """Also with caches that grow a position a step (the fast decoder's) instead of caches of
+    every position, written one by one (the reference's)."""
     exact = _ends_at_different_steps(model, inp)
     for shrink_at in (0.0, 0.25):  # drop the finished rows at every finish, and the default
-        decode = tf.function(lambda x, s=shrink_at: shrinking_greedy_decode(model, x, 25, shrink_at=s))
+        decode = tf.function(lambda x, s=shrink_at: shrinking_greedy_decode(model, x, 25, shrink_at=s, grow=grow))
         np.testing.assert_array_equal(decode(inp).numpy(), exact)
 
 
@@ -199,3 +202,23 @@ def test_the_shipped_model_translates_held_out_sentences_fast_as_exactly(shared_
     assert same >= 0.95
     assert abs(fast_result["bleu"] - exact_result["bleu"]) <= 1.0
     assert abs(fast_result["chrf"] - exact_result["chrf"]) <= 0.7
+
+
+@pytest.mark.slow
+def test_several_decode_streams_translate_exactly_like_one(shared_data):
+    """The shipped model on every 40th held-out sentence (~150), in batches of 16: decoding two
+    or three batches at once, each in its own thread, gives the one-stream translations, for
+    the fast path, the exact path and beam search."""
+    from transformer_tf.evaluate import evaluation_pairs
+    from transformer_tf.translate import Translator
+
+    pairs, _ = evaluation_pairs(SHIPPED, data=shared_data / "spa-eng" / "spa.txt")
+    english = [en for en, _ in pairs[::40]]
+    one = Translator.from_checkpoint(SHIPPED, streams=1)
+    exact = Translator(one.model, one.source_tokenizer, one.target_tokenizer, one.max_tokens, exact=True, streams=1)
+    for translator, beam, sentences in ((one, 1, english), (exact, 1, english), (one, 2, english[::4])):
+        alone = translator.translate(sentences, batch_size=16, beam=beam)
+        for streams in (2, 3):
+            translator.streams = streams
+            assert translator.translate(sentences, batch_size=16, beam=beam) == alone
+        translator.streams = 1

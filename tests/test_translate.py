@@ -1,5 +1,6 @@
 """Restore and translate: cached decoding equals full recompute; awkward inputs."""
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ from transformer_tf.decoding import greedy_decode, greedy_decode_full
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.export import EXPORT_MARKER
 from transformer_tf.tokenizer import END_ID, START_ID
-from transformer_tf.translate import Translator
+from transformer_tf.translate import Translator, check_streams, in_streams
 
 
 @pytest.fixture
@@ -553,3 +554,24 @@ def test_error_line_gives_the_type_and_the_first_line_of_tensorflow_and_python_e
     )
     assert error_line(OSError(20, "Not a directory"), limit=9) == "NotADirectoryError: [Errno 20"
     assert error_line(IndexError()) == "IndexError: "
+
+
+def test_streams_run_calls_at_once_and_keep_the_order():
+    second_started = threading.Event()
+
+    def work(i):
+        if i == 0:  # finishes only once call 1 has started: the calls overlap
+            assert second_started.wait(timeout=60)
+        if i == 1:
+            second_started.set()
+        return i * i
+
+    assert list(in_streams(work, range(6), streams=2)) == [0, 1, 4, 9, 16, 25]
+    assert list(in_streams(lambda i: -i, range(3), streams=1)) == [0, -1, -2]
+
+
+@pytest.mark.parametrize("streams", [0, -1, 1.5, True, "2"])
+def test_a_streams_count_below_one_is_refused_naming_the_parameter(streams):
+    with pytest.raises(TransformerTFError, match=r"^streams .*: give a whole number ≥ 1"):
+        check_streams(streams)
+    assert check_streams(None) is None and check_streams(2) == 2

@@ -91,6 +91,12 @@ DEFAULT_BATCH_SIZE = 256
 def _add_batch_and_beam(parser, beam_help):
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default %(default)s)")
     parser.add_argument("--beam", type=int, default=1, metavar="N", help=beam_help + " (default %(default)s: greedy)")
+    parser.add_argument(
+        "--streams",
+        type=int,
+        metavar="N",
+        help="batches decoded at once, one thread each (default: one per CPU core; the translations are the same)",
+    )
 
 
 def _add_demo(sub, common):
@@ -341,7 +347,9 @@ def _translate(args):
     from transformer_tf.translate import Translator
 
     sentences = _read_sentences(args)
-    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact, places=args.places)
+    translator = Translator.from_checkpoint(
+        args.checkpoint_dir, exact=args.exact, places=args.places, streams=args.streams
+    )
     chunk = max(args.batch_size, 1) * BATCHES_PER_CHUNK  # a bad --batch-size is the translator's to refuse
     # progress on standard error, shown only on a terminal and for more than one chunk
     with tqdm(
@@ -361,7 +369,9 @@ def _evaluate(args):
     from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
     from transformer_tf.translate import Translator
 
-    translator = Translator.from_checkpoint(args.checkpoint_dir, exact=args.exact, places=args.places)
+    translator = Translator.from_checkpoint(
+        args.checkpoint_dir, exact=args.exact, places=args.places, streams=args.streams
+    )
     pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or f"the held-out {args.split} split"

@@ -11,6 +11,10 @@ Bergamot) make:
 - **finished sentences leave the batch**: once a quarter of the rows still decoded have
   produced END, they are dropped from the batch (with their caches and encoder keys/values),
   so the rest no longer pays for them. This changes no translation;
+- **caches that grow**: each step appends its keys and values to the self-attention caches,
+  which so hold only the positions decoded so far, instead of writing them into caches of
+  the longest length (no step copies or attends over positions not decoded yet; the same
+  translations);
 - **bfloat16 weights** where the CPU has bfloat16 units (AVX512_BF16 or AMX): the encoder
   and decoder layers run from a bfloat16 copy of the weights, cast once; the output layer,
   its logits and the argmax stay float32.
@@ -33,6 +37,11 @@ from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
 
 #: Drop finished rows once they are this share of the rows still in the batch.
 SHRINK_AT = 0.25
+
+#: The decode loop is written with ``tf.while_loop`` and ``tf.cond``: it needs no AutoGraph, whose
+#: conversion of every function the trace calls (~110 of them, Keras' included) was most of the
+#: start-up after ``import tensorflow`` (docs/benchmarks.md, "Command-line start-up").
+AUTOGRAPH = False
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,12 +72,20 @@ def bfloat16_copy(model):
     return copy
 
 
-def _rows_of(structure):
-    """Shape invariants of a nest of batch-first tensors: the batch axis may shrink."""
-    return tf.nest.map_structure(lambda x: tf.TensorShape([None]).concatenate(x.shape[1:]), structure)
+def _rows_of(structure, growing=False):
+    """Shape invariants of a nest of batch-first tensors: the batch axis may shrink (and with
+    ``growing``, the caches' position axis, the third, grows)."""
+
+    def invariant(x):
+        shape = [None, *x.shape[1:]]
+        if growing:
+            shape[2] = None
+        return tf.TensorShape(shape)
+
+    return tf.nest.map_structure(invariant, structure)
 
 
-def shrinking_greedy_decode(model, inp, max_length, vocab=None, final_layer=None, shrink_at=SHRINK_AT):
+def shrinking_greedy_decode(model, inp, max_length, vocab=None, final_layer=None, shrink_at=SHRINK_AT, grow=False):
     """Greedy decoding that drops finished sentences from the batch as it goes, optionally
     over a shortlist of the vocabulary.
 
@@ -83,17 +100,18 @@ def shrinking_greedy_decode(model, inp, max_length, vocab=None, final_layer=None
         final_layer: the output layer ``vocab`` is cut from (default ``model.final_layer``;
             the float32 model's when ``model`` is its bfloat16 copy).
         shrink_at: drop the finished rows once they are this share of the rows left.
+        grow: self-attention caches that grow a position a step (a Transformer's
+            ``decode_step(grow=True)``), instead of ``max_length`` positions written one by one.
 
     Returns:
         ``(batch, steps)`` int64 generated ids (END included; 0 after END), as
         :func:`~transformer_tf.decoding.greedy_decode`.
     """
-    context, state = model.start_decoding(inp, max_length)
+    context, state = model.start_decoding(inp, 0 if grow else max_length)
     batch = tf.shape(inp)[0]
-    if vocab is None:
-        step_args = {}
-    else:  # the output layer's rows of `vocab`, taken once a batch
-        step_args = {"output": shortlist_output(final_layer or model.final_layer, vocab)}
+    step_args = {"grow": True} if grow else {}
+    if vocab is not None:  # the output layer's rows of `vocab`, taken once a batch
+        step_args["output"] = shortlist_output(final_layer or model.final_layer, vocab)
 
     def pick(logits):  # (rows, n) float32 → (rows,) int64 vocabulary ids
         if vocab is None:
@@ -133,7 +151,7 @@ def shrinking_greedy_decode(model, inp, max_length, vocab=None, final_layer=None
         tf.TensorShape([None, 1]),
         tf.TensorShape([None]),
         _rows_of(context),
-        _rows_of(state),
+        _rows_of(state, growing=grow),
         tf.TensorShape([None, None]),
     )
     steps, *_, outputs = tf.while_loop(unfinished, step, start, shape_invariants=invariants)
@@ -162,15 +180,17 @@ class FastGreedy:
             self._decode = tf.function(
                 lambda inp: shrinking_greedy_decode(model, inp, decode_length(inp, max_tokens)),
                 input_signature=[ids],
+                autograph=AUTOGRAPH,
             )
             return
         vocab_size = model.hparams["target_vocab_size"]
         self._whole = np.setdiff1d(np.arange(vocab_size), [PAD_ID, UNK_ID, START_ID]).astype(np.int32)
         self._decode = tf.function(
             lambda inp, vocab: shrinking_greedy_decode(
-                compute, inp, decode_length(inp, max_tokens), vocab, final_layer=model.final_layer
+                compute, inp, decode_length(inp, max_tokens), vocab, final_layer=model.final_layer, grow=True
             ),
             input_signature=[ids, tf.TensorSpec((None,), tf.int32)],
+            autograph=AUTOGRAPH,
         )
 
     def __call__(self, inp):

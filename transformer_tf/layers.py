@@ -188,7 +188,7 @@ class DecoderLayer(_Block):
         ffn_output = self.dropout3(ffn_output, training=training)
         return self.layernorm3(ffn_output + out2)
 
-    def decode_step(self, x_t, t, cache, enc_kv, padding_mask=None):
+    def decode_step(self, x_t, t, cache, enc_kv, padding_mask=None, grow=False):
         """One decoding step with cached keys and values (inference, no dropout).
 
         Block 1 attends over the cached self-attention keys/values of positions
@@ -199,17 +199,25 @@ class DecoderLayer(_Block):
             x_t: ``(batch, 1, d_model)``, the input at position ``t``.
             t: scalar int, the position.
             cache: ``(k, v)``, each ``(batch, num_heads, max_len, depth)``; rows
-                ``> t`` are ignored (masked).
+                ``> t`` are ignored (masked). With ``grow``: ``(batch, num_heads, t, depth)``,
+                positions 0..t-1 only.
             enc_kv: ``mha2.split_kv(enc_output, enc_output)``.
             padding_mask: ``(batch, 1, 1, inp_len)``, 1.0 = padding.
+            grow: append position ``t`` to the cache (``tf.concat``) instead of writing it into
+                a cache of ``max_len`` positions: no step copies or attends over the positions
+                not decoded yet (the fast decoder's choice, :mod:`transformer_tf.fast_decode`).
 
         Returns:
             ``(out_t (batch, 1, d_model), updated cache)``.
         """
         k_t, v_t = self.mha1.split_kv(x_t, x_t)  # (batch, num_heads, 1, depth)
-        max_len = tf.shape(cache[0])[2]
-        cache = (write_position(cache[0], k_t, t), write_position(cache[1], v_t, t))
-        future = tf.cast(tf.range(max_len) > t, tf.float32)  # (max_len,), 1.0 = not written yet
+        if grow:
+            cache = (tf.concat([cache[0], k_t], axis=2), tf.concat([cache[1], v_t], axis=2))
+            future = None  # the cache holds positions 0..t alone
+        else:
+            max_len = tf.shape(cache[0])[2]
+            cache = (write_position(cache[0], k_t, t), write_position(cache[1], v_t, t))
+            future = tf.cast(tf.range(max_len) > t, tf.float32)  # (max_len,), 1.0 = not written yet
         attn1, _ = self.mha1.attend(x_t, cache[0], cache[1], future)
         out1 = self.layernorm1(attn1 + x_t)
         attn2, _ = self.mha2.attend(out1, enc_kv[0], enc_kv[1], padding_mask)
@@ -361,19 +369,21 @@ class Decoder(_Stack):
 
     def init_decoding(self, enc_output, max_len):
         """What incremental decoding carries: per layer, the encoder keys/values and
-        an empty self-attention cache ``(batch, num_heads, max_len, depth)``."""
+        an empty self-attention cache ``(batch, num_heads, max_len, depth)`` (``max_len`` 0:
+        one that grows a position a step, :meth:`DecoderLayer.decode_step`'s ``grow``)."""
         batch = tf.shape(enc_output)[0]
         layer = self.dec_layers[0].mha1
         empty = tf.zeros((batch, layer.num_heads, max_len, layer.depth), enc_output.dtype)
         enc_kvs = tuple(lyr.mha2.split_kv(enc_output, enc_output) for lyr in self.dec_layers)
         return enc_kvs, tuple((empty, empty) for _ in self.dec_layers)
 
-    def decode_step(self, token, t, caches, enc_kvs, padding_mask=None):
-        """Token ids ``(batch, 1)`` at position ``t`` → ``(batch, 1, d_model)``, new caches."""
+    def decode_step(self, token, t, caches, enc_kvs, padding_mask=None, grow=False):
+        """Token ids ``(batch, 1)`` at position ``t`` → ``(batch, 1, d_model)``, new caches
+        (``grow``: as :meth:`DecoderLayer.decode_step`'s)."""
         x = self.embed(token, training=False, start=t)
         new_caches = []
         for layer, cache, enc_kv in zip(self.dec_layers, caches, enc_kvs):
-            x, cache = layer.decode_step(x, t, cache, enc_kv, padding_mask)
+            x, cache = layer.decode_step(x, t, cache, enc_kv, padding_mask, grow)
             new_caches.append(cache)
         return x, tuple(new_caches)
 

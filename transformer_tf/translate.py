@@ -6,9 +6,11 @@
 them by length and decodes them greedily or with beam search (:mod:`transformer_tf.decoding`).
 """
 
+import os
 import sys
 import unicodedata
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tensorflow as tf
@@ -43,10 +45,23 @@ class Translator:
             output; the model itself does not know the places. On by default
             (:data:`~transformer_tf.config.PLACES`); the gazetteer is loaded on the first
             translation (~0.5 s).
+        streams: batches decoded at once, each by its own thread running the compiled
+            decoder (TensorFlow releases the GIL while a graph runs): one decode stream of
+            small per-step ops keeps only one core busy. None: one per CPU core this process
+            may use (:func:`default_streams`). Every batch is decoded as it would be alone, so
+            the translations do not depend on it; TensorFlow's thread settings are left as they are.
     """
 
     def __init__(
-        self, model, source_tokenizer, target_tokenizer, max_tokens, shortlist=None, exact=False, places=PLACES
+        self,
+        model,
+        source_tokenizer,
+        target_tokenizer,
+        max_tokens,
+        shortlist=None,
+        exact=False,
+        places=PLACES,
+        streams=None,
     ):
         self.model = model
         self.source_tokenizer = source_tokenizer
@@ -55,21 +70,23 @@ class Translator:
         self.shortlist = shortlist
         self.exact = exact
         self.places = places
+        self.streams = check_streams(streams)
         self._decoders = {}  # beam size → compiled decoder
         self.checkpoint_dir = None  # the folder it was restored from (export never writes there)
 
     @classmethod
-    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, exact=False, places=PLACES):
+    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, exact=False, places=PLACES, streams=None):
         """Rebuild the model from ``config.json`` and restore the newest training
         checkpoint's weights, or else the shipped weights-only checkpoint; a Transformer's
         ``shortlist.npz`` there (``transformer-tf shortlist``) is used unless ``exact``. The
         default folder is the shipped model, ``checkpoints/en_es`` of the repository, from any
-        working directory. ``places``: as the class's.
+        working directory. ``places``, ``streams``: as the constructor's.
 
         Raises:
             TransformerTFError: no trained model there, or the checkpoint does not fill
                 every weight of the model its config describes.
         """
+        check_streams(streams)  # before the minutes a restore can take under load
         checkpoint_dir = Path(checkpoint_dir)
         config, model, source, target = restore_model(checkpoint_dir)
         shortlist = None
@@ -77,7 +94,7 @@ class Translator:
             from transformer_tf.shortlist import LexicalShortlist
 
             shortlist = LexicalShortlist.load(checkpoint_dir, target.vocab_size)
-        translator = cls(model, source, target, config.max_tokens, shortlist, exact, places)
+        translator = cls(model, source, target, config.max_tokens, shortlist, exact, places, streams)
         translator.checkpoint_dir = checkpoint_dir
         return translator
 
@@ -173,25 +190,64 @@ class Translator:
         return results
 
     def _decode_sentences(self, sentences, batch_size, beam, progress):
-        """:meth:`translate_sentences` of the sentences as given (no place pre-pass)."""
-        self._decoder(beam)  # a bad beam size fails before any work
+        """:meth:`translate_sentences` of the sentences as given (no place pre-pass).
+
+        The sentences are sorted by length into batches of ``batch_size`` (less padding), and
+        up to ``streams`` batches are decoded at once, each in its own thread."""
+        self._decoder(beam)  # a bad beam size fails before any work (and the decoder is built once)
         results = [""] * len(sentences)
         todo = [i for i, s in enumerate(sentences) if s.strip()]
         ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
         todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
-        starts = range(0, len(todo), batch_size)
+        batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+
+        def decode(chunk):  # one batch: (rows of `sentences`, their translations)
+            width = max(len(ids[i]) for i in chunk)
+            inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)
+            return chunk, [self.target_tokenizer.decode(row) for row in self.generate(inp, beam)]
+
+        streams = min(self.streams or default_streams(), len(batches))
         # progress on standard error, shown only on a terminal and for more than one batch
         bar = tqdm(
-            starts,
+            total=len(batches),
             desc="translating",
             unit="batch",
             file=sys.stderr,
-            disable=None if progress and len(starts) > 1 else True,
+            disable=None if progress and len(batches) > 1 else True,
         )
-        for start in bar:
-            chunk = todo[start : start + batch_size]
-            width = max(len(ids[i]) for i in chunk)
-            inp = tf.constant([ids[i] + [PAD_ID] * (width - len(ids[i])) for i in chunk], tf.int64)
-            for i, row in zip(chunk, self.generate(inp, beam)):
-                results[i] = self.target_tokenizer.decode(row)
+        with bar:
+            for chunk, spanish in in_streams(decode, batches, streams):
+                for i, text in zip(chunk, spanish):
+                    results[i] = text
+                bar.update(1)
         return results
+
+
+def in_streams(fn, items, streams):
+    """``map(fn, items)``, with up to ``streams`` calls running at once in threads (1: in this thread).
+
+    Results come in the order of ``items``. On an error or Ctrl-C the calls not yet started are
+    dropped; those running finish first (a running graph cannot be stopped)."""
+    if streams <= 1:
+        yield from map(fn, items)
+        return
+    pool = ThreadPoolExecutor(streams, thread_name_prefix="decode")
+    try:
+        yield from pool.map(fn, items)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def default_streams():
+    """The decode streams a :class:`Translator` uses by default: one per CPU core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_streams(streams):
+    """``streams`` (None or a whole number ≥ 1) as given, or a TransformerTFError naming the fix."""
+    if streams is not None and (isinstance(streams, bool) or not isinstance(streams, int) or streams < 1):
+        raise TransformerTFError(f"streams {streams!r}: give a whole number ≥ 1 (or none: one per CPU core).")
+    return streams
