@@ -22,10 +22,11 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from transformer_tf.augment_stream import StreamAugmenter
-from transformer_tf.corpus import Cleaning, clean_pairs, fingerprint, open_corpus, survey
+from transformer_tf.corpus import SPLITS, Cleaning, clean_blocks, fingerprint, open_corpus, survey
 from transformer_tf.data import (
     EncodedPairs,
     batch_pairs,
@@ -42,6 +43,7 @@ from transformer_tf.shards import (
     TRAIN_SHARDS,
     ShardWriter,
     batches_per_epoch,
+    encode_records,
     open_manifest,
     shard_files,
     shard_stream,
@@ -208,6 +210,41 @@ def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, ver
     return PreparedData(folder, open_manifest(folder, inputs), tokenizers)
 
 
+class Chunk:
+    """Up to :data:`CHUNK` pairs waiting to be encoded: their texts, and which are augmented copies."""
+
+    def __init__(self):
+        self.sources, self.targets, self.added = [], [], []
+
+    def add(self, source, target, added=False):
+        self.sources.append(source)
+        self.targets.append(target)
+        self.added.append(added)
+
+    def encode(self, tokenizers, max_tokens):
+        """Encode and serialise the chunk (then empty it), with one SentencePiece call a side.
+
+        Returns:
+            ``(records, lengths, dropped)``: the records of the pairs within ``max_tokens``
+            (:func:`~transformer_tf.shards.encode_records`), each one's longer side, and how
+            many corpus pairs were over it (an augmented copy over it is no loss of the corpus).
+        """
+        sources = tokenizers[0].encode_arrays(self.sources)
+        targets = tokenizers[1].encode_arrays(self.targets)
+        lengths = np.maximum(_lengths(sources), _lengths(targets))
+        keep = lengths <= max_tokens
+        dropped = int(np.count_nonzero(~keep & ~np.array(self.added, bool)))
+        kept = np.flatnonzero(keep).tolist()
+        if len(kept) < len(sources):
+            sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
+        self.__init__()
+        return encode_records(sources, targets), lengths[keep], dropped
+
+
+def _lengths(arrays):
+    return np.fromiter(map(len, arrays), np.int64, len(arrays))
+
+
 def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose):
     """Pass two: encode train and validation into fresh shards; the manifest last."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -216,34 +253,30 @@ def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inpu
         "train": ShardWriter(folder, "train", TRAIN_SHARDS, config.max_tokens),
         "validation": ShardWriter(folder, "validation", 1, config.max_tokens),
     }
-    chunks = {"train": [], "validation": []}
+    chunks = {1: Chunk(), 2: Chunk()}  # by split code: train, validation
 
-    def flush(split):
-        chunk = chunks[split]
-        sources = tokenizers[0].encode([en for en, _, _ in chunk])
-        targets = tokenizers[1].encode([es for _, es, _ in chunk])
-        for (_, _, added), s, t in zip(chunk, sources, targets):
-            if len(s) <= config.max_tokens and len(t) <= config.max_tokens:
-                writers[split].write(s, t)
-            elif not added:  # an augmented copy over the limit is no loss of the corpus
-                cleaning.over_max_tokens += 1
-        chunk.clear()
+    def flush(code):
+        records, lengths, dropped = chunks[code].encode(tokenizers, config.max_tokens)
+        writers[SPLITS[code - 1]].write_batch(records, lengths)
+        cleaning.over_max_tokens += dropped
 
     try:
         with _progress(verbose, "encoding into shards (2/2)", cleaning.read) as bar:
-            for split, en, es in clean_pairs(source, config, cleaning, lines, count=True):
-                bar.update()
-                if split == "test":
-                    continue
-                chunks[split].append((en, es, False))
-                if split == "train" and augmenter is not None:
-                    chunks[split].extend((a, b, True) for a, b in augmenter(en, es))
-                if len(chunks[split]) >= CHUNK:
-                    flush(split)
-            bar.update(cleaning.read - bar.n)  # the lines cleaning dropped
-        for split in chunks:
-            if chunks[split]:
-                flush(split)
+            for read, kept in clean_blocks(source, cleaning, lines):
+                bar.update(read)
+                for code, en, es in kept:
+                    if code == 3:  # test: never encoded
+                        continue
+                    chunk = chunks[code]
+                    chunk.add(en, es)
+                    if code == 1 and augmenter is not None:
+                        for a, b in augmenter(en, es):
+                            chunk.add(a, b, added=True)
+                    if len(chunk.sources) >= CHUNK:
+                        flush(code)
+        for code in chunks:
+            if chunks[code].sources:
+                flush(code)
         splits = {name: writer.close() for name, writer in writers.items()}
         if not splits["train"]["pairs"]:
             raise TransformerTFError(

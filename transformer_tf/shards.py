@@ -30,7 +30,7 @@ from transformer_tf.config import write_atomically
 from transformer_tf.data import BUCKET_BOUNDARIES, bucket_and_split, bucket_limits
 from transformer_tf.errors import TransformerTFError
 
-FORMAT = 1
+FORMAT = 2  # 2: a length histogram per file (a worker's share of the files)
 MANIFEST = "manifest.json"
 SHARDS_DIR = "shards"
 TRAIN_SHARDS = 16  # train files; a multiple of common worker counts
@@ -46,6 +46,17 @@ def encode_record(source_ids, target_ids):
     return array.array("i", [len(source_ids), *source_ids, *target_ids]).tobytes()
 
 
+def encode_records(sources, targets):
+    """:func:`encode_record` of many pairs of int32 arrays at once (the same bytes)."""
+    lengths = array.array("i", map(len, sources))  # native int32, as array("i") above
+    return [n + s.tobytes() + t.tobytes() for n, s, t in zip(_int32_bytes(lengths), sources, targets)]
+
+
+def _int32_bytes(values):
+    raw = values.tobytes()
+    return [raw[i : i + 4] for i in range(0, len(raw), 4)]
+
+
 def decode_record(record):
     """A record → ``(source_ids (n,), target_ids (m,))`` int64 tensors."""
     values = tf.io.decode_raw(record, tf.int32)
@@ -55,22 +66,26 @@ def decode_record(record):
 
 class ShardWriter:
     """Writes one split's pairs round-robin into ``count`` TFRecord files of ``folder``,
-    keeping a histogram of ``max(len(source), len(target))`` (``max_tokens + 1`` bins)."""
+    keeping per file a histogram of ``max(len(source), len(target))`` (``max_tokens + 1``
+    bins): what a worker reading a share of the files needs to count its batches."""
 
     def __init__(self, folder, split, count, max_tokens):
         self.folder, self.split, self.count = Path(folder), split, count
         self.paths = [self.folder / shard_name(split, i, count) for i in range(count)]
         self.writers = [tf.io.TFRecordWriter(str(p)) for p in self.paths]
-        self.records = [0] * count
-        self.histogram = np.zeros(max_tokens + 1, np.int64)
+        self.histograms = np.zeros((count, max_tokens + 1), np.int64)
         self.written = 0
 
     def write(self, source_ids, target_ids):
-        i = self.written % self.count
-        self.writers[i].write(encode_record(source_ids, target_ids))
-        self.records[i] += 1
-        self.histogram[max(len(source_ids), len(target_ids))] += 1
-        self.written += 1
+        self.write_batch([encode_record(source_ids, target_ids)], [max(len(source_ids), len(target_ids))])
+
+    def write_batch(self, records, lengths):
+        """Write serialised records (:func:`encode_records`); ``lengths``: each pair's longer side."""
+        files = (self.written + np.arange(len(records))) % self.count
+        for i, record in zip(files.tolist(), records):
+            self.writers[i].write(record)
+        np.add.at(self.histograms, (files, np.asarray(lengths, np.int64)), 1)
+        self.written += len(records)
 
     def abort(self):
         for writer in self.writers:
@@ -80,10 +95,16 @@ class ShardWriter:
         """Close the files; returns the split's manifest entry."""
         self.abort()
         files = [
-            {"name": p.name, "records": n, "bytes": p.stat().st_size, "sha256": file_sha256(p)}
-            for p, n in zip(self.paths, self.records)
+            {
+                "name": p.name,
+                "records": int(h.sum()),
+                "bytes": p.stat().st_size,
+                "sha256": file_sha256(p),
+                "histogram": h.tolist(),
+            }
+            for p, h in zip(self.paths, self.histograms)
         ]
-        return {"pairs": self.written, "files": files, "histogram": self.histogram.tolist()}
+        return {"pairs": self.written, "files": files, "histogram": self.histograms.sum(axis=0).tolist()}
 
 
 def write_manifest(folder, inputs, splits, report):
