@@ -11,7 +11,8 @@ from transformer_tf.config import TrainConfig
 from transformer_tf.corpus import held_out_pairs
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.prepare import prepare_shards
-from transformer_tf.shards import batches_per_epoch, decode_record, encode_record, shard_batches, shard_files
+from transformer_tf.records import encode_record
+from transformer_tf.shards import batches_per_epoch, decode_record, shard_batches, shard_files
 from transformer_tf.train import make_tokenizers
 
 

@@ -1,13 +1,16 @@
 """The streaming data preparation of a ``"hash"``-split run: corpus → cleaning → tokenizer → shards.
 
-Two passes over the corpus, one pair in memory at a time:
+Two passes over the corpus, a block of lines in memory at a time:
 
 1. :func:`transformer_tf.corpus.survey`: cleaning counts, duplicates (8 bytes a pair), the
-   hash split, and a seeded reservoir sample of :data:`TOKENIZER_SAMPLE` training pairs;
-   the tokenizer is trained on the sample (SentencePiece samples it again, to its
-   ``input_sentence_size``), and the streaming augmentation takes its statistics from it;
-2. every kept pair of train and validation is encoded, in chunks of :data:`CHUNK` pairs,
-   into the TFRecord shards of :mod:`transformer_tf.shards` (training pairs followed by
+   hash split (each pair's fate kept, a byte a pair, for pass two), and a seeded reservoir
+   sample of :data:`TOKENIZER_SAMPLE` training pairs; the tokenizer is trained on the
+   sample (SentencePiece samples it again, to its ``input_sentence_size``), and the
+   streaming augmentation takes its statistics from it;
+2. every kept pair of train and validation is encoded, in chunks of
+   :data:`~transformer_tf.records.CHUNK` pairs (in worker threads, one a core, for a
+   corpus of :data:`POOL_MIN_PAIRS` pairs or more: :mod:`transformer_tf.records`), into
+   the TFRecord shards of :mod:`transformer_tf.shards` (training pairs followed by
    their augmented copies, :mod:`transformer_tf.augment_stream`); pairs over
    ``max_tokens`` are counted and left out.
 
@@ -18,11 +21,11 @@ shards (:func:`transformer_tf.shards.open_manifest` checks them first).
 
 import dataclasses
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from transformer_tf.augment_stream import StreamAugmenter
@@ -38,12 +41,12 @@ from transformer_tf.data import (
     training_stream,
 )
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.records import CHUNK, Chunk, ChunkEncoder
 from transformer_tf.shards import (
     SHARDS_DIR,
     TRAIN_SHARDS,
     ShardWriter,
     batches_per_epoch,
-    encode_records,
     open_manifest,
     shard_files,
     shard_stream,
@@ -52,7 +55,7 @@ from transformer_tf.shards import (
 )
 
 TOKENIZER_SAMPLE = 100_000  # training pairs the tokenizer and the augmentation statistics see
-CHUNK = 4096  # pairs encoded per SentencePiece call
+POOL_MIN_PAIRS = 50_000  # corpora this size and up are encoded in worker threads
 # The settings that shape the shards' content: a change means encoding again.
 SHARD_SETTINGS = (
     "split_method",
@@ -210,39 +213,12 @@ def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, ver
     return PreparedData(folder, open_manifest(folder, inputs), tokenizers)
 
 
-class Chunk:
-    """Up to :data:`CHUNK` pairs waiting to be encoded: their texts, and which are augmented copies."""
-
-    def __init__(self):
-        self.sources, self.targets, self.added = [], [], []
-
-    def add(self, source, target, added=False):
-        self.sources.append(source)
-        self.targets.append(target)
-        self.added.append(added)
-
-    def encode(self, tokenizers, max_tokens):
-        """Encode and serialise the chunk (then empty it), with one SentencePiece call a side.
-
-        Returns:
-            ``(records, lengths, dropped)``: the records of the pairs within ``max_tokens``
-            (:func:`~transformer_tf.shards.encode_records`), each one's longer side, and how
-            many corpus pairs were over it (an augmented copy over it is no loss of the corpus).
-        """
-        sources = tokenizers[0].encode_arrays(self.sources)
-        targets = tokenizers[1].encode_arrays(self.targets)
-        lengths = np.maximum(_lengths(sources), _lengths(targets))
-        keep = lengths <= max_tokens
-        dropped = int(np.count_nonzero(~keep & ~np.array(self.added, bool)))
-        kept = np.flatnonzero(keep).tolist()
-        if len(kept) < len(sources):
-            sources, targets = [sources[i] for i in kept], [targets[i] for i in kept]
-        self.__init__()
-        return encode_records(sources, targets), lengths[keep], dropped
-
-
-def _lengths(arrays):
-    return np.fromiter(map(len, arrays), np.int64, len(arrays))
+def encode_workers(pairs):
+    """Threads that encode a corpus of ``pairs`` lines besides the main one: one a core this
+    process may use, when there are several and the corpus is big enough to pay
+    (:data:`POOL_MIN_PAIRS`); else 0 (encoding in the main thread)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores if cores > 1 and pairs >= POOL_MIN_PAIRS else 0
 
 
 def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose):
@@ -255,13 +231,17 @@ def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inpu
     }
     chunks = {1: Chunk(), 2: Chunk()}  # by split code: train, validation
 
-    def flush(code):
-        records, lengths, dropped = chunks[code].encode(tokenizers, config.max_tokens)
+    def write(code, result):
+        records, lengths, dropped = result
         writers[SPLITS[code - 1]].write_batch(records, lengths)
         cleaning.over_max_tokens += dropped
 
+    workers = encode_workers(cleaning.read)
     try:
-        with _progress(verbose, "encoding into shards (2/2)", cleaning.read) as bar:
+        with (
+            _progress(verbose, "encoding into shards (2/2)", cleaning.read) as bar,
+            ChunkEncoder(tokenizers, config.max_tokens, workers, write) as encoder,
+        ):
             for read, kept in clean_blocks(source, cleaning, lines):
                 bar.update(read)
                 for code, en, es in kept:
@@ -272,11 +252,11 @@ def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inpu
                     if code == 1 and augmenter is not None:
                         for a, b in augmenter(en, es):
                             chunk.add(a, b, added=True)
-                    if len(chunk.sources) >= CHUNK:
-                        flush(code)
-        for code in chunks:
-            if chunks[code].sources:
-                flush(code)
+                    if len(chunk) >= CHUNK:
+                        encoder.submit(code, chunk)
+            for code, chunk in chunks.items():
+                if len(chunk):
+                    encoder.submit(code, chunk)
         splits = {name: writer.close() for name, writer in writers.items()}
         if not splits["train"]["pairs"]:
             raise TransformerTFError(
