@@ -50,6 +50,7 @@ from transformer_tf.shards import (
     open_manifest,
     shard_files,
     shard_stream,
+    share_histograms,
     validation_batches,
     write_manifest,
 )
@@ -79,11 +80,17 @@ class PreparedData:
     manifest: dict
     tokenizers: tuple
 
-    def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False):
-        return batches_per_epoch(self.manifest["splits"]["train"]["histogram"], batch_size, max_tokens, drop_remainder)
+    worker_shares = True  # under several workers, each reads its own share of the files
 
-    def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False):
-        files, records = shard_files(self.folder, self.manifest, "train")
+    def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False, workers=1):
+        """Batches an epoch; with ``workers``, of the shortest worker's share (every worker runs as many)."""
+        histograms = share_histograms(self.manifest, "train", workers)
+        return min(batches_per_epoch(h, batch_size, max_tokens, drop_remainder) for h in histograms)
+
+    def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False, share=None):
+        """The training stream (:func:`~transformer_tf.shards.shard_stream`) of all the shards or,
+        with ``share = (worker, workers)``, of that worker's share of the files."""
+        files, records = shard_files(self.folder, self.manifest, "train", share)
         return shard_stream(files, records, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder)
 
     def validation(self, batch_size, max_tokens, drop_remainder=False):
@@ -118,6 +125,8 @@ class InMemoryData:
     kept: int
     added: dict
     tokenizers: tuple
+
+    worker_shares = False  # under several workers, each slices the global batches all of them build
 
     def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False):
         # Bucket sizes do not depend on the order, so every epoch has the same number of batches.

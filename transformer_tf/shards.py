@@ -136,10 +136,34 @@ def open_manifest(folder, inputs):
     return manifest
 
 
-def shard_files(folder, manifest, split):
-    """``(paths, record counts)`` of a split's shards."""
+def worker_share(entries, worker, workers):
+    """The shard files worker ``worker`` of ``workers`` reads: every ``workers``-th from its
+    index on (``tf.data``'s ``shard`` on the file list, the FILE auto-shard policy), so the
+    workers read disjoint shares that together are the whole split.
+
+    Raises:
+        TransformerTFError: more workers than files (each would need a share of records).
+    """
+    if workers > len(entries):
+        raise TransformerTFError(
+            f"{workers} workers, but the shards are {len(entries)} files: each worker reads whole files of its "
+            f"own, so at most {len(entries)} workers can train on them; use at most {len(entries)} workers."
+        )
+    return entries[worker::workers]
+
+
+def shard_files(folder, manifest, split, share=None):
+    """``(paths, record counts)`` of a split's shards, or of worker ``share = (index, workers)``'s share."""
     files = manifest["splits"][split]["files"]
+    if share is not None:
+        files = worker_share(files, *share)
     return [str(Path(folder) / f["name"]) for f in files], [f["records"] for f in files]
+
+
+def share_histograms(manifest, split, workers):
+    """Each worker's length histogram: the sum of its share's files' histograms."""
+    files = manifest["splits"][split]["files"]
+    return [np.sum([f["histogram"] for f in worker_share(files, i, workers)], axis=0) for i in range(workers)]
 
 
 def batches_per_epoch(histogram, batch_size, max_tokens, drop_remainder=False, bucket_boundaries=BUCKET_BOUNDARIES):
@@ -211,13 +235,14 @@ def validation_batches(folder, manifest, batch_size, max_tokens, drop_remainder=
 def shard_stream(files, records, seed, start_step, steps_per_epoch, batch_size=64, max_tokens=40, drop_remainder=False):
     """The endless training stream from optimizer step ``start_step`` on, as
     :func:`transformer_tf.data.training_stream` (epoch ``e`` shuffled with a seed of
-    ``seed`` and ``e``), from the shards: a resumed run sees the batches the interrupted
-    one would have seen."""
+    ``seed`` and ``e``, its first ``steps_per_epoch`` batches), from the shards ``files``
+    (all, or a worker's share): a resumed run sees the batches the interrupted one would
+    have seen."""
     first_epoch, offset = divmod(start_step, steps_per_epoch)
     epochs = tf.data.Dataset.range(first_epoch, 2**62)
-    stream = epochs.flat_map(
+    stream = epochs.flat_map(  # a worker's share may give more batches than the shortest share: cut there
         lambda e: shard_batches(
             files, batch_size, max_tokens, tf.constant(seed, tf.int64) * 1_000_003 + e, drop_remainder, records
-        )
+        ).take(steps_per_epoch)
     )
     return stream.skip(offset).prefetch(tf.data.AUTOTUNE)
