@@ -11,8 +11,7 @@ from transformer_tf.config import TrainConfig
 from transformer_tf.corpus import held_out_pairs
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.prepare import prepare_shards
-from transformer_tf.records import encode_record
-from transformer_tf.shards import batches_per_epoch, decode_record, shard_batches, shard_files
+from transformer_tf.shards import batches_per_epoch, decode_record, encode_record, shard_batches, shard_files
 from transformer_tf.train import make_tokenizers
 
 
@@ -172,7 +171,7 @@ def _one_pair_at_a_time(config, tokenizers):
     import unicodedata
 
     from transformer_tf.corpus import Cleaning, split_of
-    from transformer_tf.records import encode_record
+    from transformer_tf.shards import encode_record
 
     records, seen, probe = {"train": [], "validation": []}, set(), Cleaning()
     with open(config.data, encoding="utf-8") as f:
