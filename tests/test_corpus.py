@@ -170,7 +170,7 @@ def test_cleaning_counts_what_it_drops_and_keeps_the_first_duplicate(tmp_path):
     config = TrainConfig(data=str(tmp_path / "c.tsv"))
     source = open_corpus(config.data)
     cleaning, sample, _ = survey(source, config)
-    kept = list(clean_pairs(source, config, cleaning, count=True))
+    kept = list(clean_pairs(source, cleaning))
     assert (cleaning.read, cleaning.empty, cleaning.length_ratio, cleaning.duplicate) == (46, 3, 1, 2)
     assert len(kept) == 40 == sum(cleaning.kept.values()) == cleaning.distinct_english
     assert sorted(set(sample)) == sorted((en, es) for split, en, es in kept if split == "train")

@@ -31,8 +31,8 @@ SETTINGS = {
     "epochs": 2,
     "warmup_steps": 10,
     "checkpoint_every": 4,
-    # what a multi-worker run on a fresh folder reads (train._split_for), so the single-process
-    # reference below reads the same pairs
+    # the in-memory split, where the workers slice global batches, so that the single-process
+    # reference below reads the same batches (the default, "hash", gives each worker a share)
     "split_method": "grouped-shuffle",
 }
 WORKERS = 2
@@ -278,13 +278,64 @@ def test_killed_worker_resumes_where_an_uninterrupted_run_ends(settings, single_
     assert one.returncode == 2 and "trained by 2 worker(s) and is resumed by 1" in one.stderr, one.stderr[-2000:]
 
 
-def test_a_fresh_multiworker_run_reads_the_grouped_split_and_a_resumed_one_keeps_its_own(tmp_path, monkeypatch):
-    from transformer_tf import train
+def test_each_worker_reads_its_own_share_of_the_shards_and_all_run_the_shortest_share(tmp_path):
+    """Two workers: disjoint shares of the files that together hold every training pair once;
+    both run the batches of the shorter share. More workers than files is refused."""
     from transformer_tf.config import TrainConfig
+    from transformer_tf.prepare import prepare_shards
+    from transformer_tf.shards import shard_files, worker_share
+    from transformer_tf.train import make_tokenizers
 
-    monkeypatch.setattr(train, "is_multiworker", lambda strategy: strategy == "workers")
-    config = TrainConfig(split_method="hash")
-    assert train._split_for(config, "workers", tmp_path).split_method == "grouped-shuffle"
-    assert train._split_for(config, "one device", tmp_path).split_method == "hash"
-    (tmp_path / "ckpt-4.index").write_bytes(b"")  # a run already in the folder keeps its split
-    assert train._split_for(config, "workers", tmp_path).split_method == "hash"
+    (tmp_path / "c.tsv").write_text("".join(f"Sentence number {i}.\tFrase número {i}.\n" for i in range(2000)))
+    config = TrainConfig(data=str(tmp_path / "c.tsv"), vocab_size=300, max_tokens=24, augment=False)
+    data = prepare_shards(config, tmp_path / "run", make_tokenizers, verbose=0)
+    shares = [shard_files(data.folder, data.manifest, "train", (i, 2))[0] for i in range(2)]
+    everything = shard_files(data.folder, data.manifest, "train")[0]
+    assert not set(shares[0]) & set(shares[1]) and sorted(shares[0] + shares[1]) == sorted(everything)
+
+    def rows(share, steps):
+        stream = data.train_stream(config.seed, 0, steps, 16, config.max_tokens, True, share)
+        return [tuple(r[r > 0]) for (inp, _), _ in stream.take(steps) for r in inp.numpy()]
+
+    steps = data.steps_per_epoch(16, config.max_tokens, True, workers=2)
+    first, second = rows((0, 2), steps), rows((1, 2), steps)
+    assert steps > 0 and len(first) == len(second) == 16 * steps
+    assert len(set(first + second)) == 32 * steps  # no pair read by both
+    with pytest.raises(TransformerTFError, match=r"17 workers, but the shards are 16 files.*at most 16 workers"):
+        worker_share(data.manifest["splits"]["train"]["files"], 0, 17)
+
+
+@pytest.mark.slow
+def test_an_interrupted_multiworker_run_on_the_shards_ends_where_an_uninterrupted_one_does(settings, tmp_path):
+    """The default split (the hash split and its shards), two workers each reading its own
+    share: worker 1 killed mid-epoch 2 and both restarted with the same command end on the
+    weights of a run that was never interrupted."""
+    from transformer_tf.config import TrainConfig
+    from transformer_tf.prepare import prepare_data
+    from transformer_tf.train import make_tokenizers, training_pairs
+    from transformer_tf.translate import Translator
+
+    hashed = dict(settings, split_method="hash")
+    config = TrainConfig(**hashed)
+    data = prepare_data(config, tmp_path / "probe", make_tokenizers, training_pairs, verbose=0)
+    steps = data.steps_per_epoch(config.batch_size, config.max_tokens, True, workers=WORKERS)
+
+    def both(folder, kill_at=-1):
+        worker = [sys.executable, "-c", WORKER, json.dumps(hashed)]
+        return run_workers(
+            [[*worker, str(tmp_path / f"{folder}0"), "-1"], [*worker, str(tmp_path / f"{folder}1"), str(kill_at)]],
+            tmp_path,
+        )
+
+    for status, _, err in both("straight"):
+        assert status == 0, err[-3000:]
+    killed = both("resumed", kill_at=steps + 3)
+    assert killed[1][0] == -9 and killed[0][0] != 0, killed[0][2][-3000:]
+    saved = sorted(int(p.stem.split("-")[1]) for p in (tmp_path / "resumed0").glob("ckpt-*.index"))
+    assert steps <= saved[-1] < steps + 3  # resuming has work to redo
+    for status, _, err in both("resumed"):
+        assert status == 0, err[-3000:]
+    straight = Translator.from_checkpoint(tmp_path / "straight0").model
+    resumed = Translator.from_checkpoint(tmp_path / "resumed0").model
+    for a, b in zip(straight.weights, resumed.weights, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)

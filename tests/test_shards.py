@@ -163,3 +163,62 @@ def test_train_refuses_a_misaligned_moses_pair_with_status_2_and_writes_nothing(
     err = capsys.readouterr().err
     assert code == 2 and "corpus.en has 3 lines" in err and "corpus.es has 2" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.en", "corpus.es"]
+
+
+def _one_pair_at_a_time(config, tokenizers):
+    """The records of each split as the first streaming version wrote them: the corpus read
+    line by line, each pair cleaned, split and encoded on its own (``Tokenizer.encode``)."""
+    import unicodedata
+
+    from transformer_tf.corpus import Cleaning, split_of
+    from transformer_tf.shards import encode_record
+
+    records, seen, probe = {"train": [], "validation": []}, set(), Cleaning()
+    with open(config.data, encoding="utf-8") as f:
+        for line in f:
+            fields = line.rstrip("\r\n").split("\t", 2)
+            en, es = (unicodedata.normalize("NFC", field.strip()) for field in fields[:2])
+            if probe.reason(en, es) or (en, es) in seen:
+                continue
+            seen.add((en, es))
+            split = split_of(en, config.seed, config.val_fraction, config.test_fraction)
+            source, target = tokenizers[0].encode(en), tokenizers[1].encode(es)
+            if split != "test" and max(len(source), len(target)) <= config.max_tokens:
+                records[split].append(encode_record(source, target))
+    return records
+
+
+def test_the_batched_threaded_encoding_writes_what_one_pair_at_a_time_writes(prepared, tmp_path, monkeypatch):
+    """Blocks of lines, one SentencePiece call a chunk, worker threads (forced here for
+    3,000 lines): the same records, in the same files, in the same order."""
+    import tensorflow as tf
+
+    config, _, data = prepared
+    config = dataclasses.replace(config, augment=False)
+    monkeypatch.setattr("transformer_tf.prepare.POOL_MIN_PAIRS", 0)
+    threaded = prepare_shards(config, tmp_path / "run", make_tokenizers, data.tokenizers, verbose=0)
+    expected = _one_pair_at_a_time(config, data.tokenizers)
+    for split, records in expected.items():
+        files, _ = shard_files(threaded.folder, threaded.manifest, split)
+        assert len(records) == threaded.manifest["splits"][split]["pairs"] > 0
+        for i, path in enumerate(files):
+            assert [r.numpy() for r in tf.data.TFRecordDataset(path)] == records[i :: len(files)]
+
+
+def test_reading_in_blocks_gives_the_pairs_line_by_line_reading_gives(tmp_path, monkeypatch):
+    """A BOM, CRLF line ends, a decomposed é in one block only, a line without a tab, a
+    last line without a line end: blocks of 2 lines give what ``for line in file`` gives."""
+    import unicodedata
+
+    from transformer_tf.corpus import iter_pairs, open_corpus
+
+    monkeypatch.setattr("transformer_tf.corpus.BLOCK_LINES", 2)
+    text = "\ufeffGo.\tVe.\r\n Hi. \tHola.\r\nno tab\nCafe\u0301.\tCafé.\n\n  \t x\nLast.\tÚltimo."
+    (tmp_path / "c.tsv").write_bytes(text.encode())
+    expected = []
+    for line in text.lstrip("\ufeff").split("\n"):
+        fields = line.rstrip("\r\n").split("\t", 2)
+        pair = [unicodedata.normalize("NFC", f.strip()) for f in fields[:2]]
+        expected.append(tuple(pair) if len(fields) >= 2 else ("", ""))
+    assert list(iter_pairs(open_corpus(tmp_path / "c.tsv"))) == expected
+    assert expected[3] == ("Café.", "Café.")

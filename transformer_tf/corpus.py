@@ -12,8 +12,8 @@
                                 ``supervised_keys`` give source and target, all splits read
 =============================== ===========================================================
 
-Nothing here holds the corpus: :func:`iter_pairs` yields one NFC-normalised, stripped
-``(source, target)`` pair at a time, and every decision is taken per line:
+Nothing here holds the corpus: :func:`pair_blocks` yields NFC-normalised, stripped
+``(source, target)`` pairs a block of lines at a time, and every decision is taken per line:
 
 - **the split** (:func:`split_of`): a seeded 64-bit hash of the English sentence picks
   train, validation or test. Every pair of one English sentence lands in the same split
@@ -25,9 +25,11 @@ Nothing here holds the corpus: :func:`iter_pairs` yields one NFC-normalised, str
 """
 
 import array
+import bisect
 import dataclasses
 import gzip
 import hashlib
+import itertools
 import os
 import random
 import struct
@@ -150,42 +152,72 @@ def _tfds_source(name):
     return CorpusSource("tfds", name=name, data_dir=data_dir)
 
 
-def _text_lines(path):
-    """Decoded lines of a text file without their line ends; not UTF-8 is refused naming the
-    file, the byte and its offset (:func:`~transformer_tf.text.decode_utf8`)."""
+BLOCK_LINES = 8192  # lines decoded, cleaned and split at once
+
+
+def _line_blocks(path):
+    """The decoded lines of a text file without their line ends, :data:`BLOCK_LINES` at a
+    time, each block as ``(lines, nfc)``: ``nfc`` says the block is NFC-normalised already
+    (most corpora: then no line needs normalising). Not UTF-8 is refused naming the file,
+    the byte and its offset (:func:`~transformer_tf.text.decode_utf8`)."""
     offset = 0
     with _opener(path)(path, "rb") as f:
-        for raw in f:
-            line = decode_utf8(raw, str(path), offset)
-            offset += len(raw)
-            yield line.rstrip("\r\n")
+        while raw := list(itertools.islice(f, BLOCK_LINES)):
+            data = b"".join(raw)
+            try:
+                text = data.decode("utf-8-sig" if offset == 0 else "utf-8")
+            except UnicodeDecodeError:
+                for line in raw:  # line by line, for the message's offset
+                    decode_utf8(line, str(path), offset)
+                    offset += len(line)
+                raise
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()
+            if "\r" in text:
+                lines = [line.rstrip("\r") for line in lines]
+            yield lines, unicodedata.is_normalized("NFC", text)
+            offset += len(data)
 
 
 def _clean(text):
     return unicodedata.normalize("NFC", text.strip())
 
 
-def iter_pairs(source):
-    """Every line's ``(source, target)`` pair, NFC-normalised and stripped, in corpus order.
+def _stripped(fields, nfc):
+    """``fields`` (two sides) stripped, and NFC-normalised unless ``nfc`` says they are."""
+    return (fields[0].strip(), fields[1].strip()) if nfc else (_clean(fields[0]), _clean(fields[1]))
+
+
+def pair_blocks(source):
+    """Every line's ``(source, target)`` pair, NFC-normalised and stripped, in corpus order,
+    in lists of up to :data:`BLOCK_LINES` pairs (one block is held at a time).
 
     Empty sides stay (the cleaning counts them); a TSV line with fewer than two fields
-    gives ``("", "")``. One pair is held at a time.
+    gives ``("", "")``.
     """
     if source.kind == "tsv":
-        for line in _text_lines(source.paths[0]):
-            fields = line.split("\t", 2)
-            yield (_clean(fields[0]), _clean(fields[1])) if len(fields) >= 2 else ("", "")
+        for lines, nfc in _line_blocks(source.paths[0]):
+            split = [line.split("\t", 2) for line in lines]
+            yield [_stripped(fields, nfc) if len(fields) >= 2 else ("", "") for fields in split]
     elif source.kind == "moses":
-        for en, es in zip(*(_text_lines(p) for p in source.paths), strict=True):
-            yield _clean(en), _clean(es)
+        for (en, nfc_en), (es, nfc_es) in zip(*(_line_blocks(p) for p in source.paths), strict=True):
+            yield [_stripped(pair, nfc_en and nfc_es) for pair in zip(en, es, strict=True)]
     else:
         import tensorflow_datasets as tfds
 
         builder = _tfds_builder(source.name, source.data_dir)
         src_key, tgt_key = builder.info.supervised_keys
         for split in sorted(builder.info.splits):
-            for example in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)):
-                yield _clean(example[src_key].decode("utf-8")), _clean(example[tgt_key].decode("utf-8"))
+            examples = iter(tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False)))
+            while block := list(itertools.islice(examples, BLOCK_LINES)):
+                yield [_stripped((e[src_key].decode("utf-8"), e[tgt_key].decode("utf-8")), False) for e in block]
+
+
+def iter_pairs(source):
+    """:func:`pair_blocks`, one pair at a time."""
+    for block in pair_blocks(source):
+        yield from block
 
 
 def fingerprint(source):
@@ -219,6 +251,16 @@ def fingerprint(source):
 SPLITS = ("train", "validation", "test")
 
 
+def _english_hash(english, key):
+    return int.from_bytes(hashlib.blake2b(english.encode(), digest_size=8, key=key).digest(), "little")
+
+
+def _split_code(h, val_fraction, test_fraction):
+    """:func:`split_of` from the English sentence's hash: 1 train, 2 validation, 3 test."""
+    u = h / 2.0**64
+    return 3 if u < test_fraction else 2 if u < test_fraction + val_fraction else 1
+
+
 def split_of(english, seed, val_fraction, test_fraction):
     """``"train"``, ``"validation"`` or ``"test"`` for a pair, from its English sentence alone.
 
@@ -226,9 +268,8 @@ def split_of(english, seed, val_fraction, test_fraction):
     ``test_fraction``, validation below ``test_fraction + val_fraction``, train above. The
     fractions are therefore shares of distinct English sentences in expectation.
     """
-    key = struct.pack("<Q", seed)
-    u = int.from_bytes(hashlib.blake2b(english.encode(), digest_size=8, key=key).digest(), "little") / 2.0**64
-    return "test" if u < test_fraction else "validation" if u < test_fraction + val_fraction else "train"
+    h = _english_hash(english, struct.pack("<Q", seed))
+    return SPLITS[_split_code(h, val_fraction, test_fraction) - 1]
 
 
 def pair_digest(en, es):
@@ -240,8 +281,8 @@ def pair_digest(en, es):
 class Cleaning:
     """What cleaning found in the corpus: counts of pairs read, dropped (by reason) and kept by split.
 
-    ``duplicates`` holds the digests of pairs seen more than once (usually few); the
-    first occurrence of each is kept.
+    ``codes`` holds each pair's fate, one byte a pair read: 0 dropped, else 1 + its index in
+    :data:`SPLITS` (the first occurrence of a duplicated pair is kept).
     """
 
     read: int = 0
@@ -251,7 +292,7 @@ class Cleaning:
     over_max_tokens: int = 0  # counted by the encoding pass, which knows the token counts
     kept: dict = dataclasses.field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     distinct_english: int = 0
-    duplicates: frozenset = frozenset()
+    codes: bytearray = dataclasses.field(default_factory=bytearray, repr=False)  # a byte a pair read
 
     def reason(self, en, es):
         """Why a pair is dropped before the duplicate check (``"empty"``, ``"length_ratio"``), or None."""
@@ -272,7 +313,7 @@ class Cleaning:
         )
 
     def to_json(self):
-        return {k: v for k, v in dataclasses.asdict(self).items() if k != "duplicates"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "codes"}
 
 
 def selected_lines(source, max_pairs, seed):
@@ -280,34 +321,41 @@ def selected_lines(source, max_pairs, seed):
     memory is ``max_pairs`` integers), sorted; None when the corpus has no more lines."""
     rng, chosen = random.Random(seed), []
     n = 0
-    for n, _ in enumerate(iter_pairs(source), 1):
-        if n <= max_pairs:
-            chosen.append(n - 1)
-        elif (j := rng.randrange(n)) < max_pairs:
-            chosen[j] = n - 1
+    for block in pair_blocks(source):
+        first, n = n + 1, n + len(block)
+        for i in range(first, n + 1):
+            if i <= max_pairs:
+                chosen.append(i - 1)
+            elif (j := rng.randrange(i)) < max_pairs:
+                chosen[j] = i - 1
     return None if n <= max_pairs else np.sort(np.array(chosen, np.int64))
 
 
-def _subset(pairs, lines):
+def _subset(blocks, lines):
+    """The blocks of pairs, keeping only the pairs whose index is in ``lines`` (all when None)."""
     if lines is None:
-        yield from pairs
+        yield from blocks
         return
-    wanted = iter(lines.tolist())
-    want = next(wanted, -1)
-    for i, pair in enumerate(pairs):
-        if i == want:
-            yield pair
-            want = next(wanted, -1)
+    wanted, start = lines.tolist(), 0
+    lo = 0
+    for block in blocks:
+        hi = bisect.bisect_left(wanted, start + len(block), lo)
+        yield [block[i - start] for i in wanted[lo:hi]]
+        lo, start = hi, start + len(block)
 
 
 def survey(source, config, sample_size=100_000, progress=None):
     """Pass one over the corpus: the :class:`Cleaning` counts and a seeded sample of training pairs.
 
+    Every pair's fate (dropped, or its split) is kept, one byte a pair, in
+    ``cleaning.codes`` for pass two (:func:`clean_pairs`); duplicates are found from one
+    8-byte digest a pair, sorted once, and every occurrence after the first is dropped.
+
     Args:
         config: a :class:`~transformer_tf.config.TrainConfig` (``seed``, the fractions, ``max_pairs``).
         sample_size: pairs in the reservoir sample the tokenizer and the augmentation's
-            statistics are taken from: the memory this pass holds besides 16 bytes a pair.
-        progress: a tqdm-like object updated once per pair read, or None.
+            statistics are taken from: the memory this pass holds besides 17 bytes a pair.
+        progress: a tqdm-like object updated once per block of pairs read, or None.
 
     Returns:
         ``(cleaning, sample, lines)``: counts, the sampled training pairs (in no useful
@@ -315,28 +363,33 @@ def survey(source, config, sample_size=100_000, progress=None):
     """
     lines = selected_lines(source, config.max_pairs, config.seed) if config.max_pairs else None
     cleaning, rng, sample = Cleaning(), random.Random(config.seed), []
-    pair_digests, english_digests = array.array("Q"), array.array("Q")
+    codes, pair_digests, english_hashes = bytearray(), array.array("Q"), array.array("Q")
+    key, fractions, reason = (
+        struct.pack("<Q", config.seed),
+        (config.val_fraction, config.test_fraction),
+        cleaning.reason,
+    )
     seen_train = 0
-    for en, es in _subset(iter_pairs(source), lines):
-        cleaning.read += 1
+    for block in _subset(pair_blocks(source), lines):
+        cleaning.read += len(block)
         if progress is not None:
-            progress.update()
-        reason = cleaning.reason(en, es)
-        if reason:
-            setattr(cleaning, reason, getattr(cleaning, reason) + 1)
-            continue
-        pair_digests.append(pair_digest(en, es))
-        english_digests.append(pair_digest(en, ""))
-        if split_of(en, config.seed, config.val_fraction, config.test_fraction) == "train":
-            seen_train += 1
-            if len(sample) < sample_size:
-                sample.append((en, es))
-            elif (j := rng.randrange(seen_train)) < sample_size:
-                sample[j] = (en, es)
-    digests, counts = np.unique(np.frombuffer(pair_digests, np.uint64), return_counts=True)
-    cleaning.duplicates = frozenset(digests[counts > 1].tolist())
-    cleaning.duplicate = int((counts - 1).sum())
-    cleaning.distinct_english = len(np.unique(np.frombuffer(english_digests, np.uint64)))
+            progress.update(len(block))
+        for en, es in block:
+            if why := reason(en, es):
+                setattr(cleaning, why, getattr(cleaning, why) + 1)
+                codes.append(0)
+                continue
+            pair_digests.append(pair_digest(en, es))
+            english_hashes.append(h := _english_hash(en, key))
+            codes.append(code := _split_code(h, *fractions))
+            if code == 1:
+                seen_train += 1
+                if len(sample) < sample_size:
+                    sample.append((en, es))
+                elif (j := rng.randrange(seen_train)) < sample_size:
+                    sample[j] = (en, es)
+    _drop_duplicates(cleaning, codes, np.frombuffer(pair_digests, np.uint64))
+    cleaning.distinct_english = len(np.unique(np.frombuffer(english_hashes, np.uint64)))
     if cleaning.distinct_english < 3:
         raise TransformerTFError(
             f"the corpus has {cleaning.read} pair(s) with {cleaning.distinct_english} distinct English sentence(s): "
@@ -346,26 +399,33 @@ def survey(source, config, sample_size=100_000, progress=None):
     return cleaning, sample, lines
 
 
-def clean_pairs(source, config, cleaning, lines=None, count=False):
-    """Pass two: ``(split, en, es)`` for every pair cleaning keeps, in corpus order.
+def _drop_duplicates(cleaning, codes, digests):
+    """Mark every occurrence of a pair after its first as dropped in ``codes``; count the kept by split."""
+    order = np.argsort(digests, kind="stable")  # equal digests stay in corpus order
+    ordered = digests[order]
+    later = order[1:][ordered[1:] == ordered[:-1]]
+    view = np.frombuffer(codes, np.uint8)
+    view[np.flatnonzero(view)[later]] = 0
+    cleaning.duplicate = len(later)
+    counts = np.bincount(view, minlength=4)
+    cleaning.kept = {name: int(n) for name, n in zip(SPLITS, counts[1:])}
+    cleaning.codes = codes
 
-    Uses the duplicates :func:`survey` found (the first of each is kept). ``count=True``
-    fills ``cleaning.kept`` per split.
-    """
-    seen = set()  # only digests in cleaning.duplicates: as many as there are duplicated pairs
-    for en, es in _subset(iter_pairs(source), lines):
-        if cleaning.reason(en, es):
-            continue
-        if cleaning.duplicates:
-            digest = pair_digest(en, es)
-            if digest in cleaning.duplicates:
-                if digest in seen:
-                    continue
-                seen.add(digest)
-        split = split_of(en, config.seed, config.val_fraction, config.test_fraction)
-        if count:
-            cleaning.kept[split] += 1
-        yield split, en, es
+
+def clean_blocks(source, cleaning, lines=None):
+    """Pass two, a block at a time: ``(pairs read, [(split code, en, es), ...])`` with every
+    pair cleaning keeps, in corpus order, from the fate :func:`survey` recorded for each
+    (``cleaning.codes``: 1 train, 2 validation, 3 test)."""
+    codes, i = cleaning.codes, 0
+    for block in _subset(pair_blocks(source), lines):
+        yield len(block), [(code, en, es) for (en, es), code in zip(block, codes[i : i + len(block)]) if code]
+        i += len(block)
+
+
+def clean_pairs(source, cleaning, lines=None):
+    """:func:`clean_blocks`, one ``(split, en, es)`` at a time."""
+    for _, kept in clean_blocks(source, cleaning, lines):
+        yield from ((SPLITS[code - 1], en, es) for code, en, es in kept)
 
 
 def held_out_pairs(config):
@@ -377,7 +437,7 @@ def held_out_pairs(config):
     source = open_corpus(config.data)
     lines = selected_lines(source, config.max_pairs, config.seed) if config.max_pairs else None
     out, seen, probe = {"validation": [], "test": []}, set(), Cleaning()
-    for en, es in _subset(iter_pairs(source), lines):
+    for en, es in itertools.chain.from_iterable(_subset(pair_blocks(source), lines)):
         if probe.reason(en, es):
             continue
         split = split_of(en, config.seed, config.val_fraction, config.test_fraction)

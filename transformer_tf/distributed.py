@@ -8,17 +8,23 @@ batches from ``strategy.distribute_datasets_from_function``. Single-device train
 ``model.fit`` (:func:`transformer_tf.train.train`).
 
 How the work is shared. ``--batch-size`` is each worker's batch; the *global* batch is
-``batch_size × workers``. Every worker builds the same stream of global batches (the
-seeded :func:`transformer_tf.data.training_stream`, whole buckets of ``batch_size ×
-workers`` pairs) and keeps only its own slice of rows, so all workers run the same number
-of steps and together they see exactly the batches a single process with the global batch
-size would. Each replica's loss is the label-smoothed masked mean of its slice times its
-share of the global batch's real (non-padding) target tokens,
+``batch_size × workers``. A run on the encoded shards (``split_method`` ``"hash"``, the
+default) gives each worker its own share of the shard files (every ``workers``-th file,
+:func:`transformer_tf.shards.worker_share`): each reads and batches only its share, and
+all run the number of steps of the shortest share, so no pair is read twice in an epoch.
+A run on the in-memory grouped split (the shipped models') has every worker build the
+same stream of global batches (:func:`transformer_tf.data.training_stream`) and keep its
+slice of rows, so together they see exactly the batches one process with the global batch
+size would. Either way each replica's loss is the label-smoothed masked mean of its slice
+times its share of the global batch's real (non-padding) target tokens (an all-reduce of
+the replicas' counts),
 
     loss_r = masked_loss(slice_r) · tokens_r / tokens_global,
 
 and the optimizer sums the replicas' gradients (an all-reduce), so the update is the one
-a single process computes from ``masked_loss`` of the whole global batch.
+a single process computes from ``masked_loss`` of the whole global batch. A resumed run
+rebuilds each worker's stream from the chief's step (:func:`transformer_tf.shards.shard_stream`),
+so an interrupted run ends where an uninterrupted one does.
 
 What each worker holds. The tokenizers are trained on every worker from the same data with
 the same seed (SentencePiece training is deterministic), and before the first step the
@@ -178,37 +184,31 @@ def model_state(model):
     return out
 
 
-def worker_slices(global_batches, input_context, global_batch):
-    """This worker's part of each global batch: ``((inp, tar_in), tar_out, tokens_global)``.
+def worker_slices(batches, input_context, batch_rows, own=False):
+    """This worker's per-replica batches: ``((inp, tar_in), tar_out)`` of
+    ``rows = batch_rows / replicas`` rows each, in the order of this worker's replicas.
 
     Args:
-        global_batches: a dataset of ``((inp, tar_in), tar_out)`` batches of exactly
-            ``global_batch`` rows (every worker builds the same one).
+        batches: a dataset of ``((inp, tar_in), tar_out)`` batches of exactly ``batch_rows``
+            rows: the global batches every worker builds alike (``own=False``: this worker
+            keeps its replicas' slices of each), or this worker's own batches, read from
+            its share of the shards (``own=True``: its replicas split each).
         input_context: the ``tf.distribute.InputContext`` of this worker.
-
-    Returns:
-        per-replica batches of ``global_batch / replicas`` rows, in the order of this
-        worker's replicas, each with the global batch's count of real target tokens.
     """
-    rows = input_context.get_per_replica_batch_size(global_batch)
     local = input_context.num_replicas_in_sync // input_context.num_input_pipelines
-    first = input_context.input_pipeline_id * local
+    rows = batch_rows // local if own else input_context.get_per_replica_batch_size(batch_rows)
+    first = 0 if own else input_context.input_pipeline_id * local
 
     def slices(x, y):
         (inp, tar_in), tar_out = x, y
-        tokens = tf.reduce_sum(tf.cast(tar_out != PAD_ID, tf.float32))
 
-        def part(j):  # rows of global replica first + j
+        def part(j):  # rows of replica first + j
             start = (first + tf.cast(j, tf.int32)) * rows
-            return (
-                (inp[start : start + rows], tar_in[start : start + rows]),
-                tar_out[start : start + rows],
-                tokens,
-            )
+            return (inp[start : start + rows], tar_in[start : start + rows]), tar_out[start : start + rows]
 
         return tf.data.Dataset.range(local).map(part)
 
-    return global_batches.flat_map(slices).prefetch(tf.data.AUTOTUNE)
+    return batches.flat_map(slices).prefetch(tf.data.AUTOTUNE)
 
 
 def _step_functions(model, strategy):
@@ -216,9 +216,10 @@ def _step_functions(model, strategy):
     batch's ``(loss, masked accuracy)``."""
 
     def forward(batch, training):
-        (inp, tar_in), tar_out, tokens_global = batch
+        (inp, tar_in), tar_out = batch
         logits = model((inp, tar_in), training=training)
         tokens = tf.reduce_sum(tf.cast(tar_out != PAD_ID, tf.float32))
+        tokens_global = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tokens)
         share = tokens / tokens_global  # this slice's part of the global batch's real tokens
         loss = model.loss(tar_out, logits) * share
         if model.losses:
@@ -271,15 +272,19 @@ def _collective(step, iterator):
 
 
 def fit_on_workers(
-    model, strategy, stream, steps_per_epoch, epochs, global_batch, val_ds=None, callbacks=(), verbose=1
+    model, strategy, stream, steps_per_epoch, epochs, global_batch, val_ds=None, callbacks=(), verbose=1, worker_batch=0
 ):
     """What ``model.fit`` does, as a loop of ``strategy.run`` steps: train up to
     ``epochs × steps_per_epoch`` optimizer steps, validate after each epoch.
 
     Args:
-        stream: ``stream(start_step)`` → the endless dataset of global batches from that
-            step on (:func:`transformer_tf.data.training_stream`).
-        global_batch: rows of every batch of ``stream`` and ``val_ds``.
+        stream: ``stream(start_step, input_context)`` → the endless dataset of batches from
+            that step on: global batches every worker builds alike
+            (:func:`transformer_tf.data.training_stream`), or, with ``worker_batch``, this
+            worker's own batches from its share of the shards
+            (:func:`transformer_tf.shards.shard_stream`).
+        global_batch: rows of every batch of ``val_ds`` and, without ``worker_batch``, of ``stream``.
+        worker_batch: rows of every batch of ``stream`` when each worker reads its own share.
         val_ds: validation batches of ``global_batch`` rows (finite), or None.
         callbacks: Keras callbacks (checkpointing, TensorBoard, ...); their logs are
             ``loss``, ``masked_accuracy`` and, after validation, ``val_loss`` and
@@ -300,11 +305,11 @@ def fit_on_workers(
     )
     train_step, eval_step = _step_functions(model, strategy)
 
-    def distribute(dataset):
-        return strategy.distribute_datasets_from_function(lambda ctx: worker_slices(dataset, ctx, global_batch))
+    def distribute(make, rows, own=False):
+        return strategy.distribute_datasets_from_function(lambda ctx: worker_slices(make(ctx), ctx, rows, own))
 
-    batches = iter(distribute(stream(done)))
-    val_batches = distribute(val_ds) if val_ds is not None else None
+    batches = iter(distribute(lambda ctx: stream(done, ctx), worker_batch or global_batch, bool(worker_batch)))
+    val_batches = distribute(lambda ctx: val_ds, global_batch) if val_ds is not None else None
     val_steps = int(val_ds.cardinality()) if val_ds is not None else 0
     callback_list.on_train_begin()
     logs = {}

@@ -1,13 +1,16 @@
 """The streaming data preparation of a ``"hash"``-split run: corpus → cleaning → tokenizer → shards.
 
-Two passes over the corpus, one pair in memory at a time:
+Two passes over the corpus, a block of lines in memory at a time:
 
 1. :func:`transformer_tf.corpus.survey`: cleaning counts, duplicates (8 bytes a pair), the
-   hash split, and a seeded reservoir sample of :data:`TOKENIZER_SAMPLE` training pairs;
-   the tokenizer is trained on the sample (SentencePiece samples it again, to its
-   ``input_sentence_size``), and the streaming augmentation takes its statistics from it;
-2. every kept pair of train and validation is encoded, in chunks of :data:`CHUNK` pairs,
-   into the TFRecord shards of :mod:`transformer_tf.shards` (training pairs followed by
+   hash split (each pair's fate kept, a byte a pair, for pass two), and a seeded reservoir
+   sample of :data:`TOKENIZER_SAMPLE` training pairs; the tokenizer is trained on the
+   sample (SentencePiece samples it again, to its ``input_sentence_size``), and the
+   streaming augmentation takes its statistics from it;
+2. every kept pair of train and validation is encoded, in chunks of
+   :data:`CHUNK` pairs (in worker threads, one a core, for a corpus of
+   :data:`POOL_MIN_PAIRS` pairs or more: :class:`ChunkEncoder`), into
+   the TFRecord shards of :mod:`transformer_tf.shards` (training pairs followed by
    their augmented copies, :mod:`transformer_tf.augment_stream`); pairs over
    ``max_tokens`` are counted and left out.
 
@@ -16,16 +19,20 @@ shards were made from the same corpus, tokenizers and settings, skips both and r
 shards (:func:`transformer_tf.shards.open_manifest` checks them first).
 """
 
+import collections
+import concurrent.futures
 import dataclasses
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from transformer_tf.augment_stream import StreamAugmenter
-from transformer_tf.corpus import Cleaning, clean_pairs, fingerprint, open_corpus, survey
+from transformer_tf.corpus import SPLITS, Cleaning, clean_blocks, fingerprint, open_corpus, survey
 from transformer_tf.data import (
     EncodedPairs,
     batch_pairs,
@@ -42,15 +49,18 @@ from transformer_tf.shards import (
     TRAIN_SHARDS,
     ShardWriter,
     batches_per_epoch,
+    encode_records,
     open_manifest,
     shard_files,
     shard_stream,
+    share_histograms,
     validation_batches,
     write_manifest,
 )
 
 TOKENIZER_SAMPLE = 100_000  # training pairs the tokenizer and the augmentation statistics see
 CHUNK = 4096  # pairs encoded per SentencePiece call
+POOL_MIN_PAIRS = 50_000  # corpora this size and up are encoded in worker threads
 # The settings that shape the shards' content: a change means encoding again.
 SHARD_SETTINGS = (
     "split_method",
@@ -74,11 +84,17 @@ class PreparedData:
     manifest: dict
     tokenizers: tuple
 
-    def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False):
-        return batches_per_epoch(self.manifest["splits"]["train"]["histogram"], batch_size, max_tokens, drop_remainder)
+    worker_shares = True  # under several workers, each reads its own share of the files
 
-    def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False):
-        files, records = shard_files(self.folder, self.manifest, "train")
+    def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False, workers=1):
+        """Batches an epoch; with ``workers``, of the shortest worker's share (every worker runs as many)."""
+        histograms = share_histograms(self.manifest, "train", workers)
+        return min(batches_per_epoch(h, batch_size, max_tokens, drop_remainder) for h in histograms)
+
+    def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False, share=None):
+        """The training stream (:func:`~transformer_tf.shards.shard_stream`) of all the shards or,
+        with ``share = (worker, workers)``, of that worker's share of the files."""
+        files, records = shard_files(self.folder, self.manifest, "train", share)
         return shard_stream(files, records, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder)
 
     def validation(self, batch_size, max_tokens, drop_remainder=False):
@@ -113,6 +129,8 @@ class InMemoryData:
     kept: int
     added: dict
     tokenizers: tuple
+
+    worker_shares = False  # under several workers, each slices the global batches all of them build
 
     def steps_per_epoch(self, batch_size, max_tokens, drop_remainder=False):
         # Bucket sizes do not depend on the order, so every epoch has the same number of batches.
@@ -208,6 +226,114 @@ def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, ver
     return PreparedData(folder, open_manifest(folder, inputs), tokenizers)
 
 
+# -- pass two's encoding: chunks of pairs → records, on every core ---------------------
+#
+# Encoding is most of what pass two costs (one SentencePiece call a side for CHUNK pairs,
+# then the records): a ChunkEncoder gives whole chunks to worker threads while the main
+# thread reads, cleans and augments the next ones (SentencePiece's batch call releases the
+# GIL, so the encoding runs on another core), and hands the results back in the order the
+# chunks were given, so the shards are byte for byte those of one thread. At most two
+# chunks per worker are in flight: memory stays a few chunks whatever the corpus. Threads
+# rather than processes: nothing to pickle, and no process that re-imports the caller's
+# __main__ (which a script without a __name__ guard cannot survive).
+
+
+def encode_chunk(tokenizers, sources, targets, added, max_tokens):
+    """Encode and serialise pairs of text with one SentencePiece call a side.
+
+    Args:
+        tokenizers: ``(source, target)`` :class:`~transformer_tf.tokenizer.SubwordTokenizer`.
+        sources, targets: the texts; ``added``: which pairs are augmented copies.
+
+    Returns:
+        ``(records, lengths, dropped)``: the records of the pairs with at most
+        ``max_tokens`` tokens a side (:func:`~transformer_tf.shards.encode_records`), each one's longer side
+        ``(kept,)``, and how many corpus pairs were over the limit (an augmented copy over
+        it is no loss of the corpus).
+    """
+    source_ids = tokenizers[0].encode_arrays(sources)
+    target_ids = tokenizers[1].encode_arrays(targets)
+    lengths = np.maximum(_lengths(source_ids), _lengths(target_ids))
+    keep = lengths <= max_tokens
+    dropped = int(np.count_nonzero(~keep & ~np.array(added, bool)))
+    if not keep.all():
+        kept = np.flatnonzero(keep).tolist()
+        source_ids, target_ids = [source_ids[i] for i in kept], [target_ids[i] for i in kept]
+    return encode_records(source_ids, target_ids), lengths[keep], dropped
+
+
+def _lengths(arrays):
+    return np.fromiter(map(len, arrays), np.int64, len(arrays))
+
+
+class Chunk:
+    """Up to :data:`CHUNK` pairs waiting to be encoded: their texts, and which are augmented copies."""
+
+    def __init__(self):
+        self.sources, self.targets, self.added = [], [], []
+
+    def add(self, source, target, added=False):
+        self.sources.append(source)
+        self.targets.append(target)
+        self.added.append(added)
+
+    def __len__(self):
+        return len(self.sources)
+
+    def take(self):
+        """``(sources, targets, added)``, leaving the chunk empty."""
+        texts = self.sources, self.targets, self.added
+        self.__init__()
+        return texts
+
+
+class ChunkEncoder:
+    """Encodes chunks (:func:`encode_chunk`) in ``workers`` threads, or in the calling one
+    when ``workers`` is 0, and gives each result to ``done(key, result)`` in the order
+    :meth:`submit` received the chunks. Use as a context manager; leaving it without an
+    error delivers the chunks still in flight, with one drops them.
+    """
+
+    def __init__(self, tokenizers, max_tokens, workers, done):
+        self.tokenizers, self.max_tokens, self.done = tokenizers, max_tokens, done
+        self.pending = collections.deque()
+        self.limit = 2 * workers
+        self.pool = concurrent.futures.ThreadPoolExecutor(workers, "encode") if workers else None
+
+    def submit(self, key, chunk):
+        """Encode ``chunk`` (a :class:`Chunk`, emptied); ``key`` comes back with its result."""
+        texts = chunk.take()
+        if self.pool is None:
+            self.done(key, encode_chunk(self.tokenizers, *texts, self.max_tokens))
+            return
+        self.pending.append((key, self.pool.submit(encode_chunk, self.tokenizers, *texts, self.max_tokens)))
+        while len(self.pending) > self.limit:
+            self._deliver()
+
+    def _deliver(self):
+        key, future = self.pending.popleft()
+        self.done(key, future.result())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        try:
+            while self.pending and kind is None:
+                self._deliver()
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def encode_workers(pairs):
+    """Threads that encode a corpus of ``pairs`` lines besides the main one: one a core this
+    process may use, when there are several and the corpus is big enough to pay
+    (:data:`POOL_MIN_PAIRS`); else 0 (encoding in the main thread)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores if cores > 1 and pairs >= POOL_MIN_PAIRS else 0
+
+
 def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose):
     """Pass two: encode train and validation into fresh shards; the manifest last."""
     shutil.rmtree(folder, ignore_errors=True)
@@ -216,34 +342,34 @@ def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inpu
         "train": ShardWriter(folder, "train", TRAIN_SHARDS, config.max_tokens),
         "validation": ShardWriter(folder, "validation", 1, config.max_tokens),
     }
-    chunks = {"train": [], "validation": []}
+    chunks = {1: Chunk(), 2: Chunk()}  # by split code: train, validation
 
-    def flush(split):
-        chunk = chunks[split]
-        sources = tokenizers[0].encode([en for en, _, _ in chunk])
-        targets = tokenizers[1].encode([es for _, es, _ in chunk])
-        for (_, _, added), s, t in zip(chunk, sources, targets):
-            if len(s) <= config.max_tokens and len(t) <= config.max_tokens:
-                writers[split].write(s, t)
-            elif not added:  # an augmented copy over the limit is no loss of the corpus
-                cleaning.over_max_tokens += 1
-        chunk.clear()
+    def write(code, result):
+        records, lengths, dropped = result
+        writers[SPLITS[code - 1]].write_batch(records, lengths)
+        cleaning.over_max_tokens += dropped
 
+    workers = encode_workers(cleaning.read)
     try:
-        with _progress(verbose, "encoding into shards (2/2)", cleaning.read) as bar:
-            for split, en, es in clean_pairs(source, config, cleaning, lines, count=True):
-                bar.update()
-                if split == "test":
-                    continue
-                chunks[split].append((en, es, False))
-                if split == "train" and augmenter is not None:
-                    chunks[split].extend((a, b, True) for a, b in augmenter(en, es))
-                if len(chunks[split]) >= CHUNK:
-                    flush(split)
-            bar.update(cleaning.read - bar.n)  # the lines cleaning dropped
-        for split in chunks:
-            if chunks[split]:
-                flush(split)
+        with (
+            _progress(verbose, "encoding into shards (2/2)", cleaning.read) as bar,
+            ChunkEncoder(tokenizers, config.max_tokens, workers, write) as encoder,
+        ):
+            for read, kept in clean_blocks(source, cleaning, lines):
+                bar.update(read)
+                for code, en, es in kept:
+                    if code == 3:  # test: never encoded
+                        continue
+                    chunk = chunks[code]
+                    chunk.add(en, es)
+                    if code == 1 and augmenter is not None:
+                        for a, b in augmenter(en, es):
+                            chunk.add(a, b, added=True)
+                    if len(chunk) >= CHUNK:
+                        encoder.submit(code, chunk)
+            for code, chunk in chunks.items():
+                if len(chunk):
+                    encoder.submit(code, chunk)
         splits = {name: writer.close() for name, writer in writers.items()}
         if not splits["train"]["pairs"]:
             raise TransformerTFError(

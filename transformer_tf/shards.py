@@ -2,8 +2,8 @@
 
 The corpus is encoded once (:mod:`transformer_tf.prepare`) into ``<run>/shards/``:
 ``train-00000-of-00016.tfrecord`` … and ``validation-00000-of-00001.tfrecord``, one record
-a pair, and ``manifest.json`` last. A record is the int32 vector
-``[len(source_ids), *source_ids, *target_ids]``; TFRecord adds a CRC to each.
+a pair (the int32 vector ``[len(source_ids), *source_ids, *target_ids]``,
+:func:`encode_record`), and ``manifest.json`` last; TFRecord adds a CRC to each record.
 
 The manifest names what the shards were made from (the corpus fingerprint and every
 setting that shaped them) and, per file, its record count, size and SHA-256, and per
@@ -30,7 +30,7 @@ from transformer_tf.config import write_atomically
 from transformer_tf.data import BUCKET_BOUNDARIES, bucket_and_split, bucket_limits
 from transformer_tf.errors import TransformerTFError
 
-FORMAT = 1
+FORMAT = 2  # 2: a length histogram per file (a worker's share of the files)
 MANIFEST = "manifest.json"
 SHARDS_DIR = "shards"
 TRAIN_SHARDS = 16  # train files; a multiple of common worker counts
@@ -46,6 +46,12 @@ def encode_record(source_ids, target_ids):
     return array.array("i", [len(source_ids), *source_ids, *target_ids]).tobytes()
 
 
+def encode_records(sources, targets):
+    """:func:`encode_record` of many pairs of int32 arrays at once (the same bytes)."""
+    raw = array.array("i", map(len, sources)).tobytes()  # native int32, as array("i") above
+    return [raw[4 * i : 4 * i + 4] + s.tobytes() + t.tobytes() for i, (s, t) in enumerate(zip(sources, targets))]
+
+
 def decode_record(record):
     """A record → ``(source_ids (n,), target_ids (m,))`` int64 tensors."""
     values = tf.io.decode_raw(record, tf.int32)
@@ -55,22 +61,27 @@ def decode_record(record):
 
 class ShardWriter:
     """Writes one split's pairs round-robin into ``count`` TFRecord files of ``folder``,
-    keeping a histogram of ``max(len(source), len(target))`` (``max_tokens + 1`` bins)."""
+    keeping per file a histogram of ``max(len(source), len(target))`` (``max_tokens + 1``
+    bins): what a worker reading a share of the files needs to count its batches."""
 
     def __init__(self, folder, split, count, max_tokens):
         self.folder, self.split, self.count = Path(folder), split, count
         self.paths = [self.folder / shard_name(split, i, count) for i in range(count)]
         self.writers = [tf.io.TFRecordWriter(str(p)) for p in self.paths]
-        self.records = [0] * count
-        self.histogram = np.zeros(max_tokens + 1, np.int64)
+        self.histograms = np.zeros((count, max_tokens + 1), np.int64)
         self.written = 0
 
     def write(self, source_ids, target_ids):
-        i = self.written % self.count
-        self.writers[i].write(encode_record(source_ids, target_ids))
-        self.records[i] += 1
-        self.histogram[max(len(source_ids), len(target_ids))] += 1
-        self.written += 1
+        self.write_batch([encode_record(source_ids, target_ids)], [max(len(source_ids), len(target_ids))])
+
+    def write_batch(self, records, lengths):
+        """Write serialised records (:func:`encode_records`), round-robin;
+        ``lengths``: each pair's longer side."""
+        files = (self.written + np.arange(len(records))) % self.count
+        for i, record in zip(files.tolist(), records):
+            self.writers[i].write(record)
+        np.add.at(self.histograms, (files, np.asarray(lengths, np.int64)), 1)
+        self.written += len(records)
 
     def abort(self):
         for writer in self.writers:
@@ -80,10 +91,16 @@ class ShardWriter:
         """Close the files; returns the split's manifest entry."""
         self.abort()
         files = [
-            {"name": p.name, "records": n, "bytes": p.stat().st_size, "sha256": file_sha256(p)}
-            for p, n in zip(self.paths, self.records)
+            {
+                "name": p.name,
+                "records": int(h.sum()),
+                "bytes": p.stat().st_size,
+                "sha256": file_sha256(p),
+                "histogram": h.tolist(),
+            }
+            for p, h in zip(self.paths, self.histograms)
         ]
-        return {"pairs": self.written, "files": files, "histogram": self.histogram.tolist()}
+        return {"pairs": self.written, "files": files, "histogram": self.histograms.sum(axis=0).tolist()}
 
 
 def write_manifest(folder, inputs, splits, report):
@@ -130,10 +147,34 @@ def open_manifest(folder, inputs):
     return manifest
 
 
-def shard_files(folder, manifest, split):
-    """``(paths, record counts)`` of a split's shards."""
+def worker_share(entries, worker, workers):
+    """The shard files worker ``worker`` of ``workers`` reads: every ``workers``-th from its
+    index on (``tf.data``'s ``shard`` on the file list, the FILE auto-shard policy), so the
+    workers read disjoint shares that together are the whole split.
+
+    Raises:
+        TransformerTFError: more workers than files (each would need a share of records).
+    """
+    if workers > len(entries):
+        raise TransformerTFError(
+            f"{workers} workers, but the shards are {len(entries)} files: each worker reads whole files of its "
+            f"own, so at most {len(entries)} workers can train on them; use at most {len(entries)} workers."
+        )
+    return entries[worker::workers]
+
+
+def shard_files(folder, manifest, split, share=None):
+    """``(paths, record counts)`` of a split's shards, or of worker ``share = (index, workers)``'s share."""
     files = manifest["splits"][split]["files"]
+    if share is not None:
+        files = worker_share(files, *share)
     return [str(Path(folder) / f["name"]) for f in files], [f["records"] for f in files]
+
+
+def share_histograms(manifest, split, workers):
+    """Each worker's length histogram: the sum of its share's files' histograms."""
+    files = manifest["splits"][split]["files"]
+    return [np.sum([f["histogram"] for f in worker_share(files, i, workers)], axis=0) for i in range(workers)]
 
 
 def batches_per_epoch(histogram, batch_size, max_tokens, drop_remainder=False, bucket_boundaries=BUCKET_BOUNDARIES):
@@ -205,13 +246,14 @@ def validation_batches(folder, manifest, batch_size, max_tokens, drop_remainder=
 def shard_stream(files, records, seed, start_step, steps_per_epoch, batch_size=64, max_tokens=40, drop_remainder=False):
     """The endless training stream from optimizer step ``start_step`` on, as
     :func:`transformer_tf.data.training_stream` (epoch ``e`` shuffled with a seed of
-    ``seed`` and ``e``), from the shards: a resumed run sees the batches the interrupted
-    one would have seen."""
+    ``seed`` and ``e``, its first ``steps_per_epoch`` batches), from the shards ``files``
+    (all, or a worker's share): a resumed run sees the batches the interrupted one would
+    have seen."""
     first_epoch, offset = divmod(start_step, steps_per_epoch)
     epochs = tf.data.Dataset.range(first_epoch, 2**62)
-    stream = epochs.flat_map(
+    stream = epochs.flat_map(  # a worker's share may give more batches than the shortest share: cut there
         lambda e: shard_batches(
             files, batch_size, max_tokens, tf.constant(seed, tf.int64) * 1_000_003 + e, drop_remainder, records
-        )
+        ).take(steps_per_epoch)
     )
     return stream.skip(offset).prefetch(tf.data.AUTOTUNE)

@@ -32,6 +32,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import sentencepiece as spm
 
 from transformer_tf.errors import TransformerTFError
@@ -164,6 +165,25 @@ class SubwordTokenizer:
             ids = [i + self.offset for i in pieces]
             encoded.append([START_ID, *ids, END_ID] if add_start_end else ids)
         return encoded[0] if single else encoded
+
+    def encode_arrays(self, texts, num_threads=1):
+        """Encode a list of strings in one SentencePiece call, without a Python list per id.
+
+        What the shards are made of (:mod:`transformer_tf.prepare`): the same ids as
+        :meth:`encode`, ``[START, …, END]``, as int32 arrays (SentencePiece adds START and
+        END itself when the model's own ids are the reserved ones).
+
+        Returns:
+            list of ``(len_i,)`` int32 arrays.
+        """
+        batch = [self._prepare(t) for t in texts] if self.bpemb_preprocess else list(texts)
+        if self.offset == 0:  # bos/eos of a trained model are START/END (checked in __init__)
+            return self.sp.encode(batch, return_type="numpy", add_bos=True, add_eos=True, num_threads=num_threads)
+        ends = np.array([START_ID], np.int32), np.array([END_ID], np.int32)
+        return [
+            np.concatenate([ends[0], ids + np.int32(self.offset), ends[1]])
+            for ids in self.sp.encode(batch, return_type="numpy", num_threads=num_threads)
+        ]
 
     def _piece_ids(self, ids):
         """Model ids → SentencePiece ids: stop at END, drop padding and START."""

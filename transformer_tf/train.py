@@ -307,6 +307,8 @@ class PreparedRun:
         steps_per_epoch: batches an epoch (the same in every epoch).
         batch_size: rows of each batch: the global batch, across workers.
         drop_remainder: drop each bucket's incomplete last batch (needed when batches split across replicas).
+        worker_batch: under several workers reading their own shares of the shards, each
+            worker's batch (its stream's rows); else 0.
     """
 
     config: TrainConfig
@@ -318,11 +320,23 @@ class PreparedRun:
     steps_per_epoch: int
     batch_size: int
     drop_remainder: bool
+    worker_batch: int = 0
 
-    def stream(self, start):
-        """The training batches from optimizer step ``start`` on (:func:`transformer_tf.shards.shard_stream`)."""
+    def stream(self, start, input_context=None):
+        """The training batches from optimizer step ``start`` on (:func:`transformer_tf.shards.shard_stream`);
+        with ``worker_batch``, those of the share of the worker that ``input_context`` names."""
+        if not self.worker_batch:
+            return self.data.train_stream(
+                self.config.seed,
+                start,
+                self.steps_per_epoch,
+                self.batch_size,
+                self.config.max_tokens,
+                self.drop_remainder,
+            )
+        share = (input_context.input_pipeline_id, input_context.num_input_pipelines)
         return self.data.train_stream(
-            self.config.seed, start, self.steps_per_epoch, self.batch_size, self.config.max_tokens, self.drop_remainder
+            self.config.seed, start, self.steps_per_epoch, self.worker_batch, self.config.max_tokens, True, share
         )
 
 
@@ -334,7 +348,7 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     checkpoint_dir = Path(checkpoint_dir)
     config.validate()
     keras.utils.set_random_seed(config.seed)
-    config = _split_for(keep_split_method(keep_start_split(config), checkpoint_dir), strategy, checkpoint_dir)
+    config = keep_split_method(keep_start_split(config), checkpoint_dir)
     _check_places_split(config)
     corpus = fingerprint(open_corpus(config.data))
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
@@ -383,17 +397,6 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     return run
 
 
-def _split_for(config, strategy, checkpoint_dir):
-    """``config``, with a new multi-worker run on the in-memory grouped split: a killed worker
-    resumed over the encoded shards does not yet end on the single-process weights (the
-    kill-and-resume test in tests/test_distributed.py), so multi-worker runs keep the exact path."""
-    fresh = not list(Path(checkpoint_dir).glob("ckpt-*.index"))
-    if is_multiworker(strategy) and config.split_method == "hash" and fresh:
-        print("multi-worker run: the in-memory grouped split (split_method 'grouped-shuffle'), not shards")
-        return dataclasses.replace(config, split_method="grouped-shuffle")
-    return config
-
-
 def _check_places_split(config):
     """The place swap (``augment_places``) runs on the in-memory split's training pairs; the
     streaming augmenter (``split_method`` 'hash') does not have it yet: refuse rather than ignore."""
@@ -408,14 +411,20 @@ def _batches(config, data, strategy, verbose):
     """The training stream and validation batches of ``data`` for ``strategy``: a :class:`PreparedRun`
     without its model and callbacks yet."""
     multiworker = is_multiworker(strategy)
-    # Several workers: every one forms the same global batches and keeps its slice of rows.
-    batch_size = config.batch_size * num_workers(strategy) if multiworker else config.batch_size
+    workers = num_workers(strategy) if multiworker else 1
+    # Several workers: each reads its own share of the shards, or (the in-memory split) every
+    # one forms the same global batches and keeps its slice of rows. Validation: the latter.
+    batch_size = config.batch_size * workers
     split = multiworker or strategy.num_replicas_in_sync > 1  # then every batch must split across replicas
     val_ds = data.validation(batch_size, config.max_tokens, drop_remainder=split)
     if int(val_ds.cardinality()) == 0:
         print(f"note: the validation split has no complete batch of {batch_size}; no validation.")
         val_ds = None
-    steps_per_epoch = data.steps_per_epoch(batch_size, config.max_tokens, drop_remainder=split)
+    worker_batch = config.batch_size if multiworker and data.worker_shares else 0
+    if worker_batch:
+        steps_per_epoch = data.steps_per_epoch(worker_batch, config.max_tokens, True, workers)
+    else:
+        steps_per_epoch = data.steps_per_epoch(batch_size, config.max_tokens, drop_remainder=split)
     if steps_per_epoch == 0:
         raise TransformerTFError(
             f"the training split has no complete batch of {config.batch_size} "
@@ -423,7 +432,7 @@ def _batches(config, data, strategy, verbose):
         )
     if verbose:
         print("\n".join(data.report()) + f"; {steps_per_epoch} batches an epoch")
-    return PreparedRun(config, None, strategy, [], data, val_ds, steps_per_epoch, batch_size, split)
+    return PreparedRun(config, None, strategy, [], data, val_ds, steps_per_epoch, batch_size, split, worker_batch)
 
 
 def _checkpoint_manager(model, config, checkpoint_dir, latest):
@@ -486,4 +495,5 @@ def fit_across_workers(run, verbose=1):
         run.val_ds,
         run.callbacks,
         verbose,
+        run.worker_batch,
     )
