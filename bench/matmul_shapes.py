@@ -61,40 +61,50 @@ def step_matmuls(batch, inp_len, tar_len, d_model=128, dff=512, num_heads=8, num
     ]
 
 
-def site_times(sites, dtype, repeats=20):
-    """``{name: seconds}``: best time of one product of each site, forward and both gradients."""
+def site_step(a_shape, b_shape, dtype):
+    """A ``tf.function`` of one product ``a · b`` in ``dtype``, forward and both gradients."""
     import tensorflow as tf
 
-    times = {}
+    a = tf.cast(tf.random.normal(a_shape), dtype)
+    b = tf.cast(tf.random.normal(b_shape) * 0.1, dtype)
+
+    @tf.function
+    def fwd_bwd():
+        with tf.GradientTape() as tape:
+            tape.watch([a, b])
+            c = tf.matmul(a, b)
+        da, db = tape.gradient(c, [a, b], output_gradients=c)
+        return da[..., :1, :1], db[..., :1, :1]  # a tiny fetch: the products run, no copy-out counts
+
+    fwd_bwd()  # trace, and let oneDNN build its kernels
+    return fwd_bwd
+
+
+def site_times(sites, repeats=20):
+    """``{dtype name: {site name: seconds}}``: the best time of each site's product in float32
+    and in bfloat16, the two dtypes alternating run by run (a busy moment hits both)."""
+    import tensorflow as tf
+
+    times = {"float32": {}, "bfloat16": {}}
     for name, _, a_shape, b_shape in sites:
-        a = tf.cast(tf.random.normal(a_shape), dtype)
-        b = tf.cast(tf.random.normal(b_shape) * 0.1, dtype)
-
-        @tf.function
-        def fwd_bwd(a=a, b=b):
-            with tf.GradientTape() as tape:
-                tape.watch([a, b])
-                c = tf.matmul(a, b)
-            da, db = tape.gradient(c, [a, b], output_gradients=c)
-            return da[..., :1, :1], db[..., :1, :1]  # a tiny fetch: the products run, the copy-out does not count
-
-        fwd_bwd()  # trace, and let oneDNN build its kernels
-        best = float("inf")
+        steps = {dtype: site_step(a_shape, b_shape, getattr(tf, dtype)) for dtype in times}
+        best = dict.fromkeys(times, float("inf"))
         for _ in range(repeats):
-            start = time.perf_counter()
-            [t.numpy() for t in fwd_bwd()]
-            best = min(best, time.perf_counter() - start)
-        times[name] = best
+            for dtype, step in steps.items():
+                start = time.perf_counter()
+                [t.numpy() for t in step()]
+                best[dtype] = min(best[dtype], time.perf_counter() - start)
+        for dtype in times:
+            times[dtype][name] = best[dtype]
     return times
 
 
 def matmul_table(batch, inp_len, tar_len, repeats=20, out_rows=None):
     """Print every site's float32 and bfloat16 time and ratio; return the step's total
     matmul seconds ``(float32, bfloat16)`` (each site's time × its count)."""
-    import tensorflow as tf
-
     sites = step_matmuls(batch, inp_len, tar_len, out_rows=out_rows)
-    t32, t16 = site_times(sites, tf.float32, repeats), site_times(sites, tf.bfloat16, repeats)
+    times = site_times(sites, repeats)
+    t32, t16 = times["float32"], times["bfloat16"]
     print(f"the step's matmuls at its shapes (batch {batch}, source {inp_len}, target {tar_len}; forward + backward):")
     for name, count, a_shape, b_shape in sites:
         print(
