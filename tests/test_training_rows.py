@@ -93,3 +93,27 @@ def test_the_model_train_builds_skips_the_padding_rows_and_a_plain_one_does_not(
         x[1].shape[1],
         50,
     )
+
+
+def test_under_mixed_precision_the_skipped_rows_change_nothing_beyond_bfloat16_rounding():
+    x, labels = teacher_forcing_batch(seed=3)
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(1)
+        full = Transformer(**TINY, input_vocab_size=50, target_vocab_size=50, share_embeddings=True)
+        rows = Transformer(
+            **TINY, input_vocab_size=50, target_vocab_size=50, share_embeddings=True, skip_padding_rows=True
+        )
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+    full(x)
+    rows(x)
+    rows.set_weights(full.get_weights())
+    _, full_loss, full_grads, _ = loss_gradients_accuracy(full, x, labels, 0.1)
+    row_logits, row_loss, row_grads, _ = loss_gradients_accuracy(rows, x, labels, 0.1)
+    assert row_logits.dtype == tf.float32 and row_logits.shape[0] == int(tf.math.count_nonzero(x[1]))
+    np.testing.assert_allclose(row_loss, full_loss, rtol=1e-3)
+    for row_grad, full_grad in zip(row_grads, full_grads):
+        scale = float(tf.reduce_max(tf.abs(full_grad))) + 1e-6
+        np.testing.assert_allclose(row_grad / scale, full_grad / scale, atol=2e-2)
