@@ -50,7 +50,7 @@ from transformer_tf.train import build_model  # noqa: E402
 
 # Parts of the step, by the first pattern found in an op's name scope (checked in order).
 PARTS = (
-    ("output layer + loss", ("final_layer", "masked_loss", "ArgMax", "masked_accuracy")),
+    ("output layer + loss", ("final_layer", "masked_loss", "ArgMax", "masked_accuracy", "boolean_mask")),
     ("layer norm", ("layer_normalization",)),
     ("dropout", ("dropout",)),
     ("attention", ("mha",)),

@@ -17,7 +17,12 @@ compares instead the default translator (joint vocabulary of 12,000, tied embedd
 in float32 and under ``--mixed-precision`` (``mixed_bfloat16`` on a CPU), same batches;
 ``--precision --tutorial-loss`` adds both precisions with the loss and output layer as they
 were before issue 24 (log-softmax + gather, a batched output matmul), to show what the
-fused loss of :mod:`transformer_tf.fused_loss` and the 2-D output matmul changed.
+fused loss of :mod:`transformer_tf.fused_loss` and the 2-D output matmul changed;
+``--precision --all-rows`` adds both precisions with the output layer and loss computed at
+every position, padding included (``Transformer(skip_padding_rows=False)``, as before this
+round). With ``--precision`` it also times the step's matmuls at the model's own shapes in
+both dtypes (``bench/matmul_shapes.py``) and prints the most that mixed precision can give a
+step whose other ops run no faster than in float32.
 
 Both modes also print each model's achieved FLOP/s in a training step and its share of
 the machine's matmul peak, measured in the same run (a 4096² ``tf.matmul`` in float32 and
@@ -47,6 +52,11 @@ def build_parser():
         action="store_true",
         help="with --precision: also both precisions with the tutorial's loss and batched output matmul (the before)",
     )
+    parser.add_argument(
+        "--all-rows",
+        action="store_true",
+        help="with --precision: also both precisions with the output layer and loss at the padding rows too",
+    )
     return parser
 
 
@@ -59,6 +69,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from interleave import interleaved_times, medians  # noqa: E402 (bench/interleave.py)
+from matmul_shapes import matmul_table, upper_bound  # noqa: E402 (bench/matmul_shapes.py)
 
 import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
@@ -112,6 +123,7 @@ def tutorial_loss(label_smoothing):
 def with_tutorial_output_and_loss(model, config):
     """``model`` recompiled with :func:`tutorial_loss`, its tied output layer a batched matmul
     against the shared matrix (as before issue 24): the "before" of the fused path."""
+    model.hparams["skip_padding_rows"] = False  # the tutorial loss takes (batch, tar_len, vocab) logits
     layer = model.final_layer
 
     def batched_call(x):
@@ -120,6 +132,12 @@ def with_tutorial_output_and_loss(model, config):
 
     layer.call = batched_call
     model.compile(optimizer=model.optimizer, loss=tutorial_loss(config.label_smoothing), metrics=[masked_accuracy])
+    return model
+
+
+def every_row(model):
+    """``model`` with its output layer and loss computed at the padding positions too."""
+    model.hparams["skip_padding_rows"] = False
     return model
 
 
@@ -140,7 +158,7 @@ def batches(n, batch, vocab, rng):
     return out
 
 
-def train_step_flops(config, vocab, batch, inp_len, tar_len):
+def train_step_flops(config, vocab, batch, inp_len, tar_len, out_rows=None):
     """Floating-point operations of one training step of the Transformer on a padded batch.
 
     Counts matrix multiplications only (2·m·n·k each; softmax, layer norm, dropout and the
@@ -150,7 +168,7 @@ def train_step_flops(config, vocab, batch, inp_len, tar_len):
         encoder layer: 8·S·d² (Q, K, V, O projections) + 4·S²·d (QKᵀ and weights·V) + 4·S·d·f
         decoder layer: 8·T·d² + 4·T²·d (self-attention) + 4·T·d² + 4·S·d² + 4·T·S·d (cross)
                        + 4·T·d·f
-        output layer:  2·T·d·V
+        output layer:  2·T·d·V  (over ``out_rows`` rows of the batch, default batch · T)
 
     and the backward pass costs twice the forward (a gradient for each matmul input):
     step = 3 · batch · forward.
@@ -158,7 +176,8 @@ def train_step_flops(config, vocab, batch, inp_len, tar_len):
     S, T, d, f, L = inp_len, tar_len, config.d_model, config.dff, config.num_layers
     encoder = 8 * S * d * d + 4 * S * S * d + 4 * S * d * f
     decoder = 8 * T * d * d + 4 * T * T * d + 4 * T * d * d + 4 * S * d * d + 4 * T * S * d + 4 * T * d * f
-    return 3 * batch * (L * (encoder + decoder) + 2 * T * d * vocab)
+    out_rows = batch * T if out_rows is None else out_rows
+    return 3 * (batch * L * (encoder + decoder) + out_rows * 2 * d * vocab)
 
 
 def matmul_peak(dtype, n=4096, repeats=5):
@@ -186,6 +205,9 @@ def main():
         if args.tutorial_loss:
             models["float32, tutorial loss"] = with_tutorial_output_and_loss(build_model(config, vocab, vocab), config)
             models["mixed, tutorial loss"] = with_tutorial_output_and_loss(build_model(mixed, vocab, vocab), config)
+        if args.all_rows:
+            models["float32, all rows"] = every_row(build_model(config, vocab, vocab))
+            models["mixed, all rows"] = every_row(build_model(mixed, vocab, vocab))
     else:
         config, vocab = TrainConfig(share_embeddings=False), 8000
         models = {
@@ -230,19 +252,50 @@ def main():
         ours, twin = rates.values()
         print(f"ratio {' / '.join(rates)}: {ours / twin:.2f}×")
 
-    flops = sum(train_step_flops(config, vocab, *x[0].shape, x[1].shape[1]) for x, _ in data)
+    report_flops(config, vocab, data, models, times, peaks)
+    if args.precision:
+        report_bound(data, medians(times)["float32"] / len(data), medians(times)["mixed precision"] / len(data))
+
+
+def output_rows(model, tar_in):
+    """Rows the output layer computes for the decoder input ``tar_in``: the real ones, or all."""
+    return int(tf.math.count_nonzero(tar_in)) if model.hparams["skip_padding_rows"] else int(tf.size(tar_in))
+
+
+def report_flops(config, vocab, data, models, times, peaks):
+    """Each model's matmul FLOP/s in a step (analytical, on the shapes it computes) and its share
+    of the 4096² matmul peak of each dtype."""
     peak = {dtype: max(runs) for dtype, runs in peaks.items()}
     print(
         "matmul peak (4096², best of before/after the rounds): "
         + ", ".join(f"{dtype} {p / 1e9:,.0f} GFLOP/s" for dtype, p in peak.items())
     )
-    print(f"model FLOPs (analytical, matmuls only): {flops / len(data) / 1e9:.2f} GFLOP a step")
     for name, seconds in medians(times).items():
+        model = models[name]
+        flops = sum(
+            train_step_flops(config, vocab, *x[0].shape, x[1].shape[1], output_rows(model, x[1])) for x, _ in data
+        )
         achieved = flops / seconds
         print(
-            f"  {name:22s} {achieved / 1e9:6.1f} GFLOP/s = {achieved / peak['float32']:.0%} of the float32 peak, "
+            f"  {name:22s} {flops / len(data) / 1e9:5.2f} GFLOP a step, {achieved / 1e9:6.1f} GFLOP/s = "
+            f"{achieved / peak['float32']:.0%} of the float32 peak, "
             f"{achieved / peak['bfloat16']:.0%} of the bfloat16 peak"
         )
+
+
+def report_bound(data, step32, step_mixed):
+    """The step's matmuls timed at its shapes in both dtypes, and the most mixed precision can give."""
+    batch = data[0][0][0].shape[0]
+    inp_len = round(np.mean([x[0].shape[1] for x, _ in data]))
+    tar_len = round(np.mean([x[1].shape[1] for x, _ in data]))
+    rows = round(np.mean([int(tf.math.count_nonzero(x[1])) for x, _ in data]))
+    matmuls32, matmuls16 = matmul_table(batch, inp_len, tar_len, out_rows=rows)
+    bound = upper_bound(step32, matmuls32, matmuls16)
+    print(
+        f"float32 step {step32 * 1e3:.0f} ms, of which matmuls {matmuls32 * 1e3:.0f} ms ({matmuls32 / step32:.0%}); "
+        f"mixed step {step_mixed * 1e3:.0f} ms; with every matmul in bfloat16 and nothing else faster, "
+        f"mixed / float32 ≤ {bound:.2f}× (measured {step32 / step_mixed:.2f}×)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from transformer_tf.seq2seq import RNNTranslator
 def model_from_config(config, input_vocab_size, target_vocab_size):
     """The (unbuilt) model a :class:`~transformer_tf.config.TrainConfig` describes (its
     ``model``: ``"transformer"`` or ``"rnn"``), under the caller's dtype policy; training
-    compiles it, inference restores weights into it."""
+    compiles it, inference restores weights into it. The Transformer leaves the padding rows
+    out of its output layer in training (``skip_padding_rows``), for the loss of
+    :mod:`transformer_tf.losses`."""
     if config.model == "rnn":
         return RNNTranslator(
             input_vocab_size,
@@ -35,4 +37,5 @@ def model_from_config(config, input_vocab_size, target_vocab_size):
         pe_target=config.max_tokens,
         rate=config.dropout,
         share_embeddings=config.share_embeddings,
+        skip_padding_rows=True,  # training's loss (transformer_tf.losses) takes the decoder's real rows only
     )

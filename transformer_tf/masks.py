@@ -97,3 +97,32 @@ def create_masks(inp, tar):
     dec_target_padding_mask = create_padding_mask(tar)
     combined_mask = tf.maximum(dec_target_padding_mask, look_ahead_mask)
     return enc_padding_mask, combined_mask, dec_padding_mask
+
+
+def decoder_rows(tar):
+    """The decoder positions that hold a real input token: the rows whose logits training needs.
+
+    Args:
+        tar: ``(batch, tar_len)`` decoder-input ids, ``tar_full[:, :-1]``.
+
+    Returns:
+        ``(batch, tar_len)`` bool, True where ``tar != 0``. These rows are every position with a
+        real label (``tar_full[:, 1:] != 0``) plus, in a sentence shorter than the batch's
+        longest, the one after its end, whose label is padding (the loss masks it).
+    """
+    return tf.not_equal(tar, PAD_ID)
+
+
+def decoder_rows_of_labels(labels):
+    """:func:`decoder_rows` of the decoder input, from the labels alone (teacher forcing:
+    ``tar = tar_full[:, :-1]``, ``labels = tar_full[:, 1:]``, so ``tar[:, t] = labels[:, t−1]``
+    for t ≥ 1, and ``tar[:, 0]`` is START wherever ``labels[:, 0]`` is a real token, at least END).
+
+    Args:
+        labels: ``(batch, tar_len)`` target ids.
+
+    Returns:
+        ``(batch, tar_len)`` bool, equal to ``decoder_rows(tar)`` for every batch the data
+        pipeline makes (a row of padding only included).
+    """
+    return tf.not_equal(tf.concat([labels[:, :1], labels[:, :-1]], axis=1), PAD_ID)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from transformer_tf.layers import Decoder, Encoder, TiedOutput, check_tied_vocabularies
-from transformer_tf.masks import check_token_ids, create_masks, create_padding_mask
+from transformer_tf.masks import check_token_ids, create_masks, create_padding_mask, decoder_rows
 
 
 def shortlist_output(final_layer, vocab):
@@ -52,17 +52,25 @@ class Transformer(keras.Model):
         share_embeddings: one embedding matrix for the encoder input, the decoder
             input and the output projection (needs one joint vocabulary:
             ``input_vocab_size == target_vocab_size``); the blog's model has three.
+        skip_padding_rows: in training, compute the output layer only at the decoder's real
+            positions (:func:`transformer_tf.masks.decoder_rows`) and return ``(rows, vocab)``
+            logits, which :mod:`transformer_tf.losses` takes at the same rows: the padding
+            positions, about 40% of a batch, cost nothing in the output layer and the loss
+            (same loss and gradients). :func:`transformer_tf.factory.model_from_config` (so
+            ``train``) turns it on; off, training returns ``(batch, tar_len, vocab)`` as
+            inference does, for any Keras loss.
 
     Call args:
         inputs: ``(inp, tar)``: ``(batch, inp_len)`` source ids and
             ``(batch, tar_len)`` decoder-input ids; the padding and look-ahead
             masks are built inside from pad id 0 (:func:`transformer_tf.create_masks`).
-        training: enables dropout.
+        training: enables dropout (and, with ``skip_padding_rows``, drops the padding rows).
         return_attention: also return the attention weights.
 
     Returns:
         float32 logits ``(batch, tar_len, target_vocab_size)`` (also under a mixed
-        precision policy, so the loss is computed in float32); with ``return_attention=True``
+        precision policy, so the loss is computed in float32), ``(rows, target_vocab_size)``
+        in training with ``skip_padding_rows``; with ``return_attention=True``
         ``(logits, attention_weights)``, where ``attention_weights`` has, for
         i = 1..num_layers, ``encoder_layer{i}_block`` ``(batch, heads, inp_len, inp_len)``,
         ``decoder_layer{i}_block1`` ``(batch, heads, tar_len, tar_len)`` and
@@ -81,6 +89,7 @@ class Transformer(keras.Model):
         pe_target,
         rate=0.1,
         share_embeddings=False,
+        skip_padding_rows=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -96,6 +105,7 @@ class Transformer(keras.Model):
             pe_target=pe_target,
             rate=rate,
             share_embeddings=share_embeddings,
+            skip_padding_rows=skip_padding_rows,
         )
         self.encoder = Encoder(num_layers, d_model, num_heads, dff, input_vocab_size, pe_input, rate, name="encoder")
         shared = self.encoder.embedding if share_embeddings else None
@@ -138,7 +148,9 @@ class Transformer(keras.Model):
             look_ahead_mask=look_ahead_mask,
             padding_mask=dec_padding_mask,
         )
-        logits = tf.cast(self.final_layer(dec_output), tf.float32)  # (batch, tar_len, target_vocab_size)
+        if training and self.hparams["skip_padding_rows"] and not return_attention:
+            dec_output = tf.boolean_mask(dec_output, decoder_rows(tar))  # (rows, d_model)
+        logits = tf.cast(self.final_layer(dec_output), tf.float32)  # (batch, tar_len, vocab) or (rows, vocab)
         if return_attention:
             return logits, {**enc_attention, **dec_attention}
         return logits
