@@ -45,7 +45,10 @@ def make_corpus(spa, size, path, seed=0):
 
 def child(corpus, folder):
     """One size: preparation, pipeline alone, training steps; prints one JSON line."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import cli_common
+
+    cli_common.quiet_tensorflow()
+    cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
     import keras
 
     from transformer_tf.config import TrainConfig

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # argv: settings (JSON), strategy, checkpoint folder, output JSON of epoch times
 RUN = """
 import json, sys, time
+import cli_common
+cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
 import keras
 from transformer_tf.config import TrainConfig
 from transformer_tf.train import make_strategy, train

@@ -29,6 +29,7 @@ def main(argv=None):
     import cli_common
 
     cli_common.quiet_tensorflow()  # before TensorFlow loads
+    cli_common.import_tensorflow_quietly()  # its start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
     import sacrebleu
 
     from transformer_tf.code_switch import candidate_places, code_switch, find_collisions, training_pairs

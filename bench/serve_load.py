@@ -237,6 +237,7 @@ def main():
     if not 0 < args.seconds <= 300:
         parser.error("--seconds: give 1 to 300 (the load is bounded in time)")
 
+    cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
     from transformer_tf.translate import Translator
 
     sentences = corpus_sentences(args.data, args.sentences)
