@@ -80,7 +80,7 @@ def child(corpus, folder):
             times.append(time.perf_counter() - self.t)
 
     stream = data.train_stream(config.seed, 0, steps, config.batch_size, config.max_tokens)
-    model.fit(stream, steps_per_epoch=STEPS + 5, epochs=1, callbacks=[Clock()], verbose=0)
+    model.fit(stream, steps_per_epoch=STEPS + 5, epochs=1, callbacks=[Clock()], shuffle=False, verbose=0)
     step_ms = sorted(times[5:])[len(times[5:]) // 2] * 1000  # median after tracing
     manifest = data.manifest
     print(
