@@ -222,3 +222,20 @@ def test_reading_in_blocks_gives_the_pairs_line_by_line_reading_gives(tmp_path, 
         expected.append(tuple(pair) if len(fields) >= 2 else ("", ""))
     assert list(iter_pairs(open_corpus(tmp_path / "c.tsv"))) == expected
     assert expected[3] == ("Café.", "Café.")
+
+
+def test_the_preparation_progress_is_shown_only_on_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    from transformer_tf import prepare
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with prepare._progress(1, "reading the corpus (1/2)") as bar:
+            bar.update(5)
+        assert ("reading the corpus" in stream.getvalue()) is shown

@@ -181,7 +181,9 @@ def shard_inputs(config, corpus, tokenizers):
 
 
 def _progress(verbose, desc, total=None):
-    return tqdm(desc=desc, total=total, unit=" pairs", unit_scale=True, file=sys.stderr, disable=not verbose)
+    """A progress bar on standard error, shown only on a terminal (a log file gets none) and when ``verbose``."""
+    disable = None if verbose else True  # tqdm: None = off when the stream is not a terminal
+    return tqdm(desc=desc, total=total, unit=" pairs", unit_scale=True, file=sys.stderr, disable=disable)
 
 
 def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, verbose=1):
