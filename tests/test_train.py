@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -352,3 +353,11 @@ def test_cpu_replicas_below_one_exit_2(replicas, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and f"--cpu-replicas {replicas}" in err and list(tmp_path.iterdir()) == []
+
+
+def test_a_log_file_gets_one_line_an_epoch_not_a_bar_redrawn_each_step(tiny, tmp_path, capsys):
+    # under pytest standard output is not a terminal, as when `train ... > run.log`
+    train(dataclasses.replace(tiny, epochs=1), tmp_path / "ckpt", tmp_path / "logs", verbose=1)
+    out = capsys.readouterr().out
+    assert re.search(r"^(\d+)/\1 - .* - loss: ", out, re.MULTILINE), out  # steps/steps - time - loss, once
+    assert "━" not in out and "\r" not in out  # Keras' progress bar, redrawn at every step

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import shutil
+import sys
 import uuid
 from pathlib import Path
 
@@ -475,8 +476,8 @@ def fit_in_process(run, verbose=1):
             steps_per_epoch=run.steps_per_epoch - offset,
             validation_data=run.val_ds,
             callbacks=run.callbacks,
-            shuffle=False,
-            verbose=verbose,  # the stream shuffles itself, epoch by epoch
+            shuffle=False,  # the stream shuffles itself, epoch by epoch
+            verbose=2 if verbose == 1 and not sys.stdout.isatty() else verbose,  # a log: a line an epoch, no bar
         )
         done = int(model.optimizer.iterations.numpy())
     return model, history
