@@ -273,10 +273,10 @@ def train(
     ``config.json`` must agree with ``config`` on everything that shapes the model or
     the data (:meth:`TrainConfig.check_compatible`); ``epochs`` may be raised.
 
-    Three steps: :func:`prepare` (data, tokenizers, model, checkpoints), then
-    :func:`fit_in_process` (one device, or this machine's devices) or, under several
-    workers, :func:`fit_across_workers`.
+    Three steps: :func:`prepare` (data, tokenizers, model, checkpoints), then :func:`fit_in_process`
+    (one device, or this machine's devices) or, under several workers, :func:`fit_across_workers`.
     """
+    verbose = 2 if verbose == 1 and not sys.stdout.isatty() else verbose  # a log file: a line an epoch, no bar
     distributed = strategy is not None
     strategy = strategy if distributed else tf.distribute.get_strategy()
     if is_multiworker(strategy):
@@ -477,7 +477,7 @@ def fit_in_process(run, verbose=1):
             validation_data=run.val_ds,
             callbacks=run.callbacks,
             shuffle=False,  # the stream shuffles itself, epoch by epoch
-            verbose=2 if verbose == 1 and not sys.stdout.isatty() else verbose,  # a log: a line an epoch, no bar
+            verbose=verbose,
         )
         done = int(model.optimizer.iterations.numpy())
     return model, history
