@@ -207,6 +207,14 @@ def test_a_library_error_names_the_parameter_and_the_command_the_flag():
 HEAVY_MODULES = ("tensorflow", "keras", "pandas", "sklearn", "scipy", "imblearn", "matplotlib")
 
 
+def _fresh_python(args, cwd=ROOT, unset=()):
+    """``python ARGS`` in a fresh interpreter that imports this checkout (``PYTHONPATH``), with
+    the environment variables ``unset`` removed; the completed process, output as text."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", *unset)}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
 @pytest.mark.parametrize("prog", ["lstm-tf", "dm-pipeline"])
 def test_help_and_a_bad_flag_answer_without_importing_tensorflow(prog):
     module = COMMANDS[prog][0].__name__
@@ -220,9 +228,7 @@ def test_help_and_a_bad_flag_answer_without_importing_tensorflow(prog):
         "        print('exit', exit_.code)\n"
         f"print([name for name in {HEAVY_MODULES!r} if name in sys.modules])\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
+    result = _fresh_python(["-c", probe])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-3:] == ["exit 0", "exit 2", "[]"], result.stdout[-2000:]
 
@@ -233,15 +239,7 @@ BENCH_SCRIPTS = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name !
 @pytest.mark.parametrize("script", BENCH_SCRIPTS)
 def test_a_bench_script_answers_help_without_importing_tensorflow(script):
     # -X importtime lists every module the interpreter imports, on standard error
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(ROOT)
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", script, "--help"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT / "bench",
-    )
+    result = _fresh_python(["-X", "importtime", script, "--help"], cwd=ROOT / "bench")
     assert result.returncode == 0 and result.stdout.startswith(f"usage: {script}"), result.stderr[-2000:]
     imported = {
         line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
@@ -291,10 +289,8 @@ def test_parameters_as_flags_writes_a_library_message_in_the_commands_words():
 
 @pytest.mark.slow  # a fresh interpreter that imports TensorFlow: ~10 s
 def test_a_command_that_loads_tensorflow_prints_no_tensorflow_log_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL")}
-    env["PYTHONPATH"] = str(ROOT)
     probe = "import sys; from lstm_tf.cli import main; sys.exit(main(['bptt']))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
+    result = _fresh_python(["-c", probe], cwd=tmp_path, unset=["TF_CPP_MIN_LOG_LEVEL"])
     assert result.returncode == 0, result.stderr[-2000:]
     assert "autodiff" in result.stdout or "GradientTape" in result.stdout
     assert result.stderr == ""
@@ -302,8 +298,6 @@ def test_a_command_that_loads_tensorflow_prints_no_tensorflow_log_line(tmp_path)
 
 @pytest.mark.slow  # a fresh interpreter that imports TensorFlow: ~10 s
 def test_tensorflow_loads_without_keras_unused_extras_and_they_still_import_after():
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(ROOT)
     probe = (
         "import sys, cli_common\n"
         "cli_common.import_tensorflow_quietly()\n"
@@ -311,21 +305,19 @@ def test_tensorflow_loads_without_keras_unused_extras_and_they_still_import_afte
         "import tensorflow as tf, sklearn.base, matplotlib.pyplot as plt\n"
         "print(tf.constant(2).numpy() * 2, sklearn.base.BaseEstimator.__name__, plt.figure().number)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
+    result = _fresh_python(["-c", probe])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-2:] == ["True False False", "4 BaseEstimator 1"], result.stdout[-2000:]
 
 
 @pytest.mark.slow
 def test_a_process_that_imported_scikit_learn_first_keeps_it():
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["PYTHONPATH"] = str(ROOT)
     probe = (
         "import sys, sklearn, cli_common\n"
         "cli_common.import_tensorflow_quietly()\n"
         "from keras.src.wrappers import fixes\n"
         "print(fixes.sklearn is sklearn)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
+    result = _fresh_python(["-c", probe])
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "True", result.stdout[-2000:]
