@@ -19,6 +19,7 @@ from transformer_tf.corpus import (
     open_corpus,
     split_of,
     survey,
+    training_split,
 )
 from transformer_tf.errors import TransformerTFError
 
@@ -135,6 +136,17 @@ def test_the_hash_split_is_stable_when_the_corpus_grows(tmp_path):
     after = held_out_pairs(config)
     for split in ("validation", "test"):
         assert after[split][: len(before[split])] == before[split] and len(after[split]) > len(before[split])
+
+
+def test_the_training_split_of_a_hash_run_is_the_rest_of_the_cleaned_corpus(tmp_path):
+    config = TrainConfig(data=str(tmp_path / "c.tsv"))
+    pairs = _corpus(2000)
+    _write(tmp_path / "c.tsv", "".join(f"{en}\t{es}\n" for en, es in pairs))
+    train, held = training_split(config), held_out_pairs(config)
+    held_english = {en for split in held.values() for en, _ in split}
+    assert train and {en for en, _ in train}.isdisjoint(held_english)  # grouped by English sentence
+    assert sorted(train + held["validation"] + held["test"]) == sorted(set(pairs))  # nothing lost, none twice
+    assert all(split_of(en, config.seed, config.val_fraction, config.test_fraction) == "train" for en, _ in train)
 
 
 def test_the_hash_split_is_the_same_in_every_process():

@@ -128,15 +128,11 @@ def find_collisions(pairs, taught=TAUGHT):
 
 
 def training_pairs(checkpoint_dir):
-    """The training split of the model folder's run: its corpus less its held-out pairs."""
+    """The training split of the model folder's run (:func:`transformer_tf.corpus.training_split`)."""
     from transformer_tf.config import TrainConfig
-    from transformer_tf.corpus import held_out_splits, iter_pairs, open_corpus
+    from transformer_tf.corpus import training_split
 
-    splits = held_out_splits(TrainConfig.load(checkpoint_dir))
-    if "train" in splits:
-        return splits["train"]
-    held = set(splits["validation"]) | set(splits["test"])
-    return [pair for pair in iter_pairs(open_corpus(TrainConfig.load(checkpoint_dir).data)) if pair not in held]
+    return training_split(TrainConfig.load(checkpoint_dir))
 
 
 def write_collisions(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, path=COLLISIONS):

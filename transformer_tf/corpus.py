@@ -428,19 +428,25 @@ def clean_pairs(source, cleaning, lines=None):
         yield from ((SPLITS[code - 1], en, es) for code, en, es in kept)
 
 
+def _pairs_by_split(config):
+    """``(split, en, es)`` of each pair of a ``"hash"``-split run's corpus that training's
+    cleaning keeps (empty sides, length ratio; duplicates are the caller's to drop)."""
+    source = open_corpus(config.data)
+    lines = selected_lines(source, config.max_pairs, config.seed) if config.max_pairs else None
+    probe = Cleaning()
+    for en, es in itertools.chain.from_iterable(_subset(pair_blocks(source), lines)):
+        if not probe.reason(en, es):
+            yield split_of(en, config.seed, config.val_fraction, config.test_fraction), en, es
+
+
 def held_out_pairs(config):
     """The validation and test pairs of a ``"hash"``-split run, as lists (train is never held).
 
     The same cleaning as training (empty sides, length ratio, duplicates within the held-out
     pairs, which are all of them: duplicates share their English sentence, hence their split).
     """
-    source = open_corpus(config.data)
-    lines = selected_lines(source, config.max_pairs, config.seed) if config.max_pairs else None
-    out, seen, probe = {"validation": [], "test": []}, set(), Cleaning()
-    for en, es in itertools.chain.from_iterable(_subset(pair_blocks(source), lines)):
-        if probe.reason(en, es):
-            continue
-        split = split_of(en, config.seed, config.val_fraction, config.test_fraction)
+    out, seen = {"validation": [], "test": []}, set()
+    for split, en, es in _pairs_by_split(config):
         if split != "train" and (en, es) not in seen:
             seen.add((en, es))
             out[split].append((en, es))
@@ -456,3 +462,14 @@ def held_out_splits(config):
     if config.split_method == "grouped-shuffle":
         return load_splits(config)
     return held_out_pairs(config)
+
+
+def training_split(config):
+    """The training pairs of the run ``config`` describes, by its own ``split_method``, as
+    :func:`held_out_splits` gives its held-out ones (a list: the lexical shortlist and the
+    place collisions are counted from it)."""
+    if config.split_method == "grouped-shuffle":
+        from transformer_tf.data import load_splits
+
+        return load_splits(config)["train"]
+    return list(dict.fromkeys((en, es) for split, en, es in _pairs_by_split(config) if split == "train"))

@@ -168,13 +168,13 @@ def build_for_checkpoint(checkpoint_dir, data=None, **sizes):
         ``(path, shortlist, pairs)``: the file written, the shortlist, how many training pairs.
     """
     from transformer_tf.config import TrainConfig
-    from transformer_tf.data import load_splits
+    from transformer_tf.corpus import training_split
     from transformer_tf.tokenizer import load_tokenizers
 
     config = TrainConfig.load(checkpoint_dir)
     if data:
         config.data = str(data)
-    pairs = load_splits(config)["train"]
+    pairs = training_split(config)
     source, target = load_tokenizers(checkpoint_dir)
     shortlist = build_shortlist(pairs, source, target, **sizes)
     path = shortlist.save(checkpoint_dir, training_pairs=len(pairs), **sizes)
