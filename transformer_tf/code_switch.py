@@ -114,7 +114,7 @@ def find_collisions(pairs, taught=TAUGHT):
     for english, spanish in pairs:
         found_lower.update(lower[m] for m in lower_pattern.findall(english))
         for place in set(place_pattern.findall(english)):
-            counts[place] += bool(re.search(rf"(?<![\w-]){re.escape(candidates[place])}(?![\w-])", spanish))
+            counts[place] += bool(_whole_word(candidates[place]).search(spanish))
     first_names = _first_names()
     found = {}
     for english in candidates:
@@ -213,7 +213,7 @@ def with_stand_ins(sentence):
         ``(sentence for the model, {stand_in: spanish})``:
         ``"From Berlin to Warsaw."`` → ``("From Boston to Chicago.", {"Boston": "Berlín", "Chicago": "Varsovia"})``.
     """
-    places, free, stand_ins = switchable_places(), [c for c in STAND_INS if not _has_word(c, sentence)], {}
+    places, free, stand_ins = switchable_places(), [c for c in STAND_INS if not _whole_word(c).search(sentence)], {}
 
     def replace(match):
         if _part_of_a_longer_name(sentence, match):
@@ -231,13 +231,14 @@ def restore_places(translation, stand_ins):
     """The model's ``translation`` with each stand-in replaced by its place's Spanish form, or
     None when a stand-in is not in it exactly once (then the caller falls back on
     :func:`code_switch`)."""
-    for stand_in in stand_ins:
-        if len(re.findall(rf"(?<![\w-]){stand_in}(?![\w-])", translation)) != 1:
-            return None
-    for stand_in, spanish in stand_ins.items():
-        translation = re.sub(rf"(?<![\w-]){stand_in}(?![\w-])", lambda _, s=spanish: s, translation)
+    patterns = {stand_in: _whole_word(stand_in) for stand_in in stand_ins}
+    if any(len(pattern.findall(translation)) != 1 for pattern in patterns.values()):
+        return None
+    for stand_in, pattern in patterns.items():
+        translation = pattern.sub(lambda _, s=stand_ins[stand_in]: s, translation)
     return translation
 
 
-def _has_word(word, text):
-    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
+def _whole_word(word):
+    """``word`` where it stands as a whole word (not inside a longer or a hyphenated one)."""
+    return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
