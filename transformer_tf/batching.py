@@ -75,7 +75,6 @@ class DynamicBatcher:
         self.max_wait = max_wait
         self.max_delay = 10 * max_wait if max_delay is None else max_delay
         self.threads = threads
-        self.batches, self.batched_items, self.largest_batch = 0, 0, 0  # run_batch calls and their items
         self.busy_seconds, self.gather_seconds = 0.0, 0.0  # time in run_batch; waiting for more requests
         self.batch_sizes = collections.Counter()
         self._gathering = threading.Lock()  # held by the thread gathering a batch
@@ -89,6 +88,24 @@ class DynamicBatcher:
         ]
         for worker in self._workers:
             worker.start()
+
+    @property
+    def batches(self):
+        """``run_batch`` calls so far."""
+        with self._lock:  # a worker may be adding a size
+            return sum(self.batch_sizes.values())
+
+    @property
+    def batched_items(self):
+        """Items of those calls."""
+        with self._lock:
+            return sum(size * n for size, n in self.batch_sizes.items())
+
+    @property
+    def largest_batch(self):
+        """Most items in one call (0 before the first)."""
+        with self._lock:
+            return max(self.batch_sizes, default=0)
 
     def submit(self, key, items):
         """Queue ``items`` to run with others of the same ``key``; a Future of their results."""
@@ -169,8 +186,6 @@ class DynamicBatcher:
 
         _settle([job.future for job in group], decode)
         with self._lock:
-            self.batches, self.batched_items = self.batches + 1, self.batched_items + len(items)
-            self.largest_batch = max(self.largest_batch, len(items))
             self.batch_sizes[len(items)] += 1
             self.busy_seconds += time.perf_counter() - start
 
