@@ -3,8 +3,11 @@ requests back to back for a fixed time, against the real server on 127.0.0.1; co
 with the batch throughput of ``translate --file`` on the same sentences, in the same run.
 
     python bench/serve_load.py [--clients 1 8 32] [--seconds 20] [--sentences 512]
+                               [--decode-threads 1] [--intra-op-threads 1] [--file-intra-op-threads 0]
                                [--screenshot notebooks/figures/serve_page.png]
 
+The clients are coroutines on one thread of this process, each on its own kept-alive
+connection (plain HTTP/1.1 over asyncio streams), so the load takes little of the server's CPU.
 Prints one row per client count: requests/s, p50 and p99 latency, errors (any answer but
 200, or a connection error), the decode batches the server formed (mean size, the
 10/50/90th percentiles of their sizes, the mean time a batch waited for more requests after
@@ -14,13 +17,18 @@ equal to the batch translation of the same sentence, and the ratio of sentences/
 ``translate --file``; the server's sentences per CPU-second (its process, all threads, from
 ``/proc``) against ``translate --file``'s (less moved by other work on a shared machine than
 wall-clock rates); last, the same wall-clock ratio for ``Translator.translate`` on unsorted groups
-of N sentences in this process, no server (:func:`group_throughput`: what N one-sentence
-clients can give at best). ``translate --file`` is ``Translator.translate(sentences,
+of the row's mean batch size in this process, as many at once as the server has decode threads,
+no server (:func:`group_throughput`: the decode alone at the batches the server got).
+Then where the CPU goes, per answered request: the clients, the server's event loop (HTTP,
+JSON, validation: its main thread), its decode threads (pre-pass, tokens, decode), its other
+threads (TensorFlow's pools, where the decode graph's ops run), the time its threads waited
+for a core (other work on the machine), beside ``translate --file``'s CPU a sentence.
+``translate --file`` is ``Translator.translate(sentences,
 batch_size=64)`` (what the command runs, without its start-up), timed in this process
 before and after each row while the server is idle; each row's ratio is against the mean
 of the two around it (other work on the machine changes both alike). The server runs in
 its own process with the default models (``checkpoints/en_es`` and
-``checkpoints/en_es_rnn``); clients ask ``en_es``.
+``checkpoints/en_es_rnn``); clients ask ``en_es``. Both use the translator's default engine.
 """
 
 import argparse
@@ -41,6 +49,7 @@ import unicodedata
 from pathlib import Path
 
 import cli_common
+from transformer_tf.serve import DECODE_THREADS, INTRA_OP_THREADS
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
@@ -313,8 +322,8 @@ def build_parser():
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count (default %(default)s)")
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
     parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="the server's flag (default %(default)s)")
-    parser.add_argument("--decode-threads", type=int, default=2, help="the server's flag (default %(default)s)")
-    parser.add_argument("--intra-op-threads", type=int, default=1, help="the server's flag (default %(default)s)")
+    for flag, default in (("--decode-threads", DECODE_THREADS), ("--intra-op-threads", INTRA_OP_THREADS)):
+        parser.add_argument(flag, type=int, default=default, help="the server's flag (default %(default)s)")
     parser.add_argument(
         "--file-intra-op-threads",
         type=int,

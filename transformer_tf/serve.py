@@ -35,15 +35,17 @@ from transformer_tf.errors import TransformerTFError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_FOLDERS = (DEFAULT_CHECKPOINT_DIR, DEFAULT_CHECKPOINT_DIR.parent / "en_es_rnn")  # the shipped two
-#: Batches decoded at once (``serve --decode-threads``). On 2 cores two concurrent batches of 16
-#: decode more sentences a second than one of 32, and each hides the other's round trips.
-DECODE_THREADS = 2
 #: Cores one TensorFlow op may use in the server (``serve --intra-op-threads``). A decode step of a
 #: few dozen rows is hundreds of small ops; spread over every core, each op pays a hand-over
-#: between threads that costs more than its arithmetic. One core an op, with the decode threads
-#: as the parallelism, decoded 1.7–3× the sentences/s on batches of 16–32 here
+#: between threads that costs more than its arithmetic. One core an op decoded 1.4–3.7× the
+#: sentences/s on batches of 16–32 here, and halved the server's CPU a request
 #: (docs/benchmarks.md, "transformer-tf serve under load"). 0: TensorFlow's default (every core).
 INTRA_OP_THREADS = 1
+#: Batches decoded at once (``serve --decode-threads``). With one core an op, one batch of 32
+#: decodes more sentences a second than two concurrent batches of 16 (each decode step costs
+#: about as much for 16 rows as for 32), and on the shared 2-core machine one thread served
+#: 149–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
+DECODE_THREADS = 1
 
 
 @dataclasses.dataclass(frozen=True)
