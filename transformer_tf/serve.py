@@ -44,7 +44,7 @@ INTRA_OP_THREADS = 1
 #: Batches decoded at once (``serve --decode-threads``). With one core an op, one batch of 32
 #: decodes more sentences a second than two concurrent batches of 16 (each decode step costs
 #: about as much for 16 rows as for 32), and on the shared 2-core machine one thread served
-#: 149–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
+#: 148–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
 DECODE_THREADS = 1
 
 
