@@ -3,8 +3,11 @@ requests back to back for a fixed time, against the real server on 127.0.0.1; co
 with the batch throughput of ``translate --file`` on the same sentences, in the same run.
 
     python bench/serve_load.py [--clients 1 8 32] [--seconds 20] [--sentences 512]
+                               [--decode-threads 1] [--intra-op-threads 1] [--file-intra-op-threads 0]
                                [--screenshot notebooks/figures/serve_page.png]
 
+The clients are coroutines on one thread of this process, each on its own kept-alive
+connection (plain HTTP/1.1 over asyncio streams), so the load takes little of the server's CPU.
 Prints one row per client count: requests/s, p50 and p99 latency, errors (any answer but
 200, or a connection error), the decode batches the server formed (mean size, the
 10/50/90th percentiles of their sizes, the mean time a batch waited for more requests after
@@ -14,17 +17,25 @@ equal to the batch translation of the same sentence, and the ratio of sentences/
 ``translate --file``; the server's sentences per CPU-second (its process, all threads, from
 ``/proc``) against ``translate --file``'s (less moved by other work on a shared machine than
 wall-clock rates); last, the same wall-clock ratio for ``Translator.translate`` on unsorted groups
-of N sentences in this process, no server (:func:`group_throughput`: what N one-sentence
-clients can give at best). ``translate --file`` is ``Translator.translate(sentences,
+of the row's mean batch size in this process, as many at once as the server has decode threads,
+no server (:func:`group_throughput`: the decode alone at the batches the server got).
+Then where the CPU goes, per answered request: the clients, the server's event loop (HTTP,
+JSON, validation: its main thread), its decode threads (pre-pass, tokens, decode), its other
+threads (TensorFlow's pools, where the decode graph's ops run), the time its threads waited
+for a core (other work on the machine), beside ``translate --file``'s CPU a sentence.
+``translate --file`` is ``Translator.translate(sentences,
 batch_size=64)`` (what the command runs, without its start-up), timed in this process
 before and after each row while the server is idle; each row's ratio is against the mean
 of the two around it (other work on the machine changes both alike). The server runs in
 its own process with the default models (``checkpoints/en_es`` and
-``checkpoints/en_es_rnn``); clients ask ``en_es``.
+``checkpoints/en_es_rnn``); clients ask ``en_es``. Both use the translator's default engine.
 """
 
 import argparse
+import asyncio
 import collections
+import concurrent.futures
+import contextlib
 import http.client
 import itertools
 import json
@@ -33,11 +44,12 @@ import random
 import re
 import subprocess
 import sys
-import threading
 import time
+import unicodedata
 from pathlib import Path
 
 import cli_common
+from transformer_tf.serve import DECODE_THREADS, INTRA_OP_THREADS
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
@@ -73,42 +85,62 @@ def get(address, path):
         connection.close()
 
 
-def client(address, sentences, counter, stop_at, results):
+async def client(address, sentences, counter, stop_at, results):
     """Send one-sentence requests on one kept-alive connection until ``stop_at``; append
-    ``(latency s, sentence, translation or None)`` to ``results``."""
-    connection = http.client.HTTPConnection(address, timeout=120)
-    headers = {"Content-Type": "application/json"}
+    ``(latency s, sentence, translation or None)`` to ``results``. Plain HTTP/1.1 over asyncio
+    streams: all the clients share one thread of the bench process, and a request costs it a
+    few dozen microseconds, so the load does not take the server's CPU."""
+    host, port = address.rsplit(":", 1)
+    connection = None
     while time.perf_counter() < stop_at:
         sentence = sentences[next(counter) % len(sentences)]
         start = time.perf_counter()
         try:
-            connection.request("POST", "/api/translate", json.dumps({"sentences": [sentence]}), headers)
-            response = connection.getresponse()
-            answer = json.loads(response.read())
-            translation = answer["translations"][0] if response.status == 200 else None
-        except (OSError, http.client.HTTPException, ValueError):
-            connection.close()
-            connection = http.client.HTTPConnection(address, timeout=120)
+            connection = connection or await asyncio.open_connection(host, int(port))
+            status, answer = await post(*connection, address, "/api/translate", {"sentences": [sentence]})
+            translation = answer["translations"][0] if status == 200 else None
+        except (OSError, ValueError, asyncio.IncompleteReadError):
+            connection = _close(connection)
             translation = None
         results.append((time.perf_counter() - start, sentence, translation))
-    connection.close()
+    _close(connection)
+
+
+async def post(reader, writer, address, path, body):
+    """``(status, JSON answer)`` of one ``POST path`` with the JSON ``body`` on a kept-alive connection."""
+    data = json.dumps(body).encode()
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n".encode()
+        + data
+    )
+    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+    length = next(int(line.split(":")[1]) for line in head if line.lower().startswith("content-length:"))
+    return int(head[0].split()[1]), json.loads(await reader.readexactly(length))
+
+
+def _close(connection):
+    if connection:
+        connection[1].close()
+    return None
 
 
 def load(address, sentences, clients, seconds, expected, server_pid):
-    """One row of the table: ``clients`` threads for ``seconds``."""
-    before, cpu = get(address, "/api/health"), cpu_seconds(server_pid)
+    """One row of the tables: ``clients`` concurrent clients for ``seconds``."""
+    before, cpu, loop_cpu = get(address, "/api/health"), cpu_seconds(server_pid), cpu_seconds(server_pid, server_pid)
+    queued = run_queue_seconds(server_pid)
     results, counter = [], itertools.count(random.randrange(len(sentences)))
-    start = time.perf_counter()
-    threads = [
-        threading.Thread(target=client, args=(address, sentences, counter, start + seconds, results))
-        for _ in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
+    start, client_cpu = time.perf_counter(), cpu_seconds(os.getpid())
+
+    async def all_clients():
+        await asyncio.gather(*(client(address, sentences, counter, start + seconds, results) for _ in range(clients)))
+
+    asyncio.run(all_clients())
+    elapsed, client_cpu = time.perf_counter() - start, cpu_seconds(os.getpid()) - client_cpu
     after, cpu = get(address, "/api/health"), cpu_seconds(server_pid) - cpu
+    loop_cpu = cpu_seconds(server_pid, server_pid) - loop_cpu
+    queued = run_queue_seconds(server_pid) - queued
+    batch_cpu = after.get("batch_cpu_seconds", 0) - before.get("batch_cpu_seconds", 0)
     latencies = sorted(latency for latency, _, translation in results if translation is not None)
     answered = len(latencies)
     batches = after["batches"] - before["batches"]
@@ -127,6 +159,19 @@ def load(address, sentences, clients, seconds, expected, server_pid):
         "sizes": batch_size_deciles(before.get("batch_sizes", {}), after.get("batch_sizes", {})),
         "same": sum(translation == expected[s] for _, s, translation in results if translation is not None)
         / max(answered, 1),
+        # CPU milliseconds per answered request: the clients, the server's event loop (HTTP, JSON,
+        # validation), its decode threads (pre-pass, tokens, decode) and the rest of the server
+        "cpu_ms": {
+            name: 1000 * seconds / max(answered, 1)
+            for name, seconds in {
+                "clients": client_cpu,
+                "loop": loop_cpu,
+                "decode": batch_cpu,
+                "other": cpu - loop_cpu - batch_cpu,
+                "server": cpu,
+                "queued": queued,
+            }.items()
+        },
     }
 
 
@@ -140,13 +185,25 @@ def batch_size_deciles(before, after):
     return "/".join(str(sizes[min(len(sizes) - 1, int(q * len(sizes)))]) for q in (0.1, 0.5, 0.9))
 
 
-def cpu_seconds(pid):
-    """User + system CPU seconds process ``pid`` has used (all its threads; Linux ``/proc``), or NaN."""
+def cpu_seconds(pid, thread=None):
+    """User + system CPU seconds process ``pid`` has used (all its threads, or only its ``thread``
+    id: the main thread's is ``pid``; Linux ``/proc``), or NaN."""
+    where = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        fields = Path(where).read_text().rpartition(")")[2].split()
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_queue_seconds(pid):
+    """Seconds the threads of process ``pid`` (those alive now) have waited, runnable, for a core
+    (Linux ``/proc/PID/task/*/schedstat``): the CPU other work on the machine took from it."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):  # a thread that just ended
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
 
 
 def batch_throughput(translator, sentences):
@@ -159,16 +216,19 @@ def batch_throughput(translator, sentences):
     return rate, len(sentences) / cpu if cpu > 0 else float("nan"), dict(zip(sentences, translations))
 
 
-def group_throughput(translator, sentences, size):
-    """Sentences/s of ``Translator.translate`` on consecutive groups of ``size`` sentences in
-    corpus-sample order: the batches a server can form from ``size`` one-sentence clients at
-    best (its ceiling; ``translate --file`` sorts the whole file by length instead). The first
-    ``max(64, 8 * size)`` sentences only: single sentences are slow."""
+def group_throughput(translator, sentences, size, threads=1):
+    """``(sentences/s, CPU ms a sentence)`` of ``Translator.translate`` on consecutive groups of
+    ``size`` sentences in corpus-sample order, ``threads`` groups at once: the batches a server
+    with ``threads`` decode threads forms from one-sentence clients (``translate --file`` sorts
+    the whole file by length into batches of 64 instead). The first ``max(64, 8 * size)``
+    sentences only: single sentences are slow."""
     sentences = sentences[: max(64, 8 * size)]
-    start = time.perf_counter()
-    for i in range(0, len(sentences), size):
-        translator.translate(sentences[i : i + size], batch_size=size)
-    return len(sentences) / (time.perf_counter() - start)
+    groups = [sentences[i : i + size] for i in range(0, len(sentences), size)]
+    start, cpu = time.perf_counter(), cpu_seconds(os.getpid())
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda group: translator.translate(group, batch_size=size, progress=False), groups))
+    cpu = cpu_seconds(os.getpid()) - cpu
+    return len(sentences) / (time.perf_counter() - start), 1000 * cpu / len(sentences)
 
 
 def print_table(rows, baselines, cpu_baselines):
@@ -179,7 +239,7 @@ def print_table(rows, baselines, cpu_baselines):
         "| clients | requests/s | p50 ms | p99 ms | errors | mean batch | batch sizes p10/p50/p90 "
         "| wait per batch ms | decoding (threads summed) | same as batch "
         "| translate --file around the row | ratio | per CPU-second: server / translate --file "
-        "| unsorted groups of N in-process, ratio |"
+        "| in-process groups of the mean batch, ratio |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, row in enumerate(rows):
@@ -191,8 +251,47 @@ def print_table(rows, baselines, cpu_baselines):
             f"{100 * row['decoding']:.0f}% | {100 * row['same']:.1f}% | {batch:.1f} | "
             f"{100 * row['per_second'] / batch:.0f}% | "
             f"{row['per_cpu_second']:.0f} / {cpu_batch:.0f} = {100 * row['per_cpu_second'] / cpu_batch:.0f}% | "
-            f"{100 * row['ceiling'] / batch:.0f}% |"
+            f"{100 * row['ceiling'][0] / batch:.0f}% |"
         )
+
+
+def print_breakdown(rows, cpu_baselines, preparation):
+    """Where the CPU goes, per answered request, against ``translate --file``'s CPU a sentence
+    (the mean of ``cpu_baselines``, sentences per CPU-second); ``preparation``: CPU ms a sentence
+    of the steps around the decode (:func:`preparation_ms`)."""
+    file_ms = 1000 / (sum(cpu_baselines) / len(cpu_baselines))
+    print(
+        "\nCPU ms per answered request: the load clients (all in one thread of the bench process); "
+        "the server's event loop (HTTP, JSON, validation), its decode threads (the batches: "
+        f"NFC, sentence split, places pre-pass and tokens, {preparation:.3f} ms a sentence of it measured "
+        "in-process, then the decode) and its other threads; translate --file's CPU ms a sentence; "
+        "in-process, unsorted groups of the row's mean batch size, as many at once as decode threads; "
+        "last, the time the server's threads waited, runnable, for a core (taken by other work; not CPU).\n"
+    )
+    print(
+        "| clients | clients' CPU | server: event loop | server: decode threads | server: other "
+        "| server: all | translate --file | groups of the mean batch, in-process | server: waiting for a core |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        ms = row["cpu_ms"]
+        print(
+            f"| {row['clients']} | {ms['clients']:.2f} | {ms['loop']:.2f} | {ms['decode']:.2f} | {ms['other']:.2f} "
+            f"| {ms['server']:.2f} | {file_ms:.2f} | {row['ceiling'][1]:.2f} | {ms['queued']:.2f} |"
+        )
+
+
+def preparation_ms(translator, sentences, size):
+    """CPU ms a sentence of what :meth:`Translator.translate` does before decoding, on groups of ``size``:
+    NFC, the sentence split, the places pre-pass (when the translator has it) and the tokens."""
+    from transformer_tf.code_switch import with_stand_ins
+    from transformer_tf.sentences import split_sentences
+
+    start = time.thread_time()
+    for i in range(0, len(sentences), size):
+        group = [s for text in sentences[i : i + size] for s in split_sentences(unicodedata.normalize("NFC", text))]
+        translator.encode_sources([with_stand_ins(s)[0] for s in group] if translator.places else group)
+    return 1000 * (time.thread_time() - start) / len(sentences)
 
 
 def screenshot(url, path):
@@ -223,7 +322,16 @@ def build_parser():
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count (default %(default)s)")
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
     parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="the server's flag (default %(default)s)")
-    parser.add_argument("--decode-threads", type=int, default=2, help="the server's flag (default %(default)s)")
+    for flag, default in (("--decode-threads", DECODE_THREADS), ("--intra-op-threads", INTRA_OP_THREADS)):
+        parser.add_argument(flag, type=int, default=default, help="the server's flag (default %(default)s)")
+    parser.add_argument(
+        "--file-intra-op-threads",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the same setting for translate --file and the in-process groups, timed in this process "
+        "(default %(default)s: TensorFlow's own, as translate --file runs)",
+    )
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "spa-eng" / "spa.txt"))
     parser.add_argument(
         "--screenshot", metavar="PNG", help="also save the live page, e.g. notebooks/figures/serve_page.png"
@@ -238,12 +346,17 @@ def main():
         parser.error("--seconds: give 1 to 300 (the load is bounded in time)")
 
     cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
+    from transformer_tf.serve import set_op_threads
     from transformer_tf.translate import Translator
 
+    set_op_threads(args.file_intra_op_threads)  # before this process's first TensorFlow op
     sentences = corpus_sentences(args.data, args.sentences)
-    process, address = start_server(
-        ["--batch-wait-ms", str(args.batch_wait_ms), "--decode-threads", str(args.decode_threads)]
-    )
+    server_flags = {
+        "batch-wait-ms": args.batch_wait_ms,
+        "decode-threads": args.decode_threads,
+        "intra-op-threads": args.intra_op_threads,
+    }
+    process, address = start_server([arg for flag, value in server_flags.items() for arg in (f"--{flag}", str(value))])
     try:
         translator = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es")
         translator.translate(sentences[:64])  # trace the decoder before timing
@@ -251,7 +364,8 @@ def main():
         rows = []
         for clients in args.clients:  # translate --file timed before and after each row: the machine is shared
             rows.append(load(address, sentences, clients, args.seconds, expected[0], process.pid))
-            rows[-1]["ceiling"] = group_throughput(translator, sentences, clients)
+            size = max(1, round(rows[-1]["mean_batch"]))
+            rows[-1]["ceiling"] = group_throughput(translator, sentences, size, min(args.decode_threads, clients))
             rate, cpu_rate, _ = batch_throughput(translator, sentences)
             baselines, cpu_baselines = baselines + (rate,), cpu_baselines + (cpu_rate,)
         print(
@@ -260,9 +374,11 @@ def main():
         )
         print(
             f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy, "
-            f"serve --batch-wait-ms {args.batch_wait_ms:g} --decode-threads {args.decode_threads}\n"
+            f"serve {' '.join(f'--{flag} {value:g}' for flag, value in server_flags.items())}; "
+            f"this process (translate --file, groups): intra-op threads {args.file_intra_op_threads or 'default'}\n"
         )
         print_table(rows, baselines, cpu_baselines)
+        print_breakdown(rows, cpu_baselines, preparation_ms(translator, sentences, 16))
         if args.screenshot:
             screenshot(f"http://{address}/", args.screenshot)
         return 1 if any(row["errors"] for row in rows) else 0

@@ -256,12 +256,14 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--max-chars", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", "70000"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--decode-threads", "0"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--intra-op-threads", "-1"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
     assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
     assert "--decode-threads 0: give a whole number ≥ 1" in err
+    assert "--intra-op-threads -1: give 0 (every core) or more" in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
 
 
@@ -290,6 +292,27 @@ def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
         bad.result()
     # up to 3 items a batch; one batch per key, in arrival order
     assert calls == [("a", [1, 3, 4]), ("b", [2]), ("a", [5]), ("bad", [6])]
+
+
+def test_the_batcher_counts_the_cpu_its_batches_use_apart_from_their_waits():
+    """``busy_cpu_seconds`` is the worker's own CPU time: a batch that sleeps adds its seconds to
+    ``busy_seconds`` only, one that computes adds them to both."""
+
+    def run(key, items):
+        if key == "sleep":
+            time.sleep(0.3)
+        else:
+            deadline = time.thread_time() + 0.3
+            while time.thread_time() < deadline:
+                pass
+        return items
+
+    batcher = DynamicBatcher(run, max_wait=0.001)
+    batcher.submit("sleep", [1]).result()
+    assert batcher.busy_seconds >= 0.3 and batcher.busy_cpu_seconds < 0.1
+    batcher.submit("compute", [2]).result()
+    batcher.close()
+    assert 0.3 <= batcher.busy_cpu_seconds <= batcher.busy_seconds - 0.25
 
 
 def test_the_batcher_waits_for_every_client_instead_of_splitting_them_into_small_batches():

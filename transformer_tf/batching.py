@@ -64,7 +64,8 @@ class DynamicBatcher:
         threads: worker threads, each gathering and decoding its own batches.
 
     Counters (read by the server's health route): ``batches``, ``batched_items``,
-    ``largest_batch``; ``busy_seconds`` in ``run_batch`` (summed over the threads);
+    ``largest_batch``; ``busy_seconds`` in ``run_batch`` (summed over the threads) and
+    ``busy_cpu_seconds``, the CPU time the worker threads used there;
     ``gather_seconds`` waiting for more requests after a batch's first; ``batch_sizes``:
     ``{items: batches of that size}``.
     """
@@ -76,6 +77,7 @@ class DynamicBatcher:
         self.max_delay = 10 * max_wait if max_delay is None else max_delay
         self.threads = threads
         self.busy_seconds, self.gather_seconds = 0.0, 0.0  # time in run_batch; waiting for more requests
+        self.busy_cpu_seconds = 0.0  # the worker threads' CPU time in run_batch
         self.batch_sizes = collections.Counter()
         self._gathering = threading.Lock()  # held by the thread gathering a batch
         self._lock = threading.Lock()  # guards the counters and the two below
@@ -173,7 +175,7 @@ class DynamicBatcher:
     def _run(self, group):
         """One ``run_batch`` call for the jobs of ``group`` (one key); counts it."""
         items = [x for job in group for x in job.items]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
 
         def decode():
             try:
@@ -188,6 +190,7 @@ class DynamicBatcher:
         with self._lock:
             self.batch_sizes[len(items)] += 1
             self.busy_seconds += time.perf_counter() - start
+            self.busy_cpu_seconds += time.thread_time() - cpu
 
 
 def _split(results, jobs):

@@ -27,6 +27,7 @@ import json
 import signal
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
@@ -34,9 +35,17 @@ from transformer_tf.errors import TransformerTFError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_FOLDERS = (DEFAULT_CHECKPOINT_DIR, DEFAULT_CHECKPOINT_DIR.parent / "en_es_rnn")  # the shipped two
-#: Batches decoded at once (``serve --decode-threads``). On 2 cores two concurrent batches of 16
-#: decode more sentences a second than one of 32, and each hides the other's round trips.
-DECODE_THREADS = 2
+#: Cores one TensorFlow op may use in the server (``serve --intra-op-threads``). A decode step of a
+#: few dozen rows is hundreds of small ops; spread over every core, each op pays a hand-over
+#: between threads that costs more than its arithmetic. One core an op decoded 1.4–3.7× the
+#: sentences/s on batches of 16–32 here, and halved the server's CPU a request
+#: (docs/benchmarks.md, "transformer-tf serve under load"). 0: TensorFlow's default (every core).
+INTRA_OP_THREADS = 1
+#: Batches decoded at once (``serve --decode-threads``). With one core an op, one batch of 32
+#: decodes more sentences a second than two concurrent batches of 16 (each decode step costs
+#: about as much for 16 rows as for 32), and on the shared 2-core machine one thread served
+#: 148–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
+DECODE_THREADS = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +74,27 @@ class ServedModel:
     translator: object
     description: str
     config: dict
+
+
+def set_op_threads(intra_op_threads):
+    """Let one TensorFlow op use at most ``intra_op_threads`` cores (0: TensorFlow's default); the
+    server's entry point calls it before any TensorFlow op has run (a process's thread pools
+    are made once, at its first op). Later, in a process that has run ops (a test calling the
+    command line), it warns and leaves TensorFlow's setting as it is."""
+    if not intra_op_threads:
+        return
+    import tensorflow as tf
+
+    if tf.config.threading.get_intra_op_parallelism_threads() == intra_op_threads:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads)
+    except RuntimeError:  # "cannot be modified after initialization"
+        warnings.warn(
+            f"--intra-op-threads {intra_op_threads}: TensorFlow has already run in this process, so its ops "
+            "keep their thread pool; start the server in a fresh process for the setting to apply.",
+            stacklevel=2,
+        )
 
 
 def load_models(folders, places=PLACES):
@@ -266,7 +296,8 @@ def _add_info_routes(app, models, limits):
     @app.get("/api/health")
     async def health(request: Request):
         """``ok``, the models, the requests in flight and the decode batches so far (their count, items,
-        largest, seconds decoding, seconds waiting for more requests, and how many had each size)."""
+        largest, seconds decoding and the decode threads' CPU-seconds there, seconds waiting for more
+        requests, and how many had each size)."""
         batcher = request.app.state.batcher
         return JSONResponse(
             {
@@ -277,6 +308,7 @@ def _add_info_routes(app, models, limits):
                 "batched_texts": batcher.batched_items,
                 "largest_batch": batcher.largest_batch,
                 "batch_seconds": round(batcher.busy_seconds, 6),
+                "batch_cpu_seconds": round(batcher.busy_cpu_seconds, 6),
                 "gather_seconds": round(batcher.gather_seconds, 6),
                 "batch_sizes": {str(size): n for size, n in sorted(batcher.batch_sizes.items())},
             }

@@ -33,7 +33,7 @@ def add_places_flag(parser):
 def add_serve_parser(sub, common):
     """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
     flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
-    from transformer_tf.serve import DECODE_THREADS, DEFAULT_FOLDERS, ServeLimits
+    from transformer_tf.serve import DECODE_THREADS, DEFAULT_FOLDERS, INTRA_OP_THREADS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
@@ -73,6 +73,14 @@ def add_serve_parser(sub, common):
         metavar="N",
         help="batches decoded at once, each by its own thread (default %(default)s)",
     )
+    serve.add_argument(
+        "--intra-op-threads",
+        type=int,
+        default=INTRA_OP_THREADS,
+        metavar="N",
+        help="cores one TensorFlow op may use (default %(default)s: the decode threads are the parallelism; "
+        "0: TensorFlow's default, every core)",
+    )
     for field in dataclasses.fields(ServeLimits):
         serve.add_argument(
             "--" + field.name.replace("_", "-"),
@@ -86,17 +94,28 @@ def add_serve_parser(sub, common):
 
 
 def run_serve(args):
-    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits, create_app, load_models, serve, warn_if_not_local
+    from transformer_tf.serve import (
+        DEFAULT_FOLDERS,
+        ServeLimits,
+        create_app,
+        load_models,
+        serve,
+        set_op_threads,
+        warn_if_not_local,
+    )
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
     for name, value in [*vars(limits).items(), ("max_batch", args.max_batch), ("decode_threads", args.decode_threads)]:
         if value < 1:
             raise TransformerTFError(f"--{name.replace('_', '-')} {value}: give a whole number ≥ 1.")
+    if args.intra_op_threads < 0:
+        raise TransformerTFError(f"--intra-op-threads {args.intra_op_threads}: give 0 (every core) or more.")
     if not 0 <= args.port < 65536:
         raise TransformerTFError(f"--port {args.port}: give a port from 0 (any free one) to 65535.")
     if not 0 <= args.batch_wait_ms <= 1000:
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
+    set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
     models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, places=args.places)
     app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, args.decode_threads)
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
