@@ -8,8 +8,8 @@ Two passes over the corpus, a block of lines in memory at a time:
    sample (SentencePiece samples it again, to its ``input_sentence_size``), and the
    streaming augmentation takes its statistics from it;
 2. every kept pair of train and validation is encoded, in chunks of
-   :data:`CHUNK` pairs (in worker threads, one a core, for a corpus of
-   :data:`POOL_MIN_PAIRS` pairs or more: :class:`ChunkEncoder`), into
+   :data:`CHUNK` pairs (in a helper process on the other core, for a corpus of
+   :data:`HELPER_MIN_PAIRS` pairs or more: :class:`transformer_tf.records.ChunkEncoder`), into
    the TFRecord shards of :mod:`transformer_tf.shards` (training pairs followed by
    their augmented copies, :mod:`transformer_tf.augment_stream`); pairs over
    ``max_tokens`` are counted and left out.
@@ -19,8 +19,6 @@ shards were made from the same corpus, tokenizers and settings, skips both and r
 shards (:func:`transformer_tf.shards.open_manifest` checks them first).
 """
 
-import collections
-import concurrent.futures
 import dataclasses
 import hashlib
 import os
@@ -28,7 +26,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from transformer_tf.augment_stream import StreamAugmenter
@@ -44,12 +41,12 @@ from transformer_tf.data import (
     training_stream,
 )
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.records import ChunkEncoder
 from transformer_tf.shards import (
     SHARDS_DIR,
     TRAIN_SHARDS,
     ShardWriter,
     batches_per_epoch,
-    encode_records,
     open_manifest,
     shard_files,
     shard_stream,
@@ -59,8 +56,8 @@ from transformer_tf.shards import (
 )
 
 TOKENIZER_SAMPLE = 100_000  # training pairs the tokenizer and the augmentation statistics see
-CHUNK = 4096  # pairs encoded per SentencePiece call
-POOL_MIN_PAIRS = 50_000  # corpora this size and up are encoded in worker threads
+CHUNK = 4096  # pairs given to the encoder at once
+HELPER_MIN_PAIRS = 50_000  # corpora this size and up are encoded in a helper process
 # The settings that shape the shards' content: a change means encoding again.
 SHARD_SETTINGS = (
     "split_method",
@@ -228,44 +225,7 @@ def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, ver
     return PreparedData(folder, open_manifest(folder, inputs), tokenizers)
 
 
-# -- pass two's encoding: chunks of pairs → records, on every core ---------------------
-#
-# Encoding is most of what pass two costs (one SentencePiece call a side for CHUNK pairs,
-# then the records): a ChunkEncoder gives whole chunks to worker threads while the main
-# thread reads, cleans and augments the next ones (SentencePiece's batch call releases the
-# GIL, so the encoding runs on another core), and hands the results back in the order the
-# chunks were given, so the shards are byte for byte those of one thread. At most two
-# chunks per worker are in flight: memory stays a few chunks whatever the corpus. Threads
-# rather than processes: nothing to pickle, and no process that re-imports the caller's
-# __main__ (which a script without a __name__ guard cannot survive).
-
-
-def encode_chunk(tokenizers, sources, targets, added, max_tokens):
-    """Encode and serialise pairs of text with one SentencePiece call a side.
-
-    Args:
-        tokenizers: ``(source, target)`` :class:`~transformer_tf.tokenizer.SubwordTokenizer`.
-        sources, targets: the texts; ``added``: which pairs are augmented copies.
-
-    Returns:
-        ``(records, lengths, dropped)``: the records of the pairs with at most
-        ``max_tokens`` tokens a side (:func:`~transformer_tf.shards.encode_records`), each one's longer side
-        ``(kept,)``, and how many corpus pairs were over the limit (an augmented copy over
-        it is no loss of the corpus).
-    """
-    source_ids = tokenizers[0].encode_arrays(sources)
-    target_ids = tokenizers[1].encode_arrays(targets)
-    lengths = np.maximum(_lengths(source_ids), _lengths(target_ids))
-    keep = lengths <= max_tokens
-    dropped = int(np.count_nonzero(~keep & ~np.array(added, bool)))
-    if not keep.all():
-        kept = np.flatnonzero(keep).tolist()
-        source_ids, target_ids = [source_ids[i] for i in kept], [target_ids[i] for i in kept]
-    return encode_records(source_ids, target_ids), lengths[keep], dropped
-
-
-def _lengths(arrays):
-    return np.fromiter(map(len, arrays), np.int64, len(arrays))
+# -- pass two's encoding: chunks of pairs → records (transformer_tf.records) ------------
 
 
 class Chunk:
@@ -289,51 +249,12 @@ class Chunk:
         return texts
 
 
-class ChunkEncoder:
-    """Encodes chunks (:func:`encode_chunk`) in ``workers`` threads, or in the calling one
-    when ``workers`` is 0, and gives each result to ``done(key, result)`` in the order
-    :meth:`submit` received the chunks. Use as a context manager; leaving it without an
-    error delivers the chunks still in flight, with one drops them.
-    """
-
-    def __init__(self, tokenizers, max_tokens, workers, done):
-        self.tokenizers, self.max_tokens, self.done = tokenizers, max_tokens, done
-        self.pending = collections.deque()
-        self.limit = 2 * workers
-        self.pool = concurrent.futures.ThreadPoolExecutor(workers, "encode") if workers else None
-
-    def submit(self, key, chunk):
-        """Encode ``chunk`` (a :class:`Chunk`, emptied); ``key`` comes back with its result."""
-        texts = chunk.take()
-        if self.pool is None:
-            self.done(key, encode_chunk(self.tokenizers, *texts, self.max_tokens))
-            return
-        self.pending.append((key, self.pool.submit(encode_chunk, self.tokenizers, *texts, self.max_tokens)))
-        while len(self.pending) > self.limit:
-            self._deliver()
-
-    def _deliver(self):
-        key, future = self.pending.popleft()
-        self.done(key, future.result())
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, trace):
-        try:
-            while self.pending and kind is None:
-                self._deliver()
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def encode_workers(pairs):
-    """Threads that encode a corpus of ``pairs`` lines besides the main one: one a core this
-    process may use, when there are several and the corpus is big enough to pay
-    (:data:`POOL_MIN_PAIRS`); else 0 (encoding in the main thread)."""
+def use_helper(pairs):
+    """Whether a corpus of ``pairs`` lines is encoded in a helper process: when this process
+    may use several cores and the corpus is big enough to pay for its start
+    (:data:`HELPER_MIN_PAIRS`); else in the main thread."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return cores if cores > 1 and pairs >= POOL_MIN_PAIRS else 0
+    return cores > 1 and pairs >= HELPER_MIN_PAIRS
 
 
 def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose):
@@ -351,11 +272,10 @@ def _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inpu
         writers[SPLITS[code - 1]].write_batch(records, lengths)
         cleaning.over_max_tokens += dropped
 
-    workers = encode_workers(cleaning.read)
     try:
         with (
             _progress(verbose, "encoding into shards (2/2)", cleaning.read) as bar,
-            ChunkEncoder(tokenizers, config.max_tokens, workers, write) as encoder,
+            ChunkEncoder(tokenizers, config.max_tokens, use_helper(cleaning.read), write) as encoder,
         ):
             for read, kept in clean_blocks(source, cleaning, lines):
                 bar.update(read)
