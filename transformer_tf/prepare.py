@@ -19,6 +19,7 @@ shards were made from the same corpus, tokenizers and settings, skips both and r
 shards (:func:`transformer_tf.shards.open_manifest` checks them first).
 """
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import os
@@ -206,23 +207,29 @@ def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, ver
             return PreparedData(folder, manifest, tokenizers)
     with _progress(verbose, "reading the corpus (1/2)") as bar:
         cleaning, sample, lines = survey(source, config, TOKENIZER_SAMPLE, bar)
-    if tokenizers is None:
-        tokenizers = make_tokenizers(config, sample)
-    inputs = shard_inputs(config, corpus, tokenizers)
-    try:
-        manifest = open_manifest(folder, inputs)
-    except TransformerTFError:
-        manifest = None  # a fresh start: shards of other inputs are simply replaced
-    if manifest is not None:
-        return PreparedData(folder, manifest, tokenizers)
-    augmenter = (
-        StreamAugmenter(sample, config.seed, config.augment_names, config.augment_numbers, config.augment_concat)
-        if config.augment
-        else None
-    )
+    with concurrent.futures.ThreadPoolExecutor(1, "augmenter") as pool:
+        # The augmenter's statistics (Python) while SentencePiece trains (C++, without the GIL).
+        augmenter = pool.submit(_augmenter, config, sample)
+        if tokenizers is None:
+            tokenizers = make_tokenizers(config, sample)
+        inputs = shard_inputs(config, corpus, tokenizers)
+        try:
+            manifest = open_manifest(folder, inputs)
+        except TransformerTFError:
+            manifest = None  # a fresh start: shards of other inputs are simply replaced
+        if manifest is not None:
+            return PreparedData(folder, manifest, tokenizers)
+        augmenter = augmenter.result()
     del sample
     _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose)
     return PreparedData(folder, open_manifest(folder, inputs), tokenizers)
+
+
+def _augmenter(config, sample):
+    """The run's :class:`StreamAugmenter` (its statistics from ``sample``), or None without augmentation."""
+    if not config.augment:
+        return None
+    return StreamAugmenter(sample, config.seed, config.augment_names, config.augment_numbers, config.augment_concat)
 
 
 # -- pass two's encoding: chunks of pairs → records (transformer_tf.records) ------------
