@@ -89,6 +89,13 @@ class PreparedData:
         histograms = share_histograms(self.manifest, "train", workers)
         return min(batches_per_epoch(h, batch_size, max_tokens, drop_remainder) for h in histograms)
 
+    def left_out(self, batch_size, max_tokens, workers):
+        """Training pairs no worker sees in an epoch of multi-worker training (full batches,
+        every worker :meth:`steps_per_epoch` of them): the longer shares' extra batches and
+        each bucket's incomplete one. Different pairs each epoch, as each is shuffled anew."""
+        steps = self.steps_per_epoch(batch_size, max_tokens, True, workers)
+        return self.manifest["splits"]["train"]["pairs"] - workers * steps * batch_size
+
     def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False, share=None):
         """The training stream (:func:`~transformer_tf.shards.shard_stream`) of all the shards or,
         with ``share = (worker, workers)``, of that worker's share of the files."""
