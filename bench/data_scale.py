@@ -29,6 +29,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -147,9 +148,11 @@ def compare(spa, sizes, baseline, rounds, workdir):
         corpus = Path(workdir) / f"corpus-{size}.tsv"
         make_corpus(spa, size, corpus)
         runs = {"baseline": [], "this": []}
-        for _ in range(rounds):
+        for round_ in range(rounds):
             for name, code in (("baseline", str(Path(baseline).resolve())), ("this", None)):
-                runs[name].append(run_child(corpus, Path(workdir) / f"{name}-{size}", code, prepare_only=True))
+                folder = Path(workdir) / f"{name}-{size}-{round_}"  # a fresh folder: no shards to reuse
+                runs[name].append(run_child(corpus, folder, code, prepare_only=True))
+                shutil.rmtree(folder)
                 print(f"{size:,} {name}: {size / runs[name][-1]['prepare_s']:,.0f} pairs/s", file=sys.stderr)
         rate = {name: statistics.median(size / r["prepare_s"] for r in rs) for name, rs in runs.items()}
         same = all(r["shards_sha256"] == runs["baseline"][0]["shards_sha256"] for rs in runs.values() for r in rs)

@@ -20,7 +20,9 @@ shards (:func:`transformer_tf.shards.open_manifest` checks them first).
 """
 
 import concurrent.futures
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import os
 import shutil
@@ -44,6 +46,7 @@ from transformer_tf.data import (
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.records import ChunkEncoder
 from transformer_tf.shards import (
+    MANIFEST,
     SHARDS_DIR,
     TRAIN_SHARDS,
     ShardWriter,
@@ -212,11 +215,32 @@ def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, ver
         manifest = open_manifest(folder, shard_inputs(config, corpus, tokenizers))
         if manifest is not None:
             return PreparedData(folder, manifest, tokenizers)
+    with _gc_frozen():
+        return _prepare(source, corpus, config, folder, make_tokenizers, tokenizers, verbose)
+
+
+@contextlib.contextmanager
+def _gc_frozen():
+    """The objects that exist already (a process with TensorFlow holds about a million) left
+    out of the garbage collector's passes while the preparation makes millions of short-lived
+    ones, and put back afterwards. (Pass one over 100,000 pairs: 0.80-1.05 s without, 0.62-0.78 s
+    with; pass two's reading 0.38-0.45 s against 0.19-0.21 s.)"""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _prepare(source, corpus, config, folder, make_tokenizers, tokenizers, verbose):
+    """:func:`prepare_shards` past the resume check: both passes, unless shards of the same inputs exist."""
     with _progress(verbose, "reading the corpus (1/2)") as bar:
         cleaning, sample, lines = survey(source, config, TOKENIZER_SAMPLE, bar)
     with concurrent.futures.ThreadPoolExecutor(1, "augmenter") as pool:
-        # The augmenter's statistics (Python) while SentencePiece trains (C++, without the GIL).
-        augmenter = pool.submit(_augmenter, config, sample)
+        # The augmenter's statistics (Python) while SentencePiece trains (C++, without the GIL),
+        # unless the folder has shards that may be reused (then they are likely not needed).
+        early = not (folder / MANIFEST).is_file()
+        augmenter = pool.submit(_augmenter, config, sample) if early else None
         if tokenizers is None:
             tokenizers = make_tokenizers(config, sample)
         inputs = shard_inputs(config, corpus, tokenizers)
@@ -226,7 +250,7 @@ def prepare_shards(config, checkpoint_dir, make_tokenizers, tokenizers=None, ver
             manifest = None  # a fresh start: shards of other inputs are simply replaced
         if manifest is not None:
             return PreparedData(folder, manifest, tokenizers)
-        augmenter = augmenter.result()
+        augmenter = augmenter.result() if early else _augmenter(config, sample)
     del sample
     _encode(source, config, cleaning, lines, tokenizers, augmenter, folder, inputs, verbose)
     return PreparedData(folder, open_manifest(folder, inputs), tokenizers)
