@@ -99,6 +99,15 @@ class PreparedData:
         steps = self.steps_per_epoch(batch_size, max_tokens, True, workers)
         return self.manifest["splits"]["train"]["pairs"] - workers * steps * batch_size
 
+    def left_out_report(self, batch_size, max_tokens, workers):
+        """One line for the start of multi-worker training: :meth:`left_out`, in words."""
+        pairs, unseen = self.manifest["splits"]["train"]["pairs"], self.left_out(batch_size, max_tokens, workers)
+        steps = self.steps_per_epoch(batch_size, max_tokens, True, workers)
+        return (
+            f"{workers} workers, each {steps} batches an epoch (the shortest share): {unseen:,} of {pairs:,} "
+            f"training pairs ({unseen / pairs:.1%}) are left out of each epoch, different ones each epoch"
+        )
+
     def train_stream(self, seed, start_step, steps_per_epoch, batch_size, max_tokens, drop_remainder=False, share=None):
         """The training stream (:func:`~transformer_tf.shards.shard_stream`) of all the shards or,
         with ``share = (worker, workers)``, of that worker's share of the files."""
@@ -112,12 +121,15 @@ class PreparedData:
         """The shards' SHA-256s, in order (what every worker must share)."""
         return [f["sha256"].encode() for entry in self.manifest["splits"].values() for f in entry["files"]]
 
-    def report(self):
-        """Lines for the start of training: cleaning counts, augmentation, shard sizes."""
+    def report(self, worker_batch=0, workers=1):
+        """Lines for the start of training: cleaning counts, augmentation, shard sizes; with
+        ``worker_batch`` (multi-worker shares), first what each epoch leaves out (:meth:`left_out`)."""
+        max_tokens = self.manifest["inputs"]["max_tokens"]  # the run's: a shard setting
         cleaning = Cleaning(**{k: v for k, v in self.manifest["cleaning"].items()})
         added = self.manifest.get("augmented") or {}
         splits = self.manifest["splits"]
-        lines = [cleaning.report()]
+        lines = [self.left_out_report(worker_batch, max_tokens, workers)] if worker_batch else []
+        lines.append(cleaning.report())
         if added:
             lines.append("augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in added.items()))
         lines.append(
@@ -157,7 +169,7 @@ class InMemoryData:
     def digests(self):
         return [t.numpy().tobytes() for t in self.pairs]
 
-    def report(self):
+    def report(self, worker_batch=0, workers=1):
         lines = ["augmented: " + ", ".join(f"+{n:,} {kind}" for kind, n in self.added.items())] if self.added else []
         return [*lines, f"data: {describe_splits(self.splits)}; {self.kept:,} training pairs within the token limit"]
 

@@ -432,16 +432,7 @@ def _batches(config, data, strategy, verbose):
             f"for {strategy.num_replicas_in_sync} replicas: lower batch_size."
         )
     if verbose:
-        print("\n".join(data.report()) + f"; {steps_per_epoch} batches an epoch")
-        if worker_batch:  # never silent: what the shortest share and full batches leave out
-            pairs, unseen = (
-                data.manifest["splits"]["train"]["pairs"],
-                data.left_out(worker_batch, config.max_tokens, workers),
-            )
-            print(
-                f"{workers} workers, each {steps_per_epoch} batches an epoch (the shortest share): {unseen:,} of "
-                f"{pairs:,} training pairs ({unseen / pairs:.1%}) are left out of each epoch, different ones each epoch"
-            )
+        print("\n".join(data.report(worker_batch, workers)) + f"; {steps_per_epoch} batches an epoch")
     return PreparedRun(config, None, strategy, [], data, val_ds, steps_per_epoch, batch_size, split, worker_batch)
 
 
