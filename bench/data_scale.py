@@ -142,8 +142,11 @@ def run_size(spa, size, workdir):
 
 def compare(spa, sizes, baseline, rounds, workdir):
     """The preparation of this code and of ``baseline`` in turn, ``rounds`` times a size; one table."""
-    print("| pairs | baseline pairs/s (median) | this code pairs/s (median) | ratio | shards identical |")
-    print("|---:|---:|---:|---:|---|")
+    print(
+        "| pairs | baseline pairs/s (median) | this code pairs/s (median) | ratio | CPU-µs a pair, baseline "
+        "| CPU-µs a pair, this code (main + helper) | shards identical |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---|")
     for size in sizes:
         corpus = Path(workdir) / f"corpus-{size}.tsv"
         make_corpus(spa, size, corpus)
@@ -155,10 +158,16 @@ def compare(spa, sizes, baseline, rounds, workdir):
                 shutil.rmtree(folder)
                 print(f"{size:,} {name}: {size / runs[name][-1]['prepare_s']:,.0f} pairs/s", file=sys.stderr)
         rate = {name: statistics.median(size / r["prepare_s"] for r in rs) for name, rs in runs.items()}
+        cpu = {  # medians, µs a pair: the main process's (threads included) and the helper's
+            name: [
+                statistics.median(r.get(key, 0) for r in rs) / size * 1e6 for key in ("prepare_cpu_s", "helper_cpu_s")
+            ]
+            for name, rs in runs.items()
+        }
         same = all(r["shards_sha256"] == runs["baseline"][0]["shards_sha256"] for rs in runs.values() for r in rs)
         print(
             f"| {size:,} | {rate['baseline']:,.0f} | {rate['this']:,.0f} | {rate['this'] / rate['baseline']:.2f}x "
-            f"| {'yes' if same else 'NO'} |"
+            f"| {sum(cpu['baseline']):.0f} | {cpu['this'][0]:.0f} + {cpu['this'][1]:.0f} | {'yes' if same else 'NO'} |"
         )
         corpus.unlink()
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
