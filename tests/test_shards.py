@@ -262,3 +262,18 @@ def test_an_encoding_helper_that_ends_early_is_an_error_naming_it(prepared):
         with ChunkEncoder(data.tokenizers, 24, True, lambda key, result: None) as encoder:
             encoder.proc.kill()
             encoder.submit(1, chunk)
+
+
+def test_an_interrupted_preparation_ends_its_helper_process(prepared):
+    from transformer_tf.prepare import Chunk
+    from transformer_tf.records import ChunkEncoder
+
+    _, _, data = prepared
+    chunk = Chunk()
+    chunk.add("the cat 1.", "el gato 1.")
+    with pytest.raises(KeyboardInterrupt):
+        with ChunkEncoder(data.tokenizers, 24, True, lambda key, result: None) as encoder:
+            encoder.submit(1, chunk)
+            helper = encoder.proc
+            raise KeyboardInterrupt
+    assert helper.returncode is not None  # ended and waited for: no process left behind
