@@ -10,9 +10,10 @@ tokenizer, augmentation, shards) and then:
   it gives them (ms a batch, after a warm-up);
 - a few training steps of a tiny Transformer on that stream (ms a step, after tracing).
 
-The parent reads each child's peak RSS from ``os.wait4`` and prints one table (a helper
-process that encodes, :mod:`transformer_tf.records`, is a grandchild: its own peak is
-printed beside the table).
+The parent reads each child's peak RSS from ``os.wait4`` and prints one table. The helper
+process that encodes (:mod:`transformer_tf.records`) is not in it: its ``ru_maxrss`` shows the
+parent's size at the fork (~0.8 GB), not its own use, which ``/proc/PID/status`` gives
+(VmHWM 57 MB after 0.5 M pairs).
 
 ``--baseline DIR`` compares the preparation alone with another copy of the package (for
 example ``git archive 62ef553 | tar -x -C /tmp/old``): for each size the two run in turn,
@@ -76,7 +77,6 @@ def child(corpus, folder, prepare_only=False):
         "prepare_s": prepare_s,
         "prepare_cpu_s": prepare_cpu_s,
         "helper_cpu_s": helper.ru_utime + helper.ru_stime,
-        "helper_peak_rss_mb": helper.ru_maxrss / 1024,
         "pairs_read": data.manifest["cleaning"]["read"],
         "train_pairs": data.manifest["splits"]["train"]["pairs"],
         "augmented": data.manifest["augmented"],
@@ -193,20 +193,19 @@ def main(argv=None):
             rows.append(run_size(args.data, size, workdir))
             print(f"done {size:,} pairs", file=sys.stderr)
     print(
-        "| pairs | process wall s | preparation s (CPU s) | pairs/s prepared (per CPU s) | training pairs "
-        "(augmented) | pipeline ms/batch | training step ms | pipeline / step | peak RSS MB |"
+        "| pairs | process wall s | preparation s (CPU s: main + helper) | pairs/s prepared (per main CPU s) "
+        "| training pairs (augmented) | pipeline ms/batch | training step ms | pipeline / step | peak RSS MB |"
     )
     print("|---:" * 9 + "|")
     for r in rows:
         print(
-            f"| {r['size']:,} | {r['wall_s']:.0f} | {r['prepare_s']:.0f} ({r['prepare_cpu_s']:.0f}) "
+            f"| {r['size']:,} | {r['wall_s']:.0f} | {r['prepare_s']:.0f} "
+            f"({r['prepare_cpu_s']:.0f} + {r['helper_cpu_s']:.0f}) "
             f"| {r['pairs_read'] / r['prepare_s']:,.0f} ({r['pairs_read'] / r['prepare_cpu_s']:,.0f}) "
             f"| {r['train_pairs']:,} | {r['pipeline_ms']:.1f} | {r['step_ms']:.0f} "
             f"| {r['pipeline_ms'] / r['step_ms']:.1%} | {r['peak_rss_mb']:,.0f} |"
         )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    helpers = ", ".join(f"{r['helper_peak_rss_mb']:,.0f}" for r in rows)
-    print(f"the encoding helper process's peak RSS (MB), by size: {helpers} (not in the column above)")
     if len(rows) > 1:
         print(
             f"peak RSS {rows[-1]['size']:,} / {rows[0]['size']:,} pairs: "
