@@ -31,7 +31,6 @@ import io
 import itertools
 import json
 import re
-import threading
 import unicodedata
 from pathlib import Path
 
@@ -255,7 +254,7 @@ class SubwordTokenizer:
 # text with any other word goes to SentencePiece whole. A corpus repeats its words (62,000
 # distinct words in 200,000 sentences of the bench's corpus), so most words are looked up.
 
-CACHE_WORDS = 500_000  # distinct words kept (~60 MB); the cache starts afresh past it
+CACHE_WORDS = 500_000  # distinct words kept (~70 MB); the cache starts afresh past it
 _JAMO = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xD7B0, 0xD7FF))  # compose without marks
 _START, _END = np.int32(START_ID).tobytes(), np.int32(END_ID).tobytes()
 
@@ -266,25 +265,14 @@ class WordCache:
 
     Only for a trained model (``offset`` 0, ``"▁"`` a piece of its own); otherwise, and for
     a text holding a word not made of safe characters, SentencePiece encodes the whole
-    text. Not thread-safe: one instance per thread (:meth:`for_thread`).
+    text. Not thread-safe: one instance per thread.
     """
-
-    _local = threading.local()
 
     def __init__(self, tokenizer, max_words=CACHE_WORDS):
         self.tokenizer, self.sp, self.max_words = tokenizer, tokenizer.sp, max_words
         self.enabled = tokenizer.offset == 0 and not tokenizer.bpemb_preprocess and self.sp.piece_to_id("▁") != UNK_ID
         self.chars = {}  # char → safe
         self.words = {}  # word → its ids as int32 bytes; None: not made of safe characters
-
-    @classmethod
-    def for_thread(cls, tokenizer):
-        """This thread's cache for ``tokenizer`` (made on first use)."""
-        caches = cls._local.__dict__.setdefault("caches", {})
-        cache = caches.get(id(tokenizer))
-        if cache is None or cache.tokenizer is not tokenizer:
-            cache = caches[id(tokenizer)] = cls(tokenizer)
-        return cache
 
     def _safe_char(self, c):
         """A character SentencePiece's normaliser keeps as it is and never joins to a neighbour."""
