@@ -141,3 +141,12 @@ def test_the_word_cache_gives_the_ids_sentencepiece_gives_the_whole_text(byte_fa
     assert cache.encode_bytes(texts) == expected
     assert None in cache.words.values()  # words of unsafe characters were seen (their texts went whole)
     assert np.frombuffer(expected[0], np.int32).tolist() == tokenizer.encode(texts[0])
+
+
+def test_the_word_cache_leaves_other_models_to_sentencepiece(trained):
+    """A unigram model (not what the cache was checked for) is encoded whole, the same ids."""
+    from transformer_tf.tokenizer import WordCache
+
+    unigram = SubwordTokenizer.train(SENTENCES * 4, vocab_size=34, model_type="unigram")
+    assert WordCache(trained).enabled and not WordCache(unigram).enabled
+    assert WordCache(unigram).encode_bytes(SENTENCES[:3]) == [a.tobytes() for a in unigram.encode_arrays(SENTENCES[:3])]

@@ -259,6 +259,24 @@ _JAMO = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xD7B0, 0xD7FF))
 _START, _END = np.int32(START_ID).tobytes(), np.int32(END_ID).tobytes()
 
 
+def _splits_at_spaces(model_proto):
+    """Whether the model is the kind the word cache holds for: BPE trained with pieces split at
+    spaces, a dummy prefix, extra spaces removed (the trainer's defaults, what
+    :meth:`SubwordTokenizer.train` makes)."""
+    from sentencepiece import sentencepiece_model_pb2
+
+    model = sentencepiece_model_pb2.ModelProto()
+    model.ParseFromString(model_proto)
+    trainer, normalizer = model.trainer_spec, model.normalizer_spec
+    return (
+        trainer.model_type == trainer.BPE
+        and trainer.split_by_whitespace
+        and not trainer.treat_whitespace_as_suffix
+        and normalizer.add_dummy_prefix
+        and normalizer.remove_extra_whitespaces
+    )
+
+
 class WordCache:
     """The ids :meth:`SubwordTokenizer.encode_arrays` gives, as int32 bytes, for a stream of
     chunks of text, each distinct word encoded by SentencePiece once (see the comment above).
@@ -270,7 +288,12 @@ class WordCache:
 
     def __init__(self, tokenizer, max_words=CACHE_WORDS):
         self.tokenizer, self.sp, self.max_words = tokenizer, tokenizer.sp, max_words
-        self.enabled = tokenizer.offset == 0 and not tokenizer.bpemb_preprocess and self.sp.piece_to_id("▁") != UNK_ID
+        self.enabled = (
+            tokenizer.offset == 0
+            and not tokenizer.bpemb_preprocess
+            and self.sp.piece_to_id("▁") != UNK_ID
+            and _splits_at_spaces(tokenizer.model_proto)
+        )
         self.chars = {}  # char → safe
         self.words = {}  # word → its ids as int32 bytes; None: not made of safe characters
 
