@@ -301,6 +301,10 @@ def test_each_worker_reads_its_own_share_of_the_shards_and_all_run_the_shortest_
     first, second = rows((0, 2), steps), rows((1, 2), steps)
     assert steps > 0 and len(first) == len(second) == 16 * steps
     assert len(set(first + second)) == 32 * steps  # no pair read by both
+    left_out = data.manifest["splits"]["train"]["pairs"] - len(first + second)
+    assert data.left_out(16, config.max_tokens, workers=2) == left_out > 0  # reported at the start of training
+    report = data.left_out_report(16, config.max_tokens, workers=2)
+    assert f"{left_out:,} of {data.manifest['splits']['train']['pairs']:,} training pairs" in report
     with pytest.raises(TransformerTFError, match=r"17 workers, but the shards are 16 files.*at most 16 workers"):
         worker_share(data.manifest["splits"]["train"]["files"], 0, 17)
 

@@ -195,7 +195,7 @@ def test_the_batched_threaded_encoding_writes_what_one_pair_at_a_time_writes(pre
 
     config, _, data = prepared
     config = dataclasses.replace(config, augment=False)
-    monkeypatch.setattr("transformer_tf.prepare.POOL_MIN_PAIRS", 0)
+    monkeypatch.setattr("transformer_tf.prepare.HELPER_MIN_PAIRS", 0)
     threaded = prepare_shards(config, tmp_path / "run", make_tokenizers, data.tokenizers, verbose=0)
     expected = _one_pair_at_a_time(config, data.tokenizers)
     for split, records in expected.items():
@@ -239,3 +239,41 @@ def test_the_preparation_progress_is_shown_only_on_a_terminal(monkeypatch):
         with prepare._progress(1, "reading the corpus (1/2)") as bar:
             bar.update(5)
         assert ("reading the corpus" in stream.getvalue()) is shown
+
+
+def test_the_helper_process_writes_the_shards_the_main_process_writes(prepared, tmp_path, monkeypatch):
+    """Augmentation on: every shard's SHA-256 is the same whether the pairs are encoded in
+    the helper process (forced here for 3,000 lines) or in the main one."""
+    config, _, data = prepared
+    monkeypatch.setattr("transformer_tf.prepare.HELPER_MIN_PAIRS", 0)
+    helped = prepare_shards(config, tmp_path / "run", make_tokenizers, data.tokenizers, verbose=0)
+    assert helped.digests() == data.digests() and len(data.digests()) == 17
+    assert helped.manifest["augmented"] == data.manifest["augmented"] and sum(data.manifest["augmented"].values())
+
+
+def test_an_encoding_helper_that_ends_early_is_an_error_naming_it(prepared):
+    from transformer_tf.prepare import Chunk
+    from transformer_tf.records import ChunkEncoder
+
+    _, _, data = prepared
+    chunk = Chunk()
+    chunk.add("the cat 1.", "el gato 1.")
+    with pytest.raises(TransformerTFError, match="encoding helper process"):
+        with ChunkEncoder(data.tokenizers, 24, True, lambda key, result: None) as encoder:
+            encoder.proc.kill()
+            encoder.submit(1, chunk)
+
+
+def test_an_interrupted_preparation_ends_its_helper_process(prepared):
+    from transformer_tf.prepare import Chunk
+    from transformer_tf.records import ChunkEncoder
+
+    _, _, data = prepared
+    chunk = Chunk()
+    chunk.add("the cat 1.", "el gato 1.")
+    with pytest.raises(KeyboardInterrupt):
+        with ChunkEncoder(data.tokenizers, 24, True, lambda key, result: None) as encoder:
+            encoder.submit(1, chunk)
+            helper = encoder.proc
+            raise KeyboardInterrupt
+    assert helper.returncode is not None  # ended and waited for: no process left behind

@@ -101,3 +101,52 @@ def test_half_a_utf8_character_is_dropped_not_shown_as_a_replacement_character()
     assert joint.decode(ids) == "I see the 😀 cat quickly."
     broken = [i for i in ids if i != emoji_bytes[-1]]  # what a model copying it badly may emit
     assert joint.decode(broken) == "I see the  cat quickly."
+
+
+TRICKY = [
+    "We like the dog quickly.",
+    "El niño comió café à la crème, ¿verdad?",
+    "double  space and\ttab and\u00a0no-break space",
+    "ligature ﬁne, ½ cup, ＦＵＬＬ width, ① circled",
+    "Cafe\u0301 combining accent, e \u0301 after a space",
+    "한국어 \u1100\u1161 jamo, 漢字 and emoji 🙂",
+    "zero\u200bwidth, soft\u00adhyphen, control\x07bell",
+    "digits 1234 and 10:30 in 1986",
+    "",
+    "   ",
+    "naïve façade — “quotes” … ellipsis",
+]
+
+
+@pytest.mark.parametrize("byte_fallback", [True, False])
+def test_the_word_cache_gives_the_ids_sentencepiece_gives_the_whole_text(byte_fallback):
+    """Each distinct word encoded once, texts joined from their words' ids: the same ids as
+    SentencePiece on the whole text, also where normalisation spans a space (those texts
+    go whole), for the joint model (byte fallback) and a per-language one (unknown ids);
+    a cache too small for a chunk starts afresh and still gives them."""
+    import numpy as np
+
+    from transformer_tf.tokenizer import WordCache
+
+    tokenizer = SubwordTokenizer.train(
+        SENTENCES * 4 + TRICKY[1:2], vocab_size=340 if byte_fallback else 100, byte_fallback=byte_fallback
+    )
+    texts = TRICKY + SENTENCES
+    expected = [ids.tobytes() for ids in tokenizer.encode_arrays(texts)]
+    for max_words in (10**6, 5):
+        cache = WordCache(tokenizer, max_words=max_words)
+        assert cache.enabled
+        got = cache.encode_bytes(texts[:7]) + cache.encode_bytes(texts[7:])  # two chunks, the second partly cached
+        assert got == expected
+    assert cache.encode_bytes(texts) == expected
+    assert None in cache.words.values()  # words of unsafe characters were seen (their texts went whole)
+    assert np.frombuffer(expected[0], np.int32).tolist() == tokenizer.encode(texts[0])
+
+
+def test_the_word_cache_leaves_other_models_to_sentencepiece(trained):
+    """A unigram model (not what the cache was checked for) is encoded whole, the same ids."""
+    from transformer_tf.tokenizer import WordCache
+
+    unigram = SubwordTokenizer.train(SENTENCES * 4, vocab_size=34, model_type="unigram")
+    assert WordCache(trained).enabled and not WordCache(unigram).enabled
+    assert WordCache(unigram).encode_bytes(SENTENCES[:3]) == [a.tobytes() for a in unigram.encode_arrays(SENTENCES[:3])]

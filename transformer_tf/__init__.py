@@ -26,6 +26,8 @@ data
       forms (CLDR through Babel, iso-codes through pycountry)
     - :mod:`~transformer_tf.augment_places`  place-swapped pairs in the Spanish form (Berlin → Berlín)
     - :mod:`~transformer_tf.tokenizer`    SentencePiece subwords with reserved ids (``PAD_ID`` = 0)
+    - :mod:`~transformer_tf.records`      pairs → the shards' records, each distinct word encoded once,
+      in a helper process on the other core
 model
     - :mod:`~transformer_tf.masks`        ``create_padding_mask``, ``create_look_ahead_mask``
     - :mod:`~transformer_tf.attention`    ``scaled_dot_product_attention``, ``MultiHeadAttention``

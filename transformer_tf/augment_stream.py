@@ -51,6 +51,7 @@ class StreamAugmenter:
         self.rng = random.Random(seed)
         self.names = name_words(sample) if names else {}
         self.pattern = re.compile(r"\b(" + "|".join(map(re.escape, self.names)) + r")\b") if self.names else None
+        self.whole_words = {w: re.compile(rf"\b{w}\b") for w in self.names}  # compiled once, used every pair
         share = sum(self._name_found(en, es) is not None for en, es in sample) / max(len(sample), 1)
         self.name_probability = min(1.0, names / share) if share else 0.0
         share = sum(_same_numbers(en, es) is not None for en, es in sample) / max(len(sample), 1)
@@ -64,7 +65,7 @@ class StreamAugmenter:
         if self.pattern is None:
             return None
         found = set(self.pattern.findall(en))
-        if found and all(len(re.findall(rf"\b{w}\b", en)) == len(re.findall(rf"\b{w}\b", es)) for w in found):
+        if found and all(len(self.whole_words[w].findall(en)) == len(self.whole_words[w].findall(es)) for w in found):
             return sorted(found)
         return None
 

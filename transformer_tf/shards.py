@@ -3,7 +3,7 @@
 The corpus is encoded once (:mod:`transformer_tf.prepare`) into ``<run>/shards/``:
 ``train-00000-of-00016.tfrecord`` … and ``validation-00000-of-00001.tfrecord``, one record
 a pair (the int32 vector ``[len(source_ids), *source_ids, *target_ids]``,
-:func:`encode_record`), and ``manifest.json`` last; TFRecord adds a CRC to each record.
+:func:`transformer_tf.records.encode_record`), and ``manifest.json`` last; TFRecord adds a CRC to each record.
 
 The manifest names what the shards were made from (the corpus fingerprint and every
 setting that shaped them) and, per file, its record count, size and SHA-256, and per
@@ -17,7 +17,6 @@ interleaved, shuffled within blocks of :data:`SHUFFLE_BUFFER` pairs, length buck
 prefetch. Memory is the block, whatever the corpus size.
 """
 
-import array
 import json
 import math
 from pathlib import Path
@@ -29,6 +28,7 @@ from cli_common.files import file_sha256
 from transformer_tf.config import write_atomically
 from transformer_tf.data import BUCKET_BOUNDARIES, bucket_and_split, bucket_limits
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.records import encode_record
 
 FORMAT = 2  # 2: a length histogram per file (a worker's share of the files)
 MANIFEST = "manifest.json"
@@ -39,17 +39,6 @@ SHUFFLE_BUFFER = 20_000  # pairs (~2-4 MB) shuffled together; besides, the files
 
 def shard_name(split, index, count):
     return f"{split}-{index:05d}-of-{count:05d}.tfrecord"
-
-
-def encode_record(source_ids, target_ids):
-    """``[len(source), *source, *target]`` as int32 bytes: one TFRecord record."""
-    return array.array("i", [len(source_ids), *source_ids, *target_ids]).tobytes()
-
-
-def encode_records(sources, targets):
-    """:func:`encode_record` of many pairs of int32 arrays at once (the same bytes)."""
-    raw = array.array("i", map(len, sources)).tobytes()  # native int32, as array("i") above
-    return [raw[4 * i : 4 * i + 4] + s.tobytes() + t.tobytes() for i, (s, t) in enumerate(zip(sources, targets))]
 
 
 def decode_record(record):
@@ -75,7 +64,7 @@ class ShardWriter:
         self.write_batch([encode_record(source_ids, target_ids)], [max(len(source_ids), len(target_ids))])
 
     def write_batch(self, records, lengths):
-        """Write serialised records (:func:`encode_records`), round-robin;
+        """Write serialised records (:func:`~transformer_tf.records.encode_chunk`), round-robin;
         ``lengths``: each pair's longer side."""
         files = (self.written + np.arange(len(records))) % self.count
         for i, record in zip(files.tolist(), records):

@@ -432,7 +432,7 @@ def _batches(config, data, strategy, verbose):
             f"for {strategy.num_replicas_in_sync} replicas: lower batch_size."
         )
     if verbose:
-        print("\n".join(data.report()) + f"; {steps_per_epoch} batches an epoch")
+        print("\n".join(data.report(worker_batch, workers)) + f"; {steps_per_epoch} batches an epoch")
     return PreparedRun(config, None, strategy, [], data, val_ds, steps_per_epoch, batch_size, split, worker_batch)
 
 
