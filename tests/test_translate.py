@@ -1,5 +1,6 @@
 """Restore and translate: cached decoding equals full recompute; awkward inputs."""
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -86,6 +87,8 @@ def test_translate_cli_arguments_file_and_stdin(trained_dir, tmp_path, capsys, m
 
     from transformer_tf.cli import main
 
+    # a copy: the fixture is shared, and translate caches the model's CTranslate2 conversion in its folder
+    trained_dir = shutil.copytree(trained_dir, tmp_path / "model")
     assert main(["translate", "--checkpoint-dir", str(trained_dir), "I am here.", ""]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()

@@ -13,11 +13,13 @@ user's cache instead (``$XDG_CACHE_HOME/transformer_tf/ctranslate2/``, ``~/.cach
 With a fresh cached model nothing here imports TensorFlow: ``transformer-tf translate`` then
 starts in a fraction of ``import tensorflow``'s time. Converting imports it (once).
 
-Decoding is the Keras model's, id for id in float32 (``tests/test_ctranslate2.py``): the same
-sentences in the same length-sorted batches, each capped at ``min(max_tokens, 2·width + 10)``
-tokens as :func:`~transformer_tf.decoding.decode_length` caps it, padding/``<unk>``/START never
-emitted; beam search with the same GNMT length penalty (α = 0.6). By default the weights are
-int8 (:data:`COMPUTE_TYPE`, chosen by measurement: docs/benchmarks.md, "Translation speed").
+Decoding is the Keras model's: the same sentences in the same length-sorted batches, each capped
+at ``min(max_tokens, 2·width + 10)`` tokens as :func:`~transformer_tf.decoding.decode_length`
+caps it, padding/``<unk>``/START never emitted, beam search with the same GNMT length penalty
+(α = 0.6); in float32 and without a shortlist, id for id the Keras model's greedy and beam output
+(``tests/test_ctranslate2.py``). By default it runs as the TensorFlow fast path does: int8 weights
+(:data:`COMPUTE_TYPE`) and the model folder's lexical shortlist as CTranslate2's vocabulary map
+(:func:`vocabulary_map`); both chosen by measurement (docs/benchmarks.md, "Translation speed").
 """
 
 import hashlib
@@ -33,11 +35,14 @@ from cli_common.files import file_sha256
 from transformer_tf.config import CONFIG_FILE, DEFAULT_CHECKPOINT_DIR, PLACES, TrainConfig
 from transformer_tf.errors import TransformerTFError, os_cause
 from transformer_tf.sentence_translator import SentenceTranslator, check_beam, check_streams, default_streams
+from transformer_tf.shortlist import SHORTLIST_FILE, LexicalShortlist
 from transformer_tf.tokenizer import END_ID, JOINT_NAME, PAD_ID, PER_LANGUAGE_NAMES, START_ID, UNK_ID, load_tokenizers
 
 #: The converted model's folder inside a model folder.
 CACHE_NAME = "ctranslate2"
 STAMP_FILE = "stamp.json"
+#: The lexical shortlist as CTranslate2's vocabulary map (:func:`vocabulary_map`), where the model has one.
+VMAP_FILE = "vmap.txt"
 #: Raised when the conversion changes, so that every cached model is converted again.
 CONVERTER_VERSION = 1
 #: CTranslate2's weight type on CPU: int8 matrices (``int8_float32``: activations float32). The CPUs
@@ -63,6 +68,31 @@ def vocabulary(tokenizer):
             f"({', '.join(RESERVED_TOKENS.values())}); CTranslate2 needs one name per id: use --engine tensorflow."
         )
     return tokens
+
+
+def vocabulary_map(shortlist, source_tokens, target_tokens):
+    """The lexical shortlist (:mod:`transformer_tf.shortlist`) as CTranslate2's vocabulary map
+    (``vmap.txt``, ``use_vmap``): a first line ``<TAB>`` + the frequent pieces and END (always
+    allowed), then one line a source piece: the piece, ``<TAB>``, its candidate target pieces and
+    itself (a joint vocabulary copies names and numbers). Per batch, CTranslate2 scores only the
+    union of the lines of the batch's source pieces, as :meth:`LexicalShortlist.batch_vocabulary
+    <transformer_tf.shortlist.LexicalShortlist.batch_vocabulary>` does for the TensorFlow path.
+
+    Args:
+        shortlist: a :class:`~transformer_tf.shortlist.LexicalShortlist`.
+        source_tokens, target_tokens: one token a model id (:func:`vocabulary`), each side's.
+
+    Returns:
+        the file's text.
+    """
+    reserved = len(RESERVED_TOKENS)
+    always = sorted({*shortlist.frequent.tolist(), END_ID} - {PAD_ID, UNK_ID, START_ID})
+    lines = ["\t" + " ".join(target_tokens[i] for i in always)]
+    for source in range(reserved, shortlist.source_vocab_size):
+        candidates = shortlist.candidates[shortlist.offsets[source] : shortlist.offsets[source + 1]]
+        targets = sorted({*candidates.tolist(), source} - set(range(reserved)))
+        lines.append(source_tokens[source] + "\t" + " ".join(target_tokens[i] for i in targets))
+    return "\n".join(lines) + "\n"
 
 
 def weights_files(checkpoint_dir):
@@ -93,7 +123,8 @@ def stamp(checkpoint_dir):
 
     folder = Path(checkpoint_dir)
     tokenizers = [folder / f"{stem}.{ext}" for stem in (JOINT_NAME, *PER_LANGUAGE_NAMES) for ext in ("model", "json")]
-    sources = [folder / CONFIG_FILE, *(p for p in tokenizers if p.is_file()), *weights_files(folder)]
+    shortlist = [folder / SHORTLIST_FILE] if (folder / SHORTLIST_FILE).is_file() else []
+    sources = [folder / CONFIG_FILE, *(p for p in tokenizers if p.is_file()), *weights_files(folder), *shortlist]
     return {
         "converter": CONVERTER_VERSION,
         "ctranslate2": ctranslate2.__version__,
@@ -141,9 +172,13 @@ def write_converted(checkpoint_dir, out):
             f"{checkpoint_dir} holds a {config.model!r} model: CTranslate2 runs Transformers only."
         )
     spec = transformer_spec(model, vocabulary(source), vocabulary(target), config.max_tokens)
+    shortlist = LexicalShortlist.load(checkpoint_dir, target.vocab_size)
     with files.atomic_folder(out) as partial:
         spec.optimize()  # the tied embedding and projection: one array, saved once (float32 kept)
         spec.save(str(partial))
+        if shortlist is not None:
+            vmap = vocabulary_map(shortlist, vocabulary(source), vocabulary(target))
+            (partial / VMAP_FILE).write_text(vmap, encoding="utf-8")
         (partial / STAMP_FILE).write_text(json.dumps(made_from, indent=2) + "\n", encoding="utf-8")
     return Path(out)
 
@@ -208,6 +243,7 @@ class CTranslate2Translator(SentenceTranslator):
                 f"{model_dir}: not a loadable CTranslate2 model ({str(err).splitlines()[0][:200]}); delete the "
                 f"folder to convert the model again."
             ) from None
+        self.use_vmap = (Path(model_dir) / VMAP_FILE).is_file()  # the lexical shortlist
         self._source_tokens = vocabulary(source_tokenizer)
         self._target_ids = {token: i for i, token in enumerate(vocabulary(target_tokenizer))}
 
@@ -250,6 +286,7 @@ class CTranslate2Translator(SentenceTranslator):
             max_decoding_length=min(self.max_tokens, 2 * width + 10),  # decoding.decode_length's cap
             min_decoding_length=0,
             return_end_token=True,
+            use_vmap=self.use_vmap,
             asynchronous=asynchronous,
         )
 
