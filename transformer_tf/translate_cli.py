@@ -151,7 +151,7 @@ def _evaluate(args):
     pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or f"the held-out {args.split} split"
-    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" (exact)" if args.exact else "")
+    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" exact" if args.exact else "")
     print(
         f"{result['sentences']:,} sentences of {source}, {decoding} ({args.engine}): "
         f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}"
