@@ -18,8 +18,8 @@ from transformer_tf.config import TrainConfig
 from transformer_tf.ctranslate2_convert import transformer_spec
 from transformer_tf.ctranslate2_engine import CTranslate2Translator, converted_model, fresh_model, vocabulary
 from transformer_tf.decoding import beam_search_decode, greedy_decode
+from transformer_tf.engines import resolve_engine
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.sentence_translator import resolve_engine
 from transformer_tf.tokenizer import END_ID, PAD_ID, START_ID
 
 VOCAB, MAX_TOKENS = 70, 30

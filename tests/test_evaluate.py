@@ -111,9 +111,7 @@ def test_a_labelled_line_without_three_fields_names_its_line(tmp_path):
 def test_evaluate_cli_prints_the_category_table_and_errors_exit_2(labelled, tmp_path, capsys, monkeypatch):
     from transformer_tf.cli import main
 
-    monkeypatch.setattr(
-        "transformer_tf.sentence_translator.open_translator", lambda *args, **options: FixedTranslator(ANSWERS)
-    )
+    monkeypatch.setattr("transformer_tf.engines.open_translator", lambda *args, **options: FixedTranslator(ANSWERS))
     assert main(["evaluate", "--pairs", str(labelled)]) == 0
     out = capsys.readouterr().out
     pairs, categories = read_labelled_pairs(labelled)

@@ -35,7 +35,7 @@ class FakeTranslator:
 def fake(monkeypatch, capsys):
     """The fake translator that ``translate`` opens (either engine); standard output captured by ``capsys``."""
     translator = FakeTranslator()
-    monkeypatch.setattr("transformer_tf.sentence_translator.open_translator", lambda *a, **k: translator)
+    monkeypatch.setattr("transformer_tf.engines.open_translator", lambda *a, **k: translator)
     return translator
 
 

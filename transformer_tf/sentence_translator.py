@@ -5,14 +5,14 @@ go through the gazetteer pre-pass (:mod:`transformer_tf.code_switch`), and the s
 encoded (START … END, cut to the model's length) for a decoder that a subclass supplies:
 :class:`~transformer_tf.translate.Translator` (TensorFlow: the exact and the fast greedy path,
 beam search) or :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (the same
-model converted to CTranslate2). :func:`open_translator` picks one for a model folder.
+model converted to CTranslate2). :func:`transformer_tf.engines.open_translator` picks one for a
+model folder.
 """
 
 import os
 import unicodedata
 import warnings
 
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, DEFAULT_ENGINE, ENGINES, PLACES, TrainConfig
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.sentences import split_sentences
 from transformer_tf.tokenizer import END_ID
@@ -137,47 +137,3 @@ def check_streams(streams):
     if streams is not None and (isinstance(streams, bool) or not isinstance(streams, int) or streams < 1):
         raise TransformerTFError(f"streams {streams!r}: give a whole number ≥ 1 (or none: one per CPU core).")
     return streams
-
-
-def resolve_engine(checkpoint_dir, engine=DEFAULT_ENGINE, exact=False):
-    """The engine that decodes: ``"ctranslate2"`` or ``"tensorflow"``.
-
-    ``"auto"`` (the default) is CTranslate2 for a Transformer and TensorFlow for the RNN, or
-    with ``exact`` (the float32 reference is TensorFlow's own decoding).
-
-    Raises:
-        TransformerTFError: an unknown engine; CTranslate2 asked for the RNN, or with ``exact``.
-    """
-    if engine not in ENGINES:
-        raise TransformerTFError(f"engine {engine!r}: choose one of {', '.join(ENGINES)}.")
-    kind = TrainConfig.load(checkpoint_dir).model
-    if engine == "ctranslate2" and kind != "transformer":
-        raise TransformerTFError(
-            f"{checkpoint_dir} holds a {kind!r} model: CTranslate2 runs Transformers only; "
-            f"use --engine tensorflow (or auto) for it."
-        )
-    if engine == "ctranslate2" and exact:
-        raise TransformerTFError(
-            "--exact is TensorFlow's float32 reference decoding: give --engine tensorflow (or auto) with it."
-        )
-    if engine == "auto":
-        return "ctranslate2" if kind == "transformer" and not exact else "tensorflow"
-    return engine
-
-
-def open_translator(
-    checkpoint_dir=DEFAULT_CHECKPOINT_DIR, engine=DEFAULT_ENGINE, exact=False, places=PLACES, streams=None
-):
-    """The translator of a model folder on the engine :func:`resolve_engine` picks: a
-    :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (which imports no
-    TensorFlow when its converted model is cached and fresh) or a
-    :class:`~transformer_tf.translate.Translator`. ``exact``, ``places``, ``streams``: as
-    :class:`~transformer_tf.translate.Translator`'s (``streams`` is CTranslate2's
-    ``inter_threads``)."""
-    if resolve_engine(checkpoint_dir, engine, exact) == "ctranslate2":
-        from transformer_tf.ctranslate2_engine import CTranslate2Translator
-
-        return CTranslate2Translator.from_checkpoint(checkpoint_dir, places=places, streams=streams)
-    from transformer_tf.translate import Translator
-
-    return Translator.from_checkpoint(checkpoint_dir, exact=exact, places=places, streams=streams)

@@ -112,13 +112,13 @@ def _read_sentences(args):
 def _open_translator(args):
     """The translator the flags ask for (``args.engine`` set to the engine chosen); TensorFlow imported
     first (its start-up logs quieted) where it will be used: on its engine, or to convert the model."""
-    from transformer_tf import sentence_translator
+    from transformer_tf import engines
     from transformer_tf.ctranslate2_engine import fresh_model
 
-    args.engine = sentence_translator.resolve_engine(args.checkpoint_dir, args.engine, args.exact)
+    args.engine = engines.resolve_engine(args.checkpoint_dir, args.engine, args.exact)
     if args.engine == "tensorflow" or not fresh_model(args.checkpoint_dir):
         cli_common.import_tensorflow_quietly()
-    return sentence_translator.open_translator(
+    return engines.open_translator(
         args.checkpoint_dir, args.engine, exact=args.exact, places=args.places, streams=args.streams
     )
 
