@@ -173,3 +173,20 @@ def test_translate_with_a_fresh_cache_never_imports_tensorflow(tmp_path):
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert done.stdout.splitlines() == ["Ellos viven en Varsovia.", "Tom es alto.", "False 0"], done.stderr
     assert done.stderr == ""
+
+
+def test_export_format_ctranslate2_writes_a_loadable_model_and_never_into_the_model_folder(
+    model_folder, tmp_path, capsys
+):
+    import ctranslate2
+
+    from transformer_tf.cli import main
+
+    out = tmp_path / "exported"
+    assert main(["export", "--format", "ctranslate2", "--checkpoint-dir", str(model_folder), str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert ctranslate2.Translator(str(out)).translate_batch([["<s>", "</s>"]])[0].hypotheses
+    assert main(["export", "--format", "ctranslate2", "--checkpoint-dir", str(model_folder), str(out)]) == 0  # again
+    inside = model_folder / "exported"
+    assert main(["export", "--format", "ctranslate2", "--checkpoint-dir", str(model_folder), str(inside)]) == 2
+    assert "inside the model folder" in capsys.readouterr().err and not inside.exists()

@@ -128,7 +128,11 @@ def _add_train(sub, common):
 
 
 def _add_export(sub, common):
-    export = sub.add_parser("export", parents=[common], help="write a string-to-string SavedModel of the translator")
+    export = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write a string-to-string SavedModel of the translator (or a CTranslate2 model)",
+    )
     export.add_argument(
         "directory",
         metavar="DIR",
@@ -138,6 +142,13 @@ def _add_export(sub, common):
         "--force",
         action="store_true",
         help="replace whatever is at DIR (never the model's --checkpoint-dir or a folder holding it)",
+    )
+    export.add_argument(
+        "--format",
+        choices=("savedmodel", "ctranslate2"),
+        default="savedmodel",
+        help="savedmodel: strings to strings in TensorFlow; ctranslate2: the Transformer converted for "
+        "ctranslate2.Translator (what --engine ctranslate2 runs) (default %(default)s)",
     )
     add_checkpoint_dir(export)
     return export, _export
@@ -255,6 +266,12 @@ def _train(args):
 
 
 def _export(args):
+    if args.format == "ctranslate2":
+        from transformer_tf.ctranslate2_engine import export_ctranslate2
+
+        path = export_ctranslate2(args.checkpoint_dir, args.directory, force=args.force)
+        print(f"wrote {path}: ctranslate2.Translator(...).translate_batch([[piece, ...]]) -> Spanish pieces")
+        return
     from transformer_tf.export import export_translator
     from transformer_tf.translate import Translator
 

@@ -154,9 +154,10 @@ def fresh_model(checkpoint_dir):
     return next(fresh, None)
 
 
-def write_converted(checkpoint_dir, out):
+def write_converted(checkpoint_dir, out, check=None):
     """Convert the model of ``checkpoint_dir`` (restored with TensorFlow) into the folder ``out``,
-    replaced whole and atomically, with its :func:`stamp`. Returns ``out``.
+    replaced whole and atomically, with its :func:`stamp`; ``check(out)`` first, as
+    :func:`cli_common.files.atomic_folder`'s. Returns ``out``.
 
     Raises:
         TransformerTFError: not a Transformer, no weights, or ``out`` cannot be written (OSError
@@ -173,7 +174,7 @@ def write_converted(checkpoint_dir, out):
         )
     spec = transformer_spec(model, vocabulary(source), vocabulary(target), config.max_tokens)
     shortlist = LexicalShortlist.load(checkpoint_dir, target.vocab_size)
-    with files.atomic_folder(out) as partial:
+    with files.atomic_folder(out, check) as partial:
         spec.optimize()  # the tied embedding and projection: one array, saved once (float32 kept)
         spec.save(str(partial))
         if shortlist is not None:
@@ -181,6 +182,27 @@ def write_converted(checkpoint_dir, out):
             (partial / VMAP_FILE).write_text(vmap, encoding="utf-8")
         (partial / STAMP_FILE).write_text(json.dumps(made_from, indent=2) + "\n", encoding="utf-8")
     return Path(out)
+
+
+def export_ctranslate2(checkpoint_dir, directory, force=False):
+    """``transformer-tf export --format ctranslate2``: the converted model (with its vocabulary and
+    shortlist map) written to ``directory``, under the SavedModel export's rules
+    (:func:`transformer_tf.export.export_translator`: atomic; an earlier export or an empty folder is
+    replaced, anything else only with ``force``; never the model folder). Returns the path.
+
+    Raises:
+        TransformerTFError: ``directory`` may not be replaced, or cannot be written.
+    """
+    from transformer_tf.export import EXPORT_MARKER, check_replaceable
+
+    directory = Path(directory).resolve()
+    try:
+        write_converted(checkpoint_dir, directory, lambda d: check_replaceable(d, checkpoint_dir, force))
+        marker = {"written_by": "transformer-tf export --format ctranslate2", "checkpoint_dir": str(checkpoint_dir)}
+        (directory / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    except OSError as err:
+        raise TransformerTFError(f"cannot write the export to {directory}: {os_cause(err)}.") from None
+    return directory
 
 
 def converted_model(checkpoint_dir, reconvert=False):
