@@ -5,7 +5,9 @@ alike), fresh processes of:
 
 - ``python -c "import tensorflow"``: the floor of any command that needs TensorFlow;
 - ``transformer-tf --help``, ``lstm-tf --help``, ``dm-pipeline --help``: no TensorFlow at all;
-- ``transformer-tf translate "…"``: one sentence with the shipped model (import, restore, decode).
+- ``transformer-tf translate "…"``: one sentence with the shipped model on the default engine
+  (CTranslate2: the cached converted model, no TensorFlow), and the same with
+  ``--engine tensorflow`` (import TensorFlow, restore, trace, decode).
 
 Prints each median wall time and its ratio to ``import tensorflow``, and whether a one-sentence
 translation wrote anything on standard error (TensorFlow's log lines are muted by default).
@@ -113,6 +115,9 @@ def main():
         "lstm-tf --help": run([command("lstm-tf"), "--help"], "lstm"),
         "dm-pipeline --help": run([command("dm-pipeline"), "--help"], "pipeline"),
         f'transformer-tf translate "{SENTENCE}"': run([command("transformer-tf"), "translate", SENTENCE], "translate"),
+        "the same, --engine tensorflow": run(
+            [command("transformer-tf"), "translate", "--engine", "tensorflow", SENTENCE], "tensorflow"
+        ),
     }
     times = interleaved_times(workloads, args.rounds)
     floor = statistics.median(times["import tensorflow"])
@@ -120,8 +125,9 @@ def main():
     for name, runs in times.items():
         median = statistics.median(runs)
         print(f"  {name:58s} {median:6.2f} s  ({median / floor:.2f}× import tensorflow)")
-    lines = [line for line in stderr["translate"].splitlines() if line.strip()]
-    print(f"translate wrote {len(lines)} line(s) on standard error" + (f": {lines[:3]}" if lines else ""))
+    for key in ("translate", "tensorflow"):
+        lines = [line for line in stderr[key].splitlines() if line.strip()]
+        print(f"{key} wrote {len(lines)} line(s) on standard error" + (f": {lines[:3]}" if lines else ""))
 
 
 if __name__ == "__main__":

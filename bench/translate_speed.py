@@ -5,24 +5,26 @@ the split keeps the corpus's order, short sentences first) to one file,
 then times, round after round (``bench/interleave.py``'s alternation, so the machine's load
 hits all alike), each system translating **the whole file in one process**:
 
-- ``fast``: ``transformer-tf translate --file F`` with default flags (the fast greedy path:
+- ``ctranslate2``: ``transformer-tf translate --file F`` with default flags (the Transformer
+  converted to CTranslate2: int8 weights, the lexical shortlist as its vocabulary map, no
+  TensorFlow in the process; :mod:`transformer_tf.ctranslate2_engine`);
+- ``tensorflow``: the same with ``--engine tensorflow`` (TensorFlow's fast greedy path:
   lexical shortlist, finished sentences leaving the batch, bfloat16 layers where the CPU
   has them);
-- ``exact``: the same with ``--exact`` (float32, the whole vocabulary);
-- ``beam N`` (with ``--beam N``): ``translate --beam N --file F``;
+- ``exact``: ``--exact`` (TensorFlow, float32, the whole vocabulary: the reference);
+- ``… beam N`` (with ``--beam N``): ``translate --beam N`` on each engine;
 - ``apertium``: ``apertium -u eng-spa F`` (skipped with a note when not installed).
 
-A ``transformer-tf`` process also imports TensorFlow and restores the model before it
+A ``transformer-tf`` process also starts up (imports, restores or loads the model) before it
 translates: the same command on a one-sentence file is timed in the same rounds, and
 ``N / (time of the file − time of one sentence)`` is printed beside the whole-process rate.
-On a loaded machine that start-up can take longer than the translation itself, so the same
-rounds are also run **in one process** (``--mode in-process``; ``both`` by default): the
-restored, warmed-up translators called on the file's lines (what ``translate --file`` does
-after its start-up), against Apertium still one process on the whole file; there the fast
-path also runs with one decode stream (``fast, 1 stream``: ``Translator(streams=1)``) beside
-the default of one stream per CPU core. The last round's
-outputs are scored (sacreBLEU against the test split's references) and compared with the
-exact path's.
+The same rounds are also run **in one process** (``--mode in-process``; ``both`` by default):
+the loaded, warmed-up translators called on the file's lines (what ``translate --file`` does
+after its start-up), against Apertium still one process on the whole file; there the
+CTranslate2 model also runs in float32 without the shortlist (``ctranslate2 float32``: the
+Keras model's exact decoding) and TensorFlow's fast path with one decode stream. The last
+round's outputs are scored (sacreBLEU against the test split's references) and compared with
+the exact path's.
 
     python bench/translate_speed.py [--sentences 3000] [--rounds 3] [--beam 4] [--mode both]
 """
@@ -64,10 +66,12 @@ cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (un
 
 from interleave import interleaved_times  # noqa: E402 (bench/interleave.py)
 
+from transformer_tf.ctranslate2_engine import converted_model  # noqa: E402
 from transformer_tf.evaluate import evaluation_pairs, score  # noqa: E402
 
 APERTIUM = ["apertium", "-u", "eng-spa"]
 BATCH_SIZE = 256  # translate's default --batch-size
+GREEDY = ("ctranslate2", "tensorflow", "exact")  # the systems also timed on one sentence (their start-up)
 
 
 def command(checkpoint_dir, *flags):
@@ -90,30 +94,48 @@ def run(argv, path, outputs, name):
 
 
 def process_workloads(args, whole, one, outputs):
-    """Each system as a fresh process on the whole file, and the two greedy ones on one sentence."""
-    systems = {"fast": command(args.checkpoint_dir), "exact": command(args.checkpoint_dir, "--exact")}
+    """Each system as a fresh process on the whole file, and the greedy ones on one sentence."""
+    systems = {
+        "ctranslate2": command(args.checkpoint_dir),
+        "tensorflow": command(args.checkpoint_dir, "--engine", "tensorflow"),
+        "exact": command(args.checkpoint_dir, "--exact"),
+    }
     if args.beam > 1:
-        systems[f"beam {args.beam}"] = command(args.checkpoint_dir, "--beam", str(args.beam))
+        for engine in ("ctranslate2", "tensorflow"):
+            systems[f"{engine} beam {args.beam}"] = command(
+                args.checkpoint_dir, "--engine", engine, "--beam", str(args.beam)
+            )
     if shutil.which("apertium"):
         systems["apertium"] = APERTIUM
     workloads = {name: (lambda a=argv, n=name: run(a, whole, outputs, n)) for name, argv in systems.items()}
-    for name in ("fast", "exact"):  # start-up: import, restore, trace; one sentence
+    for name in GREEDY:  # start-up: imports, restore or load, trace; one sentence
         workloads[f"{name}, one sentence"] = lambda a=systems[name], n=name: run(a, one, {}, n)
     return workloads
 
 
 def in_process_workloads(args, whole, english, outputs):
-    """The restored translators called on the file's lines (what ``translate --file`` runs after
+    """The loaded translators called on the file's lines (what ``translate --file`` runs after
     its start-up), warmed up first; Apertium still one process on the whole file."""
+    from transformer_tf.ctranslate2_engine import CTranslate2Translator
     from transformer_tf.translate import Translator
 
+    ct2 = CTranslate2Translator.from_checkpoint(args.checkpoint_dir)
+    ct2_float32 = CTranslate2Translator.from_checkpoint(args.checkpoint_dir, compute_type="float32")
+    ct2_float32.use_vmap = False  # the whole vocabulary: the Keras model's own decoding
     fast = Translator.from_checkpoint(args.checkpoint_dir)
     one_stream = Translator(fast.model, fast.source_tokenizer, fast.target_tokenizer, fast.max_tokens, streams=1)
     one_stream.shortlist, one_stream._decoders = fast.shortlist, fast._decoders  # the same compiled decoder
     exact = Translator(fast.model, fast.source_tokenizer, fast.target_tokenizer, fast.max_tokens, exact=True)
-    translators = {"fast": (fast, 1), "fast, 1 stream": (one_stream, 1), "exact": (exact, 1)}
+    translators = {
+        "ctranslate2": (ct2, 1),
+        "ctranslate2 float32": (ct2_float32, 1),
+        "tensorflow": (fast, 1),
+        "tensorflow, 1 stream": (one_stream, 1),
+        "exact": (exact, 1),
+    }
     if args.beam > 1:
-        translators[f"beam {args.beam}"] = (fast, args.beam)
+        translators[f"ctranslate2 beam {args.beam}"] = (ct2, args.beam)
+        translators[f"tensorflow beam {args.beam}"] = (fast, args.beam)
     workloads = {}
     for name, (translator, beam) in translators.items():
         translator.translate(english[:BATCH_SIZE], batch_size=BATCH_SIZE, beam=beam)  # trace the decoder
@@ -145,10 +167,10 @@ def print_table(title, times, outputs, references, startups=None):
             f"| {name} | {statistics.median(times[name]):.2f} | {best[name]:.2f} | {n / best[name]:,.0f} | {ratio} "
             f"| {translating} | {quality} |"
         )
-    for other in ("exact", "fast, 1 stream"):
-        if "fast" in outputs and other in outputs:
-            same = sum(a == b for a, b in zip(outputs["fast"], outputs[other]))
-            print(f"fast = {other} on {same:,} of {n:,} sentences ({same / n:.1%})")
+    for name in outputs:
+        if "exact" in outputs and name not in ("exact", "apertium") and "beam" not in name:
+            same = sum(a == b for a, b in zip(outputs[name], outputs["exact"]))
+            print(f"{name} = exact on {same:,} of {n:,} sentences ({same / n:.1%})")
 
 
 def main():
@@ -162,6 +184,7 @@ def main():
     whole, one = folder / "sentences.en", folder / "one.en"
     whole.write_text("\n".join(english) + "\n", encoding="utf-8")
     one.write_text(english[0] + "\n", encoding="utf-8")
+    converted_model(args.checkpoint_dir)  # the CTranslate2 model converted before the timing (its first use)
     if not shutil.which("apertium"):
         print("apertium: not installed (apt-get install -y apertium apertium-en-es): skipped")
     n, rounds = len(english), args.rounds
@@ -169,7 +192,7 @@ def main():
         if args.mode in ("process", "both"):
             outputs = {}
             times = interleaved_times(process_workloads(args, whole, one, outputs), rounds)
-            startups = {name: min(times.pop(f"{name}, one sentence")) for name in ("fast", "exact")}
+            startups = {name: min(times.pop(f"{name}, one sentence")) for name in GREEDY}
             title = f"{n:,} held-out test sentences in one file, one process per system and file, {rounds} rounds"
             print_table(title, times, outputs, references, startups)
             for name, seconds in startups.items():
@@ -177,7 +200,7 @@ def main():
         if args.mode in ("in-process", "both"):
             outputs = {}
             times = interleaved_times(in_process_workloads(args, whole, english, outputs), rounds)
-            title = f"{n:,} held-out test sentences, restored translators (batch {BATCH_SIZE}), {rounds} rounds"
+            title = f"{n:,} held-out test sentences, loaded translators (batch {BATCH_SIZE}), {rounds} rounds"
             print_table(title, times, outputs, references)
     finally:
         shutil.rmtree(folder)

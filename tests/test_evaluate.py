@@ -110,14 +110,16 @@ def test_a_labelled_line_without_three_fields_names_its_line(tmp_path):
 
 def test_evaluate_cli_prints_the_category_table_and_errors_exit_2(labelled, tmp_path, capsys, monkeypatch):
     from transformer_tf.cli import main
-    from transformer_tf.translate import Translator
 
-    monkeypatch.setattr(Translator, "from_checkpoint", classmethod(lambda cls, d, **options: FixedTranslator(ANSWERS)))
+    monkeypatch.setattr("transformer_tf.engines.open_translator", lambda *args, **options: FixedTranslator(ANSWERS))
     assert main(["evaluate", "--pairs", str(labelled)]) == 0
     out = capsys.readouterr().out
     pairs, categories = read_labelled_pairs(labelled)
     expected = evaluate(FixedTranslator(ANSWERS), pairs, categories=categories)
-    assert f"5 sentences of {labelled}, greedy: BLEU {expected['bleu']:.1f}, chrF {expected['chrf']:.1f}" in out
+    assert (
+        f"5 sentences of {labelled}, greedy (ctranslate2): BLEU {expected['bleu']:.1f}, chrF {expected['chrf']:.1f}"
+        in out
+    )
     assert category_table({"model": expected}) in out
 
     binary = tmp_path / "bin.tsv"

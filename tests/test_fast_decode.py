@@ -175,7 +175,7 @@ def test_shortlist_cli_then_translate_fast_and_exact(trained_dir, tmp_path, caps
     exact = capsys.readouterr().out.splitlines()
     assert len(fast) == len(exact) == 3 and all(exact)
     assert main(["evaluate", "--checkpoint-dir", str(run), "--limit", "5", "--exact"]) == 0
-    assert "5 sentences of the held-out test split, greedy (exact): BLEU" in capsys.readouterr().out
+    assert "5 sentences of the held-out test split, greedy exact (tensorflow): BLEU" in capsys.readouterr().out
     assert main(["shortlist", "--checkpoint-dir", str(run), "--per-source", "-1"]) == 2
     assert "--per-source -1" in capsys.readouterr().err
 

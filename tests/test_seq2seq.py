@@ -219,7 +219,7 @@ def test_translate_and_evaluate_cli_on_an_rnn_folder(rnn_dir, capsys):
     assert main(["translate", "--checkpoint-dir", str(rnn_dir), "--beam", "2", *SENTENCES[:2]]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
     assert main(["evaluate", "--checkpoint-dir", str(rnn_dir), "--limit", "5", "--beam", "2"]) == 0
-    assert "5 sentences of the held-out test split, beam 2: BLEU" in capsys.readouterr().out
+    assert "5 sentences of the held-out test split, beam 2 (tensorflow): BLEU" in capsys.readouterr().out
 
 
 @pytest.mark.slow

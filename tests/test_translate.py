@@ -1,5 +1,6 @@
 """Restore and translate: cached decoding equals full recompute; awkward inputs."""
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -86,6 +87,8 @@ def test_translate_cli_arguments_file_and_stdin(trained_dir, tmp_path, capsys, m
 
     from transformer_tf.cli import main
 
+    # a copy: the fixture is shared, and translate caches the model's CTranslate2 conversion in its folder
+    trained_dir = shutil.copytree(trained_dir, tmp_path / "model")
     assert main(["translate", "--checkpoint-dir", str(trained_dir), "I am here.", ""]) == 0
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
@@ -137,6 +140,8 @@ def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, caps
     from transformer_tf.corpus import held_out_splits, split_of
     from transformer_tf.evaluate import evaluation_pairs
 
+    # a copy: the fixture is shared, and evaluate caches the model's CTranslate2 conversion in its folder
+    trained_dir = shutil.copytree(trained_dir, tmp_path / "model")
     config = TrainConfig.load(trained_dir)
     test_split, categories = evaluation_pairs(trained_dir)
     assert test_split == held_out_splits(config)["test"]  # the run's own split, never seen in training
@@ -145,14 +150,14 @@ def test_evaluate_cli_on_the_test_split_and_on_a_tsv(trained_dir, tmp_path, caps
     )
     assert categories is None
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "20"]) == 0
-    assert "20 sentences of the held-out test split, greedy: BLEU" in capsys.readouterr().out
+    assert "20 sentences of the held-out test split, greedy (ctranslate2): BLEU" in capsys.readouterr().out
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--limit", "5", "--beam", "2"]) == 0
-    assert "5 sentences of the held-out test split, beam 2: BLEU" in capsys.readouterr().out
+    assert "5 sentences of the held-out test split, beam 2 (ctranslate2): BLEU" in capsys.readouterr().out
     validation, _ = evaluation_pairs(trained_dir, split="validation")  # to choose a release on
     assert validation == held_out_splits(config)["validation"]
     assert not {en for en, _ in validation} & {en for en, _ in test_split}
     assert main(["evaluate", "--checkpoint-dir", str(trained_dir), "--split", "validation", "--limit", "3"]) == 0
-    assert "3 sentences of the held-out validation split, greedy: BLEU" in capsys.readouterr().out
+    assert "3 sentences of the held-out validation split, greedy (ctranslate2): BLEU" in capsys.readouterr().out
     with pytest.raises(TransformerTFError, match="split 'train': choose one of test, validation"):
         evaluation_pairs(trained_dir, split="train")
     for wrong in (["--split", "train"], ["--split", "validation", "--pairs", "x.tsv"]):

@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from transformer_tf.cli import BATCHES_PER_CHUNK, main
+from transformer_tf.cli import main
 from transformer_tf.text import split_lines
+from transformer_tf.translate_cli import BATCHES_PER_CHUNK
 
 ODD = "one\u2028two\nthree\x85four\x0cfive\x0bsix\r\nseven\rlast"  # 2028 LS, NEL, FF, VT, CRLF, CR
 
@@ -32,9 +33,9 @@ class FakeTranslator:
 
 @pytest.fixture
 def fake(monkeypatch, capsys):
-    """The fake translator that ``translate`` restores; standard output captured by ``capsys``."""
+    """The fake translator that ``translate`` opens (either engine); standard output captured by ``capsys``."""
     translator = FakeTranslator()
-    monkeypatch.setattr("transformer_tf.translate.Translator.from_checkpoint", lambda *a, **k: translator)
+    monkeypatch.setattr("transformer_tf.engines.open_translator", lambda *a, **k: translator)
     return translator
 
 

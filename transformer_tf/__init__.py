@@ -62,7 +62,13 @@ inference
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.code_switch`  the place pre-pass: gazetteer places written in Spanish in
       the English input (Warsaw → Varsovia; ``--places``), which the model copies
-    - :mod:`~transformer_tf.translate`    ``Translator``: restore a model, translate texts
+    - :mod:`~transformer_tf.sentence_translator`  ``SentenceTranslator``: texts → sentences → places
+      → length-sorted batches for either engine's decoder (no TensorFlow)
+    - :mod:`~transformer_tf.translate`    ``Translator``: restore a model, translate texts (TensorFlow)
+    - :mod:`~transformer_tf.ctranslate2_convert`  the Keras Transformer as a CTranslate2 ``TransformerSpec``
+    - :mod:`~transformer_tf.ctranslate2_engine`  ``CTranslate2Translator``: the converted model, cached
+      in the model folder with a stamp of its files; int8, no TensorFlow (the default engine)
+    - :mod:`~transformer_tf.engines`      ``open_translator``: the engine ``--engine`` picks
     - :mod:`~transformer_tf.attention_maps`  ``sentence_attention``: every attention matrix for a sentence
     - :mod:`~transformer_tf.export`       a SavedModel from string to string
     - :mod:`~transformer_tf.evaluate`     sacreBLEU BLEU and chrF, overall and per category
@@ -75,6 +81,7 @@ serving
     - :mod:`~transformer_tf.serve_schema` the JSON request bodies of the API (pydantic)
     - :mod:`~transformer_tf.serve`        ``transformer-tf serve``: the live explorer page and a JSON API
     - :mod:`~transformer_tf.serve_cli`    its flags (from ``ServeLimits``) and its handler
+    - :mod:`~transformer_tf.translate_cli`  ``translate`` and ``evaluate``: their flags and handlers
 
 :mod:`~transformer_tf.cli` wires these to ``transformer-tf``; :mod:`~transformer_tf.errors`
 has the one exception type for user mistakes.

@@ -21,9 +21,7 @@ import cli_common
 # handler imports its stage (and with it TensorFlow) when it runs.
 from transformer_tf.config import (
     ATTENTION_KINDS,
-    DEFAULT_CHECKPOINT_DIR,
     DEFAULT_LOG_DIR,
-    HELD_OUT_SPLITS,
     MODEL_KINDS,
     PRESETS,
     RNN_CELLS,
@@ -34,7 +32,13 @@ from transformer_tf.config import (
     TrainConfig,
 )
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve_cli import add_places_flag, add_serve_parser
+from transformer_tf.serve_cli import add_serve_parser
+from transformer_tf.translate_cli import (
+    TENSORFLOW_WHEN_NEEDED,
+    add_checkpoint_dir,
+    add_evaluate_parser,
+    add_translate_parser,
+)
 
 
 def build_parser():
@@ -52,8 +56,8 @@ def build_parser():
     for add in (
         _add_demo,
         _add_train,
-        _add_translate,
-        _add_evaluate,
+        add_translate_parser,  # transformer_tf/translate_cli.py
+        add_evaluate_parser,
         _add_export,
         _add_release,
         _add_plot,
@@ -61,7 +65,8 @@ def build_parser():
         add_serve_parser,  # transformer_tf/serve_cli.py
     ):
         command, handler = add(sub, common)
-        command.set_defaults(handler=_with_tensorflow(handler))
+        # translate imports TensorFlow only where it decodes with it (or converts the model once)
+        command.set_defaults(handler=handler if handler in TENSORFLOW_WHEN_NEEDED else _with_tensorflow(handler))
     return parser
 
 
@@ -73,30 +78,6 @@ def _with_tensorflow(handler):
         return handler(args)
 
     return run
-
-
-def _add_checkpoint_dir(parser):
-    parser.add_argument(
-        "--checkpoint-dir",
-        default=str(DEFAULT_CHECKPOINT_DIR),
-        help="the model's folder: config, tokenizers, checkpoints (default: the shipped model, %(default)s)",
-    )
-
-
-# Greedy decoding drops finished sentences from the batch (transformer_tf.fast_decode): large
-# batches cost no padding, and share their output-layer shortlist (README: translation speed).
-DEFAULT_BATCH_SIZE = 256
-
-
-def _add_batch_and_beam(parser, beam_help):
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default %(default)s)")
-    parser.add_argument("--beam", type=int, default=1, metavar="N", help=beam_help + " (default %(default)s: greedy)")
-    parser.add_argument(
-        "--streams",
-        type=int,
-        metavar="N",
-        help="batches decoded at once, one thread each (default: one per CPU core; the translations are the same)",
-    )
 
 
 def _add_demo(sub, common):
@@ -124,7 +105,7 @@ def _add_train(sub, common):
         help="the starting values of the model, data and optimisation flags below (default %(default)s)",
     )
     _add_config_flags(train)
-    _add_checkpoint_dir(train)
+    add_checkpoint_dir(train)
     train.add_argument("--log-dir", default=DEFAULT_LOG_DIR, help="TensorBoard logs (default %(default)s)")
     train.add_argument(
         "--strategy", default="default", choices=STRATEGIES, help="tf.distribute strategy (default: none)"
@@ -146,47 +127,12 @@ def _add_train(sub, common):
     return train, _train
 
 
-def _add_translate(sub, common):
-    translate = sub.add_parser(
-        "translate", parents=[common], help="translate English sentences (greedy or beam search)"
-    )
-    translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
-    translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
-    _add_checkpoint_dir(translate)
-    _add_batch_and_beam(translate, "beam search with N beams")
-    _add_exact(translate)
-    add_places_flag(translate)
-    return translate, _translate
-
-
-def _add_evaluate(sub, common):
-    evaluate = sub.add_parser("evaluate", parents=[common], help="BLEU and chrF on the held-out test split or a TSV")
-    _add_checkpoint_dir(evaluate)
-    scored = evaluate.add_mutually_exclusive_group()  # a TSV, or one of the run's own splits
-    scored.add_argument(
-        "--pairs",
-        metavar="TSV",
-        help="English<TAB>Spanish pairs to score instead; with the "
-        "header row english<TAB>spanish<TAB>category, also per category",
-    )
-    scored.add_argument(
-        "--split",
-        choices=HELD_OUT_SPLITS,
-        default="test",
-        help="the held-out split to score (default %(default)s; choose releases and settings on validation)",
-    )
-    evaluate.add_argument(
-        "--data", metavar="PATH", help="the corpus (any form train takes), if not where the model was trained from"
-    )
-    evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
-    _add_batch_and_beam(evaluate, "beam size")
-    _add_exact(evaluate)
-    add_places_flag(evaluate)
-    return evaluate, _evaluate
-
-
 def _add_export(sub, common):
-    export = sub.add_parser("export", parents=[common], help="write a string-to-string SavedModel of the translator")
+    export = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write a string-to-string SavedModel of the translator (or a CTranslate2 model)",
+    )
     export.add_argument(
         "directory",
         metavar="DIR",
@@ -197,7 +143,14 @@ def _add_export(sub, common):
         action="store_true",
         help="replace whatever is at DIR (never the model's --checkpoint-dir or a folder holding it)",
     )
-    _add_checkpoint_dir(export)
+    export.add_argument(
+        "--format",
+        choices=("savedmodel", "ctranslate2"),
+        default="savedmodel",
+        help="savedmodel: strings to strings in TensorFlow; ctranslate2: the Transformer converted for "
+        "ctranslate2.Translator (what --engine ctranslate2 runs) (default %(default)s)",
+    )
+    add_checkpoint_dir(export)
     return export, _export
 
 
@@ -205,7 +158,7 @@ def _add_release(sub, common):
     release = sub.add_parser(
         "release", parents=[common], help="write the newest checkpoint's weights alone, for shipping"
     )
-    _add_checkpoint_dir(release)
+    add_checkpoint_dir(release)
     release.add_argument(
         "--average",
         type=int,
@@ -233,7 +186,7 @@ def _add_plot(sub, common):
         help="repeat to choose several (default: all the model has; a Transformer's three, an RNN's cross)",
     )
     plot.add_argument("--layers", metavar="LIST", help="comma-separated layer numbers, e.g. 1,4 (default: all)")
-    _add_checkpoint_dir(plot)
+    add_checkpoint_dir(plot)
     return plot, _plot_attention
 
 
@@ -246,7 +199,7 @@ def _add_shortlist(sub, common):
         "(the model's own training split, rebuilt from config.json) and write "
         "shortlist.npz into --checkpoint-dir; translate and evaluate use it (not with --exact).",
     )
-    _add_checkpoint_dir(shortlist)
+    add_checkpoint_dir(shortlist)
     shortlist.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
     shortlist.add_argument(
         "--frequent", type=int, default=500, help="most frequent target pieces, always allowed (default %(default)s)"
@@ -261,16 +214,6 @@ def _add_shortlist(sub, common):
         "--min-count", type=int, default=2, help="pairs a source and target piece must share (default %(default)s)"
     )
     return shortlist, _shortlist
-
-
-def _add_exact(parser):
-    parser.add_argument(
-        "--exact",
-        action="store_true",
-        help="greedy decoding the reference way: float32, the whole vocabulary, every sentence to "
-        "the end of its batch (default: the fast path, a lexical shortlist and bfloat16 weights "
-        "where the CPU has them; same translation for ~97%% of sentences)",
-    )
 
 
 def _add_config_flags(parser):
@@ -322,70 +265,13 @@ def _train(args):
         print("worker done; the chief's --checkpoint-dir holds the model")
 
 
-def _read_sentences(args):
-    from transformer_tf.text import check_argument, decode_utf8, read_text, split_lines
-
-    if args.file and args.sentences:
-        raise TransformerTFError("give sentences as arguments or with --file, not both.")
-    if args.file == "-":
-        return split_lines(decode_utf8(sys.stdin.buffer.read(), "standard input (--file -)"))
-    if args.file:
-        return split_lines(read_text(args.file, f"--file {args.file}"))
-    if not args.sentences:
-        raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
-    return [check_argument(s, f"sentence #{i}") for i, s in enumerate(args.sentences, 1)]
-
-
-# translate writes its output this many batches at a time: a long --file shows life, and a
-# job stopped midway keeps every line before the chunk it was in
-BATCHES_PER_CHUNK = 8
-
-
-def _translate(args):
-    from tqdm import tqdm
-
-    from transformer_tf.translate import Translator
-
-    sentences = _read_sentences(args)
-    translator = Translator.from_checkpoint(
-        args.checkpoint_dir, exact=args.exact, places=args.places, streams=args.streams
-    )
-    chunk = max(args.batch_size, 1) * BATCHES_PER_CHUNK  # a bad --batch-size is the translator's to refuse
-    # progress on standard error, shown only on a terminal and for more than one chunk
-    with tqdm(
-        total=len(sentences), unit="line", file=sys.stderr, disable=None if len(sentences) > chunk else True
-    ) as bar:
-        for start in range(0, len(sentences), chunk):
-            lines = sentences[start : start + chunk]
-            for source, spanish in zip(lines, translator.translate(lines, args.batch_size, args.beam, progress=False)):
-                if not source.strip():
-                    print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
-                print(spanish)
-            sys.stdout.flush()  # in input order, as each chunk is done
-            bar.update(len(lines))
-
-
-def _evaluate(args):
-    from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
-    from transformer_tf.translate import Translator
-
-    translator = Translator.from_checkpoint(
-        args.checkpoint_dir, exact=args.exact, places=args.places, streams=args.streams
-    )
-    pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
-    result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
-    source = args.pairs or f"the held-out {args.split} split"
-    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" (exact)" if args.exact else "")
-    print(
-        f"{result['sentences']:,} sentences of {source}, {decoding}: "
-        f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}"
-    )
-    if categories:
-        print(category_table({"model": result}))
-    print(f"sacreBLEU {result['bleu_signature']}")
-
-
 def _export(args):
+    if args.format == "ctranslate2":
+        from transformer_tf.ctranslate2_engine import export_ctranslate2
+
+        path = export_ctranslate2(args.checkpoint_dir, args.directory, force=args.force)
+        print(f"wrote {path}: ctranslate2.Translator(...).translate_batch([[piece, ...]]) -> Spanish pieces")
+        return
     from transformer_tf.export import export_translator
     from transformer_tf.translate import Translator
 

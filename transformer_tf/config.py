@@ -42,6 +42,12 @@ DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints" 
 # (chrF 63.2 → 74.8; Apertium 27/37, 71.5), left numbers, long, multi and news as they were, and the
 # test split moved +0.1 BLEU/chrF (docs/transformer_tf.md, places section)
 PLACES = True
+# Translator engines (--engine): "ctranslate2" runs a Transformer converted to CTranslate2
+# (transformer_tf.ctranslate2_engine: int8 weights, no TensorFlow at start-up), "tensorflow" the
+# Keras model itself (the only engine of the RNN, and of --exact); "auto" picks CTranslate2 for a
+# Transformer, TensorFlow otherwise (docs/benchmarks.md, "Translation speed").
+ENGINES = ("auto", "ctranslate2", "tensorflow")
+DEFAULT_ENGINE = "auto"
 WORKER_TIMEOUT = 300  # default seconds a multi-worker run waits for every worker to come up
 DEFAULT_LOG_DIR = "runs/en_es"  # TensorBoard logs of a training run, relative to where it runs
 

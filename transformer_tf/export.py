@@ -108,7 +108,7 @@ def export_translator(translator, directory, force=False):
     directory = Path(directory).resolve()
     try:
         with files.atomic_folder(
-            directory, lambda d: _check_replaceable(d, translator.checkpoint_dir, force)
+            directory, lambda d: check_replaceable(d, translator.checkpoint_dir, force)
         ) as staging:
             module = ExportedTranslator(translator)
             tf.saved_model.save(module, str(staging), signatures={"translate": module.translate})
@@ -124,7 +124,7 @@ def export_translator(translator, directory, force=False):
     return directory
 
 
-def _check_replaceable(directory, checkpoint_dir, force):
+def check_replaceable(directory, checkpoint_dir, force):
     """Refuse, even with ``force``: the working directory or a folder holding it, the model's
     folder or a folder holding it, and anything inside a model folder (its weights, tokenizers);
     without ``force``, whatever is not an earlier export or an empty folder."""

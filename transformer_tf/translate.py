@@ -2,14 +2,13 @@
 
 ``Translator.from_checkpoint()`` rebuilds the model from its folder
 (:func:`transformer_tf.checkpoints.restore_model`; by default the shipped model), and
-``translate`` splits each text into sentences (:mod:`transformer_tf.sentences`), batches
-them by length and decodes them greedily or with beam search (:mod:`transformer_tf.decoding`).
+``translate`` (:class:`~transformer_tf.sentence_translator.SentenceTranslator`: sentences,
+places) batches the sentences by length and decodes them greedily or with beam search
+(:mod:`transformer_tf.decoding`, :mod:`transformer_tf.fast_decode`) in TensorFlow. The same
+model converted to CTranslate2 is :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator`.
 """
 
-import os
 import sys
-import unicodedata
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,13 +18,11 @@ from tqdm import tqdm
 from transformer_tf.checkpoints import restore_model
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
 from transformer_tf.decoding import beam_search_decode, decode_length, greedy_decode
-from transformer_tf.errors import TransformerTFError
 from transformer_tf.masks import PAD_ID
-from transformer_tf.sentences import split_sentences
-from transformer_tf.tokenizer import END_ID
+from transformer_tf.sentence_translator import SentenceTranslator, check_beam, check_streams, default_streams
 
 
-class Translator:
+class Translator(SentenceTranslator):
     """A restored model with its tokenizers: ``Translator.from_checkpoint().translate([...])``.
 
     Args:
@@ -98,22 +95,8 @@ class Translator:
         translator.checkpoint_dir = checkpoint_dir
         return translator
 
-    def encode_sources(self, sentences):
-        """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning."""
-        encoded = self.source_tokenizer.encode(list(sentences))
-        too_long = [i for i, ids in enumerate(encoded) if len(ids) > self.max_tokens]
-        if too_long:
-            warnings.warn(
-                f"{len(too_long)} sentence(s) longer than the {self.max_tokens} tokens the model reads "
-                f"(e.g. #{too_long[0] + 1}, {len(encoded[too_long[0]])} tokens): only the start is "
-                f"translated.",
-                stacklevel=2,
-            )
-        return [ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + [END_ID] for ids in encoded]
-
     def _decoder(self, beam):
-        if beam < 1:
-            raise TransformerTFError(f"beam {beam!r}: the beam size must be at least 1.")
+        check_beam(beam)
         if beam == 1 and not self.exact:
             if "fast" not in self._decoders:
                 from transformer_tf.fast_decode import FastGreedy
@@ -135,60 +118,6 @@ class Translator:
         generated ids (END included, 0 after it)."""
         return self._decoder(beam)(tf.convert_to_tensor(inp, tf.int64)).numpy()
 
-    def translate(self, texts, batch_size=64, beam=1, progress=True):
-        """Translate English text: one string, or a list of strings.
-
-        Each text may hold several sentences: it is split with :func:`split_sentences`,
-        all sentences of all texts are translated as one batch, and each text's
-        translations are joined with a space. ``beam=1`` is greedy decoding, ``beam > 1``
-        beam search with that many beams. Empty (or blank) texts translate to ``""``
-        without running the model. ``progress``: a bar on standard error while it works (shown
-        only on a terminal, for more than one batch); False for none (a caller showing its own).
-
-        Returns:
-            a Spanish string for a string, else a list of them in the same order.
-        """
-        if isinstance(texts, str):
-            return self.translate([texts], batch_size, beam, progress)[0]
-        by_sentence = self.translate_by_sentence(texts, batch_size, beam, progress)
-        return [" ".join(t for _, t in pairs) for pairs in by_sentence]
-
-    def translate_by_sentence(self, texts, batch_size=64, beam=1, progress=True):
-        """:meth:`translate` keeping each text's sentences apart (the web app shows them one by one).
-
-        Returns:
-            one list per text of ``(sentence, translation)`` pairs (``[]`` for a blank text).
-        """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise TransformerTFError(f"batch_size {batch_size!r}: give a whole number ≥ 1.")
-        texts = [unicodedata.normalize("NFC", t) for t in texts]  # as the training corpus
-        sentences = [split_sentences(t) for t in texts]
-        flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam, progress)
-        results, start = [], 0
-        for group in sentences:
-            results.append(list(zip(group, flat[start : start + len(group)])))
-            start += len(group)
-        return results
-
-    def translate_sentences(self, sentences, batch_size=64, beam=1, progress=True):
-        """Translate a list of single sentences (no splitting); Spanish strings in order.
-        ``progress``: as :meth:`translate`'s. With ``places``, each place goes to the model as a
-        stand-in it copies and comes back in its Spanish form; where the stand-in does not come
-        back once, the sentence is translated again with the Spanish form in the input
-        (:mod:`transformer_tf.code_switch`)."""
-        if not self.places:
-            return self._decode_sentences(sentences, batch_size, beam, progress)
-        from transformer_tf.code_switch import code_switch, restore_places, with_stand_ins
-
-        prepared = [with_stand_ins(s) for s in sentences]
-        decoded = self._decode_sentences([source for source, _ in prepared], batch_size, beam, progress)
-        results = [restore_places(out, stand_ins) for out, (_, stand_ins) in zip(decoded, prepared)]
-        missed = [i for i, result in enumerate(results) if result is None]
-        again = self._decode_sentences([code_switch(sentences[i]) for i in missed], batch_size, beam, False)
-        for i, result in zip(missed, again):
-            results[i] = result
-        return results
-
     def _decode_sentences(self, sentences, batch_size, beam, progress):
         """:meth:`translate_sentences` of the sentences as given (no place pre-pass).
 
@@ -196,10 +125,7 @@ class Translator:
         up to ``streams`` batches are decoded at once, each in its own thread."""
         self._decoder(beam)  # a bad beam size fails before any work (and the decoder is built once)
         results = [""] * len(sentences)
-        todo = [i for i, s in enumerate(sentences) if s.strip()]
-        ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
-        todo.sort(key=lambda i: len(ids[i]))  # similar lengths together: less padding
-        batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+        ids, batches = self.length_batches(sentences, batch_size)
 
         def decode(chunk):  # one batch: (rows of `sentences`, their translations)
             width = max(len(ids[i]) for i in chunk)
@@ -236,18 +162,3 @@ def in_streams(fn, items, streams):
         yield from pool.map(fn, items)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def default_streams():
-    """The decode streams a :class:`Translator` uses by default: one per CPU core this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def check_streams(streams):
-    """``streams`` (None or a whole number ≥ 1) as given, or a TransformerTFError naming the fix."""
-    if streams is not None and (isinstance(streams, bool) or not isinstance(streams, int) or streams < 1):
-        raise TransformerTFError(f"streams {streams!r}: give a whole number ≥ 1 (or none: one per CPU core).")
-    return streams

@@ -1,0 +1,344 @@
+"""The Transformer on CTranslate2: :class:`CTranslate2Translator`, and where its converted model lives.
+
+CTranslate2 (https://opennmt.net/CTranslate2) is the inference engine OpenNMT's own models export
+to: C++ kernels with int8 weights, its own beam search, threads that decode batches side by side.
+:mod:`transformer_tf.ctranslate2_convert` maps our Keras model onto its spec, once per trained
+model; the result is cached in ``<model folder>/ctranslate2/`` (git-ignored) with
+``stamp.json``, the SHA-256 of every file it was made from (config, tokenizer, the weights that
+:func:`~transformer_tf.checkpoints.restore_model` reads: the newest training checkpoint, else the
+released ``weights/model``). A retrained or released model changes the stamp and is converted
+again on its next use. A model folder that cannot be written keeps its converted copy in the
+user's cache instead (``$XDG_CACHE_HOME/transformer_tf/ctranslate2/``, ``~/.cache`` by default).
+
+With a fresh cached model nothing here imports TensorFlow: ``transformer-tf translate`` then
+starts in a fraction of ``import tensorflow``'s time. Converting imports it (once).
+
+Decoding is the Keras model's: the same sentences in the same length-sorted batches, each capped
+at ``min(max_tokens, 2·width + 10)`` tokens as :func:`~transformer_tf.decoding.decode_length`
+caps it, padding/``<unk>``/START never emitted, beam search with the same GNMT length penalty
+(α = 0.6); in float32 and without a shortlist, id for id the Keras model's greedy and beam output
+(``tests/test_ctranslate2.py``). By default it runs as the TensorFlow fast path does: int8 weights
+(:data:`COMPUTE_TYPE`) and the model folder's lexical shortlist as CTranslate2's vocabulary map
+(:func:`vocabulary_map`); both chosen by measurement (docs/benchmarks.md, "Translation speed").
+"""
+
+import hashlib
+import json
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+
+from cli_common import files
+from cli_common.files import file_sha256
+from transformer_tf.config import CONFIG_FILE, DEFAULT_CHECKPOINT_DIR, PLACES, TrainConfig
+from transformer_tf.errors import TransformerTFError, os_cause
+from transformer_tf.sentence_translator import SentenceTranslator, check_beam, check_streams, default_streams
+from transformer_tf.shortlist import SHORTLIST_FILE, LexicalShortlist
+from transformer_tf.tokenizer import END_ID, JOINT_NAME, PAD_ID, PER_LANGUAGE_NAMES, START_ID, UNK_ID, load_tokenizers
+
+#: The converted model's folder inside a model folder.
+CACHE_NAME = "ctranslate2"
+STAMP_FILE = "stamp.json"
+#: The lexical shortlist as CTranslate2's vocabulary map (:func:`vocabulary_map`), where the model has one.
+VMAP_FILE = "vmap.txt"
+#: Raised when the conversion changes, so that every cached model is converted again.
+CONVERTER_VERSION = 1
+#: CTranslate2's weight type on CPU: int8 matrices (``int8_float32``: activations float32). The CPUs
+#: of this project have no bfloat16 kernels in CTranslate2's CPU build (float32, int8, int8_float32).
+COMPUTE_TYPE = "int8"
+#: The GNMT length penalty exponent of beam search, as :func:`transformer_tf.decoding.beam_search_decode`'s.
+LENGTH_PENALTY = 0.6
+#: CTranslate2's names of the reserved ids (its defaults for unk/bos/eos).
+RESERVED_TOKENS = {PAD_ID: "<pad>", UNK_ID: "<unk>", START_ID: "<s>", END_ID: "</s>"}
+
+
+def vocabulary(tokenizer):
+    """One token a model id: the reserved names, then the SentencePiece pieces (``id - offset``).
+
+    Raises:
+        TransformerTFError: two ids have the same piece (CTranslate2 maps tokens to ids by name).
+    """
+    piece = tokenizer.sp.id_to_piece
+    tokens = [RESERVED_TOKENS.get(i) or piece(i - tokenizer.offset) for i in range(tokenizer.vocab_size)]
+    if len(set(tokens)) != len(tokens):
+        raise TransformerTFError(
+            f"tokenizer {tokenizer.source}: some pieces repeat a reserved name "
+            f"({', '.join(RESERVED_TOKENS.values())}); CTranslate2 needs one name per id: use --engine tensorflow."
+        )
+    return tokens
+
+
+def vocabulary_map(shortlist, source_tokens, target_tokens):
+    """The lexical shortlist (:mod:`transformer_tf.shortlist`) as CTranslate2's vocabulary map
+    (``vmap.txt``, ``use_vmap``): a first line ``<TAB>`` + the frequent pieces and END (always
+    allowed), then one line a source piece: the piece, ``<TAB>``, its candidate target pieces and
+    itself (a joint vocabulary copies names and numbers). Per batch, CTranslate2 scores only the
+    union of the lines of the batch's source pieces, as :meth:`LexicalShortlist.batch_vocabulary
+    <transformer_tf.shortlist.LexicalShortlist.batch_vocabulary>` does for the TensorFlow path.
+
+    Args:
+        shortlist: a :class:`~transformer_tf.shortlist.LexicalShortlist`.
+        source_tokens, target_tokens: one token a model id (:func:`vocabulary`), each side's.
+
+    Returns:
+        the file's text.
+    """
+    reserved = len(RESERVED_TOKENS)
+    always = sorted({*shortlist.frequent.tolist(), END_ID} - {PAD_ID, UNK_ID, START_ID})
+    lines = ["\t" + " ".join(target_tokens[i] for i in always)]
+    for source in range(reserved, shortlist.source_vocab_size):
+        candidates = shortlist.candidates[shortlist.offsets[source] : shortlist.offsets[source + 1]]
+        targets = sorted({*candidates.tolist(), source} - set(range(reserved)))
+        lines.append(source_tokens[source] + "\t" + " ".join(target_tokens[i] for i in targets))
+    return "\n".join(lines) + "\n"
+
+
+def weights_files(checkpoint_dir):
+    """The files of the weights :func:`~transformer_tf.checkpoints.restore_model` reads, found without
+    TensorFlow: the newest training checkpoint named in the ``checkpoint`` state file, else the
+    released ``weights/model``; ``[]`` when neither has files (the conversion then says why)."""
+    folder = Path(checkpoint_dir)
+    prefixes = []
+    try:
+        state = (folder / "checkpoint").read_text(encoding="utf-8")
+        newest = re.search(r'^model_checkpoint_path:\s*"(.*)"', state, re.MULTILINE)
+        if newest:
+            prefixes.append(folder / newest.group(1))
+    except (OSError, UnicodeDecodeError):
+        pass
+    prefixes.append(folder / "weights" / "model")
+    for prefix in prefixes:
+        index = prefix.with_name(prefix.name + ".index")
+        if index.is_file():
+            return [index, *sorted(prefix.parent.glob(prefix.name + ".data-*"))]
+    return []
+
+
+def stamp(checkpoint_dir):
+    """What a converted model was made from: the SHA-256 of the config, tokenizer and weights files,
+    the converter's and CTranslate2's versions. A cached model is fresh while this is unchanged."""
+    import ctranslate2
+
+    folder = Path(checkpoint_dir)
+    tokenizers = [folder / f"{stem}.{ext}" for stem in (JOINT_NAME, *PER_LANGUAGE_NAMES) for ext in ("model", "json")]
+    shortlist = [folder / SHORTLIST_FILE] if (folder / SHORTLIST_FILE).is_file() else []
+    sources = [folder / CONFIG_FILE, *(p for p in tokenizers if p.is_file()), *weights_files(folder), *shortlist]
+    return {
+        "converter": CONVERTER_VERSION,
+        "ctranslate2": ctranslate2.__version__,
+        "sha256": {str(p.relative_to(folder)): file_sha256(p) for p in sources},
+    }
+
+
+def cache_folders(checkpoint_dir):
+    """Where a model folder's converted model may live: inside it, then in the user's cache."""
+    folder = Path(checkpoint_dir).absolute()
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
+    return [folder / CACHE_NAME, user_cache / "transformer_tf" / CACHE_NAME / key]
+
+
+def _read_stamp(folder):
+    try:
+        return json.loads((folder / STAMP_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not JSON: not fresh
+        return None
+
+
+def fresh_model(checkpoint_dir):
+    """The cached converted model of ``checkpoint_dir`` whose stamp matches its files now, or None."""
+    now = stamp(checkpoint_dir)
+    fresh = (f for f in cache_folders(checkpoint_dir) if _read_stamp(f) == now and (f / "model.bin").is_file())
+    return next(fresh, None)
+
+
+def write_converted(checkpoint_dir, out, check=None):
+    """Convert the model of ``checkpoint_dir`` (restored with TensorFlow) into the folder ``out``,
+    replaced whole and atomically, with its :func:`stamp`; ``check(out)`` first, as
+    :func:`cli_common.files.atomic_folder`'s. Returns ``out``.
+
+    Raises:
+        TransformerTFError: not a Transformer, no weights, or ``out`` cannot be written (OSError
+            is re-raised for the caller to try elsewhere).
+    """
+    from transformer_tf.checkpoints import restore_model
+    from transformer_tf.ctranslate2_convert import transformer_spec
+
+    made_from = stamp(checkpoint_dir)  # before reading: a file replaced meanwhile makes it stale, not wrong
+    config, model, source, target = restore_model(checkpoint_dir)
+    if config.model != "transformer":
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds a {config.model!r} model: CTranslate2 runs Transformers only."
+        )
+    spec = transformer_spec(model, vocabulary(source), vocabulary(target), config.max_tokens)
+    shortlist = LexicalShortlist.load(checkpoint_dir, target.vocab_size)
+    with files.atomic_folder(out, check) as partial:
+        spec.optimize()  # the tied embedding and projection: one array, saved once (float32 kept)
+        spec.save(str(partial))
+        if shortlist is not None:
+            vmap = vocabulary_map(shortlist, vocabulary(source), vocabulary(target))
+            (partial / VMAP_FILE).write_text(vmap, encoding="utf-8")
+        (partial / STAMP_FILE).write_text(json.dumps(made_from, indent=2) + "\n", encoding="utf-8")
+    return Path(out)
+
+
+def export_ctranslate2(checkpoint_dir, directory, force=False):
+    """``transformer-tf export --format ctranslate2``: the converted model (with its vocabulary and
+    shortlist map) written to ``directory``, under the SavedModel export's rules
+    (:func:`transformer_tf.export.export_translator`: atomic; an earlier export or an empty folder is
+    replaced, anything else only with ``force``; never the model folder). Returns the path.
+
+    Raises:
+        TransformerTFError: ``directory`` may not be replaced, or cannot be written.
+    """
+    from transformer_tf.export import EXPORT_MARKER, check_replaceable
+
+    directory = Path(directory).resolve()
+    try:
+        write_converted(checkpoint_dir, directory, lambda d: check_replaceable(d, checkpoint_dir, force))
+        marker = {"written_by": "transformer-tf export --format ctranslate2", "checkpoint_dir": str(checkpoint_dir)}
+        (directory / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+    except OSError as err:
+        raise TransformerTFError(f"cannot write the export to {directory}: {os_cause(err)}.") from None
+    return directory
+
+
+def converted_model(checkpoint_dir, reconvert=False):
+    """The folder of ``checkpoint_dir``'s converted model: the fresh cached one, else a new conversion
+    (into the model folder, or the user's cache where the model folder cannot be written)."""
+    found = None if reconvert else fresh_model(checkpoint_dir)
+    if found:
+        return found
+    inside, user_cache = cache_folders(checkpoint_dir)
+    try:
+        return write_converted(checkpoint_dir, inside)
+    except OSError:  # a read-only model folder (the shipped model of a system-wide install)
+        try:
+            return write_converted(checkpoint_dir, user_cache)
+        except OSError as err:
+            raise TransformerTFError(
+                f"cannot write the CTranslate2 model of {checkpoint_dir} to {inside} nor {user_cache}: "
+                f"{os_cause(err)}; free some space or use --engine tensorflow."
+            ) from None
+
+
+class CTranslate2Translator(SentenceTranslator):
+    """:class:`~transformer_tf.translate.Translator`'s API (``translate``, ``translate_by_sentence``,
+    ``translate_sentences``, ``encode_sources``) on a Transformer converted to CTranslate2.
+
+    Args:
+        model_dir: a converted model (:func:`converted_model`).
+        source_tokenizer, target_tokenizer, max_tokens, places: as the Translator's.
+        streams: batches decoded at once (CTranslate2's ``inter_threads``, one core each); None: one
+            per CPU core this process may use.
+        compute_type: CTranslate2's weight type (:data:`COMPUTE_TYPE`; ``"float32"`` reproduces the
+            Keras model's float32 decoding).
+
+    Raises:
+        TransformerTFError: the folder holds no loadable CTranslate2 model.
+    """
+
+    def __init__(
+        self, model_dir, source_tokenizer, target_tokenizer, max_tokens, places=PLACES, streams=None, compute_type=None
+    ):
+        import ctranslate2
+
+        self.source_tokenizer = source_tokenizer
+        self.target_tokenizer = target_tokenizer
+        self.max_tokens = max_tokens
+        self.places = places
+        self.streams = check_streams(streams) or default_streams()
+        self.compute_type = compute_type or COMPUTE_TYPE
+        self.checkpoint_dir = None
+        try:
+            self.engine = ctranslate2.Translator(
+                str(model_dir),
+                device="cpu",
+                compute_type=self.compute_type,
+                inter_threads=self.streams,
+                intra_threads=1,
+            )
+        except (RuntimeError, ValueError, OSError) as err:
+            raise TransformerTFError(
+                f"{model_dir}: not a loadable CTranslate2 model ({str(err).splitlines()[0][:200]}); delete the "
+                f"folder to convert the model again."
+            ) from None
+        self.use_vmap = (Path(model_dir) / VMAP_FILE).is_file()  # the lexical shortlist
+        self._source_tokens = vocabulary(source_tokenizer)
+        self._target_ids = {token: i for i, token in enumerate(vocabulary(target_tokenizer))}
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, places=PLACES, streams=None, compute_type=None):
+        """The model of ``checkpoint_dir`` (default: the shipped one), converted on first use and cached.
+        A cached model that does not load (damaged files) is converted again, with a warning."""
+        check_streams(streams)
+        config = TrainConfig.load(checkpoint_dir)
+        if config.model != "transformer":
+            raise TransformerTFError(
+                f"{checkpoint_dir} holds a {config.model!r} model: CTranslate2 runs Transformers only; "
+                f"use --engine tensorflow (or auto) for it."
+            )
+        source, target = load_tokenizers(checkpoint_dir)
+        folder = converted_model(checkpoint_dir)
+        try:
+            translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type)
+        except TransformerTFError as err:
+            warnings.warn(f"{err} Converting it again.", stacklevel=2)
+            folder = converted_model(checkpoint_dir, reconvert=True)
+            translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type)
+        translator.checkpoint_dir = Path(checkpoint_dir)
+        return translator
+
+    def generate(self, inputs, beam=1):
+        """Token ids in, token ids out, as :meth:`Translator.generate <transformer_tf.translate.Translator.generate>`:
+        rows of source ids (START … END, padding allowed) → one list of generated ids per row
+        (END included where the decoder produced it), all decoded as one batch."""
+        rows = [[int(i) for i in row if int(i) != PAD_ID] for row in inputs]
+        width = max((len(row) for row in inputs), default=0)
+        return [self._ids(result) for result in self._submit(rows, width, check_beam(beam))]
+
+    def _submit(self, rows, width, beam, asynchronous=False):
+        """One batch of id rows into CTranslate2; its results (futures with ``asynchronous``)."""
+        return self.engine.translate_batch(
+            [[self._source_tokens[i] for i in row] for row in rows],
+            beam_size=beam,
+            length_penalty=LENGTH_PENALTY if beam > 1 else 0.0,
+            max_decoding_length=min(self.max_tokens, 2 * width + 10),  # decoding.decode_length's cap
+            min_decoding_length=0,
+            return_end_token=True,
+            use_vmap=self.use_vmap,
+            asynchronous=asynchronous,
+        )
+
+    def _ids(self, result):
+        """The best hypothesis of a CTranslate2 result as model ids (END included where produced)."""
+        return [self._target_ids[token] for token in result.hypotheses[0]]
+
+    def _decode_sentences(self, sentences, batch_size, beam, progress):
+        """:meth:`translate_sentences` of the sentences as given: length-sorted batches of
+        ``batch_size``, up to ``streams`` of them decoded at once by CTranslate2's threads."""
+        from tqdm import tqdm
+
+        check_beam(beam)
+        ids, batches = self.length_batches(sentences, batch_size)
+        pending = [
+            (chunk, self._submit([ids[i] for i in chunk], max(len(ids[i]) for i in chunk), beam, asynchronous=True))
+            for chunk in batches
+        ]
+        results = [""] * len(sentences)
+        # progress on standard error, shown only on a terminal and for more than one batch
+        bar = tqdm(
+            total=len(batches),
+            desc="translating",
+            unit="batch",
+            file=sys.stderr,
+            disable=None if progress and len(batches) > 1 else True,
+        )
+        with bar:
+            for chunk, futures in pending:
+                for i, future in zip(chunk, futures):
+                    results[i] = self.target_tokenizer.decode(self._ids(future.result()))
+                bar.update(1)
+        return results

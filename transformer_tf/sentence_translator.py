@@ -1,0 +1,139 @@
+"""What every translator does around its decoder, with no TensorFlow: :class:`SentenceTranslator`.
+
+Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), the places
+go through the gazetteer pre-pass (:mod:`transformer_tf.code_switch`), and the sentences are
+encoded (START … END, cut to the model's length) for a decoder that a subclass supplies:
+:class:`~transformer_tf.translate.Translator` (TensorFlow: the exact and the fast greedy path,
+beam search) or :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (the same
+model converted to CTranslate2). :func:`transformer_tf.engines.open_translator` picks one for a
+model folder.
+"""
+
+import os
+import unicodedata
+import warnings
+
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.sentences import split_sentences
+from transformer_tf.tokenizer import END_ID
+
+
+class SentenceTranslator:
+    """Texts in, Spanish out; a subclass decodes: ``_decode_sentences(sentences, batch_size, beam, progress)``
+    → one Spanish string per sentence (``""`` for a blank one).
+
+    Attributes a subclass sets: ``source_tokenizer``, ``target_tokenizer``, ``max_tokens`` (the
+    longest sequence the model reads), ``places`` (the gazetteer pre-pass on or off) and
+    ``checkpoint_dir`` (the folder it was loaded from, or None).
+    """
+
+    def encode_sources(self, sentences):
+        """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning."""
+        encoded = self.source_tokenizer.encode(list(sentences))
+        too_long = [i for i, ids in enumerate(encoded) if len(ids) > self.max_tokens]
+        if too_long:
+            warnings.warn(
+                f"{len(too_long)} sentence(s) longer than the {self.max_tokens} tokens the model reads "
+                f"(e.g. #{too_long[0] + 1}, {len(encoded[too_long[0]])} tokens): only the start is "
+                f"translated.",
+                stacklevel=3,
+            )
+        return [ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + [END_ID] for ids in encoded]
+
+    def translate(self, texts, batch_size=64, beam=1, progress=True):
+        """Translate English text: one string, or a list of strings.
+
+        Each text may hold several sentences: it is split with :func:`split_sentences`,
+        all sentences of all texts are translated as one batch, and each text's
+        translations are joined with a space. ``beam=1`` is greedy decoding, ``beam > 1``
+        beam search with that many beams. Empty (or blank) texts translate to ``""``
+        without running the model. ``progress``: a bar on standard error while it works (shown
+        only on a terminal, for more than one batch); False for none (a caller showing its own).
+
+        Returns:
+            a Spanish string for a string, else a list of them in the same order.
+        """
+        if isinstance(texts, str):
+            return self.translate([texts], batch_size, beam, progress)[0]
+        by_sentence = self.translate_by_sentence(texts, batch_size, beam, progress)
+        return [" ".join(t for _, t in pairs) for pairs in by_sentence]
+
+    def translate_by_sentence(self, texts, batch_size=64, beam=1, progress=True):
+        """:meth:`translate` keeping each text's sentences apart (the web app shows them one by one).
+
+        Returns:
+            one list per text of ``(sentence, translation)`` pairs (``[]`` for a blank text).
+        """
+        check_batch_size(batch_size)
+        texts = [unicodedata.normalize("NFC", t) for t in texts]  # as the training corpus
+        sentences = [split_sentences(t) for t in texts]
+        flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam, progress)
+        results, start = [], 0
+        for group in sentences:
+            results.append(list(zip(group, flat[start : start + len(group)])))
+            start += len(group)
+        return results
+
+    def translate_sentences(self, sentences, batch_size=64, beam=1, progress=True):
+        """Translate a list of single sentences (no splitting); Spanish strings in order.
+        ``progress``: as :meth:`translate`'s. With ``places``, each place goes to the model as a
+        stand-in it copies and comes back in its Spanish form; where the stand-in does not come
+        back once, the sentence is translated again with the Spanish form in the input
+        (:mod:`transformer_tf.code_switch`)."""
+        if not self.places:
+            return self._decode_sentences(sentences, batch_size, beam, progress)
+        from transformer_tf.code_switch import code_switch, restore_places, with_stand_ins
+
+        prepared = [with_stand_ins(s) for s in sentences]
+        decoded = self._decode_sentences([source for source, _ in prepared], batch_size, beam, progress)
+        results = [restore_places(out, stand_ins) for out, (_, stand_ins) in zip(decoded, prepared)]
+        missed = [i for i, result in enumerate(results) if result is None]
+        again = self._decode_sentences([code_switch(sentences[i]) for i in missed], batch_size, beam, False)
+        for i, result in zip(missed, again):
+            results[i] = result
+        return results
+
+    def length_batches(self, sentences, batch_size):
+        """The non-blank ``sentences`` encoded (:meth:`encode_sources`) and sorted by length into batches
+        of ``batch_size`` (similar lengths together: less padding).
+
+        Returns:
+            ``(ids, batches)``: ``{row: source ids}`` and lists of rows of ``sentences``, shortest first.
+        """
+        todo = [i for i, s in enumerate(sentences) if s.strip()]
+        ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
+        todo.sort(key=lambda i: len(ids[i]))
+        return ids, [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+
+    def _decode_sentences(self, sentences, batch_size, beam, progress):
+        """One Spanish string per sentence (``""`` for a blank one), in order: the engine's decoding."""
+        raise NotImplementedError
+
+
+def check_batch_size(batch_size):
+    """``batch_size`` (a whole number ≥ 1) as given, or a TransformerTFError naming the fix."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise TransformerTFError(f"batch_size {batch_size!r}: give a whole number ≥ 1.")
+    return batch_size
+
+
+def check_beam(beam):
+    """``beam`` (a whole number ≥ 1) as given, or a TransformerTFError naming the fix."""
+    if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
+        raise TransformerTFError(f"beam {beam!r}: the beam size must be at least 1.")
+    return beam
+
+
+def default_streams():
+    """The decode streams a :class:`Translator` uses by default: one per CPU core this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def check_streams(streams):
+    """``streams`` (None or a whole number ≥ 1) as given, or a TransformerTFError naming the fix."""
+    if streams is not None and (isinstance(streams, bool) or not isinstance(streams, int) or streams < 1):
+        raise TransformerTFError(f"streams {streams!r}: give a whole number ≥ 1 (or none: one per CPU core).")
+    return streams

@@ -1,0 +1,165 @@
+"""The ``transformer-tf translate`` and ``evaluate`` sub-commands: their flags and handlers
+(:mod:`transformer_tf.cli` registers them), and the flags other sub-commands share with them.
+
+``translate`` imports TensorFlow only where it needs it: on the TensorFlow engine, or to convert
+a model to CTranslate2 once (:mod:`transformer_tf.ctranslate2_engine`). With the converted
+model cached and fresh, a translation runs without it, and starts in well under a second.
+"""
+
+import sys
+
+import cli_common
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, DEFAULT_ENGINE, ENGINES, HELD_OUT_SPLITS
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.serve_cli import add_places_flag
+
+# Large batches cost little padding (sentences are sorted by length) and TensorFlow's greedy
+# decoding drops finished sentences from the batch (transformer_tf.fast_decode); CTranslate2
+# was as fast at 256 as at 64 (docs/benchmarks.md, "Translation speed").
+DEFAULT_BATCH_SIZE = 256
+
+# translate writes its output this many batches at a time: a long --file shows life, and a
+# job stopped midway keeps every line before the chunk it was in
+BATCHES_PER_CHUNK = 8
+
+
+def add_checkpoint_dir(parser):
+    """``--checkpoint-dir``: the model folder every model sub-command reads."""
+    parser.add_argument(
+        "--checkpoint-dir",
+        default=str(DEFAULT_CHECKPOINT_DIR),
+        help="the model's folder: config, tokenizers, checkpoints (default: the shipped model, %(default)s)",
+    )
+
+
+def _add_decoding_flags(parser, beam_help):
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default %(default)s)")
+    parser.add_argument("--beam", type=int, default=1, metavar="N", help=beam_help + " (default %(default)s: greedy)")
+    parser.add_argument(
+        "--streams",
+        type=int,
+        metavar="N",
+        help="batches decoded at once, one thread each (default: one per CPU core; the translations are the same)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="what decodes: ctranslate2 (the Transformer converted once to CTranslate2, int8 weights, cached in "
+        "the model folder; no TensorFlow), tensorflow (the Keras model), auto: ctranslate2 for a Transformer, "
+        "tensorflow for the RNN or with --exact (default %(default)s)",
+    )
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="greedy decoding the reference way, on TensorFlow: float32, the whole vocabulary, every sentence "
+        "to the end of its batch (same translation as the default for ~97%% of sentences)",
+    )
+    add_places_flag(parser)
+
+
+def add_translate_parser(sub, common):
+    """``translate``: returns the parser and its handler, as cli.py's ``_add_*``."""
+    translate = sub.add_parser(
+        "translate", parents=[common], help="translate English sentences (greedy or beam search)"
+    )
+    translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
+    translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
+    add_checkpoint_dir(translate)
+    _add_decoding_flags(translate, "beam search with N beams")
+    return translate, _translate
+
+
+def add_evaluate_parser(sub, common):
+    """``evaluate``: returns the parser and its handler, as cli.py's ``_add_*``."""
+    evaluate = sub.add_parser("evaluate", parents=[common], help="BLEU and chrF on the held-out test split or a TSV")
+    add_checkpoint_dir(evaluate)
+    scored = evaluate.add_mutually_exclusive_group()  # a TSV, or one of the run's own splits
+    scored.add_argument(
+        "--pairs",
+        metavar="TSV",
+        help="English<TAB>Spanish pairs to score instead; with the "
+        "header row english<TAB>spanish<TAB>category, also per category",
+    )
+    scored.add_argument(
+        "--split",
+        choices=HELD_OUT_SPLITS,
+        default="test",
+        help="the held-out split to score (default %(default)s; choose releases and settings on validation)",
+    )
+    evaluate.add_argument(
+        "--data", metavar="PATH", help="the corpus (any form train takes), if not where the model was trained from"
+    )
+    evaluate.add_argument("--limit", type=int, help="score only the first N pairs")
+    _add_decoding_flags(evaluate, "beam size")
+    return evaluate, _evaluate
+
+
+def _read_sentences(args):
+    from transformer_tf.text import check_argument, decode_utf8, read_text, split_lines
+
+    if args.file and args.sentences:
+        raise TransformerTFError("give sentences as arguments or with --file, not both.")
+    if args.file == "-":
+        return split_lines(decode_utf8(sys.stdin.buffer.read(), "standard input (--file -)"))
+    if args.file:
+        return split_lines(read_text(args.file, f"--file {args.file}"))
+    if not args.sentences:
+        raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
+    return [check_argument(s, f"sentence #{i}") for i, s in enumerate(args.sentences, 1)]
+
+
+def _open_translator(args):
+    """The translator the flags ask for (``args.engine`` set to the engine chosen); TensorFlow imported
+    first (its start-up logs quieted) where it will be used: on its engine, or to convert the model."""
+    from transformer_tf import engines
+    from transformer_tf.ctranslate2_engine import fresh_model
+
+    args.engine = engines.resolve_engine(args.checkpoint_dir, args.engine, args.exact)
+    if args.engine == "tensorflow" or not fresh_model(args.checkpoint_dir):
+        cli_common.import_tensorflow_quietly()
+    return engines.open_translator(
+        args.checkpoint_dir, args.engine, exact=args.exact, places=args.places, streams=args.streams
+    )
+
+
+def _translate(args):
+    from tqdm import tqdm
+
+    sentences = _read_sentences(args)
+    translator = _open_translator(args)
+    chunk = max(args.batch_size, 1) * BATCHES_PER_CHUNK  # a bad --batch-size is the translator's to refuse
+    # progress on standard error, shown only on a terminal and for more than one chunk
+    with tqdm(
+        total=len(sentences), unit="line", file=sys.stderr, disable=None if len(sentences) > chunk else True
+    ) as bar:
+        for start in range(0, len(sentences), chunk):
+            lines = sentences[start : start + chunk]
+            for source, spanish in zip(lines, translator.translate(lines, args.batch_size, args.beam, progress=False)):
+                if not source.strip():
+                    print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
+                print(spanish)
+            sys.stdout.flush()  # in input order, as each chunk is done
+            bar.update(len(lines))
+
+
+def _evaluate(args):
+    cli_common.import_tensorflow_quietly()  # the held-out split is read with it (transformer_tf.data)
+    from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
+
+    translator = _open_translator(args)
+    pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
+    result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
+    source = args.pairs or f"the held-out {args.split} split"
+    decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" exact" if args.exact else "")
+    print(
+        f"{result['sentences']:,} sentences of {source}, {decoding} ({args.engine}): "
+        f"BLEU {result['bleu']:.1f}, chrF {result['chrf']:.1f}"
+    )
+    if categories:
+        print(category_table({"model": result}))
+    print(f"sacreBLEU {result['bleu_signature']}")
+
+
+#: The handlers that import TensorFlow themselves, only where they use it (cli.py wraps the others).
+TENSORFLOW_WHEN_NEEDED = (_translate, _evaluate)
