@@ -1,12 +1,10 @@
 """The ``transformer-tf serve`` sub-command: its flags and its handler (the app is
-:mod:`transformer_tf.serve`; :mod:`transformer_tf.cli` only registers this parser), and the
-``--places`` flag it shares with ``translate`` and ``evaluate``."""
+:mod:`transformer_tf.serve`; :mod:`transformer_tf.cli` only registers this parser)."""
 
-import argparse
 import dataclasses
 
-from transformer_tf.config import PLACES
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.translate_cli import add_places_flag
 
 LIMIT_HELPS = {
     "max_body_bytes": "largest request body in bytes",
@@ -14,20 +12,6 @@ LIMIT_HELPS = {
     "max_chars": "most characters in one text",
     "max_beam": "widest beam search a request may ask for",
 }
-
-
-def add_places_flag(parser):
-    """``--places``/``--no-places`` of serve, translate and evaluate: the ``places`` option of
-    :class:`~transformer_tf.translate.Translator`."""
-    parser.add_argument(
-        "--places",
-        action=argparse.BooleanOptionalAction,
-        default=PLACES,
-        help="write the gazetteer's places in their Spanish form (Warsaw → Varsovia): each goes to the model as a "
-        "stand-in city it copies, then the Spanish form takes its place; languages and ambiguous names are left "
-        "alone; --no-places: the model alone "
-        "(default: %(default)s)",
-    )
 
 
 def add_serve_parser(sub, common):

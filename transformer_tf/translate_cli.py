@@ -6,12 +6,12 @@ a model to CTranslate2 once (:mod:`transformer_tf.ctranslate2_engine`). With the
 model cached and fresh, a translation runs without it, and starts in well under a second.
 """
 
+import argparse
 import sys
 
 import cli_common
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, DEFAULT_ENGINE, ENGINES, HELD_OUT_SPLITS
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, DEFAULT_ENGINE, ENGINES, HELD_OUT_SPLITS, PLACES
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve_cli import add_places_flag
 
 # Large batches cost little padding (sentences are sorted by length) and TensorFlow's greedy
 # decoding drops finished sentences from the batch (transformer_tf.fast_decode); CTranslate2
@@ -21,6 +21,20 @@ DEFAULT_BATCH_SIZE = 256
 # translate writes its output this many batches at a time: a long --file shows life, and a
 # job stopped midway keeps every line before the chunk it was in
 BATCHES_PER_CHUNK = 8
+
+
+def add_places_flag(parser):
+    """``--places``/``--no-places`` of serve, translate and evaluate: the ``places`` option of
+    :class:`~transformer_tf.translate.Translator`."""
+    parser.add_argument(
+        "--places",
+        action=argparse.BooleanOptionalAction,
+        default=PLACES,
+        help="write the gazetteer's places in their Spanish form (Warsaw → Varsovia): each goes to the model as a "
+        "stand-in city it copies, then the Spanish form takes its place; languages and ambiguous names are left "
+        "alone; --no-places: the model alone "
+        "(default: %(default)s)",
+    )
 
 
 def add_checkpoint_dir(parser):
