@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from test_fast_decode import padded_rows
 
 from transformer_tf import Transformer
 from transformer_tf import ctranslate2_engine as engine
@@ -62,11 +63,7 @@ def _converted(model, folder):
 
 @pytest.fixture
 def inp():
-    rng = np.random.default_rng(0)
-    rows = []
-    for length in (3, 7, 12, 5, 9, 2, 11, 4):  # a padded batch of different lengths
-        rows.append([START_ID, *rng.integers(4, VOCAB, size=length), END_ID] + [PAD_ID] * (12 - length))
-    return np.array(rows, np.int64)
+    return padded_rows(VOCAB)
 
 
 def _without_padding(rows):

@@ -25,13 +25,18 @@ def model():
     return m
 
 
-@pytest.fixture
-def inp():
+def padded_rows(vocab=VOCAB):
+    """A padded batch of 8 random sources of different lengths, ``(8, 14)`` int64 (START … END, PAD)."""
     rng = np.random.default_rng(0)
     rows = []
-    for length in (3, 7, 12, 5, 9, 2, 11, 4):  # a padded batch of different lengths
-        rows.append([START_ID, *rng.integers(4, VOCAB, size=length), END_ID] + [PAD_ID] * (12 - length))
-    return tf.constant(rows, tf.int64)
+    for length in (3, 7, 12, 5, 9, 2, 11, 4):
+        rows.append([START_ID, *rng.integers(4, vocab, size=length), END_ID] + [PAD_ID] * (12 - length))
+    return np.array(rows, np.int64)
+
+
+@pytest.fixture
+def inp():
+    return tf.constant(padded_rows(), tf.int64)
 
 
 def _ends_at_different_steps(model, inp, output_layer=None, steps=4):

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 import warnings
 from pathlib import Path
 
@@ -319,8 +318,6 @@ class CTranslate2Translator(SentenceTranslator):
     def _decode_sentences(self, sentences, batch_size, beam, progress):
         """:meth:`translate_sentences` of the sentences as given: length-sorted batches of
         ``batch_size``, up to ``streams`` of them decoded at once by CTranslate2's threads."""
-        from tqdm import tqdm
-
         check_beam(beam)
         ids, batches = self.length_batches(sentences, batch_size)
         pending = [
@@ -328,15 +325,7 @@ class CTranslate2Translator(SentenceTranslator):
             for chunk in batches
         ]
         results = [""] * len(sentences)
-        # progress on standard error, shown only on a terminal and for more than one batch
-        bar = tqdm(
-            total=len(batches),
-            desc="translating",
-            unit="batch",
-            file=sys.stderr,
-            disable=None if progress and len(batches) > 1 else True,
-        )
-        with bar:
+        with self.progress_bar(batches, progress) as bar:
             for chunk, futures in pending:
                 for i, future in zip(chunk, futures):
                     results[i] = self.target_tokenizer.decode(self._ids(future.result()))

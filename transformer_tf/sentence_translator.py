@@ -10,6 +10,7 @@ model folder.
 """
 
 import os
+import sys
 import unicodedata
 import warnings
 
@@ -104,6 +105,15 @@ class SentenceTranslator:
         ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
         todo.sort(key=lambda i: len(ids[i]))
         return ids, [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+
+    @staticmethod
+    def progress_bar(batches, progress):
+        """The batches' progress bar on standard error, shown only on a terminal and for more
+        than one batch (``progress=False``: never)."""
+        from tqdm import tqdm
+
+        disable = None if progress and len(batches) > 1 else True
+        return tqdm(total=len(batches), desc="translating", unit="batch", file=sys.stderr, disable=disable)
 
     def _decode_sentences(self, sentences, batch_size, beam, progress):
         """One Spanish string per sentence (``""`` for a blank one), in order: the engine's decoding."""

@@ -8,12 +8,10 @@ places) batches the sentences by length and decodes them greedily or with beam s
 model converted to CTranslate2 is :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator`.
 """
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import tensorflow as tf
-from tqdm import tqdm
 
 from transformer_tf.checkpoints import restore_model
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
@@ -133,15 +131,7 @@ class Translator(SentenceTranslator):
             return chunk, [self.target_tokenizer.decode(row) for row in self.generate(inp, beam)]
 
         streams = min(self.streams or default_streams(), len(batches))
-        # progress on standard error, shown only on a terminal and for more than one batch
-        bar = tqdm(
-            total=len(batches),
-            desc="translating",
-            unit="batch",
-            file=sys.stderr,
-            disable=None if progress and len(batches) > 1 else True,
-        )
-        with bar:
+        with self.progress_bar(batches, progress) as bar:
             for chunk, spanish in in_streams(decode, batches, streams):
                 for i, text in zip(chunk, spanish):
                     results[i] = text
