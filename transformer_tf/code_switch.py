@@ -213,6 +213,8 @@ def with_stand_ins(sentence):
         ``(sentence for the model, {stand_in: spanish})``:
         ``"From Berlin to Warsaw."`` → ``("From Boston to Chicago.", {"Boston": "Berlín", "Chicago": "Varsovia"})``.
     """
+    if _switchable_pattern().search(sentence) is None:  # most sentences hold no place: nothing to look for
+        return sentence, {}
     places, free, stand_ins = switchable_places(), [c for c in STAND_INS if not _whole_word(c).search(sentence)], {}
 
     def replace(match):
@@ -239,6 +241,7 @@ def restore_places(translation, stand_ins):
     return translation
 
 
+@functools.lru_cache(maxsize=1024)
 def _whole_word(word):
     """``word`` where it stands as a whole word (not inside a longer or a hyphenated one)."""
     return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
