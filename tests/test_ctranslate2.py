@@ -93,8 +93,9 @@ def test_padding_unknown_and_start_are_never_generated(inp, tmp_path):
 
 @pytest.fixture
 def model_folder(trained_dir, tmp_path):
-    """A copy of the trained tiny model (the fixture is shared; the cache is written into the copy)."""
-    return Path(shutil.copytree(trained_dir, tmp_path / "model"))
+    """A copy of the trained tiny model without a conversion (the fixture is shared; the cache is
+    written into the copy)."""
+    return Path(shutil.copytree(trained_dir, tmp_path / "model", ignore=shutil.ignore_patterns(engine.CACHE_NAME)))
 
 
 def test_the_conversion_is_cached_with_a_stamp_and_redone_when_a_file_changes(model_folder):

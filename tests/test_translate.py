@@ -366,17 +366,20 @@ def test_one_string_is_one_sentence(trained_dir):
 
 
 @pytest.mark.parametrize("batch_size", [0, -1])
-def test_a_batch_size_below_one_is_refused_naming_the_parameter_or_the_flag(trained_dir, batch_size, capsys):
+def test_a_batch_size_below_one_is_refused_naming_the_parameter_or_the_flag(trained_dir, batch_size, capsys, tmp_path):
     from transformer_tf.cli import main
+    from transformer_tf.ctranslate2_engine import CACHE_NAME
 
     # the library names its parameter (a notebook has no flags) ...
     with pytest.raises(TransformerTFError, match=rf"^batch_size {batch_size}: ") as refused:
         Translator.from_checkpoint(trained_dir).translate(["Hi."], batch_size=batch_size)
     assert "--" not in str(refused.value)
-    # ... the command line its flag
-    code = main(["translate", "Hi.", "--batch-size", str(batch_size), "--checkpoint-dir", str(trained_dir)])
+    # ... the command line its flag, before it converts the model (nothing written)
+    folder = shutil.copytree(trained_dir, tmp_path / "model", ignore=shutil.ignore_patterns(CACHE_NAME))
+    code = main(["translate", "Hi.", "--batch-size", str(batch_size), "--checkpoint-dir", str(folder)])
     captured = capsys.readouterr()
     assert code == 2 and f"--batch-size {batch_size}: " in captured.err and captured.out == ""
+    assert not (folder / CACHE_NAME).exists()
 
 
 def test_a_beam_below_one_is_refused_naming_the_parameter_or_the_flag(trained_dir, capsys):

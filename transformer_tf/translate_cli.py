@@ -13,10 +13,11 @@ import cli_common
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, DEFAULT_ENGINE, ENGINES, HELD_OUT_SPLITS, PLACES
 from transformer_tf.errors import TransformerTFError
 
-# Large batches cost little padding (sentences are sorted by length) and TensorFlow's greedy
-# decoding drops finished sentences from the batch (transformer_tf.fast_decode); CTranslate2
-# was as fast at 256 as at 64 (docs/benchmarks.md, "Translation speed").
-DEFAULT_BATCH_SIZE = 256
+# --batch-size by engine. Large batches cost TensorFlow little padding (sentences are sorted by
+# length) and its greedy decoding drops finished sentences from the batch (transformer_tf.fast_decode).
+# CTranslate2's two threads take a batch each: at 128 the last, longest batches share out better
+# than at 256 (3,000 loaded sentences, idle machine: 1.07 s best against 1.28 s; docs/benchmarks.md).
+BATCH_SIZES = {"ctranslate2": 128, "tensorflow": 256}
 
 # translate writes its output this many batches at a time: a long --file shows life, and a
 # job stopped midway keeps every line before the chunk it was in
@@ -47,7 +48,13 @@ def add_checkpoint_dir(parser):
 
 
 def _add_decoding_flags(parser, beam_help):
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="(default %(default)s)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="sentences decoded together (default: "
+        + ", ".join(f"{size} on {engine}" for engine, size in BATCH_SIZES.items())
+        + ")",
+    )
     parser.add_argument("--beam", type=int, default=1, metavar="N", help=beam_help + " (default %(default)s: greedy)")
     parser.add_argument(
         "--streams",
@@ -128,8 +135,12 @@ def _open_translator(args):
     first (its start-up logs quieted) where it will be used: on its engine, or to convert the model."""
     from transformer_tf import engines
     from transformer_tf.ctranslate2_engine import fresh_model
+    from transformer_tf.sentence_translator import check_batch_size
 
     args.engine = engines.resolve_engine(args.checkpoint_dir, args.engine, args.exact)
+    if args.batch_size is None:
+        args.batch_size = BATCH_SIZES[args.engine]
+    check_batch_size(args.batch_size)  # before a model is loaded, or converted and cached
     if args.engine == "tensorflow" or not fresh_model(args.checkpoint_dir):
         cli_common.import_tensorflow_quietly()
     return engines.open_translator(
@@ -142,7 +153,7 @@ def _translate(args):
 
     sentences = _read_sentences(args)
     translator = _open_translator(args)
-    chunk = max(args.batch_size, 1) * BATCHES_PER_CHUNK  # a bad --batch-size is the translator's to refuse
+    chunk = args.batch_size * BATCHES_PER_CHUNK
     # progress on standard error, shown only on a terminal and for more than one chunk
     with tqdm(
         total=len(sentences), unit="line", file=sys.stderr, disable=None if len(sentences) > chunk else True
