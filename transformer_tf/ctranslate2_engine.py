@@ -171,13 +171,14 @@ def write_converted(checkpoint_dir, out, check=None):
         raise TransformerTFError(
             f"{checkpoint_dir} holds a {config.model!r} model: CTranslate2 runs Transformers only."
         )
-    spec = transformer_spec(model, vocabulary(source), vocabulary(target), config.max_tokens)
+    source_tokens, target_tokens = vocabulary(source), vocabulary(target)
+    spec = transformer_spec(model, source_tokens, target_tokens, config.max_tokens)
     shortlist = LexicalShortlist.load(checkpoint_dir, target.vocab_size)
     with files.atomic_folder(out, check) as partial:
         spec.optimize()  # the tied embedding and projection: one array, saved once (float32 kept)
         spec.save(str(partial))
         if shortlist is not None:
-            vmap = vocabulary_map(shortlist, vocabulary(source), vocabulary(target))
+            vmap = vocabulary_map(shortlist, source_tokens, target_tokens)
             (partial / VMAP_FILE).write_text(vmap, encoding="utf-8")
         (partial / STAMP_FILE).write_text(json.dumps(made_from, indent=2) + "\n", encoding="utf-8")
     return Path(out)
@@ -269,9 +270,13 @@ class CTranslate2Translator(SentenceTranslator):
         self._target_ids = {token: i for i, token in enumerate(vocabulary(target_tokenizer))}
 
     @classmethod
-    def from_checkpoint(cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, places=PLACES, streams=None, compute_type=None):
+    def from_checkpoint(
+        cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, places=PLACES, streams=None, compute_type=None, converted=None
+    ):
         """The model of ``checkpoint_dir`` (default: the shipped one), converted on first use and cached.
-        A cached model that does not load (damaged files) is converted again, with a warning."""
+        A cached model that does not load (damaged files) is converted again, with a warning.
+        ``converted``: its fresh converted folder when the caller has found it (:func:`fresh_model`
+        hashes every file of the model: once is enough)."""
         check_streams(streams)
         config = TrainConfig.load(checkpoint_dir)
         if config.model != "transformer":
@@ -280,7 +285,7 @@ class CTranslate2Translator(SentenceTranslator):
                 f"use --engine tensorflow (or auto) for it."
             )
         source, target = load_tokenizers(checkpoint_dir)
-        folder = converted_model(checkpoint_dir)
+        folder = converted or converted_model(checkpoint_dir)
         try:
             translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type)
         except TransformerTFError as err:

@@ -37,18 +37,26 @@ def resolve_engine(checkpoint_dir, engine=DEFAULT_ENGINE, exact=False):
 
 
 def open_translator(
-    checkpoint_dir=DEFAULT_CHECKPOINT_DIR, engine=DEFAULT_ENGINE, exact=False, places=PLACES, streams=None
+    checkpoint_dir=DEFAULT_CHECKPOINT_DIR,
+    engine=DEFAULT_ENGINE,
+    exact=False,
+    places=PLACES,
+    streams=None,
+    converted=None,
 ):
     """The translator of a model folder on the engine :func:`resolve_engine` picks: a
     :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (which imports no
     TensorFlow when its converted model is cached and fresh) or a
     :class:`~transformer_tf.translate.Translator`. ``exact``, ``places``, ``streams``: as
     :class:`~transformer_tf.translate.Translator`'s (``streams`` is CTranslate2's
-    ``inter_threads``)."""
+    ``inter_threads``); ``converted``: the fresh converted model already found
+    (:func:`~transformer_tf.ctranslate2_engine.fresh_model`), so that it is not looked up again."""
     if resolve_engine(checkpoint_dir, engine, exact) == "ctranslate2":
         from transformer_tf.ctranslate2_engine import CTranslate2Translator
 
-        return CTranslate2Translator.from_checkpoint(checkpoint_dir, places=places, streams=streams)
+        return CTranslate2Translator.from_checkpoint(
+            checkpoint_dir, places=places, streams=streams, converted=converted
+        )
     from transformer_tf.translate import Translator
 
     return Translator.from_checkpoint(checkpoint_dir, exact=exact, places=places, streams=streams)

@@ -141,10 +141,16 @@ def _open_translator(args):
     if args.batch_size is None:
         args.batch_size = BATCH_SIZES[args.engine]
     check_batch_size(args.batch_size)  # before a model is loaded, or converted and cached
-    if args.engine == "tensorflow" or not fresh_model(args.checkpoint_dir):
+    converted = None if args.engine == "tensorflow" else fresh_model(args.checkpoint_dir)
+    if converted is None:
         cli_common.import_tensorflow_quietly()
     return engines.open_translator(
-        args.checkpoint_dir, args.engine, exact=args.exact, places=args.places, streams=args.streams
+        args.checkpoint_dir,
+        args.engine,
+        exact=args.exact,
+        places=args.places,
+        streams=args.streams,
+        converted=converted,
     )
 
 
