@@ -25,30 +25,22 @@ the paper reads ``variants`` → ``study_config`` → ``study`` → ``analysis``
 command-line convention, ``cli_common``.
 """
 
-# The names below are imported on first use: ``lstm_tf.search`` and ``lstm_tf.errors`` (the
-# study's store, a report from it) need no TensorFlow, and importing this package must not
-# start it (several seconds and ~700 MB).
-_EXPORTS = {
-    "SpaceOdysseyLSTMCell": "lstm_tf.cell",
-    "SpaceOdysseyLSTM": "lstm_tf.layer",
-    "VARIANTS": "lstm_tf.variants",
-    "Variant": "lstm_tf.variants",
-    "get_variant": "lstm_tf.variants",
-    "load_jsb_chorales": "lstm_tf.jsb",
-    "piano_roll": "lstm_tf.jsb",
-    "StudyConfig": "lstm_tf.study_config",
-    "run_study": "lstm_tf.study",
-    "report_study": "lstm_tf.report",
-    "LSTMTFError": "lstm_tf.errors",
-}
+# The names below are imported on first use (lazy_loader, SPEC 1 of Scientific Python):
+# ``lstm_tf.search`` and ``lstm_tf.errors`` (the study's store, a report from it) need no
+# TensorFlow, and importing this package must not start it (several seconds and ~700 MB).
+import lazy_loader
 
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'lstm_tf' has no attribute {name!r}")
-
-
-__all__ = list(_EXPORTS)
+# each home module → the public names it defines
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "cell": ["SpaceOdysseyLSTMCell"],
+        "layer": ["SpaceOdysseyLSTM"],
+        "variants": ["VARIANTS", "Variant", "get_variant"],
+        "jsb": ["load_jsb_chorales", "piano_roll"],
+        "study_config": ["StudyConfig"],
+        "study": ["run_study"],
+        "report": ["report_study"],
+        "errors": ["LSTMTFError"],
+    },
+)

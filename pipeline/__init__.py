@@ -33,53 +33,33 @@ ball_to_cube_volume_ratio; notebook 05); bias and variance reads `pipeline.bias_
     result = run_flow(load_table("titanic"), FlowConfig(seed=0))
     result.models["mlp"].test["auc"], result.best
 
-Every name below is imported on first use (PEP 562), so ``import pipeline`` and ``dm-pipeline
+Every name below is imported on first use (``lazy_loader``), so ``import pipeline`` and ``dm-pipeline
 --help`` start without pandas, scikit-learn or TensorFlow.
 """
 
-import importlib
+import lazy_loader
 
-# public name → the module that is its home
-_HOMES = {
-    "diagnose": "bias_variance",
-    "learning_curves": "bias_variance",
-    "validation_curves": "bias_variance",
-    "Schema": "data",
-    "Table": "data",
-    "load_table": "data",
-    "prepare_features": "data",
-    "ball_to_cube_volume_ratio": "dimensionality",
-    "ball_volume": "dimensionality",
-    "dimension_for_shell_fraction": "dimensionality",
-    "random_pair_angles": "dimensionality",
-    "shell_volume_fraction": "dimensionality",
-    "PipelineError": "errors",
-    "evaluate_scores": "evaluate",
-    "rate_table": "evaluate",
-    "FlowConfig": "config",
-    "FlowResult": "flow",
-    "run_flow": "flow",
-    "gini_impurity": "gini",
-    "weighted_gini": "gini",
-    "KerasMLPClassifier": "models",
-    "build_mlp": "models",
-    "Predictor": "persist",
-    "ZScoreClipper": "preprocess",
-    "feature_steps": "preprocess",
-    "make_model_pipeline": "preprocess",
-}
-
-
-def __getattr__(name):
-    if name not in _HOMES:
-        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"pipeline.{_HOMES[name]}"), name)
-    globals()[name] = value  # once found, an ordinary attribute
-    return value
-
-
-def __dir__():
-    return sorted({*globals(), *_HOMES})
-
-
-__all__ = sorted(_HOMES)
+# each home module → the public names it defines (lazy_loader, SPEC 1 of Scientific Python:
+# imported on first use, then an ordinary attribute of the package)
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "bias_variance": ["diagnose", "learning_curves", "validation_curves"],
+        "data": ["Schema", "Table", "load_table", "prepare_features"],
+        "dimensionality": [
+            "ball_to_cube_volume_ratio",
+            "ball_volume",
+            "dimension_for_shell_fraction",
+            "random_pair_angles",
+            "shell_volume_fraction",
+        ],
+        "errors": ["PipelineError"],
+        "evaluate": ["evaluate_scores", "rate_table"],
+        "config": ["FlowConfig"],
+        "flow": ["FlowResult", "run_flow"],
+        "gini": ["gini_impurity", "weighted_gini"],
+        "models": ["KerasMLPClassifier", "build_mlp"],
+        "persist": ["Predictor"],
+        "preprocess": ["ZScoreClipper", "feature_steps", "make_model_pipeline"],
+    },
+)

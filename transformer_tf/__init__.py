@@ -95,53 +95,36 @@ Where a reader of each article looks:
 - the Transformer translator: ``data`` → ``tokenizer`` → ``model`` → ``train`` →
   ``translate``, in the order above.
 
-Every name below is imported on first use (PEP 562), so ``import transformer_tf`` and the
+Every name below is imported on first use (``lazy_loader``), so ``import transformer_tf`` and the
 command line's ``--help`` start without TensorFlow.
 """
 
-import importlib
+import lazy_loader
 
-# public name → the module that is its home
-_HOMES = {
-    "MultiHeadAttention": "attention",
-    "scaled_dot_product_attention": "attention",
-    "embedding_classifier": "embeddings",
-    "embedding_map": "embeddings",
-    "one_hot_encode": "embeddings",
-    "Decoder": "layers",
-    "DecoderLayer": "layers",
-    "Encoder": "layers",
-    "EncoderLayer": "layers",
-    "point_wise_feed_forward_network": "layers",
-    "positional_encoding": "layers",
-    "PAD_ID": "masks",
-    "create_look_ahead_mask": "masks",
-    "create_masks": "masks",
-    "create_padding_mask": "masks",
-    "Transformer": "model",
-    "perplexity": "perplexity",
-    "CustomSchedule": "schedule",
-    "TrainConfig": "config",
-    "TransformerTFError": "errors",
-    "Translator": "translate",
-    "sentence_attention": "attention_maps",
-    "plot_attention_heads": "plot",
-    "plot_attention_weights": "plot",
-    "plot_attention_overview": "plot",
-    "show_attention": "explorer",
-}
-
-
-def __getattr__(name):
-    if name not in _HOMES:
-        raise AttributeError(f"module 'transformer_tf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"transformer_tf.{_HOMES[name]}"), name)
-    globals()[name] = value  # once found, an ordinary attribute
-    return value
-
-
-def __dir__():
-    return sorted({*globals(), *_HOMES})
-
-
-__all__ = sorted(_HOMES)
+# each home module → the public names it defines (lazy_loader, SPEC 1 of Scientific Python:
+# imported on first use, then an ordinary attribute of the package)
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "attention": ["MultiHeadAttention", "scaled_dot_product_attention"],
+        "embeddings": ["embedding_classifier", "embedding_map", "one_hot_encode"],
+        "layers": [
+            "Decoder",
+            "DecoderLayer",
+            "Encoder",
+            "EncoderLayer",
+            "point_wise_feed_forward_network",
+            "positional_encoding",
+        ],
+        "masks": ["PAD_ID", "create_look_ahead_mask", "create_masks", "create_padding_mask"],
+        "model": ["Transformer"],
+        "perplexity": ["perplexity"],
+        "schedule": ["CustomSchedule"],
+        "config": ["TrainConfig"],
+        "errors": ["TransformerTFError"],
+        "translate": ["Translator"],
+        "attention_maps": ["sentence_attention"],
+        "plot": ["plot_attention_heads", "plot_attention_weights", "plot_attention_overview"],
+        "explorer": ["show_attention"],
+    },
+)
