@@ -1,6 +1,5 @@
 """The `transformer-tf` command line and the figures it writes."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from processes import child_env  # tests/processes.py
 
 from transformer_tf import MultiHeadAttention
 from transformer_tf.cli import main
@@ -56,8 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _fresh(code, cwd, *args):
     """Run ``code`` in a fresh interpreter (the repository importable, no log level chosen)."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env["PYTHONPATH"] = str(ROOT)
+    env = child_env(drop=("TF_CPP_MIN_LOG_LEVEL",))
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, env=env, cwd=cwd
     )

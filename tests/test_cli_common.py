@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from processes import child_env  # tests/processes.py
 
 import cli_common
 import lstm_tf.cli
@@ -210,9 +211,7 @@ HEAVY_MODULES = ("tensorflow", "keras", "pandas", "sklearn", "scipy", "imblearn"
 def _fresh_python(args, cwd=ROOT, unset=()):
     """``python ARGS`` in a fresh interpreter that imports this checkout (``PYTHONPATH``), with
     the environment variables ``unset`` removed; the completed process, output as text."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", *unset)}
-    env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=child_env(drop=unset), cwd=cwd)
 
 
 @pytest.mark.parametrize("prog", ["lstm-tf", "dm-pipeline"])

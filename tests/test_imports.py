@@ -6,13 +6,13 @@ transformer_tf may build on the other packages."""
 import ast
 import importlib
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from processes import child_env  # tests/processes.py
 
 ROOT = Path(__file__).resolve().parents[1]
 PLOTTING_AND_CLI_MODULES = (
@@ -34,8 +34,7 @@ def test_importing_the_plotting_and_cli_modules_keeps_the_callers_backend_and_en
         "print(json.dumps({'backend': matplotlib.get_backend(),\n"
         "                  'log_level': os.environ.get('TF_CPP_MIN_LOG_LEVEL')}))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env.update(MPLBACKEND="svg", PYTHONPATH=str(ROOT))  # svg: a backend none of the modules would pick
+    env = child_env(drop=("TF_CPP_MIN_LOG_LEVEL",), MPLBACKEND="svg")  # svg: a backend none of the modules would pick
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     state = json.loads(result.stdout.strip().splitlines()[-1])

@@ -1,6 +1,5 @@
 """Ctrl-C (SIGINT) at start-up and during a study trial: one line, "interrupted", exit 130, no traceback."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -8,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import child_env  # tests/processes.py
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-ENV.pop("TF_CPP_MIN_LOG_LEVEL", None)
+ENV = child_env(drop=("TF_CPP_MIN_LOG_LEVEL",), PYTHONUNBUFFERED="1")
 
 
 def _sigint_as_a_shell_leaves_it():

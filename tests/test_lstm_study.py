@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from processes import child_env  # tests/processes.py
 
 from lstm_tf import search
 from lstm_tf.analysis import check_paper_claims, importance_by_variant, summarize, variant_forests
@@ -239,7 +239,7 @@ print("ran", search.run_worker(studies, objective, trials=6, poll=0.1))
 def test_two_worker_processes_share_one_store_without_duplicates(tmp_path):
     db = tmp_path / "study.db"
     search.open_studies(_store(tmp_path), "s", ("vanilla", "NFG"), {"a": 1}, seed=0)  # create it once, up front
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     workers = [
         subprocess.Popen(
             [
@@ -409,7 +409,7 @@ def test_cli_two_processes_share_one_store(jsb_dir, tmp_path, capsys):
     ]
     other = subprocess.Popen(
         [sys.executable, "-m", "lstm_tf.cli", *command, "--out", str(tmp_path / "b")],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        env=child_env(),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -539,7 +539,7 @@ def test_the_report_path_imports_no_tensorflow():
         "import sys, lstm_tf.study_config, lstm_tf.analysis, lstm_tf.report\n"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     )
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, env=env)
     assert result.returncode == 0 and result.stdout.split() == ["False", "False"], result.stderr[-2000:]
 
@@ -614,7 +614,7 @@ def _race(tmp_path, settings, rounds=4, schema_first=False):
     """
     for r in range(rounds if schema_first else 0):
         search.open_storage(f"sqlite:///{tmp_path / f'study-{r}.db'}")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     workers = [
         subprocess.Popen(
             [sys.executable, "-c", RACER, str(tmp_path), str(k), str(rounds), str(settings[k])],

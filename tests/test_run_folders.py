@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
+from processes import child_env  # tests/processes.py
 
 from cli_common.files import HOLDER_FILE, LOCK_FILE, run_folder_lock
 from transformer_tf.cli import main
@@ -80,7 +81,7 @@ def _hold(folder):
         [sys.executable, "-c", HOLD, str(folder)],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        env=child_env(),
     )
     assert holder.stdout.readline().strip() == "held"
     return holder
@@ -128,7 +129,7 @@ def test_two_trainings_into_one_fresh_folder_the_second_is_refused_and_release_w
         [sys.executable, "-m", "transformer_tf.cli", "train", *flags, "--d-model", "8", "--epochs", "200"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        env=child_env(),
     )
     try:
         deadline = time.monotonic() + 240

@@ -2,7 +2,6 @@
 a worker that waits for its peers still ends on SIGTERM."""
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -11,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import child_env  # tests/processes.py
 
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.worker_startup import SIGTERM_STATUS, local_tf_configs, multiworker_strategy, read_tf_config
@@ -60,7 +60,7 @@ def test_the_cli_refuses_a_negative_worker_timeout_with_exit_2(tmp_path, capsys)
 
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+ENV = child_env(PYTHONUNBUFFERED="1")
 LIMIT = 300  # seconds a worker process may take before the test fails (and kills it)
 
 
