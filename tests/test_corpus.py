@@ -3,11 +3,11 @@
 import gzip
 import hashlib
 import json
-import os
 import subprocess
 import sys
 
 import pytest
+from processes import child_env  # tests/processes.py
 
 from transformer_tf.config import TrainConfig
 from transformer_tf.corpus import (
@@ -162,7 +162,7 @@ def test_the_hash_split_is_the_same_in_every_process():
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},  # this process's string hashes are randomized
+        env=child_env(PYTHONHASHSEED="0"),  # this process's string hashes are randomized
     ).stdout
     assert json.loads(other) == [split_of(s, 7, 0.1, 0.1) for s in sentences]
     assert {"train", "validation", "test"} <= set(json.loads(other))

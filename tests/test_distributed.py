@@ -1,7 +1,6 @@
 """Multi-worker training: two real worker processes on localhost, a killed worker, bad TF_CONFIG."""
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -9,6 +8,7 @@ import time
 import keras
 import numpy as np
 import pytest
+from processes import child_env  # tests/processes.py
 
 from transformer_tf.cli import main
 from transformer_tf.errors import TransformerTFError
@@ -62,7 +62,7 @@ def run_workers(commands, tmp_path, configs=None):
     """Start one process per command (worker i gets task index i), wait for all; returns
     ``[(returncode, stdout, stderr), ...]``. Each gets TIMEOUT seconds, then all are killed."""
     configs = configs or local_tf_configs(len(commands))
-    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where non-chief workers put their temporary folder
+    env = child_env(TMPDIR=str(tmp_path))  # where non-chief workers put their temporary folder
     procs = [
         subprocess.Popen(
             cmd,
@@ -273,7 +273,7 @@ def test_killed_worker_resumes_where_an_uninterrupted_run_ends(settings, single_
         text=True,
         check=False,
         timeout=TIMEOUT,
-        env={k: v for k, v in os.environ.items() if k != "TF_CONFIG"},
+        env=child_env(drop=("TF_CONFIG",)),
     )
     assert one.returncode == 2 and "trained by 2 worker(s) and is resumed by 1" in one.stderr, one.stderr[-2000:]
 
