@@ -77,7 +77,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def tiny_server(trained_dir):
-    server = Server("--checkpoint-dir", trained_dir, *TINY_LIMITS)
+    """The tiny model served with the continuous decode loop (``--batching continuous``) and tiny limits."""
+    server = Server("--checkpoint-dir", trained_dir, "--batching", "continuous", *TINY_LIMITS)
     yield server
     status, _ = server.stop()
     assert status == 0
@@ -279,13 +280,14 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--max-chars", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", "70000"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--decode-threads", "0"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--slots", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--intra-op-threads", "-1"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
     assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
-    assert "--decode-threads 0: give a whole number ≥ 1" in err
+    assert "--decode-threads 0: give a whole number ≥ 1" in err and "--slots 0: give a whole number ≥ 1" in err
     assert "--intra-op-threads -1: give 0 (every core) or more" in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
 

@@ -3,7 +3,7 @@
 :class:`~transformer_tf.fast_decode.FastGreedy` decodes a batch until its last sentence ends:
 a server that forms such batches from one-sentence requests makes every client wait for the
 batch's longest sentence, and decodes only what arrived before the batch started. Here the
-decoder keeps a fixed number of *slots*; between two decoding steps
+decoder keeps a fixed number of *slots*; between two calls of its compiled steps
 
 - a row that produced END (or reached its length) leaves: its answer goes back at once and
   its slot is free;
@@ -13,13 +13,19 @@ decoder keeps a fixed number of *slots*; between two decoding steps
   its own masked),
 
 so every step decodes all the sentences in flight. :class:`SlotDecoder` holds the slots (one
-compiled ``admit`` and one compiled ``step``, each traced once with fixed shapes) and
-:class:`ContinuousDecoder` runs the loop on its own thread, fed by :meth:`ContinuousDecoder.submit`.
+compiled ``admit`` and one compiled ``steps``, each traced once: the caches have fixed shapes,
+``slots × heads × max_tokens × depth``) and :class:`ContinuousDecoder` runs the loop on its own
+thread, fed by :meth:`ContinuousDecoder.submit`.
 
 The choices of the fast greedy path carry over: the bfloat16 copy of the layers where the CPU
 has bfloat16 units, and the lexical shortlist, kept **per row**: each step scores the union of the
 rows' shortlists and each row takes the argmax of its own, so a sentence gets the translation it
 gets decoded alone (``FastGreedy`` on that sentence), whoever shares the step with it.
+
+On the shipped model it costs about twice the CPU a sentence of ``FastGreedy``'s batches: its step
+is ~150 small ops whose dispatch, not arithmetic, is the cost, and ``FastGreedy`` pays the call
+once a batch (one ``tf.while_loop``) where the loop pays it every few steps, plus an encoder run
+for each group of sentences joining (``docs/benchmarks.md``, "transformer-tf serve under load").
 """
 
 import collections
@@ -40,6 +46,8 @@ from transformer_tf.sentence_translator import SentenceTranslator
 from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
 
 SLOTS = DECODE_SLOTS  # rows decoded at once by default (serve --slots)
+#: Decode steps one call runs at most (:meth:`SlotDecoder.steps`); it ends sooner once a few rows have ended.
+STEPS_PER_CALL = 4
 
 
 def row_length(source_length, max_tokens):
@@ -49,8 +57,8 @@ def row_length(source_length, max_tokens):
 
 class SlotDecoder:
     """``slots`` rows of incremental greedy decoding of a :class:`~transformer_tf.Transformer`, each
-    at its own position, in TensorFlow variables: :meth:`admit` fills slots, :meth:`step` decodes
-    one token for every slot.
+    at its own position, in TensorFlow variables: ``admit`` fills slots, ``steps`` decodes a few
+    tokens for every slot up to the last one in use.
 
     Args:
         model: the float32 Transformer (its output layer scores the tokens).
@@ -69,29 +77,34 @@ class SlotDecoder:
         layers = self.compute.decoder.dec_layers
         heads, depth = layers[0].mha1.num_heads, layers[0].mha1.depth
         dtype = self.compute.decoder.embedding.embeddings.dtype
-        # Position first: a step writes one position of each row (a scatter) and reads the positions up to
-        # the longest row's (a gather along the first axis), so no step reads or copies a whole cache. (Once
-        # a variable has been scattered into, TensorFlow copies all of it on each plain read.)
-        shape = (max_tokens, slots, heads, depth)
+        # A step writes one position of each row (a scatter) and reads the positions up to the longest
+        # row's (a gather), so no step reads or copies a whole cache: once a variable has been scattered
+        # into, TensorFlow copies all of it on each plain read.
+        shape = (slots, heads, max_tokens, depth)
 
         def zeros():
             return tf.Variable(tf.zeros(shape, dtype), trainable=False)
 
-        # per layer: (self k, self v, encoder k, encoder v), each (max_tokens, slots, heads, depth)
+        # per layer: (self k, self v, encoder k, encoder v), each (slots, heads, max_tokens, depth)
         self.state = tuple((zeros(), zeros(), zeros(), zeros()) for _ in layers)
         self.padding = tf.Variable(tf.ones((slots, max_tokens)), trainable=False)  # 1.0 = masked
         ids, rows = tf.TensorSpec((None, None), tf.int64), tf.TensorSpec((None,), tf.int32)
         self.admit = tf.function(self._admit, input_signature=[ids, rows, rows], autograph=AUTOGRAPH)
-        self.step = tf.function(
-            self._step,
+        # the steps decode the slots up to the last in use: rows join in the lowest free slots
+        vector, scalar = tf.TensorSpec((None,), tf.int32), tf.TensorSpec((), tf.int32)
+        self.steps = tf.function(
+            self._steps,
             input_signature=[
-                tf.TensorSpec((slots,), tf.int64),
-                tf.TensorSpec((slots,), tf.int32),
+                tf.TensorSpec((None,), tf.int64),
+                vector,
+                vector,
+                tf.TensorSpec((None,), tf.int64),
                 tf.TensorSpec((None, None), model.final_layer.dtype),
                 tf.TensorSpec((None,), model.final_layer.dtype),
                 tf.TensorSpec((slots, None), tf.bool),
-                tf.TensorSpec((), tf.int32),
-                tf.TensorSpec((), tf.int32),
+                scalar,
+                scalar,
+                scalar,
             ],
             autograph=AUTOGRAPH,
         )
@@ -101,58 +114,103 @@ class SlotDecoder:
         sentence's encoder keys/values and padding mask into its slot of ``rows`` ``(n,)``.
 
         Returns:
-            the output layer cut to the ids ``vocab`` ``(m,)`` for :meth:`step`
+            the output layer cut to the ids ``vocab`` ``(m,)`` for ``steps``
             (:func:`~transformer_tf.model.shortlist_output`: ``(d_model, m)`` and ``(m,)``).
         """
         mask = create_padding_mask(inp)  # (n, 1, 1, inp_len)
         enc_output, _ = self.compute.encoder(inp, training=False, mask=mask)
         width = tf.shape(inp)[1]
-        cells = tf.stack(tf.meshgrid(tf.range(width), rows, indexing="ij"), axis=-1)  # (inp_len, n, 2)
+        cells = self._cells(rows, tf.tile(tf.range(width)[tf.newaxis], [tf.shape(rows)[0], 1]))
         for layer, (_, _, enc_k, enc_v) in zip(self.compute.decoder.dec_layers, self.state):
             k, v = layer.mha2.split_kv(enc_output, enc_output)  # (n, heads, inp_len, depth)
-            enc_k.scatter_nd_update(cells, tf.transpose(k, [2, 0, 1, 3]))  # positions past inp_len: masked
-            enc_v.scatter_nd_update(cells, tf.transpose(v, [2, 0, 1, 3]))
+            enc_k.scatter_nd_update(cells, k)  # the positions past inp_len keep what they held: masked
+            enc_v.scatter_nd_update(cells, v)
         padded = tf.pad(mask[:, 0, 0], [[0, 0], [0, self.max_tokens - width]], constant_values=1.0)
         self.padding.scatter_nd_update(rows[:, tf.newaxis], padded)
         return shortlist_output(self.model.final_layer, vocab)
 
+    def _cells(self, slots, positions):
+        """``(n, heads, p, 3)`` indices into a ``(slots, heads, max_tokens, depth)`` cache: for each of the
+        ``slots`` ``(n,)``, every head, and the row's ``positions`` ``(n, p)``."""
+        heads = self.state[0][0].shape[1]
+        n, p = tf.shape(positions)[0], tf.shape(positions)[1]
+        axes = (
+            tf.broadcast_to(slots[:, tf.newaxis, tf.newaxis], (n, heads, p)),
+            tf.broadcast_to(tf.range(heads)[tf.newaxis, :, tf.newaxis], (n, heads, p)),
+            tf.broadcast_to(positions[:, tf.newaxis, :], (n, heads, p)),
+        )
+        return tf.stack(axes, axis=-1)
+
     def _step(self, token, t, kernel, bias, allowed, target_length, source_length):
-        """One greedy step of every slot.
+        """One greedy step of the first ``rows`` slots (those up to the last one in use).
 
         Args:
-            token: ``(slots,)`` int64, each row's latest token (START at its position 0).
-            t: ``(slots,)`` int32, each row's position.
+            token: ``(rows,)`` int64, each row's latest token (START at its position 0).
+            t: ``(rows,)`` int32, each row's position.
             kernel, bias: ``(d_model, n)`` and ``(n,)``, the output layer cut to ``n`` ids
                 (:func:`~transformer_tf.model.shortlist_output`).
-            allowed: ``(slots, n)``, the ids each row may produce.
+            allowed: ``(slots, n)``, the ids each slot's row may produce.
             target_length, source_length: scalars, at least ``max(t) + 1`` and the longest source of
                 the live rows: the attention reads no cache position beyond them.
 
         Returns:
-            ``(slots,)`` int64: the column of ``kernel`` each row picks (any where it allows none).
+            ``(rows,)`` int64: the column of ``kernel`` each row picks (any where it allows none).
         """
         decoder = self.compute.decoder
-        x = decoder.embedding(token[:, tf.newaxis])  # (slots, 1, d_model)
+        rows = tf.shape(token)[0]
+        x = decoder.embedding(token[:, tf.newaxis])  # (rows, 1, d_model)
         x *= tf.math.sqrt(tf.cast(decoder.d_model, x.dtype))  # as Decoder.embed, at each row's own position
         x += tf.cast(tf.gather(decoder.pos_encoding[0], t), x.dtype)[:, tf.newaxis]
-        cell = tf.stack([t, tf.range(self.slots)], axis=1)  # (slots, 2): each row's position, its slot
+        slots = tf.range(rows)
+        cell = self._cells(slots, t[:, tf.newaxis])[:, :, 0]  # (rows, heads, 3): each row's position t
+        targets = self._cells(slots, tf.tile(tf.range(target_length)[tf.newaxis], [rows, 1]))
+        sources = self._cells(slots, tf.tile(tf.range(source_length)[tf.newaxis], [rows, 1]))
 
-        def read(var, length):  # (length, slots, heads, depth) → (slots, heads, length, depth)
-            return tf.transpose(var.sparse_read(tf.range(length)), [1, 2, 0, 3])
-
-        future = tf.cast(tf.range(target_length)[tf.newaxis] > t[:, tf.newaxis], tf.float32)  # (slots, target_length)
-        future = future[:, tf.newaxis, tf.newaxis]  # (slots, 1, 1, target_length), 1.0 = not written yet
-        padding = self.padding[:, tf.newaxis, tf.newaxis, :source_length]  # (slots, 1, 1, source_length)
+        future = tf.cast(tf.range(target_length)[tf.newaxis] > t[:, tf.newaxis], tf.float32)  # (rows, target_length)
+        future = future[:, tf.newaxis, tf.newaxis]  # (rows, 1, 1, target_length), 1.0 = not written yet
+        padding = self.padding[:rows, tf.newaxis, tf.newaxis, :source_length]  # (rows, 1, 1, source_length)
         for layer, (self_k, self_v, enc_k, enc_v) in zip(decoder.dec_layers, self.state):
             k_t, v_t = layer.mha1.split_kv(x, x)  # (slots, heads, 1, depth)
             self_k.scatter_nd_update(cell, k_t[:, :, 0])
             self_v.scatter_nd_update(cell, v_t[:, :, 0])
-            attn1, _ = layer.mha1.attend(x, read(self_k, target_length), read(self_v, target_length), future)
+            attn1, _ = layer.mha1.attend(x, tf.gather_nd(self_k, targets), tf.gather_nd(self_v, targets), future)
             out1 = layer.layernorm1(attn1 + x)
-            attn2, _ = layer.mha2.attend(out1, read(enc_k, source_length), read(enc_v, source_length), padding)
+            attn2, _ = layer.mha2.attend(out1, tf.gather_nd(enc_k, sources), tf.gather_nd(enc_v, sources), padding)
             x = layer._feed_forward(layer.layernorm2(attn2 + out1))
         logits = tf.matmul(tf.cast(x[:, 0], kernel.dtype), kernel) + bias  # as model.output_logits
-        return tf.argmax(tf.where(allowed, tf.cast(logits, tf.float32), -np.inf), axis=-1)
+        return tf.argmax(tf.where(allowed[:rows], tf.cast(logits, tf.float32), -np.inf), axis=-1)
+
+    def _steps(self, token, t, limit, vocab, kernel, bias, allowed, source_length, most, finish_at):
+        """Up to ``most`` greedy steps of the first ``rows`` slots, in one call (a ``tf.while_loop``),
+        ending after the step at which ``finish_at`` more rows have ended: each call from Python costs
+        about a step's time again (the call, its ops' hand-overs), so a few steps a call cost less than one.
+
+        Args:
+            token, t: ``(rows,)`` each row's latest token and position (as :meth:`_step`).
+            limit: ``(rows,)`` the most tokens each row generates (0: a free slot).
+            vocab: ``(n,)`` the ids of ``kernel``'s columns (``allowed``: as :meth:`_step`'s).
+            source_length: the longest source of the rows.
+
+        Returns:
+            ``(steps, rows)`` int64 ids generated; a row's ids after its END or its limit mean nothing.
+        """
+        ended = t >= limit
+        at_start = tf.reduce_sum(tf.cast(ended, tf.int32))
+
+        def step(i, token, t, ended, out):
+            best = tf.gather(vocab, self._step(token, t, kernel, bias, allowed, tf.reduce_max(t) + 1, source_length))
+            out = out.write(i, best)
+            now_ended = ended | (best == END_ID) | (t + 1 >= limit)
+            # a row that has ended stays where it is (its position is rewritten, never read again)
+            return i + 1, tf.where(ended, token, best), tf.where(now_ended, t, t + 1), now_ended, out
+
+        def going(i, token, t, ended, out):
+            left = tf.reduce_sum(tf.cast(ended, tf.int32)) - at_start < finish_at
+            return (i < most) & left & ~tf.reduce_all(ended)
+
+        out = tf.TensorArray(tf.int64, size=0, dynamic_size=True)
+        *_, out = tf.while_loop(going, step, (tf.constant(0), token, t, ended, out))
+        return out.stack()
 
 
 @dataclasses.dataclass
@@ -182,6 +240,8 @@ class ContinuousDecoder:
         slots, bfloat16: as :class:`SlotDecoder`'s.
         join_at: waiting sentences that join at once (default: an eighth of the slots).
         max_wait_steps: steps between two admissions at most (while sentences wait and slots are free).
+        steps_per_call: steps one call of the compiled decoder runs at most; it returns once
+            ``min(join_at, rows // 4)`` rows (at least one) have ended, and the ended rows are answered.
         **shared: ``compute=``, the bfloat16 copy of ``model`` shared with other decoders (:class:`SlotDecoder`).
 
     Counters (the server's health route): ``steps``, ``row_steps`` (rows decoded, summed over
@@ -191,11 +251,20 @@ class ContinuousDecoder:
     """
 
     def __init__(
-        self, model, max_tokens, shortlist=None, slots=SLOTS, bfloat16=None, join_at=None, max_wait_steps=2, **shared
+        self,
+        model,
+        max_tokens,
+        shortlist=None,
+        slots=SLOTS,
+        bfloat16=None,
+        join_at=None,
+        max_wait_steps=2,
+        steps_per_call=STEPS_PER_CALL,
+        **shared,
     ):
         self.slots, self.max_tokens, self.shortlist = slots, max_tokens, shortlist
         self.join_at = max(1, slots // 8) if join_at is None else join_at
-        self.max_wait_steps = max_wait_steps
+        self.max_wait_steps, self.steps_per_call = max_wait_steps, steps_per_call
         self.decoder = SlotDecoder(model, max_tokens, slots, bfloat16, **shared)
         vocab_size = model.hparams["target_vocab_size"]
         self._whole = np.setdiff1d(np.arange(vocab_size), [PAD_ID, UNK_ID, START_ID]).astype(np.int32)
@@ -297,7 +366,8 @@ class ContinuousDecoder:
         live = [r for r, row in enumerate(self._rows) if row is not None]
         union = np.flatnonzero(self._allowed[live].any(axis=0)).astype(np.int32)  # the live rows' shortlists
         kernel, bias = self.decoder.admit(inp, np.array([slot for slot, _, _ in new], np.int32), union)
-        self._output = (union, kernel, bias, tf.constant(self._allowed[:, union]))  # a free slot's row: ignored
+        allowed = tf.constant(self._allowed[:, union])  # a free slot's row: ignored
+        self._output = (tf.constant(union, tf.int64), kernel, bias, allowed)
 
     def _fail_rows(self, err):
         for slot, row in enumerate(self._rows):
@@ -306,26 +376,38 @@ class ContinuousDecoder:
                 row.future.set_exception(err)
 
     def _step(self):
-        """One token for every row; the rows that end leave, answered."""
+        """A few tokens for every row (:meth:`SlotDecoder._steps`); the rows that end leave, answered."""
         union, kernel, bias, allowed = self._output
-        token = [START_ID if row is None or not row.out else row.out[-1] for row in self._rows]
-        t = [0 if row is None else len(row.out) for row in self._rows]
-        source = max(len(row.ids) for row in self._rows if row is not None)
-        picked = self.decoder.step(
-            np.array(token, np.int64), np.array(t, np.int32), kernel, bias, allowed, max(t) + 1, source
-        ).numpy()
-        live = 0
-        for slot, row in enumerate(self._rows):
-            if row is None:
-                continue
-            live += 1
-            row.out.append(int(union[picked[slot]]))
-            if row.out[-1] == END_ID or len(row.out) >= row.length:
-                self._rows[slot] = None
-                row.future.set_result(row.out)
-        self.steps += 1
-        self.row_steps += live
-        self.step_sizes[live] += 1
+        rows = self._rows[: 1 + max(slot for slot, row in enumerate(self._rows) if row is not None)]
+        token = [START_ID if row is None or not row.out else row.out[-1] for row in rows]
+        t = [0 if row is None else len(row.out) for row in rows]
+        limit = [0 if row is None else row.length for row in rows]
+        live = sum(row is not None for row in rows)
+        ids = self.decoder.steps(
+            np.array(token, np.int64),
+            np.array(t, np.int32),
+            np.array(limit, np.int32),
+            union,
+            kernel,
+            bias,
+            allowed,
+            max(len(row.ids) for row in rows if row is not None),
+            self.steps_per_call,
+            min(self.join_at, max(1, live // 4)),
+        ).numpy()  # (steps, rows)
+        for step in ids:
+            live = 0
+            for slot, row in enumerate(rows):
+                if row is None or row.future.done():
+                    continue
+                live += 1
+                row.out.append(int(step[slot]))
+                if row.out[-1] == END_ID or len(row.out) >= row.length:
+                    self._rows[slot] = None
+                    row.future.set_result(row.out)
+            self.steps += 1
+            self.row_steps += live
+            self.step_sizes[live] += 1
 
 
 class ContinuousTranslator(SentenceTranslator):

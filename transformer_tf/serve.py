@@ -14,9 +14,11 @@ One process restores each model folder once and answers:
 ==========================  ======================================================================
 
 FastAPI on uvicorn: the ASGI pair most Python model servers use, with request validation,
-OpenAPI and graceful shutdown built in. The model's work runs on one worker thread, never on
+OpenAPI and graceful shutdown built in. The model's work runs on worker threads, never on
 the event loop; translation requests that arrive together share one decode batch
-(:class:`~transformer_tf.batching.DynamicBatcher`). Every bad request gets a 4xx JSON answer
+(:class:`~transformer_tf.batching.DynamicBatcher`), or, with ``--batching continuous``, a
+Transformer's greedy requests join a running decode loop between its steps
+(:mod:`transformer_tf.continuous_decode`). Every bad request gets a 4xx JSON answer
 ``{"error": message}`` (plus ``"limit"`` naming the limit it broke), never a traceback.
 """
 
@@ -47,10 +49,12 @@ INTRA_OP_THREADS = 1
 #: about as much for 16 rows as for 32), and on the shared 2-core machine one thread served
 #: 148–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
 DECODE_THREADS = 1
-#: How a Transformer's greedy requests are decoded (``serve --batching``): ``"continuous"``, rows that
-#: join and leave a running decode loop between steps (:mod:`transformer_tf.continuous_decode`), or
-#: ``"fixed"``, batches gathered by :class:`~transformer_tf.batching.DynamicBatcher`.
-BATCHING = "continuous"
+#: How a Transformer's greedy requests are decoded (``serve --batching``): ``"fixed"``, batches gathered
+#: by :class:`~transformer_tf.batching.DynamicBatcher`, or ``"continuous"``, rows that join and leave a
+#: running decode loop between steps (:mod:`transformer_tf.continuous_decode`). Fixed: with 32 clients
+#: it served 164 requests/s against the loop's 137, at half the CPU a request (3.4 against 6.8 ms;
+#: the loop's p99 was lower, 423 against 635 ms); docs/benchmarks.md, "transformer-tf serve under load".
+BATCHING = "fixed"
 #: Threads that prepare requests for the decode loops and wait for their rows (most requests in flight).
 WAITING_THREADS = 256
 
