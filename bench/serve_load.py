@@ -3,8 +3,13 @@ requests back to back for a fixed time, against the real server on 127.0.0.1; co
 with the batch throughput of ``translate --file`` on the same sentences, in the same run.
 
     python bench/serve_load.py [--clients 1 8 32] [--seconds 20] [--sentences 512]
-                               [--decode-threads 1] [--intra-op-threads 1] [--file-intra-op-threads 0]
+                               [--batching continuous fixed] [--decode-threads 1 2] [--slots 64]
+                               [--intra-op-threads 1] [--file-intra-op-threads 0]
                                [--screenshot notebooks/figures/serve_page.png]
+
+Several ``--batching`` or ``--decode-threads`` values: one server after the other for each
+combination, all against the same ``translate --file`` timings of this run (side by side).
+With ``--batching continuous`` a row's "batches" are the decode loop's steps (their rows).
 
 The clients are coroutines on one thread of this process, each on its own kept-alive
 connection (plain HTTP/1.1 over asyncio streams), so the load takes little of the server's CPU.
@@ -49,7 +54,8 @@ import unicodedata
 from pathlib import Path
 
 import cli_common
-from transformer_tf.serve import DECODE_THREADS, INTRA_OP_THREADS
+from transformer_tf.config import DECODE_SLOTS
+from transformer_tf.serve import BATCHING, DECODE_THREADS, INTRA_OP_THREADS
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
@@ -144,6 +150,10 @@ def load(address, sentences, clients, seconds, expected, server_pid):
     latencies = sorted(latency for latency, _, translation in results if translation is not None)
     answered = len(latencies)
     batches = after["batches"] - before["batches"]
+    if "decode_loops" in after and after["decode_loops"]["steps"] > before["decode_loops"]["steps"]:
+        before, after = loop_as_batches(before), loop_as_batches(after)  # a step of the decode loop: a batch
+        batches = after["batches"] - before["batches"]
+        batch_cpu = after["batch_cpu_seconds"] - before["batch_cpu_seconds"]
     return {
         "clients": clients,
         "requests": len(results),
@@ -172,6 +182,20 @@ def load(address, sentences, clients, seconds, expected, server_pid):
                 "queued": queued,
             }.items()
         },
+    }
+
+
+def loop_as_batches(health):
+    """The continuous decode loops' counters of an ``/api/health`` answer under the fixed batcher's names:
+    a decode step is a batch of the rows it decoded (no wait: rows join between steps)."""
+    loops = health["decode_loops"]
+    return {
+        "batches": loops["steps"],
+        "batched_texts": loops["rows"],
+        "batch_seconds": loops["seconds"],
+        "batch_cpu_seconds": loops["cpu_seconds"],
+        "gather_seconds": 0,
+        "batch_sizes": loops["step_sizes"],
     }
 
 
@@ -236,17 +260,17 @@ def print_table(rows, baselines, cpu_baselines):
     and after the rows (each row's ratio is against the mean of the two around it), and
     ``cpu_baselines`` its sentences per CPU-second at the same times."""
     print(
-        "| clients | requests/s | p50 ms | p99 ms | errors | mean batch | batch sizes p10/p50/p90 "
-        "| wait per batch ms | decoding (threads summed) | same as batch "
+        "| server | clients | requests/s | p50 ms | p99 ms | errors | mean batch (rows a step) | batch sizes "
+        "p10/p50/p90 | wait per batch ms | decoding (threads summed) | same as batch "
         "| translate --file around the row | ratio | per CPU-second: server / translate --file "
         "| in-process groups of the mean batch, ratio |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, row in enumerate(rows):
         batch = (baselines[i] + baselines[i + 1]) / 2
         cpu_batch = (cpu_baselines[i] + cpu_baselines[i + 1]) / 2
         print(
-            f"| {row['clients']} | {row['per_second']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
+            f"| {row['server']} | {row['clients']} | {row['per_second']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
             f"{row['errors']} | {row['mean_batch']:.1f} | {row['sizes']} | {row['wait_ms']:.0f} | "
             f"{100 * row['decoding']:.0f}% | {100 * row['same']:.1f}% | {batch:.1f} | "
             f"{100 * row['per_second'] / batch:.0f}% | "
@@ -269,14 +293,15 @@ def print_breakdown(rows, cpu_baselines, preparation):
         "last, the time the server's threads waited, runnable, for a core (taken by other work; not CPU).\n"
     )
     print(
-        "| clients | clients' CPU | server: event loop | server: decode threads | server: other "
+        "| server | clients | clients' CPU | server: event loop | server: decode threads | server: other "
         "| server: all | translate --file | groups of the mean batch, in-process | server: waiting for a core |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         ms = row["cpu_ms"]
         print(
-            f"| {row['clients']} | {ms['clients']:.2f} | {ms['loop']:.2f} | {ms['decode']:.2f} | {ms['other']:.2f} "
+            f"| {row['server']} | {row['clients']} | {ms['clients']:.2f} | {ms['loop']:.2f} | {ms['decode']:.2f} "
+            f"| {ms['other']:.2f} "
             f"| {ms['server']:.2f} | {file_ms:.2f} | {row['ceiling'][1]:.2f} | {ms['queued']:.2f} |"
         )
 
@@ -322,7 +347,22 @@ def build_parser():
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count (default %(default)s)")
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
     parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="the server's flag (default %(default)s)")
-    for flag, default in (("--decode-threads", DECODE_THREADS), ("--intra-op-threads", INTRA_OP_THREADS)):
+    parser.add_argument(
+        "--batching",
+        nargs="+",
+        choices=("continuous", "fixed"),
+        default=[BATCHING],
+        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
+    )
+    parser.add_argument(
+        "--decode-threads",
+        type=int,
+        nargs="+",
+        default=[DECODE_THREADS],
+        help="the server's flag (decode loops per model when continuous); several: one server each "
+        "(default %(default)s)",
+    )
+    for flag, default in (("--slots", DECODE_SLOTS), ("--intra-op-threads", INTRA_OP_THREADS)):
         parser.add_argument(flag, type=int, default=default, help="the server's flag (default %(default)s)")
     parser.add_argument(
         "--file-intra-op-threads",
@@ -351,41 +391,52 @@ def main():
 
     set_op_threads(args.file_intra_op_threads)  # before this process's first TensorFlow op
     sentences = corpus_sentences(args.data, args.sentences)
-    server_flags = {
-        "batch-wait-ms": args.batch_wait_ms,
-        "decode-threads": args.decode_threads,
-        "intra-op-threads": args.intra_op_threads,
-    }
-    process, address = start_server([arg for flag, value in server_flags.items() for arg in (f"--{flag}", str(value))])
-    try:
-        translator = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es")
-        translator.translate(sentences[:64])  # trace the decoder before timing
-        baselines, cpu_baselines, expected = zip(*[batch_throughput(translator, sentences)])
-        rows = []
-        for clients in args.clients:  # translate --file timed before and after each row: the machine is shared
-            rows.append(load(address, sentences, clients, args.seconds, expected[0], process.pid))
-            size = max(1, round(rows[-1]["mean_batch"]))
-            rows[-1]["ceiling"] = group_throughput(translator, sentences, size, min(args.decode_threads, clients))
-            rate, cpu_rate, _ = batch_throughput(translator, sentences)
-            baselines, cpu_baselines = baselines + (rate,), cpu_baselines + (cpu_rate,)
-        print(
-            f"translate --file (batch 64, {len(sentences)} sentences), sentences/s before, between and after "
-            f"the rows: {', '.join(f'{b:.1f}' for b in baselines)}"
+    translator = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es")
+    translator.translate(sentences[:64])  # trace the decoder before timing
+    baselines, cpu_baselines, expected = zip(*[batch_throughput(translator, sentences)])
+    rows = []
+    for batching, threads in itertools.product(args.batching, args.decode_threads):
+        server_flags = {
+            "batching": batching,
+            "slots": args.slots,
+            "batch-wait-ms": args.batch_wait_ms,
+            "decode-threads": threads,
+            "intra-op-threads": args.intra_op_threads,
+        }
+        label = f"{batching}, {threads} thread{'s' * (threads > 1)}" + (
+            f", {args.slots} slots" * (batching == "continuous")
         )
-        print(
-            f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy, "
-            f"serve {' '.join(f'--{flag} {value:g}' for flag, value in server_flags.items())}; "
-            f"this process (translate --file, groups): intra-op threads {args.file_intra_op_threads or 'default'}\n"
+        process, address = start_server(
+            [arg for flag, value in server_flags.items() for arg in (f"--{flag}", str(value))]
         )
-        print_table(rows, baselines, cpu_baselines)
-        print_breakdown(rows, cpu_baselines, preparation_ms(translator, sentences, 16))
-        if args.screenshot:
-            screenshot(f"http://{address}/", args.screenshot)
-        return 1 if any(row["errors"] for row in rows) else 0
-    finally:
-        process.terminate()  # SIGTERM: the server finishes what is in flight and exits 0
-        if process.wait(timeout=60) != 0:
-            print(f"the server exited {process.returncode}", file=sys.stderr)
+        try:
+            for clients in args.clients:  # translate --file timed before and after each row: the machine is shared
+                rows.append(
+                    {"server": label, **load(address, sentences, clients, args.seconds, expected[0], process.pid)}
+                )
+                size = max(1, round(rows[-1]["mean_batch"]))
+                rows[-1]["ceiling"] = group_throughput(translator, sentences, size, min(threads, clients))
+                rate, cpu_rate, _ = batch_throughput(translator, sentences)
+                baselines, cpu_baselines = baselines + (rate,), cpu_baselines + (cpu_rate,)
+            if args.screenshot:
+                screenshot(f"http://{address}/", args.screenshot)
+        finally:
+            process.terminate()  # SIGTERM: the server finishes what is in flight and exits 0
+            if process.wait(timeout=60) != 0:
+                print(f"the server exited {process.returncode}", file=sys.stderr)
+    print(
+        f"translate --file (batch 64, {len(sentences)} sentences), sentences/s before, between and after "
+        f"the rows: {', '.join(f'{b:.1f}' for b in baselines)}"
+    )
+    print(
+        f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy, "
+        f"serve --slots {args.slots} --batch-wait-ms {args.batch_wait_ms:g} "
+        f"--intra-op-threads {args.intra_op_threads}; "
+        f"this process (translate --file, groups): intra-op threads {args.file_intra_op_threads or 'default'}\n"
+    )
+    print_table(rows, baselines, cpu_baselines)
+    print_breakdown(rows, cpu_baselines, preparation_ms(translator, sentences, 16))
+    return 1 if any(row["errors"] for row in rows) else 0
 
 
 if __name__ == "__main__":

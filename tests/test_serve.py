@@ -77,11 +77,20 @@ class Server:
 
 @pytest.fixture(scope="module")
 def tiny_server(trained_dir):
-    server = Server("--checkpoint-dir", trained_dir, *TINY_LIMITS)
+    """The tiny model served with the continuous decode loop (``--batching continuous``) and tiny limits."""
+    server = Server("--checkpoint-dir", trained_dir, "--batching", "continuous", *TINY_LIMITS)
     yield server
     status, _ = server.stop()
     assert status == 0
     assert "Traceback" not in "".join(server.stderr)  # no bad request below ever reached a traceback
+
+
+@pytest.fixture(scope="module")
+def fixed_server(trained_dir):
+    """The tiny model served with the fixed batcher (``--batching fixed``) instead of the decode loop."""
+    server = Server("--checkpoint-dir", trained_dir, "--batching", "fixed")
+    yield server
+    assert server.stop()[0] == 0
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +109,26 @@ def test_translations_equal_translator_translate(tiny_server, tiny, beam):
         assert " ".join(s["translation"] for s in group) == text
 
 
-def test_concurrent_requests_share_decode_batches_and_get_their_own_answers(tiny_server, tiny):
+@pytest.mark.parametrize("batching", ["continuous", "fixed"])
+def test_concurrent_requests_share_decoding_and_get_their_own_answers(request, tiny, batching):
+    server = request.getfixturevalue("tiny_server" if batching == "continuous" else "fixed_server")
     sentences = [f"Tom has {n} red apples." for n in range(2, 18)]
-    _, before = tiny_server.request("GET", "/api/health")
+    _, before = server.request("GET", "/api/health")
     with concurrent.futures.ThreadPoolExecutor(len(sentences)) as pool:
-        answers = list(pool.map(lambda s: tiny_server.request("POST", "/api/translate", {"sentences": [s]}), sentences))
-    _, after = tiny_server.request("GET", "/api/health")
+        answers = list(pool.map(lambda s: server.request("POST", "/api/translate", {"sentences": [s]}), sentences))
+    _, after = server.request("GET", "/api/health")
     assert [status for status, _ in answers] == [200] * len(sentences)
     assert [answer["translations"][0] for _, answer in answers] == tiny.translate(sentences)
-    assert after["batched_texts"] - before["batched_texts"] == len(sentences)
-    assert after["batches"] - before["batches"] < len(sentences)  # some requests shared a batch
-    assert after["largest_batch"] > 1
+    if batching == "fixed":
+        assert after["batched_texts"] - before["batched_texts"] == len(sentences)
+        assert after["batches"] - before["batches"] < len(sentences)  # some requests shared a batch
+        assert after["largest_batch"] > 1
+        return
+    loops, started = after["decode_loops"], before["decode_loops"]
+    assert loops["sentences"] - started["sentences"] == len(sentences)
+    assert after["batches"] == before["batches"]  # none went to the fixed batcher
+    assert loops["admissions"] - started["admissions"] < len(sentences)  # some joined the loop together
+    assert loops["rows"] - started["rows"] > loops["steps"] - started["steps"]  # some steps decoded several rows
 
 
 def test_attention_weights_equal_the_models_arrays(tiny_server, tiny):
@@ -229,22 +247,28 @@ def test_every_bad_request_gets_its_4xx_json_naming_the_problem(tiny_server, nam
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_finishes_the_requests_in_flight_then_exits_0(trained_dir, tiny, sig):
-    # a batch waits a second for company: the requests are surely in flight when the signal comes
-    server = Server("--checkpoint-dir", trained_dir, "--batch-wait-ms", "1000")
-    sentences = [f"Tom has {n} red apples." for n in range(2, 6)]
-    with concurrent.futures.ThreadPoolExecutor(len(sentences)) as pool:
-        answers = [pool.submit(server.request, "POST", "/api/translate", {"sentences": [s]}) for s in sentences]
+@pytest.mark.parametrize(
+    "sig, batching",
+    [(signal.SIGTERM, "continuous"), (signal.SIGINT, "continuous"), (signal.SIGTERM, "fixed")],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-fixed"],
+)
+def test_a_signal_finishes_the_requests_in_flight_then_exits_0(trained_dir, tiny, sig, batching):
+    # the requests are surely in flight when the signal comes: a fixed batch waits a second for
+    # company; the decode loop has one slot for the 4 × 16 sentences, decoded one after the other
+    flags = ["--batch-wait-ms", "1000"] if batching == "fixed" else ["--slots", "1"]
+    server = Server("--checkpoint-dir", trained_dir, "--batching", batching, *flags)
+    requests = [[f"Tom has {n} red apples." for n in range(k, k + 16)] for k in (2, 20, 40, 60)]
+    with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
+        answers = [pool.submit(server.request, "POST", "/api/translate", {"sentences": texts}) for texts in requests]
         deadline = time.monotonic() + 30
-        while server.request("GET", "/api/health")[1]["in_flight"] < len(sentences):
+        while server.request("GET", "/api/health")[1]["in_flight"] < len(requests):
             assert time.monotonic() < deadline, "the requests never arrived"
             time.sleep(0.01)
         status, output = server.stop(sig)
         answers = [answer.result() for answer in answers]
     assert status == 0
-    assert [code for code, _ in answers] == [200] * len(sentences)
-    assert [answer["translations"][0] for _, answer in answers] == tiny.translate(sentences)
+    assert [code for code, _ in answers] == [200] * len(requests)
+    assert [answer["translations"] for _, answer in answers] == [tiny.translate(texts) for texts in requests]
     assert f"stopped ({sig.name})" in output and "Traceback" not in "".join(server.stderr)
     with pytest.raises(ConnectionRefusedError):
         server.request("GET", "/api/health")
@@ -256,13 +280,14 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--max-chars", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", "70000"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--decode-threads", "0"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--slots", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--intra-op-threads", "-1"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
     assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
-    assert "--decode-threads 0: give a whole number ≥ 1" in err
+    assert "--decode-threads 0: give a whole number ≥ 1" in err and "--slots 0: give a whole number ≥ 1" in err
     assert "--intra-op-threads -1: give 0 (every core) or more" in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
 

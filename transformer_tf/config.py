@@ -48,6 +48,8 @@ PLACES = True
 # Transformer, TensorFlow otherwise (docs/benchmarks.md, "Translation speed").
 ENGINES = ("auto", "ctranslate2", "tensorflow")
 DEFAULT_ENGINE = "auto"
+#: Sentences a continuous decode loop decodes at once (:mod:`transformer_tf.continuous_decode`, ``serve --slots``).
+DECODE_SLOTS = 64
 WORKER_TIMEOUT = 300  # default seconds a multi-worker run waits for every worker to come up
 DEFAULT_LOG_DIR = "runs/en_es"  # TensorBoard logs of a training run, relative to where it runs
 

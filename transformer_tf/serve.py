@@ -14,13 +14,16 @@ One process restores each model folder once and answers:
 ==========================  ======================================================================
 
 FastAPI on uvicorn: the ASGI pair most Python model servers use, with request validation,
-OpenAPI and graceful shutdown built in. The model's work runs on one worker thread, never on
+OpenAPI and graceful shutdown built in. The model's work runs on worker threads, never on
 the event loop; translation requests that arrive together share one decode batch
-(:class:`~transformer_tf.batching.DynamicBatcher`). Every bad request gets a 4xx JSON answer
+(:class:`~transformer_tf.batching.DynamicBatcher`), or, with ``--batching continuous``, a
+Transformer's greedy requests join a running decode loop between its steps
+(:mod:`transformer_tf.continuous_decode`). Every bad request gets a 4xx JSON answer
 ``{"error": message}`` (plus ``"limit"`` naming the limit it broke), never a traceback.
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -46,6 +49,14 @@ INTRA_OP_THREADS = 1
 #: about as much for 16 rows as for 32), and on the shared 2-core machine one thread served
 #: 148–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
 DECODE_THREADS = 1
+#: How a Transformer's greedy requests are decoded (``serve --batching``): ``"fixed"``, batches gathered
+#: by :class:`~transformer_tf.batching.DynamicBatcher`, or ``"continuous"``, rows that join and leave a
+#: running decode loop between steps (:mod:`transformer_tf.continuous_decode`). Fixed: with 32 clients
+#: it served 164 requests/s against the loop's 137, at half the CPU a request (3.4 against 6.8 ms;
+#: the loop's p99 was lower, 423 against 635 ms); docs/benchmarks.md, "transformer-tf serve under load".
+BATCHING = "fixed"
+#: Threads that prepare requests for the decode loops and wait for their rows (most requests in flight).
+WAITING_THREADS = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,10 +189,14 @@ def _beam(beam, limits):
     return beam
 
 
-def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005, threads=DECODE_THREADS):
-    """The ASGI app (FastAPI) serving ``models`` (:func:`load_models`); its batcher starts
-    and stops with the app's lifespan. ``max_batch``/``max_wait``/``threads``: see
-    :class:`~transformer_tf.batching.DynamicBatcher`."""
+def create_app(
+    models, limits=ServeLimits(), max_batch=64, max_wait=0.005, threads=DECODE_THREADS, batching=BATCHING, slots=None
+):
+    """The ASGI app (FastAPI) serving ``models`` (:func:`load_models`); its batcher and decode loops
+    start and stop with the app's lifespan. ``max_batch``/``max_wait``/``threads``: see
+    :class:`~transformer_tf.batching.DynamicBatcher`. ``batching="continuous"``: a Transformer's
+    greedy requests go to :func:`start_loops`' loops instead (``threads`` loops of ``slots`` rows
+    each); beam search, the RNN and the attention requests still go to the batcher."""
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
@@ -204,7 +219,12 @@ def create_app(models, limits=ServeLimits(), max_batch=64, max_wait=0.005, threa
     async def lifespan(app):
         app.state.in_flight = 0  # model requests received and not yet answered
         app.state.batcher = DynamicBatcher(run_batch, max_batch, max_wait, threads=threads)
+        app.state.loops = await asyncio.to_thread(start_loops, models, batching, slots, threads)
+        app.state.waiting = concurrent.futures.ThreadPoolExecutor(WAITING_THREADS, thread_name_prefix="request")
         yield
+        app.state.waiting.shutdown(wait=True)  # the requests still decoding are answered first
+        for loop in app.state.loops.values():
+            await asyncio.to_thread(loop.close)
         await asyncio.to_thread(app.state.batcher.close)  # what is queued finishes first
 
     # no /docs or /redoc: their pages load scripts from a CDN; /openapi.json describes the API
@@ -260,7 +280,15 @@ def _add_model_routes(app, models, limits, attention):
         """Translate each text (one or more sentences) with one model; greedy (beam 1) or beam search."""
         model, beam = _model(models, body.model), _beam(body.beam, limits)
         check_texts(body.sentences, limits)
-        groups = await _on_worker(request.app, lambda batcher: batcher.submit((model.name, beam), body.sentences))
+        loop = request.app.state.loops.get(model.name) if beam == 1 else None
+        if loop is None:
+            key = (model.name, beam)
+            groups = await _on_worker(request.app, lambda app: app.state.batcher.submit(key, body.sentences))
+        else:  # a request thread prepares the texts and waits for their rows of the decode loop
+            groups = await _on_worker(
+                request.app,
+                lambda app: app.state.waiting.submit(loop.translate_by_sentence, body.sentences, 64, 1, False),
+            )
         return JSONResponse(
             {
                 "model": model.name,
@@ -275,7 +303,7 @@ def _add_model_routes(app, models, limits, attention):
         """The pieces and every attention weight (kind → layer → head → query → key) of one sentence, greedy."""
         model = _model(models, body.model)
         check_texts([body.sentence], limits, "sentence")
-        data = await _on_worker(request.app, lambda batcher: batcher.call(attention, model, body.sentence))
+        data = await _on_worker(request.app, lambda app: app.state.batcher.call(attention, model, body.sentence))
         return JSONResponse(data)
 
 
@@ -297,7 +325,10 @@ def _add_info_routes(app, models, limits):
     async def health(request: Request):
         """``ok``, the models, the requests in flight and the decode batches so far (their count, items,
         largest, seconds decoding and the decode threads' CPU-seconds there, seconds waiting for more
-        requests, and how many had each size)."""
+        requests, and how many had each size); ``decode_loops``: the continuous decode loops' counters
+        (:func:`~transformer_tf.continuous_decode.loop_counters`)."""
+        from transformer_tf.continuous_decode import loop_counters
+
         batcher = request.app.state.batcher
         return JSONResponse(
             {
@@ -311,15 +342,33 @@ def _add_info_routes(app, models, limits):
                 "batch_cpu_seconds": round(batcher.busy_cpu_seconds, 6),
                 "gather_seconds": round(batcher.gather_seconds, 6),
                 "batch_sizes": {str(size): n for size, n in sorted(batcher.batch_sizes.items())},
+                "decode_loops": loop_counters(request.app.state.loops.values()),
             }
         )
 
 
+def start_loops(models, batching, slots=None, loops=DECODE_THREADS):
+    """``{name: ContinuousTranslator}`` for each fast-path Transformer of ``models`` when ``batching`` is
+    ``"continuous"`` (``loops`` decode loops of ``slots`` rows each), traced here; else ``{}``."""
+    if batching != "continuous":
+        return {}
+    from transformer_tf.continuous_decode import SLOTS, ContinuousTranslator
+    from transformer_tf.model import Transformer
+
+    started = {}
+    for name, served in models.items():
+        translator = served.translator
+        if isinstance(translator.model, Transformer) and not translator.exact:
+            started[name] = ContinuousTranslator(translator, slots or SLOTS, loops)
+            started[name].translate(["Hello."], progress=False)  # traces its step now, not on a request
+    return started
+
+
 async def _on_worker(app, queue):
-    """Await the Future that ``queue(batcher)`` returns, counting the request as in flight."""
+    """Await the Future that ``queue(app)`` returns, counting the request as in flight."""
     app.state.in_flight += 1
     try:
-        return await asyncio.wrap_future(queue(app.state.batcher))
+        return await asyncio.wrap_future(queue(app))
     finally:
         app.state.in_flight -= 1
 

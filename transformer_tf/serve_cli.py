@@ -17,7 +17,8 @@ LIMIT_HELPS = {
 def add_serve_parser(sub, common):
     """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
     flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
-    from transformer_tf.serve import DECODE_THREADS, DEFAULT_FOLDERS, INTRA_OP_THREADS, ServeLimits
+    from transformer_tf.config import DECODE_SLOTS
+    from transformer_tf.serve import BATCHING, DECODE_THREADS, DEFAULT_FOLDERS, INTRA_OP_THREADS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
@@ -51,11 +52,27 @@ def add_serve_parser(sub, common):
         "in all at most 10 times this)",
     )
     serve.add_argument(
+        "--batching",
+        choices=("continuous", "fixed"),
+        default=BATCHING,
+        help="a Transformer's greedy requests: rows that join and leave a running decode loop between "
+        "steps (continuous), or batches gathered from the requests that arrive together (fixed); "
+        "default %(default)s",
+    )
+    serve.add_argument(
+        "--slots",
+        type=int,
+        default=DECODE_SLOTS,
+        metavar="N",
+        help="sentences a continuous decode loop decodes at once (default %(default)s)",
+    )
+    serve.add_argument(
         "--decode-threads",
         type=int,
         default=DECODE_THREADS,
         metavar="N",
-        help="batches decoded at once, each by its own thread (default %(default)s)",
+        help="batches decoded at once, each by its own thread; with --batching continuous, decode loops "
+        "per model (default %(default)s)",
     )
     serve.add_argument(
         "--intra-op-threads",
@@ -89,7 +106,8 @@ def run_serve(args):
     )
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
-    for name, value in [*vars(limits).items(), ("max_batch", args.max_batch), ("decode_threads", args.decode_threads)]:
+    counts = [("max_batch", args.max_batch), ("decode_threads", args.decode_threads), ("slots", args.slots)]
+    for name, value in [*vars(limits).items(), *counts]:
         if value < 1:
             raise TransformerTFError(f"--{name.replace('_', '-')} {value}: give a whole number ≥ 1.")
     if args.intra_op_threads < 0:
@@ -101,5 +119,7 @@ def run_serve(args):
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
     models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, places=args.places)
-    app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, args.decode_threads)
+    app = create_app(
+        models, limits, args.max_batch, args.batch_wait_ms / 1000, args.decode_threads, args.batching, args.slots
+    )
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
