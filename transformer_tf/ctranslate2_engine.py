@@ -24,7 +24,6 @@ caps it, padding/``<unk>``/START never emitted, beam search with the same GNMT l
 
 import hashlib
 import json
-import os
 import re
 import warnings
 from pathlib import Path
@@ -134,9 +133,8 @@ def stamp(checkpoint_dir):
 def cache_folders(checkpoint_dir):
     """Where a model folder's converted model may live: inside it, then in the user's cache."""
     folder = Path(checkpoint_dir).absolute()
-    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     key = hashlib.sha256(str(folder).encode()).hexdigest()[:16]
-    return [folder / CACHE_NAME, user_cache / "transformer_tf" / CACHE_NAME / key]
+    return [folder / CACHE_NAME, files.user_cache_dir("transformer_tf") / CACHE_NAME / key]
 
 
 def _read_stamp(folder):
@@ -259,6 +257,7 @@ class CTranslate2Translator(SentenceTranslator):
                 compute_type=self.compute_type,
                 inter_threads=self.streams,
                 intra_threads=1,
+                max_queued_batches=-1,  # a whole chunk of batches queued at once (_start_decode)
             )
         except (RuntimeError, ValueError, OSError) as err:
             raise TransformerTFError(
@@ -321,18 +320,29 @@ class CTranslate2Translator(SentenceTranslator):
         return [self._target_ids[token] for token in result.hypotheses[0]]
 
     def _decode_sentences(self, sentences, batch_size, beam, progress):
-        """:meth:`translate_sentences` of the sentences as given: length-sorted batches of
-        ``batch_size``, up to ``streams`` of them decoded at once by CTranslate2's threads."""
+        """:meth:`translate_sentences` of the sentences as given: :meth:`_start_decode`, then its result."""
+        return self._start_decode(sentences, batch_size, beam, progress)()
+
+    def _start_decode(self, sentences, batch_size, beam, progress):
+        """The sentences in length-sorted batches of ``batch_size`` handed to CTranslate2's threads
+        (``streams`` batches decoded at once), the longest batches first so that the last ones
+        to finish are short; returns the function that waits for them and detokenizes, one
+        Spanish string per sentence (``""`` for a blank one), in order. The queue takes every
+        batch at once (``max_queued_batches=-1``): this returns while they decode."""
         check_beam(beam)
         ids, batches = self.length_batches(sentences, batch_size)
         pending = [
             (chunk, self._submit([ids[i] for i in chunk], max(len(ids[i]) for i in chunk), beam, asynchronous=True))
-            for chunk in batches
+            for chunk in reversed(batches)
         ]
-        results = [""] * len(sentences)
-        with self.progress_bar(batches, progress) as bar:
-            for chunk, futures in pending:
-                for i, future in zip(chunk, futures):
-                    results[i] = self.target_tokenizer.decode(self._ids(future.result()))
-                bar.update(1)
-        return results
+
+        def detokenized():
+            results = [""] * len(sentences)
+            with self.progress_bar(batches, progress) as bar:
+                for chunk, futures in pending:
+                    for i, future in zip(chunk, futures):
+                        results[i] = self.target_tokenizer.decode(self._ids(future.result()))
+                    bar.update(1)
+            return results
+
+        return detokenized
