@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from transformer_tf.cli import main
-from transformer_tf.sentence_translator import SentenceTranslator
+from transformer_tf.sentence_translator import SentenceTranslator, progress_bar
 from transformer_tf.text import split_lines
 from transformer_tf.translate_cli import BATCHES_PER_CHUNK
 
@@ -108,3 +108,14 @@ def test_an_engine_decoding_in_the_background_gets_the_next_chunk_before_the_las
         ("finish", first_of_chunk[1]),
         ("finish", first_of_chunk[2]),
     ]
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_progress_bar_is_drawn_only_on_a_terminal_and_only_when_asked(terminal, monkeypatch):
+    for show in (True, False):
+        stderr = io.StringIO()
+        stderr.isatty = lambda: terminal
+        monkeypatch.setattr("sys.stderr", stderr)
+        with progress_bar(3, show, unit="line") as bar:
+            bar.update(3)
+        assert ("3/3" in stderr.getvalue()) == (terminal and show)

@@ -58,8 +58,8 @@ def vocabulary(tokenizer):
     Raises:
         TransformerTFError: two ids have the same piece (CTranslate2 maps tokens to ids by name).
     """
-    piece = tokenizer.sp.id_to_piece
-    tokens = [RESERVED_TOKENS.get(i) or piece(i - tokenizer.offset) for i in range(tokenizer.vocab_size)]
+    pieces = tokenizer.sp.id_to_piece(list(range(tokenizer.vocab_size - tokenizer.offset)))  # one call
+    tokens = [RESERVED_TOKENS.get(i) or pieces[i - tokenizer.offset] for i in range(tokenizer.vocab_size)]
     if len(set(tokens)) != len(tokens):
         raise TransformerTFError(
             f"tokenizer {tokenizer.source}: some pieces repeat a reserved name "
@@ -266,7 +266,9 @@ class CTranslate2Translator(SentenceTranslator):
             ) from None
         self.use_vmap = (Path(model_dir) / VMAP_FILE).is_file()  # the lexical shortlist
         self._source_tokens = vocabulary(source_tokenizer)
-        self._target_ids = {token: i for i, token in enumerate(vocabulary(target_tokenizer))}
+        joint = target_tokenizer is source_tokenizer  # the shipped model's: one vocabulary
+        target_tokens = self._source_tokens if joint else vocabulary(target_tokenizer)
+        self._target_ids = {token: i for i, token in enumerate(target_tokens)}
 
     @classmethod
     def from_checkpoint(

@@ -156,23 +156,21 @@ def _open_translator(args):
 
 
 def _translate(args):
-    from tqdm import tqdm
+    from transformer_tf.sentence_translator import progress_bar
 
     sentences = _read_sentences(args)
     translator = _open_translator(args)
     chunk = args.batch_size * BATCHES_PER_CHUNK
     translations = translator.translate_lines(sentences, args.batch_size, args.beam, chunk)
     # progress on standard error, shown only on a terminal and for more than one chunk
-    with tqdm(
-        total=len(sentences), unit="line", file=sys.stderr, disable=None if len(sentences) > chunk else True
-    ) as bar:
+    with progress_bar(len(sentences), len(sentences) > chunk, unit="line") as bar:
         for done, (source, spanish) in enumerate(zip(sentences, translations), 1):
             if not source.strip():
                 print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
             print(spanish)
             if done % chunk == 0 or done == len(sentences):
                 sys.stdout.flush()  # in input order, as each chunk is done
-                bar.update(done - bar.n)
+                bar.update(done - (done - 1) // chunk * chunk)  # the chunk's lines
 
 
 def _evaluate(args):
