@@ -30,10 +30,9 @@ from pathlib import Path
 
 from cli_common import files
 from cli_common.files import file_sha256
-from transformer_tf.config import CONFIG_FILE, DEFAULT_CHECKPOINT_DIR, PLACES, TrainConfig
+from transformer_tf.config import CONFIG_FILE, DEFAULT_CHECKPOINT_DIR, PLACES, SHORTLIST_FILE, TrainConfig
 from transformer_tf.errors import TransformerTFError, os_cause
 from transformer_tf.sentence_translator import SentenceTranslator, check_beam, check_streams, default_streams
-from transformer_tf.shortlist import SHORTLIST_FILE, LexicalShortlist
 from transformer_tf.tokenizer import END_ID, JOINT_NAME, PAD_ID, PER_LANGUAGE_NAMES, START_ID, UNK_ID, load_tokenizers
 
 #: The converted model's folder inside a model folder.
@@ -162,6 +161,7 @@ def write_converted(checkpoint_dir, out, check=None):
     """
     from transformer_tf.checkpoints import restore_model
     from transformer_tf.ctranslate2_convert import transformer_spec
+    from transformer_tf.shortlist import LexicalShortlist
 
     made_from = stamp(checkpoint_dir)  # before reading: a file replaced meanwhile makes it stale, not wrong
     config, model, source, target = restore_model(checkpoint_dir)
