@@ -172,8 +172,8 @@ def switchable_places():
     Built on first use from the gazetteer (CLDR's and iso-codes' names: ~0.15 s, a tenth of a
     ``translate --file`` of 3,000 sentences) and kept in the user's cache (:data:`PLACES_CACHE`)
     with its :func:`places_stamp`: later processes read it in a millisecond. A cache whose stamp
-    differs (Babel or pycountry upgraded, the collisions or this code changed), or that is damaged,
-    is built again; one that cannot be written is only not kept.
+    differs (Babel or pycountry upgraded or reinstalled, the collisions or this code changed), or
+    that is damaged, is built again; one that cannot be written is only not kept.
     """
     stamp, path = places_stamp(), files.user_cache_dir("transformer_tf") / PLACES_CACHE
     cached = _read_places_cache(path, stamp)
@@ -188,21 +188,24 @@ def switchable_places():
 
 
 def places_stamp():
-    """What :func:`switchable_places` is made from: the versions of Babel (CLDR) and pycountry
-    (iso-codes), the SHA-256 of the collisions list and of the two modules that build it."""
-    from importlib import metadata
+    """What :func:`switchable_places` is made from: where Babel (CLDR) and pycountry (iso-codes) are
+    installed, with their ``__init__.py``'s size and modification time (an upgrade or reinstall
+    rewrites it; found without importing them, or ``importlib.metadata``: ~20 ms), and the SHA-256
+    of the collisions list and of the two modules that build the places."""
+    from importlib.util import find_spec
 
-    def version(package):
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
+    def installed(package):
+        spec = find_spec(package)
+        if spec is None or not spec.origin:
             return None
+        where = Path(spec.origin).stat()
+        return [spec.origin, where.st_size, where.st_mtime_ns]
 
     sources = (COLLISIONS, Path(__file__).resolve(), Path(__file__).resolve().with_name("places.py"))
     return {
         "format": PLACES_CACHE_VERSION,
-        "babel": version("babel"),
-        "pycountry": version("pycountry"),
+        "babel": installed("babel"),
+        "pycountry": installed("pycountry"),
         "sha256": {path.name: files.file_sha256(path) for path in sources},
     }
 
