@@ -23,7 +23,10 @@ from transformer_tf.tokenizer import END_ID
 
 class SentenceTranslator:
     """Texts in, Spanish out; a subclass decodes: ``_decode_sentences(sentences, batch_size, beam, progress)``
-    → one Spanish string per sentence (``""`` for a blank one).
+    → one Spanish string per sentence (``""`` for a blank one). A subclass whose decoder works in
+    the background (CTranslate2's threads) also overrides ``_start_decode`` (same arguments; returns
+    the function that waits for the result), so that :meth:`translate_lines` overlaps it with the
+    Python work of the next chunk.
 
     Attributes a subclass sets: ``source_tokenizer``, ``target_tokenizer``, ``max_tokens`` (the
     longest sequence the model reads), ``places`` (the gazetteer pre-pass on or off) and
