@@ -16,8 +16,14 @@ hits all alike), each system translating **the whole file in one process**:
 - ``apertium``: ``apertium -u eng-spa F`` (skipped with a note when not installed).
 
 A ``transformer-tf`` process also starts up (imports, restores or loads the model) before it
-translates: the same command on a one-sentence file is timed in the same rounds, and
-``N / (time of the file − time of one sentence)`` is printed beside the whole-process rate.
+translates: the same command on a one-sentence file is timed in the same rounds (Apertium's
+too), and ``N / (time of the file − time of one sentence)`` is printed beside the
+whole-process rate, with each process's CPU seconds (user + system of all its threads and
+child processes: Apertium is a pipeline of processes). To explain the CTranslate2 process's
+time, the same rounds also time ``python -c pass`` (the interpreter's start-up) and a
+CTranslate2 ``translate --file`` whose steps are timed from inside (:data:`STEPS_PROBE`: the
+imports, until the first chunk is handed to CTranslate2's threads, until the last chunk is
+decoded, until the output is written).
 The same rounds are also run **in one process** (``--mode in-process``; ``both`` by default):
 the loaded, warmed-up translators called on the file's lines (what ``translate --file`` does
 after its start-up), against Apertium still one process on the whole file; there the
@@ -30,6 +36,8 @@ the exact path's.
 """
 
 import argparse
+import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,9 +76,9 @@ from interleave import interleaved_times  # noqa: E402 (bench/interleave.py)
 
 from transformer_tf.ctranslate2_engine import converted_model  # noqa: E402
 from transformer_tf.evaluate import evaluation_pairs, score  # noqa: E402
+from transformer_tf.translate_cli import BATCH_SIZES  # noqa: E402
 
 APERTIUM = ["apertium", "-u", "eng-spa"]
-BATCH_SIZE = 256  # translate's default --batch-size
 GREEDY = ("ctranslate2", "tensorflow", "exact")  # the systems also timed on one sentence (their start-up)
 
 
@@ -88,13 +96,48 @@ def command(checkpoint_dir, *flags):
     ]
 
 
-def run(argv, path, outputs, name):
-    """Run ``argv`` on the file ``path``; keep its output lines in ``outputs[name]``."""
-    outputs[name] = subprocess.run([*argv, str(path)], check=True, capture_output=True, text=True).stdout.splitlines()
+def run(argv, path, outputs, name, cpu=None):
+    """Run ``argv`` on the file ``path``; keep its output lines in ``outputs[name]``, and the CPU
+    seconds (user + system, all its threads and child processes) it took in ``cpu[name]``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([*argv, str(path)], check=True, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    outputs[name] = done.stdout.splitlines()
+    if cpu is not None:
+        used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        cpu.setdefault(name, []).append(used)
 
 
-def process_workloads(args, whole, one, outputs):
-    """Each system as a fresh process on the whole file, and the greedy ones on one sentence."""
+# One fresh `translate --file` process on the default engine, its steps timed from the first line
+# of the script (Python's own start-up is the rest of the process's wall time): JSON on stdout.
+STEPS_PROBE = """
+import json, os, sys, time
+t0 = time.perf_counter()
+from transformer_tf.cli import main
+from transformer_tf.ctranslate2_engine import CTranslate2Translator
+steps = {"imports": time.perf_counter() - t0}
+start = CTranslate2Translator._start_decode
+def timed(self, *args):
+    steps.setdefault("first chunk handed to CTranslate2", time.perf_counter() - t0)
+    finish = start(self, *args)
+    def wait():
+        result = finish()
+        steps["last chunk decoded"] = time.perf_counter() - t0
+        return result
+    return wait
+CTranslate2Translator._start_decode = timed
+out, sys.stdout = sys.stdout, open(os.devnull, "w")
+main(["translate", "--checkpoint-dir", sys.argv[1], "--file", sys.argv[2]])
+sys.stdout.close()
+steps["written"] = time.perf_counter() - t0
+print(json.dumps(steps), file=out)
+"""
+
+
+def process_workloads(args, whole, one, outputs, cpu, steps):
+    """Each system as a fresh process on the whole file (its CPU seconds in ``cpu``), the greedy
+    ones and Apertium on one sentence, ``python -c pass``, and the CTranslate2 process with its
+    steps timed (:data:`STEPS_PROBE`; one dict a round appended to ``steps``)."""
     systems = {
         "ctranslate2": command(args.checkpoint_dir),
         "tensorflow": command(args.checkpoint_dir, "--engine", "tensorflow"),
@@ -107,10 +150,27 @@ def process_workloads(args, whole, one, outputs):
             )
     if shutil.which("apertium"):
         systems["apertium"] = APERTIUM
-    workloads = {name: (lambda a=argv, n=name: run(a, whole, outputs, n)) for name, argv in systems.items()}
-    for name in GREEDY:  # start-up: imports, restore or load, trace; one sentence
+    workloads = {name: (lambda a=argv, n=name: run(a, whole, outputs, n, cpu)) for name, argv in systems.items()}
+    for name in [*GREEDY, "apertium"] if "apertium" in systems else GREEDY:  # start-up: one sentence
         workloads[f"{name}, one sentence"] = lambda a=systems[name], n=name: run(a, one, {}, n)
+    workloads["python -c pass"] = lambda: subprocess.run([sys.executable, "-c", "pass"], check=True)
+    probe = [sys.executable, "-c", STEPS_PROBE, args.checkpoint_dir]
+    workloads["ctranslate2, timed steps"] = lambda: steps.append(
+        json.loads(subprocess.run([*probe, str(whole)], check=True, capture_output=True, text=True).stdout)
+    )
     return workloads
+
+
+def print_steps(steps, whole, python):
+    """Where a CTranslate2 ``translate --file`` process's time goes: the median of each step's end
+    over the rounds, the interpreter's start-up (``python -c pass``) before the first."""
+    ends = {name: statistics.median(s[name] for s in steps) for name in steps[0]}
+    print(f"where a ctranslate2 process's {whole:.2f} s go (median end of each step, seconds):")
+    print(f"- Python's start-up (python -c pass): {python:.2f}")
+    last = 0.0
+    for name, end in ends.items():
+        print(f"- {name}: {end - last:.2f} (until {python + end:.2f})")
+        last = end
 
 
 def in_process_workloads(args, whole, english, outputs):
@@ -138,10 +198,11 @@ def in_process_workloads(args, whole, english, outputs):
         translators[f"tensorflow beam {args.beam}"] = (fast, args.beam)
     workloads = {}
     for name, (translator, beam) in translators.items():
-        translator.translate(english[:BATCH_SIZE], batch_size=BATCH_SIZE, beam=beam)  # trace the decoder
+        batch = BATCH_SIZES["ctranslate2" if name.startswith("ctranslate2") else "tensorflow"]  # translate's default
+        translator.translate(english[:batch], batch_size=batch, beam=beam)  # trace the decoder
 
-        def work(translator=translator, beam=beam, name=name):
-            outputs[name] = translator.translate(english, batch_size=BATCH_SIZE, beam=beam)
+        def work(translator=translator, beam=beam, name=name, batch=batch):
+            outputs[name] = translator.translate(english, batch_size=batch, beam=beam)
 
         workloads[name] = work
     if shutil.which("apertium"):
@@ -149,22 +210,28 @@ def in_process_workloads(args, whole, english, outputs):
     return workloads
 
 
-def print_table(title, times, outputs, references, startups=None):
-    """One markdown row a system: times, sentences/s, ratio to Apertium, BLEU and chrF."""
+def print_table(title, times, outputs, references, startups=None, cpu=None):
+    """One markdown row a system: times, sentences/s, ratio to Apertium (by best and by median
+    time), CPU seconds (processes only), BLEU and chrF."""
     n = len(references)
     best = {name: min(t) for name, t in times.items()}
+    median = {name: statistics.median(t) for name, t in times.items()}
     apertium = best.get("apertium")
     print(title)
-    print("| system | median s | best s | sentences/s (best) | × apertium | without start-up | BLEU | chrF |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| system | median s | best s | sentences/s (best) | × apertium (best) | × apertium (median) | CPU s (best) "
+        "| without start-up | BLEU | chrF |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in outputs:
         startup = (startups or {}).get(name)
         translating = f"{n / (best[name] - startup):,.0f}/s" if startup and best[name] > startup else "—"
-        ratio = f"{apertium / best[name]:.2f}" if apertium else "—"
+        ratio = f"{apertium / best[name]:.2f} | {median['apertium'] / median[name]:.2f}" if apertium else "— | —"
+        used = f"{min(cpu[name]):.2f}" if cpu and name in cpu else "—"
         scored = score(outputs[name], references) if len(outputs[name]) == n else None
         quality = f"{scored['bleu']:.1f} | {scored['chrf']:.1f}" if scored else "— | —"
         print(
-            f"| {name} | {statistics.median(times[name]):.2f} | {best[name]:.2f} | {n / best[name]:,.0f} | {ratio} "
+            f"| {name} | {median[name]:.2f} | {best[name]:.2f} | {n / best[name]:,.0f} | {ratio} | {used} "
             f"| {translating} | {quality} |"
         )
     for name in outputs:
@@ -190,17 +257,20 @@ def main():
     n, rounds = len(english), args.rounds
     try:
         if args.mode in ("process", "both"):
-            outputs = {}
-            times = interleaved_times(process_workloads(args, whole, one, outputs), rounds)
-            startups = {name: min(times.pop(f"{name}, one sentence")) for name in GREEDY}
+            outputs, cpu, steps = {}, {}, []
+            times = interleaved_times(process_workloads(args, whole, one, outputs, cpu, steps), rounds)
+            names = [name for name in times if name.endswith(", one sentence")]
+            startups = {name.removesuffix(", one sentence"): min(times.pop(name)) for name in names}
+            python, probed = min(times.pop("python -c pass")), statistics.median(times.pop("ctranslate2, timed steps"))
             title = f"{n:,} held-out test sentences in one file, one process per system and file, {rounds} rounds"
-            print_table(title, times, outputs, references, startups)
+            print_table(title, times, outputs, references, startups, cpu)
             for name, seconds in startups.items():
                 print(f"start-up of {name} (the same command on one sentence): best {seconds:.2f} s")
+            print_steps(steps, probed, python)
         if args.mode in ("in-process", "both"):
             outputs = {}
             times = interleaved_times(in_process_workloads(args, whole, english, outputs), rounds)
-            title = f"{n:,} held-out test sentences, loaded translators (batch {BATCH_SIZE}), {rounds} rounds"
+            title = f"{n:,} held-out test sentences, loaded translators (translate's batch sizes), {rounds} rounds"
             print_table(title, times, outputs, references)
     finally:
         shutil.rmtree(folder)

@@ -5,6 +5,7 @@ Reading order:
     write_file_atomically  one file replaced the same way
     run_folder_lock        one writer per run folder; the second is refused with the holder's PID
     sibling                a fresh hidden name beside a path (the temporary files and folders above)
+    user_cache_dir         where a package keeps what it can always rebuild (``$XDG_CACHE_HOME``)
 
 A kill leaves the old folder or the new one, never a mix: SIGTERM inside :func:`atomic_folder`
 ends the process as ``SystemExit(143)`` after the partial folder is removed; a partial folder
@@ -180,6 +181,12 @@ def _remove_created(created):
     for path in created:
         with contextlib.suppress(OSError):
             path.rmdir()
+
+
+def user_cache_dir(package):
+    """The folder of ``package``'s cache files (not created): ``$XDG_CACHE_HOME/PACKAGE``,
+    ``~/.cache/PACKAGE`` when the variable is unset, as the XDG base directory specification says."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / package
 
 
 def file_sha256(path):

@@ -2,15 +2,22 @@
 Spanish, which it leaves alone and why, and that a translator with ``places=True`` carries the
 Spanish form."""
 
+import json
+
 import numpy as np
 import pytest
 
+import transformer_tf.code_switch as code_switch_module
 from transformer_tf.code_switch import (
+    COLLISIONS,
+    PLACES_CACHE,
     STAND_INS,
     SWITCH_KINDS,
     TAUGHT,
+    candidate_places,
     code_switch,
     find_collisions,
+    places_stamp,
     read_collisions,
     restore_places,
     switchable_places,
@@ -182,3 +189,69 @@ def test_the_place_flag_is_on_translate_evaluate_and_serve():
         assert parser.parse_args(command).places is PLACES
         assert parser.parse_args([*command, "--places"]).places is True
         assert parser.parse_args([*command, "--no-places"]).places is False
+
+
+@pytest.fixture
+def places_cache(tmp_path, monkeypatch):
+    """A fresh user cache for :func:`switchable_places`; the in-process memo cleared before and after."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    switchable_places.cache_clear()
+    yield tmp_path / "cache" / "transformer_tf" / PLACES_CACHE
+    switchable_places.cache_clear()
+
+
+def _built_places():
+    collisions = read_collisions()
+    return {english: spanish for english, spanish in candidate_places().items() if english not in collisions}
+
+
+def test_the_switchable_places_are_built_once_then_read_from_the_users_cache(places_cache, monkeypatch):
+    built = switchable_places()
+    assert list(built.items()) == list(_built_places().items())  # the same places in the same order
+    assert json.loads(places_cache.read_text())["stamp"] == places_stamp()
+    switchable_places.cache_clear()
+    monkeypatch.setattr(code_switch_module, "candidate_places", _no_gazetteer)  # a second process: no build
+    assert list(switchable_places().items()) == list(built.items())
+
+
+def _no_gazetteer():
+    raise AssertionError("the gazetteer was built although the cache is fresh")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda cached: json.dumps({**cached, "stamp": {**cached["stamp"], "babel": "0.0"}}),  # Babel upgraded
+        lambda cached: json.dumps({**cached, "places": {"Warsaw": "Boston"}})[:40],  # cut short
+        lambda cached: json.dumps({**cached, "places": ["Warsaw"]}),  # not a mapping
+        lambda cached: "",
+    ],
+    ids=["stale", "truncated", "wrong-shape", "empty"],
+)
+def test_a_stale_or_damaged_places_cache_is_built_again(places_cache, damage):
+    built = switchable_places()
+    cached = json.loads(places_cache.read_text())
+    places_cache.write_text(damage(cached))
+    switchable_places.cache_clear()
+    assert switchable_places() == built
+    assert json.loads(places_cache.read_text()) == cached  # and written again
+
+
+def test_a_changed_collision_list_makes_the_places_cache_stale(places_cache, tmp_path, monkeypatch):
+    switchable_places()
+    fewer = tmp_path / "collisions.tsv"
+    fewer.write_text(COLLISIONS.read_text(encoding="utf-8") + "Warsaw\tfirst name\n", encoding="utf-8")
+    monkeypatch.setattr(code_switch_module, "COLLISIONS", fewer)
+    monkeypatch.setattr(code_switch_module, "read_collisions", lambda: read_collisions(fewer))
+    switchable_places.cache_clear()
+    assert "Warsaw" not in switchable_places()
+
+
+def test_an_unwritable_places_cache_still_gives_the_places(tmp_path, monkeypatch):
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    switchable_places.cache_clear()
+    try:
+        assert switchable_places()["Warsaw"] == "Varsovia"
+    finally:
+        switchable_places.cache_clear()

@@ -2,6 +2,7 @@
 model folder (stale, damaged, missing, unwritable); the RNN refused; no TensorFlow on the CLI."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,13 @@ from transformer_tf import Transformer
 from transformer_tf import ctranslate2_engine as engine
 from transformer_tf.config import TrainConfig
 from transformer_tf.ctranslate2_convert import transformer_spec
-from transformer_tf.ctranslate2_engine import CTranslate2Translator, converted_model, fresh_model, vocabulary
+from transformer_tf.ctranslate2_engine import (
+    CTranslate2Translator,
+    converted_model,
+    fresh_model,
+    prefer_avx512,
+    vocabulary,
+)
 from transformer_tf.decoding import beam_search_decode, greedy_decode
 from transformer_tf.engines import resolve_engine
 from transformer_tf.errors import TransformerTFError
@@ -32,7 +39,7 @@ class _Pieces:
 
     offset, source = 0, "test"
     vocab_size = VOCAB
-    sp = types.SimpleNamespace(id_to_piece=lambda i: f"p{i}")
+    sp = types.SimpleNamespace(id_to_piece=lambda ids: [f"p{i}" for i in ids])  # SentencePiece's, on a list
 
 
 def _random_model(tied, inp):
@@ -164,12 +171,13 @@ def test_translate_with_a_fresh_cache_never_imports_tensorflow(tmp_path):
         "import sys\n"
         "from transformer_tf.cli import main\n"
         "code = main(['translate', '--file', sys.argv[1]])\n"
-        "print('tensorflow' in sys.modules, code)\n"
+        # nor NumPy (~0.1 s of start-up; CTranslate2 and SentencePiece take lists), nor tqdm off a terminal
+        "print(*(name in sys.modules for name in ('tensorflow', 'numpy', 'tqdm')), code)\n"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
     argv = [sys.executable, "-c", probe, str(tmp_path / "in.txt")]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
-    assert done.stdout.splitlines() == ["Ellos viven en Varsovia.", "Tom es alto.", "False 0"], done.stderr
+    assert done.stdout.splitlines() == ["Ellos viven en Varsovia.", "Tom es alto.", "False False False 0"], done.stderr
     assert done.stderr == ""
 
 
@@ -188,3 +196,23 @@ def test_export_format_ctranslate2_writes_a_loadable_model_and_never_into_the_mo
     inside = model_folder / "exported"
     assert main(["export", "--format", "ctranslate2", "--checkpoint-dir", str(model_folder), str(inside)]) == 2
     assert "inside the model folder" in capsys.readouterr().err and not inside.exists()
+
+
+@pytest.mark.parametrize(
+    "flags, chosen, isa",
+    [
+        ("fpu avx2 avx512f avx512cd avx512vl avx512dq avx512bw avx512_vnni", None, "AVX512"),
+        ("fpu avx2 avx512f avx512cd", None, None),  # not all that CTranslate2's AVX-512 kernels need
+        (None, None, None),  # no /proc/cpuinfo
+        ("fpu avx2 avx512f avx512cd avx512vl avx512dq avx512bw", "AVX2", "AVX2"),  # the user's choice kept
+    ],
+)
+def test_ctranslate2_runs_its_avx512_kernels_where_the_cpu_has_them(flags, chosen, isa, tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    if flags is not None:
+        cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    monkeypatch.delenv("CT2_FORCE_CPU_ISA", raising=False)
+    if chosen:
+        monkeypatch.setenv("CT2_FORCE_CPU_ISA", chosen)
+    prefer_avx512(cpuinfo)
+    assert os.environ.get("CT2_FORCE_CPU_ISA") == isa

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from transformer_tf.cli import main
+from transformer_tf.sentence_translator import SentenceTranslator, progress_bar
 from transformer_tf.text import split_lines
 from transformer_tf.translate_cli import BATCHES_PER_CHUNK
 
@@ -17,18 +18,34 @@ def test_lines_end_only_at_line_ends():
     assert split_lines("a\n\nb\n") == ["a", "", "b"] and split_lines("") == [] and split_lines("\n") == [""]
 
 
-class FakeTranslator:
-    """Stands in for a restored model: "es:" + the input's escaped text; records each call
-    (lines, lines already on standard output, progress)."""
+class FakeTranslator(SentenceTranslator):
+    """Stands in for a restored model: "es:" + the input's escaped text; records each decoding
+    (sentences, lines already on standard output, progress)."""
+
+    places = False
 
     def __init__(self, stop_at_call=None):
         self.stop_at_call, self.calls = stop_at_call, []
 
-    def translate(self, texts, batch_size=64, beam=1, progress=True):
-        self.calls.append((len(texts), sys.stdout.getvalue().count("\n"), progress))  # capsys's stdout
+    def _decode_sentences(self, sentences, batch_size, beam, progress):
+        self.calls.append((len(sentences), sys.stdout.getvalue().count("\n"), progress))  # capsys's stdout
         if len(self.calls) == self.stop_at_call:
             raise KeyboardInterrupt
-        return ["es:" + t.encode("unicode_escape").decode() for t in texts]
+        return ["es:" + t.encode("unicode_escape").decode() for t in sentences]
+
+
+class BackgroundTranslator(FakeTranslator):
+    """A fake engine that decodes in the background, as CTranslate2: records when each chunk is
+    handed over (``start``) and when its result is taken (``finish``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def _start_decode(self, sentences, batch_size, beam, progress):
+        self.events.append(("start", sentences[0]))
+        decoded = self._decode_sentences(sentences, batch_size, beam, progress)
+        return lambda: self.events.append(("finish", sentences[0])) or decoded
 
 
 @pytest.fixture
@@ -74,3 +91,31 @@ def test_a_job_stopped_midway_keeps_every_finished_chunk(fake, tmp_path, capsys)
     captured = capsys.readouterr()
     assert captured.out.splitlines() == ["es:" + line for line in lines[: 2 * chunk]]
     assert captured.err.strip().endswith("transformer-tf translate: interrupted")
+
+
+def test_an_engine_decoding_in_the_background_gets_the_next_chunk_before_the_last_is_taken(capsys):
+    translator = BackgroundTranslator()
+    lines = [f"sentence {i}." for i in range(5)]
+    assert list(translator.translate_lines(lines, batch_size=1, chunk=2)) == [
+        "es:" + line for line in lines
+    ]  # the same as translate's, in order
+    first_of_chunk = ["sentence 0.", "sentence 2.", "sentence 4."]
+    assert translator.events == [
+        ("start", first_of_chunk[0]),
+        ("start", first_of_chunk[1]),  # handed over while the first chunk decodes
+        ("finish", first_of_chunk[0]),
+        ("start", first_of_chunk[2]),
+        ("finish", first_of_chunk[1]),
+        ("finish", first_of_chunk[2]),
+    ]
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_progress_bar_is_drawn_only_on_a_terminal_and_only_when_asked(terminal, monkeypatch):
+    for show in (True, False):
+        stderr = io.StringIO()
+        stderr.isatty = lambda: terminal
+        monkeypatch.setattr("sys.stderr", stderr)
+        with progress_bar(3, show, unit="line") as bar:
+            bar.update(3)
+        assert ("3/3" in stderr.getvalue()) == (terminal and show)

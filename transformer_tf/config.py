@@ -17,6 +17,9 @@ from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
 CONFIG_FILE = "config.json"
+#: The lexical shortlist in a model folder (:mod:`transformer_tf.shortlist`); named here so that finding
+#: it (the CTranslate2 cache's stamp) needs no NumPy.
+SHORTLIST_FILE = "shortlist.npz"
 TOKENIZER_FINGERPRINTS = "tokenizer_sha256"  # config.json's {tokenizer file: sha256}, written at training
 # the splits of a run's corpus it never trains on (val_fraction, test_fraction; transformer_tf.data.split_pairs)
 HELD_OUT_SPLITS = ("test", "validation")

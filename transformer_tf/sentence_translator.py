@@ -9,6 +9,8 @@ model converted to CTranslate2). :func:`transformer_tf.engines.open_translator` 
 model folder.
 """
 
+import collections
+import functools
 import os
 import sys
 import unicodedata
@@ -21,7 +23,10 @@ from transformer_tf.tokenizer import END_ID
 
 class SentenceTranslator:
     """Texts in, Spanish out; a subclass decodes: ``_decode_sentences(sentences, batch_size, beam, progress)``
-    → one Spanish string per sentence (``""`` for a blank one).
+    → one Spanish string per sentence (``""`` for a blank one). A subclass whose decoder works in
+    the background (CTranslate2's threads) also overrides ``_start_decode`` (same arguments; returns
+    the function that waits for the result), so that :meth:`translate_lines` overlaps it with the
+    Python work of the next chunk.
 
     Attributes a subclass sets: ``source_tokenizer``, ``target_tokenizer``, ``max_tokens`` (the
     longest sequence the model reads), ``places`` (the gazetteer pre-pass on or off) and
@@ -56,8 +61,25 @@ class SentenceTranslator:
         """
         if isinstance(texts, str):
             return self.translate([texts], batch_size, beam, progress)[0]
-        by_sentence = self.translate_by_sentence(texts, batch_size, beam, progress)
-        return [" ".join(t for _, t in pairs) for pairs in by_sentence]
+        return _joined(self.translate_by_sentence(texts, batch_size, beam, progress))
+
+    def translate_lines(self, lines, batch_size=64, beam=1, chunk=1024):
+        """:meth:`translate` of many texts (a file's lines), ``chunk`` texts at a time: yields each
+        text's Spanish, in order, as its chunk is done, so that memory and the wait for the first
+        line stay bounded. The translations are those of :meth:`translate` on each chunk.
+
+        An engine that decodes in the background (CTranslate2) is handed the next chunk while it
+        decodes one: its threads do not wait while Python splits, pre-passes and tokenizes the
+        next chunk, nor while it writes out the last.
+        """
+        check_batch_size(batch_size)
+        pending = collections.deque()  # at most two chunks: one decoding, one being handed over
+        for start in range(0, len(lines), chunk):
+            pending.append(self._start_texts(lines[start : start + chunk], batch_size, beam, False))
+            if len(pending) > 1:
+                yield from _joined(pending.popleft()())
+        while pending:
+            yield from _joined(pending.popleft()())
 
     def translate_by_sentence(self, texts, batch_size=64, beam=1, progress=True):
         """:meth:`translate` keeping each text's sentences apart (the web app shows them one by one).
@@ -66,14 +88,23 @@ class SentenceTranslator:
             one list per text of ``(sentence, translation)`` pairs (``[]`` for a blank text).
         """
         check_batch_size(batch_size)
+        return self._start_texts(texts, batch_size, beam, progress)()
+
+    def _start_texts(self, texts, batch_size, beam, progress):
+        """:meth:`translate_by_sentence` started: its sentences split and handed to the decoder
+        (:meth:`_start_decode`); returns the function that waits for it and returns the result."""
         texts = [unicodedata.normalize("NFC", t) for t in texts]  # as the training corpus
         sentences = [split_sentences(t) for t in texts]
-        flat = self.translate_sentences([s for group in sentences for s in group], batch_size, beam, progress)
-        results, start = [], 0
-        for group in sentences:
-            results.append(list(zip(group, flat[start : start + len(group)])))
-            start += len(group)
-        return results
+        finish = self._start_sentences([s for group in sentences for s in group], batch_size, beam, progress)
+
+        def by_text():
+            flat, results, start = finish(), [], 0
+            for group in sentences:
+                results.append(list(zip(group, flat[start : start + len(group)])))
+                start += len(group)
+            return results
+
+        return by_text
 
     def translate_sentences(self, sentences, batch_size=64, beam=1, progress=True):
         """Translate a list of single sentences (no splitting); Spanish strings in order.
@@ -81,18 +112,32 @@ class SentenceTranslator:
         stand-in it copies and comes back in its Spanish form; where the stand-in does not come
         back once, the sentence is translated again with the Spanish form in the input
         (:mod:`transformer_tf.code_switch`)."""
+        return self._start_sentences(sentences, batch_size, beam, progress)()
+
+    def _start_sentences(self, sentences, batch_size, beam, progress):
+        """:meth:`translate_sentences` started; returns the function that finishes it."""
         if not self.places:
-            return self._decode_sentences(sentences, batch_size, beam, progress)
+            return self._start_decode(sentences, batch_size, beam, progress)
         from transformer_tf.code_switch import code_switch, restore_places, with_stand_ins
 
         prepared = [with_stand_ins(s) for s in sentences]
-        decoded = self._decode_sentences([source for source, _ in prepared], batch_size, beam, progress)
-        results = [restore_places(out, stand_ins) for out, (_, stand_ins) in zip(decoded, prepared)]
-        missed = [i for i, result in enumerate(results) if result is None]
-        again = self._decode_sentences([code_switch(sentences[i]) for i in missed], batch_size, beam, False)
-        for i, result in zip(missed, again):
-            results[i] = result
-        return results
+        decoding = self._start_decode([source for source, _ in prepared], batch_size, beam, progress)
+
+        def restored():
+            results = [restore_places(out, stand_ins) for out, (_, stand_ins) in zip(decoding(), prepared)]
+            missed = [i for i, result in enumerate(results) if result is None]  # rare: none in the test split
+            again = self._decode_sentences([code_switch(sentences[i]) for i in missed], batch_size, beam, False)
+            for i, result in zip(missed, again):
+                results[i] = result
+            return results
+
+        return restored
+
+    def _start_decode(self, sentences, batch_size, beam, progress):
+        """:meth:`_decode_sentences` started; returns the function that waits for it and returns its
+        result. Here the decoding runs when that function is called; an engine that decodes in the
+        background (CTranslate2) starts it at once."""
+        return functools.partial(self._decode_sentences, sentences, batch_size, beam, progress)
 
     def length_batches(self, sentences, batch_size):
         """The non-blank ``sentences`` encoded (:meth:`encode_sources`) and sorted by length into batches
@@ -110,14 +155,40 @@ class SentenceTranslator:
     def progress_bar(batches, progress):
         """The batches' progress bar on standard error, shown only on a terminal and for more
         than one batch (``progress=False``: never)."""
-        from tqdm import tqdm
-
-        disable = None if progress and len(batches) > 1 else True
-        return tqdm(total=len(batches), desc="translating", unit="batch", file=sys.stderr, disable=disable)
+        return progress_bar(len(batches), progress and len(batches) > 1, desc="translating", unit="batch")
 
     def _decode_sentences(self, sentences, batch_size, beam, progress):
         """One Spanish string per sentence (``""`` for a blank one), in order: the engine's decoding."""
         raise NotImplementedError
+
+
+def progress_bar(total, show, **labels):
+    """tqdm's progress bar of ``total`` steps on standard error where ``show`` and standard error is
+    a terminal (tqdm's ``disable=None``); else one that shows nothing, without importing tqdm
+    (~20 ms of a ``translate`` process's start-up). A context manager with ``update(n)``."""
+    if not (show and sys.stderr.isatty()):
+        return _NoProgressBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, file=sys.stderr, **labels)
+
+
+class _NoProgressBar:
+    """The bar :func:`progress_bar` gives where none is shown."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def update(self, n=1):
+        pass
+
+
+def _joined(by_sentence):
+    """Each text's translated sentences joined with a space (:meth:`SentenceTranslator.translate`)."""
+    return [" ".join(t for _, t in pairs) for pairs in by_sentence]
 
 
 def check_batch_size(batch_size):

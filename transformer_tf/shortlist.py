@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from transformer_tf.config import SHORTLIST_FILE
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.tokenizer import END_ID, PAD_ID, START_ID, UNK_ID
 
-SHORTLIST_FILE = "shortlist.npz"
 _NEVER = np.array([PAD_ID, UNK_ID, START_ID], np.int64)  # as translate's _NEVER_GENERATED
 
 

@@ -19,8 +19,9 @@ from transformer_tf.errors import TransformerTFError
 # than at 256 (3,000 loaded sentences, idle machine: 1.07 s best against 1.28 s; docs/benchmarks.md).
 BATCH_SIZES = {"ctranslate2": 128, "tensorflow": 256}
 
-# translate writes its output this many batches at a time: a long --file shows life, and a
-# job stopped midway keeps every line before the chunk it was in
+# translate writes its output this many batches at a time (SentenceTranslator.translate_lines): a long
+# --file shows life, a job stopped midway keeps every line before the chunk it was in, and CTranslate2
+# decodes one chunk while the next is split, pre-passed and tokenized
 BATCHES_PER_CHUNK = 8
 
 
@@ -155,23 +156,21 @@ def _open_translator(args):
 
 
 def _translate(args):
-    from tqdm import tqdm
+    from transformer_tf.sentence_translator import progress_bar
 
     sentences = _read_sentences(args)
     translator = _open_translator(args)
     chunk = args.batch_size * BATCHES_PER_CHUNK
+    translations = translator.translate_lines(sentences, args.batch_size, args.beam, chunk)
     # progress on standard error, shown only on a terminal and for more than one chunk
-    with tqdm(
-        total=len(sentences), unit="line", file=sys.stderr, disable=None if len(sentences) > chunk else True
-    ) as bar:
-        for start in range(0, len(sentences), chunk):
-            lines = sentences[start : start + chunk]
-            for source, spanish in zip(lines, translator.translate(lines, args.batch_size, args.beam, progress=False)):
-                if not source.strip():
-                    print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
-                print(spanish)
-            sys.stdout.flush()  # in input order, as each chunk is done
-            bar.update(len(lines))
+    with progress_bar(len(sentences), len(sentences) > chunk, unit="line") as bar:
+        for done, (source, spanish) in enumerate(zip(sentences, translations), 1):
+            if not source.strip():
+                print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
+            print(spanish)
+            if done % chunk == 0 or done == len(sentences):
+                sys.stdout.flush()  # in input order, as each chunk is done
+                bar.update(done - (done - 1) // chunk * chunk)  # the chunk's lines
 
 
 def _evaluate(args):
