@@ -3,6 +3,7 @@
 
 import dataclasses
 
+from transformer_tf.config import DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.translate_cli import add_places_flag
 
@@ -41,6 +42,15 @@ def add_serve_parser(sub, common):
     )
     serve.add_argument("--port", type=int, default=8000, help="(default %(default)s; 0: a free port)")
     serve.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="what answers /api/translate, as translate's --engine: ctranslate2 (the Transformer converted once, "
+        "int8, cached in the model folder), tensorflow (the Keras model), auto: ctranslate2 for a Transformer, "
+        "tensorflow for the RNN or with --batching continuous (default %(default)s); /api/attention always "
+        "reads the Keras model",
+    )
+    serve.add_argument(
         "--max-batch", type=int, default=64, metavar="N", help="most texts decoded in one batch (default %(default)s)"
     )
     serve.add_argument(
@@ -55,7 +65,7 @@ def add_serve_parser(sub, common):
         "--batching",
         choices=("continuous", "fixed"),
         default=BATCHING,
-        help="a Transformer's greedy requests: rows that join and leave a running decode loop between "
+        help="a Transformer's greedy requests on TensorFlow: rows that join and leave a running decode loop between "
         "steps (continuous), or batches gathered from the requests that arrive together (fixed); "
         "default %(default)s",
     )
@@ -71,8 +81,8 @@ def add_serve_parser(sub, common):
         type=int,
         default=DECODE_THREADS,
         metavar="N",
-        help="batches decoded at once, each by its own thread; with --batching continuous, decode loops "
-        "per model (default %(default)s)",
+        help="batches decoded at once, each by its own thread (on CTranslate2, each batch on one of its "
+        "threads); with --batching continuous, decode loops per model (default %(default)s)",
     )
     serve.add_argument(
         "--intra-op-threads",
@@ -95,15 +105,8 @@ def add_serve_parser(sub, common):
 
 
 def run_serve(args):
-    from transformer_tf.serve import (
-        DEFAULT_FOLDERS,
-        ServeLimits,
-        create_app,
-        load_models,
-        serve,
-        set_op_threads,
-        warn_if_not_local,
-    )
+    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits, create_app, serve, set_op_threads, warn_if_not_local
+    from transformer_tf.serve_models import load_models
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
     counts = [("max_batch", args.max_batch), ("decode_threads", args.decode_threads), ("slots", args.slots)]
@@ -118,7 +121,7 @@ def run_serve(args):
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
-    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, places=args.places)
+    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
     app = create_app(
         models, limits, args.max_batch, args.batch_wait_ms / 1000, args.decode_threads, args.batching, args.slots
     )
