@@ -18,8 +18,7 @@ LIMIT_HELPS = {
 def add_serve_parser(sub, common):
     """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
     flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
-    from transformer_tf.config import DECODE_SLOTS
-    from transformer_tf.serve import BATCHING, DECODE_THREADS, DEFAULT_FOLDERS, INTRA_OP_THREADS, ServeLimits
+    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
@@ -41,6 +40,24 @@ def add_serve_parser(sub, common):
         "--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)"
     )
     serve.add_argument("--port", type=int, default=8000, help="(default %(default)s; 0: a free port)")
+    _add_decoding_flags(serve)
+    for field in dataclasses.fields(ServeLimits):
+        serve.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=int,
+            default=field.default,
+            metavar="N",
+            help=f"{LIMIT_HELPS[field.name]} (default %(default)s)",
+        )
+    add_places_flag(serve)
+    return serve, run_serve
+
+
+def _add_decoding_flags(serve):
+    """The flags of how ``serve`` decodes: its engine, batching and threads."""
+    from transformer_tf.config import DECODE_SLOTS
+    from transformer_tf.serve import BATCHING, DECODE_THREADS, INTRA_OP_THREADS
+
     serve.add_argument(
         "--engine",
         choices=ENGINES,
@@ -92,16 +109,6 @@ def add_serve_parser(sub, common):
         help="cores one TensorFlow op may use (default %(default)s: the decode threads are the parallelism; "
         "0: TensorFlow's default, every core)",
     )
-    for field in dataclasses.fields(ServeLimits):
-        serve.add_argument(
-            "--" + field.name.replace("_", "-"),
-            type=int,
-            default=field.default,
-            metavar="N",
-            help=f"{LIMIT_HELPS[field.name]} (default %(default)s)",
-        )
-    add_places_flag(serve)
-    return serve, run_serve
 
 
 def run_serve(args):
