@@ -61,7 +61,7 @@ from pathlib import Path
 import cli_common
 from transformer_tf.config import DECODE_SLOTS, DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve import BATCHING, DECODE_THREADS, INTRA_OP_THREADS
+from transformer_tf.serve import BATCHING, INTRA_OP_THREADS, default_decode_threads
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
@@ -368,9 +368,8 @@ def build_parser():
         "--decode-threads",
         type=int,
         nargs="+",
-        default=[DECODE_THREADS],
         help="the server's flag (decode loops per model when continuous); several: one server each "
-        "(default %(default)s)",
+        "(default: the server's own for its engine)",
     )
     for flag, default in (("--slots", DECODE_SLOTS), ("--intra-op-threads", INTRA_OP_THREADS)):
         parser.add_argument(flag, type=int, default=default, help="the server's flag (default %(default)s)")
@@ -417,11 +416,13 @@ def servers(args):
     from transformer_tf.serve_models import serve_engine
 
     combos = []
-    for engine, batching, threads in itertools.product(args.engine, args.batching, args.decode_threads):
+    for engine, batching in itertools.product(args.engine, args.batching):
         try:
-            combos.append((serve_engine(ROOT / "checkpoints" / "en_es", engine, batching), batching, threads))
+            engine = serve_engine(ROOT / "checkpoints" / "en_es", engine, batching)
         except TransformerTFError as err:
             print(f"left out: --engine {engine} --batching {batching}: {err}", file=sys.stderr)
+            continue
+        combos += [(engine, batching, n) for n in args.decode_threads or [default_decode_threads({engine})]]
     return list(dict.fromkeys(combos))
 
 

@@ -97,12 +97,12 @@ def fixed_server(trained_dir):
 @pytest.fixture(scope="module")
 def ct2_server(trained_dir, tmp_path_factory):
     """A copy of the tiny model (its CTranslate2 cache is written there) served with the defaults:
-    ``--engine auto``, CTranslate2 for a Transformer; the fixed batcher; two decode threads."""
+    ``--engine auto``, CTranslate2 for a Transformer; the fixed batcher; its decode threads (2 there)."""
     from transformer_tf.ctranslate2_engine import CACHE_NAME
 
     folder = tmp_path_factory.mktemp("ct2") / "ckpt"
     shutil.copytree(trained_dir, folder, ignore=shutil.ignore_patterns(CACHE_NAME))
-    server = Server("--checkpoint-dir", folder, "--decode-threads", "2", *TINY_LIMITS)
+    server = Server("--checkpoint-dir", folder, *TINY_LIMITS)
     server.folder = folder
     yield server
     assert server.stop()[0] == 0
@@ -146,7 +146,8 @@ def test_the_ctranslate2_server_answers_as_its_engine_translator(ct2_server, ct2
 def test_the_ctranslate2_server_says_its_engine_and_draws_attention_from_the_keras_model(ct2_server, tiny):
     _, models = ct2_server.request("GET", "/api/models")
     assert [(m["name"], m["engine"]) for m in models["models"]] == [("ckpt", "ctranslate2")]
-    assert ct2_server.request("GET", "/api/health")[1]["engines"] == {"ckpt": "ctranslate2"}
+    _, health = ct2_server.request("GET", "/api/health")
+    assert health["engines"] == {"ckpt": "ctranslate2"} and health["decode_threads"] == 2  # CTranslate2's default
     sentence = "He admired her as a great director."
     status, data = ct2_server.request("POST", "/api/attention", {"sentence": sentence})
     reference = sentence_attention(tiny, sentence)  # the copy's Keras model is the tiny model
@@ -208,7 +209,7 @@ def test_models_health_and_openapi_describe_the_server(tiny_server, trained_dir)
     assert model["config"] == json.loads((trained_dir / "config.json").read_text())
     assert answer["limits"] == {"max_body_bytes": 4096, "max_sentences": 8, "max_chars": 200, "max_beam": 4}
     _, health = tiny_server.request("GET", "/api/health")
-    assert health["status"] == "ok" and health["engines"] == {"ckpt": "tensorflow"}
+    assert health["status"] == "ok" and health["engines"] == {"ckpt": "tensorflow"} and health["decode_threads"] == 1
     status, spec = tiny_server.request("GET", "/openapi.json")
     assert status == 200 and {"/api/translate", "/api/attention", "/api/models", "/api/health"} <= spec["paths"].keys()
     assert tiny_server.request("GET", "/docs")[0] == 404  # Swagger UI would load scripts from a CDN

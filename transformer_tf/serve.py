@@ -49,6 +49,18 @@ INTRA_OP_THREADS = 1
 #: about as much for 16 rows as for 32), and on the shared 2-core machine one thread served
 #: 148–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
 DECODE_THREADS = 1
+#: The default of ``--decode-threads`` when a model is served on CTranslate2: two batches decoded at
+#: once, each on one of CTranslate2's threads (it releases the GIL). With 32 one-sentence clients it
+#: answered 16–21% more requests/s than one thread in two runs (362 against 312, 334 against 276;
+#: docs/benchmarks.md, "transformer-tf serve under load"), at 2–18% more CPU a request.
+CTRANSLATE2_DECODE_THREADS = 2
+
+
+def default_decode_threads(engines):
+    """``--decode-threads``' default for models served on ``engines`` (``"ctranslate2"``/``"tensorflow"``)."""
+    return CTRANSLATE2_DECODE_THREADS if "ctranslate2" in engines else DECODE_THREADS
+
+
 #: How a Transformer's greedy requests are decoded (``serve --batching``): ``"fixed"``, batches gathered
 #: by :class:`~transformer_tf.batching.DynamicBatcher`, or ``"continuous"``, rows that join and leave a
 #: running decode loop between steps (:mod:`transformer_tf.continuous_decode`). Fixed: with 32 clients
@@ -277,9 +289,10 @@ def _add_info_routes(app, models, limits):
 
     @app.get("/api/health")
     async def health(request: Request):
-        """``ok``, the models, the requests in flight and the decode batches so far (their count, items,
-        largest, seconds decoding and the decode threads' CPU-seconds there, seconds waiting for more
-        requests, and how many had each size); ``decode_loops``: the continuous decode loops' counters
+        """``ok``, the models, each one's engine, the batcher's decode threads, the requests in flight
+        and the decode batches so far (their count, items, largest, seconds decoding and the decode
+        threads' CPU-seconds there, seconds waiting for more requests, and how many had each size);
+        ``decode_loops``: the continuous decode loops' counters
         (:func:`~transformer_tf.continuous_decode.loop_counters`)."""
         from transformer_tf.continuous_decode import loop_counters
 
@@ -289,6 +302,7 @@ def _add_info_routes(app, models, limits):
                 "status": "ok",
                 "models": list(models),
                 "engines": {m.name: m.engine for m in models.values()},
+                "decode_threads": batcher.threads,
                 "in_flight": request.app.state.in_flight,
                 "batches": batcher.batches,
                 "batched_texts": batcher.batched_items,

@@ -56,7 +56,7 @@ def add_serve_parser(sub, common):
 def _add_decoding_flags(serve):
     """The flags of how ``serve`` decodes: its engine, batching and threads."""
     from transformer_tf.config import DECODE_SLOTS
-    from transformer_tf.serve import BATCHING, DECODE_THREADS, INTRA_OP_THREADS
+    from transformer_tf.serve import BATCHING, CTRANSLATE2_DECODE_THREADS, DECODE_THREADS, INTRA_OP_THREADS
 
     serve.add_argument(
         "--engine",
@@ -96,10 +96,10 @@ def _add_decoding_flags(serve):
     serve.add_argument(
         "--decode-threads",
         type=int,
-        default=DECODE_THREADS,
         metavar="N",
         help="batches decoded at once, each by its own thread (on CTranslate2, each batch on one of its "
-        "threads); with --batching continuous, decode loops per model (default %(default)s)",
+        "threads); with --batching continuous, decode loops per model (default: "
+        f"{CTRANSLATE2_DECODE_THREADS} when a model is served on CTranslate2, else {DECODE_THREADS})",
     )
     serve.add_argument(
         "--intra-op-threads",
@@ -112,11 +112,21 @@ def _add_decoding_flags(serve):
 
 
 def run_serve(args):
-    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits, create_app, serve, set_op_threads, warn_if_not_local
+    from transformer_tf.serve import (
+        DEFAULT_FOLDERS,
+        ServeLimits,
+        create_app,
+        default_decode_threads,
+        serve,
+        set_op_threads,
+        warn_if_not_local,
+    )
     from transformer_tf.serve_models import load_models
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
-    counts = [("max_batch", args.max_batch), ("decode_threads", args.decode_threads), ("slots", args.slots)]
+    counts = [("max_batch", args.max_batch), ("slots", args.slots)]
+    if args.decode_threads is not None:  # None: the default for the engines served
+        counts.append(("decode_threads", args.decode_threads))
     for name, value in [*vars(limits).items(), *counts]:
         if value < 1:
             raise TransformerTFError(f"--{name.replace('_', '-')} {value}: give a whole number ≥ 1.")
@@ -129,7 +139,8 @@ def run_serve(args):
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
     models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
-    app = create_app(
-        models, limits, args.max_batch, args.batch_wait_ms / 1000, args.decode_threads, args.batching, args.slots
-    )
+    threads = args.decode_threads
+    if threads is None:
+        threads = default_decode_threads({m.engine for m in models.values()})
+    app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, threads, args.batching, args.slots)
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
