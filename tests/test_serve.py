@@ -299,14 +299,21 @@ def test_every_bad_request_gets_its_4xx_json_naming_the_problem(tiny_server, nam
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "sig, batching",
-    [(signal.SIGTERM, "continuous"), (signal.SIGINT, "continuous"), (signal.SIGTERM, "fixed")],
-    ids=["SIGTERM", "SIGINT", "SIGTERM-fixed"],
+    [(signal.SIGTERM, "continuous"), (signal.SIGINT, "continuous"), (signal.SIGTERM, "fixed"), (signal.SIGTERM, "ct2")],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-fixed", "SIGTERM-ctranslate2"],
 )
-def test_a_signal_finishes_the_requests_in_flight_then_exits_0(trained_dir, tiny, sig, batching):
+def test_a_signal_finishes_the_requests_in_flight_then_exits_0(request, trained_dir, tiny, sig, batching):
     # the requests are surely in flight when the signal comes: a fixed batch waits a second for
     # company; the decode loop has one slot for the 4 × 16 sentences, decoded one after the other
-    flags = ["--batch-wait-ms", "1000", "--engine", "tensorflow"] if batching == "fixed" else ["--slots", "1"]
-    server = Server("--checkpoint-dir", trained_dir, "--batching", batching, *flags)
+    flags = {
+        "fixed": ["--checkpoint-dir", trained_dir, "--engine", "tensorflow", "--batch-wait-ms", "1000"],
+        "continuous": ["--checkpoint-dir", trained_dir, "--batching", "continuous", "--slots", "1"],
+    }
+    if batching == "ct2":  # the copy the CTranslate2 server converted, with the default engine
+        folder = request.getfixturevalue("ct2_server").folder  # one decode thread: it waits for company
+        flags["ct2"] = ["--checkpoint-dir", folder, "--decode-threads", "1", "--batch-wait-ms", "1000"]
+        tiny = request.getfixturevalue("ct2")
+    server = Server(*flags[batching])
     requests = [[f"Tom has {n} red apples." for n in range(k, k + 16)] for k in (2, 20, 40, 60)]
     with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
         answers = [pool.submit(server.request, "POST", "/api/translate", {"sentences": texts}) for texts in requests]
