@@ -3,12 +3,15 @@ requests back to back for a fixed time, against the real server on 127.0.0.1; co
 with the batch throughput of ``translate --file`` on the same sentences, in the same run.
 
     python bench/serve_load.py [--clients 1 8 32] [--seconds 20] [--sentences 512]
+                               [--engine ctranslate2 tensorflow]
                                [--batching continuous fixed] [--decode-threads 1 2] [--slots 64]
                                [--intra-op-threads 1] [--file-intra-op-threads 0]
                                [--screenshot notebooks/figures/serve_page.png]
 
-Several ``--batching`` or ``--decode-threads`` values: one server after the other for each
-combination, all against the same ``translate --file`` timings of this run (side by side).
+Several ``--engine``, ``--batching`` or ``--decode-threads`` values: one server after the other for
+each combination (CTranslate2 with ``--batching continuous`` is refused and left out), each against
+the same engine's ``translate --file`` timings of this run (side by side). ``--engine auto`` (the
+default, as ``serve``'s) is CTranslate2 for ``en_es``, TensorFlow with ``--batching continuous``.
 With ``--batching continuous`` a row's "batches" are the decode loop's steps (their rows).
 
 The clients are coroutines on one thread of this process, each on its own kept-alive
@@ -28,12 +31,14 @@ Then where the CPU goes, per answered request: the clients, the server's event l
 JSON, validation: its main thread), its decode threads (pre-pass, tokens, decode), its other
 threads (TensorFlow's pools, where the decode graph's ops run), the time its threads waited
 for a core (other work on the machine), beside ``translate --file``'s CPU a sentence.
-``translate --file`` is ``Translator.translate(sentences,
+``translate --file`` is, on CTranslate2, ``open_translator(en_es).translate(sentences, batch_size=128)``
+(``translate``'s default batch size there), on TensorFlow ``Translator.translate(sentences,
 batch_size=64)`` (what the command runs, without its start-up), timed in this process
 before and after each row while the server is idle; each row's ratio is against the mean
 of the two around it (other work on the machine changes both alike). The server runs in
 its own process with the default models (``checkpoints/en_es`` and
-``checkpoints/en_es_rnn``); clients ask ``en_es``. Both use the translator's default engine.
+``checkpoints/en_es_rnn``); clients ask ``en_es``. On CTranslate2 the decode threads wait while
+CTranslate2's own threads decode: their CPU shows under "other".
 """
 
 import argparse
@@ -54,8 +59,9 @@ import unicodedata
 from pathlib import Path
 
 import cli_common
-from transformer_tf.config import DECODE_SLOTS
-from transformer_tf.serve import BATCHING, DECODE_THREADS, INTRA_OP_THREADS
+from transformer_tf.config import DECODE_SLOTS, DEFAULT_ENGINE, ENGINES
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.serve import BATCHING, INTRA_OP_THREADS, default_decode_threads
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
@@ -230,11 +236,11 @@ def run_queue_seconds(pid):
     return total / 1e9
 
 
-def batch_throughput(translator, sentences):
+def batch_throughput(translator, sentences, batch_size=64):
     """``(sentences/s, sentences per CPU-second of this process, translations)`` of
-    ``Translator.translate(sentences, batch_size=64)`` (``translate --file``)."""
+    ``translator.translate(sentences, batch_size)`` (``translate --file``)."""
     start, cpu = time.perf_counter(), cpu_seconds(os.getpid())
-    translations = translator.translate(sentences, batch_size=64)
+    translations = translator.translate(sentences, batch_size=batch_size, progress=False)
     cpu = cpu_seconds(os.getpid()) - cpu
     rate = len(sentences) / (time.perf_counter() - start)
     return rate, len(sentences) / cpu if cpu > 0 else float("nan"), dict(zip(sentences, translations))
@@ -255,10 +261,10 @@ def group_throughput(translator, sentences, size, threads=1):
     return len(sentences) / (time.perf_counter() - start), 1000 * cpu / len(sentences)
 
 
-def print_table(rows, baselines, cpu_baselines):
-    """One row per client count; ``baselines``: ``translate --file``'s sentences/s before, between
-    and after the rows (each row's ratio is against the mean of the two around it), and
-    ``cpu_baselines`` its sentences per CPU-second at the same times."""
+def print_table(rows):
+    """One row per server and client count; each row's ratio is against the mean of its engine's
+    ``translate --file`` timings just before and after it (``row["batch"]``: sentences/s and
+    sentences per CPU-second)."""
     print(
         "| server | clients | requests/s | p50 ms | p99 ms | errors | mean batch (rows a step) | batch sizes "
         "p10/p50/p90 | wait per batch ms | decoding (threads summed) | same as batch "
@@ -266,9 +272,8 @@ def print_table(rows, baselines, cpu_baselines):
         "| in-process groups of the mean batch, ratio |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for i, row in enumerate(rows):
-        batch = (baselines[i] + baselines[i + 1]) / 2
-        cpu_batch = (cpu_baselines[i] + cpu_baselines[i + 1]) / 2
+    for row in rows:
+        batch, cpu_batch = row["batch"]
         print(
             f"| {row['server']} | {row['clients']} | {row['per_second']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
             f"{row['errors']} | {row['mean_batch']:.1f} | {row['sizes']} | {row['wait_ms']:.0f} | "
@@ -279,11 +284,9 @@ def print_table(rows, baselines, cpu_baselines):
         )
 
 
-def print_breakdown(rows, cpu_baselines, preparation):
-    """Where the CPU goes, per answered request, against ``translate --file``'s CPU a sentence
-    (the mean of ``cpu_baselines``, sentences per CPU-second); ``preparation``: CPU ms a sentence
-    of the steps around the decode (:func:`preparation_ms`)."""
-    file_ms = 1000 / (sum(cpu_baselines) / len(cpu_baselines))
+def print_breakdown(rows, preparation):
+    """Where the CPU goes, per answered request, against ``translate --file``'s CPU a sentence on the
+    row's engine; ``preparation``: CPU ms a sentence of the steps around the decode (:func:`preparation_ms`)."""
     print(
         "\nCPU ms per answered request: the load clients (all in one thread of the bench process); "
         "the server's event loop (HTTP, JSON, validation), its decode threads (the batches: "
@@ -298,7 +301,7 @@ def print_breakdown(rows, cpu_baselines, preparation):
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        ms = row["cpu_ms"]
+        ms, file_ms = row["cpu_ms"], 1000 / row["batch"][1]
         print(
             f"| {row['server']} | {row['clients']} | {ms['clients']:.2f} | {ms['loop']:.2f} | {ms['decode']:.2f} "
             f"| {ms['other']:.2f} "
@@ -348,6 +351,13 @@ def build_parser():
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
     parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="the server's flag (default %(default)s)")
     parser.add_argument(
+        "--engine",
+        nargs="+",
+        choices=ENGINES,
+        default=[DEFAULT_ENGINE],
+        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
+    )
+    parser.add_argument(
         "--batching",
         nargs="+",
         choices=("continuous", "fixed"),
@@ -358,9 +368,8 @@ def build_parser():
         "--decode-threads",
         type=int,
         nargs="+",
-        default=[DECODE_THREADS],
         help="the server's flag (decode loops per model when continuous); several: one server each "
-        "(default %(default)s)",
+        "(default: the server's own for its engine)",
     )
     for flag, default in (("--slots", DECODE_SLOTS), ("--intra-op-threads", INTRA_OP_THREADS)):
         parser.add_argument(flag, type=int, default=default, help="the server's flag (default %(default)s)")
@@ -379,6 +388,44 @@ def build_parser():
     return parser
 
 
+class Baseline:
+    """``translate --file`` on one engine, timed in this process around each row of the servers on it."""
+
+    def __init__(self, engine, sentences):
+        from transformer_tf.engines import open_translator
+        from transformer_tf.translate_cli import BATCH_SIZES
+
+        self.batch_size = 64 if engine == "tensorflow" else BATCH_SIZES[engine]  # what each comparison ran before
+        self.translator = open_translator(ROOT / "checkpoints" / "en_es", engine)
+        self.translator.translate(sentences[:64], progress=False)  # trace the decoder before timing
+        self.sentences = sentences
+        *self.latest, self.expected = batch_throughput(self.translator, sentences, self.batch_size)
+        self.timings = [tuple(self.latest)]
+
+    def around(self):
+        """Time it again; the mean of this timing and the one before (sentences/s, per CPU-second)."""
+        before = self.latest
+        *self.latest, _ = batch_throughput(self.translator, self.sentences, self.batch_size)
+        self.timings.append(tuple(self.latest))
+        return tuple((a + b) / 2 for a, b in zip(before, self.latest))
+
+
+def servers(args):
+    """``(engine, batching, decode threads)`` of each server to run, the engine resolved for en_es;
+    CTranslate2 with the continuous loop is refused (said, and left out)."""
+    from transformer_tf.serve_models import serve_engine
+
+    combos = []
+    for engine, batching in itertools.product(args.engine, args.batching):
+        try:
+            engine = serve_engine(ROOT / "checkpoints" / "en_es", engine, batching)
+        except TransformerTFError as err:
+            print(f"left out: --engine {engine} --batching {batching}: {err}", file=sys.stderr)
+            continue
+        combos += [(engine, batching, n) for n in args.decode_threads or [default_decode_threads({engine})]]
+    return list(dict.fromkeys(combos))
+
+
 def main():
     parser = build_parser()
     args = parser.parse_args()
@@ -391,19 +438,20 @@ def main():
 
     set_op_threads(args.file_intra_op_threads)  # before this process's first TensorFlow op
     sentences = corpus_sentences(args.data, args.sentences)
-    translator = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es")
-    translator.translate(sentences[:64])  # trace the decoder before timing
-    baselines, cpu_baselines, expected = zip(*[batch_throughput(translator, sentences)])
+    combos = servers(args)
+    baselines = {engine: Baseline(engine, sentences) for engine in dict.fromkeys(c[0] for c in combos)}
     rows = []
-    for batching, threads in itertools.product(args.batching, args.decode_threads):
-        server_flags = {
+    for engine, batching, threads in combos:
+        baseline = baselines[engine]
+        server_flags = {  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
+            "engine": "auto" if engine == "ctranslate2" else engine,
             "batching": batching,
             "slots": args.slots,
             "batch-wait-ms": args.batch_wait_ms,
             "decode-threads": threads,
             "intra-op-threads": args.intra_op_threads,
         }
-        label = f"{batching}, {threads} thread{'s' * (threads > 1)}" + (
+        label = f"{engine}, {batching}, {threads} thread{'s' * (threads > 1)}" + (
             f", {args.slots} slots" * (batching == "continuous")
         )
         process, address = start_server(
@@ -411,31 +459,30 @@ def main():
         )
         try:
             for clients in args.clients:  # translate --file timed before and after each row: the machine is shared
-                rows.append(
-                    {"server": label, **load(address, sentences, clients, args.seconds, expected[0], process.pid)}
-                )
-                size = max(1, round(rows[-1]["mean_batch"]))
-                rows[-1]["ceiling"] = group_throughput(translator, sentences, size, min(threads, clients))
-                rate, cpu_rate, _ = batch_throughput(translator, sentences)
-                baselines, cpu_baselines = baselines + (rate,), cpu_baselines + (cpu_rate,)
+                row = load(address, sentences, clients, args.seconds, baseline.expected, process.pid)
+                size = max(1, round(row["mean_batch"]))
+                row["ceiling"] = group_throughput(baseline.translator, sentences, size, min(threads, clients))
+                rows.append({"server": label, **row, "batch": baseline.around()})
             if args.screenshot:
                 screenshot(f"http://{address}/", args.screenshot)
         finally:
             process.terminate()  # SIGTERM: the server finishes what is in flight and exits 0
             if process.wait(timeout=60) != 0:
                 print(f"the server exited {process.returncode}", file=sys.stderr)
-    print(
-        f"translate --file (batch 64, {len(sentences)} sentences), sentences/s before, between and after "
-        f"the rows: {', '.join(f'{b:.1f}' for b in baselines)}"
-    )
+    for engine, baseline in baselines.items():
+        print(
+            f"translate --file on {engine} (batch {baseline.batch_size}, {len(sentences)} sentences), sentences/s "
+            f"before, between and after its rows: {', '.join(f'{rate:.1f}' for rate, _ in baseline.timings)}"
+        )
     print(
         f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy, "
         f"serve --slots {args.slots} --batch-wait-ms {args.batch_wait_ms:g} "
         f"--intra-op-threads {args.intra_op_threads}; "
         f"this process (translate --file, groups): intra-op threads {args.file_intra_op_threads or 'default'}\n"
     )
-    print_table(rows, baselines, cpu_baselines)
-    print_breakdown(rows, cpu_baselines, preparation_ms(translator, sentences, 16))
+    print_table(rows)
+    tensorflow = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es")  # the same steps on both engines
+    print_breakdown(rows, preparation_ms(tensorflow, sentences, 16))
     return 1 if any(row["errors"] for row in rows) else 0
 
 

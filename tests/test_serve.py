@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -87,10 +88,35 @@ def tiny_server(trained_dir):
 
 @pytest.fixture(scope="module")
 def fixed_server(trained_dir):
-    """The tiny model served with the fixed batcher (``--batching fixed``) instead of the decode loop."""
-    server = Server("--checkpoint-dir", trained_dir, "--batching", "fixed")
+    """The tiny model served with the fixed batcher (``--batching fixed``) on TensorFlow."""
+    server = Server("--checkpoint-dir", trained_dir, "--batching", "fixed", "--engine", "tensorflow")
     yield server
     assert server.stop()[0] == 0
+
+
+@pytest.fixture(scope="module")
+def ct2_server(trained_dir, tmp_path_factory):
+    """A copy of the tiny model (its CTranslate2 cache is written there) served with the defaults:
+    ``--engine auto``, CTranslate2 for a Transformer; the fixed batcher; its decode threads (2 there)."""
+    from transformer_tf.ctranslate2_engine import CACHE_NAME
+
+    folder = tmp_path_factory.mktemp("ct2") / "ckpt"
+    shutil.copytree(trained_dir, folder, ignore=shutil.ignore_patterns(CACHE_NAME))
+    server = Server("--checkpoint-dir", folder, *TINY_LIMITS)
+    server.folder = folder
+    yield server
+    assert server.stop()[0] == 0
+    assert "Traceback" not in "".join(server.stderr)
+
+
+@pytest.fixture(scope="module")
+def ct2(ct2_server):
+    """The engine translator ``open_translator`` gives for the served folder (the server's cache, fresh)."""
+    from transformer_tf.ctranslate2_engine import CACHE_NAME, fresh_model
+    from transformer_tf.engines import open_translator
+
+    assert fresh_model(ct2_server.folder) == ct2_server.folder / CACHE_NAME  # converted by the server at start-up
+    return open_translator(ct2_server.folder)
 
 
 @pytest.fixture(scope="module")
@@ -109,17 +135,39 @@ def test_translations_equal_translator_translate(tiny_server, tiny, beam):
         assert " ".join(s["translation"] for s in group) == text
 
 
-@pytest.mark.parametrize("batching", ["continuous", "fixed"])
+@pytest.mark.parametrize("beam", [1, 3])
+def test_the_ctranslate2_server_answers_as_its_engine_translator(ct2_server, ct2, beam):
+    status, answer = ct2_server.request("POST", "/api/translate", {"sentences": TEXTS, "beam": beam})
+    assert status == 200 and answer["model"] == "ckpt" and answer["beam"] == beam
+    assert answer["translations"] == ct2.translate(TEXTS, beam=beam)
+    assert [s["sentence"] for s in answer["sentences"][1]] == ["Where is the station?", "I am lost."]
+
+
+def test_the_ctranslate2_server_says_its_engine_and_draws_attention_from_the_keras_model(ct2_server, tiny):
+    _, models = ct2_server.request("GET", "/api/models")
+    assert [(m["name"], m["engine"]) for m in models["models"]] == [("ckpt", "ctranslate2")]
+    _, health = ct2_server.request("GET", "/api/health")
+    assert health["engines"] == {"ckpt": "ctranslate2"} and health["decode_threads"] == 2  # CTranslate2's default
+    sentence = "He admired her as a great director."
+    status, data = ct2_server.request("POST", "/api/attention", {"sentence": sentence})
+    reference = sentence_attention(tiny, sentence)  # the copy's Keras model is the tiny model
+    assert status == 200 and data["translation"] == reference.translation
+    assert data["tokens"]["target"] == reference.target_pieces
+
+
+@pytest.mark.parametrize("batching", ["continuous", "fixed", "ctranslate2"])
 def test_concurrent_requests_share_decoding_and_get_their_own_answers(request, tiny, batching):
-    server = request.getfixturevalue("tiny_server" if batching == "continuous" else "fixed_server")
+    fixture = {"continuous": "tiny_server", "fixed": "fixed_server", "ctranslate2": "ct2_server"}[batching]
+    server = request.getfixturevalue(fixture)
+    reference = request.getfixturevalue("ct2") if batching == "ctranslate2" else tiny
     sentences = [f"Tom has {n} red apples." for n in range(2, 18)]
     _, before = server.request("GET", "/api/health")
     with concurrent.futures.ThreadPoolExecutor(len(sentences)) as pool:
         answers = list(pool.map(lambda s: server.request("POST", "/api/translate", {"sentences": [s]}), sentences))
     _, after = server.request("GET", "/api/health")
     assert [status for status, _ in answers] == [200] * len(sentences)
-    assert [answer["translations"][0] for _, answer in answers] == tiny.translate(sentences)
-    if batching == "fixed":
+    assert [answer["translations"][0] for _, answer in answers] == reference.translate(sentences)
+    if batching != "continuous":
         assert after["batched_texts"] - before["batched_texts"] == len(sentences)
         assert after["batches"] - before["batches"] < len(sentences)  # some requests shared a batch
         assert after["largest_batch"] > 1
@@ -157,9 +205,11 @@ def test_models_health_and_openapi_describe_the_server(tiny_server, trained_dir)
     assert status == 200
     (model,) = answer["models"]
     assert model["name"] == "ckpt" and model["description"].startswith("Transformer, 1 layers × 4 heads")
+    assert model["engine"] == "tensorflow"  # auto with --batching continuous: the decode loop is TensorFlow's
     assert model["config"] == json.loads((trained_dir / "config.json").read_text())
     assert answer["limits"] == {"max_body_bytes": 4096, "max_sentences": 8, "max_chars": 200, "max_beam": 4}
-    assert tiny_server.request("GET", "/api/health")[1]["status"] == "ok"
+    _, health = tiny_server.request("GET", "/api/health")
+    assert health["status"] == "ok" and health["engines"] == {"ckpt": "tensorflow"} and health["decode_threads"] == 1
     status, spec = tiny_server.request("GET", "/openapi.json")
     assert status == 200 and {"/api/translate", "/api/attention", "/api/models", "/api/health"} <= spec["paths"].keys()
     assert tiny_server.request("GET", "/docs")[0] == 404  # Swagger UI would load scripts from a CDN
@@ -249,14 +299,21 @@ def test_every_bad_request_gets_its_4xx_json_naming_the_problem(tiny_server, nam
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "sig, batching",
-    [(signal.SIGTERM, "continuous"), (signal.SIGINT, "continuous"), (signal.SIGTERM, "fixed")],
-    ids=["SIGTERM", "SIGINT", "SIGTERM-fixed"],
+    [(signal.SIGTERM, "continuous"), (signal.SIGINT, "continuous"), (signal.SIGTERM, "fixed"), (signal.SIGTERM, "ct2")],
+    ids=["SIGTERM", "SIGINT", "SIGTERM-fixed", "SIGTERM-ctranslate2"],
 )
-def test_a_signal_finishes_the_requests_in_flight_then_exits_0(trained_dir, tiny, sig, batching):
+def test_a_signal_finishes_the_requests_in_flight_then_exits_0(request, trained_dir, tiny, sig, batching):
     # the requests are surely in flight when the signal comes: a fixed batch waits a second for
     # company; the decode loop has one slot for the 4 × 16 sentences, decoded one after the other
-    flags = ["--batch-wait-ms", "1000"] if batching == "fixed" else ["--slots", "1"]
-    server = Server("--checkpoint-dir", trained_dir, "--batching", batching, *flags)
+    flags = {
+        "fixed": ["--checkpoint-dir", trained_dir, "--engine", "tensorflow", "--batch-wait-ms", "1000"],
+        "continuous": ["--checkpoint-dir", trained_dir, "--batching", "continuous", "--slots", "1"],
+    }
+    if batching == "ct2":  # the copy the CTranslate2 server converted, with the default engine
+        folder = request.getfixturevalue("ct2_server").folder  # one decode thread: it waits for company
+        flags["ct2"] = ["--checkpoint-dir", folder, "--decode-threads", "1", "--batch-wait-ms", "1000"]
+        tiny = request.getfixturevalue("ct2")
+    server = Server(*flags[batching])
     requests = [[f"Tom has {n} red apples." for n in range(k, k + 16)] for k in (2, 20, 40, 60)]
     with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
         answers = [pool.submit(server.request, "POST", "/api/translate", {"sentences": texts}) for texts in requests]
@@ -290,6 +347,24 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert "--decode-threads 0: give a whole number ≥ 1" in err and "--slots 0: give a whole number ≥ 1" in err
     assert "--intra-op-threads -1: give 0 (every core) or more" in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
+
+
+def test_cli_refuses_ctranslate2_with_the_decode_loop_or_for_the_rnn(trained_dir, tmp_path, capsys):
+    from transformer_tf.cli import main
+    from transformer_tf.config import TrainConfig
+
+    TrainConfig(model="rnn").save(tmp_path)
+    with pytest.raises(SystemExit) as exited:  # argparse: not one of the choices
+        main(["serve", "--checkpoint-dir", str(trained_dir), "--engine", "onnx"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'onnx'" in capsys.readouterr().err
+    ct2 = ["serve", "--engine", "ctranslate2", "--checkpoint-dir"]
+    assert main([*ct2, str(trained_dir), "--batching", "continuous"]) == 2
+    assert main([*ct2, str(trained_dir), "--checkpoint-dir", str(tmp_path)]) == 2  # refused before any model loads
+    err = capsys.readouterr().err
+    assert "--batching continuous is TensorFlow's decode loop: give --engine tensorflow (or auto)" in err
+    assert f"{tmp_path} holds a 'rnn' model: CTranslate2 runs Transformers only" in err and "Traceback" not in err
+    assert not (trained_dir / "ctranslate2").exists()  # nothing was converted
 
 
 def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
@@ -422,6 +497,8 @@ def test_live_page_translates_draws_attention_switches_model_and_runs_no_injecte
     from selenium.webdriver.support.ui import WebDriverWait
     from test_explorer import drawn_lines, errors, expected_lines, views_data
 
+    from transformer_tf.engines import open_translator
+
     server = Server(cwd=ROOT)  # no --checkpoint-dir: checkpoints/en_es and checkpoints/en_es_rnn
     try:
         browser.get(server.url + "/")
@@ -430,8 +507,10 @@ def test_live_page_translates_draws_attention_switches_model_and_runs_no_injecte
 
         sentence = "He admired her as a great director."
         data = ask(browser, sentence)
+        # the list's translation: the engine's (CTranslate2); the attention view's: the Keras model's
+        engine_translation = open_translator(SHIPPED[0]).translate(sentence)
+        assert browser.find_element("css selector", "#sentences li .target").text == engine_translation
         expected = shipped["en_es"].translate(sentence)
-        assert browser.find_element("css selector", "#sentences li .target").text == expected
         assert browser.find_element("id", "translation").text == expected == data["translation"]
         assert [kind["name"] for kind in data["kinds"]] == ["encoder", "decoder_block1", "decoder_block2"]
         assert drawn_lines(browser) == expected_lines(np.array(data["kinds"][0]["weights"][0]))

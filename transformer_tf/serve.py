@@ -8,14 +8,16 @@ One process restores each model folder once and answers:
 ``POST /api/translate``     ``{"sentences": [...], "model": "en_es", "beam": 1}`` → translations
 ``POST /api/attention``     ``{"sentence": "...", "model": "en_es"}`` → pieces and weights per
                             kind, layer and head (:func:`~transformer_tf.explorer.sentence_data`)
-``GET /api/models``         the models served, their descriptions and ``config.json``
-``GET /api/health``         ``{"status": "ok"}``
+``GET /api/models``         the models served, their engines, descriptions and ``config.json``
+``GET /api/health``         ``{"status": "ok"}``, each model's engine and the batching counters
 ``GET /openapi.json``       the API described as OpenAPI (FastAPI writes it)
 ==========================  ======================================================================
 
 FastAPI on uvicorn: the ASGI pair most Python model servers use, with request validation,
-OpenAPI and graceful shutdown built in. The model's work runs on worker threads, never on
-the event loop; translation requests that arrive together share one decode batch
+OpenAPI and graceful shutdown built in. ``/api/translate`` decodes on the engine ``translate``
+uses by default (``--engine auto``: CTranslate2 for a Transformer, TensorFlow for the RNN), and
+``/api/attention`` on the Keras model (:mod:`transformer_tf.serve_models`). The model's work
+runs on worker threads, never on the event loop; translation requests that arrive together share one decode batch
 (:class:`~transformer_tf.batching.DynamicBatcher`), or, with ``--batching continuous``, a
 Transformer's greedy requests join a running decode loop between its steps
 (:mod:`transformer_tf.continuous_decode`). Every bad request gets a 4xx JSON answer
@@ -31,10 +33,8 @@ import signal
 import socket
 import sys
 import warnings
-from pathlib import Path
 
-from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, PLACES
-from transformer_tf.errors import TransformerTFError
+from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_FOLDERS = (DEFAULT_CHECKPOINT_DIR, DEFAULT_CHECKPOINT_DIR.parent / "en_es_rnn")  # the shipped two
@@ -49,6 +49,18 @@ INTRA_OP_THREADS = 1
 #: about as much for 16 rows as for 32), and on the shared 2-core machine one thread served
 #: 148–192 requests/s from 32 clients against 99–154 for two (docs/benchmarks.md).
 DECODE_THREADS = 1
+#: The default of ``--decode-threads`` when a model is served on CTranslate2: two batches decoded at
+#: once, each on one of CTranslate2's threads (it releases the GIL). With 32 one-sentence clients it
+#: answered 16–21% more requests/s than one thread in two runs (362 against 312, 334 against 276;
+#: docs/benchmarks.md, "transformer-tf serve under load"), at 2–18% more CPU a request.
+CTRANSLATE2_DECODE_THREADS = 2
+
+
+def default_decode_threads(engines):
+    """``--decode-threads``' default for models served on ``engines`` (``"ctranslate2"``/``"tensorflow"``)."""
+    return CTRANSLATE2_DECODE_THREADS if "ctranslate2" in engines else DECODE_THREADS
+
+
 #: How a Transformer's greedy requests are decoded (``serve --batching``): ``"fixed"``, batches gathered
 #: by :class:`~transformer_tf.batching.DynamicBatcher`, or ``"continuous"``, rows that join and leave a
 #: running decode loop between steps (:mod:`transformer_tf.continuous_decode`). Fixed: with 32 clients
@@ -76,17 +88,6 @@ class ServeLimits:
     max_beam: int = 8
 
 
-@dataclasses.dataclass
-class ServedModel:
-    """A restored translator and what the API says about it."""
-
-    name: str
-    folder: str
-    translator: object
-    description: str
-    config: dict
-
-
 def set_op_threads(intra_op_threads):
     """Let one TensorFlow op use at most ``intra_op_threads`` cores (0: TensorFlow's default); the
     server's entry point calls it before any TensorFlow op has run (a process's thread pools
@@ -106,41 +107,6 @@ def set_op_threads(intra_op_threads):
             "keep their thread pool; start the server in a fresh process for the setting to apply.",
             stacklevel=2,
         )
-
-
-def load_models(folders, places=PLACES):
-    """Restore each folder's translator once; ``{name: ServedModel}`` in the folders' order.
-
-    A model's name is its folder's name (``checkpoints/en_es`` → ``en_es``); ``places``: as
-    :class:`~transformer_tf.translate.Translator`'s. Each greedy decoder is traced here
-    (seconds), so the first request is as fast as the others.
-
-    Raises:
-        TransformerTFError: no folder, two folders with one name, or a folder without a model.
-    """
-    from transformer_tf.config import read_config_json
-    from transformer_tf.explorer import describe_model
-    from transformer_tf.translate import Translator
-
-    if not folders:
-        raise TransformerTFError("no model to serve: give --checkpoint-dir DIR (repeat it for several).")
-    names = {}
-    for folder in folders:
-        name = Path(folder).resolve().name
-        if name in names:
-            raise TransformerTFError(
-                f"--checkpoint-dir {folder}: a model named {name!r} is already served "
-                f"(from {names[name]}); models are named by their folder's name."
-            )
-        names[name] = folder
-    models = {}
-    for name, folder in names.items():
-        translator = Translator.from_checkpoint(folder, places=places)
-        translator.translate(["Hello."])  # traces the greedy decoder now, not on the first request
-        models[name] = ServedModel(
-            name, str(folder), translator, describe_model(translator), read_config_json(Path(folder))
-        )
-    return models
 
 
 class BadRequest(Exception):
@@ -206,7 +172,7 @@ def create_app(
 
     def run_batch(key, texts):
         name, beam = key
-        return models[name].translator.translate_by_sentence(texts, max_batch, beam)
+        return models[name].engine_translator.translate_by_sentence(texts, max_batch, beam, progress=False)
 
     def attention(model, sentence):
         return sentence_data(sentence_attention(model.translator, sentence), f"{model.name}: {model.description}")
@@ -316,16 +282,17 @@ def _add_info_routes(app, models, limits):
     async def served_models():
         """The models served (the first is the default), their descriptions, configs and the limits."""
         described = [
-            {"name": m.name, "folder": m.folder, "description": m.description, "config": m.config}
+            {"name": m.name, "folder": m.folder, "engine": m.engine, "description": m.description, "config": m.config}
             for m in models.values()
         ]
         return JSONResponse({"models": described, "limits": dataclasses.asdict(limits)})
 
     @app.get("/api/health")
     async def health(request: Request):
-        """``ok``, the models, the requests in flight and the decode batches so far (their count, items,
-        largest, seconds decoding and the decode threads' CPU-seconds there, seconds waiting for more
-        requests, and how many had each size); ``decode_loops``: the continuous decode loops' counters
+        """``ok``, the models, each one's engine, the batcher's decode threads, the requests in flight
+        and the decode batches so far (their count, items, largest, seconds decoding and the decode
+        threads' CPU-seconds there, seconds waiting for more requests, and how many had each size);
+        ``decode_loops``: the continuous decode loops' counters
         (:func:`~transformer_tf.continuous_decode.loop_counters`)."""
         from transformer_tf.continuous_decode import loop_counters
 
@@ -334,6 +301,8 @@ def _add_info_routes(app, models, limits):
             {
                 "status": "ok",
                 "models": list(models),
+                "engines": {m.name: m.engine for m in models.values()},
+                "decode_threads": batcher.threads,
                 "in_flight": request.app.state.in_flight,
                 "batches": batcher.batches,
                 "batched_texts": batcher.batched_items,
@@ -358,7 +327,7 @@ def start_loops(models, batching, slots=None, loops=DECODE_THREADS):
     started = {}
     for name, served in models.items():
         translator = served.translator
-        if isinstance(translator.model, Transformer) and not translator.exact:
+        if served.engine == "tensorflow" and isinstance(translator.model, Transformer) and not translator.exact:
             started[name] = ContinuousTranslator(translator, slots or SLOTS, loops)
             started[name].translate(["Hello."], progress=False)  # traces its step now, not on a request
     return started

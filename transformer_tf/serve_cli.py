@@ -3,6 +3,7 @@
 
 import dataclasses
 
+from transformer_tf.config import DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.translate_cli import add_places_flag
 
@@ -17,8 +18,7 @@ LIMIT_HELPS = {
 def add_serve_parser(sub, common):
     """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
     flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
-    from transformer_tf.config import DECODE_SLOTS
-    from transformer_tf.serve import BATCHING, DECODE_THREADS, DEFAULT_FOLDERS, INTRA_OP_THREADS, ServeLimits
+    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
@@ -40,6 +40,33 @@ def add_serve_parser(sub, common):
         "--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)"
     )
     serve.add_argument("--port", type=int, default=8000, help="(default %(default)s; 0: a free port)")
+    _add_decoding_flags(serve)
+    for field in dataclasses.fields(ServeLimits):
+        serve.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=int,
+            default=field.default,
+            metavar="N",
+            help=f"{LIMIT_HELPS[field.name]} (default %(default)s)",
+        )
+    add_places_flag(serve)
+    return serve, run_serve
+
+
+def _add_decoding_flags(serve):
+    """The flags of how ``serve`` decodes: its engine, batching and threads."""
+    from transformer_tf.config import DECODE_SLOTS
+    from transformer_tf.serve import BATCHING, CTRANSLATE2_DECODE_THREADS, DECODE_THREADS, INTRA_OP_THREADS
+
+    serve.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help="what answers /api/translate, as translate's --engine: ctranslate2 (the Transformer converted once, "
+        "int8, cached in the model folder), tensorflow (the Keras model), auto: ctranslate2 for a Transformer, "
+        "tensorflow for the RNN or with --batching continuous (default %(default)s); /api/attention always "
+        "reads the Keras model",
+    )
     serve.add_argument(
         "--max-batch", type=int, default=64, metavar="N", help="most texts decoded in one batch (default %(default)s)"
     )
@@ -55,7 +82,7 @@ def add_serve_parser(sub, common):
         "--batching",
         choices=("continuous", "fixed"),
         default=BATCHING,
-        help="a Transformer's greedy requests: rows that join and leave a running decode loop between "
+        help="a Transformer's greedy requests on TensorFlow: rows that join and leave a running decode loop between "
         "steps (continuous), or batches gathered from the requests that arrive together (fixed); "
         "default %(default)s",
     )
@@ -69,10 +96,10 @@ def add_serve_parser(sub, common):
     serve.add_argument(
         "--decode-threads",
         type=int,
-        default=DECODE_THREADS,
         metavar="N",
-        help="batches decoded at once, each by its own thread; with --batching continuous, decode loops "
-        "per model (default %(default)s)",
+        help="batches decoded at once, each by its own thread (on CTranslate2, each batch on one of its "
+        "threads); with --batching continuous, decode loops per model (default: "
+        f"{CTRANSLATE2_DECODE_THREADS} when a model is served on CTranslate2, else {DECODE_THREADS})",
     )
     serve.add_argument(
         "--intra-op-threads",
@@ -82,16 +109,6 @@ def add_serve_parser(sub, common):
         help="cores one TensorFlow op may use (default %(default)s: the decode threads are the parallelism; "
         "0: TensorFlow's default, every core)",
     )
-    for field in dataclasses.fields(ServeLimits):
-        serve.add_argument(
-            "--" + field.name.replace("_", "-"),
-            type=int,
-            default=field.default,
-            metavar="N",
-            help=f"{LIMIT_HELPS[field.name]} (default %(default)s)",
-        )
-    add_places_flag(serve)
-    return serve, run_serve
 
 
 def run_serve(args):
@@ -99,14 +116,17 @@ def run_serve(args):
         DEFAULT_FOLDERS,
         ServeLimits,
         create_app,
-        load_models,
+        default_decode_threads,
         serve,
         set_op_threads,
         warn_if_not_local,
     )
+    from transformer_tf.serve_models import load_models
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
-    counts = [("max_batch", args.max_batch), ("decode_threads", args.decode_threads), ("slots", args.slots)]
+    counts = [("max_batch", args.max_batch), ("slots", args.slots)]
+    if args.decode_threads is not None:  # None: the default for the engines served
+        counts.append(("decode_threads", args.decode_threads))
     for name, value in [*vars(limits).items(), *counts]:
         if value < 1:
             raise TransformerTFError(f"--{name.replace('_', '-')} {value}: give a whole number ≥ 1.")
@@ -118,8 +138,9 @@ def run_serve(args):
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
-    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, places=args.places)
-    app = create_app(
-        models, limits, args.max_batch, args.batch_wait_ms / 1000, args.decode_threads, args.batching, args.slots
-    )
+    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
+    threads = args.decode_threads
+    if threads is None:
+        threads = default_decode_threads({m.engine for m in models.values()})
+    app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, threads, args.batching, args.slots)
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
