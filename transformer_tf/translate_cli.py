@@ -163,6 +163,7 @@ def _translate(args):
     chunk = args.batch_size * BATCHES_PER_CHUNK
     translations = translator.translate_lines(sentences, args.batch_size, args.beam, chunk)
     # progress on standard error, shown only on a terminal and for more than one chunk
+    flushed = 0  # lines written out so far
     with progress_bar(len(sentences), len(sentences) > chunk, unit="line") as bar:
         for done, (source, spanish) in enumerate(zip(sentences, translations), 1):
             if not source.strip():
@@ -170,7 +171,8 @@ def _translate(args):
             print(spanish)
             if done % chunk == 0 or done == len(sentences):
                 sys.stdout.flush()  # in input order, as each chunk is done
-                bar.update(done - (done - 1) // chunk * chunk)  # the chunk's lines
+                bar.update(done - flushed)
+                flushed = done
 
 
 def _evaluate(args):
