@@ -149,3 +149,62 @@ def test_a_fine_tune_reads_the_split_of_the_model_it_starts_from():
     config = TrainConfig(split_method="hash", init_from=str(DEFAULT_CHECKPOINT_DIR))
     assert keep_start_split(config).split_method == "grouped-shuffle"  # the shipped folder's
     assert keep_start_split(TrainConfig(split_method="hash")).split_method == "hash"
+
+
+def _run_with_shifted_weights(trained_dir, run, shift):
+    """A copy of ``trained_dir`` whose newest checkpoint holds its weights plus ``shift``."""
+    import tensorflow as tf
+
+    from transformer_tf.checkpoints import restore_model
+
+    shutil.copytree(trained_dir, run)
+    _, model, _, _ = restore_model(run)
+    for weight in model.weights:
+        if weight.name != "seed_generator_state":
+            weight.assign(weight + shift)
+    tf.train.Checkpoint(model=model).write(str(run / "ckpt-999"))
+    (run / "checkpoint").write_text('model_checkpoint_path: "ckpt-999"\nall_model_checkpoint_paths: "ckpt-999"\n')
+
+
+def test_release_interpolates_the_fine_tune_with_its_start_wise_ft(trained_dir, tmp_path, capsys):
+    import tensorflow as tf
+
+    from transformer_tf.checkpoints import WEIGHTS_PREFIX, restore_model
+    from transformer_tf.cli import main
+
+    start, run = tmp_path / "start", tmp_path / "run"
+    shutil.copytree(trained_dir, start)
+    _run_with_shifted_weights(trained_dir, run, shift=1.0)
+    args = ["release", "--checkpoint-dir", str(run), "--average", "1", "--interpolate-with", str(start)]
+    assert main([*args, "--alpha", "0.25"]) == 0
+    assert "0.75 × " in capsys.readouterr().out
+
+    _, before, _, _ = restore_model(start)
+    _, released, _, _ = restore_model(start)
+    tf.train.Checkpoint(model=released).read(str(run / WEIGHTS_PREFIX)).expect_partial()
+    pairs = [(a, b) for a, b in zip(released.weights, before.weights) if a.name != "seed_generator_state"]
+    for after, original in pairs:  # (1 - 0.25) * start + 0.25 * (start + 1)
+        np.testing.assert_allclose(after.numpy(), original.numpy() + 0.25, atol=1e-6)
+
+
+def test_release_refuses_a_bad_interpolation_naming_the_fix(trained_dir, tmp_path, capsys):
+    import json
+
+    from transformer_tf.cli import main
+
+    start, run = tmp_path / "start", tmp_path / "run"
+    shutil.copytree(trained_dir, start)
+    _run_with_shifted_weights(trained_dir, run, shift=0.5)
+    release = ["release", "--checkpoint-dir", str(run), "--average", "1"]
+    assert main([*release, "--alpha", "0.3"]) == 2
+    assert "give both, or neither" in capsys.readouterr().err
+    assert main([*release, "--interpolate-with", str(start), "--alpha", "1.5"]) == 2
+    assert "alpha 1.5" in capsys.readouterr().err
+    config = json.loads((start / "config.json").read_text())
+    (start / "config.json").write_text(json.dumps({**config, "seed": 7}))
+    assert main([*release, "--interpolate-with", str(start)]) == 2
+    assert "seed: 7 there, 0 here" in capsys.readouterr().err
+    (start / "config.json").write_text(json.dumps({**config, "tokenizer_sha256": {"tokenizer.model": "0" * 64}}))
+    assert main([*release, "--interpolate-with", str(start)]) == 2
+    assert "tokenizer files are not the run's" in capsys.readouterr().err
+    assert not (run / "weights").exists()  # nothing written by a refused release

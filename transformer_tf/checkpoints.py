@@ -191,7 +191,7 @@ def shipped_weights(checkpoint_dir):
     return str(prefix) if prefix.with_suffix(".index").is_file() else None
 
 
-def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
+def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1, blend=None):
     """Write the model weights, without optimizer state, to ``<checkpoint_dir>/weights/``
     (what the repository ships: a third of the size).
 
@@ -199,6 +199,8 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
         average: average the weights of this many newest training checkpoints (the
             paper's recipe: "we used a single model obtained by averaging the last 5
             checkpoints"); 1 takes the newest alone.
+        blend: None, or a function applied to the (averaged) model before it is written, e.g.
+            :func:`transformer_tf.finetune.interpolation` (WiSE-FT).
 
     Returns:
         the checkpoint prefix written.
@@ -211,10 +213,10 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1):
         raise TransformerTFError(f"average {average!r}: average at least 1 checkpoint.")
     # one writer per run folder: a training run there would rotate the checkpoints read below
     with files.run_folder_lock(checkpoint_dir, "transformer-tf release", TransformerTFError):
-        return _release_weights(checkpoint_dir, average)
+        return _release_weights(checkpoint_dir, average, blend)
 
 
-def _release_weights(checkpoint_dir, average):
+def _release_weights(checkpoint_dir, average, blend):
     _, model, _, _ = restore_model(checkpoint_dir)
     if average > 1:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
@@ -225,6 +227,8 @@ def _release_weights(checkpoint_dir, average):
                 f"training checkpoint(s); average at most that many."
             )
         average_checkpoints(model, kept[-average:])
+    if blend is not None:
+        blend(model)
     target = Path(checkpoint_dir) / WEIGHTS_PREFIX
     try:  # a fresh weights/ folder, swapped in whole: a failure leaves the old weights and no temp files
         with files.atomic_folder(target.parent, _check_weights_folder) as staging:

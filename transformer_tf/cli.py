@@ -166,6 +166,17 @@ def _add_release(sub, common):
         metavar="N",
         help="average the weights of the N newest checkpoints (default %(default)s; 1: newest)",
     )
+    release.add_argument(
+        "--interpolate-with",
+        metavar="DIR",
+        help="WiSE-FT: write (1 - alpha) * DIR's weights + alpha * this run's, DIR being the model "
+        "the run was fine-tuned from (--init-from); default: the run's weights alone",
+    )
+    release.add_argument(
+        "--alpha",
+        type=float,
+        help="with --interpolate-with: the fine-tuned weights' share, 0 to 1 (default 0.5)",
+    )
     return release, _release
 
 
@@ -281,9 +292,18 @@ def _export(args):
 
 def _release(args):
     from transformer_tf.checkpoints import release_weights
+    from transformer_tf.finetune import interpolation
 
-    written = release_weights(args.checkpoint_dir, args.average)
+    blend = None
+    if args.alpha is not None and not args.interpolate_with:
+        raise TransformerTFError("--alpha weighs the fine-tune against --interpolate-with DIR: give both, or neither.")
+    if args.interpolate_with:
+        args.alpha = 0.5 if args.alpha is None else args.alpha
+        blend = interpolation(args.interpolate_with, args.alpha, args.checkpoint_dir)
+    written = release_weights(args.checkpoint_dir, args.average, blend=blend)
     what = f"mean of the {args.average} newest checkpoints" if args.average > 1 else "newest checkpoint"
+    if blend is not None:
+        what = f"{1 - args.alpha:g} × {args.interpolate_with} + {args.alpha:g} × the {what}"
     print(f"wrote {written} (model weights, {what}, no optimizer state)")
 
 

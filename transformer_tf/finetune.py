@@ -13,13 +13,23 @@ test split of the fine-tuned model is the test split of the model it started fro
 
     transformer-tf train --init-from checkpoints/en_es --checkpoint-dir runs/ft \\
         --augment-places 0.1 --learning-rate 1e-4 --epochs 2
+
+A fine-tune that learns something new forgets a little of the rest. WiSE-FT (Wortsman et al.,
+CVPR 2022, "Robust fine-tuning of zero-shot models") releases a point on the straight line between
+the two models instead, :func:`interpolation`: θ = (1 − α)·θ_start + α·θ_fine-tuned, with α chosen
+on the validation split:
+
+    transformer-tf release --checkpoint-dir runs/ft --average 5 \\
+        --interpolate-with checkpoints/en_es --alpha 0.5
 """
 
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
 from transformer_tf.checkpoints import latest_checkpoint, restore_model, shipped_weights
-from transformer_tf.config import TrainConfig, read_config_json
+from transformer_tf.config import TOKENIZER_FINGERPRINTS, TrainConfig, read_config_json
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.tokenizer import load_tokenizers
 
@@ -51,12 +61,18 @@ def check_start(config, corpus):
             each field that differs).
     """
     folder = Path(config.init_from)
-    start = TrainConfig.load(folder)
     prefix = latest_checkpoint(folder) or shipped_weights(folder)
     if prefix is None:
         raise TransformerTFError(
             f"init_from {str(folder)!r}: no weights there; give a trained or released model's folder."
         )
+    _check_same_model(config, folder, corpus, "init_from")
+    return folder, prefix
+
+
+def _check_same_model(config, folder, corpus, what):
+    """Refuse a model ``folder`` whose shape, split or corpus is not ``config``'s (each field named)."""
+    start = TrainConfig.load(folder)
     fields = SHAPE_FIELDS + TrainConfig.MODEL_FIELDS.get(config.model, ()) + SPLIT_FIELDS
     diffs = [
         f"{k}: {getattr(start, k)!r} there, {getattr(config, k)!r} here"
@@ -64,14 +80,13 @@ def check_start(config, corpus):
         if getattr(start, k) != getattr(config, k)
     ]
     saved = read_config_json(folder).get("corpus")
-    if saved and (saved.get("bytes"), saved.get("sha256")) != (corpus["bytes"], corpus["sha256"]):
+    if saved and corpus and (saved.get("bytes"), saved.get("sha256")) != (corpus.get("bytes"), corpus.get("sha256")):
         diffs.append(f"corpus: {saved.get('file')} of {saved.get('bytes'):,} bytes there, another --data here")
     if diffs:
         raise TransformerTFError(
-            f"init_from {str(folder)!r} describes another model or split ({'; '.join(diffs)}); "
+            f"{what} {str(folder)!r} describes another model or split ({'; '.join(diffs)}); "
             f"give the values of its config.json."
         )
-    return folder, prefix
 
 
 def start_tokenizers(config):
@@ -97,3 +112,46 @@ def load_start_weights(model, folder):
         )
     for weight, value in zip(weights, values):
         weight.assign(value)
+
+
+def interpolation(start_folder, alpha, run_folder):
+    """WiSE-FT: a function that moves a model's weights to ``(1 − alpha)·start + alpha·weights``.
+
+    ``transformer-tf release --interpolate-with START --alpha A`` applies it to the fine-tuned
+    run's (averaged) weights before writing them: alpha 1 is the fine-tune, 0 the start.
+
+    Args:
+        start_folder: the model the run was fine-tuned from (``init_from``); it must have the
+            run's shape, held-out split, corpus and tokenizer files, checked here.
+        alpha: the fine-tuned weights' share, in [0, 1].
+        run_folder: the fine-tuned run's folder.
+
+    Returns:
+        ``blend(model)``, which sets each weight ``w`` to ``(1 - alpha) * w_start + alpha * w``.
+
+    Raises:
+        TransformerTFError: alpha outside [0, 1], or a start of another model, split, corpus or
+            tokenizer (each difference named).
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise TransformerTFError(f"alpha {alpha!r}: give the fine-tuned weights' share, between 0 and 1.")
+    config = TrainConfig.load(run_folder)
+    run_json = read_config_json(run_folder)
+    _check_same_model(config, Path(start_folder), run_json.get("corpus"), "--interpolate-with")
+    start_json = read_config_json(start_folder)
+    if start_json.get(TOKENIZER_FINGERPRINTS) != run_json.get(TOKENIZER_FINGERPRINTS):
+        raise TransformerTFError(
+            f"--interpolate-with {str(start_folder)!r}: its tokenizer files are not the run's "
+            f"({TOKENIZER_FINGERPRINTS} differ in the two config.json); interpolate with the model "
+            f"the run was fine-tuned from."
+        )
+    _, start, _, _ = restore_model(start_folder)
+    start_values = [w.numpy().astype(np.float64) for w in start.weights if w.name != "seed_generator_state"]
+
+    def blend(model):
+        weights = [w for w in model.weights if w.name != "seed_generator_state"]
+        for weight, value in zip(weights, start_values, strict=True):
+            mixed = (1.0 - alpha) * value + alpha * weight.numpy().astype(np.float64)
+            weight.assign(mixed.astype(weight.dtype))
+
+    return blend
