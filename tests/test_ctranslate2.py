@@ -122,6 +122,17 @@ def test_the_conversion_is_cached_with_a_stamp_and_redone_when_a_file_changes(mo
     assert fresh_model(model_folder) == cached and again.translate(sentences) == translations
 
 
+def test_a_repeated_sentence_is_decoded_once_and_each_copy_gets_its_translation_in_order(model_folder):
+    translator = CTranslate2Translator.from_checkpoint(model_folder, compute_type="float32")  # places on
+    submitted, submit = [], translator._submit
+    translator._submit = lambda rows, *args, **kwargs: submitted.extend(rows) or submit(rows, *args, **kwargs)
+    distinct = ["I am here.", "Tom is tall.", "Go to Paris."]
+    alone = translator.translate(distinct)
+    order = [0, 1, 0, 2, 1, 0]
+    assert translator.translate([distinct[i] for i in order]) == [alone[i] for i in order]
+    assert len(submitted) == 2 * len(distinct)  # each distinct sentence decoded once per call
+
+
 def test_a_damaged_cache_is_converted_again_and_a_missing_one_rebuilt(model_folder):
     translations = CTranslate2Translator.from_checkpoint(model_folder, places=False).translate(["I am here."])
     cached = model_folder / engine.CACHE_NAME

@@ -119,3 +119,18 @@ def test_a_progress_bar_is_drawn_only_on_a_terminal_and_only_when_asked(terminal
         with progress_bar(3, show, unit="line") as bar:
             bar.update(3)
         assert ("3/3" in stderr.getvalue()) == (terminal and show)
+
+
+def test_a_repeated_sentence_is_decoded_once_and_every_copy_gets_its_translation_in_order(capsys):
+    translator = FakeTranslator()
+    texts = ["Hi. Go.", "Go.", "Hi.", "Stop.", "Go. Hi."]
+    assert translator.translate(texts, progress=False) == [
+        "es:Hi. es:Go.",
+        "es:Go.",
+        "es:Hi.",
+        "es:Stop.",
+        "es:Go. es:Hi.",
+    ]
+    assert [n for n, _, _ in translator.calls] == [3]  # Hi., Go., Stop.: each once
+    assert translator.translate_sentences(["a", "b", "a", "a"], progress=False) == ["es:a", "es:b", "es:a", "es:a"]
+    assert translator.calls[-1][0] == 2
