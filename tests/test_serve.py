@@ -88,8 +88,11 @@ def tiny_server(trained_dir):
 
 @pytest.fixture(scope="module")
 def fixed_server(trained_dir):
-    """The tiny model served with the fixed batcher (``--batching fixed``) on TensorFlow."""
-    server = Server("--checkpoint-dir", trained_dir, "--batching", "fixed", "--engine", "tensorflow")
+    """The tiny model served with the fixed batcher (``--batching fixed``) on TensorFlow, on Python's own
+    event loop (the other servers run uvloop, ``--event-loop auto``)."""
+    server = Server(
+        "--checkpoint-dir", trained_dir, "--batching", "fixed", "--engine", "tensorflow", "--event-loop", "asyncio"
+    )
     yield server
     assert server.stop()[0] == 0
 
@@ -171,12 +174,27 @@ def test_concurrent_requests_share_decoding_and_get_their_own_answers(request, t
         assert after["batched_texts"] - before["batched_texts"] == len(sentences)
         assert after["batches"] - before["batches"] < len(sentences)  # some requests shared a batch
         assert after["largest_batch"] > 1
+        assert_stages_add_up(before, after, len(sentences))
         return
     loops, started = after["decode_loops"], before["decode_loops"]
     assert loops["sentences"] - started["sentences"] == len(sentences)
     assert after["batches"] == before["batches"]  # none went to the fixed batcher
     assert loops["admissions"] - started["admissions"] < len(sentences)  # some joined the loop together
     assert loops["rows"] - started["rows"] > loops["steps"] - started["steps"]  # some steps decoded several rows
+
+
+def assert_stages_add_up(before, after, requests):
+    """``/api/health``'s stages of a request (transformer_tf.serve_stages) count each request once, and the
+    batcher's stages of a job fit inside the time its handler waited for the batcher."""
+    timed, jobs = after["request_seconds"], after["job_seconds"]
+    assert timed["requests"] - before["request_seconds"]["requests"] == requests
+    assert jobs["jobs"] - before["job_seconds"]["jobs"] == requests
+    spent = {name: jobs[name] - before["job_seconds"][name] for name in ("queue", "gather", "decode")}
+    waited = timed["batcher"] - before["request_seconds"]["batcher"]
+    assert spent["decode"] > 0 and min(spent.values()) >= 0
+    assert waited >= sum(spent.values()) - 1e-5  # and the rest: the results' way back to the event loop
+    assert timed["receive"] > before["request_seconds"]["receive"]
+    assert timed["respond"] > before["request_seconds"]["respond"]
 
 
 def test_attention_weights_equal_the_models_arrays(tiny_server, tiny):
@@ -413,6 +431,27 @@ def test_the_batcher_counts_the_cpu_its_batches_use_apart_from_their_waits():
     batcher.submit("compute", [2]).result()
     batcher.close()
     assert 0.3 <= batcher.busy_cpu_seconds <= batcher.busy_seconds - 0.25
+
+
+def test_the_batcher_times_each_request_in_the_queue_the_gather_and_the_decode():
+    """A request queued while the only worker decodes another waits that decode in ``queue``; each
+    request's ``decode`` is its batch's; a lone request waits ``max_delay`` for company in ``gather``."""
+
+    def run(key, items):
+        time.sleep(0.2)
+        return items
+
+    batcher = DynamicBatcher(run, max_wait=0.01, max_delay=0.05)
+    first = batcher.submit("a", [1])
+    time.sleep(0.1)  # the worker has taken the first and decodes it
+    second = batcher.submit("a", [2])
+    assert first.result() == [1] and second.result() == [2]
+    batcher.close()
+    times = batcher.job_times()
+    assert times["jobs"] == 2
+    assert 0.4 <= times["decode"] < 0.6  # 0.2 s each, measured around run_batch
+    assert 0.05 <= times["queue"] < 0.3  # the second's wait for the worker (the first took none)
+    assert 0.05 <= times["gather"] < 0.3  # each waited up to max_delay for a client that never came
 
 
 def test_the_batcher_waits_for_every_client_instead_of_splitting_them_into_small_batches():

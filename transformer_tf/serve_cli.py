@@ -56,7 +56,14 @@ def add_serve_parser(sub, common):
 def _add_decoding_flags(serve):
     """The flags of how ``serve`` decodes: its engine, batching and threads."""
     from transformer_tf.config import DECODE_SLOTS
-    from transformer_tf.serve import BATCHING, CTRANSLATE2_DECODE_THREADS, DECODE_THREADS, INTRA_OP_THREADS
+    from transformer_tf.serve import (
+        BATCHING,
+        CTRANSLATE2_DECODE_THREADS,
+        DECODE_THREADS,
+        EVENT_LOOP,
+        EVENT_LOOPS,
+        INTRA_OP_THREADS,
+    )
 
     serve.add_argument(
         "--engine",
@@ -102,6 +109,13 @@ def _add_decoding_flags(serve):
         f"{CTRANSLATE2_DECODE_THREADS} when a model is served on CTranslate2, else {DECODE_THREADS})",
     )
     serve.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        default=EVENT_LOOP,
+        help="the server's asyncio event loop: Python's own or uvloop (libuv's); auto: uvloop when installed "
+        "(default %(default)s)",
+    )
+    serve.add_argument(
         "--intra-op-threads",
         type=int,
         default=INTRA_OP_THREADS,
@@ -143,4 +157,4 @@ def run_serve(args):
     if threads is None:
         threads = default_decode_threads({m.engine for m in models.values()})
     app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, threads, args.batching, args.slots)
-    serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
+    serve(app, args.host, args.port, announce=lambda line: print(line, flush=True), event_loop=args.event_loop)
