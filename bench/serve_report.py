@@ -27,10 +27,11 @@ def request_stages(before, after):
 
 
 def print_stages(rows):
-    """Where a request's round trip goes: the client's mean latency, the server's stages (means),
+    """Where a request's round trip goes: its mean by Little's law, the server's stages (means),
     and the rest (the network stack, uvicorn's HTTP parsing before the app, the client's own work)."""
     print(
-        "\nWhere a request's round trip goes, mean ms: the client's latency; inside the server (its "
+        "\nWhere a request's round trip goes, mean ms: the round trip (clients / requests a second: each client "
+        "always has one request out; wrk's own mean latency came out above that); inside the server (its "
         "/api/health request_seconds and job_seconds): receive (body, JSON, validation), queue (for a decode "
         "thread), gather (for the rest of the batch), decode (the batch on the engine), resume (results to "
         "the event loop), respond (JSON, HTTP, write); outside: the rest (sockets, uvicorn's parsing, the client).\n"
@@ -42,9 +43,10 @@ def print_stages(rows):
         if not stages:
             continue
         cells = " | ".join(f"{stages[name]:.1f}" for name in STAGES)
+        round_trip = 1000 * row["clients"] / row["per_second"]
         print(
-            f"| {row['server']} | {row['client']} | {row['clients']} | {row['mean']:.1f} | {cells} "
-            f"| {stages['server']:.1f} | {row['mean'] - stages['server']:.1f} |"
+            f"| {row['server']} | {row['client']} | {row['clients']} | {round_trip:.1f} | {cells} "
+            f"| {stages['server']:.1f} | {round_trip - stages['server']:.1f} |"
         )
 
 

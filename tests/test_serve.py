@@ -385,6 +385,22 @@ def test_cli_refuses_ctranslate2_with_the_decode_loop_or_for_the_rnn(trained_dir
     assert not (trained_dir / "ctranslate2").exists()  # nothing was converted
 
 
+def test_the_servers_connections_send_each_write_at_once():
+    """Accepted connections have ``TCP_NODELAY`` and are TCP sockets to asyncio (which then sets it too):
+    an answer's body never waits for the client's delayed acknowledgement of its headers."""
+    import socket
+
+    from transformer_tf.serve import listening_socket
+
+    with listening_socket("127.0.0.1", 0) as sock:
+        sock.listen(1)
+        with socket.create_connection(sock.getsockname()):
+            connection, _ = sock.accept()
+            with connection:
+                assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+                assert connection.proto == socket.IPPROTO_TCP
+
+
 def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
     calls = []
 

@@ -418,14 +418,7 @@ def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print,
     Raises:
         OSError: the address cannot be bound (in use, not this machine's).
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
+    sock = listening_socket(host, port)
     import uvicorn
 
     config = uvicorn.Config(
@@ -444,6 +437,30 @@ def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print,
     server.run(sockets=[sock])
     if server.stopped_by:
         announce(f"stopped ({signal.Signals(server.stopped_by).name}); requests in flight were answered")
+
+
+def listening_socket(host, port):
+    """A TCP socket bound to ``host:port`` whose connections send each write at once (``TCP_NODELAY``).
+
+    Without it, an answer written in two parts (uvicorn writes the headers, then the body) waits
+    for the client's acknowledgement of the first, which Linux delays up to 40 ms (Nagle's algorithm
+    against delayed ACKs): 40–50 ms of a request's round trip on Python's asyncio loop, which sets
+    ``TCP_NODELAY`` only on sockets made with ``proto=IPPROTO_TCP`` (uvloop sets it on every TCP
+    connection); docs/benchmarks.md, "transformer-tf serve under load".
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio's transports: TCP_NODELAY
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by the accepted connections
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _graceful_server(config):
