@@ -6,17 +6,20 @@ with the batch throughput of ``translate --file`` on the same sentences, in the 
                                [--engine ctranslate2 tensorflow]
                                [--batching continuous fixed] [--decode-threads 1 2] [--slots 64]
                                [--intra-op-threads 1] [--file-intra-op-threads 0]
+                               [--event-loop asyncio uvloop] [--client wrk python]
                                [--screenshot notebooks/figures/serve_page.png]
 
-Several ``--engine``, ``--batching`` or ``--decode-threads`` values: one server after the other for
+Several ``--engine``, ``--batching``, ``--decode-threads`` or ``--event-loop`` values: one server after the other for
 each combination (CTranslate2 with ``--batching continuous`` is refused and left out), each against
 the same engine's ``translate --file`` timings of this run (side by side). ``--engine auto`` (the
 default, as ``serve``'s) is CTranslate2 for ``en_es``, TensorFlow with ``--batching continuous``.
 With ``--batching continuous`` a row's "batches" are the decode loop's steps (their rows).
 
-The clients are coroutines on one thread of this process, each on its own kept-alive
-connection (plain HTTP/1.1 over asyncio streams), so the load takes little of the server's CPU.
-Prints one row per client count: requests/s, p50 and p99 latency, errors (any answer but
+The clients (``--client``, :mod:`load_clients`): ``wrk`` (the C load generator, one thread; Debian
+package ``wrk``), ``python`` (coroutines on one thread of this process, which also compare each
+answer with the batch path's), ``auto``: wrk where installed; several: one row each, against the same
+server. Each client keeps one connection alive and sends its next request once answered.
+Prints one row per client count and kind: requests/s, p50 and p99 latency, errors (any answer but
 200, or a connection error), the decode batches the server formed (mean size, the
 10/50/90th percentiles of their sizes, the mean time a batch waited for more requests after
 its first) and the share of the time its worker threads spent decoding, summed (its /api/health
@@ -38,7 +41,8 @@ before and after each row while the server is idle; each row's ratio is against 
 of the two around it (other work on the machine changes both alike). The server runs in
 its own process with the default models (``checkpoints/en_es`` and
 ``checkpoints/en_es_rnn``); clients ask ``en_es``. On CTranslate2 the decode threads wait while
-CTranslate2's own threads decode: their CPU shows under "other".
+CTranslate2's own threads decode: their CPU shows under "other". Last, where a request's round
+trip goes: the server's stages from its ``/api/health`` (:mod:`transformer_tf.serve_stages`) and the rest.
 """
 
 import argparse

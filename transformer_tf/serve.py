@@ -67,10 +67,13 @@ def default_decode_threads(engines):
 #: it served 164 requests/s against the loop's 137, at half the CPU a request (3.4 against 6.8 ms;
 #: the loop's p99 was lower, 423 against 635 ms); docs/benchmarks.md, "transformer-tf serve under load".
 BATCHING = "fixed"
-#: The server's event loop (``serve --event-loop``): uvicorn's ``"asyncio"`` (Python's own) or ``"uvloop"``
-#: (libuv's, in C; uvicorn's ``"auto"`` picks it when installed). HTTP is parsed by httptools either way.
-EVENT_LOOPS = ("auto", "asyncio", "uvloop")
-EVENT_LOOP = "auto"
+#: The server's event loop (``serve --event-loop``): Python's own asyncio loop, or uvloop (libuv's, in C;
+#: ``pip install uvloop``). With the connections' ``TCP_NODELAY`` (:func:`listening_socket`) the two served
+#: 32 one-sentence clients alike (asyncio 863-898 requests/s, uvloop 777-822, side by side), so
+#: asyncio stays the default and uvloop is no dependency; docs/benchmarks.md. (uvicorn's own ``"auto"``
+#: would pick uvloop whenever it happens to be installed.) HTTP is parsed by httptools either way.
+EVENT_LOOPS = ("asyncio", "uvloop")
+EVENT_LOOP = "asyncio"
 #: Threads that prepare requests for the decode loops and wait for their rows (most requests in flight).
 WAITING_THREADS = 256
 

@@ -2,6 +2,7 @@
 :mod:`transformer_tf.serve`; :mod:`transformer_tf.cli` only registers this parser)."""
 
 import dataclasses
+import importlib.util
 
 from transformer_tf.config import DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
@@ -112,8 +113,8 @@ def _add_decoding_flags(serve):
         "--event-loop",
         choices=EVENT_LOOPS,
         default=EVENT_LOOP,
-        help="the server's asyncio event loop: Python's own or uvloop (libuv's); auto: uvloop when installed "
-        "(default %(default)s)",
+        help="the server's event loop: Python's own asyncio loop or uvloop (libuv's, when installed: "
+        "pip install uvloop); default %(default)s",
     )
     serve.add_argument(
         "--intra-op-threads",
@@ -150,6 +151,8 @@ def run_serve(args):
         raise TransformerTFError(f"--port {args.port}: give a port from 0 (any free one) to 65535.")
     if not 0 <= args.batch_wait_ms <= 1000:
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
+    if args.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise TransformerTFError("--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio.")
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
     models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
