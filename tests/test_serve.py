@@ -336,14 +336,20 @@ def test_a_signal_finishes_the_requests_in_flight_then_exits_0(request, trained_
         tiny = request.getfixturevalue("ct2")
     server = Server(*flags[batching])
     requests = [[f"Tom has {n} red apples." for n in range(k, k + 16)] for k in (2, 20, 40, 60)]
-    with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
-        answers = [pool.submit(server.request, "POST", "/api/translate", {"sentences": texts}) for texts in requests]
-        deadline = time.monotonic() + 30
-        while server.request("GET", "/api/health")[1]["in_flight"] < len(requests):
-            assert time.monotonic() < deadline, "the requests never arrived"
-            time.sleep(0.01)
-        status, output = server.stop(sig)
-        answers = [answer.result() for answer in answers]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
+            answers = [
+                pool.submit(server.request, "POST", "/api/translate", {"sentences": texts}) for texts in requests
+            ]
+            deadline = time.monotonic() + 30
+            while server.request("GET", "/api/health")[1]["in_flight"] < len(requests):
+                assert time.monotonic() < deadline, "the requests never arrived"
+                time.sleep(0.01)
+            status, output = server.stop(sig)
+            answers = [answer.result() for answer in answers]
+    finally:  # a failed check above leaves no server running
+        if server.process.poll() is None:
+            server.process.kill()
     assert status == 0
     assert [code for code, _ in answers] == [200] * len(requests)
     assert [answer["translations"] for _, answer in answers] == [tiny.translate(texts) for texts in requests]
