@@ -6,17 +6,20 @@ with the batch throughput of ``translate --file`` on the same sentences, in the 
                                [--engine ctranslate2 tensorflow]
                                [--batching continuous fixed] [--decode-threads 1 2] [--slots 64]
                                [--intra-op-threads 1] [--file-intra-op-threads 0]
+                               [--event-loop asyncio uvloop] [--client wrk python]
                                [--screenshot notebooks/figures/serve_page.png]
 
-Several ``--engine``, ``--batching`` or ``--decode-threads`` values: one server after the other for
+Several ``--engine``, ``--batching``, ``--decode-threads`` or ``--event-loop`` values: one server after the other for
 each combination (CTranslate2 with ``--batching continuous`` is refused and left out), each against
 the same engine's ``translate --file`` timings of this run (side by side). ``--engine auto`` (the
 default, as ``serve``'s) is CTranslate2 for ``en_es``, TensorFlow with ``--batching continuous``.
 With ``--batching continuous`` a row's "batches" are the decode loop's steps (their rows).
 
-The clients are coroutines on one thread of this process, each on its own kept-alive
-connection (plain HTTP/1.1 over asyncio streams), so the load takes little of the server's CPU.
-Prints one row per client count: requests/s, p50 and p99 latency, errors (any answer but
+The clients (``--client``, :mod:`load_clients`): ``wrk`` (the C load generator, one thread; Debian
+package ``wrk``), ``python`` (coroutines on one thread of this process, which also compare each
+answer with the batch path's), ``auto``: wrk where installed; several: one row each, against the same
+server. Each client keeps one connection alive and sends its next request once answered.
+Prints one row per client count and kind: requests/s, p50 and p99 latency, errors (any answer but
 200, or a connection error), the decode batches the server formed (mean size, the
 10/50/90th percentiles of their sizes, the mean time a batch waited for more requests after
 its first) and the share of the time its worker threads spent decoding, summed (its /api/health
@@ -38,11 +41,11 @@ before and after each row while the server is idle; each row's ratio is against 
 of the two around it (other work on the machine changes both alike). The server runs in
 its own process with the default models (``checkpoints/en_es`` and
 ``checkpoints/en_es_rnn``); clients ask ``en_es``. On CTranslate2 the decode threads wait while
-CTranslate2's own threads decode: their CPU shows under "other".
+CTranslate2's own threads decode: their CPU shows under "other". Last, where a request's round
+trip goes: the server's stages from its ``/api/health`` (:mod:`transformer_tf.serve_stages`) and the rest.
 """
 
 import argparse
-import asyncio
 import collections
 import concurrent.futures
 import contextlib
@@ -58,10 +61,13 @@ import time
 import unicodedata
 from pathlib import Path
 
+import load_clients  # bench/: this script's folder is on sys.path
+from serve_report import print_breakdown, print_stages, print_table, request_stages
+
 import cli_common
 from transformer_tf.config import DECODE_SLOTS, DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve import BATCHING, INTRA_OP_THREADS, default_decode_threads
+from transformer_tf.serve import BATCHING, EVENT_LOOP, EVENT_LOOPS, INTRA_OP_THREADS, default_decode_threads
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
@@ -97,64 +103,17 @@ def get(address, path):
         connection.close()
 
 
-async def client(address, sentences, counter, stop_at, results):
-    """Send one-sentence requests on one kept-alive connection until ``stop_at``; append
-    ``(latency s, sentence, translation or None)`` to ``results``. Plain HTTP/1.1 over asyncio
-    streams: all the clients share one thread of the bench process, and a request costs it a
-    few dozen microseconds, so the load does not take the server's CPU."""
-    host, port = address.rsplit(":", 1)
-    connection = None
-    while time.perf_counter() < stop_at:
-        sentence = sentences[next(counter) % len(sentences)]
-        start = time.perf_counter()
-        try:
-            connection = connection or await asyncio.open_connection(host, int(port))
-            status, answer = await post(*connection, address, "/api/translate", {"sentences": [sentence]})
-            translation = answer["translations"][0] if status == 200 else None
-        except (OSError, ValueError, asyncio.IncompleteReadError):
-            connection = _close(connection)
-            translation = None
-        results.append((time.perf_counter() - start, sentence, translation))
-    _close(connection)
-
-
-async def post(reader, writer, address, path, body):
-    """``(status, JSON answer)`` of one ``POST path`` with the JSON ``body`` on a kept-alive connection."""
-    data = json.dumps(body).encode()
-    writer.write(
-        f"POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(data)}\r\n\r\n".encode()
-        + data
-    )
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    length = next(int(line.split(":")[1]) for line in head if line.lower().startswith("content-length:"))
-    return int(head[0].split()[1]), json.loads(await reader.readexactly(length))
-
-
-def _close(connection):
-    if connection:
-        connection[1].close()
-    return None
-
-
-def load(address, sentences, clients, seconds, expected, server_pid):
-    """One row of the tables: ``clients`` concurrent clients for ``seconds``."""
+def load(kind, address, sentences, clients, seconds, expected, server_pid):
+    """One row of the tables: ``clients`` concurrent clients of ``kind`` (:mod:`load_clients`) for ``seconds``."""
     before, cpu, loop_cpu = get(address, "/api/health"), cpu_seconds(server_pid), cpu_seconds(server_pid, server_pid)
     queued = run_queue_seconds(server_pid)
-    results, counter = [], itertools.count(random.randrange(len(sentences)))
-    start, client_cpu = time.perf_counter(), cpu_seconds(os.getpid())
-
-    async def all_clients():
-        await asyncio.gather(*(client(address, sentences, counter, start + seconds, results) for _ in range(clients)))
-
-    asyncio.run(all_clients())
-    elapsed, client_cpu = time.perf_counter() - start, cpu_seconds(os.getpid()) - client_cpu
+    done = load_clients.run_clients(kind, address, sentences, clients, seconds, expected)
     after, cpu = get(address, "/api/health"), cpu_seconds(server_pid) - cpu
     loop_cpu = cpu_seconds(server_pid, server_pid) - loop_cpu
     queued = run_queue_seconds(server_pid) - queued
     batch_cpu = after.get("batch_cpu_seconds", 0) - before.get("batch_cpu_seconds", 0)
-    latencies = sorted(latency for latency, _, translation in results if translation is not None)
-    answered = len(latencies)
+    answered, elapsed = done.answered, done.seconds
+    stages = request_stages(before, after)
     batches = after["batches"] - before["batches"]
     if "decode_loops" in after and after["decode_loops"]["steps"] > before["decode_loops"]["steps"]:
         before, after = loop_as_batches(before), loop_as_batches(after)  # a step of the decode loop: a batch
@@ -162,25 +121,28 @@ def load(address, sentences, clients, seconds, expected, server_pid):
         batch_cpu = after["batch_cpu_seconds"] - before["batch_cpu_seconds"]
     return {
         "clients": clients,
-        "requests": len(results),
+        "client": done.client,
+        "requests": answered + done.errors,
         "per_second": answered / elapsed,
         "per_cpu_second": answered / cpu if cpu > 0 else float("nan"),
-        "p50": 1000 * latencies[answered // 2] if answered else float("nan"),
-        "p99": 1000 * latencies[min(answered - 1, int(answered * 0.99))] if answered else float("nan"),
-        "errors": len(results) - answered,
+        "mean": done.mean,
+        "p50": done.p50,
+        "p99": done.p99,
+        "errors": done.errors,
         "mean_batch": (after["batched_texts"] - before["batched_texts"]) / max(batches, 1),
         "decoding": (after["batch_seconds"] - before["batch_seconds"]) / elapsed,
         # (a server older than these two counters: 0 and "-")
         "wait_ms": 1000 * (after.get("gather_seconds", 0) - before.get("gather_seconds", 0)) / max(batches, 1),
         "sizes": batch_size_deciles(before.get("batch_sizes", {}), after.get("batch_sizes", {})),
-        "same": sum(translation == expected[s] for _, s, translation in results if translation is not None)
-        / max(answered, 1),
+        "same": done.same,
+        "stages": stages,
+        "busy_cores": cpu / elapsed,
         # CPU milliseconds per answered request: the clients, the server's event loop (HTTP, JSON,
         # validation), its decode threads (pre-pass, tokens, decode) and the rest of the server
         "cpu_ms": {
             name: 1000 * seconds / max(answered, 1)
             for name, seconds in {
-                "clients": client_cpu,
+                "clients": done.cpu_seconds,
                 "loop": loop_cpu,
                 "decode": batch_cpu,
                 "other": cpu - loop_cpu - batch_cpu,
@@ -261,54 +223,6 @@ def group_throughput(translator, sentences, size, threads=1):
     return len(sentences) / (time.perf_counter() - start), 1000 * cpu / len(sentences)
 
 
-def print_table(rows):
-    """One row per server and client count; each row's ratio is against the mean of its engine's
-    ``translate --file`` timings just before and after it (``row["batch"]``: sentences/s and
-    sentences per CPU-second)."""
-    print(
-        "| server | clients | requests/s | p50 ms | p99 ms | errors | mean batch (rows a step) | batch sizes "
-        "p10/p50/p90 | wait per batch ms | decoding (threads summed) | same as batch "
-        "| translate --file around the row | ratio | per CPU-second: server / translate --file "
-        "| in-process groups of the mean batch, ratio |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        batch, cpu_batch = row["batch"]
-        print(
-            f"| {row['server']} | {row['clients']} | {row['per_second']:.1f} | {row['p50']:.0f} | {row['p99']:.0f} | "
-            f"{row['errors']} | {row['mean_batch']:.1f} | {row['sizes']} | {row['wait_ms']:.0f} | "
-            f"{100 * row['decoding']:.0f}% | {100 * row['same']:.1f}% | {batch:.1f} | "
-            f"{100 * row['per_second'] / batch:.0f}% | "
-            f"{row['per_cpu_second']:.0f} / {cpu_batch:.0f} = {100 * row['per_cpu_second'] / cpu_batch:.0f}% | "
-            f"{100 * row['ceiling'][0] / batch:.0f}% |"
-        )
-
-
-def print_breakdown(rows, preparation):
-    """Where the CPU goes, per answered request, against ``translate --file``'s CPU a sentence on the
-    row's engine; ``preparation``: CPU ms a sentence of the steps around the decode (:func:`preparation_ms`)."""
-    print(
-        "\nCPU ms per answered request: the load clients (all in one thread of the bench process); "
-        "the server's event loop (HTTP, JSON, validation), its decode threads (the batches: "
-        f"NFC, sentence split, places pre-pass and tokens, {preparation:.3f} ms a sentence of it measured "
-        "in-process, then the decode) and its other threads; translate --file's CPU ms a sentence; "
-        "in-process, unsorted groups of the row's mean batch size, as many at once as decode threads; "
-        "last, the time the server's threads waited, runnable, for a core (taken by other work; not CPU).\n"
-    )
-    print(
-        "| server | clients | clients' CPU | server: event loop | server: decode threads | server: other "
-        "| server: all | translate --file | groups of the mean batch, in-process | server: waiting for a core |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        ms, file_ms = row["cpu_ms"], 1000 / row["batch"][1]
-        print(
-            f"| {row['server']} | {row['clients']} | {ms['clients']:.2f} | {ms['loop']:.2f} | {ms['decode']:.2f} "
-            f"| {ms['other']:.2f} "
-            f"| {ms['server']:.2f} | {file_ms:.2f} | {row['ceiling'][1]:.2f} | {ms['queued']:.2f} |"
-        )
-
-
 def preparation_ms(translator, sentences, size):
     """CPU ms a sentence of what :meth:`Translator.translate` does before decoding, on groups of ``size``:
     NFC, the sentence split, the places pre-pass (when the translator has it) and the tokens."""
@@ -381,6 +295,21 @@ def build_parser():
         help="the same setting for translate --file and the in-process groups, timed in this process "
         "(default %(default)s: TensorFlow's own, as translate --file runs)",
     )
+    parser.add_argument(
+        "--event-loop",
+        nargs="+",
+        choices=EVENT_LOOPS,
+        default=[EVENT_LOOP],
+        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
+    )
+    parser.add_argument(
+        "--client",
+        nargs="+",
+        choices=load_clients.CLIENTS,
+        default=["auto"],
+        help="the load generator: wrk (C, little CPU), python (asyncio clients in this process, which also "
+        "check the answers) or auto: wrk when installed; several: one row each, side by side (default %(default)s)",
+    )
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "spa-eng" / "spa.txt"))
     parser.add_argument(
         "--screenshot", metavar="PNG", help="also save the live page, e.g. notebooks/figures/serve_page.png"
@@ -411,7 +340,7 @@ class Baseline:
 
 
 def servers(args):
-    """``(engine, batching, decode threads)`` of each server to run, the engine resolved for en_es;
+    """``(engine, batching, decode threads, event loop)`` of each server to run, the engine resolved for en_es;
     CTranslate2 with the continuous loop is refused (said, and left out)."""
     from transformer_tf.serve_models import serve_engine
 
@@ -422,8 +351,42 @@ def servers(args):
         except TransformerTFError as err:
             print(f"left out: --engine {engine} --batching {batching}: {err}", file=sys.stderr)
             continue
-        combos += [(engine, batching, n) for n in args.decode_threads or [default_decode_threads({engine})]]
+        threads = args.decode_threads or [default_decode_threads({engine})]
+        combos += [(engine, batching, n, loop) for n in threads for loop in args.event_loop]
     return list(dict.fromkeys(combos))
+
+
+def serve_rows(args, combo, baseline, sentences):
+    """Start one server (``combo``: :func:`servers`'), load it with each client count and kind; its rows."""
+    engine, batching, threads, event_loop = combo
+    server_flags = {  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
+        "engine": "auto" if engine == "ctranslate2" else engine,
+        "batching": batching,
+        "slots": args.slots,
+        "batch-wait-ms": args.batch_wait_ms,
+        "decode-threads": threads,
+        "intra-op-threads": args.intra_op_threads,
+        "event-loop": event_loop,
+    }
+    label = f"{engine}, {batching}, {threads} thread{'s' * (threads > 1)}" + (
+        f", {args.slots} slots" * (batching == "continuous")
+    )
+    label += f", {event_loop}" * (len(args.event_loop) > 1)
+    process, address = start_server([arg for flag, value in server_flags.items() for arg in (f"--{flag}", str(value))])
+    rows = []
+    try:
+        for clients, kind in itertools.product(args.clients, args.client):  # translate --file timed around each row
+            row = load(kind, address, sentences, clients, args.seconds, baseline.expected, process.pid)
+            size = max(1, round(row["mean_batch"]))
+            row["ceiling"] = group_throughput(baseline.translator, sentences, size, min(threads, clients))
+            rows.append({"server": label, **row, "batch": baseline.around()})
+        if args.screenshot:
+            screenshot(f"http://{address}/", args.screenshot)
+    finally:
+        process.terminate()  # SIGTERM: the server finishes what is in flight and exits 0
+        if process.wait(timeout=60) != 0:
+            print(f"the server exited {process.returncode}", file=sys.stderr)
+    return rows
 
 
 def main():
@@ -440,35 +403,7 @@ def main():
     sentences = corpus_sentences(args.data, args.sentences)
     combos = servers(args)
     baselines = {engine: Baseline(engine, sentences) for engine in dict.fromkeys(c[0] for c in combos)}
-    rows = []
-    for engine, batching, threads in combos:
-        baseline = baselines[engine]
-        server_flags = {  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
-            "engine": "auto" if engine == "ctranslate2" else engine,
-            "batching": batching,
-            "slots": args.slots,
-            "batch-wait-ms": args.batch_wait_ms,
-            "decode-threads": threads,
-            "intra-op-threads": args.intra_op_threads,
-        }
-        label = f"{engine}, {batching}, {threads} thread{'s' * (threads > 1)}" + (
-            f", {args.slots} slots" * (batching == "continuous")
-        )
-        process, address = start_server(
-            [arg for flag, value in server_flags.items() for arg in (f"--{flag}", str(value))]
-        )
-        try:
-            for clients in args.clients:  # translate --file timed before and after each row: the machine is shared
-                row = load(address, sentences, clients, args.seconds, baseline.expected, process.pid)
-                size = max(1, round(row["mean_batch"]))
-                row["ceiling"] = group_throughput(baseline.translator, sentences, size, min(threads, clients))
-                rows.append({"server": label, **row, "batch": baseline.around()})
-            if args.screenshot:
-                screenshot(f"http://{address}/", args.screenshot)
-        finally:
-            process.terminate()  # SIGTERM: the server finishes what is in flight and exits 0
-            if process.wait(timeout=60) != 0:
-                print(f"the server exited {process.returncode}", file=sys.stderr)
+    rows = [row for combo in combos for row in serve_rows(args, combo, baselines[combo[0]], sentences)]
     for engine, baseline in baselines.items():
         print(
             f"translate --file on {engine} (batch {baseline.batch_size}, {len(sentences)} sentences), sentences/s "
@@ -483,6 +418,7 @@ def main():
     print_table(rows)
     tensorflow = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es")  # the same steps on both engines
     print_breakdown(rows, preparation_ms(tensorflow, sentences, 16))
+    print_stages(rows)
     return 1 if any(row["errors"] for row in rows) else 0
 
 

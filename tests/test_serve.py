@@ -3,6 +3,7 @@ and its live page in a headless Chromium."""
 
 import concurrent.futures
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import unittest.mock
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +90,10 @@ def tiny_server(trained_dir):
 
 @pytest.fixture(scope="module")
 def fixed_server(trained_dir):
-    """The tiny model served with the fixed batcher (``--batching fixed``) on TensorFlow."""
-    server = Server("--checkpoint-dir", trained_dir, "--batching", "fixed", "--engine", "tensorflow")
+    """The tiny model served with the fixed batcher (``--batching fixed``) on TensorFlow, on uvloop's
+    event loop where it is installed (the other servers run the default, asyncio's)."""
+    loop = ["--event-loop", "uvloop"] if importlib.util.find_spec("uvloop") else []
+    server = Server("--checkpoint-dir", trained_dir, "--batching", "fixed", "--engine", "tensorflow", *loop)
     yield server
     assert server.stop()[0] == 0
 
@@ -171,12 +175,27 @@ def test_concurrent_requests_share_decoding_and_get_their_own_answers(request, t
         assert after["batched_texts"] - before["batched_texts"] == len(sentences)
         assert after["batches"] - before["batches"] < len(sentences)  # some requests shared a batch
         assert after["largest_batch"] > 1
+        assert_stages_add_up(before, after, len(sentences))
         return
     loops, started = after["decode_loops"], before["decode_loops"]
     assert loops["sentences"] - started["sentences"] == len(sentences)
     assert after["batches"] == before["batches"]  # none went to the fixed batcher
     assert loops["admissions"] - started["admissions"] < len(sentences)  # some joined the loop together
     assert loops["rows"] - started["rows"] > loops["steps"] - started["steps"]  # some steps decoded several rows
+
+
+def assert_stages_add_up(before, after, requests):
+    """``/api/health``'s stages of a request (transformer_tf.serve_stages) count each request once, and the
+    batcher's stages of a job fit inside the time its handler waited for the batcher."""
+    timed, jobs = after["request_seconds"], after["job_seconds"]
+    assert timed["requests"] - before["request_seconds"]["requests"] == requests
+    assert jobs["jobs"] - before["job_seconds"]["jobs"] == requests
+    spent = {name: jobs[name] - before["job_seconds"][name] for name in ("queue", "gather", "decode")}
+    waited = timed["batcher"] - before["request_seconds"]["batcher"]
+    assert spent["decode"] > 0 and min(spent.values()) >= 0
+    assert waited >= sum(spent.values()) - 1e-5  # and the rest: the results' way back to the event loop
+    assert timed["receive"] > before["request_seconds"]["receive"]
+    assert timed["respond"] > before["request_seconds"]["respond"]
 
 
 def test_attention_weights_equal_the_models_arrays(tiny_server, tiny):
@@ -304,25 +323,33 @@ def test_every_bad_request_gets_its_4xx_json_naming_the_problem(tiny_server, nam
 )
 def test_a_signal_finishes_the_requests_in_flight_then_exits_0(request, trained_dir, tiny, sig, batching):
     # the requests are surely in flight when the signal comes: a fixed batch waits a second for
-    # company; the decode loop has one slot for the 4 × 16 sentences, decoded one after the other
+    # company after the latest (its 4 × 16 sentences do not fill --max-batch 100); the decode loop
+    # has one slot for them, decoded one after the other
+    wait = ["--batch-wait-ms", "1000", "--max-batch", "100"]
     flags = {
-        "fixed": ["--checkpoint-dir", trained_dir, "--engine", "tensorflow", "--batch-wait-ms", "1000"],
+        "fixed": ["--checkpoint-dir", trained_dir, "--engine", "tensorflow", *wait],
         "continuous": ["--checkpoint-dir", trained_dir, "--batching", "continuous", "--slots", "1"],
     }
     if batching == "ct2":  # the copy the CTranslate2 server converted, with the default engine
         folder = request.getfixturevalue("ct2_server").folder  # one decode thread: it waits for company
-        flags["ct2"] = ["--checkpoint-dir", folder, "--decode-threads", "1", "--batch-wait-ms", "1000"]
+        flags["ct2"] = ["--checkpoint-dir", folder, "--decode-threads", "1", *wait]
         tiny = request.getfixturevalue("ct2")
     server = Server(*flags[batching])
     requests = [[f"Tom has {n} red apples." for n in range(k, k + 16)] for k in (2, 20, 40, 60)]
-    with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
-        answers = [pool.submit(server.request, "POST", "/api/translate", {"sentences": texts}) for texts in requests]
-        deadline = time.monotonic() + 30
-        while server.request("GET", "/api/health")[1]["in_flight"] < len(requests):
-            assert time.monotonic() < deadline, "the requests never arrived"
-            time.sleep(0.01)
-        status, output = server.stop(sig)
-        answers = [answer.result() for answer in answers]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(requests)) as pool:
+            answers = [
+                pool.submit(server.request, "POST", "/api/translate", {"sentences": texts}) for texts in requests
+            ]
+            deadline = time.monotonic() + 30
+            while server.request("GET", "/api/health")[1]["in_flight"] < len(requests):
+                assert time.monotonic() < deadline, "the requests never arrived"
+                time.sleep(0.01)
+            status, output = server.stop(sig)
+            answers = [answer.result() for answer in answers]
+    finally:  # a failed check above leaves no server running
+        if server.process.poll() is None:
+            server.process.kill()
     assert status == 0
     assert [code for code, _ in answers] == [200] * len(requests)
     assert [answer["translations"] for _, answer in answers] == [tiny.translate(texts) for texts in requests]
@@ -339,6 +366,8 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--decode-threads", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--slots", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--intra-op-threads", "-1"]) == 2
+    with unittest.mock.patch("importlib.util.find_spec", return_value=None):  # uvloop, not installed
+        assert main(["serve", "--checkpoint-dir", str(trained_dir), "--event-loop", "uvloop"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
     assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
@@ -346,6 +375,7 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
     assert "--decode-threads 0: give a whole number ≥ 1" in err and "--slots 0: give a whole number ≥ 1" in err
     assert "--intra-op-threads -1: give 0 (every core) or more" in err
+    assert "--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio." in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
 
 
@@ -365,6 +395,22 @@ def test_cli_refuses_ctranslate2_with_the_decode_loop_or_for_the_rnn(trained_dir
     assert "--batching continuous is TensorFlow's decode loop: give --engine tensorflow (or auto)" in err
     assert f"{tmp_path} holds a 'rnn' model: CTranslate2 runs Transformers only" in err and "Traceback" not in err
     assert not (trained_dir / "ctranslate2").exists()  # nothing was converted
+
+
+def test_the_servers_connections_send_each_write_at_once():
+    """Accepted connections have ``TCP_NODELAY`` and are TCP sockets to asyncio (which then sets it too):
+    an answer's body never waits for the client's delayed acknowledgement of its headers."""
+    import socket
+
+    from transformer_tf.serve import listening_socket
+
+    with listening_socket("127.0.0.1", 0) as sock:
+        sock.listen(1)
+        with socket.create_connection(sock.getsockname()):
+            connection, _ = sock.accept()
+            with connection:
+                assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+                assert connection.proto == socket.IPPROTO_TCP
 
 
 def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
@@ -413,6 +459,27 @@ def test_the_batcher_counts_the_cpu_its_batches_use_apart_from_their_waits():
     batcher.submit("compute", [2]).result()
     batcher.close()
     assert 0.3 <= batcher.busy_cpu_seconds <= batcher.busy_seconds - 0.25
+
+
+def test_the_batcher_times_each_request_in_the_queue_the_gather_and_the_decode():
+    """A request queued while the only worker decodes another waits that decode in ``queue``; each
+    request's ``decode`` is its batch's; a lone request waits ``max_delay`` for company in ``gather``."""
+
+    def run(key, items):
+        time.sleep(0.2)
+        return items
+
+    batcher = DynamicBatcher(run, max_wait=0.01, max_delay=0.05)
+    first = batcher.submit("a", [1])
+    time.sleep(0.1)  # the worker has taken the first and decodes it
+    second = batcher.submit("a", [2])
+    assert first.result() == [1] and second.result() == [2]
+    batcher.close()
+    times = batcher.job_times()
+    assert times["jobs"] == 2
+    assert 0.4 <= times["decode"] < 0.6  # 0.2 s each, measured around run_batch
+    assert 0.05 <= times["queue"] < 0.3  # the second's wait for the worker (the first took none)
+    assert 0.05 <= times["gather"] < 0.3  # each waited up to max_delay for a client that never came
 
 
 def test_the_batcher_waits_for_every_client_instead_of_splitting_them_into_small_batches():

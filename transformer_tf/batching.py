@@ -42,6 +42,8 @@ class _Job:
     key: object  # requests with equal keys may share a batch
     items: list
     future: concurrent.futures.Future
+    submitted: float = 0.0  # time.perf_counter() when queued
+    taken: float = 0.0  # when a worker took it from the queue
 
 
 @dataclasses.dataclass
@@ -67,7 +69,9 @@ class DynamicBatcher:
     ``largest_batch``; ``busy_seconds`` in ``run_batch`` (summed over the threads) and
     ``busy_cpu_seconds``, the CPU time the worker threads used there;
     ``gather_seconds`` waiting for more requests after a batch's first; ``batch_sizes``:
-    ``{items: batches of that size}``.
+    ``{items: batches of that size}``; ``job_seconds``: per request (``submit``), summed over the
+    ``jobs`` answered, the seconds it waited in the queue for a worker (``queue``), then for the
+    rest of its batch (``gather``), then for the batch's ``run_batch`` (``decode``).
     """
 
     def __init__(self, run_batch, max_batch=64, max_wait=0.005, max_delay=None, threads=1):
@@ -79,6 +83,7 @@ class DynamicBatcher:
         self.busy_seconds, self.gather_seconds = 0.0, 0.0  # time in run_batch; waiting for more requests
         self.busy_cpu_seconds = 0.0  # the worker threads' CPU time in run_batch
         self.batch_sizes = collections.Counter()
+        self.jobs, self.job_seconds = 0, {"queue": 0.0, "gather": 0.0, "decode": 0.0}
         self._gathering = threading.Lock()  # held by the thread gathering a batch
         self._lock = threading.Lock()  # guards the counters and the two below
         self._clients = 1  # items the batches of all threads are expected to hold together (step 2)
@@ -109,10 +114,15 @@ class DynamicBatcher:
         with self._lock:
             return max(self.batch_sizes, default=0)
 
+    def job_times(self):
+        """``{"jobs": n, "queue": s, "gather": s, "decode": s}``: ``jobs`` and ``job_seconds``, read together."""
+        with self._lock:
+            return {"jobs": self.jobs, **{k: round(v, 6) for k, v in self.job_seconds.items()}}
+
     def submit(self, key, items):
         """Queue ``items`` to run with others of the same ``key``; a Future of their results."""
         future = concurrent.futures.Future()
-        self._queue.put(_Job(key, list(items), future))
+        self._queue.put(_Job(key, list(items), future, time.perf_counter()))
         return future
 
     def call(self, function, *args):
@@ -129,6 +139,7 @@ class DynamicBatcher:
             worker.join()
 
     def _take(self, job):
+        job.taken = time.perf_counter()
         with self._lock:
             self._held += len(job.items)
         return job
@@ -181,16 +192,26 @@ class DynamicBatcher:
             try:
                 return _split(self.run_batch(group[0].key, items), group)
             finally:  # before any answer goes out: no client of this batch has come back yet
+                end = time.perf_counter()
                 with self._lock:  # the clients: the items every thread holds, and those queued behind
                     self._counts.append(self._held + self._queue.qsize())
                     self._clients = max(1, *self._counts)  # the other threads' answered clients come back
                     self._held -= len(items)
+                    self._time_jobs(group, start, end)
 
         _settle([job.future for job in group], decode)
         with self._lock:
             self.batch_sizes[len(items)] += 1
             self.busy_seconds += time.perf_counter() - start
             self.busy_cpu_seconds += time.thread_time() - cpu
+
+    def _time_jobs(self, group, start, end):
+        """Add the stages of the jobs of a batch decoded from ``start`` to ``end`` (under ``_lock``)."""
+        self.jobs += len(group)
+        for job in group:
+            self.job_seconds["queue"] += job.taken - job.submitted
+            self.job_seconds["gather"] += start - job.taken
+            self.job_seconds["decode"] += end - start
 
 
 def _split(results, jobs):

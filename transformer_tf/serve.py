@@ -67,6 +67,13 @@ def default_decode_threads(engines):
 #: it served 164 requests/s against the loop's 137, at half the CPU a request (3.4 against 6.8 ms;
 #: the loop's p99 was lower, 423 against 635 ms); docs/benchmarks.md, "transformer-tf serve under load".
 BATCHING = "fixed"
+#: The server's event loop (``serve --event-loop``): Python's own asyncio loop, or uvloop (libuv's, in C;
+#: ``pip install uvloop``). With the connections' ``TCP_NODELAY`` (:func:`listening_socket`) the two served
+#: 32 one-sentence clients alike (asyncio 863-898 requests/s, uvloop 777-822, side by side), so
+#: asyncio stays the default and uvloop is no dependency; docs/benchmarks.md. (uvicorn's own ``"auto"``
+#: would pick uvloop whenever it happens to be installed.) HTTP is parsed by httptools either way.
+EVENT_LOOPS = ("asyncio", "uvloop")
+EVENT_LOOP = "asyncio"
 #: Threads that prepare requests for the decode loops and wait for their rows (most requests in flight).
 WAITING_THREADS = 256
 
@@ -169,6 +176,7 @@ def create_app(
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.batching import DynamicBatcher
     from transformer_tf.explorer import live_page, sentence_data
+    from transformer_tf.serve_stages import RequestStages, StageClock
 
     def run_batch(key, texts):
         name, beam = key
@@ -200,10 +208,11 @@ def create_app(
     async def index():
         return HTMLResponse(page)
 
+    stages = RequestStages()
     _add_error_handlers(app)
     _add_model_routes(app, models, limits, attention)
-    _add_info_routes(app, models, limits)
-    return BodyLimit(app, limits.max_body_bytes)
+    _add_info_routes(app, models, limits, stages)
+    return StageClock(BodyLimit(app, limits.max_body_bytes), stages)
 
 
 def _add_error_handlers(app):
@@ -240,6 +249,7 @@ def _add_model_routes(app, models, limits, attention):
     from fastapi.responses import JSONResponse
 
     from transformer_tf.serve_schema import AttentionRequest, TranslateRequest
+    from transformer_tf.serve_stages import stamp
 
     @app.post("/api/translate")
     async def translate(body: TranslateRequest, request: Request):
@@ -249,7 +259,9 @@ def _add_model_routes(app, models, limits, attention):
         loop = request.app.state.loops.get(model.name) if beam == 1 else None
         if loop is None:
             key = (model.name, beam)
+            stamp(request, "submitted")
             groups = await _on_worker(request.app, lambda app: app.state.batcher.submit(key, body.sentences))
+            stamp(request, "resumed")
         else:  # a request thread prepares the texts and waits for their rows of the decode loop
             groups = await _on_worker(
                 request.app,
@@ -273,7 +285,7 @@ def _add_model_routes(app, models, limits, attention):
         return JSONResponse(data)
 
 
-def _add_info_routes(app, models, limits):
+def _add_info_routes(app, models, limits, stages):
     """``GET /api/models`` and ``GET /api/health``."""
     from fastapi import Request
     from fastapi.responses import JSONResponse
@@ -292,7 +304,8 @@ def _add_info_routes(app, models, limits):
         """``ok``, the models, each one's engine, the batcher's decode threads, the requests in flight
         and the decode batches so far (their count, items, largest, seconds decoding and the decode
         threads' CPU-seconds there, seconds waiting for more requests, and how many had each size);
-        ``decode_loops``: the continuous decode loops' counters
+        ``request_seconds`` and ``job_seconds``: the stages of the translation requests through the batcher,
+        summed (:mod:`transformer_tf.serve_stages`); ``decode_loops``: the continuous decode loops' counters
         (:func:`~transformer_tf.continuous_decode.loop_counters`)."""
         from transformer_tf.continuous_decode import loop_counters
 
@@ -311,6 +324,8 @@ def _add_info_routes(app, models, limits):
                 "batch_cpu_seconds": round(batcher.busy_cpu_seconds, 6),
                 "gather_seconds": round(batcher.gather_seconds, 6),
                 "batch_sizes": {str(size): n for size, n in sorted(batcher.batch_sizes.items())},
+                "request_seconds": stages.as_json(),
+                "job_seconds": batcher.job_times(),
                 "decode_loops": loop_counters(request.app.state.loops.values()),
             }
         )
@@ -396,27 +411,27 @@ def warn_if_not_local(host):
         )
 
 
-def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print):
+def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print, event_loop=EVENT_LOOP):
     """Serve ``app`` on ``host:port`` until SIGTERM or Ctrl-C, then finish the requests in
     flight (up to ``graceful_seconds``) and return. Port 0 picks a free port; the address is
-    announced (``announce(line)``) once the socket listens. (The command line warns with
-    :func:`warn_if_not_local` before loading the models when the host is not the loopback.)
+    announced (``announce(line)``) once the socket listens; ``event_loop``: one of :data:`EVENT_LOOPS`.
+    (The command line warns with :func:`warn_if_not_local` before loading the models when the host is
+    not the loopback.)
 
     Raises:
         OSError: the address cannot be bound (in use, not this machine's).
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
+    sock = listening_socket(host, port)
     import uvicorn
 
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, timeout_graceful_shutdown=graceful_seconds, lifespan="on"
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=graceful_seconds,
+        lifespan="on",
+        loop=event_loop,
+        http="httptools",
     )
     server = _graceful_server(config)
     sock.listen(2048)  # connections wait in the backlog from now on, until uvicorn accepts them
@@ -425,6 +440,30 @@ def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print)
     server.run(sockets=[sock])
     if server.stopped_by:
         announce(f"stopped ({signal.Signals(server.stopped_by).name}); requests in flight were answered")
+
+
+def listening_socket(host, port):
+    """A TCP socket bound to ``host:port`` whose connections send each write at once (``TCP_NODELAY``).
+
+    Without it, an answer written in two parts (uvicorn writes the headers, then the body) waits
+    for the client's acknowledgement of the first, which Linux delays up to 40 ms (Nagle's algorithm
+    against delayed ACKs): 40–50 ms of a request's round trip on Python's asyncio loop, which sets
+    ``TCP_NODELAY`` only on sockets made with ``proto=IPPROTO_TCP`` (uvloop sets it on every TCP
+    connection); docs/benchmarks.md, "transformer-tf serve under load".
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio's transports: TCP_NODELAY
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by the accepted connections
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _graceful_server(config):

@@ -2,6 +2,7 @@
 :mod:`transformer_tf.serve`; :mod:`transformer_tf.cli` only registers this parser)."""
 
 import dataclasses
+import importlib.util
 
 from transformer_tf.config import DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
@@ -56,7 +57,14 @@ def add_serve_parser(sub, common):
 def _add_decoding_flags(serve):
     """The flags of how ``serve`` decodes: its engine, batching and threads."""
     from transformer_tf.config import DECODE_SLOTS
-    from transformer_tf.serve import BATCHING, CTRANSLATE2_DECODE_THREADS, DECODE_THREADS, INTRA_OP_THREADS
+    from transformer_tf.serve import (
+        BATCHING,
+        CTRANSLATE2_DECODE_THREADS,
+        DECODE_THREADS,
+        EVENT_LOOP,
+        EVENT_LOOPS,
+        INTRA_OP_THREADS,
+    )
 
     serve.add_argument(
         "--engine",
@@ -102,6 +110,13 @@ def _add_decoding_flags(serve):
         f"{CTRANSLATE2_DECODE_THREADS} when a model is served on CTranslate2, else {DECODE_THREADS})",
     )
     serve.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        default=EVENT_LOOP,
+        help="the server's event loop: Python's own asyncio loop or uvloop (libuv's, when installed: "
+        "pip install uvloop); default %(default)s",
+    )
+    serve.add_argument(
         "--intra-op-threads",
         type=int,
         default=INTRA_OP_THREADS,
@@ -136,6 +151,8 @@ def run_serve(args):
         raise TransformerTFError(f"--port {args.port}: give a port from 0 (any free one) to 65535.")
     if not 0 <= args.batch_wait_ms <= 1000:
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
+    if args.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise TransformerTFError("--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio.")
     warn_if_not_local(args.host)  # now, not after the seconds the models take to load
     set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
     models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
@@ -143,4 +160,4 @@ def run_serve(args):
     if threads is None:
         threads = default_decode_threads({m.engine for m in models.values()})
     app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, threads, args.batching, args.slots)
-    serve(app, args.host, args.port, announce=lambda line: print(line, flush=True))
+    serve(app, args.host, args.port, announce=lambda line: print(line, flush=True), event_loop=args.event_loop)
