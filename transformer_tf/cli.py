@@ -305,6 +305,12 @@ def _release(args):
     if blend is not None:
         what = f"{1 - args.alpha:g} × {args.interpolate_with} + {args.alpha:g} × the {what}"
     print(f"wrote {written} (model weights, {what}, no optimizer state)")
+    # restore_model reads a folder's newest training checkpoint before its released weights
+    print(
+        f"note: while {args.checkpoint_dir} holds training checkpoints, --checkpoint-dir {args.checkpoint_dir} "
+        f"reads the newest of them; to use this release, copy weights/, config.json and the tokenizer "
+        f"files into a folder of their own (as checkpoints/en_es is)."
+    )
 
 
 def _plot_attention(args):
