@@ -1,4 +1,4 @@
-"""The lean ``POST /api/translate`` path (:class:`transformer_tf.serve_requests.TranslateFastPath`) answers
+"""The lean ``POST /api/translate`` path (:class:`transformer_tf.serve_schema.TranslateFastPath`) answers
 byte for byte as FastAPI's route, and leaves to FastAPI every request it is not sure of. The app runs in
 this process on stand-in translators (no model, no TensorFlow decode), driven by ASGI messages."""
 
@@ -102,7 +102,7 @@ def test_the_lean_route_answers_every_request_as_fastapis_route():
 
 @pytest.mark.parametrize("name", REQUESTS)
 def test_the_lean_route_takes_only_valid_requests_and_leaves_the_rest_to_fastapi(name):
-    from transformer_tf.serve_requests import TranslateFastPath
+    from transformer_tf.serve_schema import TranslateFastPath
 
     models = {"first": None, "second": None}
     lean = TranslateFastPath(None, models, LIMITS)

@@ -14,7 +14,9 @@ One process restores each model folder once and answers:
 ==========================  ======================================================================
 
 FastAPI on uvicorn: the ASGI pair most Python model servers use, with request validation,
-OpenAPI and graceful shutdown built in. ``/api/translate`` decodes on the engine ``translate``
+OpenAPI and graceful shutdown built in; a valid ``POST /api/translate`` is answered before FastAPI
+(:class:`~transformer_tf.serve_schema.TranslateFastPath`, half the event loop's CPU a request),
+every other request and every error by FastAPI. ``/api/translate`` decodes on the engine ``translate``
 uses by default (``--engine auto``: CTranslate2 for a Transformer, TensorFlow for the RNN), and
 ``/api/attention`` on the Keras model (:mod:`transformer_tf.serve_models`). The model's work
 runs on worker threads, never on the event loop; translation requests that arrive together share one decode batch
@@ -35,7 +37,6 @@ import sys
 import warnings
 
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
-from transformer_tf.serve_requests import BadRequest, check_texts, checked_beam, model_named, on_worker
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_FOLDERS = (DEFAULT_CHECKPOINT_DIR, DEFAULT_CHECKPOINT_DIR.parent / "en_es_rnn")  # the shipped two
@@ -76,7 +77,7 @@ BATCHING = "fixed"
 EVENT_LOOPS = ("asyncio", "uvloop")
 EVENT_LOOP = "asyncio"
 #: Who answers a valid ``POST /api/translate`` (``serve --translate-route``): ``"lean"``, the ASGI wrapper
-#: :class:`~transformer_tf.serve_requests.TranslateFastPath` (``json.loads`` and the fields checked by hand;
+#: :class:`~transformer_tf.serve_schema.TranslateFastPath` (``json.loads`` and the fields checked by hand;
 #: every other request, and every bad one, goes on to FastAPI), or ``"fastapi"``: FastAPI's route for all.
 TRANSLATE_ROUTES = ("lean", "fastapi")
 TRANSLATE_ROUTE = "lean"
@@ -144,7 +145,7 @@ def create_app(
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.batching import DynamicBatcher
     from transformer_tf.explorer import live_page, sentence_data
-    from transformer_tf.serve_requests import TranslateFastPath
+    from transformer_tf.serve_schema import TranslateFastPath
     from transformer_tf.serve_stages import RequestStages, StageClock
 
     def run_batch(key, texts):
@@ -191,7 +192,7 @@ def _add_error_handlers(app):
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
-    from transformer_tf.serve_schema import validation_message
+    from transformer_tf.serve_schema import BadRequest, validation_message
 
     @app.exception_handler(BadRequest)
     async def bad_request(request, err):
@@ -218,8 +219,15 @@ def _add_model_routes(app, models, limits, attention):
     from fastapi import Request
     from fastapi.responses import JSONResponse
 
-    from transformer_tf.serve_requests import translate_answer
-    from transformer_tf.serve_schema import AttentionRequest, TranslateRequest
+    from transformer_tf.serve_schema import (
+        AttentionRequest,
+        TranslateRequest,
+        check_texts,
+        checked_beam,
+        model_named,
+        on_worker,
+        translate_answer,
+    )
 
     @app.post("/api/translate")
     async def translate(body: TranslateRequest, request: Request):
