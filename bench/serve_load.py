@@ -6,14 +6,15 @@ with the batch throughput of ``translate --file`` on the same sentences, in the 
                                [--engine ctranslate2 tensorflow]
                                [--batching continuous fixed] [--decode-threads 1 2] [--slots 64]
                                [--intra-op-threads 1] [--file-intra-op-threads 0]
-                               [--event-loop asyncio uvloop] [--client wrk python]
+                               [--event-loop asyncio uvloop] [--translate-route lean fastapi]
+                               [--client wrk python]
                                [--screenshot notebooks/figures/serve_page.png]
 
-Several ``--engine``, ``--batching``, ``--decode-threads`` or ``--event-loop`` values: one server after the other for
-each combination (CTranslate2 with ``--batching continuous`` is refused and left out), each against
-the same engine's ``translate --file`` timings of this run (side by side). ``--engine auto`` (the
-default, as ``serve``'s) is CTranslate2 for ``en_es``, TensorFlow with ``--batching continuous``.
-With ``--batching continuous`` a row's "batches" are the decode loop's steps (their rows).
+Several ``--engine``, ``--batching``, ``--decode-threads``, ``--event-loop`` or ``--translate-route``
+values: one server after the other for each combination (CTranslate2 with ``--batching continuous`` is
+refused and left out), each against the same engine's ``translate --file`` timings of this run (side by
+side). ``--engine auto`` (the default, as ``serve``'s) is CTranslate2 for ``en_es``, TensorFlow with
+``--batching continuous``. With ``--batching continuous`` a row's "batches" are the decode loop's steps (their rows).
 
 The clients (``--client``, :mod:`load_clients`): ``wrk`` (the C load generator, one thread; Debian
 package ``wrk``), ``python`` (coroutines on one thread of this process, which also compare each
@@ -67,7 +68,15 @@ from serve_report import print_breakdown, print_stages, print_table, request_sta
 import cli_common
 from transformer_tf.config import DECODE_SLOTS, DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve import BATCHING, EVENT_LOOP, EVENT_LOOPS, INTRA_OP_THREADS, default_decode_threads
+from transformer_tf.serve import (
+    BATCHING,
+    EVENT_LOOP,
+    EVENT_LOOPS,
+    INTRA_OP_THREADS,
+    TRANSLATE_ROUTE,
+    TRANSLATE_ROUTES,
+    default_decode_threads,
+)
 
 cli_common.quiet_tensorflow()  # before TensorFlow loads (here and in the server it starts)
 
@@ -303,6 +312,13 @@ def build_parser():
         help="the server's flag; several: one server after the other, in this run (default %(default)s)",
     )
     parser.add_argument(
+        "--translate-route",
+        nargs="+",
+        choices=TRANSLATE_ROUTES,
+        default=[TRANSLATE_ROUTE],
+        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
+    )
+    parser.add_argument(
         "--client",
         nargs="+",
         choices=load_clients.CLIENTS,
@@ -340,8 +356,8 @@ class Baseline:
 
 
 def servers(args):
-    """``(engine, batching, decode threads, event loop)`` of each server to run, the engine resolved for en_es;
-    CTranslate2 with the continuous loop is refused (said, and left out)."""
+    """``(engine, batching, decode threads, event loop, translate route)`` of each server to run, the engine
+    resolved for en_es; CTranslate2 with the continuous loop is refused (said, and left out)."""
     from transformer_tf.serve_models import serve_engine
 
     combos = []
@@ -352,13 +368,18 @@ def servers(args):
             print(f"left out: --engine {engine} --batching {batching}: {err}", file=sys.stderr)
             continue
         threads = args.decode_threads or [default_decode_threads({engine})]
-        combos += [(engine, batching, n, loop) for n in threads for loop in args.event_loop]
+        combos += [
+            (engine, batching, n, loop, route)
+            for n in threads
+            for loop in args.event_loop
+            for route in args.translate_route
+        ]
     return list(dict.fromkeys(combos))
 
 
 def serve_rows(args, combo, baseline, sentences):
     """Start one server (``combo``: :func:`servers`'), load it with each client count and kind; its rows."""
-    engine, batching, threads, event_loop = combo
+    engine, batching, threads, event_loop, route = combo
     server_flags = {  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
         "engine": "auto" if engine == "ctranslate2" else engine,
         "batching": batching,
@@ -367,11 +388,12 @@ def serve_rows(args, combo, baseline, sentences):
         "decode-threads": threads,
         "intra-op-threads": args.intra_op_threads,
         "event-loop": event_loop,
+        "translate-route": route,
     }
     label = f"{engine}, {batching}, {threads} thread{'s' * (threads > 1)}" + (
         f", {args.slots} slots" * (batching == "continuous")
     )
-    label += f", {event_loop}" * (len(args.event_loop) > 1)
+    label += f", {event_loop}" * (len(args.event_loop) > 1) + f", {route} route" * (len(args.translate_route) > 1)
     process, address = start_server([arg for flag, value in server_flags.items() for arg in (f"--{flag}", str(value))])
     rows = []
     try:

@@ -14,7 +14,9 @@ One process restores each model folder once and answers:
 ==========================  ======================================================================
 
 FastAPI on uvicorn: the ASGI pair most Python model servers use, with request validation,
-OpenAPI and graceful shutdown built in. ``/api/translate`` decodes on the engine ``translate``
+OpenAPI and graceful shutdown built in; a valid ``POST /api/translate`` is answered before FastAPI
+(:class:`~transformer_tf.serve_schema.TranslateFastPath`, half the event loop's CPU a request),
+every other request and every error by FastAPI. ``/api/translate`` decodes on the engine ``translate``
 uses by default (``--engine auto``: CTranslate2 for a Transformer, TensorFlow for the RNN), and
 ``/api/attention`` on the Keras model (:mod:`transformer_tf.serve_models`). The model's work
 runs on worker threads, never on the event loop; translation requests that arrive together share one decode batch
@@ -74,6 +76,11 @@ BATCHING = "fixed"
 #: would pick uvloop whenever it happens to be installed.) HTTP is parsed by httptools either way.
 EVENT_LOOPS = ("asyncio", "uvloop")
 EVENT_LOOP = "asyncio"
+#: Who answers a valid ``POST /api/translate`` (``serve --translate-route``): ``"lean"``, the ASGI wrapper
+#: :class:`~transformer_tf.serve_schema.TranslateFastPath` (``json.loads`` and the fields checked by hand;
+#: every other request, and every bad one, goes on to FastAPI), or ``"fastapi"``: FastAPI's route for all.
+TRANSLATE_ROUTES = ("lean", "fastapi")
+TRANSLATE_ROUTE = "lean"
 #: Threads that prepare requests for the decode loops and wait for their rows (most requests in flight).
 WAITING_THREADS = 256
 
@@ -116,66 +123,29 @@ def set_op_threads(intra_op_threads):
         )
 
 
-class BadRequest(Exception):
-    """A request the client can fix: answered ``status`` with ``{"error": message, "limit": limit}``."""
-
-    def __init__(self, message, status=422, limit=None):
-        super().__init__(message)
-        self.status, self.limit = status, limit
-
-
-def check_texts(texts, limits, what="sentences"):
-    """Refuse an empty list, too many texts, a blank text or a text over ``max_chars``."""
-    if not texts:
-        raise BadRequest(f"{what} is empty: give at least one English sentence.")
-    if len(texts) > limits.max_sentences:
-        raise BadRequest(
-            f"{what}: {len(texts)} given; the limit is {limits.max_sentences} a request "
-            f"(max_sentences; serve --max-sentences): send several requests.",
-            limit="max_sentences",
-        )
-    for i, text in enumerate(texts):
-        where = f"{what}[{i}]" if what == "sentences" else what
-        if not text.strip():
-            raise BadRequest(f"{where} is empty: give some English text.")
-        if len(text) > limits.max_chars:
-            raise BadRequest(
-                f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} "
-                f"(max_chars; serve --max-chars): split it.",
-                limit="max_chars",
-            )
-
-
-def _model(models, name):
-    if name is None:
-        return next(iter(models.values()))
-    if name not in models:
-        raise BadRequest(f"unknown model {name!r}: this server has {', '.join(models)} (GET /api/models).")
-    return models[name]
-
-
-def _beam(beam, limits):
-    if not 1 <= beam <= limits.max_beam:
-        raise BadRequest(
-            f"beam {beam}: give 1 (greedy) to {limits.max_beam} (max_beam; serve --max-beam).", limit="max_beam"
-        )
-    return beam
-
-
 def create_app(
-    models, limits=ServeLimits(), max_batch=64, max_wait=0.005, threads=DECODE_THREADS, batching=BATCHING, slots=None
+    models,
+    limits=ServeLimits(),
+    max_batch=64,
+    max_wait=0.005,
+    threads=DECODE_THREADS,
+    batching=BATCHING,
+    slots=None,
+    route=TRANSLATE_ROUTE,
 ):
     """The ASGI app (FastAPI) serving ``models`` (:func:`load_models`); its batcher and decode loops
     start and stop with the app's lifespan. ``max_batch``/``max_wait``/``threads``: see
     :class:`~transformer_tf.batching.DynamicBatcher`. ``batching="continuous"``: a Transformer's
     greedy requests go to :func:`start_loops`' loops instead (``threads`` loops of ``slots`` rows
-    each); beam search, the RNN and the attention requests still go to the batcher."""
+    each); beam search, the RNN and the attention requests still go to the batcher. ``route``: one of
+    :data:`TRANSLATE_ROUTES`."""
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.batching import DynamicBatcher
     from transformer_tf.explorer import live_page, sentence_data
+    from transformer_tf.serve_schema import TranslateFastPath
     from transformer_tf.serve_stages import RequestStages, StageClock
 
     def run_batch(key, texts):
@@ -212,7 +182,8 @@ def create_app(
     _add_error_handlers(app)
     _add_model_routes(app, models, limits, attention)
     _add_info_routes(app, models, limits, stages)
-    return StageClock(BodyLimit(app, limits.max_body_bytes), stages)
+    lean = TranslateFastPath(app, models, limits) if route == "lean" else app
+    return StageClock(BodyLimit(lean, limits.max_body_bytes), stages)
 
 
 def _add_error_handlers(app):
@@ -221,7 +192,7 @@ def _add_error_handlers(app):
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
-    from transformer_tf.serve_schema import validation_message
+    from transformer_tf.serve_schema import BadRequest, validation_message
 
     @app.exception_handler(BadRequest)
     async def bad_request(request, err):
@@ -248,40 +219,29 @@ def _add_model_routes(app, models, limits, attention):
     from fastapi import Request
     from fastapi.responses import JSONResponse
 
-    from transformer_tf.serve_schema import AttentionRequest, TranslateRequest
-    from transformer_tf.serve_stages import stamp
+    from transformer_tf.serve_schema import (
+        AttentionRequest,
+        TranslateRequest,
+        check_texts,
+        checked_beam,
+        model_named,
+        on_worker,
+        translate_answer,
+    )
 
     @app.post("/api/translate")
     async def translate(body: TranslateRequest, request: Request):
         """Translate each text (one or more sentences) with one model; greedy (beam 1) or beam search."""
-        model, beam = _model(models, body.model), _beam(body.beam, limits)
+        model, beam = model_named(models, body.model), checked_beam(body.beam, limits)
         check_texts(body.sentences, limits)
-        loop = request.app.state.loops.get(model.name) if beam == 1 else None
-        if loop is None:
-            key = (model.name, beam)
-            stamp(request, "submitted")
-            groups = await _on_worker(request.app, lambda app: app.state.batcher.submit(key, body.sentences))
-            stamp(request, "resumed")
-        else:  # a request thread prepares the texts and waits for their rows of the decode loop
-            groups = await _on_worker(
-                request.app,
-                lambda app: app.state.waiting.submit(loop.translate_by_sentence, body.sentences, 64, 1, False),
-            )
-        return JSONResponse(
-            {
-                "model": model.name,
-                "beam": beam,
-                "translations": [" ".join(t for _, t in group) for group in groups],
-                "sentences": [[{"sentence": s, "translation": t} for s, t in group] for group in groups],
-            }
-        )
+        return JSONResponse(await translate_answer(request.app, model, beam, body.sentences, request.scope))
 
     @app.post("/api/attention")
     async def attention_of(body: AttentionRequest, request: Request):
         """The pieces and every attention weight (kind → layer → head → query → key) of one sentence, greedy."""
-        model = _model(models, body.model)
+        model = model_named(models, body.model)
         check_texts([body.sentence], limits, "sentence")
-        data = await _on_worker(request.app, lambda app: app.state.batcher.call(attention, model, body.sentence))
+        data = await on_worker(request.app, lambda app: app.state.batcher.call(attention, model, body.sentence))
         return JSONResponse(data)
 
 
@@ -346,15 +306,6 @@ def start_loops(models, batching, slots=None, loops=DECODE_THREADS):
             started[name] = ContinuousTranslator(translator, slots or SLOTS, loops)
             started[name].translate(["Hello."], progress=False)  # traces its step now, not on a request
     return started
-
-
-async def _on_worker(app, queue):
-    """Await the Future that ``queue(app)`` returns, counting the request as in flight."""
-    app.state.in_flight += 1
-    try:
-        return await asyncio.wrap_future(queue(app))
-    finally:
-        app.state.in_flight -= 1
 
 
 class BodyLimit:

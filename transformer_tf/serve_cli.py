@@ -64,6 +64,8 @@ def _add_decoding_flags(serve):
         EVENT_LOOP,
         EVENT_LOOPS,
         INTRA_OP_THREADS,
+        TRANSLATE_ROUTE,
+        TRANSLATE_ROUTES,
     )
 
     serve.add_argument(
@@ -117,6 +119,13 @@ def _add_decoding_flags(serve):
         "pip install uvloop); default %(default)s",
     )
     serve.add_argument(
+        "--translate-route",
+        choices=TRANSLATE_ROUTES,
+        default=TRANSLATE_ROUTE,
+        help="who answers a valid POST /api/translate: lean (the body checked by hand, before FastAPI; "
+        "every other request and every error still FastAPI's) or fastapi (its route); default %(default)s",
+    )
+    serve.add_argument(
         "--intra-op-threads",
         type=int,
         default=INTRA_OP_THREADS,
@@ -159,5 +168,14 @@ def run_serve(args):
     threads = args.decode_threads
     if threads is None:
         threads = default_decode_threads({m.engine for m in models.values()})
-    app = create_app(models, limits, args.max_batch, args.batch_wait_ms / 1000, threads, args.batching, args.slots)
+    app = create_app(
+        models,
+        limits,
+        args.max_batch,
+        args.batch_wait_ms / 1000,
+        threads,
+        args.batching,
+        args.slots,
+        args.translate_route,
+    )
     serve(app, args.host, args.port, announce=lambda line: print(line, flush=True), event_loop=args.event_loop)

@@ -1,7 +1,24 @@
-"""The JSON bodies of ``transformer-tf serve``'s API (pydantic models, so FastAPI validates
-them and writes them into ``/openapi.json``), and how a validation error reads to the client."""
+"""The JSON bodies of ``transformer-tf serve``'s API and their checks: the pydantic models (FastAPI
+validates them and writes them into ``/openapi.json``), how a validation error reads to the client,
+the limits every request is held to (:func:`check_texts`, :func:`model_named`, :func:`checked_beam`),
+and the lean path of ``POST /api/translate``.
+
+The checks and the answer (:func:`translate_answer`) are shared by FastAPI's route
+(:mod:`transformer_tf.serve`) and :class:`TranslateFastPath`, an ASGI wrapper in front of FastAPI
+that answers a *valid* translate request itself: the body parsed with ``json.loads`` and its few
+fields checked by hand, with no routing, no pydantic model and no ``Request`` object. Anything it is
+not sure of (another route, another content type, a body that is not a JSON object of the right
+fields and types, a limit broken) goes on to FastAPI unchanged, so every 4xx answer is FastAPI's,
+word for word.
+"""
+
+import asyncio
+import json
+import time
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from transformer_tf.serve_stages import SCOPE_KEY
 
 
 class TranslateRequest(BaseModel):
@@ -33,3 +50,153 @@ def validation_message(errors):
         where = ".".join(str(part) for part in error["loc"] if part != "body") or "body"
         problems.append(f"{where}: {error['msg']}")
     return 422, "; ".join(problems)
+
+
+FIELDS = frozenset(("sentences", "model", "beam"))  # TranslateRequest's
+JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
+
+
+class BadRequest(Exception):
+    """A request the client can fix: answered ``status`` with ``{"error": message, "limit": limit}``."""
+
+    def __init__(self, message, status=422, limit=None):
+        super().__init__(message)
+        self.status, self.limit = status, limit
+
+
+def check_texts(texts, limits, what="sentences"):
+    """Refuse an empty list, too many texts, a blank text or a text over ``max_chars``."""
+    if not texts:
+        raise BadRequest(f"{what} is empty: give at least one English sentence.")
+    if len(texts) > limits.max_sentences:
+        raise BadRequest(
+            f"{what}: {len(texts)} given; the limit is {limits.max_sentences} a request "
+            f"(max_sentences; serve --max-sentences): send several requests.",
+            limit="max_sentences",
+        )
+    for i, text in enumerate(texts):
+        where = f"{what}[{i}]" if what == "sentences" else what
+        if not text.strip():
+            raise BadRequest(f"{where} is empty: give some English text.")
+        if len(text) > limits.max_chars:
+            raise BadRequest(
+                f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} "
+                f"(max_chars; serve --max-chars): split it.",
+                limit="max_chars",
+            )
+
+
+def model_named(models, name):
+    """The served model ``name`` (None: the first); :class:`BadRequest` for an unknown name."""
+    if name is None:
+        return next(iter(models.values()))
+    if name not in models:
+        raise BadRequest(f"unknown model {name!r}: this server has {', '.join(models)} (GET /api/models).")
+    return models[name]
+
+
+def checked_beam(beam, limits):
+    """``beam``, or :class:`BadRequest` when it is not 1 to ``limits.max_beam``."""
+    if not 1 <= beam <= limits.max_beam:
+        raise BadRequest(
+            f"beam {beam}: give 1 (greedy) to {limits.max_beam} (max_beam; serve --max-beam).", limit="max_beam"
+        )
+    return beam
+
+
+async def on_worker(app, queue):
+    """Await the Future that ``queue(app)`` returns, counting the request as in flight."""
+    app.state.in_flight += 1
+    try:
+        return await asyncio.wrap_future(queue(app))
+    finally:
+        app.state.in_flight -= 1
+
+
+def _stamp(scope, name):
+    times = scope.get(SCOPE_KEY)
+    if times is not None:
+        times[name] = time.perf_counter()
+
+
+async def translate_answer(app, model, beam, sentences, scope):
+    """The JSON answer (a dict) of a checked translate request: ``sentences`` (texts) translated by
+    ``model`` (a ServedModel) with ``beam``, through the app's batcher or its continuous decode loop;
+    ``scope``: the request's ASGI scope (its stage times, :mod:`transformer_tf.serve_stages`)."""
+    loop = app.state.loops.get(model.name) if beam == 1 else None
+    if loop is None:
+        key = (model.name, beam)
+        _stamp(scope, "submitted")
+        groups = await on_worker(app, lambda app: app.state.batcher.submit(key, sentences))
+        _stamp(scope, "resumed")
+    else:  # a request thread prepares the texts and waits for their rows of the decode loop
+        groups = await on_worker(
+            app, lambda app: app.state.waiting.submit(loop.translate_by_sentence, sentences, 64, 1, False)
+        )
+    return {
+        "model": model.name,
+        "beam": beam,
+        "translations": [" ".join(t for _, t in group) for group in groups],
+        "sentences": [[{"sentence": s, "translation": t} for s, t in group] for group in groups],
+    }
+
+
+def json_bytes(content):
+    """``content`` as Starlette's ``JSONResponse`` renders it (compact, UTF-8, no NaN)."""
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode()
+
+
+class TranslateFastPath:
+    """ASGI wrapper that answers valid ``POST /api/translate`` requests without FastAPI.
+
+    ``app``: the FastAPI app (its ``state`` holds the batcher); ``models``, ``limits``: the server's.
+    Wrap it inside :class:`~transformer_tf.serve.BodyLimit`, which has read the whole body.
+    """
+
+    def __init__(self, app, models, limits):
+        self.app, self.models, self.limits = app, models, limits
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["path"] != "/api/translate" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        message = await receive()
+        checked = self._checked(scope, message)
+        if checked is None:  # FastAPI answers it (and writes the error), from the same body
+
+            async def replay():
+                nonlocal message
+                if message is None:
+                    return await receive()
+                replayed, message = message, None
+                return replayed
+
+            return await self.app(scope, replay, send)
+        answer = json_bytes(await translate_answer(self.app, *checked, scope))
+        headers = [(b"content-length", str(len(answer)).encode()), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+
+    def _checked(self, scope, message):
+        """``(model, beam, sentences)`` of a request FastAPI would accept, else None."""
+        if message.get("type") != "http.request" or message.get("more_body", False):
+            return None
+        content_type = next((value for name, value in scope["headers"] if name.lower() == b"content-type"), b"")
+        if content_type.lower() not in JSON_TYPES:
+            return None
+        try:
+            body = json.loads(message.get("body", b""))
+        except ValueError:
+            return None
+        if type(body) is not dict or "sentences" not in body or not FIELDS.issuperset(body):
+            return None
+        sentences, name, beam = body["sentences"], body.get("model"), body.get("beam", 1)
+        if type(sentences) is not list or any(type(s) is not str for s in sentences):
+            return None
+        if (name is not None and type(name) is not str) or type(beam) is not int:  # strict: no bool, no float
+            return None
+        try:
+            model = model_named(self.models, name)
+            check_texts(sentences, self.limits)
+            return model, checked_beam(beam, self.limits), sentences
+        except BadRequest:
+            return None

@@ -1,0 +1,113 @@
+"""The lean ``POST /api/translate`` path (:class:`transformer_tf.serve_schema.TranslateFastPath`) answers
+byte for byte as FastAPI's route, and leaves to FastAPI every request it is not sure of. The app runs in
+this process on stand-in translators (no model, no TensorFlow decode), driven by ASGI messages."""
+
+import asyncio
+import json
+
+import pytest
+
+from transformer_tf.serve import ServeLimits, create_app
+from transformer_tf.serve_models import ServedModel
+
+
+class Echo:
+    """A stand-in engine translator: each text's "translation" is the text upper-cased, beam times."""
+
+    def translate_by_sentence(self, texts, batch_size, beam, progress=False):
+        return [[(text, text.upper() * beam)] for text in texts]
+
+
+LIMITS = ServeLimits(max_sentences=3, max_chars=20, max_beam=2)
+JSON = "application/json"
+REQUESTS = {  # name: (content type, body); the valid ones first
+    "one sentence": (JSON, {"sentences": ["Hi."]}),
+    "model and beam": (JSON, {"sentences": ["Hi.", "Bye é."], "model": "second", "beam": 2}),
+    "model null": ("application/json; charset=utf-8", {"sentences": ["Hi."], "model": None}),
+    "beam true": (JSON, {"sentences": ["Hi."], "beam": True}),
+    "beam float": (JSON, {"sentences": ["Hi."], "beam": 1.0}),
+    "beam string": (JSON, {"sentences": ["Hi."], "beam": "1"}),
+    "beam too wide": (JSON, {"sentences": ["Hi."], "beam": 3}),
+    "model number": (JSON, {"sentences": ["Hi."], "model": 3}),
+    "unknown model": (JSON, {"sentences": ["Hi."], "model": "third"}),
+    "extra field": (JSON, {"sentences": ["Hi."], "temperature": 1}),
+    "sentences a string": (JSON, {"sentences": "Hi."}),
+    "sentence a number": (JSON, {"sentences": [1]}),
+    "no sentences": (JSON, {"sentences": []}),
+    "blank sentence": (JSON, {"sentences": [" "]}),
+    "too many": (JSON, {"sentences": ["Hi."] * 4}),
+    "too long": (JSON, {"sentences": ["a" * 21]}),
+    "a list": (JSON, ["Hi."]),
+    "invalid JSON": (JSON, b'{"sentences": ["Hi."'),
+    "plain text": ("text/plain", {"sentences": ["Hi."]}),
+    "no content type": (None, {"sentences": ["Hi."]}),
+}
+VALID = ("one sentence", "model and beam", "model null")
+
+
+async def _call(app, method, path, content_type=None, body=b""):
+    """``(status, headers, body)`` of one HTTP request to the ASGI ``app``."""
+    headers = [(b"content-type", content_type.encode())] if content_type else []
+    scope = {"type": "http", "method": method, "path": path, "headers": headers, "query_string": b""}
+    scope |= {"http_version": "1.1", "scheme": "http", "server": ("127.0.0.1", 8000), "root_path": ""}
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = sent[0]
+    return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def _answers(route, requests):
+    """Each request's answer from an app with ``route``, its lifespan started and stopped around them."""
+    models = {name: ServedModel(name, name, Echo(), name, {}, "ctranslate2") for name in ("first", "second")}
+    app = create_app(models, LIMITS, max_wait=0.0, threads=1, route=route)
+    events, sent = asyncio.Queue(), asyncio.Queue()
+    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, events.get, sent.put))
+    await events.put({"type": "lifespan.startup"})
+    assert (await sent.get())["type"] == "lifespan.startup.complete"
+    try:
+        return [await _call(app, *request) for request in requests]
+    finally:
+        await events.put({"type": "lifespan.shutdown"})
+        await lifespan
+
+
+def _request(name):
+    content_type, body = REQUESTS[name]
+    return "POST", "/api/translate", content_type, body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+def test_the_lean_route_answers_every_request_as_fastapis_route():
+    requests = [_request(name) for name in REQUESTS] + [("GET", "/api/translate"), ("GET", "/api/models")]
+    lean, fastapi = (asyncio.run(_answers(route, requests)) for route in ("lean", "fastapi"))
+    for name, (status, headers, body), expected in zip([*REQUESTS, "GET translate", "models"], lean, fastapi):
+        assert (status, headers.get(b"content-type"), body) == (
+            expected[0],
+            expected[1].get(b"content-type"),
+            expected[2],
+        ), name
+        assert headers.get(b"content-length") == expected[1].get(b"content-length"), name
+    answers = dict(zip(REQUESTS, lean))
+    assert json.loads(answers["model and beam"][2])["translations"] == ["HI.HI.", "BYE É.BYE É."]
+    assert all(answers[name][0] == 200 for name in VALID)
+    assert all(status >= 400 for name, (status, _, _) in answers.items() if name not in VALID)
+
+
+@pytest.mark.parametrize("name", REQUESTS)
+def test_the_lean_route_takes_only_valid_requests_and_leaves_the_rest_to_fastapi(name):
+    from transformer_tf.serve_schema import TranslateFastPath
+
+    models = {"first": None, "second": None}
+    lean = TranslateFastPath(None, models, LIMITS)
+    _, path, content_type, body = _request(name)
+    headers = [(b"content-type", content_type.encode())] if content_type else []
+    scope = {"type": "http", "path": path, "headers": headers}
+    checked = lean._checked(scope, {"type": "http.request", "body": body})
+    assert (checked is not None) == (name in VALID)
