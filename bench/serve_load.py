@@ -273,20 +273,14 @@ def build_parser():
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count (default %(default)s)")
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
     parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="the server's flag (default %(default)s)")
-    parser.add_argument(
-        "--engine",
-        nargs="+",
-        choices=ENGINES,
-        default=[DEFAULT_ENGINE],
-        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
-    )
-    parser.add_argument(
-        "--batching",
-        nargs="+",
-        choices=("continuous", "fixed"),
-        default=[BATCHING],
-        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
-    )
+    several = "the server's flag; several: one server after the other, in this run (default %(default)s)"
+    for flag, choices, default in (
+        ("--engine", ENGINES, DEFAULT_ENGINE),
+        ("--batching", ("continuous", "fixed"), BATCHING),
+        ("--event-loop", EVENT_LOOPS, EVENT_LOOP),
+        ("--translate-route", TRANSLATE_ROUTES, TRANSLATE_ROUTE),
+    ):
+        parser.add_argument(flag, nargs="+", choices=choices, default=[default], help=several)
     parser.add_argument(
         "--decode-threads",
         type=int,
@@ -303,20 +297,6 @@ def build_parser():
         metavar="N",
         help="the same setting for translate --file and the in-process groups, timed in this process "
         "(default %(default)s: TensorFlow's own, as translate --file runs)",
-    )
-    parser.add_argument(
-        "--event-loop",
-        nargs="+",
-        choices=EVENT_LOOPS,
-        default=[EVENT_LOOP],
-        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
-    )
-    parser.add_argument(
-        "--translate-route",
-        nargs="+",
-        choices=TRANSLATE_ROUTES,
-        default=[TRANSLATE_ROUTE],
-        help="the server's flag; several: one server after the other, in this run (default %(default)s)",
     )
     parser.add_argument(
         "--client",
