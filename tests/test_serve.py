@@ -246,6 +246,9 @@ T, A = ("POST", "/api/translate"), ("POST", "/api/attention")
 BAD_REQUESTS = {  # name: ((method, path), request keywords, status, words of the error, the limit named)
     "body too large": (T, {"body": {"sentences": ["a" * 5000]}}, 413, "4,096 bytes", "max_body_bytes"),
     "chunked body too large": (T, {"raw": chunked_body(10_000)}, 413, "4,096 bytes", "max_body_bytes"),
+    # read to its end before the answer, so the client is not cut off while still sending
+    "chunked body far too large": (T, {"raw": chunked_body(300_000)}, 413, "4,096 bytes", "max_body_bytes"),
+    "body far too large": (T, {"body": {"sentences": ["a" * 300_000]}}, 413, "4,096 bytes", "max_body_bytes"),
     "too many sentences": (T, {"body": {"sentences": ["Hi."] * 9}}, 422, "9 given; the limit is 8", "max_sentences"),
     "sentence too long": (
         T,

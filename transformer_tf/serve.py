@@ -310,7 +310,13 @@ def start_loops(models, batching, slots=None, loops=DECODE_THREADS):
 
 class BodyLimit:
     """ASGI wrapper that reads a request body up to ``max_bytes`` before the app sees it,
-    answering 413 ``{"error", "limit": "max_body_bytes"}`` beyond that (declared or sent)."""
+    answering 413 ``{"error", "limit": "max_body_bytes"}`` beyond that (declared or sent).
+
+    A refused body is read to its end (up to :attr:`DRAIN_BYTES` more) before the answer: closing a
+    connection with unread data makes the kernel reset it, and the client, still sending, gets a
+    broken pipe instead of the 413."""
+
+    DRAIN_BYTES = 1 << 20
 
     def __init__(self, app, max_bytes):
         self.app, self.max_bytes = app, max_bytes
@@ -328,6 +334,8 @@ class BodyLimit:
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
         if more or len(body) > self.max_bytes:
+            if not declared.isdigit() or int(declared) <= self.max_bytes + self.DRAIN_BYTES:
+                await self._drain(receive, more)
             return await self._refuse(send)
         replayed = False
 
@@ -339,6 +347,15 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await self.app(scope, replay, send)
+
+    async def _drain(self, receive, more):
+        dropped = 0
+        while more and dropped <= self.DRAIN_BYTES:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            dropped += len(message.get("body", b""))
+            more = message.get("more_body", False)
 
     async def _refuse(self, send):
         answer = json.dumps(
