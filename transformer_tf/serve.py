@@ -77,8 +77,9 @@ BATCHING = "fixed"
 EVENT_LOOPS = ("asyncio", "uvloop")
 EVENT_LOOP = "asyncio"
 #: Who answers a valid ``POST /api/translate`` (``serve --translate-route``): ``"lean"``, the ASGI wrapper
-#: :class:`~transformer_tf.serve_schema.TranslateFastPath` (``json.loads`` and the fields checked by hand;
-#: every other request, and every bad one, goes on to FastAPI), or ``"fastapi"``: FastAPI's route for all.
+#: :class:`~transformer_tf.serve_schema.TranslateFastPath` (the body validated by the route's pydantic model,
+#: without FastAPI's routing; every other request, and every bad one, goes on to FastAPI), or ``"fastapi"``:
+#: FastAPI's route for all.
 TRANSLATE_ROUTES = ("lean", "fastapi")
 TRANSLATE_ROUTE = "lean"
 #: Threads that prepare requests for the decode loops and wait for their rows (most requests in flight).

@@ -122,7 +122,7 @@ def _add_decoding_flags(serve):
         "--translate-route",
         choices=TRANSLATE_ROUTES,
         default=TRANSLATE_ROUTE,
-        help="who answers a valid POST /api/translate: lean (the body checked by hand, before FastAPI; "
+        help="who answers a valid POST /api/translate: lean (the body validated before FastAPI's routing; "
         "every other request and every error still FastAPI's) or fastapi (its route); default %(default)s",
     )
     serve.add_argument(

@@ -5,8 +5,9 @@ and the lean path of ``POST /api/translate``.
 
 The checks and the answer (:func:`translate_answer`) are shared by FastAPI's route
 (:mod:`transformer_tf.serve`) and :class:`TranslateFastPath`, an ASGI wrapper in front of FastAPI
-that answers a *valid* translate request itself: the body parsed with ``json.loads`` and its few
-fields checked by hand, with no routing, no pydantic model and no ``Request`` object. Anything it is
+that answers a *valid* translate request itself: the body validated by :class:`TranslateRequest`
+straight from its bytes (pydantic's ``model_validate_json``), with no routing, no dependency
+injection and no ``Request`` object. Anything it is
 not sure of (another route, another content type, a body that is not a JSON object of the right
 fields and types, a limit broken) goes on to FastAPI unchanged, so every 4xx answer is FastAPI's,
 word for word.
@@ -14,11 +15,10 @@ word for word.
 
 import asyncio
 import json
-import time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from transformer_tf.serve_stages import SCOPE_KEY
+from transformer_tf.serve_stages import stamp
 
 
 class TranslateRequest(BaseModel):
@@ -52,7 +52,6 @@ def validation_message(errors):
     return 422, "; ".join(problems)
 
 
-FIELDS = frozenset(("sentences", "model", "beam"))  # TranslateRequest's
 JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
 
 
@@ -113,12 +112,6 @@ async def on_worker(app, queue):
         app.state.in_flight -= 1
 
 
-def _stamp(scope, name):
-    times = scope.get(SCOPE_KEY)
-    if times is not None:
-        times[name] = time.perf_counter()
-
-
 async def translate_answer(app, model, beam, sentences, scope):
     """The JSON answer (a dict) of a checked translate request: ``sentences`` (texts) translated by
     ``model`` (a ServedModel) with ``beam``, through the app's batcher or its continuous decode loop;
@@ -126,9 +119,9 @@ async def translate_answer(app, model, beam, sentences, scope):
     loop = app.state.loops.get(model.name) if beam == 1 else None
     if loop is None:
         key = (model.name, beam)
-        _stamp(scope, "submitted")
+        stamp(scope, "submitted")
         groups = await on_worker(app, lambda app: app.state.batcher.submit(key, sentences))
-        _stamp(scope, "resumed")
+        stamp(scope, "resumed")
     else:  # a request thread prepares the texts and waits for their rows of the decode loop
         groups = await on_worker(
             app, lambda app: app.state.waiting.submit(loop.translate_by_sentence, sentences, 64, 1, False)
@@ -183,20 +176,10 @@ class TranslateFastPath:
         content_type = next((value for name, value in scope["headers"] if name.lower() == b"content-type"), b"")
         if content_type.lower() not in JSON_TYPES:
             return None
-        try:
-            body = json.loads(message.get("body", b""))
-        except ValueError:
-            return None
-        if type(body) is not dict or "sentences" not in body or not FIELDS.issuperset(body):
-            return None
-        sentences, name, beam = body["sentences"], body.get("model"), body.get("beam", 1)
-        if type(sentences) is not list or any(type(s) is not str for s in sentences):
-            return None
-        if (name is not None and type(name) is not str) or type(beam) is not int:  # strict: no bool, no float
-            return None
-        try:
-            model = model_named(self.models, name)
-            check_texts(sentences, self.limits)
-            return model, checked_beam(beam, self.limits), sentences
-        except BadRequest:
+        try:  # the route's own model, strict as FastAPI holds it: no bool or float beam, no extra field
+            body = TranslateRequest.model_validate_json(message.get("body", b""))
+            model = model_named(self.models, body.model)
+            check_texts(body.sentences, self.limits)
+            return model, checked_beam(body.beam, self.limits), body.sentences
+        except (ValidationError, BadRequest):
             return None

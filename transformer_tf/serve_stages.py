@@ -46,9 +46,10 @@ class RequestStages:
         return {"requests": self.requests, **{k: round(v, 6) for k, v in self.seconds.items()}}
 
 
-def stamp(request, name):
-    """Note the time ``name`` (``"submitted"``, ``"resumed"``) of a request that :class:`StageClock` times."""
-    times = request.scope.get(SCOPE_KEY)
+def stamp(scope, name):
+    """Note the time ``name`` (``"submitted"``, ``"resumed"``) of the request whose ASGI ``scope``
+    :class:`StageClock` times (a request it does not time is left alone)."""
+    times = scope.get(SCOPE_KEY)
     if times is not None:
         times[name] = time.perf_counter()
 
