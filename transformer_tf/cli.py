@@ -294,16 +294,15 @@ def _release(args):
     from transformer_tf.checkpoints import release_weights
     from transformer_tf.finetune import interpolation
 
-    blend = None
+    blend, alpha = None, 0.5 if args.alpha is None else args.alpha
     if args.alpha is not None and not args.interpolate_with:
         raise TransformerTFError("--alpha weighs the fine-tune against --interpolate-with DIR: give both, or neither.")
     if args.interpolate_with:
-        args.alpha = 0.5 if args.alpha is None else args.alpha
-        blend = interpolation(args.interpolate_with, args.alpha, args.checkpoint_dir)
+        blend = interpolation(args.interpolate_with, alpha, args.checkpoint_dir)
     written = release_weights(args.checkpoint_dir, args.average, blend=blend)
     what = f"mean of the {args.average} newest checkpoints" if args.average > 1 else "newest checkpoint"
     if blend is not None:
-        what = f"{1 - args.alpha:g} × {args.interpolate_with} + {args.alpha:g} × the {what}"
+        what = f"{1 - alpha:g} × {args.interpolate_with} + {alpha:g} × the {what}"
     print(f"wrote {written} (model weights, {what}, no optimizer state)")
     # restore_model reads a folder's newest training checkpoint before its released weights
     print(

@@ -102,16 +102,25 @@ def load_start_weights(model, folder):
         TransformerTFError: the two models' weights differ in number or shapes.
     """
     _, start, _, _ = restore_model(folder)
+    for weight, value in _weight_pairs(model, start, f"init_from {str(folder)!r}"):
+        weight.assign(value)
+
+
+def _weight_pairs(model, start, what):
+    """``(weight of model, the same weight of start)`` for each weight but the seed generator's state.
+
+    Raises:
+        TransformerTFError: the two models' weights differ in number or shapes (``what``: the flag and folder).
+    """
     weights = [w for w in model.weights if w.name != "seed_generator_state"]
     values = [w for w in start.weights if w.name != "seed_generator_state"]
     shapes = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in values]
     if shapes[0] != shapes[1]:
         raise TransformerTFError(
-            f"init_from {str(folder)!r}: its {len(values)} weights do not fit this model's {len(weights)}; "
+            f"{what}: its {len(values)} weights do not fit this model's {len(weights)}; "
             f"give a folder of the same architecture."
         )
-    for weight, value in zip(weights, values):
-        weight.assign(value)
+    return zip(weights, values)
 
 
 def interpolation(start_folder, alpha, run_folder):
@@ -146,12 +155,10 @@ def interpolation(start_folder, alpha, run_folder):
             f"the run was fine-tuned from."
         )
     _, start, _, _ = restore_model(start_folder)
-    start_values = [w.numpy().astype(np.float64) for w in start.weights if w.name != "seed_generator_state"]
 
     def blend(model):
-        weights = [w for w in model.weights if w.name != "seed_generator_state"]
-        for weight, value in zip(weights, start_values, strict=True):
-            mixed = (1.0 - alpha) * value + alpha * weight.numpy().astype(np.float64)
+        for weight, value in _weight_pairs(model, start, f"--interpolate-with {str(start_folder)!r}"):
+            mixed = (1.0 - alpha) * value.numpy().astype(np.float64) + alpha * weight.numpy().astype(np.float64)
             weight.assign(mixed.astype(weight.dtype))
 
     return blend
