@@ -129,22 +129,20 @@ def tiny(trained_dir):
 
 
 @pytest.mark.parametrize("beam", [1, 3])
-def test_translations_equal_translator_translate(tiny_server, tiny, beam):
-    status, answer = tiny_server.request("POST", "/api/translate", {"sentences": TEXTS, "beam": beam})
+@pytest.mark.parametrize(
+    "server, translator", [("tiny_server", "tiny"), ("ct2_server", "ct2")], ids=["tensorflow", "ctranslate2"]
+)
+def test_translations_equal_the_engine_translators(request, server, translator, beam):
+    """The TensorFlow server answers as ``Translator.translate``, the CTranslate2 one as the engine
+    translator ``open_translator`` gives for its folder."""
+    server, translator = request.getfixturevalue(server), request.getfixturevalue(translator)
+    status, answer = server.request("POST", "/api/translate", {"sentences": TEXTS, "beam": beam})
     assert status == 200 and answer["model"] == "ckpt" and answer["beam"] == beam
-    assert answer["translations"] == tiny.translate(TEXTS, beam=beam)
+    assert answer["translations"] == translator.translate(TEXTS, beam=beam)
     # each text's sentences, split as translate splits them, and their own translations
     assert [s["sentence"] for s in answer["sentences"][1]] == ["Where is the station?", "I am lost."]
     for group, text in zip(answer["sentences"], answer["translations"]):
         assert " ".join(s["translation"] for s in group) == text
-
-
-@pytest.mark.parametrize("beam", [1, 3])
-def test_the_ctranslate2_server_answers_as_its_engine_translator(ct2_server, ct2, beam):
-    status, answer = ct2_server.request("POST", "/api/translate", {"sentences": TEXTS, "beam": beam})
-    assert status == 200 and answer["model"] == "ckpt" and answer["beam"] == beam
-    assert answer["translations"] == ct2.translate(TEXTS, beam=beam)
-    assert [s["sentence"] for s in answer["sentences"][1]] == ["Where is the station?", "I am lost."]
 
 
 def test_the_ctranslate2_server_says_its_engine_and_draws_attention_from_the_keras_model(ct2_server, tiny):
