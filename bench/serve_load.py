@@ -112,8 +112,12 @@ def get(address, path):
         connection.close()
 
 
-def load(kind, address, sentences, clients, seconds, expected, server_pid):
-    """One row of the tables: ``clients`` concurrent clients of ``kind`` (:mod:`load_clients`) for ``seconds``."""
+def load(kind, address, sentences, clients, seconds, expected, server_pid, warmup=0.0):
+    """One row of the tables: ``clients`` concurrent clients of ``kind`` (:mod:`load_clients`) for ``seconds``,
+    after ``warmup`` seconds of the same load, not counted: the batcher learns how many clients there are
+    (``DynamicBatcher``'s expected batch starts at one), so a cold start's first batches are small and late."""
+    if warmup > 0:
+        load_clients.run_clients(kind, address, sentences, clients, warmup, expected)
     before, cpu, loop_cpu = get(address, "/api/health"), cpu_seconds(server_pid), cpu_seconds(server_pid, server_pid)
     queued = run_queue_seconds(server_pid)
     done = load_clients.run_clients(kind, address, sentences, clients, seconds, expected)
@@ -272,6 +276,13 @@ def build_parser():
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=20.0, help="per client count (default %(default)s)")
     parser.add_argument("--sentences", type=int, default=512, help="distinct corpus sentences (default %(default)s)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="the same load before each row, not counted (default %(default)s; 0: a cold start in the row)",
+    )
     parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="the server's flag (default %(default)s)")
     several = "the server's flag; several: one server after the other, in this run (default %(default)s)"
     for flag, choices, default in (
@@ -378,7 +389,7 @@ def serve_rows(args, combo, baseline, sentences):
     rows = []
     try:
         for clients, kind in itertools.product(args.clients, args.client):  # translate --file timed around each row
-            row = load(kind, address, sentences, clients, args.seconds, baseline.expected, process.pid)
+            row = load(kind, address, sentences, clients, args.seconds, baseline.expected, process.pid, args.warmup)
             size = max(1, round(row["mean_batch"]))
             row["ceiling"] = group_throughput(baseline.translator, sentences, size, min(threads, clients))
             rows.append({"server": label, **row, "batch": baseline.around()})
@@ -396,6 +407,8 @@ def main():
     args = parser.parse_args()
     if not 0 < args.seconds <= 300:
         parser.error("--seconds: give 1 to 300 (the load is bounded in time)")
+    if not 0 <= args.warmup <= 60:
+        parser.error("--warmup: give 0 to 60 seconds")
 
     cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
     from transformer_tf.serve import set_op_threads
@@ -412,7 +425,7 @@ def main():
             f"before, between and after its rows: {', '.join(f'{rate:.1f}' for rate, _ in baseline.timings)}"
         )
     print(
-        f"{args.seconds:g} s per row, one sentence a request, 127.0.0.1, model en_es, greedy, "
+        f"{args.seconds:g} s per row after {args.warmup:g} s of the same load, one sentence a request, 127.0.0.1, model en_es, greedy, "
         f"serve --slots {args.slots} --batch-wait-ms {args.batch_wait_ms:g} "
         f"--intra-op-threads {args.intra_op_threads}; "
         f"this process (translate --file, groups): intra-op threads {args.file_intra_op_threads or 'default'}\n"

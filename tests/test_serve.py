@@ -227,6 +227,8 @@ def test_models_health_and_openapi_describe_the_server(tiny_server, trained_dir)
     assert answer["limits"] == {"max_body_bytes": 4096, "max_sentences": 8, "max_chars": 200, "max_beam": 4}
     _, health = tiny_server.request("GET", "/api/health")
     assert health["status"] == "ok" and health["engines"] == {"ckpt": "tensorflow"} and health["decode_threads"] == 1
+    # serve froze what it had loaded (TensorFlow, Keras, the model): no full collection walks it mid-request
+    assert health["gc"]["frozen_objects"] > 100_000 and len(health["gc"]["collections"]) == 3
     status, spec = tiny_server.request("GET", "/openapi.json")
     assert status == 200 and {"/api/translate", "/api/attention", "/api/models", "/api/health"} <= spec["paths"].keys()
     assert tiny_server.request("GET", "/docs")[0] == 404  # Swagger UI would load scripts from a CDN
