@@ -68,7 +68,7 @@ from serve_report import print_breakdown, print_stages, print_table, request_sta
 import cli_common
 from transformer_tf.config import DECODE_SLOTS, DEFAULT_ENGINE, ENGINES
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve import (
+from transformer_tf.serve_config import (
     BATCHING,
     EVENT_LOOP,
     EVENT_LOOPS,
@@ -425,7 +425,8 @@ def main():
             f"before, between and after its rows: {', '.join(f'{rate:.1f}' for rate, _ in baseline.timings)}"
         )
     print(
-        f"{args.seconds:g} s per row after {args.warmup:g} s of the same load, one sentence a request, 127.0.0.1, model en_es, greedy, "
+        f"{args.seconds:g} s per row after {args.warmup:g} s of the same load, one sentence a request, 127.0.0.1, "
+        f"model en_es, greedy, "
         f"serve --slots {args.slots} --batch-wait-ms {args.batch_wait_ms:g} "
         f"--intra-op-threads {args.intra_op_threads}; "
         f"this process (translate --file, groups): intra-op threads {args.file_intra_op_threads or 'default'}\n"

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from transformer_tf.serve import ServeLimits, create_app
+from transformer_tf.serve import create_app
+from transformer_tf.serve_config import ServeLimits
 from transformer_tf.serve_models import ServedModel
 
 

@@ -77,6 +77,7 @@ plots
     - :mod:`~transformer_tf.explorer`     the interactive attention page (``attention.html``)
     - :mod:`~transformer_tf.demo`         the multi-head attention article's worked example
 serving
+    - :mod:`~transformer_tf.serve_config` the defaults of its flags (each with its measurement) and ``ServeLimits``
     - :mod:`~transformer_tf.serve_models` the served models: each folder's engine translator and its Keras model
     - :mod:`~transformer_tf.batching`     dynamic batching: requests that arrive together share a decode batch
     - :mod:`~transformer_tf.continuous_decode`  continuous batching: sentences join and leave a running decode loop

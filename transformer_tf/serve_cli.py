@@ -19,7 +19,7 @@ LIMIT_HELPS = {
 def add_serve_parser(sub, common):
     """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
     flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
-    from transformer_tf.serve import DEFAULT_FOLDERS, ServeLimits
+    from transformer_tf.serve_config import DEFAULT_FOLDERS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
@@ -57,7 +57,7 @@ def add_serve_parser(sub, common):
 def _add_decoding_flags(serve):
     """The flags of how ``serve`` decodes: its engine, batching and threads."""
     from transformer_tf.config import DECODE_SLOTS
-    from transformer_tf.serve import (
+    from transformer_tf.serve_config import (
         BATCHING,
         CTRANSLATE2_DECODE_THREADS,
         DECODE_THREADS,
@@ -136,15 +136,8 @@ def _add_decoding_flags(serve):
 
 
 def run_serve(args):
-    from transformer_tf.serve import (
-        DEFAULT_FOLDERS,
-        ServeLimits,
-        create_app,
-        default_decode_threads,
-        serve,
-        set_op_threads,
-        warn_if_not_local,
-    )
+    from transformer_tf.serve import create_app, serve, set_op_threads, warn_if_not_local
+    from transformer_tf.serve_config import DEFAULT_FOLDERS, ServeLimits, default_decode_threads
     from transformer_tf.serve_models import load_models
 
     limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
