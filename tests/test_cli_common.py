@@ -223,7 +223,7 @@ def test_a_library_error_names_the_parameter_and_the_command_the_flag():
 
 # What --help must not wait for: each of these takes from a tenth of a second (Matplotlib) to
 # seconds (TensorFlow; scikit-learn with SciPy and pandas, 2.3 s for dm-pipeline --help before).
-HEAVY_MODULES = ("tensorflow", "keras", "pandas", "sklearn", "scipy", "imblearn", "matplotlib")
+HEAVY_MODULES = ("tensorflow", "keras", "pandas", "sklearn", "scipy", "imblearn", "matplotlib", "optuna", "numpy")
 
 
 def _fresh_python(args, cwd=ROOT, unset=()):
