@@ -6,7 +6,12 @@ PNGs, taken in headless Chromium (what the README shows).
     python bench/explorer_page.py [--rounds 5] [--screenshots notebooks/figures]
 
 Timed: :func:`transformer_tf.explorer.sentence_page` + :func:`write_attention_page` (the
-step ``plot-attention`` adds to the PNGs), after the model has run; median of the rounds.
+step ``plot-attention`` adds to the PNGs), after the model has run; median of the rounds. Then
+what one ``/api/attention`` request of ``transformer-tf serve`` runs before that,
+:func:`~transformer_tf.attention_maps.sentence_attention` (the greedy translation and the pass that
+returns every attention matrix), with the model called eagerly (as ``plot-attention``) and compiled
+(:func:`~transformer_tf.attention_maps.attention_pass`, as ``serve``), the two taking turns on the
+article's sentence and the long one; best of the rounds, and the trace of the compiled pass.
 """
 
 import argparse
@@ -44,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tests/headless.py: the browser the page tests use
 
 from transformer_tf import Translator  # noqa: E402
-from transformer_tf.attention_maps import sentence_attention  # noqa: E402
+from transformer_tf.attention_maps import attention_pass, sentence_attention  # noqa: E402
 from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page  # noqa: E402
 
 LONG_SENTENCE = (
@@ -68,12 +73,33 @@ def measure(translator, folder, rounds):
         size = path.stat().st_size
     print(
         f"{len(attention.source_pieces)} source × {len(attention.target_pieces)} target tokens, "
-        f"{attention.num_layers} layers × {attention.matrix('encoder', 1).shape[0]} heads, 3 kinds"
+        f"{attention.num_layers} layers × {attention.matrix(attention.kinds[0], 1).shape[0]} heads, "
+        f"{len(attention.kinds)} kind{'s' * (len(attention.kinds) > 1)}"
     )
     print(
         f"page: {size / 1e6:.2f} MB; build + write: median {statistics.median(times):.2f} s "
         f"(min {min(times):.2f}, max {max(times):.2f}, {rounds} rounds)"
     )
+
+
+def measure_attention(translator, rounds):
+    """Best ms of ``sentence_attention`` eager and compiled, in turns, per sentence; the trace's seconds."""
+    forward = attention_pass(translator.model)
+    start = time.perf_counter()
+    sentence_attention(translator, "Hello.", forward)
+    print(f"attention pass: the compiled one's first call (its trace) {time.perf_counter() - start:.2f} s")
+    for sentence in (ARTICLE_SENTENCE, LONG_SENTENCE):
+        times = {"eager": [], "compiled": []}
+        for _ in range(rounds):
+            for name, pass_ in (("eager", None), ("compiled", forward)):
+                start = time.perf_counter()
+                sentence_attention(translator, sentence, pass_)
+                times[name].append(time.perf_counter() - start)
+        eager, compiled = (1000 * min(times[name]) for name in ("eager", "compiled"))
+        print(
+            f"sentence_attention, {len(sentence.split())} words: eager {eager:.0f} ms, compiled {compiled:.0f} ms "
+            f"(best of {rounds}; {eager / compiled:.1f}×)"
+        )
 
 
 def save_trimmed(element, path, margin=12):
@@ -120,6 +146,7 @@ def main():
     args = build_parser().parse_args()
     translator = Translator.from_checkpoint(args.checkpoint_dir)
     measure(translator, args.checkpoint_dir, args.rounds)
+    measure_attention(translator, args.rounds)
     if args.screenshots:
         screenshots(translator, args.checkpoint_dir, args.screenshots)
 

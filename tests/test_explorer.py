@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from headless import open_explorer  # tests/headless.py
 
-from transformer_tf.attention_maps import KINDS, sentence_attention
+from transformer_tf.attention_maps import KINDS, attention_pass, sentence_attention
 from transformer_tf.cli import main
 from transformer_tf.explorer import (
     PAGE_NAME,
@@ -205,6 +205,23 @@ def test_a_single_cross_attention_gets_the_same_page(browser, tmp_path):
     np.testing.assert_allclose(views_data(browser, "heatmap")[0]["z"], weights[0, 0], atol=1e-6)
     drawn = [t.text for t in browser.find_elements("css selector", "#head-view .textpoint")]
     assert drawn == target + source
+
+
+def test_the_compiled_attention_pass_gives_the_eager_weights_in_one_trace(translator):
+    assert_compiled_pass_matches_eager(translator, [SENTENCE, "I am here.", "Where is the station, please?"])
+
+
+def assert_compiled_pass_matches_eager(translator, sentences):
+    """``attention_pass`` (what serve reads) against the model called eagerly: the same translation and
+    pieces, every weight within 1e-6 (float32 round-off of the graph's fused ops), one trace for all lengths."""
+    forward = attention_pass(translator.model)
+    for sentence in sentences:
+        eager, compiled = sentence_attention(translator, sentence), sentence_attention(translator, sentence, forward)
+        assert compiled.translation == eager.translation and compiled.target_pieces == eager.target_pieces
+        assert compiled.weights.keys() == eager.weights.keys()
+        for name, weights in eager.weights.items():
+            np.testing.assert_allclose(compiled.weights[name], weights, atol=1e-6)
+    assert forward.experimental_get_tracing_count() == 1
 
 
 def test_page_data_refuses_weights_that_do_not_fit_the_tokens():

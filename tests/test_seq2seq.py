@@ -165,6 +165,12 @@ def rnn_dir(shared_data, tmp_path_factory):
     return folder / "ckpt"
 
 
+def test_the_compiled_attention_pass_gives_the_rnns_eager_weights(rnn_dir):
+    from test_explorer import assert_compiled_pass_matches_eager
+
+    assert_compiled_pass_matches_eager(Translator.from_checkpoint(rnn_dir), SENTENCES)
+
+
 @pytest.mark.slow
 def test_training_an_rnn_folder_records_its_kind_and_logs(rnn_dir):
     assert TrainConfig.load(rnn_dir).model == "rnn"

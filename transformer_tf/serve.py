@@ -101,7 +101,8 @@ def create_app(
         return models[name].engine_translator.translate_by_sentence(texts, max_batch, beam, progress=False)
 
     def attention(model, sentence):
-        return sentence_data(sentence_attention(model.translator, sentence), f"{model.name}: {model.description}")
+        seen = sentence_attention(model.translator, sentence, model.attention_forward)
+        return sentence_data(seen, f"{model.name}: {model.description}")
 
     page = live_page(
         [{"name": m.name, "description": m.description} for m in models.values()], dataclasses.asdict(limits)

@@ -23,6 +23,8 @@ class ServedModel:
             the continuous decode loop).
         engine: ``"ctranslate2"`` or ``"tensorflow"``: what answers ``/api/translate``.
         engine_translator: the translator of that engine (``translator`` itself on TensorFlow).
+        attention_forward: the Keras model's pass that ``/api/attention`` reads, compiled once
+            (:func:`~transformer_tf.attention_maps.attention_pass`; None: the model called eagerly).
     """
 
     name: str
@@ -32,6 +34,7 @@ class ServedModel:
     config: dict
     engine: str = "tensorflow"
     engine_translator: object = None
+    attention_forward: object = None
 
     def __post_init__(self):
         self.engine_translator = self.engine_translator or self.translator
@@ -67,6 +70,7 @@ def load_models(folders, places=PLACES, engine=DEFAULT_ENGINE, batching="fixed")
         TransformerTFError: no folder, two folders with one name, a folder without a model, or an
             engine refused (:func:`serve_engine`).
     """
+    from transformer_tf.attention_maps import attention_pass, sentence_attention
     from transformer_tf.config import read_config_json
     from transformer_tf.engines import open_translator
     from transformer_tf.explorer import describe_model
@@ -88,6 +92,8 @@ def load_models(folders, places=PLACES, engine=DEFAULT_ENGINE, batching="fixed")
     for name, folder in names.items():
         translator = Translator.from_checkpoint(folder, places=places)
         translator.translate(["Hello."], progress=False)  # traces the greedy decoder now, not on the first request
+        forward = attention_pass(translator.model)
+        sentence_attention(translator, "Hello.", forward)  # and the attention pass (~1-2 s)
         on_engine = None
         if engines[name] == "ctranslate2":
             on_engine = open_translator(folder, "ctranslate2", places=places)
@@ -100,5 +106,6 @@ def load_models(folders, places=PLACES, engine=DEFAULT_ENGINE, batching="fixed")
             read_config_json(Path(folder)),
             engines[name],
             on_engine,
+            forward,
         )
     return models
