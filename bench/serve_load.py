@@ -38,7 +38,8 @@ for a core (other work on the machine), beside ``translate --file``'s CPU a sent
 ``translate --file`` is, on CTranslate2, ``open_translator(en_es).translate(sentences, batch_size=128)``
 (``translate``'s default batch size there), on TensorFlow ``Translator.translate(sentences,
 batch_size=64)`` (what the command runs, without its start-up), timed in this process
-before and after each row while the server is idle; each row's ratio is against the mean
+(for at least a second, passes over the sentences repeated) before and after each row while
+the server is idle; each row's ratio is against the mean
 of the two around it (other work on the machine changes both alike). The server runs in
 its own process with the default models (``checkpoints/en_es`` and
 ``checkpoints/en_es_rnn``); clients ask ``en_es``. On CTranslate2 the decode threads wait while
@@ -211,14 +212,18 @@ def run_queue_seconds(pid):
     return total / 1e9
 
 
-def batch_throughput(translator, sentences, batch_size=64):
+def batch_throughput(translator, sentences, batch_size=64, min_seconds=1.0):
     """``(sentences/s, sentences per CPU-second of this process, translations)`` of
-    ``translator.translate(sentences, batch_size)`` (``translate --file``)."""
-    start, cpu = time.perf_counter(), cpu_seconds(os.getpid())
-    translations = translator.translate(sentences, batch_size=batch_size, progress=False)
+    ``translator.translate(sentences, batch_size)`` (``translate --file``), run again until
+    ``min_seconds`` have passed: one pass of 512 sentences on CTranslate2 is ~0.2 s, a sample too
+    short for this machine, whose speed drifts by a fifth from one minute to the next."""
+    start, cpu, done = time.perf_counter(), cpu_seconds(os.getpid()), 0
+    while not done or time.perf_counter() - start < min_seconds:
+        translations = translator.translate(sentences, batch_size=batch_size, progress=False)
+        done += len(sentences)
     cpu = cpu_seconds(os.getpid()) - cpu
-    rate = len(sentences) / (time.perf_counter() - start)
-    return rate, len(sentences) / cpu if cpu > 0 else float("nan"), dict(zip(sentences, translations))
+    rate = done / (time.perf_counter() - start)
+    return rate, done / cpu if cpu > 0 else float("nan"), dict(zip(sentences, translations))
 
 
 def group_throughput(translator, sentences, size, threads=1):
