@@ -373,7 +373,7 @@ def freeze_heap():
     TensorFlow and Keras loaded (the RNN) there are ~480,000 of them: one pass took 300 ms
     (``gc.collect()`` after :func:`~transformer_tf.serve_models.load_models` of the two shipped models).
     Under load one ran every few seconds and stalled every request in flight: 32 clients' answers all
-    came 270-300 ms late at once, wrk's p99 was 220-260 ms against a p50 of 21 ms (docs/benchmarks.md,
+    came 270-320 ms late at once, wrk's p99 was 166-257 ms against a p50 of about 21 ms (docs/benchmarks.md,
     "transformer-tf serve under load"). What the requests create later is collected as usual.
     """
     gc.collect()  # what is garbage now is freed, not kept forever
