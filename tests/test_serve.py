@@ -416,6 +416,27 @@ def test_the_servers_connections_send_each_write_at_once():
                 assert connection.proto == socket.IPPROTO_TCP
 
 
+def test_serve_freezes_what_is_loaded_while_it_serves_and_unfreezes_after(monkeypatch):
+    """The collector's full passes skip the loaded models while the server runs (a pass over TensorFlow's
+    objects took 300 ms and held up every request); a caller that goes on gets its collector back."""
+    import gc
+
+    from transformer_tf import serve as serve_module
+
+    seen = {}
+
+    class Server:  # uvicorn's, stood in for: it returns at once
+        stopped_by = None
+
+        def run(self, sockets):
+            seen["frozen while serving"] = gc.get_freeze_count()
+            sockets[0].close()
+
+    monkeypatch.setattr(serve_module, "_graceful_server", lambda config: Server())
+    serve_module.serve(object(), port=0, announce=lambda line: None)
+    assert seen["frozen while serving"] > 10_000 and gc.get_freeze_count() == 0
+
+
 def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
     calls = []
 

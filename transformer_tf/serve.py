@@ -357,10 +357,13 @@ def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print,
     )
     server = _graceful_server(config)
     freeze_heap()  # the models and the app live as long as the server: out of the collector's full passes
-    sock.listen(2048)  # connections wait in the backlog from now on, until uvicorn accepts them
-    url_host = f"[{host}]" if ":" in host else host
-    announce(f"serving on http://{url_host}:{sock.getsockname()[1]}/ (Ctrl-C or SIGTERM to stop)")
-    server.run(sockets=[sock])
+    try:
+        sock.listen(2048)  # connections wait in the backlog from now on, until uvicorn accepts them
+        url_host = f"[{host}]" if ":" in host else host
+        announce(f"serving on http://{url_host}:{sock.getsockname()[1]}/ (Ctrl-C or SIGTERM to stop)")
+        server.run(sockets=[sock])
+    finally:
+        gc.unfreeze()  # a caller that goes on (a notebook) gets its collector back
     if server.stopped_by:
         announce(f"stopped ({signal.Signals(server.stopped_by).name}); requests in flight were answered")
 
