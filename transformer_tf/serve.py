@@ -172,7 +172,7 @@ def _add_model_routes(app, models, limits, attention):
         AttentionRequest,
         TranslateRequest,
         check_texts,
-        checked_beam,
+        checked_translate,
         model_named,
         on_worker,
         translate_answer,
@@ -181,9 +181,8 @@ def _add_model_routes(app, models, limits, attention):
     @app.post("/api/translate")
     async def translate(body: TranslateRequest, request: Request):
         """Translate each text (one or more sentences) with one model; greedy (beam 1) or beam search."""
-        model, beam = model_named(models, body.model), checked_beam(body.beam, limits)
-        check_texts(body.sentences, limits)
-        return JSONResponse(await translate_answer(request.app, model, beam, body.sentences, request.scope))
+        model, beam, sentences = checked_translate(body, models, limits)
+        return JSONResponse(await translate_answer(request.app, model, beam, sentences, request.scope))
 
     @app.post("/api/attention")
     async def attention_of(body: AttentionRequest, request: Request):
@@ -375,7 +374,7 @@ def freeze_heap():
     Why: a full collection of CPython's garbage collector walks every tracked object, and with
     TensorFlow and Keras loaded (the RNN) there are ~480,000 of them: one pass took 300 ms
     (``gc.collect()`` after :func:`~transformer_tf.serve_models.load_models` of the two shipped models).
-    Under load one ran every few seconds and stalled every request in flight: 32 clients' answers all
+    Under load one ran about every 10 s and stalled every request in flight: 32 clients' answers all
     came 270-320 ms late at once, wrk's p99 was 166-257 ms against a p50 of about 21 ms (docs/benchmarks.md,
     "transformer-tf serve under load"). What the requests create later is collected as usual.
     """

@@ -1,6 +1,7 @@
 """The JSON bodies of ``transformer-tf serve``'s API and their checks: the pydantic models (FastAPI
 validates them and writes them into ``/openapi.json``), how a validation error reads to the client,
-the limits every request is held to (:func:`check_texts`, :func:`model_named`, :func:`checked_beam`),
+the limits every request is held to (:func:`checked_translate`: :func:`model_named`, :func:`checked_beam`,
+:func:`check_texts`),
 and the lean path of ``POST /api/translate``.
 
 The checks and the answer (:func:`translate_answer`) are shared by FastAPI's route
@@ -103,6 +104,14 @@ def checked_beam(beam, limits):
     return beam
 
 
+def checked_translate(body, models, limits):
+    """``(model, beam, sentences)`` of a :class:`TranslateRequest`, or :class:`BadRequest` for an unknown
+    model, a beam outside ``limits`` or texts it refuses (:func:`check_texts`), checked in that order."""
+    model, beam = model_named(models, body.model), checked_beam(body.beam, limits)
+    check_texts(body.sentences, limits)
+    return model, beam, body.sentences
+
+
 async def on_worker(app, queue):
     """Await the Future that ``queue(app)`` returns, counting the request as in flight."""
     app.state.in_flight += 1
@@ -178,8 +187,6 @@ class TranslateFastPath:
             return None
         try:  # the route's own model, strict as FastAPI holds it: no bool or float beam, no extra field
             body = TranslateRequest.model_validate_json(message.get("body", b""))
-            model = model_named(self.models, body.model)
-            check_texts(body.sentences, self.limits)
-            return model, checked_beam(body.beam, self.limits), body.sentences
+            return checked_translate(body, self.models, self.limits)
         except (ValidationError, BadRequest):
             return None
