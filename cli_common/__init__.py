@@ -88,11 +88,9 @@ def import_tensorflow_quietly():
     traceback prints once standard error is back. With ``--verbose`` or a lower level: a plain import.
     Then absl's Python logging gets the level :func:`quiet_tensorflow` chose (TensorFlow loads absl).
     """
-    if "tensorflow" in sys.modules:
-        _set_absl_level()
-        return
     try:
-        _import_tensorflow()
+        if "tensorflow" not in sys.modules:
+            _import_tensorflow()
     finally:
         _set_absl_level()
 
