@@ -109,10 +109,11 @@ def site_times(sites, repeats=20):
     return times
 
 
-def matmul_table(batch, inp_len, tar_len, repeats=20, out_rows=None):
+def matmul_table(batch, inp_len, tar_len, repeats=20, out_rows=None, **size):
     """Print every site's float32 and bfloat16 time and ratio; return the step's total
-    matmul seconds ``(float32, bfloat16)`` (each site's time × its count)."""
-    sites = step_matmuls(batch, inp_len, tar_len, out_rows=out_rows)
+    matmul seconds ``(float32, bfloat16)`` (each site's time × its count). ``size``: the
+    architecture's fields of :func:`step_matmuls` (default: the blog's)."""
+    sites = step_matmuls(batch, inp_len, tar_len, out_rows=out_rows, **size)
     times = site_times(sites, repeats)
     t32, t16 = times["float32"], times["bfloat16"]
     print(f"the step's matmuls at its shapes (batch {batch}, source {inp_len}, target {tar_len}; forward + backward):")

@@ -40,6 +40,15 @@ import cli_common
 cli_common.quiet_tensorflow()  # before TensorFlow loads; TF_CPP_MIN_LOG_LEVEL=0 shows its logs
 
 
+#: Architectures for ``--precision --size``: the default translator's, and the paper's "base" model
+#: (Vaswani et al. 2017, Table 3), where the matmuls weigh more in a step (they grow with d_model², the
+#: element-wise work with d_model).
+SIZES = {
+    "default": {},
+    "base": {"num_layers": 6, "d_model": 512, "num_heads": 8, "dff": 2048},
+}
+
+
 def build_parser():
     """The command line; it needs no TensorFlow."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,6 +56,12 @@ def build_parser():
     parser.add_argument("--steps", type=int, default=10, help="training steps per round")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--precision", action="store_true", help="float32 against mixed precision instead")
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="default",
+        help="with --precision: the translator's size (default: the shipped one; base: the paper's Transformer base)",
+    )
     parser.add_argument(
         "--tutorial-loss",
         action="store_true",
@@ -199,7 +214,8 @@ def main():
 
     keras.utils.set_random_seed(0)
     if args.precision:
-        config, vocab = TrainConfig(), TrainConfig().vocab_size
+        config = dataclasses.replace(TrainConfig(), **SIZES[args.size])
+        vocab = config.vocab_size
         mixed = dataclasses.replace(config, mixed_precision=True)
         models = {"float32": build_model(config, vocab, vocab), "mixed precision": build_model(mixed, vocab, vocab)}
         if args.tutorial_loss:
@@ -233,8 +249,9 @@ def main():
         runs.append(matmul_peak(getattr(tf, dtype)))
 
     print(
-        f"training, blog-size model, batch {args.batch_size}, {args.rounds} interleaved rounds × {args.steps} steps; "
-        f"parameters: {sizes}"
+        f"training, {args.size + ' size' if args.precision else 'blog-size model'} (layers {config.num_layers}, "
+        f"d_model {config.d_model}, dff {config.dff}), batch {args.batch_size}, {args.rounds} interleaved rounds × "
+        f"{args.steps} steps; parameters: {sizes}"
     )
     rates = {name: tokens / seconds for name, seconds in medians(times).items()}
     for name, rate in rates.items():
@@ -254,7 +271,7 @@ def main():
 
     report_flops(config, vocab, data, models, times, peaks)
     if args.precision:
-        report_bound(data, medians(times)["float32"] / len(data), medians(times)["mixed precision"] / len(data))
+        report_bound(data, config, medians(times)["float32"] / len(data), medians(times)["mixed precision"] / len(data))
 
 
 def output_rows(model, tar_in):
@@ -283,13 +300,15 @@ def report_flops(config, vocab, data, models, times, peaks):
         )
 
 
-def report_bound(data, step32, step_mixed):
+def report_bound(data, config, step32, step_mixed):
     """The step's matmuls timed at its shapes in both dtypes, and the most mixed precision can give."""
     batch = data[0][0][0].shape[0]
     inp_len = round(np.mean([x[0].shape[1] for x, _ in data]))
     tar_len = round(np.mean([x[1].shape[1] for x, _ in data]))
     rows = round(np.mean([int(tf.math.count_nonzero(x[1])) for x, _ in data]))
-    matmuls32, matmuls16 = matmul_table(batch, inp_len, tar_len, out_rows=rows)
+    size = {k: getattr(config, k) for k in ("d_model", "dff", "num_heads", "num_layers", "vocab_size")}
+    size["vocab"] = size.pop("vocab_size")
+    matmuls32, matmuls16 = matmul_table(batch, inp_len, tar_len, out_rows=rows, **size)
     bound = upper_bound(step32, matmuls32, matmuls16)
     print(
         f"float32 step {step32 * 1e3:.0f} ms, of which matmuls {matmuls32 * 1e3:.0f} ms ({matmuls32 / step32:.0%}); "
