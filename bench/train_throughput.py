@@ -24,6 +24,10 @@ round). With ``--precision`` it also times the step's matmuls at the model's own
 both dtypes (``bench/matmul_shapes.py``) and prints the most that mixed precision can give a
 step whose other ops run no faster than in float32.
 
+``--precision --size base`` runs the same comparison on the paper's Transformer base (6 layers,
+d_model 512, dff 2048, 50 M parameters), whose matmuls are larger and weigh more in a step:
+mixed precision pays more there than at the shipped size (d_model 128).
+
 Both modes also print each model's achieved FLOP/s in a training step and its share of
 the machine's matmul peak, measured in the same run (a 4096² ``tf.matmul`` in float32 and
 bfloat16, before and after the model rounds). The step's FLOPs are counted analytically
