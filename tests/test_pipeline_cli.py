@@ -74,6 +74,39 @@ def test_bad_input_exits_2_naming_the_problem_and_writes_nothing(case, tmp_path,
     assert not out.exists() and not list(tmp_path.glob(".run*"))
 
 
+BAD_SHARES = {  # each was a scikit-learn or imbalanced-learn traceback (exit 1)
+    "test_size_leaves_smote_too_few": (
+        ["--test-size", "0.9"],
+        "--test-size 0.9 and --validation-size 0.25 leave 2 rows of the negative class among the 4 fit rows, "
+        "and SMOTE needs at least 6",
+    ),
+    "validation_part_smaller_than_the_classes": (
+        ["--validation-size", "0.01"],
+        "--validation-size 0.01 leave a part of the 60 rows (fit, validation or test) with fewer rows than the two",
+    ),
+    "balanced_test_too_small_for_smote": (
+        ["--test-size", "0.1", "--balance-test"],
+        "among the 6 test rows, and SMOTE (--balance-test) needs at least 6",
+    ),
+    "outlier_drop_leaves_no_rows": (
+        ["--outliers", "drop", "--z-threshold", "0.1"],
+        "--z-threshold 0.1: dropping the training rows with an outlier (--outliers drop) leaves",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SHARES)
+def test_shares_and_thresholds_that_starve_a_phase_exit_2_naming_the_flag(case, tmp_path, capsys):
+    flags, expected = BAD_SHARES[case]
+    out = tmp_path / "run"
+    args = ["run", "--data", str(_write(tmp_path, _table())), "--target", "label", "--out", str(out), "--quick"]
+    code = main(args + flags)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".run*"))
+
+
 def test_a_csv_without_target_is_refused(tmp_path, capsys):
     path = _write(tmp_path, _table())
     assert main(["run", "--data", str(path), "--out", str(tmp_path / "o")]) == 2
