@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,60 @@ def test_shares_and_thresholds_that_starve_a_phase_exit_2_naming_the_flag(case, 
     assert code == 2
     assert expected in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".run*"))
+
+
+@pytest.fixture
+def no_tensorflow_start(monkeypatch):
+    """Fail where the command would start TensorFlow: what it refuses must be refused first."""
+    import cli_common
+
+    def refuse():
+        raise AssertionError("TensorFlow started before the bad input was refused")
+
+    monkeypatch.setattr(cli_common, "import_tensorflow_quietly", refuse)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--test-size", "2"], "--test-size 2.0: give a share between 0 and 1"),
+        (["--out", "{tmp}/a_file/run"], "--out {tmp}/a_file/run: cannot write in {tmp}/a_file (not a folder)"),
+    ],
+)
+def test_run_refuses_bad_flags_and_an_unwritable_out_before_tensorflow_starts(
+    flags, expected, tmp_path, capsys, no_tensorflow_start
+):
+    (tmp_path / "a_file").write_text("")
+    flags = [flag.format(tmp=tmp_path) for flag in flags]
+    assert main(["run", "--quick", "--out", str(tmp_path / "run"), *flags]) == 2
+    assert expected.format(tmp=tmp_path) in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_an_out_where_no_file_can_be_written_is_refused_before_any_work(tmp_path, capsys, no_tensorflow_start):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if _takes_files(locked):  # root writes anywhere: take a folder the kernel refuses to everyone
+        locked = Path("/sys")
+    if not locked.is_dir() or _takes_files(locked):
+        pytest.skip("no folder on this machine refuses new files")
+    assert main(["run", "--quick", "--out", str(locked / "run")]) == 2
+    assert f"--out {locked / 'run'}: cannot write in {locked}" in capsys.readouterr().err
+    new_rows = _write(tmp_path, _table())
+    assert (
+        main(["predict", "--checkpoint-dir", str(tmp_path), "--data", str(new_rows), "--out", str(locked / "p.csv")])
+        == 2
+    )
+    assert f"--out {locked / 'p.csv'}: cannot write in {locked}" in capsys.readouterr().err
+
+
+def _takes_files(folder):
+    try:
+        (folder / ".probe").write_text("")
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
 
 
 def test_a_csv_without_target_is_refused(tmp_path, capsys):
