@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -92,6 +93,14 @@ def test_bad_files_get_clear_errors(tmp_path):
         load_jsb_chorales(tmp_path / "missing.json")
     (tmp_path / FILENAME).write_text(json.dumps({"train": [], "valid": []}))
     with pytest.raises(LSTMTFError, match="not the JSB Chorales JSON"):
+        load_jsb_chorales(tmp_path)
+
+
+def test_a_bad_pitch_in_a_file_names_the_file_split_and_chorale(tmp_path):
+    chorales = {"train": [[[60], [62]], [[60], [61], [200]]], "valid": [[[60], [62]]], "test": [[[60], [62]]]}
+    (tmp_path / FILENAME).write_text(json.dumps(chorales))
+    expected = f"{tmp_path / FILENAME}: train chorale 1: step 2 has a pitch outside the piano range MIDI 21–108: [200]."
+    with pytest.raises(LSTMTFError, match=re.escape(expected)):
         load_jsb_chorales(tmp_path)
 
 
