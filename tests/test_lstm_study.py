@@ -18,7 +18,7 @@ from processes import child_env  # tests/processes.py
 
 from lstm_tf import search
 from lstm_tf.analysis import check_paper_claims, importance_by_variant, summarize, variant_forests
-from lstm_tf.cli import main
+from lstm_tf.cli import build_parser, main
 from lstm_tf.errors import LSTMTFError
 from lstm_tf.jsb import (
     FILENAME,
@@ -464,6 +464,16 @@ def test_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["gradients", "--steps", "5", "--variants", "vanilla", "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
     assert "a-file" in err and "Traceback" not in err
+    assert main(["gradients", "--variants", "vanilla", "LSTM5", "--out", str(tmp_path / "g")]) == 2
+    assert "--variants: unknown LSTM variant 'LSTM5'" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()  # was left behind, empty
+
+
+def test_cli_variants_are_named_as_the_paper_writes_them_and_counted_once():
+    from lstm_tf.cli import _study_config
+
+    args = build_parser().parse_args(["study", "--variants", "cifg", "vanilla", "CIFG"])
+    assert _study_config(args).variants == ("CIFG", "vanilla")
 
 
 def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_path, capsys):
