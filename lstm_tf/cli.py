@@ -130,6 +130,9 @@ def _study(args):
 
         _, table, checks = report_study(config, args.out, storage=args.storage, study_name=name)
     else:
+        from cli_common.files import check_writable
+
+        check_writable(args.out, LSTMTFError, f"--out {args.out}")  # the report, and the default store
         cli_common.import_tensorflow_quietly()
         from lstm_tf.jsb import load_jsb_chorales
         from lstm_tf.study import run_study

@@ -467,6 +467,8 @@ def test_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["gradients", "--variants", "vanilla", "LSTM5", "--out", str(tmp_path / "g")]) == 2
     assert "--variants: unknown LSTM variant 'LSTM5'" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()  # was left behind, empty
+    assert main(["study", "--quick", "--data", str(tmp_path), "--out", str(blocker / "sub")]) == 2
+    assert f"--out {blocker / 'sub'}: cannot write in {blocker} (not a folder)" in capsys.readouterr().err
 
 
 def test_cli_variants_are_named_as_the_paper_writes_them_and_counted_once():
