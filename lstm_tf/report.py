@@ -228,7 +228,11 @@ def report_study(config, out_dir, storage=None, study_name=None, grace_period=60
         if f"{name}/{v}" in present
     }
     if not studies:
-        raise LSTMTFError(f"no study named {name}/<variant> in {storage}; run it first, or give its --study-name.")
+        held = sorted({study.rpartition("/")[0] or study for study in present})
+        raise LSTMTFError(
+            f"no study named {name}/<variant> in {storage} (it holds {', '.join(held) or 'none'}); run it first, or "
+            f"give its --study-name (the default name follows --protocol and --quick)."
+        )
     finished = [t for s in studies.values() for t in s.get_trials(deepcopy=False, states=search.COUNTED[:1])]
     if not finished:
         raise LSTMTFError(f"the studies {name}/<variant> in {storage} have no finished trial yet; nothing to report.")

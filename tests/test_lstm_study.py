@@ -511,6 +511,15 @@ def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_pat
     assert [(s.study_name, s.n_trials) for s in kept] == [("jsb-fast/vanilla", 2)]  # nothing lost, nothing added
 
 
+def test_report_only_of_a_study_not_in_the_store_names_those_it_holds(tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    config = StudyConfig.quick(variants=("vanilla",))
+    search.open_studies(search.open_storage(storage), "jsb-fast-quick", config.variants, config.settings(), seed=0)
+    assert main(["study", "--report-only", "--out", str(tmp_path), "--storage", storage]) == 2  # no --quick
+    err = capsys.readouterr().err
+    assert f"no study named jsb-fast/<variant> in {storage} (it holds jsb-fast-quick)" in err
+
+
 def test_cli_gradients_and_bptt(tmp_path, capsys):
     assert main(["gradients", "--out", str(tmp_path), "--steps", "20", "--variants", "vanilla"]) == 0
     out = capsys.readouterr().out
