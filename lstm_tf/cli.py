@@ -155,14 +155,17 @@ def _study(args):
 
 def _study_config(args):
     """The ``StudyConfig`` of ``--protocol``, ``--quick`` and the flags given."""
-    from lstm_tf.study_config import PROTOCOLS, StudyConfig
+    import dataclasses
+
+    from lstm_tf.study_config import StudyConfig
 
     overrides = cli_common.given_fields(args, StudyConfig, only=_STUDY_FLAGS)
-    if args.max_units is not None:
-        overrides["units_range"] = (PROTOCOLS[args.protocol]["units_range"][0], args.max_units)
     if args.variants:
         overrides["variants"] = _variant_names(args.variants)
-    return StudyConfig.for_protocol(args.protocol, quick=args.quick, **overrides)
+    config = StudyConfig.for_protocol(args.protocol, quick=args.quick, **overrides)
+    if args.max_units is not None:  # the cap of the units range of this protocol (or of --quick's)
+        config = dataclasses.replace(config, units_range=(config.units_range[0], args.max_units))
+    return config
 
 
 def _variant_names(names):

@@ -478,6 +478,16 @@ def test_cli_variants_are_named_as_the_paper_writes_them_and_counted_once():
     assert _study_config(args).variants == ("CIFG", "vanilla")
 
 
+@pytest.mark.parametrize(
+    "flags, units_range",
+    [(["--max-units", "100"], (32, 100)), (["--quick", "--max-units", "12"], (8, 12)), (["--quick"], (8, 16))],
+)
+def test_cli_max_units_caps_the_units_range_of_the_protocol_or_of_quick(flags, units_range):
+    from lstm_tf.cli import _study_config
+
+    assert _study_config(build_parser().parse_args(["study", *flags])).units_range == units_range
+
+
 def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_path, capsys):
     out = tmp_path / "out"
     base = ["study", "--data", str(jsb_dir), "--out", str(out)]
@@ -558,7 +568,7 @@ def test_cli_study_refuses_a_seed_out_of_range_before_writing_anything(tmp_path,
     assert f"lstm-tf study: error: --seed {seed}: give a whole number from 0 to 2**32 - 1" in err
     assert "Traceback" not in err and not out.exists()
     assert main(["study", "--quick", "--max-units", "4", "--data", str(tmp_path), "--out", str(out)]) == 2
-    assert "lstm-tf study: error: --max-units (32, 4): the hidden-size cap 4" in capsys.readouterr().err
+    assert "lstm-tf study: error: --max-units (8, 4): the hidden-size cap 4" in capsys.readouterr().err
     assert main(["bptt", "--seed", seed]) == 2
     assert f"lstm-tf bptt: error: --seed {seed}: give a whole number" in capsys.readouterr().err
 
