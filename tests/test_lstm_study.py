@@ -22,13 +22,14 @@ from lstm_tf.cli import build_parser, main
 from lstm_tf.errors import LSTMTFError
 from lstm_tf.jsb import (
     FILENAME,
+    SPLITS,
     load_jsb_chorales,
     piano_roll,
     plot_piano_roll,
     resolve_jsb_chorales,
 )
 from lstm_tf.report import plot_learning_rate_marginal, write_report
-from lstm_tf.study import next_step_batches, run_study
+from lstm_tf.study import next_step_batches, run_study, run_trial
 from lstm_tf.study_config import StudyConfig, search_space
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,6 +111,13 @@ def test_a_pitch_that_is_no_whole_midi_number_is_refused_naming_the_step(pitch):
     with pytest.raises(LSTMTFError, match="step 1 has a pitch that is not a whole MIDI number"):
         piano_roll([[60, 64], [pitch]])
     assert piano_roll([[60.0, 64]])[0].sum() == 2  # 60.0 is key 60
+
+
+def test_a_trial_runs_with_the_largest_seed_the_config_accepts():
+    rolls = [piano_roll([[60 + k % 12], [64], [67]] * 4) for k in range(4)]
+    config = StudyConfig.quick(seed=2**32 - 1, max_epochs=1)  # seed * 100 + draw was past NumPy's limit
+    row = run_trial("vanilla", {"learning_rate": 0.01, "units": 4}, dict.fromkeys(SPLITS, rolls), config, trial=3)
+    assert np.isfinite(row["test_nll"]) and row["epochs"] == 1
 
 
 def test_next_step_batches_shift_pad_and_weight():
