@@ -162,6 +162,15 @@ def _takes_files(folder):
     return True
 
 
+def test_dropping_the_target_is_refused(tmp_path, capsys):
+    # the report said "Left out: label: asked with --drop" while the models were trained to predict it
+    path = _write(tmp_path, _table())
+    out = tmp_path / "run"
+    assert main(["run", "--quick", "--data", str(path), "--target", "label", "--drop", "label", "--out", str(out)]) == 2
+    assert "--drop label: that is the target column" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_a_csv_without_target_is_refused(tmp_path, capsys):
     path = _write(tmp_path, _table())
     assert main(["run", "--data", str(path), "--out", str(tmp_path / "o")]) == 2
