@@ -123,6 +123,7 @@ def no_tensorflow_start(monkeypatch):
     "flags, expected",
     [
         (["--test-size", "2"], "--test-size 2.0: give a share between 0 and 1"),
+        (["--z-threshold", "nan"], "--z-threshold nan: give a positive number"),  # was a MinMaxScaler traceback
         (["--out", "{tmp}/a_file/run"], "--out {tmp}/a_file/run: cannot write in {tmp}/a_file (not a folder)"),
     ],
 )
