@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from cli_common.files import write_file_atomically
 from lstm_tf import search
 from lstm_tf.analysis import (
     PAPER_IMPORTANCE,
@@ -189,8 +190,10 @@ def write_report(results, space, config, out_dir):
     checks = check_paper_claims(table)
     forests = variant_forests(results, space)
     importance = importance_by_variant(results, space, forests=forests)
-    results.to_csv(out_dir / "results.csv", index=False)
-    (out_dir / "summary.md").write_text(markdown_report(table, checks, config, importance))
+    # each file whole or as it was: a Ctrl-C here must not leave a truncated table behind
+    write_file_atomically(out_dir / "results.csv", lambda f: results.to_csv(f, index=False))
+    summary = markdown_report(table, checks, config, importance)
+    write_file_atomically(out_dir / "summary.md", lambda f: f.write(summary))
     import matplotlib.pyplot as plt
 
     plt.close(plot_study(results, out_dir / "boxplot.png"))

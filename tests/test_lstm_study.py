@@ -1,5 +1,6 @@
 """JSB Chorales loading, the variant study (quick mode), its Optuna store and the lstm-tf command line."""
 
+import contextlib
 import hashlib
 import json
 import re
@@ -365,6 +366,24 @@ def test_report_writes_table_claims_importance_and_figures(tmp_path):
     assert pd.read_csv(tmp_path / "results.csv").shape[0] == 90
     for name in ("boxplot.png", "importance.png", "learning_rate.png"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_a_report_interrupted_while_writing_leaves_the_last_results_whole(tmp_path, monkeypatch):
+    results = _made_up_results(10)
+    space = search_space(StudyConfig(learning_rate_range=(1e-3, 10**-1.5), units_range=(40, 40)))
+    write_report(results, space, StudyConfig(), tmp_path)
+    before = (tmp_path / "results.csv").read_text()
+
+    def interrupted(frame, target, **kwargs):  # Ctrl-C half-way through the table (to a path or a file)
+        with open(target, "w") if isinstance(target, Path) else contextlib.nullcontext(target) as f:
+            f.write("variant,trial\nvanilla,")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(_made_up_results(12), space, StudyConfig(), tmp_path)
+    assert (tmp_path / "results.csv").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no partial file
 
 
 def test_one_set_of_forests_serves_the_importance_table_and_the_learning_rate_curves():
