@@ -14,7 +14,8 @@ Why it is a package of its own: ``pipeline`` and ``transformer_tf`` share this c
 package imports nothing of the project itself, so every package can import it without a cycle.
 
 Exit statuses: 0 done; 2 a problem the user can fix (the package's error type, an ``OSError``
-such as an unwritable ``--out``, or a bad flag: argparse prints the usage); 130 Ctrl-C.
+such as an unwritable ``--out``, or a bad flag: argparse prints the usage); 130 Ctrl-C; 141, and
+no message, when the reader of the output leaves early (``dm-pipeline predict ... | head``).
 No traceback for any of them: the message names the problem and the fix.
 """
 
@@ -29,6 +30,7 @@ import types
 import typing
 import warnings
 
+EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE: what a shell reports for `cat big | head`
 SEED_LIMIT = 2**32  # NumPy, scikit-learn, Optuna and keras.utils.set_random_seed accept 0 .. 2**32 - 1
 
 
@@ -256,9 +258,21 @@ def _run_handler(parser, args, where, error_type, flags):
             message = parameters_as_flags(flag_message(err, flags), _subcommand_parser(parser, args.command))
             print(f"{where}: error: {message}", file=sys.stderr)
             return 2
+        except BrokenPipeError:  # the reader left (`| head`): nothing is wrong, as with cat
+            _stdout_to_devnull()
+            return EXIT_BROKEN_PIPE
         except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
             print(f"{where}: error: {describe_os_error(err)}", file=sys.stderr)
             return 2
+
+
+def _stdout_to_devnull():
+    """Point standard output at /dev/null, so that Python's flush at exit meets no closed pipe again
+    (the Python documentation's advice for SIGPIPE, in the ``signal`` module's notes)."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file (a test's capture)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _subcommand_parser(parser, command):

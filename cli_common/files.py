@@ -5,6 +5,7 @@ Reading order:
     write_file_atomically  one file replaced the same way
     run_folder_lock        one writer per run folder; the second is refused with the holder's PID
     sibling                a fresh hidden name beside a path (the temporary files and folders above)
+    check_writable         prove, before the work, that a folder (or where it would be made) takes files
     user_cache_dir         where a package keeps what it can always rebuild (``$XDG_CACHE_HOME``)
 
 A kill leaves the old folder or the new one, never a mix: SIGTERM inside :func:`atomic_folder`
@@ -31,6 +32,26 @@ def sibling(path, kind):
     """A fresh hidden name beside ``path``: ``.NAME.KIND-PID-RANDOM``."""
     path = Path(path)
     return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def check_writable(folder, error_type, what):
+    """Raise ``error_type`` unless a new file can be written in ``folder`` (or, while it does not
+    exist, in its nearest existing parent, where it would be made); leaves nothing behind.
+
+    ``what`` opens the message: the flag and the path the user gave (``"--out runs/x"``). So that
+    a command refuses an output on a read-only mount, under a file or in ``/proc`` before it works
+    for minutes, not when it writes its results.
+    """
+    folder = Path(folder).absolute()
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    probe = sibling(existing / "write-test", "probe")
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError("not a folder")
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise error_type(f"{what}: cannot write in {existing} ({err.strerror or err}).") from None
 
 
 @contextlib.contextmanager

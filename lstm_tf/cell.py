@@ -108,6 +108,11 @@ class SpaceOdysseyLSTMCell(keras.layers.Layer):
 
     def _weight_names(self):
         """Article name → (variable, column slice or None) for every weight the variant has."""
+        if not self.built:  # the kernel's rows are the input features, known at the first call
+            raise ValueError(
+                "the cell has no weights yet: call it (or its layer) on an input first, or build it with "
+                "cell.build((None, input_dim))."
+            )
         u, names = self.units, {}
         for k, block in enumerate(self.variant.blocks):
             cols = slice(k * u, (k + 1) * u)

@@ -130,6 +130,9 @@ def _study(args):
 
         _, table, checks = report_study(config, args.out, storage=args.storage, study_name=name)
     else:
+        from cli_common.files import check_writable
+
+        check_writable(args.out, LSTMTFError, f"--out {args.out}")  # the report, and the default store
         cli_common.import_tensorflow_quietly()
         from lstm_tf.jsb import load_jsb_chorales
         from lstm_tf.study import run_study
@@ -152,38 +155,47 @@ def _study(args):
 
 def _study_config(args):
     """The ``StudyConfig`` of ``--protocol``, ``--quick`` and the flags given."""
-    from lstm_tf.study_config import PROTOCOLS, StudyConfig
-    from lstm_tf.variants import get_variant
+    import dataclasses
+
+    from lstm_tf.study_config import StudyConfig
 
     overrides = cli_common.given_fields(args, StudyConfig, only=_STUDY_FLAGS)
-    if args.max_units is not None:
-        overrides["units_range"] = (PROTOCOLS[args.protocol]["units_range"][0], args.max_units)
     if args.variants:
-        try:
-            overrides["variants"] = tuple(get_variant(v).name for v in args.variants)
-        except ValueError as err:
-            raise LSTMTFError(str(err)) from None
-    return StudyConfig.for_protocol(args.protocol, quick=args.quick, **overrides)
+        overrides["variants"] = _variant_names(args.variants)
+    config = StudyConfig.for_protocol(args.protocol, quick=args.quick, **overrides)
+    if args.max_units is not None:  # the cap of the units range of this protocol (or of --quick's)
+        config = dataclasses.replace(config, units_range=(config.units_range[0], args.max_units))
+    return config
+
+
+def _variant_names(names):
+    """The variants of ``--variants`` by their names (``cifg`` → ``CIFG``), each once, in the order given."""
+    from lstm_tf.variants import get_variant
+
+    try:
+        return tuple(dict.fromkeys(get_variant(name).name for name in names))
+    except ValueError as err:
+        raise LSTMTFError(f"--variants: {err}") from None
 
 
 def _gradients(args):
-    cli_common.import_tensorflow_quietly()
     from pathlib import Path
 
+    from cli_common.files import check_writable
+
+    if args.steps < 2:
+        raise LSTMTFError(f"--steps must be at least 2, got {args.steps}.")
+    variants, out = _variant_names(args.variants), Path(args.out)
+    check_writable(out, LSTMTFError, f"--out {out}")  # all checked before TensorFlow starts
+    cli_common.import_tensorflow_quietly()
     from lstm_tf.gradients import (
         clipping_demo,
         plot_vanishing_gradients,
         vanishing_gradient_study,
     )
 
-    if args.steps < 2:
-        raise LSTMTFError(f"--steps must be at least 2, got {args.steps}.")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        study = vanishing_gradient_study(steps=args.steps, variants=tuple(args.variants))
-    except ValueError as err:
-        raise LSTMTFError(str(err)) from None
+    study = vanishing_gradient_study(steps=args.steps, variants=variants)
     study.to_csv(out / "vanishing_gradients.csv", index=False)
     plot_vanishing_gradients(study, out / "vanishing_gradients.png")
     distances = [d for d in (1, 10, 20, 40, args.steps - 1) if d < args.steps]

@@ -103,13 +103,21 @@ def load_jsb_chorales(path=None, **resolve_kwargs):
     """
     file = resolve_jsb_chorales(path, **resolve_kwargs)
     try:
-        data = json.loads(Path(file).read_text())
-        return {split: [piano_roll(chorale) for chorale in data[split]] for split in SPLITS}
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+        return {split: [_roll(file, split, k, chorale) for k, chorale in enumerate(data[split])] for split in SPLITS}
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise LSTMTFError(
             f"{file} is not the JSB Chorales JSON (a dict of train/valid/test lists of "
             f"steps of MIDI pitches): {err.__class__.__name__}: {err}"
         ) from None
+
+
+def _roll(file, split, index, chorale):
+    """:func:`piano_roll`, its error naming where in ``file`` the chorale is (there are 382)."""
+    try:
+        return piano_roll(chorale)
+    except LSTMTFError as err:
+        raise LSTMTFError(f"{file}: {split} chorale {index}: {err} Correct or remove that chorale.") from None
 
 
 def plot_piano_roll(roll, ax=None, title=None):

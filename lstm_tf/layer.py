@@ -65,6 +65,8 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.jit_compile = bool(jit_compile)
+        # Keras checks calls against it: a missing time axis is named, not a Transpose error
+        self.input_spec = keras.InputSpec(ndim=3)
         self._compiled_forward = tf.function(self._forward, jit_compile=self.jit_compile, autograph=False)
         self._compiled_backward = tf.function(self._backward, jit_compile=self.jit_compile, autograph=False)
 
@@ -75,6 +77,8 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
     def build(self, input_shape):
         if not self.cell.built:  # a deserialized cell arrives built
             self.cell.build(input_shape[:1] + input_shape[2:])
+        # from now on the features must match the kernel's rows, (input_dim, blocks·units)
+        self.input_spec = keras.InputSpec(ndim=3, axes={-1: int(self.cell.kernel.shape[0])})
 
     def _forward(self, projected, states, weights):
         """``projected``: ``(time, batch, blocks·units)`` → every step's states, time-major."""

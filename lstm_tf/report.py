@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
+from cli_common.files import write_file_atomically
 from lstm_tf import search
 from lstm_tf.analysis import (
     PAPER_IMPORTANCE,
@@ -189,8 +190,10 @@ def write_report(results, space, config, out_dir):
     checks = check_paper_claims(table)
     forests = variant_forests(results, space)
     importance = importance_by_variant(results, space, forests=forests)
-    results.to_csv(out_dir / "results.csv", index=False)
-    (out_dir / "summary.md").write_text(markdown_report(table, checks, config, importance))
+    # each file whole or as it was: a Ctrl-C here must not leave a truncated table behind
+    write_file_atomically(out_dir / "results.csv", lambda f: results.to_csv(f, index=False))
+    summary = markdown_report(table, checks, config, importance)
+    write_file_atomically(out_dir / "summary.md", lambda f: f.write(summary))
     import matplotlib.pyplot as plt
 
     plt.close(plot_study(results, out_dir / "boxplot.png"))
@@ -228,7 +231,11 @@ def report_study(config, out_dir, storage=None, study_name=None, grace_period=60
         if f"{name}/{v}" in present
     }
     if not studies:
-        raise LSTMTFError(f"no study named {name}/<variant> in {storage}; run it first, or give its --study-name.")
+        held = sorted({study.rpartition("/")[0] or study for study in present})
+        raise LSTMTFError(
+            f"no study named {name}/<variant> in {storage} (it holds {', '.join(held) or 'none'}); run it first, or "
+            f"give its --study-name (the default name follows --protocol and --quick)."
+        )
     finished = [t for s in studies.values() for t in s.get_trials(deepcopy=False, states=search.COUNTED[:1])]
     if not finished:
         raise LSTMTFError(f"the studies {name}/<variant> in {storage} have no finished trial yet; nothing to report.")

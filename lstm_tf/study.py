@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cli_common import SEED_LIMIT
 from lstm_tf import search
 from lstm_tf.errors import LSTMTFError
 from lstm_tf.jsb import PIANO_KEYS, SPLITS
@@ -160,12 +161,14 @@ def run_trial(variant, hyperparameters, data, config, trial):
 
     ``trial`` is the draw number: it seeds the initial weights, the same for every variant.
     """
-    keras.utils.set_random_seed(config.seed * 100 + trial)  # same initial draws for every variant
+    # same initial draws for every variant; NumPy's seeds end at 2**32 − 1, config.seed may be near it
+    seed = (config.seed * 100 + trial) % SEED_LIMIT
+    keras.utils.set_random_seed(seed)
     start, cpu_start = time.perf_counter(), time.process_time()
     model = build_model(variant, hyperparameters["units"], hyperparameters.get("input_noise", 0.0))
     trainer = Trainer(model, *make_optimizer(config, hyperparameters))
     valid = next_step_batches(data["valid"], 64, config.bucket)
-    epochs, best_epoch, valid_nll = trainer.fit(data["train"], valid, config, seed=config.seed * 100 + trial)
+    epochs, best_epoch, valid_nll = trainer.fit(data["train"], valid, config, seed=seed)
     test_nll = trainer.nll(next_step_batches(data["test"], 64, config.bucket))
     return {
         "variant": variant,

@@ -100,18 +100,19 @@ def _table_source(data):
 
 
 def _run(args):
+    from pipeline.persist import check_replaceable
+
+    start = time.perf_counter()
+    config = cli_common.config_from_args(args, FlowConfig())  # FlowConfig checks the values
+    dataset, csv = _table_source(args.data)
+    if args.target and csv is None:
+        raise PipelineError("--target goes with --data PATH.csv (the built-in tables know their target).")
+    check_replaceable(args.out, inputs=[csv])  # now, not after minutes of work (nor TensorFlow's start)
     cli_common.import_tensorflow_quietly()  # the MLP phase is Keras
     from pipeline.data import load_table
     from pipeline.flow import run_flow
-    from pipeline.persist import check_replaceable
     from pipeline.report import write_run
 
-    config = cli_common.config_from_args(args, FlowConfig())  # FlowConfig checks the values
-    start = time.perf_counter()
-    dataset, csv = _table_source(args.data)
-    check_replaceable(args.out, inputs=[csv])  # now, not after minutes of work
-    if args.target and csv is None:
-        raise PipelineError("--target goes with --data PATH.csv (the built-in tables know their target).")
     table = load_table(dataset=dataset, csv=csv, target=args.target, positive=args.positive, drop=args.drop)
     result = run_flow(table, config)
     write_run(result, args.out)

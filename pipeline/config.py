@@ -49,7 +49,7 @@ class FlowConfig:
             raise PipelineError(
                 f"outliers {self.outliers!r}: choose one of {', '.join(OUTLIER_CHOICES)}.", parameter="outliers"
             )
-        if self.z_threshold <= 0:
+        if not self.z_threshold > 0:  # "not >": NaN too, which compares false with everything
             raise PipelineError(
                 f"z_threshold {self.z_threshold}: give a positive number of standard deviations.",
                 parameter="z_threshold",

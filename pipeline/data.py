@@ -232,6 +232,11 @@ def build_schema(df, spec, source, log=print):
     unknown = [c for c, why in spec.drop.items() if c not in df.columns and why == ASKED]
     if unknown:
         raise PipelineError(f"--drop {', '.join(unknown)}: no such column in the table.")
+    if spec.drop.get(target) == ASKED:  # the report would say it was left out, and the models predict it
+        raise PipelineError(
+            f"--drop {target}: that is the target column, the one to predict. Drop other columns, "
+            f"or choose another with --target."
+        )
     dropped = {c: why for c, why in spec.drop.items() if c in df.columns}
     numeric, categorical = [], []
     for column in df.columns:

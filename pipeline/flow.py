@@ -24,6 +24,7 @@ from imblearn.pipeline import Pipeline
 from sklearn.model_selection import train_test_split
 
 from pipeline.config import FlowConfig
+from pipeline.errors import PipelineError
 from pipeline.evaluate import best_by_auc, evaluate_scores
 from pipeline.models import (
     MLP_EPOCHS,
@@ -37,7 +38,7 @@ from pipeline.models import (
     random_forest,
     search,
 )
-from pipeline.preprocess import class_counts, feature_steps, make_model_pipeline
+from pipeline.preprocess import CLASS_NAMES, SMOTE_MIN_ROWS, class_counts, feature_steps, make_model_pipeline
 
 MODEL_NAMES = {"random_forest": "Random forest", "mlp": "Keras MLP"}
 
@@ -86,13 +87,41 @@ class FlowResult:
 
 
 def split(X, y, config):
-    """Stratified three-way split: ``(X_fit, X_val, X_test, y_fit, y_val, y_test)``."""
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=config.test_size, stratify=y, random_state=config.seed
-    )
-    X_fit, X_val, y_fit, y_val = train_test_split(
-        X_train, y_train, test_size=config.validation_size, stratify=y_train, random_state=config.seed
-    )
+    """Stratified three-way split: ``(X_fit, X_val, X_test, y_fit, y_val, y_test)``.
+
+    Raises:
+        PipelineError: ``test_size`` or ``validation_size`` leaves a part without a class (its
+            AUC is undefined), or too few fit rows of a class for SMOTE (test rows too, with
+            ``balance_test``).
+    """
+    shares = f"test_size {config.test_size:g} and validation_size {config.validation_size:g}"
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=config.test_size, stratify=y, random_state=config.seed
+        )
+        X_fit, X_val, y_fit, y_val = train_test_split(
+            X_train, y_train, test_size=config.validation_size, stratify=y_train, random_state=config.seed
+        )
+    except ValueError:  # scikit-learn: a part would hold fewer rows than there are classes
+        raise PipelineError(
+            f"{shares} leave a part of the {len(y)} rows (fit, validation or test) with fewer rows than the two "
+            f"classes. Choose shares nearer the defaults, 0.25.",
+            parameter="test_size",
+        ) from None
+    test_need = (SMOTE_MIN_ROWS, "SMOTE (balance_test)") if config.balance_test else (1, "the test AUC")
+    needs = {  # part: (its labels, rows needed of each class, what needs them)
+        "fit": (y_fit, SMOTE_MIN_ROWS, "SMOTE"),
+        "validation": (y_val, 1, "the validation AUC"),
+        "test": (y_test, *test_need),
+    }
+    for part, (rows, need, who) in needs.items():
+        counts = np.bincount(rows, minlength=2)
+        if counts.min() < need:
+            raise PipelineError(
+                f"{shares} leave {counts.min()} rows of the {CLASS_NAMES[counts.argmin()]} class among the "
+                f"{len(rows)} {part} rows, and {who} needs at least {need}. Choose shares nearer the defaults, 0.25.",
+                parameter="test_size",
+            )
     return X_fit, X_val, X_test, y_fit, y_val, y_test
 
 

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 # name → {parameter: values}; the search tries every combination.
@@ -74,13 +75,15 @@ def build_mlp(n_features, hidden_units=(32, 16), learning_rate=1e-3):
 class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
     """scikit-learn face of `build_mlp`, for the last step of an imblearn Pipeline.
 
-    fit(X ``(n, d)``, y ``(n,)`` 0/1): holds out ``validation_fraction`` of the rows
-    (stratified, shuffled — SMOTE appends its synthetic rows at the end, so Keras' own
-    ``validation_split``, which takes the last rows, would validate on synthetic ones only),
-    trains with early stopping on validation loss and keeps the best epoch's weights.
+    fit(X ``(n, d)``, y ``(n,)`` of two class labels of any type; ``classes_`` sorts them and
+    the second is the positive one, as in scikit-learn's classifiers): holds out
+    ``validation_fraction`` of the rows (stratified, shuffled — SMOTE appends its synthetic rows
+    at the end, so Keras' own ``validation_split``, which takes the last rows, would validate on
+    synthetic ones only), trains with early stopping on validation loss and keeps the best epoch's weights.
     ``batch_size="auto"`` (the default) picks :func:`auto_batch_size` of the training rows:
     64 on small tables, at most 100 batches an epoch on large ones.
-    ``predict_proba`` → ``(n, 2)``. ``model_`` is the fitted Keras model; ``epochs_run_`` how
+    ``predict_proba`` → ``(n, 2)``, columns in the order of ``classes_``; ``predict`` → ``(n,)``
+    labels of ``classes_``. ``model_`` is the fitted Keras model; ``epochs_run_`` how
     many epochs ran, ``batch_size_`` the batch size used. Seeded by ``seed``: the same seed
     gives the same weights.
     """
@@ -107,7 +110,13 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         import keras
 
         X, y = validate_data(self, X, y, dtype=np.float32)
-        self.classes_ = np.array([0, 1])
+        check_classification_targets(y)  # a continuous y is refused, naming its type
+        self.classes_, y = np.unique(y, return_inverse=True)  # the sigmoid output is P(classes_[1])
+        if len(self.classes_) != 2:
+            raise ValueError(
+                f"KerasMLPClassifier has one sigmoid output, for two classes; y has {len(self.classes_)} "
+                f"({', '.join(map(repr, self.classes_[:5].tolist()))}{', ...' if len(self.classes_) > 5 else ''})."
+            )
         X_train, X_stop, y_train, y_stop = train_test_split(
             X, y, test_size=self.validation_fraction, stratify=y, random_state=self.seed
         )
@@ -137,7 +146,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X):
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+        return self.classes_[(self.predict_proba(X)[:, 1] >= 0.5).astype(int)]
 
 
 def search(pipeline, candidates, X_fit, y_fit, X_val, y_val, log=print, name="model"):

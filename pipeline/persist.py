@@ -43,7 +43,8 @@ def check_replaceable(out, inputs=()):
 
     It may not exist unless it is empty or an earlier dm-pipeline run; it may not lie inside a
     run or model folder (a rerun of that one would delete it); none of the ``inputs`` (the
-    ``--data`` file) may lie inside it (replacing the folder would delete them).
+    ``--data`` file) may lie inside it (replacing the folder would delete them); its parent
+    folder (or the nearest that exists) must take new files.
 
     Raises:
         PipelineError: naming ``--out`` and the fix.
@@ -63,6 +64,7 @@ def check_replaceable(out, inputs=()):
             f"--out {out} holds the input {inside[0]}, and a run replaces its --out folder as a whole: "
             f"move the input out of it, or choose another --out."
         )
+    files.check_writable(out.parent, PipelineError, f"--out {out}")
 
 
 def is_run_folder(path):
@@ -86,8 +88,9 @@ def enclosing_run(path):
 
 
 def check_predictions_out(out, data, checkpoint_dir):
-    """Refuse a ``predict --out`` file that would destroy an input: the ``--data`` table itself, or
-    any file inside a run or model folder (the ``--checkpoint-dir`` or another run's).
+    """Refuse a ``predict --out`` file that cannot be written (a folder, a missing or read-only
+    parent) or that would destroy an input: the ``--data`` table itself, or any file inside a
+    run or model folder (the ``--checkpoint-dir`` or another run's).
 
     Raises:
         PipelineError: naming the flag, what would be lost and the fix.
@@ -97,6 +100,7 @@ def check_predictions_out(out, data, checkpoint_dir):
         raise PipelineError(f"--out {out} is a folder: give a file path, e.g. {out / 'predictions.csv'}.")
     if not out.parent.is_dir():
         raise PipelineError(f"--out {out}: the folder {out.parent} does not exist; create it first.")
+    files.check_writable(out.parent, PipelineError, f"--out {out}")
     if out.resolve() == data.resolve() or (out.exists() and data.exists() and os.path.samefile(out, data)):
         raise PipelineError(
             f"--out {out} is the --data table: the predictions would replace the rows they are made from. "

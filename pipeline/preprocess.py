@@ -26,7 +26,14 @@ from sklearn.pipeline import Pipeline as SkPipeline  # plain transformers inside
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from pipeline.errors import PipelineError
+
 Z_THRESHOLD = 3.0
+# SMOTE makes a row from a minority row and one of its k nearest minority neighbours: a class
+# needs k + 1 rows where it runs.
+SMOTE_NEIGHBOURS = 5
+SMOTE_MIN_ROWS = SMOTE_NEIGHBOURS + 1
+CLASS_NAMES = ("negative", "positive")  # y = 0, 1
 
 
 def z_scores(X, mean, scale):
@@ -126,12 +133,30 @@ def drop_outlier_rows(X, y, columns, threshold=Z_THRESHOLD):
     z uses the mean/std of the rows passed in. Wrapped in a `FunctionSampler` (see
     `feature_steps`), it runs only when the pipeline is fitted, i.e. on training rows: a test
     row is never dropped (a model must answer for every row it is asked about).
+
+    Raises:
+        PipelineError: so few rows of a class would remain that SMOTE cannot run.
     """
     values = X[columns].to_numpy(dtype=float)
     with np.errstate(all="ignore"):
         z = z_scores(values, *_column_stats(values))
     keep = ~(np.abs(np.nan_to_num(z)) > threshold).any(axis=1)  # a missing value is no outlier
+    short = too_few_for_smote(np.asarray(y)[keep])
+    if short:
+        raise PipelineError(
+            f"z_threshold {threshold:g}: dropping the training rows with an outlier (outliers='drop') leaves "
+            f"{short[1]} of the {CLASS_NAMES[short[0]]} class, and SMOTE needs at least {SMOTE_MIN_ROWS}. "
+            f"Raise z_threshold (default {Z_THRESHOLD:g}), or clip outliers instead (outliers='clip').",
+            parameter="z_threshold",
+        )
     return X[keep], np.asarray(y)[keep]
+
+
+def too_few_for_smote(y):
+    """``(class, rows)`` of the first class of ``y`` (0/1) with fewer than ``SMOTE_MIN_ROWS`` rows, or None."""
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
+    short = [(c, int(n)) for c, n in enumerate(counts) if n < SMOTE_MIN_ROWS]
+    return short[0] if short else None
 
 
 def column_encoder(numeric, categorical, clip_outliers=True, threshold=Z_THRESHOLD):
@@ -181,7 +206,7 @@ def feature_steps(numeric, categorical, outliers="clip", threshold=Z_THRESHOLD, 
             "encode",
             column_encoder(numeric, categorical, clip_outliers=outliers == "clip", threshold=threshold),
         ),
-        ("smote", SMOTE(random_state=seed)),
+        ("smote", SMOTE(k_neighbors=SMOTE_NEIGHBOURS, random_state=seed)),
         # two classes → at most one discriminant direction
         ("lda", LDA(n_components=1) if use_lda else "passthrough"),
     ]

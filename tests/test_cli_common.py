@@ -64,6 +64,26 @@ def test_ctrl_c_exits_130_saying_interrupted(prog, capsys, monkeypatch):
     assert capsys.readouterr().err == f"{prog} {COMMANDS[prog][1]}: interrupted\n"
 
 
+def test_a_reader_that_leaves_early_ends_the_command_quietly():
+    # `dm-pipeline predict ... | head` printed "error: [Errno 32] Broken pipe" and exited 2
+    script = (
+        "import argparse, cli_common\n"
+        "def build():\n"
+        "    parser = argparse.ArgumentParser(prog='tool')\n"
+        "    sub = parser.add_subparsers(dest='command', required=True)\n"
+        "    sub.add_parser('lines').set_defaults(handler=lambda args: [print(k) for k in range(10**6)] and 0)\n"
+        "    return parser\n"
+        "raise SystemExit(cli_common.run(build, ['lines'], ValueError))\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(), cwd=ROOT
+    )
+    assert child.stdout.readline() == b"0\n"
+    child.stdout.close()  # as head does after its lines
+    assert child.wait(timeout=60) == cli_common.EXIT_BROKEN_PIPE
+    assert child.stderr.read() == b""
+
+
 @pytest.mark.parametrize("prog", COMMANDS)
 def test_a_bug_is_not_hidden_as_a_user_error(prog, monkeypatch):
     with pytest.raises(ZeroDivisionError):  # a traceback is what a bug should give

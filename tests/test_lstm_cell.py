@@ -1,5 +1,7 @@
 """The Space Odyssey cell and its fast layer: equations, variants, weights, speed path, saving."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -110,6 +112,22 @@ def test_set_gate_weights_round_trip_and_clear_errors():
         cell.set_gate_weights({**weights, "W_f": weights["W_i"]})
     with pytest.raises(ValueError, match="R_z must have shape"):
         cell.set_gate_weights({**weights, "R_z": np.zeros((2, 2))})
+
+
+def test_weights_of_a_cell_not_yet_built_are_asked_for_with_the_fix():
+    with pytest.raises(ValueError, match=re.escape("no weights yet: call it (or its layer) on an input first")):
+        SpaceOdysseyLSTMCell(UNITS).gate_weights()
+    with pytest.raises(ValueError, match="no weights yet"):
+        SpaceOdysseyLSTM(UNITS).cell.set_gate_weights({})
+
+
+def test_fast_layer_names_a_missing_time_axis_and_a_change_of_features():
+    layer = SpaceOdysseyLSTM(UNITS)
+    with pytest.raises(ValueError, match="expected ndim=3, found ndim=2"):  # (batch, features): no time axis
+        layer(np.zeros((2, INPUT_DIM), np.float32))
+    layer(np.zeros((2, 5, INPUT_DIM), np.float32))
+    with pytest.raises(ValueError, match=f"expected axis -1 of input shape to have value {INPUT_DIM}"):
+        layer(np.zeros((2, 5, INPUT_DIM + 1), np.float32))
 
 
 def test_unknown_variant_names_the_choices():

@@ -1,7 +1,9 @@
 """JSB Chorales loading, the variant study (quick mode), its Optuna store and the lstm-tf command line."""
 
+import contextlib
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,17 +19,18 @@ from processes import child_env  # tests/processes.py
 
 from lstm_tf import search
 from lstm_tf.analysis import check_paper_claims, importance_by_variant, summarize, variant_forests
-from lstm_tf.cli import main
+from lstm_tf.cli import build_parser, main
 from lstm_tf.errors import LSTMTFError
 from lstm_tf.jsb import (
     FILENAME,
+    SPLITS,
     load_jsb_chorales,
     piano_roll,
     plot_piano_roll,
     resolve_jsb_chorales,
 )
 from lstm_tf.report import plot_learning_rate_marginal, write_report
-from lstm_tf.study import next_step_batches, run_study
+from lstm_tf.study import next_step_batches, run_study, run_trial
 from lstm_tf.study_config import StudyConfig, search_space
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,12 +98,27 @@ def test_bad_files_get_clear_errors(tmp_path):
         load_jsb_chorales(tmp_path)
 
 
+def test_a_bad_pitch_in_a_file_names_the_file_split_and_chorale(tmp_path):
+    chorales = {"train": [[[60], [62]], [[60], [61], [200]]], "valid": [[[60], [62]]], "test": [[[60], [62]]]}
+    (tmp_path / FILENAME).write_text(json.dumps(chorales))
+    expected = f"{tmp_path / FILENAME}: train chorale 1: step 2 has a pitch outside the piano range MIDI 21–108: [200]."
+    with pytest.raises(LSTMTFError, match=re.escape(expected)):
+        load_jsb_chorales(tmp_path)
+
+
 @pytest.mark.parametrize("pitch", [60.5, float("inf"), float("nan"), "60", True])
 def test_a_pitch_that_is_no_whole_midi_number_is_refused_naming_the_step(pitch):
     # inf was an OverflowError traceback (json reads Infinity), 60.5 was silently key 60
     with pytest.raises(LSTMTFError, match="step 1 has a pitch that is not a whole MIDI number"):
         piano_roll([[60, 64], [pitch]])
     assert piano_roll([[60.0, 64]])[0].sum() == 2  # 60.0 is key 60
+
+
+def test_a_trial_runs_with_the_largest_seed_the_config_accepts():
+    rolls = [piano_roll([[60 + k % 12], [64], [67]] * 4) for k in range(4)]
+    config = StudyConfig.quick(seed=2**32 - 1, max_epochs=1)  # seed * 100 + draw was past NumPy's limit
+    row = run_trial("vanilla", {"learning_rate": 0.01, "units": 4}, dict.fromkeys(SPLITS, rolls), config, trial=3)
+    assert np.isfinite(row["test_nll"]) and row["epochs"] == 1
 
 
 def test_next_step_batches_shift_pad_and_weight():
@@ -350,6 +368,24 @@ def test_report_writes_table_claims_importance_and_figures(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
 
 
+def test_a_report_interrupted_while_writing_leaves_the_last_results_whole(tmp_path, monkeypatch):
+    results = _made_up_results(10)
+    space = search_space(StudyConfig(learning_rate_range=(1e-3, 10**-1.5), units_range=(40, 40)))
+    write_report(results, space, StudyConfig(), tmp_path)
+    before = (tmp_path / "results.csv").read_text()
+
+    def interrupted(frame, target, **kwargs):  # Ctrl-C half-way through the table (to a path or a file)
+        with open(target, "w") if isinstance(target, Path) else contextlib.nullcontext(target) as f:
+            f.write("variant,trial\nvanilla,")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(_made_up_results(12), space, StudyConfig(), tmp_path)
+    assert (tmp_path / "results.csv").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no partial file
+
+
 def test_one_set_of_forests_serves_the_importance_table_and_the_learning_rate_curves():
     results = _made_up_results(10)
     results.loc[results["variant"] == "CIFG", "test_nll"] = 8.0  # one NLL for all: no forest for CIFG
@@ -455,6 +491,28 @@ def test_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["gradients", "--steps", "5", "--variants", "vanilla", "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err
     assert "a-file" in err and "Traceback" not in err
+    assert main(["gradients", "--variants", "vanilla", "LSTM5", "--out", str(tmp_path / "g")]) == 2
+    assert "--variants: unknown LSTM variant 'LSTM5'" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()  # was left behind, empty
+    assert main(["study", "--quick", "--data", str(tmp_path), "--out", str(blocker / "sub")]) == 2
+    assert f"--out {blocker / 'sub'}: cannot write in {blocker} (not a folder)" in capsys.readouterr().err
+
+
+def test_cli_variants_are_named_as_the_paper_writes_them_and_counted_once():
+    from lstm_tf.cli import _study_config
+
+    args = build_parser().parse_args(["study", "--variants", "cifg", "vanilla", "CIFG"])
+    assert _study_config(args).variants == ("CIFG", "vanilla")
+
+
+@pytest.mark.parametrize(
+    "flags, units_range",
+    [(["--max-units", "100"], (32, 100)), (["--quick", "--max-units", "12"], (8, 12)), (["--quick"], (8, 16))],
+)
+def test_cli_max_units_caps_the_units_range_of_the_protocol_or_of_quick(flags, units_range):
+    from lstm_tf.cli import _study_config
+
+    assert _study_config(build_parser().parse_args(["study", *flags])).units_range == units_range
 
 
 def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_path, capsys):
@@ -488,6 +546,15 @@ def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_pat
     assert "jsb-fast/vanilla" in err and "other settings (--max-epochs: 60 here 3)" in err
     kept = optuna.get_all_study_summaries(storage)
     assert [(s.study_name, s.n_trials) for s in kept] == [("jsb-fast/vanilla", 2)]  # nothing lost, nothing added
+
+
+def test_report_only_of_a_study_not_in_the_store_names_those_it_holds(tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    config = StudyConfig.quick(variants=("vanilla",))
+    search.open_studies(search.open_storage(storage), "jsb-fast-quick", config.variants, config.settings(), seed=0)
+    assert main(["study", "--report-only", "--out", str(tmp_path), "--storage", storage]) == 2  # no --quick
+    err = capsys.readouterr().err
+    assert f"no study named jsb-fast/<variant> in {storage} (it holds jsb-fast-quick)" in err
 
 
 def test_cli_gradients_and_bptt(tmp_path, capsys):
@@ -528,7 +595,7 @@ def test_cli_study_refuses_a_seed_out_of_range_before_writing_anything(tmp_path,
     assert f"lstm-tf study: error: --seed {seed}: give a whole number from 0 to 2**32 - 1" in err
     assert "Traceback" not in err and not out.exists()
     assert main(["study", "--quick", "--max-units", "4", "--data", str(tmp_path), "--out", str(out)]) == 2
-    assert "lstm-tf study: error: --max-units (32, 4): the hidden-size cap 4" in capsys.readouterr().err
+    assert "lstm-tf study: error: --max-units (8, 4): the hidden-size cap 4" in capsys.readouterr().err
     assert main(["bptt", "--seed", seed]) == 2
     assert f"lstm-tf bptt: error: --seed {seed}: give a whole number" in capsys.readouterr().err
 

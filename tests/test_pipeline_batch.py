@@ -1,5 +1,7 @@
 """The Keras MLP's batch_size="auto": small tables keep batches of 64, large ones take at most 100 an epoch."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -26,3 +28,26 @@ def test_the_classifier_records_the_batch_size_it_used():
     assert auto.batch_size == "auto" and auto.batch_size_ == 64  # 340 training rows: a small table
     assert fixed.batch_size_ == 32
     assert auto.predict_proba(X).shape == (400, 2)
+
+
+def test_the_classifier_predicts_the_labels_it_was_fitted_on():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    numbers = KerasMLPClassifier(hidden_units=(4,), epochs=2, seed=0).fit(X, y)
+    words = KerasMLPClassifier(hidden_units=(4,), epochs=2, seed=0).fit(X, np.where(y == 1, "yes", "no"))
+    assert list(words.classes_) == ["no", "yes"]  # sorted, as scikit-learn's: the second is the positive one
+    np.testing.assert_array_equal(words.predict_proba(X), numbers.predict_proba(X))
+    np.testing.assert_array_equal(words.predict(X), np.where(numbers.predict(X) == 1, "yes", "no"))
+    shifted = KerasMLPClassifier(hidden_units=(4,), epochs=2, seed=0).fit(X, y + 1)  # labels 1 and 2
+    np.testing.assert_array_equal(shifted.predict(X), numbers.predict(X) + 1)
+
+
+@pytest.mark.parametrize(
+    "y, expected",
+    [(np.arange(200) % 3, "for two classes; y has 3 (0, 1, 2)"), (np.linspace(0, 1, 200), "Unknown label type")],
+)
+def test_the_classifier_refuses_targets_that_are_not_two_classes(y, expected):
+    X = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        KerasMLPClassifier(hidden_units=(4,), epochs=1).fit(X, y)

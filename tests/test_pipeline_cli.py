@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,103 @@ def test_bad_input_exits_2_naming_the_problem_and_writes_nothing(case, tmp_path,
     assert code == 2
     assert expected in err and "Traceback" not in err
     assert not out.exists() and not list(tmp_path.glob(".run*"))
+
+
+BAD_SHARES = {  # each was a scikit-learn or imbalanced-learn traceback (exit 1)
+    "test_size_leaves_smote_too_few": (
+        ["--test-size", "0.9"],
+        "--test-size 0.9 and --validation-size 0.25 leave 2 rows of the negative class among the 4 fit rows, "
+        "and SMOTE needs at least 6",
+    ),
+    "validation_part_smaller_than_the_classes": (
+        ["--validation-size", "0.01"],
+        "--validation-size 0.01 leave a part of the 60 rows (fit, validation or test) with fewer rows than the two",
+    ),
+    "balanced_test_too_small_for_smote": (
+        ["--test-size", "0.1", "--balance-test"],
+        "among the 6 test rows, and SMOTE (--balance-test) needs at least 6",
+    ),
+    "outlier_drop_leaves_no_rows": (
+        ["--outliers", "drop", "--z-threshold", "0.1"],
+        "--z-threshold 0.1: dropping the training rows with an outlier (--outliers drop) leaves",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_SHARES)
+def test_shares_and_thresholds_that_starve_a_phase_exit_2_naming_the_flag(case, tmp_path, capsys):
+    flags, expected = BAD_SHARES[case]
+    out = tmp_path / "run"
+    args = ["run", "--data", str(_write(tmp_path, _table())), "--target", "label", "--out", str(out), "--quick"]
+    code = main(args + flags)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".run*"))
+
+
+@pytest.fixture
+def no_tensorflow_start(monkeypatch):
+    """Fail where the command would start TensorFlow: what it refuses must be refused first."""
+    import cli_common
+
+    def refuse():
+        raise AssertionError("TensorFlow started before the bad input was refused")
+
+    monkeypatch.setattr(cli_common, "import_tensorflow_quietly", refuse)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--test-size", "2"], "--test-size 2.0: give a share between 0 and 1"),
+        (["--z-threshold", "nan"], "--z-threshold nan: give a positive number"),  # was a MinMaxScaler traceback
+        (["--out", "{tmp}/a_file/run"], "--out {tmp}/a_file/run: cannot write in {tmp}/a_file (not a folder)"),
+    ],
+)
+def test_run_refuses_bad_flags_and_an_unwritable_out_before_tensorflow_starts(
+    flags, expected, tmp_path, capsys, no_tensorflow_start
+):
+    (tmp_path / "a_file").write_text("")
+    flags = [flag.format(tmp=tmp_path) for flag in flags]
+    assert main(["run", "--quick", "--out", str(tmp_path / "run"), *flags]) == 2
+    assert expected.format(tmp=tmp_path) in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_an_out_where_no_file_can_be_written_is_refused_before_any_work(tmp_path, capsys, no_tensorflow_start):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if _takes_files(locked):  # root writes anywhere: take a folder the kernel refuses to everyone
+        locked = Path("/sys")
+    if not locked.is_dir() or _takes_files(locked):
+        pytest.skip("no folder on this machine refuses new files")
+    assert main(["run", "--quick", "--out", str(locked / "run")]) == 2
+    assert f"--out {locked / 'run'}: cannot write in {locked}" in capsys.readouterr().err
+    new_rows = _write(tmp_path, _table())
+    assert (
+        main(["predict", "--checkpoint-dir", str(tmp_path), "--data", str(new_rows), "--out", str(locked / "p.csv")])
+        == 2
+    )
+    assert f"--out {locked / 'p.csv'}: cannot write in {locked}" in capsys.readouterr().err
+
+
+def _takes_files(folder):
+    try:
+        (folder / ".probe").write_text("")
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+def test_dropping_the_target_is_refused(tmp_path, capsys):
+    # the report said "Left out: label: asked with --drop" while the models were trained to predict it
+    path = _write(tmp_path, _table())
+    out = tmp_path / "run"
+    assert main(["run", "--quick", "--data", str(path), "--target", "label", "--drop", "label", "--out", str(out)]) == 2
+    assert "--drop label: that is the target column" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_a_csv_without_target_is_refused(tmp_path, capsys):
