@@ -167,13 +167,11 @@ def build_for_checkpoint(checkpoint_dir, data=None, **sizes):
     Returns:
         ``(path, shortlist, pairs)``: the file written, the shortlist, how many training pairs.
     """
-    from transformer_tf.config import TrainConfig
+    from transformer_tf.config import trained_config
     from transformer_tf.corpus import training_split
     from transformer_tf.tokenizer import load_tokenizers
 
-    config = TrainConfig.load(checkpoint_dir)
-    if data:
-        config.data = str(data)
+    config = trained_config(checkpoint_dir, data)  # the corpus it was trained on, checked
     pairs = training_split(config)
     source, target = load_tokenizers(checkpoint_dir)
     shortlist = build_shortlist(pairs, source, target, **sizes)

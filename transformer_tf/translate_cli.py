@@ -179,8 +179,9 @@ def _evaluate(args):
     cli_common.import_tensorflow_quietly()  # the held-out split is read with it (transformer_tf.data)
     from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
 
-    translator = _open_translator(args)
+    # the pairs first: a wrong --data or --limit is named before a model is loaded (or converted)
     pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
+    translator = _open_translator(args)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or f"the held-out {args.split} split"
     decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" exact" if args.exact else "")
