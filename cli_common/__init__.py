@@ -14,7 +14,8 @@ Why it is a package of its own: ``pipeline`` and ``transformer_tf`` share this c
 package imports nothing of the project itself, so every package can import it without a cycle.
 
 Exit statuses: 0 done; 2 a problem the user can fix (the package's error type, an ``OSError``
-such as an unwritable ``--out``, or a bad flag: argparse prints the usage); 130 Ctrl-C.
+such as an unwritable ``--out``, or a bad flag: argparse prints the usage); 130 Ctrl-C; 141,
+silently, when the reader of standard output went away (``| head``).
 No traceback for any of them: the message names the problem and the fix.
 """
 
@@ -256,9 +257,29 @@ def _run_handler(parser, args, where, error_type, flags):
             message = parameters_as_flags(flag_message(err, flags), _subcommand_parser(parser, args.command))
             print(f"{where}: error: {message}", file=sys.stderr)
             return 2
+        except BrokenPipeError:  # the reader of standard output stopped (| head): end quietly, as Unix tools do
+            _stdout_to_devnull()
+            return SIGPIPE_STATUS
         except OSError as err:  # unwritable --out, full disk: the user's to fix, not a crash
             print(f"{where}: error: {describe_os_error(err)}", file=sys.stderr)
             return 2
+
+
+#: The exit status of a command whose standard output was closed by its reader (``transformer-tf translate
+#: --file big.txt | head``): a shell's status for a process ended by SIGPIPE (128 + 13), which Python ignores.
+SIGPIPE_STATUS = 141
+
+
+def _stdout_to_devnull():
+    """Point file descriptor 1 at /dev/null, so that the interpreter's last flush of ``sys.stdout``,
+    at exit, does not fail on the closed pipe again ("Exception ignored ... BrokenPipeError")."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a stream without one (a test's capture)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
 
 
 def _subcommand_parser(parser, command):

@@ -65,6 +65,22 @@ def test_ctrl_c_exits_130_saying_interrupted(prog, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize("prog", COMMANDS)
+def test_a_reader_that_stops_reading_ends_the_command_quietly(prog, capsys, monkeypatch):
+    assert _run_failing(prog, BrokenPipeError(32, "Broken pipe"), monkeypatch) == cli_common.SIGPIPE_STATUS
+    assert capsys.readouterr().err == ""
+
+
+def test_a_command_piped_into_a_reader_that_closed_prints_nothing_on_standard_error():
+    # what `transformer-tf translate --file big.txt | head -1` does once head has its line
+    command = [sys.executable, "-m", "transformer_tf.cli", "demo"]
+    env = child_env(drop=("TF_CPP_MIN_LOG_LEVEL",))  # the command's own level: TensorFlow's start-up is quiet
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    child.stdout.close()  # before the command writes its first line
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141 and err == ""
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
 def test_a_bug_is_not_hidden_as_a_user_error(prog, monkeypatch):
     with pytest.raises(ZeroDivisionError):  # a traceback is what a bug should give
         _run_failing(prog, ZeroDivisionError("division by zero"), monkeypatch)
