@@ -273,6 +273,12 @@ def test_released_weights_alone_translate_like_the_checkpoint(trained_dir, tmp_p
     assert size < full / 2  # no Adam moments
     with pytest.raises(TransformerTFError, match="another folder"):
         train(TrainConfig.load(shipped), shipped, tmp_path / "logs", verbose=0)
+    weights = {f.name: f.read_bytes() for f in (shipped / "weights").iterdir()}
+    capsys.readouterr()
+    for average in ("1", "5"):  # nothing to release from: said so, and the weights stay as they are
+        assert main(["release", "--checkpoint-dir", str(shipped), "--average", average]) == 2
+        assert f"{shipped} holds no training checkpoints (ckpt-*)" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in (shipped / "weights").iterdir()} == weights
 
 
 def test_the_decoder_never_emits_unknown_start_or_padding(model):

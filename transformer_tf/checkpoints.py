@@ -217,6 +217,11 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1, blend=None
 
 
 def _release_weights(checkpoint_dir, average, blend):
+    if latest_checkpoint(checkpoint_dir) is None:  # a released folder (checkpoints/en_es) or an empty one
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds no training checkpoints (ckpt-*): release writes the weights of a training "
+            f"run's newest checkpoints to its weights/; give the checkpoint_dir that transformer-tf train wrote."
+        )
     _, model, _, _ = restore_model(checkpoint_dir)
     if average > 1:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))
