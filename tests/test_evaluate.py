@@ -180,3 +180,12 @@ def test_shortlist_and_evaluate_refuse_another_corpus_and_write_nothing(run_fold
     err = capsys.readouterr().err
     assert err.count(f"--data {other}: not the corpus {folder} was trained on") == 2 and "Traceback" not in err
     assert (folder / "shortlist.npz").read_bytes() == b"the model's own"
+
+
+def test_shortlist_names_a_bad_size_before_it_reads_the_corpus(run_folder, capsys):
+    from transformer_tf.cli import main
+
+    folder, corpus = run_folder
+    corpus.unlink()  # never read: the sizes are checked first
+    assert main(["shortlist", "--checkpoint-dir", str(folder), "--frequent", "-1"]) == 2
+    assert "--frequent -1" in capsys.readouterr().err and not (folder / "shortlist.npz").exists()
