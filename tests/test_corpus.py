@@ -215,6 +215,17 @@ def test_a_damaged_gzip_corpus_is_named_with_the_fix(damage, tmp_path):
             survey(open_corpus(config.data), config)
 
 
+def test_the_grouped_split_refuses_the_forms_only_the_hash_split_reads(tmp_path):
+    text = "".join(f"Sentence {i}.\tFrase {i}.\n" for i in range(30))
+    (tmp_path / "c.tsv.gz").write_bytes(gzip.compress(text.encode()))
+    _write(tmp_path / "m.en", "Go.\nHi.\nRun.\n")
+    _write(tmp_path / "m.es", "Ve.\nHola.\nCorre.\n")
+    for data in ("c.tsv.gz", "m", "m.en,m.es"):  # each read by the default split, not by the in-memory one
+        config = TrainConfig(data=str(tmp_path / data), split_method="grouped-shuffle")
+        with pytest.raises(TransformerTFError, match="'grouped-shuffle' reads one uncompressed TSV .*'hash'"):
+            held_out_splits(config)
+
+
 def test_max_pairs_takes_a_seeded_subset(tmp_path):
     _write(tmp_path / "c.tsv", "".join(f"S {i}.\tF {i}.\n" for i in range(500)))
     config = TrainConfig(data=str(tmp_path / "c.tsv"), max_pairs=100)
