@@ -589,3 +589,13 @@ def test_a_streams_count_below_one_is_refused_naming_the_parameter(streams):
     with pytest.raises(TransformerTFError, match=r"^streams .*: give a whole number ≥ 1"):
         check_streams(streams)
     assert check_streams(None) is None and check_streams(2) == 2
+
+
+def test_an_absurd_streams_count_is_refused_before_threads_are_made(capsys):
+    from transformer_tf.cli import main
+
+    with pytest.raises(TransformerTFError, match=r"^streams 100000: give at most 1,024"):
+        check_streams(100_000)
+    assert check_streams(1024) == 1024
+    assert main(["translate", "--streams", "100000", "Hi."]) == 2
+    assert "error: --streams 100000: give at most 1,024" in capsys.readouterr().err
