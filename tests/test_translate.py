@@ -398,6 +398,16 @@ def test_a_beam_below_one_is_refused_naming_the_parameter_or_the_flag(trained_di
     assert "translate: error: --beam 0: " in capsys.readouterr().err
 
 
+def test_an_absurd_beam_is_refused_before_it_decodes(trained_dir, capsys):
+    from transformer_tf.cli import main
+
+    with pytest.raises(TransformerTFError, match=r"^beam 5000: give at most 256"):
+        Translator.from_checkpoint(trained_dir).translate(["Hi."], beam=5000)
+    argv = ["translate", "Hi.", "--beam", "5000", "--engine", "tensorflow", "--checkpoint-dir", str(trained_dir)]
+    assert main(argv) == 2
+    assert "translate: error: --beam 5000: give at most 256" in capsys.readouterr().err
+
+
 def _copy_run(trained_dir, tmp_path):
     import shutil
 
