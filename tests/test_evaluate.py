@@ -189,3 +189,14 @@ def test_shortlist_names_a_bad_size_before_it_reads_the_corpus(run_folder, capsy
     corpus.unlink()  # never read: the sizes are checked first
     assert main(["shortlist", "--checkpoint-dir", str(folder), "--frequent", "-1"]) == 2
     assert "--frequent -1" in capsys.readouterr().err and not (folder / "shortlist.npz").exists()
+
+
+def test_shortlist_refuses_an_rnn_folder_which_never_reads_one(run_folder, capsys):
+    from transformer_tf.cli import main
+    from transformer_tf.config import TrainConfig, corpus_fingerprint
+
+    folder, corpus = run_folder
+    TrainConfig(model="rnn", data=str(corpus)).save(folder, corpus_fingerprint(corpus))
+    assert main(["shortlist", "--checkpoint-dir", str(folder)]) == 2
+    assert "holds a 'rnn' model, which decodes without a shortlist" in capsys.readouterr().err
+    assert not (folder / "shortlist.npz").exists()

@@ -177,6 +177,11 @@ def build_for_checkpoint(checkpoint_dir, data=None, **sizes):
 
     _check_sizes(**sizes)  # before the corpus is read
     config = trained_config(checkpoint_dir, data)  # the corpus it was trained on, checked
+    if config.model != "transformer":  # transformer_tf.translate reads a shortlist for a Transformer only
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds a {config.model!r} model, which decodes without a shortlist (only a "
+            f"Transformer's fast greedy path uses one): there is nothing to build."
+        )
     pairs = training_split(config)
     source, target = load_tokenizers(checkpoint_dir)
     shortlist = build_shortlist(pairs, source, target, **sizes)
