@@ -391,7 +391,10 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     if multiworker:
         record_worker_count(strategy, checkpoint_dir)
     done = int(run.model.optimizer.iterations.numpy())
-    if verbose and done:
+    if verbose and done >= run.steps_per_epoch * config.epochs:  # fit runs no step: say so, not "epoch N + 1"
+        where = latest or "the chief"
+        print(f"{where} is at step {done}: its {config.epochs} epoch(s) are trained; raise --epochs to go on")
+    elif verbose and done:
         print(f"resumed from {latest or 'the chief'} at step {done} (epoch {done // run.steps_per_epoch + 1})")
     tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
     run.callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
