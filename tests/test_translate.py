@@ -507,6 +507,17 @@ def test_standard_input_that_is_not_utf8_exits_2(tmp_path, capsys, monkeypatch):
     assert code == 2 and "standard input" in err and "not UTF-8" in err
 
 
+def test_a_utf16_file_is_named_as_utf16_with_its_conversion(tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    path = tmp_path / "notepad.txt"  # what Windows Notepad saves as "Unicode"
+    path.write_bytes("Hello.\r\n".encode("utf-16"))
+    code = main(["translate", "--file", str(path), "--checkpoint-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "not UTF-8 text (byte 0xff at offset 0); it is UTF-16: convert it" in err
+    assert "iconv -f utf-16 -t utf-8" in err and "latin1" not in err
+
+
 def test_evaluate_pairs_that_are_not_utf8_and_a_limit_below_one_exit_2(trained_dir, tmp_path, capsys):
     from transformer_tf.cli import main
 
