@@ -165,14 +165,15 @@ def _translate(args):
     # progress on standard error, shown only on a terminal and for more than one chunk
     flushed = 0  # lines written out so far
     with progress_bar(len(sentences), len(sentences) > chunk, unit="line") as bar:
-        for done, (source, spanish) in enumerate(zip(sentences, translations), 1):
-            if not source.strip():
-                print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
+        for done, spanish in enumerate(translations, 1):
             print(spanish)
             if done % chunk == 0 or done == len(sentences):
                 sys.stdout.flush()  # in input order, as each chunk is done
                 bar.update(done - flushed)
                 flushed = done
+    empty = sum(not source.strip() for source in sentences)
+    if empty:  # once, not a line per blank line of a text with paragraphs
+        print(f"transformer-tf translate: {empty:,} empty input line(s): left empty in the output", file=sys.stderr)
 
 
 def _evaluate(args):
