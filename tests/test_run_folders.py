@@ -136,7 +136,8 @@ def test_two_trainings_into_one_fresh_folder_the_second_is_refused_and_release_w
     flags += ["--num-heads", "2", "--dff", "16", "--vocab-size", "500", "--max-tokens", "16", "--no-augment"]
     flags += ["--checkpoint-dir", str(folder), "--checkpoint-every", "1", "--batch-size", "8"]
     first = subprocess.Popen(
-        [sys.executable, "-m", "transformer_tf.cli", "train", *flags, "--d-model", "8", "--epochs", "200"],
+        [sys.executable, "-m", "transformer_tf.cli", "train", *flags, "--d-model", "8", "--epochs", "200"]
+        + ["--log-dir", str(tmp_path / "logs_first")],  # not the default runs/en_es of the working directory
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=child_env(),
