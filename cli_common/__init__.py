@@ -267,12 +267,15 @@ def _run_handler(parser, args, where, error_type, flags):
 
 
 def _stdout_to_devnull():
-    """Point standard output at /dev/null, so that Python's flush at exit meets no closed pipe again
-    (the Python documentation's advice for SIGPIPE, in the ``signal`` module's notes)."""
-    with contextlib.suppress(AttributeError, OSError, ValueError):  # not a real file (a test's capture)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+    """Point file descriptor 1 at /dev/null, so that the interpreter's last flush of ``sys.stdout``,
+    at exit, does not fail on the closed pipe again ("Exception ignored ... BrokenPipeError")."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a stream without one (a test's capture)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
 
 
 def _subcommand_parser(parser, command):

@@ -165,7 +165,9 @@ def run_folder_lock(folder, command, error_type):
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:  # a file there, or an unwritable parent
-        raise error_type(f"{folder}: cannot write there ({err.strerror or err}).") from None
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker else err.strerror or err
+        raise error_type(f"{folder}: cannot write there ({reason}); give a folder for the run.") from None
     lock = FileLock(str(folder / LOCK_FILE), timeout=0)
     try:
         lock.acquire()

@@ -33,6 +33,15 @@ def test_demo_to_an_unwritable_place_fails_cleanly(tmp_path, capsys):
     assert "error" in err and "Traceback" not in err
 
 
+def test_demo_names_a_file_given_as_out_before_it_prints_anything(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    assert main(["demo", "--out", str(blocker)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and blocker.read_text() == "not a directory"
+    assert f"cannot make the folder {blocker} for the heatmap PNGs" in captured.err and "--out DIR" in captured.err
+
+
 def test_unknown_command_exits_2_with_usage(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])

@@ -85,6 +85,12 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly():
 
 
 @pytest.mark.parametrize("prog", COMMANDS)
+def test_a_reader_that_stops_reading_ends_the_command_quietly(prog, capsys, monkeypatch):
+    assert _run_failing(prog, BrokenPipeError(32, "Broken pipe"), monkeypatch) == cli_common.EXIT_BROKEN_PIPE
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("prog", COMMANDS)
 def test_a_bug_is_not_hidden_as_a_user_error(prog, monkeypatch):
     with pytest.raises(ZeroDivisionError):  # a traceback is what a bug should give
         _run_failing(prog, ZeroDivisionError("division by zero"), monkeypatch)

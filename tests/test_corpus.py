@@ -196,6 +196,36 @@ def test_a_corpus_of_two_english_sentences_is_refused(tmp_path):
         survey(open_corpus(config.data), config)
 
 
+def test_a_file_without_tabs_is_refused_saying_its_lines_were_dropped(tmp_path):
+    _write(tmp_path / "c.txt", "Go away.  Vete.\nHello there.  Hola.\n")  # spaces, not a TAB
+    config = TrainConfig(data=str(tmp_path / "c.txt"))
+    with pytest.raises(TransformerTFError, match=r"2 line\(s\) \(dropped 2 with an empty side or no TAB,"):
+        survey(open_corpus(config.data), config)
+
+
+@pytest.mark.parametrize("damage", ["cut_off", "not_gzip"])
+def test_a_damaged_gzip_corpus_is_named_with_the_fix(damage, tmp_path):
+    whole = gzip.compress("".join(f"Sentence {i}.\tFrase {i}.\n" for i in range(3000)).encode())
+    data = whole[: len(whole) // 2] if damage == "cut_off" else b"plain text, named .gz"
+    for name in ("c.tsv.gz", "c.en.gz", "c.es.gz"):
+        (tmp_path / name).write_bytes(data)
+    for spec in ("c.tsv.gz", "c"):  # a TSV, and a Moses pair (its lines are counted first)
+        config = TrainConfig(data=str(tmp_path / spec))
+        with pytest.raises(TransformerTFError, match=r"\.gz: not a whole gzip file .*gzip -t"):
+            survey(open_corpus(config.data), config)
+
+
+def test_the_grouped_split_refuses_the_forms_only_the_hash_split_reads(tmp_path):
+    text = "".join(f"Sentence {i}.\tFrase {i}.\n" for i in range(30))
+    (tmp_path / "c.tsv.gz").write_bytes(gzip.compress(text.encode()))
+    _write(tmp_path / "m.en", "Go.\nHi.\nRun.\n")
+    _write(tmp_path / "m.es", "Ve.\nHola.\nCorre.\n")
+    for data in ("c.tsv.gz", "m", "m.en,m.es"):  # each read by the default split, not by the in-memory one
+        config = TrainConfig(data=str(tmp_path / data), split_method="grouped-shuffle")
+        with pytest.raises(TransformerTFError, match="'grouped-shuffle' reads one uncompressed TSV .*'hash'"):
+            held_out_splits(config)
+
+
 def test_max_pairs_takes_a_seeded_subset(tmp_path):
     _write(tmp_path / "c.tsv", "".join(f"S {i}.\tF {i}.\n" for i in range(500)))
     config = TrainConfig(data=str(tmp_path / "c.tsv"), max_pairs=100)

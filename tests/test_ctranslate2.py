@@ -144,6 +144,18 @@ def test_a_damaged_cache_is_converted_again_and_a_missing_one_rebuilt(model_fold
     assert CTranslate2Translator.from_checkpoint(model_folder, places=False).translate(["I am here."]) == translations
 
 
+@pytest.mark.slow  # a fresh interpreter that imports TensorFlow: ~10 s
+def test_a_damaged_cache_converted_again_by_translate_prints_the_warning_alone(model_folder):
+    converted_model(model_folder)
+    (model_folder / engine.CACHE_NAME / "model.bin").write_bytes(b"not a model")  # the stamp still says fresh
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL")}
+    argv = [sys.executable, "-m", "transformer_tf.cli", "translate", "--checkpoint-dir", str(model_folder), "Hi."]
+    done = subprocess.run(argv, capture_output=True, text=True, env={**env, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr[-2000:]
+    # TensorFlow loads to convert the model again: its start-up lines stay hidden, as on every other path
+    assert done.stderr.count("\n") == 1 and "Converting it again" in done.stderr, done.stderr
+
+
 def test_a_model_folder_that_cannot_be_written_caches_in_the_user_cache(model_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     write = engine.write_converted

@@ -130,3 +130,73 @@ def test_evaluate_cli_prints_the_category_table_and_errors_exit_2(labelled, tmp_
     assert main(["evaluate", "--pairs", str(bad_row)]) == 2
     err = capsys.readouterr().err
     assert "not UTF-8" in err and "line 2" in err and "Traceback" not in err
+
+
+@pytest.fixture
+def run_folder(tmp_path):
+    """A model folder's config.json (no weights: the corpus check comes first), trained on a small TSV."""
+    from transformer_tf.config import TrainConfig, corpus_fingerprint
+
+    corpus = tmp_path / "corpus.tsv"
+    corpus.write_text("".join(f"Sentence {i}.\tFrase {i}.\n" for i in range(200)), encoding="utf-8")
+    folder = tmp_path / "run"
+    TrainConfig(data=str(corpus)).save(folder, corpus_fingerprint(corpus))
+    return folder, corpus
+
+
+def test_the_held_out_split_is_rebuilt_from_the_corpus_the_model_was_trained_on(run_folder):
+    folder, corpus = run_folder
+    test_pairs, _ = evaluation_pairs(folder)
+    moved = corpus.with_name("moved.tsv")  # the same file elsewhere is fine
+    corpus.rename(moved)
+    assert evaluation_pairs(folder, data=moved)[0] == test_pairs and test_pairs
+    other = corpus.with_name("other.tsv")
+    other.write_text("".join(f"Sentence {i}.\tFrase {i}.\n" for i in range(150)), encoding="utf-8")
+    with pytest.raises(TransformerTFError, match=f"data {other}: not the corpus {folder} was trained on"):
+        evaluation_pairs(folder, data=other)
+
+
+def test_a_corpus_path_of_config_json_that_is_not_there_is_named_with_the_fix(run_folder, tmp_path, monkeypatch):
+    from transformer_tf.config import TrainConfig
+
+    folder, corpus = run_folder
+    monkeypatch.chdir(tmp_path)
+    TrainConfig(data="corpus.tsv").save(folder)  # a relative path, read from the working directory
+    assert evaluation_pairs(folder)[0]
+    monkeypatch.chdir(folder)
+    with pytest.raises(TransformerTFError, match=r"trained on, corpus.tsv \(its config.json; a relative .*data=PATH"):
+        evaluation_pairs(folder)
+
+
+def test_shortlist_and_evaluate_refuse_another_corpus_and_write_nothing(run_folder, capsys):
+    from transformer_tf.cli import main
+
+    folder, corpus = run_folder
+    (folder / "shortlist.npz").write_bytes(b"the model's own")
+    other = corpus.with_name("other.tsv")
+    other.write_text("Hello.\tHola.\n", encoding="utf-8")
+    assert main(["shortlist", "--checkpoint-dir", str(folder), "--data", str(other)]) == 2
+    assert main(["evaluate", "--checkpoint-dir", str(folder), "--data", str(other), "--engine", "tensorflow"]) == 2
+    err = capsys.readouterr().err
+    assert err.count(f"--data {other}: not the corpus {folder} was trained on") == 2 and "Traceback" not in err
+    assert (folder / "shortlist.npz").read_bytes() == b"the model's own"
+
+
+def test_shortlist_names_a_bad_size_before_it_reads_the_corpus(run_folder, capsys):
+    from transformer_tf.cli import main
+
+    folder, corpus = run_folder
+    corpus.unlink()  # never read: the sizes are checked first
+    assert main(["shortlist", "--checkpoint-dir", str(folder), "--frequent", "-1"]) == 2
+    assert "--frequent -1" in capsys.readouterr().err and not (folder / "shortlist.npz").exists()
+
+
+def test_shortlist_refuses_an_rnn_folder_which_never_reads_one(run_folder, capsys):
+    from transformer_tf.cli import main
+    from transformer_tf.config import TrainConfig, corpus_fingerprint
+
+    folder, corpus = run_folder
+    TrainConfig(model="rnn", data=str(corpus)).save(folder, corpus_fingerprint(corpus))
+    assert main(["shortlist", "--checkpoint-dir", str(folder)]) == 2
+    assert "holds a 'rnn' model, which decodes without a shortlist" in capsys.readouterr().err
+    assert not (folder / "shortlist.npz").exists()

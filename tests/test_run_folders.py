@@ -117,6 +117,16 @@ def test_a_lock_on_a_fresh_folder_that_was_refused_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the folders it created, empty, are gone again
 
 
+def test_a_run_folder_where_a_file_is_is_refused_naming_the_file(tmp_path):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("mine")
+    for folder in (blocker, blocker / "run"):
+        with pytest.raises(TransformerTFError, match=f"cannot write there \\({blocker} is a file, not a folder\\)"):
+            with run_folder_lock(folder, "transformer-tf train", TransformerTFError):
+                pass
+    assert blocker.read_text() == "mine"
+
+
 @pytest.mark.slow
 def test_two_trainings_into_one_fresh_folder_the_second_is_refused_and_release_waits_its_turn(
     shared_data, tmp_path, capsys
@@ -126,7 +136,8 @@ def test_two_trainings_into_one_fresh_folder_the_second_is_refused_and_release_w
     flags += ["--num-heads", "2", "--dff", "16", "--vocab-size", "500", "--max-tokens", "16", "--no-augment"]
     flags += ["--checkpoint-dir", str(folder), "--checkpoint-every", "1", "--batch-size", "8"]
     first = subprocess.Popen(
-        [sys.executable, "-m", "transformer_tf.cli", "train", *flags, "--d-model", "8", "--epochs", "200"],
+        [sys.executable, "-m", "transformer_tf.cli", "train", *flags, "--d-model", "8", "--epochs", "200"]
+        + ["--log-dir", str(tmp_path / "logs_first")],  # not the default runs/en_es of the working directory
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=child_env(),

@@ -150,3 +150,15 @@ def test_the_word_cache_leaves_other_models_to_sentencepiece(trained):
     unigram = SubwordTokenizer.train(SENTENCES * 4, vocab_size=34, model_type="unigram")
     assert WordCache(trained).enabled and not WordCache(unigram).enabled
     assert WordCache(unigram).encode_bytes(SENTENCES[:3]) == [a.tobytes() for a in unigram.encode_arrays(SENTENCES[:3])]
+
+
+def test_a_model_folder_without_its_tokenizer_files_says_which_to_copy(trained, tmp_path):
+    from transformer_tf.tokenizer import load_tokenizers
+
+    with pytest.raises(TransformerTFError, match="no tokenizer in .*tokenizer.model and tokenizer.json .*copy them"):
+        load_tokenizers(tmp_path)  # a joint model's folder whose tokenizer was not copied
+    trained.save(tmp_path, "tokenizer_en")
+    trained.save(tmp_path, "tokenizer_es")
+    (tmp_path / "tokenizer_es.model").unlink()
+    with pytest.raises(TransformerTFError, match="tokenizer_es.model; copy tokenizer_es.model and tokenizer_es.json"):
+        load_tokenizers(tmp_path)

@@ -94,6 +94,16 @@ def test_resuming_gives_the_same_model_as_one_uninterrupted_run(tiny, straight_r
 
 
 @pytest.mark.slow
+def test_resuming_a_finished_run_says_it_is_finished(tiny, first_epoch_run, tmp_path, capsys):
+    shutil.copytree(first_epoch_run, tmp_path / "done")
+    step = _latest_step(tmp_path / "done")
+    model, _ = train(dataclasses.replace(tiny, epochs=1), tmp_path / "done", tmp_path / "logs", verbose=1)
+    out = capsys.readouterr().out
+    assert f"is at step {step}: its 1 epoch(s) are trained; raise --epochs to go on" in out
+    assert "resumed from" not in out and int(model.optimizer.iterations.numpy()) == step
+
+
+@pytest.mark.slow
 def test_sigkill_mid_epoch_loses_at_most_one_checkpoint_interval(tiny, straight_run, tmp_path):
     # With dropout on (tiny's default): the dropout masks' random state must come back with the weights.
     assert tiny.dropout > 0

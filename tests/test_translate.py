@@ -273,6 +273,12 @@ def test_released_weights_alone_translate_like_the_checkpoint(trained_dir, tmp_p
     assert size < full / 2  # no Adam moments
     with pytest.raises(TransformerTFError, match="another folder"):
         train(TrainConfig.load(shipped), shipped, tmp_path / "logs", verbose=0)
+    weights = {f.name: f.read_bytes() for f in (shipped / "weights").iterdir()}
+    capsys.readouterr()
+    for average in ("1", "5"):  # nothing to release from: said so, and the weights stay as they are
+        assert main(["release", "--checkpoint-dir", str(shipped), "--average", average]) == 2
+        assert f"{shipped} holds no training checkpoints (ckpt-*)" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in (shipped / "weights").iterdir()} == weights
 
 
 def test_the_decoder_never_emits_unknown_start_or_padding(model):
@@ -392,6 +398,16 @@ def test_a_beam_below_one_is_refused_naming_the_parameter_or_the_flag(trained_di
     assert "translate: error: --beam 0: " in capsys.readouterr().err
 
 
+def test_an_absurd_beam_is_refused_before_it_decodes(trained_dir, capsys):
+    from transformer_tf.cli import main
+
+    with pytest.raises(TransformerTFError, match=r"^beam 5000: give at most 256"):
+        Translator.from_checkpoint(trained_dir).translate(["Hi."], beam=5000)
+    argv = ["translate", "Hi.", "--beam", "5000", "--engine", "tensorflow", "--checkpoint-dir", str(trained_dir)]
+    assert main(argv) == 2
+    assert "translate: error: --beam 5000: give at most 256" in capsys.readouterr().err
+
+
 def _copy_run(trained_dir, tmp_path):
     import shutil
 
@@ -491,6 +507,17 @@ def test_standard_input_that_is_not_utf8_exits_2(tmp_path, capsys, monkeypatch):
     assert code == 2 and "standard input" in err and "not UTF-8" in err
 
 
+def test_a_utf16_file_is_named_as_utf16_with_its_conversion(tmp_path, capsys):
+    from transformer_tf.cli import main
+
+    path = tmp_path / "notepad.txt"  # what Windows Notepad saves as "Unicode"
+    path.write_bytes("Hello.\r\n".encode("utf-16"))
+    code = main(["translate", "--file", str(path), "--checkpoint-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "not UTF-8 text (byte 0xff at offset 0); it is UTF-16: convert it" in err
+    assert "iconv -f utf-16 -t utf-8" in err and "latin1" not in err
+
+
 def test_evaluate_pairs_that_are_not_utf8_and_a_limit_below_one_exit_2(trained_dir, tmp_path, capsys):
     from transformer_tf.cli import main
 
@@ -583,3 +610,13 @@ def test_a_streams_count_below_one_is_refused_naming_the_parameter(streams):
     with pytest.raises(TransformerTFError, match=r"^streams .*: give a whole number ≥ 1"):
         check_streams(streams)
     assert check_streams(None) is None and check_streams(2) == 2
+
+
+def test_an_absurd_streams_count_is_refused_before_threads_are_made(capsys):
+    from transformer_tf.cli import main
+
+    with pytest.raises(TransformerTFError, match=r"^streams 100000: give at most 1,024"):
+        check_streams(100_000)
+    assert check_streams(1024) == 1024
+    assert main(["translate", "--streams", "100000", "Hi."]) == 2
+    assert "error: --streams 100000: give at most 1,024" in capsys.readouterr().err

@@ -82,6 +82,14 @@ def test_a_long_file_is_written_chunk_by_chunk_in_input_order(fake, tmp_path, ca
     assert capsys.readouterr().out.splitlines() == ["es:" + line for line in lines]
 
 
+def test_the_blank_lines_of_a_text_with_paragraphs_are_one_warning(fake, tmp_path, capsys):
+    (tmp_path / "in.txt").write_text("First.\n\nSecond.\n   \nThird.\n\n", encoding="utf-8")
+    assert main(["translate", "--file", str(tmp_path / "in.txt")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split("\n") == ["es:First.", "", "es:Second.", "", "es:Third.", "", ""]
+    assert captured.err == "transformer-tf translate: 3 empty input line(s): left empty in the output\n"
+
+
 def test_a_job_stopped_midway_keeps_every_finished_chunk(fake, tmp_path, capsys):
     lines = [f"sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
     (tmp_path / "in.txt").write_text("\n".join(lines), encoding="utf-8")

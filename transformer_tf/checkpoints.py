@@ -185,6 +185,14 @@ def enclosing_model_folder(path):
     return next((folder for folder in Path(path).absolute().parents if is_model_folder(folder)), None)
 
 
+def resume_note(where, step, steps_per_epoch, epochs):
+    """The line a resumed run prints: the epoch it goes on with, or, when all ``epochs`` are done
+    (its fit then runs no step), that there is nothing left to train."""
+    if step >= steps_per_epoch * epochs:
+        return f"{where} is at step {step}: its {epochs} epoch(s) are trained; raise --epochs to go on"
+    return f"resumed from {where} at step {step} (epoch {step // steps_per_epoch + 1})"
+
+
 def shipped_weights(checkpoint_dir):
     """The weights-only checkpoint prefix that ``transformer-tf release`` wrote, or None."""
     prefix = Path(checkpoint_dir) / WEIGHTS_PREFIX
@@ -217,6 +225,11 @@ def release_weights(checkpoint_dir=DEFAULT_CHECKPOINT_DIR, average=1, blend=None
 
 
 def _release_weights(checkpoint_dir, average, blend):
+    if latest_checkpoint(checkpoint_dir) is None:  # a released folder (checkpoints/en_es) or an empty one
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds no training checkpoints (ckpt-*): release writes the weights of a training "
+            f"run's newest checkpoints to its weights/; give the checkpoint_dir that transformer-tf train wrote."
+        )
     _, model, _, _ = restore_model(checkpoint_dir)
     if average > 1:
         state = tf.train.get_checkpoint_state(str(checkpoint_dir))

@@ -373,3 +373,42 @@ def corpus_fingerprint(path):
     from transformer_tf.corpus import CorpusSource, fingerprint
 
     return fingerprint(CorpusSource("tsv", (Path(path),)))
+
+
+def trained_config(directory, data=None):
+    """The :class:`TrainConfig` of the model folder ``directory``, its ``data`` the corpus it was
+    trained on: ``data`` (where that corpus is on this machine) or the path ``config.json`` names.
+
+    ``evaluate`` rebuilds the held-out splits, and ``shortlist`` the training split, from this
+    corpus: another file would give other splits, with training pairs among the "held-out"
+    ones. So the file must match the fingerprint training recorded (``"corpus"``: size and
+    SHA-256), where there is one.
+
+    Raises:
+        TransformerTFError: the corpus is not found (a relative path in ``config.json`` is read
+            from the working directory), or is not the one the model was trained on.
+    """
+    from transformer_tf.corpus import fingerprint, open_corpus
+
+    config, saved = TrainConfig.load(directory), read_config_json(directory).get("corpus")
+    if data:
+        config.data = str(data)
+    try:
+        source = open_corpus(config.data)
+    except TransformerTFError:
+        if data or config.data is None:
+            raise
+        raise TransformerTFError(
+            f"the corpus {directory} was trained on, {config.data} (its {CONFIG_FILE}; a relative path is read "
+            f"from the working directory, {Path.cwd()}), is not there: give its path with data=PATH."
+        ) from None
+    found = fingerprint(source) if saved else None
+    if found and (found["bytes"], found["sha256"]) != (saved.get("bytes"), saved.get("sha256")):
+        raise TransformerTFError(
+            f"data {config.data}: not the corpus {directory} was trained on ({found['file']}: {found['bytes']:,} "
+            f"bytes, sha256 {found['sha256'][:12]}…; its {CONFIG_FILE}: {saved.get('file')}: "
+            f"{saved.get('bytes', 0):,} bytes, sha256 {str(saved.get('sha256'))[:12]}…). Its splits are rebuilt "
+            f"from that corpus, and another one would mix training pairs into the held-out ones: give the file "
+            f"it was trained on (to score any other pairs: transformer-tf evaluate --pairs TSV)."
+        )
+    return config

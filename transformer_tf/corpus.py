@@ -26,6 +26,7 @@ Nothing here holds the corpus: :func:`pair_blocks` yields NFC-normalised, stripp
 
 import array
 import bisect
+import contextlib
 import dataclasses
 import gzip
 import hashlib
@@ -34,6 +35,7 @@ import os
 import random
 import struct
 import unicodedata
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +66,19 @@ class CorpusSource:
 
 def _opener(path):
     return gzip.open if str(path).endswith(".gz") else open
+
+
+@contextlib.contextmanager
+def _whole_gzip(path):
+    """Around reading ``path``: a damaged or cut-off gzip file (a download that stopped) is named,
+    with the fix, instead of gzip's bare error or traceback."""
+    try:
+        yield
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise TransformerTFError(
+            f"{path}: not a whole gzip file ({err}); check it with gzip -t, download or compress it again, "
+            f"or give it uncompressed (without .gz)."
+        ) from None
 
 
 def open_corpus(spec):
@@ -110,7 +125,7 @@ def open_corpus(spec):
 def count_lines(path):
     """Lines of a text file (gzip too), counted in 1 MiB blocks; a last line without a newline counts."""
     lines, last = 0, b"\n"
-    with _opener(path)(path, "rb") as f:
+    with _opener(path)(path, "rb") as f, _whole_gzip(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             lines += block.count(b"\n")
             last = block[-1:]
@@ -161,7 +176,7 @@ def _line_blocks(path):
     (most corpora: then no line needs normalising). Not UTF-8 is refused naming the file,
     the byte and its offset (:func:`~transformer_tf.text.decode_utf8`)."""
     offset = 0
-    with _opener(path)(path, "rb") as f:
+    with _opener(path)(path, "rb") as f, _whole_gzip(path):
         while raw := list(itertools.islice(f, BLOCK_LINES)):
             data = b"".join(raw)
             try:
@@ -392,9 +407,10 @@ def survey(source, config, sample_size=100_000, progress=None):
     cleaning.distinct_english = len(np.unique(np.frombuffer(english_hashes, np.uint64)))
     if cleaning.distinct_english < 3:
         raise TransformerTFError(
-            f"the corpus has {cleaning.read} pair(s) with {cleaning.distinct_english} distinct English sentence(s): "
-            f"too few to split into train, validation and test; give a corpus of at least 3 different English "
-            f"sentences."
+            f"the corpus has {cleaning.read} line(s) (dropped {cleaning.empty} with an empty side or no TAB, "
+            f"{cleaning.length_ratio} with lengths far apart, {cleaning.duplicate} duplicates) and "
+            f"{cleaning.distinct_english} distinct English sentence(s): too few to split into train, validation and "
+            f"test; give a corpus of at least 3 different English sentences, one English<TAB>Spanish pair a line."
         )
     return cleaning, sample, lines
 

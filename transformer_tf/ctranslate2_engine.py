@@ -29,6 +29,7 @@ import re
 import warnings
 from pathlib import Path
 
+import cli_common
 from cli_common import files
 from cli_common.files import file_sha256
 from transformer_tf.config import CONFIG_FILE, DEFAULT_CHECKPOINT_DIR, PLACES, SHORTLIST_FILE, TrainConfig
@@ -165,6 +166,9 @@ def write_converted(checkpoint_dir, out, check=None):
         TransformerTFError: not a Transformer, no weights, or ``out`` cannot be written (OSError
             is re-raised for the caller to try elsewhere).
     """
+    # TensorFlow restores the model: loaded here with its start-up lines muted as the command line mutes
+    # them (cli_common), also where a damaged cache is converted again after translate skipped TensorFlow
+    cli_common.import_tensorflow_quietly()
     from transformer_tf.checkpoints import restore_model
     from transformer_tf.ctranslate2_convert import transformer_spec
     from transformer_tf.shortlist import LexicalShortlist

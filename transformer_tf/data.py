@@ -206,10 +206,24 @@ def load_splits(config):
         the :func:`split_pairs` dict, grouped by English sentence; the same config gives
         the same splits in training and in evaluation.
     """
+    _check_one_plain_tsv(config.data)
     pairs = read_pairs(resolve_corpus(config.data))
     if config.max_pairs and config.max_pairs < len(pairs):
         pairs = random.Random(config.seed).sample(pairs, config.max_pairs)
     return split_pairs(pairs, config.val_fraction, config.test_fraction, config.seed)
+
+
+def _check_one_plain_tsv(data):
+    """The grouped split reads one uncompressed TSV in memory: refuse the other forms of ``data``
+    (:mod:`transformer_tf.corpus`), which only the streamed ``"hash"`` split reads."""
+    spec = "" if data is None else str(data)
+    path = Path(spec).expanduser()
+    moses_prefix = spec and not path.exists() and any(Path(f"{path}.en{s}").is_file() for s in ("", ".gz"))
+    if spec.startswith("tfds:") or "," in spec or spec.endswith(".gz") or moses_prefix:
+        raise TransformerTFError(
+            f"data {spec}: split_method 'grouped-shuffle' reads one uncompressed TSV (such as spa.txt) in memory; "
+            f"for a .gz file, a Moses pair or a TensorFlow Datasets dataset give split_method='hash' (the default)."
+        )
 
 
 def describe_splits(splits):

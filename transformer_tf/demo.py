@@ -46,6 +46,8 @@ def run_demo(out_dir=None, seed=0):
     problem = cli_common.seed_problem(seed, "seed")
     if problem:
         raise TransformerTFError(problem + ".")
+    if out_dir:  # before the example prints: a wrong --out is named first
+        _make_folder(out_dir)
     tf.keras.utils.set_random_seed(seed)
     mha = MultiHeadAttention(d_model=D_MODEL, num_heads=NUM_HEADS)
     shapes = {}
@@ -104,10 +106,20 @@ def run_demo(out_dir=None, seed=0):
     return shapes
 
 
+def _make_folder(out_dir):
+    """Create ``out_dir`` for the heatmaps (it may exist); a file in its place is the user's to fix."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise TransformerTFError(
+            f"cannot make the folder {out_dir} for the heatmap PNGs: {err.strerror} ({err.filename}); "
+            f"give a folder, new or existing (--out DIR)."
+        ) from None
+
+
 def _save_heatmaps(out_dir, self_weights, cross_weights, encoding):
     from transformer_tf.plot import plot_attention_heads, plot_positional_encoding  # matplotlib only when asked
 
-    os.makedirs(out_dir, exist_ok=True)
     src = [f"s{i}" for i in range(SEQ_LEN)]
     tgt = [f"t{i}" for i in range(TARGET_LEN)]
     figures = {

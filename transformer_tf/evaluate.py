@@ -9,7 +9,7 @@ import unicodedata
 
 import sacrebleu
 
-from transformer_tf.config import HELD_OUT_SPLITS, TrainConfig
+from transformer_tf.config import HELD_OUT_SPLITS, trained_config
 from transformer_tf.corpus import held_out_splits
 from transformer_tf.data import read_pairs
 from transformer_tf.errors import TransformerTFError
@@ -92,24 +92,23 @@ def evaluation_pairs(checkpoint_dir, pairs_path=None, data=None, limit=None, spl
 
     The split (``"test"``, or ``"validation"``: the one to choose a release or a setting
     on, so that the test split stays unseen) is rebuilt from ``config.json`` (same corpus
-    subset, fractions and seed), so it is one the model never trained on. ``data``
-    overrides the corpus path saved in the config.
+    subset, fractions and seed), so it is one the model never trained on. ``data``: where
+    that corpus is, if not at the path saved in the config; another corpus is refused
+    (:func:`~transformer_tf.config.trained_config`).
 
     Returns:
         ``(pairs, categories)``; ``categories`` is one label per pair for a labelled TSV
         (see :func:`read_labelled_pairs`), else ``None``.
     """
+    if limit is not None and limit < 1:  # before the corpus is read
+        raise TransformerTFError(f"limit {limit}: give a number of pairs ≥ 1 (or None: all of them).")
     if pairs_path:
         pairs, categories = read_labelled_pairs(pairs_path)
     else:
-        config = TrainConfig.load(checkpoint_dir)
-        if data:
-            config.data = str(data)
+        config = trained_config(checkpoint_dir, data)  # the corpus it was trained on, checked
         if split not in HELD_OUT_SPLITS:
             raise TransformerTFError(f"split {split!r}: choose one of {', '.join(HELD_OUT_SPLITS)}.")
         pairs, categories = held_out_splits(config)[split], None
-    if limit is not None and limit < 1:
-        raise TransformerTFError(f"limit {limit}: give a number of pairs ≥ 1 (or None: all of them).")
     if limit is not None:
         pairs, categories = pairs[:limit], categories and categories[:limit]
     return pairs, categories

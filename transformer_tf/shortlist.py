@@ -120,6 +120,13 @@ def _incidence(sequences, vocab_size):
     return matrix
 
 
+def _check_sizes(frequent=500, per_source=30, min_count=2):
+    if frequent < 0 or per_source < 0 or min_count < 1:
+        raise TransformerTFError(
+            f"frequent={frequent}, per_source={per_source}, min_count={min_count}: give sizes ≥ 0 and a min_count ≥ 1."
+        )
+
+
 def build_shortlist(pairs, source_tokenizer, target_tokenizer, frequent=500, per_source=30, min_count=2):
     """A :class:`LexicalShortlist` from training pairs.
 
@@ -132,10 +139,7 @@ def build_shortlist(pairs, source_tokenizer, target_tokenizer, frequent=500, per
         pairs: ``(english, spanish)`` training pairs.
         source_tokenizer, target_tokenizer: the model's :class:`~transformer_tf.tokenizer.SubwordTokenizer`.
     """
-    if frequent < 0 or per_source < 0 or min_count < 1:
-        raise TransformerTFError(
-            f"frequent={frequent}, per_source={per_source}, min_count={min_count}: give sizes ≥ 0 and a min_count ≥ 1."
-        )
+    _check_sizes(frequent, per_source, min_count)
     if not pairs:
         raise TransformerTFError("no training pairs to build a shortlist from: check data=PATH.")
     source = _incidence(source_tokenizer.encode([en for en, _ in pairs]), source_tokenizer.vocab_size)
@@ -167,13 +171,17 @@ def build_for_checkpoint(checkpoint_dir, data=None, **sizes):
     Returns:
         ``(path, shortlist, pairs)``: the file written, the shortlist, how many training pairs.
     """
-    from transformer_tf.config import TrainConfig
+    from transformer_tf.config import trained_config
     from transformer_tf.corpus import training_split
     from transformer_tf.tokenizer import load_tokenizers
 
-    config = TrainConfig.load(checkpoint_dir)
-    if data:
-        config.data = str(data)
+    _check_sizes(**sizes)  # before the corpus is read
+    config = trained_config(checkpoint_dir, data)  # the corpus it was trained on, checked
+    if config.model != "transformer":  # transformer_tf.translate reads a shortlist for a Transformer only
+        raise TransformerTFError(
+            f"{checkpoint_dir} holds a {config.model!r} model, which decodes without a shortlist (only a "
+            f"Transformer's fast greedy path uses one): there is nothing to build."
+        )
     pairs = training_split(config)
     source, target = load_tokenizers(checkpoint_dir)
     shortlist = build_shortlist(pairs, source, target, **sizes)

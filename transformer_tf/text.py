@@ -21,8 +21,10 @@ def decode_utf8(data, where, offset=0):
     try:
         return data.decode("utf-8-sig" if offset == 0 else "utf-8")
     except UnicodeDecodeError as err:
+        utf16 = offset == 0 and data[:2] in (b"\xff\xfe", b"\xfe\xff")  # a UTF-16 (or 32) byte-order mark
+        fix = "it is UTF-16: convert it to UTF-8 (e.g. iconv -f utf-16 -t utf-8)" if utf16 else _FIX
         raise TransformerTFError(
-            f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {offset + err.start}); {_FIX}."
+            f"{where}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {offset + err.start}); {fix}."
         ) from None
 
 

@@ -234,7 +234,10 @@ class SubwordTokenizer:
             meta = json.loads((directory / f"{name}.json").read_text())
             proto = (directory / f"{name}.model").read_bytes()
         except FileNotFoundError as err:
-            raise TransformerTFError(f"tokenizer {name!r} missing in {directory}: {err.filename}") from None
+            raise TransformerTFError(
+                f"tokenizer {name!r} missing in {directory}: {err.filename}; copy {name}.model and {name}.json "
+                f"from the folder the model was trained in."
+            ) from None
         except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
             raise TransformerTFError(f"{directory / f'{name}.json'}: not valid JSON ({err}).") from None
         try:
@@ -367,4 +370,12 @@ def load_tokenizers(directory):
     if (Path(directory) / f"{JOINT_NAME}.json").is_file():
         joint = SubwordTokenizer.load(directory, JOINT_NAME)
         return joint, joint
+    if not any(
+        (Path(directory) / f"{name}.{ext}").is_file() for name in PER_LANGUAGE_NAMES for ext in ("json", "model")
+    ):
+        raise TransformerTFError(
+            f"no tokenizer in {directory}: a model's folder holds {JOINT_NAME}.model and {JOINT_NAME}.json (one "
+            f"vocabulary for both languages), or {' and '.join(f'{n}.model/.json' for n in PER_LANGUAGE_NAMES)}; "
+            f"copy them from the folder the model was trained in."
+        )
     return tuple(SubwordTokenizer.load(directory, name) for name in PER_LANGUAGE_NAMES)

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from cli_common import files
 from transformer_tf.augment import augment_pairs, name_words
-from transformer_tf.checkpoints import check_fingerprints, latest_checkpoint, restore_checkpoint
+from transformer_tf.checkpoints import check_fingerprints, latest_checkpoint, restore_checkpoint, resume_note
 from transformer_tf.config import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT_DIR,
@@ -392,7 +392,7 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
         record_worker_count(strategy, checkpoint_dir)
     done = int(run.model.optimizer.iterations.numpy())
     if verbose and done:
-        print(f"resumed from {latest or 'the chief'} at step {done} (epoch {done // run.steps_per_epoch + 1})")
+        print(resume_note(latest or "the chief", done, run.steps_per_epoch, config.epochs))
     tensorboard = [keras.callbacks.TensorBoard(log_dir=str(log_dir))] if log_dir is not None else []
     run.callbacks = [CheckpointEvery(manager), *tensorboard, *callbacks]
     return run

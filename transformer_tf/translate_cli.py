@@ -165,22 +165,24 @@ def _translate(args):
     # progress on standard error, shown only on a terminal and for more than one chunk
     flushed = 0  # lines written out so far
     with progress_bar(len(sentences), len(sentences) > chunk, unit="line") as bar:
-        for done, (source, spanish) in enumerate(zip(sentences, translations), 1):
-            if not source.strip():
-                print("transformer-tf translate: empty input line: nothing to translate", file=sys.stderr)
+        for done, spanish in enumerate(translations, 1):
             print(spanish)
             if done % chunk == 0 or done == len(sentences):
                 sys.stdout.flush()  # in input order, as each chunk is done
                 bar.update(done - flushed)
                 flushed = done
+    empty = sum(not source.strip() for source in sentences)
+    if empty:  # once, not a line per blank line of a text with paragraphs
+        print(f"transformer-tf translate: {empty:,} empty input line(s): left empty in the output", file=sys.stderr)
 
 
 def _evaluate(args):
     cli_common.import_tensorflow_quietly()  # the held-out split is read with it (transformer_tf.data)
     from transformer_tf.evaluate import category_table, evaluate, evaluation_pairs
 
-    translator = _open_translator(args)
+    # the pairs first: a wrong --data or --limit is named before a model is loaded (or converted)
     pairs, categories = evaluation_pairs(args.checkpoint_dir, args.pairs, args.data, args.limit, args.split)
+    translator = _open_translator(args)
     result = evaluate(translator, pairs, args.batch_size, args.beam, categories)
     source = args.pairs or f"the held-out {args.split} split"
     decoding = f"beam {args.beam}" if args.beam > 1 else "greedy" + (" exact" if args.exact else "")
