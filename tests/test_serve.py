@@ -303,8 +303,22 @@ BAD_REQUESTS = {  # name: ((method, path), request keywords, status, words of th
         "Content-Type: application/json",
         None,
     ),
-    "unknown path": (("GET", "/api/translations"), {}, 404, "Not Found", None),
-    "wrong method": (("GET", "/api/translate"), {}, 405, "Method Not Allowed", None),
+    "unknown path": (("GET", "/api/translations"), {}, 404, "no route GET /api/translations: the routes are", None),
+    "wrong method": (("GET", "/api/translate"), {}, 405, "GET /api/translate: this route takes POST", None),
+    # a JSON "\\ud800" escape alone: no engine can encode it, and it failed its whole decode batch (500)
+    "lone surrogate": (T, {"raw": b'{"sentences": ["Hi \\ud800."]}'}, 422, "sentences[0] has a lone UTF-16", None),
+    "attention lone surrogate": (A, {"raw": b'{"sentence": "\\udfff"}'}, 422, "sentence has a lone UTF-16", None),
+    "trailing slash": (("POST", "/api/translate/"), {"body": {}}, 404, "use POST /api/translate (no trailing", None),
+    "not UTF-8": (T, {"raw": '{"sentences": ["Olé."]}'.encode("latin-1")}, 400, "not valid JSON (UTF-8)", None),
+    "nested too deep": (T, {"raw": b"[" * 2000 + b"]" * 2000}, 400, "not valid JSON (UTF-8)", None),
+    "empty body": (A, {"raw": b""}, 422, 'the body is empty: send a JSON object, e.g. {"sentence"', None),
+    "JSON sent as text/json": (
+        T,
+        {"body": {"sentences": ["Hi."]}, "headers": {"Content-Type": "text/json"}},
+        415,
+        "Content-Type: application/json",
+        None,
+    ),
 }
 
 
@@ -316,6 +330,24 @@ def test_every_bad_request_gets_its_4xx_json_naming_the_problem(tiny_server, nam
     assert isinstance(answer, dict) and words in answer["error"], answer
     assert answer["limit"] == limit
     assert tiny_server.request("GET", "/api/health")[0] == 200  # and the server goes on
+
+
+def test_get_routes_answer_head_and_a_405_names_the_allowed_methods(tiny_server):
+    """HEAD (``curl -I``, uptime checks) gets a GET route's headers without the body; a 405 keeps its
+    ``Allow`` header (RFC 9110 requires both)."""
+    connection = http.client.HTTPConnection(tiny_server.host_port, timeout=60)
+    try:
+        for path in ("/", "/api/health", "/api/models", "/openapi.json"):
+            connection.request("HEAD", path)
+            response = connection.getresponse()
+            assert (response.status, response.read()) == (200, b""), path
+            assert int(response.getheader("content-length")) > 0, path
+        connection.request("DELETE", "/api/attention")
+        response = connection.getresponse()
+        assert response.status == 405 and response.getheader("allow") == "POST"
+        assert json.loads(response.read())["error"].startswith("DELETE /api/attention: this route takes POST")
+    finally:
+        connection.close()
 
 
 @pytest.mark.slow

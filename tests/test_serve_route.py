@@ -40,6 +40,7 @@ REQUESTS = {  # name: (content type, body); the valid ones first
     "too long": (JSON, {"sentences": ["a" * 21]}),
     "a list": (JSON, ["Hi."]),
     "invalid JSON": (JSON, b'{"sentences": ["Hi."'),
+    "lone surrogate": (JSON, b'{"sentences": ["Hi \\ud800."]}'),
     "plain text": ("text/plain", {"sentences": ["Hi."]}),
     "no content type": (None, {"sentences": ["Hi."]}),
 }

@@ -121,9 +121,12 @@ def create_app(
         await asyncio.to_thread(app.state.batcher.close)  # what is queued finishes first
 
     # no /docs or /redoc: their pages load scripts from a CDN; /openapi.json describes the API
-    app = FastAPI(title="transformer-tf serve", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # and no redirect of /api/translate/ to /api/translate: a 404 that names the route instead
+    app = FastAPI(
+        title="transformer-tf serve", lifespan=lifespan, docs_url=None, redoc_url=None, redirect_slashes=False
+    )
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     async def index():
         return HTMLResponse(page)
 
@@ -136,12 +139,19 @@ def create_app(
 
 
 def _add_error_handlers(app):
-    """Every error a client can cause answers ``{"error": message, "limit": name or None}``."""
+    """Every error a client can cause answers ``{"error": message, "limit": name or None}``, the message
+    naming the fix (:mod:`transformer_tf.serve_schema`'s messages)."""
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
-    from transformer_tf.serve_schema import BadRequest, validation_message
+    from transformer_tf.serve_schema import (
+        BadRequest,
+        not_json_message,
+        read_as_json,
+        route_message,
+        validation_message,
+    )
 
     @app.exception_handler(BadRequest)
     async def bad_request(request, err):
@@ -149,17 +159,27 @@ def _add_error_handlers(app):
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, err):
-        if "json" not in request.headers.get("content-type", ""):
+        if not read_as_json(request.headers.get("content-type", "")):
             return JSONResponse(
                 {"error": "send the body as JSON, with the header Content-Type: application/json.", "limit": None},
                 status_code=415,
             )
-        status, message = validation_message(err.errors())
+        status, message = validation_message(err.errors(), request.url.path)
         return JSONResponse({"error": message, "limit": None}, status_code=status)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, err):
-        return JSONResponse({"error": str(err.detail), "limit": None}, status_code=err.status_code)
+        method, path = request.method, request.url.path
+        if err.status_code in (404, 405):
+            routes = [
+                (sorted(r.methods - {"HEAD"})[0], r.path) for r in request.app.routes if getattr(r, "methods", None)
+            ]
+            message = route_message(err.status_code, method, path, (err.headers or {}).get("Allow", ""), routes)
+        elif err.status_code == 400:  # FastAPI could not read the body: not UTF-8, or nested too deep
+            message = not_json_message(path)
+        else:
+            message = str(err.detail)
+        return JSONResponse({"error": message, "limit": None}, status_code=err.status_code, headers=err.headers)
 
 
 def _add_model_routes(app, models, limits, attention):
@@ -198,7 +218,7 @@ def _add_info_routes(app, models, limits, stages):
     from fastapi import Request
     from fastapi.responses import JSONResponse
 
-    @app.get("/api/models")
+    @app.api_route("/api/models", methods=["GET", "HEAD"])
     async def served_models():
         """The models served (the first is the default), their descriptions, configs and the limits."""
         described = [
@@ -207,7 +227,7 @@ def _add_info_routes(app, models, limits, stages):
         ]
         return JSONResponse({"models": described, "limits": dataclasses.asdict(limits)})
 
-    @app.get("/api/health")
+    @app.api_route("/api/health", methods=["GET", "HEAD"])
     async def health(request: Request):
         """``ok``, the models, each one's engine, the batcher's decode threads, the requests in flight
         and the decode batches so far (their count, items, largest, seconds decoding and the decode

@@ -15,7 +15,9 @@ word for word.
 """
 
 import asyncio
+import email.message
 import json
+import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,16 +43,54 @@ class AttentionRequest(BaseModel):
     model: str | None = Field(None, description="a name from GET /api/models (default: the first)")
 
 
-def validation_message(errors):
-    """``(status, message)`` for FastAPI's validation ``errors``: 400 when the body is not
-    JSON, else 422 with each problem as ``field: what is wrong``."""
+#: A body of each POST route, for the messages that show one.
+EXAMPLES = {"/api/translate": '{"sentences": ["Hello."]}', "/api/attention": '{"sentence": "Hello."}'}
+
+
+def example(path):
+    """A body the route at ``path`` takes (the translate route's for another path)."""
+    return EXAMPLES.get(path, EXAMPLES["/api/translate"])
+
+
+def not_json_message(path):
+    """The message of a body that is not JSON (or not UTF-8) sent to ``path``."""
+    return f"the body is not valid JSON (UTF-8): send a JSON object, e.g. {example(path)}."
+
+
+def validation_message(errors, path="/api/translate"):
+    """``(status, message)`` for FastAPI's validation ``errors`` of a body sent to ``path``: 400 when
+    the body is not JSON, else 422 with each problem as ``field: what is wrong``."""
     if any(error["type"] == "json_invalid" for error in errors):
-        return 400, 'the body is not valid JSON: send a JSON object, e.g. {"sentences": ["Hello."]}.'
+        return 400, not_json_message(path)
+    if [(error["type"], tuple(error["loc"])) for error in errors] == [("missing", ("body",))]:
+        return 422, f"the body is empty: send a JSON object, e.g. {example(path)}."
     problems = []
     for error in errors:
         where = ".".join(str(part) for part in error["loc"] if part != "body") or "body"
         problems.append(f"{where}: {error['msg']}")
     return 422, "; ".join(problems)
+
+
+def read_as_json(content_type):
+    """Whether FastAPI's routes read a body of this ``Content-Type`` as JSON: ``application/json`` or
+    ``application/*+json``, any parameters (its own rule); another type reaches the route as bytes."""
+    header = email.message.Message()
+    header["content-type"] = content_type
+    subtype = header.get_content_subtype()
+    return header.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def route_message(status, method, path, allowed, routes):
+    """The message of a 404 (no route at ``path``) or a 405 (``method`` not in ``allowed``, the
+    ``Allow`` header): what to send instead. ``routes``: ``[(method, path)]`` of the server's routes."""
+    if status == 405:
+        methods = " or ".join(allowed.split(", "))
+        return f"{method} {path}: this route takes {methods} (GET /openapi.json describes the API)."
+    bare = path.rstrip("/") or "/"
+    near = [f"{m} {p}" for m, p in routes if p == bare]
+    if bare != path and near:
+        return f"no route {method} {path}: use {' or '.join(near)} (no trailing slash)."
+    return f"no route {method} {path}: the routes are {', '.join(f'{m} {p}' for m, p in routes)}."
 
 
 JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
@@ -64,8 +104,13 @@ class BadRequest(Exception):
         self.status, self.limit = status, limit
 
 
+#: Half of a UTF-16 pair: JSON's ``"\\ud800"`` escape alone decodes to it, and no engine can encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_texts(texts, limits, what="sentences"):
-    """Refuse an empty list, too many texts, a blank text or a text over ``max_chars``."""
+    """Refuse an empty list, too many texts, a blank text, a text over ``max_chars`` or one that is not
+    Unicode (a lone surrogate: it would fail the whole decode batch it joined, other requests too)."""
     if not texts:
         raise BadRequest(f"{what} is empty: give at least one English sentence.")
     if len(texts) > limits.max_sentences:
@@ -83,6 +128,12 @@ def check_texts(texts, limits, what="sentences"):
                 f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} "
                 f"(max_chars; serve --max-chars): split it.",
                 limit="max_chars",
+            )
+        if not text.isascii() and (surrogate := _SURROGATE.search(text)):
+            raise BadRequest(
+                f"{where} has a lone UTF-16 surrogate ({ascii(surrogate.group())[1:-1]}) at character "
+                f"{surrogate.start()}: send Unicode text (in JSON an escaped emoji needs both halves, e.g. "
+                f"\\ud83d\\ude00)."
             )
 
 
