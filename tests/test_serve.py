@@ -403,8 +403,11 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--intra-op-threads", "-1"]) == 2
     with unittest.mock.patch("importlib.util.find_spec", return_value=None):  # uvloop, not installed
         assert main(["serve", "--checkpoint-dir", str(trained_dir), "--event-loop", "uvloop"]) == 2
-    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
-    assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
+    # these bind their port before the models load: 0, not the default 8000 another server may hold
+    assert (
+        main(["serve", "--port", "0", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
+    )
+    assert main(["serve", "--port", "0", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
@@ -412,6 +415,24 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert "--intra-op-threads -1: give 0 (every core) or more" in err
     assert "--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio." in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
+
+
+def test_cli_refuses_a_port_in_use_before_loading_the_models(trained_dir, capsys):
+    """The address is bound first: a port another program holds is one line naming the fix, at once,
+    not a bare "[Errno 98]" after the seconds the models take to load."""
+    import socket
+
+    from transformer_tf.cli import main
+
+    with socket.socket() as taken, unittest.mock.patch("transformer_tf.serve_models.load_models") as load:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", str(port)]) == 2
+    assert not load.called
+    err = capsys.readouterr().err
+    assert f"--host 127.0.0.1 --port {port}: cannot listen there (Address already in use)" in err
+    assert "give another --port (0: any free one)" in err and "Traceback" not in err
 
 
 def test_cli_refuses_ctranslate2_with_the_decode_loop_or_for_the_rnn(trained_dir, tmp_path, capsys):

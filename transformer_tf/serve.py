@@ -30,6 +30,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import gc
 import json
 import signal
@@ -37,6 +38,7 @@ import socket
 import sys
 import warnings
 
+from transformer_tf.errors import TransformerTFError
 from transformer_tf.serve_config import (
     BATCHING,
     DECODE_THREADS,
@@ -352,17 +354,17 @@ def warn_if_not_local(host):
         )
 
 
-def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print, event_loop=EVENT_LOOP):
+def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print, event_loop=EVENT_LOOP, sock=None):
     """Serve ``app`` on ``host:port`` until SIGTERM or Ctrl-C, then finish the requests in
     flight (up to ``graceful_seconds``) and return. Port 0 picks a free port; the address is
-    announced (``announce(line)``) once the socket listens; ``event_loop``: one of :data:`EVENT_LOOPS`.
-    (The command line warns with :func:`warn_if_not_local` before loading the models when the host is
-    not the loopback.)
+    announced (``announce(line)``) once the socket listens; ``event_loop``: one of :data:`EVENT_LOOPS`;
+    ``sock``: the socket :func:`bound_socket` bound to ``host:port`` already (the command line binds it
+    before loading the models, and warns with :func:`warn_if_not_local` when the host is not the loopback).
 
     Raises:
-        OSError: the address cannot be bound (in use, not this machine's).
+        TransformerTFError: the address cannot be bound (in use, not this machine's).
     """
-    sock = listening_socket(host, port)
+    sock = sock or bound_socket(host, port)
     import uvicorn
 
     config = uvicorn.Config(
@@ -401,6 +403,18 @@ def freeze_heap():
     gc.collect()  # what is garbage now is freed, not kept forever
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def bound_socket(host, port):
+    """:func:`listening_socket`, or a :class:`TransformerTFError` that names ``--host``/``--port`` and the fix."""
+    try:
+        return listening_socket(host, port)
+    except OSError as err:
+        fix = {
+            errno.EADDRINUSE: "another program listens there: stop it, or give another --port (0: any free one)",
+            errno.EACCES: "ports below 1024 need privileges: give --port 1024 or more (0: any free one)",
+        }.get(err.errno, "give an address of this machine with --host (127.0.0.1: this machine only)")
+        raise TransformerTFError(f"--host {host} --port {port}: cannot listen there ({err.strerror}); {fix}.") from None
 
 
 def listening_socket(host, port):
