@@ -633,6 +633,75 @@ def ask(browser, text, model=None):
     return browser.execute_script("return window.attentionExplorer.data")
 
 
+HOLD_FIRST_ATTENTION = """
+window.drawn = [];  // the sentences explorer.js was given, in order
+const load = window.attentionExplorer.load.bind(window.attentionExplorer);
+window.attentionExplorer.load = (data) => { window.drawn.push(data.sentence); return load(data); };
+const fetched = window.fetch;
+let attention = 0;
+window.fetch = async (path, init) => {  // the first attention answer comes after the second is drawn
+  const answer = await fetched(path, init);
+  if (path === "/api/attention" && attention++ === 0) {
+    while (!window.drawn.length) await new Promise((resolve) => setTimeout(resolve, 20));
+    window.released = true;
+  }
+  return answer;
+};
+"""
+
+
+def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says_why_a_request_failed(
+    tiny_server, browser
+):
+    """Enter is a new line and Ctrl+Enter translates; of two sentences clicked in turn the view draws the
+    second even when the first one's answer comes later (it drew the first, under the second's mark);
+    an answer that is not JSON, or none, reads as its status, or as a line naming the server."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_explorer import errors
+
+    def settled(condition="true"):
+        WebDriverWait(browser, 60).until(
+            lambda d: d.execute_script(f"return window.liveExplorer.status !== 'busy' && ({condition})")
+        )
+
+    browser.get(tiny_server.url + "/")
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return Boolean(window.liveExplorer)"))
+    box = browser.find_element("id", "text")
+    box.send_keys("Tom is tired.", Keys.ENTER)
+    assert browser.execute_script("return window.liveExplorer.requests") == 0  # Enter: a new line
+    box.send_keys("Where is the station? I am lost.", Keys.CONTROL, Keys.ENTER)
+    settled("window.attentionExplorer.loads > 0")
+    items = browser.find_elements("css selector", "#sentences li")
+    assert [li.find_element("css selector", ".source").text for li in items] == [
+        "Tom is tired.",
+        "Where is the station?",
+        "I am lost.",
+    ]
+
+    browser.execute_script(HOLD_FIRST_ATTENTION)
+    items[0].click()
+    items[2].click()
+    settled("window.released === true")
+    assert browser.execute_script("return window.drawn") == ["I am lost."]
+    assert browser.find_element("id", "sentence").text == "I am lost."
+    assert browser.find_element("css selector", "#sentences li.chosen .source").text == "I am lost."
+
+    browser.execute_script(
+        "window.fetch = async () => new Response('<html>proxy error</html>', {status: 502, statusText: 'Bad Gateway'})"
+    )
+    browser.find_element("id", "submit").click()
+    settled()
+    assert browser.find_element("id", "error").text == "⚠ 502 Bad Gateway"
+    browser.execute_script("window.fetch = async () => { throw new TypeError('Failed to fetch'); }")
+    browser.find_element("id", "submit").click()
+    settled()
+    assert "no answer from the server (Failed to fetch): is transformer-tf serve still running?" in (
+        browser.find_element("id", "error").text
+    )
+    assert errors(browser.get_log("browser")) == []
+
+
 @pytest.mark.slow
 def test_live_page_translates_draws_attention_switches_model_and_runs_no_injected_script(browser):
     """The shipped models (the default folders): type, submit, see the translation, the head view;
