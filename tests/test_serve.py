@@ -231,6 +231,21 @@ def test_models_health_and_openapi_describe_the_server(tiny_server, trained_dir)
     assert health["gc"]["frozen_objects"] > 100_000 and len(health["gc"]["collections"]) == 3
     status, spec = tiny_server.request("GET", "/openapi.json")
     assert status == 200 and {"/api/translate", "/api/attention", "/api/models", "/api/health"} <= spec["paths"].keys()
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    assert len({op["operationId"] for op in operations}) == len(operations)  # unique, as OpenAPI requires
+    # the answers the spec describes are the ones the server gives: the translation, and every refusal
+    schemas, translate = spec["components"]["schemas"], spec["paths"]["/api/translate"]["post"]["responses"]
+    answer_schema = translate["200"]["content"]["application/json"]["schema"]
+    assert answer_schema == {"$ref": "#/components/schemas/TranslateAnswer"}
+    assert set(schemas["TranslateAnswer"]["required"]) == set(tiny_server.request(*T, {"sentences": ["Hi."]})[1])
+    for route in ("/api/translate", "/api/attention"):
+        refusals = spec["paths"][route]["post"]["responses"]
+        assert {"400", "413", "415", "422"} <= refusals.keys()
+        for status in ("400", "413", "415", "422"):
+            assert refusals[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorAnswer"
+            }
+    assert set(schemas["ErrorAnswer"]["properties"]) == set(tiny_server.request(*T, {"sentences": []})[1])
     assert tiny_server.request("GET", "/docs")[0] == 404  # Swagger UI would load scripts from a CDN
 
 

@@ -128,7 +128,7 @@ def create_app(
         title="transformer-tf serve", lifespan=lifespan, docs_url=None, redoc_url=None, redirect_slashes=False
     )
 
-    @app.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
         return HTMLResponse(page)
 
@@ -136,6 +136,7 @@ def create_app(
     _add_error_handlers(app)
     _add_model_routes(app, models, limits, attention)
     _add_info_routes(app, models, limits, stages)
+    _answer_head(app)
     lean = TranslateFastPath(app, models, limits) if route == "lean" else app
     return StageClock(BodyLimit(lean, limits.max_body_bytes), stages)
 
@@ -174,7 +175,7 @@ def _add_error_handlers(app):
         method, path = request.method, request.url.path
         if err.status_code in (404, 405):
             routes = [
-                (sorted(r.methods - {"HEAD"})[0], r.path) for r in request.app.routes if getattr(r, "methods", None)
+                (m, r.path) for r in request.app.routes for m in sorted(getattr(r, "methods", set()) - {"HEAD"})
             ]
             message = route_message(err.status_code, method, path, (err.headers or {}).get("Allow", ""), routes)
         elif err.status_code == 400:  # FastAPI could not read the body: not UTF-8, or nested too deep
@@ -184,6 +185,16 @@ def _add_error_handlers(app):
         return JSONResponse({"error": message, "limit": None}, status_code=err.status_code, headers=err.headers)
 
 
+def _answer_head(app):
+    """HEAD for every GET route (FastAPI's own answer only GET): the GET's headers, without the body
+    (uvicorn drops it); not in ``/openapi.json``, whose operations need ids of their own."""
+    from fastapi.routing import APIRoute
+
+    for route in list(app.routes):
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            app.add_api_route(route.path, route.endpoint, methods=["HEAD"], include_in_schema=False)
+
+
 def _add_model_routes(app, models, limits, attention):
     """``POST /api/translate`` (through the batcher) and ``POST /api/attention`` (``attention(model, sentence)``
     on the batcher's thread)."""
@@ -191,7 +202,9 @@ def _add_model_routes(app, models, limits, attention):
     from fastapi.responses import JSONResponse
 
     from transformer_tf.serve_schema import (
+        ERROR_ANSWERS,
         AttentionRequest,
+        TranslateAnswer,
         TranslateRequest,
         check_texts,
         checked_translate,
@@ -200,13 +213,13 @@ def _add_model_routes(app, models, limits, attention):
         translate_answer,
     )
 
-    @app.post("/api/translate")
+    @app.post("/api/translate", response_model=TranslateAnswer, responses=ERROR_ANSWERS)
     async def translate(body: TranslateRequest, request: Request):
         """Translate each text (one or more sentences) with one model; greedy (beam 1) or beam search."""
         model, beam, sentences = checked_translate(body, models, limits)
         return JSONResponse(await translate_answer(request.app, model, beam, sentences, request.scope))
 
-    @app.post("/api/attention")
+    @app.post("/api/attention", responses=ERROR_ANSWERS)
     async def attention_of(body: AttentionRequest, request: Request):
         """The pieces and every attention weight (kind → layer → head → query → key) of one sentence, greedy."""
         model = model_named(models, body.model)
@@ -220,7 +233,7 @@ def _add_info_routes(app, models, limits, stages):
     from fastapi import Request
     from fastapi.responses import JSONResponse
 
-    @app.api_route("/api/models", methods=["GET", "HEAD"])
+    @app.get("/api/models")
     async def served_models():
         """The models served (the first is the default), their descriptions, configs and the limits."""
         described = [
@@ -229,7 +242,7 @@ def _add_info_routes(app, models, limits, stages):
         ]
         return JSONResponse({"models": described, "limits": dataclasses.asdict(limits)})
 
-    @app.api_route("/api/health", methods=["GET", "HEAD"])
+    @app.get("/api/health")
     async def health(request: Request):
         """``ok``, the models, each one's engine, the batcher's decode threads, the requests in flight
         and the decode batches so far (their count, items, largest, seconds decoding and the decode

@@ -57,6 +57,42 @@ def not_json_message(path):
     return f"the body is not valid JSON (UTF-8): send a JSON object, e.g. {example(path)}."
 
 
+class SentenceTranslation(BaseModel):
+    sentence: str = Field(description="one sentence of the text, as the text was split")
+    translation: str
+
+
+class TranslateAnswer(BaseModel):
+    """The answer of ``POST /api/translate`` (documentation only: the route writes it itself)."""
+
+    model: str
+    beam: int
+    translations: list[str] = Field(description="one Spanish text per text sent, its sentences' translations joined")
+    sentences: list[list[SentenceTranslation]] = Field(description="per text sent, each sentence and its translation")
+
+
+class ErrorAnswer(BaseModel):
+    """The answer of every request the server refuses (4xx)."""
+
+    error: str = Field(description="what is wrong, and what to send instead")
+    limit: str | None = Field(
+        description="the limit broken (max_body_bytes, max_sentences, max_chars, max_beam), or null"
+    )
+
+
+#: The refusals of the POST routes, as ``/openapi.json`` describes them (FastAPI's default 422 would say
+#: ``{"detail": [...]}``, which this server never answers).
+ERROR_ANSWERS = {
+    status: {"model": ErrorAnswer, "description": description}
+    for status, description in [
+        (400, "the body is not JSON (or not UTF-8)"),
+        (413, "the body is over max_body_bytes"),
+        (415, "the body is not sent as application/json"),
+        (422, "a field of the wrong type, an unknown field or model, a limit broken"),
+    ]
+}
+
+
 def validation_message(errors, path="/api/translate"):
     """``(status, message)`` for FastAPI's validation ``errors`` of a body sent to ``path``: 400 when
     the body is not JSON, else 422 with each problem as ``field: what is wrong``."""
