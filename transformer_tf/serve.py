@@ -174,9 +174,7 @@ def _add_error_handlers(app):
     async def http_error(request, err):
         method, path = request.method, request.url.path
         if err.status_code in (404, 405):
-            routes = [
-                (m, r.path) for r in request.app.routes for m in sorted(getattr(r, "methods", set()) - {"HEAD"})
-            ]
+            routes = [(m, r.path) for r in request.app.routes for m in sorted(getattr(r, "methods", set()) - {"HEAD"})]
             message = route_message(err.status_code, method, path, (err.headers or {}).get("Allow", ""), routes)
         elif err.status_code == 400:  # FastAPI could not read the body: not UTF-8, or nested too deep
             message = not_json_message(path)
