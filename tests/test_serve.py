@@ -668,9 +668,10 @@ window.fetch = async (path, init) => {  // the first attention answer comes afte
 def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says_why_a_request_failed(
     tiny_server, browser
 ):
-    """Enter is a new line and Ctrl+Enter translates; of two sentences clicked in turn the view draws the
-    second even when the first one's answer comes later (it drew the first, under the second's mark);
-    an answer that is not JSON, or none, reads as its status, or as a line naming the server."""
+    """Enter is a new line and Ctrl+Enter translates; a sentence of the list is chosen by keyboard too
+    (focus, Enter); of two sentences clicked in turn the view draws the second even when the first one's
+    answer comes later (it drew the first, under the second's mark); an answer that is not JSON, or
+    none, reads as its status, or as a line naming the server."""
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
     from test_explorer import errors
@@ -693,6 +694,11 @@ def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says
         "Where is the station?",
         "I am lost.",
     ]
+
+    loads = browser.execute_script("return window.attentionExplorer.loads")
+    items[1].send_keys(Keys.ENTER)  # a sentence chosen by keyboard: focused, then Enter
+    settled(f"window.attentionExplorer.loads > {loads}")
+    assert browser.find_element("id", "sentence").text == "Where is the station?"
 
     browser.execute_script(HOLD_FIRST_ATTENTION)
     items[0].click()

@@ -54,7 +54,14 @@
       target.className = "target";
       target.textContent = pair.translation;
       li.append(source, " → ", target);
+      li.tabIndex = 0; // chosen by keyboard too: Tab to it, Enter or Space
       li.addEventListener("click", () => run(() => showAttention(model, pair.sentence, li)));
+      li.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          li.click();
+        }
+      });
       return li;
     }));
     return $("sentences").firstElementChild;
