@@ -155,10 +155,10 @@ def run_serve(args):
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     if args.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         raise TransformerTFError("--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio.")
-    warn_if_not_local(args.host)  # now, not after the seconds the models take to load
-    set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
     sock = bound_socket(args.host, args.port)  # a port in use says so now, not after the models load
     try:
+        warn_if_not_local(args.host)  # now too: the address is this machine's
+        set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
         models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
     except BaseException:
         sock.close()
