@@ -1,5 +1,6 @@
-"""The JSON bodies of ``transformer-tf serve``'s API and their checks: the pydantic models (FastAPI
-validates them and writes them into ``/openapi.json``), how a validation error reads to the client,
+"""The JSON bodies of ``transformer-tf serve``'s API and their checks: the pydantic models of the requests
+(FastAPI validates them and writes them into ``/openapi.json``) and of the answers (``/openapi.json`` only),
+how a refusal reads to the client (a validation error, no route, a wrong method: each message names the fix),
 the limits every request is held to (:func:`checked_translate`: :func:`model_named`, :func:`checked_beam`,
 :func:`check_texts`),
 and the lean path of ``POST /api/translate``.
