@@ -23,6 +23,8 @@ import tensorflow as tf
 from transformer_tf import Translator, sentence_attention
 from transformer_tf.attention_maps import KINDS
 from transformer_tf.batching import DynamicBatcher
+from transformer_tf.code_switch import with_stand_ins
+from transformer_tf.sentence_translator import cut_message, cuts_recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "checkpoints" / "en_es", ROOT / "checkpoints" / "en_es_rnn"]
@@ -180,6 +182,50 @@ def test_concurrent_requests_share_decoding_and_get_their_own_answers(request, t
     assert after["batches"] == before["batches"]  # none went to the fixed batcher
     assert loops["admissions"] - started["admissions"] < len(sentences)  # some joined the loop together
     assert loops["rows"] - started["rows"] > loops["steps"] - started["steps"]  # some steps decoded several rows
+
+
+#: Over the tiny model's 24 tokens (its stand-ins for the places too: Berlin → Boston, Rome → Denver).
+LONG = "We drove from Berlin to Warsaw and on to Rome, Paris and Madrid in the old red car."
+
+
+@pytest.mark.parametrize("server", ["tiny_server", "fixed_server", "ct2_server"])
+def test_a_sentence_cut_to_the_models_length_is_said_in_the_answer_not_on_the_terminal(request, server, tiny):
+    """On both engines and both batchings: the answer names the sentence cut and its tokens (as the model read
+    it: with its places' stand-ins), and the server's terminal stays quiet (it said it once per request)."""
+    server = request.getfixturevalue(server)
+    status, answer = server.request("POST", "/api/translate", {"sentences": ["Tom is tired.", f"Hi. {LONG}"]})
+    tokens = len(tiny.source_tokenizer.encode([with_stand_ins(LONG)[0]])[0])
+    assert status == 200 and tokens > tiny.max_tokens == 24
+    assert answer["warnings"] == [cut_message("sentences[1], sentence 2", LONG, tokens, 24)]
+    assert server.request("POST", "/api/translate", {"sentences": TEXTS})[1]["warnings"] == []
+    status, data = server.request("POST", "/api/attention", {"sentence": LONG})  # its pieces: no stand-ins
+    assert data["warnings"] == [cut_message("the sentence", LONG, len(tiny.source_tokenizer.encode([LONG])[0]), 24)]
+    server.request("GET", "/api/health")
+    deadline = time.monotonic() + 1  # what the server writes reaches self.stderr through a reading thread
+    while "the model reads" not in "".join(server.stderr) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "the model reads" not in "".join(server.stderr)
+
+
+def test_cuts_are_recorded_on_their_own_thread_and_still_warned_on_the_others(tiny):
+    """``cuts_recorded`` holds for its thread only (``warnings.catch_warnings`` would silence every thread):
+    the command line's ``translate`` still warns while a server's decode thread records."""
+    inside, release = threading.Event(), threading.Event()
+
+    def record():
+        with cuts_recorded() as cuts:
+            inside.set()
+            release.wait(30)
+            tiny.encode_sources([LONG])
+        return cuts
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        recorded = pool.submit(record)
+        assert inside.wait(30)
+        with pytest.warns(UserWarning, match="longer than the 24 tokens the model reads"):
+            tiny.translate([LONG], progress=False)
+        release.set()
+        assert recorded.result() == {LONG: len(tiny.source_tokenizer.encode([LONG])[0])}
 
 
 def assert_stages_add_up(before, after, requests):

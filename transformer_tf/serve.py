@@ -95,15 +95,15 @@ def create_app(
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.batching import DynamicBatcher
     from transformer_tf.explorer import live_page, sentence_data
-    from transformer_tf.serve_schema import TranslateFastPath
+    from transformer_tf.serve_schema import TranslateFastPath, by_sentence
     from transformer_tf.serve_stages import RequestStages, StageClock
 
     def run_batch(key, texts):
         name, beam = key
-        return models[name].engine_translator.translate_by_sentence(texts, max_batch, beam, progress=False)
+        return by_sentence(models[name].engine_translator, texts, max_batch, beam)
 
     def attention(model, sentence):
-        seen = sentence_attention(model.translator, sentence, model.attention_forward)
+        seen = sentence_attention(model.translator, sentence, model.attention_forward, warn=False)
         return sentence_data(seen, f"{model.name}: {model.description}")
 
     page = live_page(

@@ -22,6 +22,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from transformer_tf.sentence_translator import cut_message, cuts_recorded
 from transformer_tf.serve_stages import stamp
 
 
@@ -70,6 +71,10 @@ class TranslateAnswer(BaseModel):
     beam: int
     translations: list[str] = Field(description="one Spanish text per text sent, its sentences' translations joined")
     sentences: list[list[SentenceTranslation]] = Field(description="per text sent, each sentence and its translation")
+    warnings: list[str] = Field(
+        description="one message per sentence longer than the model reads (cut: only its start is translated), "
+        'naming it ("sentences[i], sentence j"), its start and its tokens against the limit; [] when none'
+    )
 
 
 class ErrorAnswer(BaseModel):
@@ -220,15 +225,32 @@ async def translate_answer(app, model, beam, sentences, scope):
         groups = await on_worker(app, lambda app: app.state.batcher.submit(key, sentences))
         stamp(scope, "resumed")
     else:  # a request thread prepares the texts and waits for their rows of the decode loop
-        groups = await on_worker(
-            app, lambda app: app.state.waiting.submit(loop.translate_by_sentence, sentences, 64, 1, False)
-        )
+        groups = await on_worker(app, lambda app: app.state.waiting.submit(by_sentence, loop, sentences))
+    max_tokens = model.engine_translator.max_tokens
     return {
         "model": model.name,
         "beam": beam,
-        "translations": [" ".join(t for _, t in group) for group in groups],
-        "sentences": [[{"sentence": s, "translation": t} for s, t in group] for group in groups],
+        "translations": [" ".join(t for _, t in group) for group, _ in groups],
+        "sentences": [[{"sentence": s, "translation": t} for s, t in group] for group, _ in groups],
+        "warnings": [
+            cut_message(f"sentences[{i}], sentence {row + 1}", group[row][0], tokens, max_tokens)
+            for i, (group, cut) in enumerate(groups)
+            if cut
+            for row, tokens in cut.items()
+        ],
     }
+
+
+def by_sentence(translator, texts, batch_size=64, beam=1):
+    """``translator.translate_by_sentence(texts, batch_size, beam)`` on this thread, with the sentences
+    it cut to the model's length: per text ``(pairs, {row: tokens} or None)``. The cuts are recorded
+    (:func:`~transformer_tf.sentence_translator.cuts_recorded`), not warned on the server's terminal:
+    the answer says them. Nothing is tokenized again: a text with no cut sentence costs a ``None``."""
+    with cuts_recorded() as cuts:
+        groups = translator.translate_by_sentence(texts, batch_size, beam, progress=False)
+    if not cuts:
+        return [(group, None) for group in groups]
+    return [(group, translator.cut_tokens([s for s, _ in group], cuts) or None) for group in groups]
 
 
 def json_bytes(content):
