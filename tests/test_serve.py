@@ -357,6 +357,28 @@ BAD_REQUESTS = {  # name: ((method, path), request keywords, status, words of th
     "blank sentence": (T, {"body": {"sentences": ["Hi.", "  "]}}, 422, "sentences[1] is empty", None),
     "missing sentences": (T, {"body": {}}, 422, "sentences: Field required", None),
     "blank attention sentence": (A, {"body": {"sentence": ""}}, 422, "sentence is empty", None),
+    # format characters (Unicode Cf), which str.strip keeps: the translation was empty, the attention made up
+    "zero-width space": (
+        T,
+        {"body": {"sentences": ["Hi.", "\u200b"]}},
+        422,
+        "sentences[1] is empty (only invisible",
+        None,
+    ),
+    "invisible attention sentence": (
+        A,
+        {"body": {"sentence": " \u200b\u2060 "}},
+        422,
+        "sentence is empty (only invisible characters, e.g. U+200B): give some English text.",
+        None,
+    ),
+    "control characters": (
+        T,
+        {"body": {"sentences": ["\x07\x01"]}},
+        422,
+        "sentences[0] is empty (only invisible",
+        None,
+    ),
     "not JSON content": (
         T,
         {"raw": b"sentences=Hi.", "headers": {"Content-Type": "text/plain"}},

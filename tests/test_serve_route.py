@@ -50,6 +50,7 @@ REQUESTS = {  # name: (content type, body); the valid ones first
     "sentence a number": (JSON, {"sentences": [1]}),
     "no sentences": (JSON, {"sentences": []}),
     "blank sentence": (JSON, {"sentences": [" "]}),
+    "invisible sentence": (JSON, {"sentences": ["\u200b\u2060"]}),
     "too many": (JSON, {"sentences": ["Hi."] * 4}),
     "too long": (JSON, {"sentences": ["a" * 21]}),
     "a list": (JSON, ["Hi."]),

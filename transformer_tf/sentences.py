@@ -2,6 +2,7 @@
 
 import functools
 import re
+import unicodedata
 
 # A sentence end followed by more text: only then is pysbd worth its time.
 _INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+\S")
@@ -10,6 +11,24 @@ _INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+\S")
 # 2 s; a 1 MB line: ~20 min), so a long text is segmented in pieces of at most this many
 # characters, and the whole takes time in proportion to its length.
 PIECE = 2_000
+
+
+#: A character that shows something, in an ASCII text (else: white space or a control character).
+_VISIBLE_ASCII = re.compile("[!-~]")
+#: The Unicode categories of characters that show nothing and that ``str.strip`` keeps: control (Cc) and
+#: format (Cf: zero-width space U+200B, word joiner U+2060, byte order mark U+FEFF, soft hyphen U+00AD …).
+INVISIBLE = ("Cc", "Cf")
+
+
+def is_blank(text):
+    """Whether ``text`` holds nothing to translate: only white space and :data:`INVISIBLE` characters.
+
+    ``str.strip`` keeps the invisible ones, and the tokenizer drops them (``"\u200b"`` → no piece) or
+    spells them as byte pieces (``"\u2060"`` → 3), from which a model makes a translation up. Cheap
+    for a text that is not blank: the search stops at its first visible character."""
+    if text.isascii():
+        return _VISIBLE_ASCII.search(text) is None
+    return all(c.isspace() or unicodedata.category(c) in INVISIBLE for c in text)
 
 
 @functools.lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from transformer_tf.sentence_translator import cut_message, cuts_recorded
+from transformer_tf.sentences import is_blank
 from transformer_tf.serve_stages import stamp
 
 
@@ -151,7 +152,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_texts(texts, limits, what="sentences"):
-    """Refuse an empty list, too many texts, a blank text, a text over ``max_chars`` or one that is not
+    """Refuse an empty list, too many texts, a blank text (:func:`~transformer_tf.sentences.is_blank`: white
+    space and invisible characters), a text over ``max_chars`` or one that is not
     Unicode (a lone surrogate: it would fail the whole decode batch it joined, other requests too)."""
     if not texts:
         raise BadRequest(f"{what} is empty: give at least one English sentence.")
@@ -163,8 +165,10 @@ def check_texts(texts, limits, what="sentences"):
         )
     for i, text in enumerate(texts):
         where = f"{what}[{i}]" if what == "sentences" else what
-        if not text.strip():
-            raise BadRequest(f"{where} is empty: give some English text.")
+        if is_blank(text):
+            seen = text.strip()  # the invisible characters str.strip keeps
+            why = f" (only invisible characters, e.g. U+{ord(seen[0]):04X})" if seen else ""
+            raise BadRequest(f"{where} is empty{why}: give some English text.")
         if len(text) > limits.max_chars:
             raise BadRequest(
                 f"{where} has {len(text):,} characters; the limit is {limits.max_chars:,} "
