@@ -58,3 +58,11 @@ def test_white_space_and_invisible_characters_are_blank(text):
 @pytest.mark.parametrize("text", ["Hi.", "a", "é", "\u200bHi.", "Hi.\u200b", "😀", "\x07!"])
 def test_a_visible_character_is_not_blank(text):
     assert not sentences.is_blank(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("Hi. \u2060", ["Hi."]), ("\u2060\u200b", []), ("Really? \u2060 Yes!", ["Really?", "\u2060 Yes!"])],
+)
+def test_a_sentence_of_invisible_characters_is_left_out(text, expected):
+    assert split_sentences(text) == expected

@@ -583,3 +583,12 @@ def test_a_streams_count_below_one_is_refused_naming_the_parameter(streams):
     with pytest.raises(TransformerTFError, match=r"^streams .*: give a whole number ≥ 1"):
         check_streams(streams)
     assert check_streams(None) is None and check_streams(2) == 2
+
+
+def test_a_sentence_of_invisible_characters_is_blank_not_made_up(trained_dir):
+    """A word joiner (U+2060) is three byte pieces to the tokenizer, from which the shipped model made up
+    "2000." ("Hi. \u2060" → "Hola. 2000."); a blank sentence translates to "" without the model."""
+    translator = Translator.from_checkpoint(trained_dir)
+    hi = translator.translate("Hi.", progress=False)
+    assert translator.translate_by_sentence(["Hi. \u2060", "\u2060\u200b"], progress=False) == [[("Hi.", hi)], []]
+    assert translator.translate_sentences(["\u2060", "\x07", "Hi."], progress=False) == ["", "", hi]

@@ -19,16 +19,16 @@ import unicodedata
 import warnings
 
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.sentences import split_sentences
+from transformer_tf.sentences import is_blank, split_sentences
 from transformer_tf.tokenizer import END_ID
 
 
 class SentenceTranslator:
     """Texts in, Spanish out; a subclass decodes: ``_decode_sentences(sentences, batch_size, beam, progress)``
-    → one Spanish string per sentence (``""`` for a blank one). A subclass whose decoder works in
-    the background (CTranslate2's threads) also overrides ``_start_decode`` (same arguments; returns
-    the function that waits for the result), so that :meth:`translate_lines` overlaps it with the
-    Python work of the next chunk.
+    → one Spanish string per sentence (``""`` for a blank one, :func:`~transformer_tf.sentences.is_blank`).
+    A subclass whose decoder works in the background (CTranslate2's threads) also overrides
+    ``_start_decode`` (same arguments; returns the function that waits for the result), so that
+    :meth:`translate_lines` overlaps it with the Python work of the next chunk.
 
     Attributes a subclass sets: ``source_tokenizer``, ``target_tokenizer``, ``max_tokens`` (the
     longest sequence the model reads), ``places`` (the gazetteer pre-pass on or off) and
@@ -38,7 +38,8 @@ class SentenceTranslator:
     def encode_sources(self, sentences):
         """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning; inside
         :func:`cuts_recorded` (on this thread) the cut sentences are recorded there instead."""
-        encoded = self.source_tokenizer.encode(list(sentences))
+        sentences = list(sentences)
+        encoded = self.source_tokenizer.encode(sentences)
         too_long = [i for i, ids in enumerate(encoded) if len(ids) > self.max_tokens]
         if too_long:
             recorded = getattr(_recording, "cuts", None)
@@ -188,7 +189,7 @@ class SentenceTranslator:
         Returns:
             ``(ids, batches)``: ``{row: source ids}`` and lists of rows of ``sentences``, shortest first.
         """
-        todo = [i for i, s in enumerate(sentences) if s.strip()]
+        todo = [i for i, s in enumerate(sentences) if not is_blank(s)]
         ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
         todo.sort(key=lambda i: len(ids[i]))
         return ids, [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]

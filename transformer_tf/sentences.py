@@ -41,7 +41,8 @@ def _segmenter():
 def split_sentences(text):
     """The sentences of an English text, with pysbd (``"Dr. Smith came. He left."`` →
     two sentences; ``"It costs $3.50."`` → one). A text without an inner sentence end is
-    returned whole (the common case, and no pysbd call); blank text gives ``[]``.
+    returned whole (the common case, and no pysbd call); blank text gives ``[]``, and a blank
+    "sentence" (:func:`is_blank`: ``"Hi. \\u2060"``'s second) is left out, not made up by a model.
 
     A text longer than :data:`PIECE` characters is segmented a piece at a time; each piece's
     last sentence is segmented again with what follows it, so the pieces give the sentences
@@ -49,7 +50,7 @@ def split_sentences(text):
     (the model reads only its start anyway, and says so: :meth:`Translator.encode_sources`).
     """
     text = text.strip()
-    if not text:
+    if is_blank(text):
         return []
     if not _INNER_BOUNDARY.search(text):
         return [text]
@@ -63,7 +64,7 @@ def split_sentences(text):
         found += segments[:-1] if last else segments
         text = text[len(piece) - len(last) :]
     found += _segmenter().segment(text)
-    return [s.strip() for s in found if s.strip()]
+    return [s.strip() for s in found if not is_blank(s)]
 
 
 def _piece(text):
