@@ -50,12 +50,27 @@ def test_pieces_give_the_sentences_the_whole_text_gives(piece, monkeypatch):
     assert split_sentences(text) == whole
 
 
-@pytest.mark.parametrize("text", ["", "  \n", "\u200b", " \u200b\u2060 ", "\ufeff", "\u00ad", "\x07\x01", "\x00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  \n",
+        "\u200b",
+        " \u200b\u2060 ",
+        "\ufeff",
+        "\u00ad",
+        "\x07\x01",
+        "\x00",
+        "\u3164",
+        "\ufe0f",
+        "\u2800 \u034f",
+    ],
+)
 def test_white_space_and_invisible_characters_are_blank(text):
     assert sentences.is_blank(text)
 
 
-@pytest.mark.parametrize("text", ["Hi.", "a", "é", "\u200bHi.", "Hi.\u200b", "😀", "\x07!"])
+@pytest.mark.parametrize("text", ["Hi.", "a", "é", "\u200bHi.", "Hi.\u200b", "😀", "😀\ufe0f", "\x07!", "\u3164x"])
 def test_a_visible_character_is_not_blank(text):
     assert not sentences.is_blank(text)
 

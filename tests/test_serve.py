@@ -372,6 +372,7 @@ BAD_REQUESTS = {  # name: ((method, path), request keywords, status, words of th
         "sentence is empty (only invisible characters, e.g. U+200B): give some English text.",
         None,
     ),
+    "a Hangul filler": (A, {"body": {"sentence": "\u3164"}}, 422, "sentence is empty (only invisible", None),
     "control characters": (
         T,
         {"body": {"sentences": ["\x07\x01"]}},

@@ -18,17 +18,25 @@ _VISIBLE_ASCII = re.compile("[!-~]")
 #: The Unicode categories of characters that show nothing and that ``str.strip`` keeps: control (Cc) and
 #: format (Cf: zero-width space U+200B, word joiner U+2060, byte order mark U+FEFF, soft hyphen U+00AD …).
 INVISIBLE = ("Cc", "Cf")
+#: The other characters that show nothing: Unicode's default-ignorable ones outside Cf (the combining
+#: grapheme joiner, the Hangul and Khmer fillers, the Mongolian and the other variation selectors) and
+#: the blank braille pattern U+2800. The shipped model made each alone into a number ("9000.").
+IGNORABLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, [*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)]))
+)
 
 
 def is_blank(text):
-    """Whether ``text`` holds nothing to translate: only white space and :data:`INVISIBLE` characters.
+    """Whether ``text`` holds nothing to translate: only white space, :data:`INVISIBLE` and :data:`IGNORABLE`
+    characters.
 
-    ``str.strip`` keeps the invisible ones, and the tokenizer drops them (``"\u200b"`` → no piece) or
-    spells them as byte pieces (``"\u2060"`` → 3), from which a model makes a translation up. Cheap
-    for a text that is not blank: the search stops at its first visible character."""
+    ``str.strip`` keeps the invisible ones, and the tokenizer drops them (U+200B → no piece) or spells
+    them as byte pieces (U+2060 → 3), from which a model makes a translation up. Cheap for a text
+    that is not blank: the search stops at its first visible character."""
     if text.isascii():
         return _VISIBLE_ASCII.search(text) is None
-    return all(c.isspace() or unicodedata.category(c) in INVISIBLE for c in text)
+    return all(c.isspace() or c in IGNORABLE or unicodedata.category(c) in INVISIBLE for c in text)
 
 
 @functools.lru_cache(maxsize=1)
