@@ -48,3 +48,36 @@ def test_pieces_give_the_sentences_the_whole_text_gives(piece, monkeypatch):
     whole = [s.strip() for s in sentences._segmenter().segment(text.strip()) if s.strip()]
     monkeypatch.setattr(sentences, "PIECE", piece)
     assert split_sentences(text) == whole
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  \n",
+        "\u200b",
+        " \u200b\u2060 ",
+        "\ufeff",
+        "\u00ad",
+        "\x07\x01",
+        "\x00",
+        "\u3164",
+        "\ufe0f",
+        "\u2800 \u034f",
+    ],
+)
+def test_white_space_and_invisible_characters_are_blank(text):
+    assert sentences.is_blank(text)
+
+
+@pytest.mark.parametrize("text", ["Hi.", "a", "é", "\u200bHi.", "Hi.\u200b", "😀", "😀\ufe0f", "\x07!", "\u3164x"])
+def test_a_visible_character_is_not_blank(text):
+    assert not sentences.is_blank(text)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("Hi. \u2060", ["Hi."]), ("\u2060\u200b", []), ("Really? \u2060 Yes!", ["Really?", "\u2060 Yes!"])],
+)
+def test_a_sentence_of_invisible_characters_is_left_out(text, expected):
+    assert split_sentences(text) == expected

@@ -23,6 +23,8 @@ import tensorflow as tf
 from transformer_tf import Translator, sentence_attention
 from transformer_tf.attention_maps import KINDS
 from transformer_tf.batching import DynamicBatcher
+from transformer_tf.code_switch import with_stand_ins
+from transformer_tf.sentence_translator import cut_message, cuts_recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = [ROOT / "checkpoints" / "en_es", ROOT / "checkpoints" / "en_es_rnn"]
@@ -182,6 +184,50 @@ def test_concurrent_requests_share_decoding_and_get_their_own_answers(request, t
     assert loops["rows"] - started["rows"] > loops["steps"] - started["steps"]  # some steps decoded several rows
 
 
+#: Over the tiny model's 24 tokens (its stand-ins for the places too: Berlin → Boston, Rome → Denver).
+LONG = "We drove from Berlin to Warsaw and on to Rome, Paris and Madrid in the old red car."
+
+
+@pytest.mark.parametrize("server", ["tiny_server", "fixed_server", "ct2_server"])
+def test_a_sentence_cut_to_the_models_length_is_said_in_the_answer_not_on_the_terminal(request, server, tiny):
+    """On both engines and both batchings: the answer names the sentence cut and its tokens (as the model read
+    it: with its places' stand-ins), and the server's terminal stays quiet (it said it once per request)."""
+    server = request.getfixturevalue(server)
+    status, answer = server.request("POST", "/api/translate", {"sentences": ["Tom is tired.", f"Hi. {LONG}"]})
+    tokens = len(tiny.source_tokenizer.encode([with_stand_ins(LONG)[0]])[0])
+    assert status == 200 and tokens > tiny.max_tokens == 24
+    assert answer["warnings"] == [cut_message("sentences[1], sentence 2", LONG, tokens, 24)]
+    assert server.request("POST", "/api/translate", {"sentences": TEXTS})[1]["warnings"] == []
+    status, data = server.request("POST", "/api/attention", {"sentence": LONG})  # its pieces: no stand-ins
+    assert data["warnings"] == [cut_message("the sentence", LONG, len(tiny.source_tokenizer.encode([LONG])[0]), 24)]
+    server.request("GET", "/api/health")
+    deadline = time.monotonic() + 1  # what the server writes reaches self.stderr through a reading thread
+    while "the model reads" not in "".join(server.stderr) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "the model reads" not in "".join(server.stderr)
+
+
+def test_cuts_are_recorded_on_their_own_thread_and_still_warned_on_the_others(tiny):
+    """``cuts_recorded`` holds for its thread only (``warnings.catch_warnings`` would silence every thread):
+    the command line's ``translate`` still warns while a server's decode thread records."""
+    inside, release = threading.Event(), threading.Event()
+
+    def record():
+        with cuts_recorded() as cuts:
+            inside.set()
+            release.wait(30)
+            tiny.encode_sources([LONG])
+        return cuts
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        recorded = pool.submit(record)
+        assert inside.wait(30)
+        with pytest.warns(UserWarning, match="longer than the 24 tokens the model reads"):
+            tiny.translate([LONG], progress=False)
+        release.set()
+        assert recorded.result() == {LONG: len(tiny.source_tokenizer.encode([LONG])[0])}
+
+
 def assert_stages_add_up(before, after, requests):
     """``/api/health``'s stages of a request (transformer_tf.serve_stages) count each request once, and the
     batcher's stages of a job fit inside the time its handler waited for the batcher."""
@@ -231,6 +277,21 @@ def test_models_health_and_openapi_describe_the_server(tiny_server, trained_dir)
     assert health["gc"]["frozen_objects"] > 100_000 and len(health["gc"]["collections"]) == 3
     status, spec = tiny_server.request("GET", "/openapi.json")
     assert status == 200 and {"/api/translate", "/api/attention", "/api/models", "/api/health"} <= spec["paths"].keys()
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    assert len({op["operationId"] for op in operations}) == len(operations)  # unique, as OpenAPI requires
+    # the answers the spec describes are the ones the server gives: the translation, and every refusal
+    schemas, translate = spec["components"]["schemas"], spec["paths"]["/api/translate"]["post"]["responses"]
+    answer_schema = translate["200"]["content"]["application/json"]["schema"]
+    assert answer_schema == {"$ref": "#/components/schemas/TranslateAnswer"}
+    assert set(schemas["TranslateAnswer"]["required"]) == set(tiny_server.request(*T, {"sentences": ["Hi."]})[1])
+    for route in ("/api/translate", "/api/attention"):
+        refusals = spec["paths"][route]["post"]["responses"]
+        assert {"400", "413", "415", "422"} <= refusals.keys()
+        for status in ("400", "413", "415", "422"):
+            assert refusals[status]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/ErrorAnswer"
+            }
+    assert set(schemas["ErrorAnswer"]["properties"]) == set(tiny_server.request(*T, {"sentences": []})[1])
     assert tiny_server.request("GET", "/docs")[0] == 404  # Swagger UI would load scripts from a CDN
 
 
@@ -296,6 +357,29 @@ BAD_REQUESTS = {  # name: ((method, path), request keywords, status, words of th
     "blank sentence": (T, {"body": {"sentences": ["Hi.", "  "]}}, 422, "sentences[1] is empty", None),
     "missing sentences": (T, {"body": {}}, 422, "sentences: Field required", None),
     "blank attention sentence": (A, {"body": {"sentence": ""}}, 422, "sentence is empty", None),
+    # format characters (Unicode Cf), which str.strip keeps: the translation was empty, the attention made up
+    "zero-width space": (
+        T,
+        {"body": {"sentences": ["Hi.", "\u200b"]}},
+        422,
+        "sentences[1] is empty (only invisible",
+        None,
+    ),
+    "invisible attention sentence": (
+        A,
+        {"body": {"sentence": " \u200b\u2060 "}},
+        422,
+        "sentence is empty (only invisible characters, e.g. U+200B): give some English text.",
+        None,
+    ),
+    "a Hangul filler": (A, {"body": {"sentence": "\u3164"}}, 422, "sentence is empty (only invisible", None),
+    "control characters": (
+        T,
+        {"body": {"sentences": ["\x07\x01"]}},
+        422,
+        "sentences[0] is empty (only invisible",
+        None,
+    ),
     "not JSON content": (
         T,
         {"raw": b"sentences=Hi.", "headers": {"Content-Type": "text/plain"}},
@@ -303,8 +387,22 @@ BAD_REQUESTS = {  # name: ((method, path), request keywords, status, words of th
         "Content-Type: application/json",
         None,
     ),
-    "unknown path": (("GET", "/api/translations"), {}, 404, "Not Found", None),
-    "wrong method": (("GET", "/api/translate"), {}, 405, "Method Not Allowed", None),
+    "unknown path": (("GET", "/api/translations"), {}, 404, "no route GET /api/translations: the routes are", None),
+    "wrong method": (("GET", "/api/translate"), {}, 405, "GET /api/translate: this route takes POST", None),
+    # a JSON "\\ud800" escape alone: no engine can encode it, and it failed its whole decode batch (500)
+    "lone surrogate": (T, {"raw": b'{"sentences": ["Hi \\ud800."]}'}, 422, "sentences[0] has a lone UTF-16", None),
+    "attention lone surrogate": (A, {"raw": b'{"sentence": "\\udfff"}'}, 422, "sentence has a lone UTF-16", None),
+    "trailing slash": (("POST", "/api/translate/"), {"body": {}}, 404, "use POST /api/translate (no trailing", None),
+    "not UTF-8": (T, {"raw": '{"sentences": ["Olé."]}'.encode("latin-1")}, 400, "not valid JSON (UTF-8)", None),
+    "nested too deep": (T, {"raw": b"[" * 2000 + b"]" * 2000}, 400, "not valid JSON (UTF-8)", None),
+    "empty body": (A, {"raw": b""}, 422, 'the body is empty: send a JSON object, e.g. {"sentence"', None),
+    "JSON sent as text/json": (
+        T,
+        {"body": {"sentences": ["Hi."]}, "headers": {"Content-Type": "text/json"}},
+        415,
+        "Content-Type: application/json",
+        None,
+    ),
 }
 
 
@@ -316,6 +414,24 @@ def test_every_bad_request_gets_its_4xx_json_naming_the_problem(tiny_server, nam
     assert isinstance(answer, dict) and words in answer["error"], answer
     assert answer["limit"] == limit
     assert tiny_server.request("GET", "/api/health")[0] == 200  # and the server goes on
+
+
+def test_get_routes_answer_head_and_a_405_names_the_allowed_methods(tiny_server):
+    """HEAD (``curl -I``, uptime checks) gets a GET route's headers without the body; a 405 keeps its
+    ``Allow`` header (RFC 9110 requires both)."""
+    connection = http.client.HTTPConnection(tiny_server.host_port, timeout=60)
+    try:
+        for path in ("/", "/api/health", "/api/models", "/openapi.json"):
+            connection.request("HEAD", path)
+            response = connection.getresponse()
+            assert (response.status, response.read()) == (200, b""), path
+            assert int(response.getheader("content-length")) > 0, path
+        connection.request("DELETE", "/api/attention")
+        response = connection.getresponse()
+        assert response.status == 405 and response.getheader("allow") == "POST"
+        assert json.loads(response.read())["error"].startswith("DELETE /api/attention: this route takes POST")
+    finally:
+        connection.close()
 
 
 @pytest.mark.slow
@@ -371,8 +487,11 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--intra-op-threads", "-1"]) == 2
     with unittest.mock.patch("importlib.util.find_spec", return_value=None):  # uvloop, not installed
         assert main(["serve", "--checkpoint-dir", str(trained_dir), "--event-loop", "uvloop"]) == 2
-    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
-    assert main(["serve", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
+    # these bind their port before the models load: 0, not the default 8000 another server may hold
+    assert (
+        main(["serve", "--port", "0", "--checkpoint-dir", str(trained_dir), "--checkpoint-dir", str(trained_dir)]) == 2
+    )
+    assert main(["serve", "--port", "0", "--checkpoint-dir", str(tmp_path / "none"), "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0: anyone who can reach this machine" in err
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
@@ -380,6 +499,24 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert "--intra-op-threads -1: give 0 (every core) or more" in err
     assert "--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio." in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
+
+
+def test_cli_refuses_a_port_in_use_before_loading_the_models(trained_dir, capsys):
+    """The address is bound first: a port another program holds is one line naming the fix, at once,
+    not a bare "[Errno 98]" after the seconds the models take to load."""
+    import socket
+
+    from transformer_tf.cli import main
+
+    with socket.socket() as taken, unittest.mock.patch("transformer_tf.serve_models.load_models") as load:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["serve", "--checkpoint-dir", str(trained_dir), "--port", str(port)]) == 2
+    assert not load.called
+    err = capsys.readouterr().err
+    assert f"--host 127.0.0.1 --port {port}: cannot listen there (Address already in use)" in err
+    assert "give another --port (0: any free one)" in err and "Traceback" not in err
 
 
 def test_cli_refuses_ctranslate2_with_the_decode_loop_or_for_the_rnn(trained_dir, tmp_path, capsys):
@@ -578,6 +715,81 @@ def ask(browser, text, model=None):
         )
     )
     return browser.execute_script("return window.attentionExplorer.data")
+
+
+HOLD_FIRST_ATTENTION = """
+window.drawn = [];  // the sentences explorer.js was given, in order
+const load = window.attentionExplorer.load.bind(window.attentionExplorer);
+window.attentionExplorer.load = (data) => { window.drawn.push(data.sentence); return load(data); };
+const fetched = window.fetch;
+let attention = 0;
+window.fetch = async (path, init) => {  // the first attention answer comes after the second is drawn
+  const answer = await fetched(path, init);
+  if (path === "/api/attention" && attention++ === 0) {
+    while (!window.drawn.length) await new Promise((resolve) => setTimeout(resolve, 20));
+    window.released = true;
+  }
+  return answer;
+};
+"""
+
+
+def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says_why_a_request_failed(
+    tiny_server, browser
+):
+    """Enter is a new line and Ctrl+Enter translates; a sentence of the list is chosen by keyboard too
+    (focus, Enter); of two sentences clicked in turn the view draws the second even when the first one's
+    answer comes later (it drew the first, under the second's mark); an answer that is not JSON, or
+    none, reads as its status, or as a line naming the server."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_explorer import errors
+
+    def settled(condition="true"):
+        WebDriverWait(browser, 60).until(
+            lambda d: d.execute_script(f"return window.liveExplorer.status !== 'busy' && ({condition})")
+        )
+
+    browser.get(tiny_server.url + "/")
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script("return Boolean(window.liveExplorer)"))
+    box = browser.find_element("id", "text")
+    box.send_keys("Tom is tired.", Keys.ENTER)
+    assert browser.execute_script("return window.liveExplorer.requests") == 0  # Enter: a new line
+    box.send_keys("Where is the station? I am lost.", Keys.CONTROL, Keys.ENTER)
+    settled("window.attentionExplorer.loads > 0")
+    items = browser.find_elements("css selector", "#sentences li")
+    assert [li.find_element("css selector", ".source").text for li in items] == [
+        "Tom is tired.",
+        "Where is the station?",
+        "I am lost.",
+    ]
+
+    loads = browser.execute_script("return window.attentionExplorer.loads")
+    items[1].send_keys(Keys.ENTER)  # a sentence chosen by keyboard: focused, then Enter
+    settled(f"window.attentionExplorer.loads > {loads}")
+    assert browser.find_element("id", "sentence").text == "Where is the station?"
+
+    browser.execute_script(HOLD_FIRST_ATTENTION)
+    items[0].click()
+    items[2].click()
+    settled("window.released === true")
+    assert browser.execute_script("return window.drawn") == ["I am lost."]
+    assert browser.find_element("id", "sentence").text == "I am lost."
+    assert browser.find_element("css selector", "#sentences li.chosen .source").text == "I am lost."
+
+    browser.execute_script(
+        "window.fetch = async () => new Response('<html>proxy error</html>', {status: 502, statusText: 'Bad Gateway'})"
+    )
+    browser.find_element("id", "submit").click()
+    settled()
+    assert browser.find_element("id", "error").text == "⚠ 502 Bad Gateway"
+    browser.execute_script("window.fetch = async () => { throw new TypeError('Failed to fetch'); }")
+    browser.find_element("id", "submit").click()
+    settled()
+    assert "no answer from the server (Failed to fetch): is transformer-tf serve still running?" in (
+        browser.find_element("id", "error").text
+    )
+    assert errors(browser.get_log("browser")) == []
 
 
 @pytest.mark.slow

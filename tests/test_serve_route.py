@@ -7,16 +7,29 @@ import json
 
 import pytest
 
+from transformer_tf.sentence_translator import SentenceTranslator
 from transformer_tf.serve import create_app
 from transformer_tf.serve_config import ServeLimits
 from transformer_tf.serve_models import ServedModel
+from transformer_tf.tokenizer import END_ID, START_ID
 
 
-class Echo:
-    """A stand-in engine translator: each text's "translation" is the text upper-cased, beam times."""
+class CharPieces:
+    """A stand-in tokenizer: one piece per character, START … END around them."""
 
-    def translate_by_sentence(self, texts, batch_size, beam, progress=False):
-        return [[(text, text.upper() * beam)] for text in texts]
+    def encode(self, texts):
+        return [[START_ID, *map(ord, text), END_ID] for text in texts]
+
+
+class Echo(SentenceTranslator):
+    """A stand-in engine translator: each sentence's "translation" is the sentence upper-cased, beam times;
+    its sources are encoded (one piece a character) and cut to 8 tokens as a model's are."""
+
+    source_tokenizer, max_tokens, places = CharPieces(), 8, False
+
+    def _decode_sentences(self, sentences, batch_size, beam, progress):
+        self.encode_sources([s for s in sentences if s.strip()])
+        return [s.upper() * beam for s in sentences]
 
 
 LIMITS = ServeLimits(max_sentences=3, max_chars=20, max_beam=2)
@@ -25,6 +38,7 @@ REQUESTS = {  # name: (content type, body); the valid ones first
     "one sentence": (JSON, {"sentences": ["Hi."]}),
     "model and beam": (JSON, {"sentences": ["Hi.", "Bye é."], "model": "second", "beam": 2}),
     "model null": ("application/json; charset=utf-8", {"sentences": ["Hi."], "model": None}),
+    "a cut sentence": (JSON, {"sentences": ["Hi.", "Hi. Good morning."]}),
     "beam true": (JSON, {"sentences": ["Hi."], "beam": True}),
     "beam float": (JSON, {"sentences": ["Hi."], "beam": 1.0}),
     "beam string": (JSON, {"sentences": ["Hi."], "beam": "1"}),
@@ -36,14 +50,16 @@ REQUESTS = {  # name: (content type, body); the valid ones first
     "sentence a number": (JSON, {"sentences": [1]}),
     "no sentences": (JSON, {"sentences": []}),
     "blank sentence": (JSON, {"sentences": [" "]}),
+    "invisible sentence": (JSON, {"sentences": ["\u200b\u2060"]}),
     "too many": (JSON, {"sentences": ["Hi."] * 4}),
     "too long": (JSON, {"sentences": ["a" * 21]}),
     "a list": (JSON, ["Hi."]),
     "invalid JSON": (JSON, b'{"sentences": ["Hi."'),
+    "lone surrogate": (JSON, b'{"sentences": ["Hi \\ud800."]}'),
     "plain text": ("text/plain", {"sentences": ["Hi."]}),
     "no content type": (None, {"sentences": ["Hi."]}),
 }
-VALID = ("one sentence", "model and beam", "model null")
+VALID = ("one sentence", "model and beam", "model null", "a cut sentence")
 
 
 async def _call(app, method, path, content_type=None, body=b""):
@@ -85,7 +101,7 @@ def _request(name):
     return "POST", "/api/translate", content_type, body if isinstance(body, bytes) else json.dumps(body).encode()
 
 
-def test_the_lean_route_answers_every_request_as_fastapis_route():
+def test_the_lean_route_answers_every_request_as_fastapis_route(recwarn):
     requests = [_request(name) for name in REQUESTS] + [("GET", "/api/translate"), ("GET", "/api/models")]
     lean, fastapi = (asyncio.run(_answers(route, requests)) for route in ("lean", "fastapi"))
     for name, (status, headers, body), expected in zip([*REQUESTS, "GET translate", "models"], lean, fastapi):
@@ -97,6 +113,13 @@ def test_the_lean_route_answers_every_request_as_fastapis_route():
         assert headers.get(b"content-length") == expected[1].get(b"content-length"), name
     answers = dict(zip(REQUESTS, lean))
     assert json.loads(answers["model and beam"][2])["translations"] == ["HI.HI.", "BYE É.BYE É."]
+    assert json.loads(answers["model and beam"][2])["warnings"] == []
+    # "Good morning." is 13 pieces + START, END: the answer says it was cut, the server's terminal does not
+    assert json.loads(answers["a cut sentence"][2])["warnings"] == [
+        'sentences[1], sentence 2 ("Good morning.") has 15 tokens, longer than the 8 tokens the model reads: '
+        "only its start is translated."
+    ]
+    assert not [w for w in recwarn if "the model reads" in str(w.message)]
     assert all(answers[name][0] == 200 for name in VALID)
     assert all(status >= 400 for name, (status, _, _) in answers.items() if name not in VALID)
 

@@ -620,3 +620,12 @@ def test_an_absurd_streams_count_is_refused_before_threads_are_made(capsys):
     assert check_streams(1024) == 1024
     assert main(["translate", "--streams", "100000", "Hi."]) == 2
     assert "error: --streams 100000: give at most 1,024" in capsys.readouterr().err
+
+
+def test_a_sentence_of_invisible_characters_is_blank_not_made_up(trained_dir):
+    """A word joiner (U+2060) is three byte pieces to the tokenizer, from which the shipped model made up
+    "2000." ("Hi. \u2060" → "Hola. 2000."); a blank sentence translates to "" without the model."""
+    translator = Translator.from_checkpoint(trained_dir)
+    hi = translator.translate("Hi.", progress=False)
+    assert translator.translate_by_sentence(["Hi. \u2060", "\u2060\u200b"], progress=False) == [[("Hi.", hi)], []]
+    assert translator.translate_sentences(["\u2060", "\x07", "Hi."], progress=False) == ["", "", hi]

@@ -9,6 +9,7 @@ import warnings
 import tensorflow as tf
 
 from transformer_tf.config import ATTENTION_KINDS
+from transformer_tf.sentence_translator import cut_message, cuts_recorded
 from transformer_tf.tokenizer import END_ID, START_ID
 
 # The kinds of attention, named as in the models' attention dicts: the Transformer has the
@@ -111,21 +112,23 @@ def attention_pass(model):
     return forward
 
 
-def sentence_attention(translator, sentence, forward=None):
+def sentence_attention(translator, sentence, forward=None, warn=True):
     """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
     with ``return_attention=True`` and keep every attention matrix. ``forward``: the model's pass
-    as :func:`attention_pass` makes it (None: the model called eagerly).
+    as :func:`attention_pass` makes it (None: the model called eagerly). ``warn``: a sentence cut to
+    the model's length is said with ``warnings.warn`` as well as in the result's ``warnings`` (False:
+    only there; a server's answer says it).
 
     Returns:
         :class:`SentenceAttention`.
     """
     if not sentence.strip():
         raise ValueError("the sentence is empty: give some English text to look at.")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with cuts_recorded() as cuts:  # not warnings.catch_warnings: a server runs this on several threads
         source_ids = translator.encode_sources([sentence])[0]
-    for warning in caught:  # still said on the terminal, and kept for the page
-        warnings.warn(warning.message, warning.category, stacklevel=2)
+    said = [cut_message("the sentence", sentence, tokens, translator.max_tokens) for tokens in cuts.values()]
+    for message in said if warn else ():  # on the terminal too, and kept for the page
+        warnings.warn(message, stacklevel=2)
     inp = tf.constant([source_ids], tf.int64)
     generated = [int(i) for i in translator.generate(inp)[0]]
     generated = generated[: generated.index(END_ID) + 1] if END_ID in generated else generated
@@ -145,5 +148,5 @@ def sentence_attention(translator, sentence, forward=None):
         target_ids=decoder_input,
         sentence=sentence,
         translation_pieces=translator.target_tokenizer.id_to_piece(generated),
-        warnings=[str(warning.message) for warning in caught],
+        warnings=said,
     )

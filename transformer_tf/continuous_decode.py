@@ -43,6 +43,7 @@ from transformer_tf.fast_decode import AUTOGRAPH, bfloat16_copy, cpu_has_bfloat1
 from transformer_tf.masks import PAD_ID, create_padding_mask
 from transformer_tf.model import shortlist_output
 from transformer_tf.sentence_translator import SentenceTranslator
+from transformer_tf.sentences import is_blank
 from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
 
 SLOTS = DECODE_SLOTS  # rows decoded at once by default (serve --slots)
@@ -436,7 +437,7 @@ class ContinuousTranslator(SentenceTranslator):
         )
 
     def _decode_sentences(self, sentences, batch_size, beam, progress):
-        todo = [i for i, s in enumerate(sentences) if s.strip()]
+        todo = [i for i, s in enumerate(sentences) if not is_blank(s)]
         futures = [
             min(self.loops, key=lambda loop: loop.pending).submit(ids)
             for ids in self.encode_sources([sentences[i] for i in todo])

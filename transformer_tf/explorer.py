@@ -220,7 +220,7 @@ def live_page(models, limits):
 
 
 _LIVE_FORM = """<form id="ask" autocomplete="off">
-<label for="text">English text (one or more sentences)</label>
+<label for="text">English text (one or more sentences; Ctrl+Enter translates)</label>
 <textarea id="text" rows="3" cols="80" required></textarea>
 <div class="form-row">
 <label>Model <select id="model-picker"></select></label>

@@ -17,10 +17,15 @@
 
   async function post(path, body) {
     live.requests += 1;
-    const response = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
-                                        body: JSON.stringify(body)});
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer.error || response.statusText);
+    let response;
+    try {
+      response = await fetch(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                                    body: JSON.stringify(body)});
+    } catch (err) {
+      throw new Error("no answer from the server (" + err.message + "): is transformer-tf serve still running?");
+    }
+    const answer = await response.json().catch(() => ({})); // a proxy's or a crash's page is no JSON
+    if (!response.ok) throw new Error(answer.error || response.status + " " + response.statusText);
     return answer;
   }
 
@@ -29,11 +34,15 @@
     $("error").hidden = !message;
   }
 
-  /* The attention of one sentence: drawn by explorer.js (greedy decoding, as attention.html). */
+  /* The attention of one sentence: drawn by explorer.js (greedy decoding, as attention.html).
+     Only the latest one asked for is drawn: an earlier answer that comes later (a longer
+     sentence, decoded beside it) would show another sentence than the one chosen. */
+  let latest = 0;
   async function showAttention(model, sentence, item) {
+    const asked = ++latest;
     document.querySelectorAll("#sentences li").forEach((li) => li.classList.toggle("chosen", li === item));
     const data = await post("/api/attention", {model: model, sentence: sentence});
-    await window.attentionExplorer.load(data);
+    if (asked === latest) await window.attentionExplorer.load(data);
   }
 
   function listSentences(model, pairs) {
@@ -45,26 +54,46 @@
       target.className = "target";
       target.textContent = pair.translation;
       li.append(source, " → ", target);
+      li.tabIndex = 0; // chosen by keyboard too: Tab to it, Enter or Space
       li.addEventListener("click", () => run(() => showAttention(model, pair.sentence, li)));
+      li.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          li.click();
+        }
+      });
       return li;
     }));
     return $("sentences").firstElementChild;
   }
 
+  let running = 0; // tasks in flight (a click on a sentence while another loads): busy until the last ends
   async function run(task) {
+    running += 1;
     live.status = "busy";
     $("submit").disabled = true;
     showError("");
+    let outcome = "done";
     try {
       await task();
-      live.status = "done";
     } catch (err) {
       showError(err.message);
-      live.status = "error";
+      outcome = "error";
     } finally {
-      $("submit").disabled = false;
+      running -= 1;
+      if (!running) {
+        live.status = outcome;
+        $("submit").disabled = false;
+      }
     }
   }
+
+  $("text").addEventListener("keydown", (event) => { // Enter is a new line; Ctrl+Enter (⌘+Enter) translates
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !$("submit").disabled) {
+      event.preventDefault();
+      $("ask").requestSubmit();
+    }
+  });
 
   $("ask").addEventListener("submit", (event) => {
     event.preventDefault();

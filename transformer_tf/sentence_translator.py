@@ -10,23 +10,25 @@ model folder.
 """
 
 import collections
+import contextlib
 import functools
 import os
 import sys
+import threading
 import unicodedata
 import warnings
 
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.sentences import split_sentences
+from transformer_tf.sentences import is_blank, split_sentences
 from transformer_tf.tokenizer import END_ID
 
 
 class SentenceTranslator:
     """Texts in, Spanish out; a subclass decodes: ``_decode_sentences(sentences, batch_size, beam, progress)``
-    → one Spanish string per sentence (``""`` for a blank one). A subclass whose decoder works in
-    the background (CTranslate2's threads) also overrides ``_start_decode`` (same arguments; returns
-    the function that waits for the result), so that :meth:`translate_lines` overlaps it with the
-    Python work of the next chunk.
+    → one Spanish string per sentence (``""`` for a blank one, :func:`~transformer_tf.sentences.is_blank`).
+    A subclass whose decoder works in the background (CTranslate2's threads) also overrides
+    ``_start_decode`` (same arguments; returns the function that waits for the result), so that
+    :meth:`translate_lines` overlaps it with the Python work of the next chunk.
 
     Attributes a subclass sets: ``source_tokenizer``, ``target_tokenizer``, ``max_tokens`` (the
     longest sequence the model reads), ``places`` (the gazetteer pre-pass on or off) and
@@ -34,17 +36,42 @@ class SentenceTranslator:
     """
 
     def encode_sources(self, sentences):
-        """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning."""
-        encoded = self.source_tokenizer.encode(list(sentences))
+        """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning; inside
+        :func:`cuts_recorded` (on this thread) the cut sentences are recorded there instead."""
+        sentences = list(sentences)
+        encoded = self.source_tokenizer.encode(sentences)
         too_long = [i for i, ids in enumerate(encoded) if len(ids) > self.max_tokens]
         if too_long:
-            warnings.warn(
-                f"{len(too_long)} sentence(s) longer than the {self.max_tokens} tokens the model reads "
-                f"(e.g. #{too_long[0] + 1}, {len(encoded[too_long[0]])} tokens): only the start is "
-                f"translated.",
-                stacklevel=3,
-            )
+            recorded = getattr(_recording, "cuts", None)
+            if recorded is not None:
+                recorded.update((sentences[i], len(encoded[i])) for i in too_long)
+            else:
+                warnings.warn(
+                    f"{len(too_long)} sentence(s) longer than the {self.max_tokens} tokens the model reads "
+                    f"(e.g. #{too_long[0] + 1}, {len(encoded[too_long[0]])} tokens): only the start is "
+                    f"translated.",
+                    stacklevel=3,
+                )
         return [ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + [END_ID] for ids in encoded]
+
+    def source_texts(self, sentence):
+        """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence,
+        or with ``places`` its stand-in form and its code-switched one (the rare second try)."""
+        if not self.places:
+            return (sentence,)
+        from transformer_tf.code_switch import code_switch, with_stand_ins
+
+        return with_stand_ins(sentence)[0], code_switch(sentence)
+
+    def cut_tokens(self, sentences, cuts):
+        """``{row: tokens}`` of the ``sentences`` (as :meth:`translate_by_sentence` returned them) whose
+        text for the model is among ``cuts`` (``{text: tokens}``, :func:`cuts_recorded`)."""
+        found = {}
+        for row, sentence in enumerate(sentences):
+            tokens = next((cuts[text] for text in self.source_texts(sentence) if text in cuts), None)
+            if tokens is not None:
+                found[row] = tokens
+        return found
 
     def translate(self, texts, batch_size=64, beam=1, progress=True):
         """Translate English text: one string, or a list of strings.
@@ -162,7 +189,7 @@ class SentenceTranslator:
         Returns:
             ``(ids, batches)``: ``{row: source ids}`` and lists of rows of ``sentences``, shortest first.
         """
-        todo = [i for i, s in enumerate(sentences) if s.strip()]
+        todo = [i for i, s in enumerate(sentences) if not is_blank(s)]
         ids = dict(zip(todo, self.encode_sources([sentences[i] for i in todo])))
         todo.sort(key=lambda i: len(ids[i]))
         return ids, [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
@@ -176,6 +203,35 @@ class SentenceTranslator:
     def _decode_sentences(self, sentences, batch_size, beam, progress):
         """One Spanish string per sentence (``""`` for a blank one), in order: the engine's decoding."""
         raise NotImplementedError
+
+
+_recording = threading.local()  # .cuts: the dict cuts_recorded() fills on this thread, else absent
+
+
+@contextlib.contextmanager
+def cuts_recorded():
+    """Within it, :meth:`SentenceTranslator.encode_sources` on this thread records each sentence it cuts
+    to ``max_tokens`` in the dict it yields (``{text read by the model: its tokens}``) instead of warning.
+
+    For a server, which tells each client in its answer (:func:`cut_message`) rather than on its
+    terminal: ``warnings.catch_warnings`` would do it by changing the process's warning filters,
+    which the decode threads of other requests share."""
+    outer, cuts = getattr(_recording, "cuts", None), {}
+    _recording.cuts = cuts
+    try:
+        yield cuts
+    finally:
+        _recording.cuts = outer
+
+
+def cut_message(where, sentence, tokens, max_tokens):
+    """What a client is told of a ``sentence`` of ``tokens`` tokens cut to ``max_tokens``; ``where``
+    names it (``"sentences[2], sentence 1"``)."""
+    start = sentence if len(sentence) <= 40 else sentence[:40].rstrip() + "…"
+    return (
+        f'{where} ("{start}") has {tokens} tokens, longer than the {max_tokens} tokens the model reads: '
+        "only its start is translated."
+    )
 
 
 def progress_bar(total, show, **labels):

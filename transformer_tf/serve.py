@@ -30,6 +30,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import errno
 import gc
 import json
 import signal
@@ -37,6 +38,7 @@ import socket
 import sys
 import warnings
 
+from transformer_tf.errors import TransformerTFError
 from transformer_tf.serve_config import (
     BATCHING,
     DECODE_THREADS,
@@ -93,15 +95,15 @@ def create_app(
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.batching import DynamicBatcher
     from transformer_tf.explorer import live_page, sentence_data
-    from transformer_tf.serve_schema import TranslateFastPath
+    from transformer_tf.serve_schema import TranslateFastPath, by_sentence
     from transformer_tf.serve_stages import RequestStages, StageClock
 
     def run_batch(key, texts):
         name, beam = key
-        return models[name].engine_translator.translate_by_sentence(texts, max_batch, beam, progress=False)
+        return by_sentence(models[name].engine_translator, texts, max_batch, beam)
 
     def attention(model, sentence):
-        seen = sentence_attention(model.translator, sentence, model.attention_forward)
+        seen = sentence_attention(model.translator, sentence, model.attention_forward, warn=False)
         return sentence_data(seen, f"{model.name}: {model.description}")
 
     page = live_page(
@@ -121,7 +123,10 @@ def create_app(
         await asyncio.to_thread(app.state.batcher.close)  # what is queued finishes first
 
     # no /docs or /redoc: their pages load scripts from a CDN; /openapi.json describes the API
-    app = FastAPI(title="transformer-tf serve", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # and no redirect of /api/translate/ to /api/translate: a 404 that names the route instead
+    app = FastAPI(
+        title="transformer-tf serve", lifespan=lifespan, docs_url=None, redoc_url=None, redirect_slashes=False
+    )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
@@ -131,17 +136,25 @@ def create_app(
     _add_error_handlers(app)
     _add_model_routes(app, models, limits, attention)
     _add_info_routes(app, models, limits, stages)
+    _answer_head(app)
     lean = TranslateFastPath(app, models, limits) if route == "lean" else app
     return StageClock(BodyLimit(lean, limits.max_body_bytes), stages)
 
 
 def _add_error_handlers(app):
-    """Every error a client can cause answers ``{"error": message, "limit": name or None}``."""
+    """Every error a client can cause answers ``{"error": message, "limit": name or None}``, the message
+    naming the fix (:mod:`transformer_tf.serve_schema`'s messages)."""
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException
 
-    from transformer_tf.serve_schema import BadRequest, validation_message
+    from transformer_tf.serve_schema import (
+        BadRequest,
+        not_json_message,
+        read_as_json,
+        route_message,
+        validation_message,
+    )
 
     @app.exception_handler(BadRequest)
     async def bad_request(request, err):
@@ -149,17 +162,35 @@ def _add_error_handlers(app):
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, err):
-        if "json" not in request.headers.get("content-type", ""):
+        if not read_as_json(request.headers.get("content-type", "")):
             return JSONResponse(
                 {"error": "send the body as JSON, with the header Content-Type: application/json.", "limit": None},
                 status_code=415,
             )
-        status, message = validation_message(err.errors())
+        status, message = validation_message(err.errors(), request.url.path)
         return JSONResponse({"error": message, "limit": None}, status_code=status)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, err):
-        return JSONResponse({"error": str(err.detail), "limit": None}, status_code=err.status_code)
+        method, path = request.method, request.url.path
+        if err.status_code in (404, 405):
+            routes = [(m, r.path) for r in request.app.routes for m in sorted(getattr(r, "methods", set()) - {"HEAD"})]
+            message = route_message(err.status_code, method, path, (err.headers or {}).get("Allow", ""), routes)
+        elif err.status_code == 400:  # FastAPI could not read the body: not UTF-8, or nested too deep
+            message = not_json_message(path)
+        else:
+            message = str(err.detail)
+        return JSONResponse({"error": message, "limit": None}, status_code=err.status_code, headers=err.headers)
+
+
+def _answer_head(app):
+    """HEAD for every GET route (FastAPI's own answer only GET): the GET's headers, without the body
+    (uvicorn drops it); not in ``/openapi.json``, whose operations need ids of their own."""
+    from fastapi.routing import APIRoute
+
+    for route in list(app.routes):
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            app.add_api_route(route.path, route.endpoint, methods=["HEAD"], include_in_schema=False)
 
 
 def _add_model_routes(app, models, limits, attention):
@@ -169,7 +200,9 @@ def _add_model_routes(app, models, limits, attention):
     from fastapi.responses import JSONResponse
 
     from transformer_tf.serve_schema import (
+        ERROR_ANSWERS,
         AttentionRequest,
+        TranslateAnswer,
         TranslateRequest,
         check_texts,
         checked_translate,
@@ -178,13 +211,13 @@ def _add_model_routes(app, models, limits, attention):
         translate_answer,
     )
 
-    @app.post("/api/translate")
+    @app.post("/api/translate", response_model=TranslateAnswer, responses=ERROR_ANSWERS)
     async def translate(body: TranslateRequest, request: Request):
         """Translate each text (one or more sentences) with one model; greedy (beam 1) or beam search."""
         model, beam, sentences = checked_translate(body, models, limits)
         return JSONResponse(await translate_answer(request.app, model, beam, sentences, request.scope))
 
-    @app.post("/api/attention")
+    @app.post("/api/attention", responses=ERROR_ANSWERS)
     async def attention_of(body: AttentionRequest, request: Request):
         """The pieces and every attention weight (kind → layer → head → query → key) of one sentence, greedy."""
         model = model_named(models, body.model)
@@ -332,17 +365,17 @@ def warn_if_not_local(host):
         )
 
 
-def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print, event_loop=EVENT_LOOP):
+def serve(app, host="127.0.0.1", port=8000, graceful_seconds=30, announce=print, event_loop=EVENT_LOOP, sock=None):
     """Serve ``app`` on ``host:port`` until SIGTERM or Ctrl-C, then finish the requests in
     flight (up to ``graceful_seconds``) and return. Port 0 picks a free port; the address is
-    announced (``announce(line)``) once the socket listens; ``event_loop``: one of :data:`EVENT_LOOPS`.
-    (The command line warns with :func:`warn_if_not_local` before loading the models when the host is
-    not the loopback.)
+    announced (``announce(line)``) once the socket listens; ``event_loop``: one of :data:`EVENT_LOOPS`;
+    ``sock``: the socket :func:`bound_socket` bound to ``host:port`` already (the command line binds it
+    before loading the models, and warns with :func:`warn_if_not_local` when the host is not the loopback).
 
     Raises:
-        OSError: the address cannot be bound (in use, not this machine's).
+        TransformerTFError: the address cannot be bound (in use, not this machine's).
     """
-    sock = listening_socket(host, port)
+    sock = sock or bound_socket(host, port)
     import uvicorn
 
     config = uvicorn.Config(
@@ -381,6 +414,18 @@ def freeze_heap():
     gc.collect()  # what is garbage now is freed, not kept forever
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def bound_socket(host, port):
+    """:func:`listening_socket`, or a :class:`TransformerTFError` that names ``--host``/``--port`` and the fix."""
+    try:
+        return listening_socket(host, port)
+    except OSError as err:
+        fix = {
+            errno.EADDRINUSE: "another program listens there: stop it, or give another --port (0: any free one)",
+            errno.EACCES: "ports below 1024 need privileges: give --port 1024 or more (0: any free one)",
+        }.get(err.errno, "give an address of this machine with --host (127.0.0.1: this machine only)")
+        raise TransformerTFError(f"--host {host} --port {port}: cannot listen there ({err.strerror}); {fix}.") from None
 
 
 def listening_socket(host, port):

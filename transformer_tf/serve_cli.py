@@ -136,7 +136,7 @@ def _add_decoding_flags(serve):
 
 
 def run_serve(args):
-    from transformer_tf.serve import create_app, serve, set_op_threads, warn_if_not_local
+    from transformer_tf.serve import bound_socket, create_app, serve, set_op_threads, warn_if_not_local
     from transformer_tf.serve_config import DEFAULT_FOLDERS, ServeLimits, default_decode_threads
     from transformer_tf.serve_models import load_models
 
@@ -155,9 +155,14 @@ def run_serve(args):
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     if args.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         raise TransformerTFError("--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio.")
-    warn_if_not_local(args.host)  # now, not after the seconds the models take to load
-    set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
-    models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
+    sock = bound_socket(args.host, args.port)  # a port in use says so now, not after the models load
+    try:
+        warn_if_not_local(args.host)  # now too: the address is this machine's
+        set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
+        models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
+    except BaseException:
+        sock.close()
+        raise
     threads = args.decode_threads
     if threads is None:
         threads = default_decode_threads({m.engine for m in models.values()})
@@ -171,4 +176,6 @@ def run_serve(args):
         args.slots,
         args.translate_route,
     )
-    serve(app, args.host, args.port, announce=lambda line: print(line, flush=True), event_loop=args.event_loop)
+    serve(
+        app, args.host, args.port, announce=lambda line: print(line, flush=True), event_loop=args.event_loop, sock=sock
+    )
