@@ -485,6 +485,7 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--decode-threads", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--slots", "0"]) == 2
     assert main(["serve", "--checkpoint-dir", str(trained_dir), "--intra-op-threads", "-1"]) == 2
+    assert main(["serve", "--checkpoint-dir", str(trained_dir), "--max-beam", "257"]) == 2
     with unittest.mock.patch("importlib.util.find_spec", return_value=None):  # uvloop, not installed
         assert main(["serve", "--checkpoint-dir", str(trained_dir), "--event-loop", "uvloop"]) == 2
     # these bind their port before the models load: 0, not the default 8000 another server may hold
@@ -497,6 +498,7 @@ def test_cli_refuses_bad_flags_and_warns_before_serving_another_host(trained_dir
     assert "--max-chars 0: give a whole number ≥ 1" in err and "--port 70000" in err
     assert "--decode-threads 0: give a whole number ≥ 1" in err and "--slots 0: give a whole number ≥ 1" in err
     assert "--intra-op-threads -1: give 0 (every core) or more" in err
+    assert "--max-beam 257: give at most 256 (translate's widest beam)" in err
     assert "--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio." in err
     assert "a model named 'ckpt' is already served" in err and "Traceback" not in err
 

@@ -136,6 +136,7 @@ def _add_decoding_flags(serve):
 
 
 def run_serve(args):
+    from transformer_tf.sentence_translator import MAX_BEAM
     from transformer_tf.serve import bound_socket, create_app, serve, set_op_threads, warn_if_not_local
     from transformer_tf.serve_config import DEFAULT_FOLDERS, ServeLimits, default_decode_threads
     from transformer_tf.serve_models import load_models
@@ -147,6 +148,8 @@ def run_serve(args):
     for name, value in [*vars(limits).items(), *counts]:
         if value < 1:
             raise TransformerTFError(f"--{name.replace('_', '-')} {value}: give a whole number ≥ 1.")
+    if limits.max_beam > MAX_BEAM:  # a wider request would fail inside its decode batch, not at the door
+        raise TransformerTFError(f"--max-beam {limits.max_beam}: give at most {MAX_BEAM} (translate's widest beam).")
     if args.intra_op_threads < 0:
         raise TransformerTFError(f"--intra-op-threads {args.intra_op_threads}: give 0 (every core) or more.")
     if not 0 <= args.port < 65536:
