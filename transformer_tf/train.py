@@ -14,11 +14,9 @@ run would have ended.
 
 import dataclasses
 import json
-import os
 import random
 import shutil
 import sys
-import uuid
 from pathlib import Path
 
 import keras
@@ -242,21 +240,6 @@ def _resumable_checkpoint(config, checkpoint_dir, corpus):
     return latest
 
 
-def _check_writable(directory, parameter):
-    """Prove that ``directory`` (or, while it does not exist, its nearest existing parent, where
-    it would be created) takes a new file; creates nothing that stays."""
-    directory = Path(directory).absolute()
-    existing = next(p for p in (directory, *directory.parents) if p.exists())
-    probe = existing / f".write-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    try:
-        if not existing.is_dir():
-            raise NotADirectoryError(f"{existing} is a file")
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise TransformerTFError(f"{parameter} {directory}: cannot write there ({err.strerror or err}).") from None
-
-
 def train(
     config, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, log_dir=DEFAULT_LOG_DIR, callbacks=(), verbose=1, strategy=None
 ):
@@ -354,9 +337,9 @@ def prepare(config, checkpoint_dir, log_dir, callbacks, verbose, strategy, distr
     corpus = fingerprint(open_corpus(config.data))
     latest = _resumable_checkpoint(config, checkpoint_dir, corpus)
     start = check_start(config, corpus) if config.init_from and not latest else None  # fine-tuning
-    _check_writable(checkpoint_dir, "checkpoint_dir")
+    files.check_writable(checkpoint_dir, TransformerTFError, f"checkpoint_dir {checkpoint_dir}")
     if log_dir is not None:  # a non-chief worker writes no logs
-        _check_writable(log_dir, "log_dir")
+        files.check_writable(log_dir, TransformerTFError, f"log_dir {log_dir}")
     if latest:  # resumed: the tokenizer files the run was trained with, checked against config.json
         check_fingerprints(checkpoint_dir)
         saved_tokenizers = load_tokenizers(checkpoint_dir)
