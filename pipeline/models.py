@@ -12,6 +12,7 @@ Both searches are judged by ROC AUC on the validation rows of phase 4 (`search`)
 """
 
 import itertools
+import numbers
 import time
 
 import numpy as np
@@ -72,6 +73,11 @@ def build_mlp(n_features, hidden_units=(32, 16), learning_rate=1e-3):
     return model
 
 
+def _whole(value):
+    """Whether ``value`` is a whole number (Python's or NumPy's int; not a bool, not a float)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
     """scikit-learn face of `build_mlp`, for the last step of an imblearn Pipeline.
 
@@ -106,9 +112,27 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.seed = seed
 
+    def _hidden_and_epochs(self):
+        """``(hidden_units as a tuple, epochs)`` checked: a ValueError naming the parameter and the fix
+        (``epochs=0`` ended in Keras' history without a "loss", ``hidden_units=4`` in a TypeError)."""
+        units = (self.hidden_units,) if isinstance(self.hidden_units, numbers.Integral) else self.hidden_units
+        try:
+            units = tuple(units)
+        except TypeError:  # not a sequence (a float, None)
+            units = ()
+        if not units or not all(_whole(u) and u >= 1 for u in units):
+            raise ValueError(
+                f"hidden_units={self.hidden_units!r}: give the widths of the hidden layers, whole numbers ≥ 1, "
+                "e.g. (32, 16)."
+            )
+        if not _whole(self.epochs) or self.epochs < 1:
+            raise ValueError(f"epochs={self.epochs!r}: give a whole number ≥ 1 (early stopping ends it sooner).")
+        return tuple(int(u) for u in units), int(self.epochs)
+
     def fit(self, X, y):
         import keras
 
+        hidden_units, epochs = self._hidden_and_epochs()
         X, y = validate_data(self, X, y, dtype=np.float32)
         check_classification_targets(y)  # a continuous y is refused, naming its type
         self.classes_, y = np.unique(y, return_inverse=True)  # the sigmoid output is P(classes_[1])
@@ -122,7 +146,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
         )
         self.batch_size_ = auto_batch_size(len(y_train)) if self.batch_size == "auto" else int(self.batch_size)
         keras.utils.set_random_seed(self.seed)  # initial weights and batch order
-        self.model_ = build_mlp(X.shape[1], tuple(self.hidden_units), self.learning_rate)
+        self.model_ = build_mlp(X.shape[1], hidden_units, self.learning_rate)
         # min_delta: a loss that creeps down by less is not worth more epochs on a 2-core machine
         stop = keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=self.patience, min_delta=1e-4, restore_best_weights=True
@@ -131,7 +155,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             X_train,
             y_train.astype(np.float32),
             validation_data=(X_stop, y_stop.astype(np.float32)),
-            epochs=self.epochs,
+            epochs=epochs,
             batch_size=self.batch_size_,
             callbacks=[stop],
             verbose=0,

@@ -51,3 +51,26 @@ def test_the_classifier_refuses_targets_that_are_not_two_classes(y, expected):
     X = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
     with pytest.raises(ValueError, match=re.escape(expected)):
         KerasMLPClassifier(hidden_units=(4,), epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"epochs": 0}, "epochs=0: give a whole number ≥ 1"),
+        ({"epochs": 2.5}, "epochs=2.5: give a whole number ≥ 1"),
+        ({"hidden_units": (8, 0)}, "hidden_units=(8, 0): give the widths of the hidden layers"),
+        ({"hidden_units": 2.5}, "hidden_units=2.5: give the widths"),
+        ({"hidden_units": ()}, "hidden_units=(): give the widths"),
+    ],
+)
+def test_the_classifier_names_a_bad_width_or_epoch_count_before_it_trains(params, expected):
+    # epochs=0 ended in a KeyError 'loss' from Keras' empty history, hidden_units=2.5 in a TypeError
+    X = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        KerasMLPClassifier(**{"hidden_units": (4,), "epochs": 1, **params}).fit(X, np.arange(40) % 2)
+
+
+def test_the_classifier_takes_one_hidden_width_as_a_number():
+    X = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+    model = KerasMLPClassifier(hidden_units=4, epochs=1).fit(X, np.arange(40) % 2)
+    assert [layer.units for layer in model.model_.layers if hasattr(layer, "units")] == [4, 1]
