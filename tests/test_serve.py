@@ -741,8 +741,9 @@ def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says
 ):
     """Enter is a new line and Ctrl+Enter translates; a sentence of the list is chosen by keyboard too
     (focus, Enter); of two sentences clicked in turn the view draws the second even when the first one's
-    answer comes later (it drew the first, under the second's mark); an answer that is not JSON, or
-    none, reads as its status, or as a line naming the server."""
+    answer comes later (it drew the first, under the second's mark); a sentence cut to the model's length
+    is said on the page (the answer's warnings), and the note goes with the next answer; an answer that
+    is not JSON, or none, reads as its status, or as a line naming the server."""
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
     from test_explorer import errors
@@ -778,6 +779,18 @@ def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says
     assert browser.execute_script("return window.drawn") == ["I am lost."]
     assert browser.find_element("id", "sentence").text == "I am lost."
     assert browser.find_element("css selector", "#sentences li.chosen .source").text == "I am lost."
+
+    assert not browser.find_element("id", "notes").is_displayed()  # nothing cut so far
+    browser.execute_script("document.getElementById('text').value = arguments[0]", f"Hi. {LONG}")
+    browser.find_element("id", "submit").click()
+    settled()
+    notes = browser.find_element("id", "notes")
+    assert notes.is_displayed() and notes.text.startswith('⚠ sentence 2 ("')  # the answer's, as text
+    assert "longer than the 24 tokens the model reads: only its start is translated." in notes.text
+    browser.execute_script("document.getElementById('text').value = 'Tom is tired.'")
+    browser.find_element("id", "submit").click()
+    settled()
+    assert not browser.find_element("id", "notes").is_displayed()
 
     browser.execute_script(
         "window.fetch = async () => new Response('<html>proxy error</html>', {status: 502, statusText: 'Bad Gateway'})"

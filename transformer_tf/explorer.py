@@ -229,6 +229,7 @@ _LIVE_FORM = """<form id="ask" autocomplete="off">
 </div>
 </form>
 <p id="error" class="warning" role="alert" hidden></p>
+<ul id="notes" class="warning" role="status" aria-label="what the translation left out" hidden></ul>
 <ol id="sentences" aria-label="each sentence and its translation (click one: its attention below)"></ol>
 """
 

@@ -34,6 +34,17 @@
     $("error").hidden = !message;
   }
 
+  /* The translate answer's warnings (a sentence cut to the model's length: only its start was
+     translated); the page sends one text, so the API's "sentences[0], " is left out. */
+  function showNotes(messages) {
+    $("notes").replaceChildren(...messages.map((message) => {
+      const li = document.createElement("li");
+      li.textContent = "⚠ " + message.replace(/^sentences\[0\], /, "");
+      return li;
+    }));
+    $("notes").hidden = !messages.length;
+  }
+
   /* The attention of one sentence: drawn by explorer.js (greedy decoding, as attention.html).
      Only the latest one asked for is drawn: an earlier answer that comes later (a longer
      sentence, decoded beside it) would show another sentence than the one chosen. */
@@ -99,7 +110,9 @@
     event.preventDefault();
     const text = $("text").value, model = $("model-picker").value, beam = Number($("beam").value);
     run(async () => {
+      showNotes([]);
       const answer = await post("/api/translate", {model: model, sentences: [text], beam: beam});
+      showNotes(answer.warnings || []);
       const pairs = answer.sentences[0];
       const first = listSentences(model, pairs);
       if (pairs.length) await showAttention(model, pairs[0].sentence, first);
