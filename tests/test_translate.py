@@ -109,6 +109,44 @@ def test_translate_cli_arguments_file_and_stdin(trained_dir, tmp_path, capsys, m
     assert len(capsys.readouterr().out.splitlines()) == 1
 
 
+@pytest.mark.slow
+def test_translate_file_dash_from_a_terminal_answers_each_line_as_it_is_typed(trained_dir, tmp_path, monkeypatch):
+    """From a pipe, ``--file -`` reads to the end first (a batch); from a terminal that answered only after
+    Ctrl-D. Now each line is answered before the next one is asked for."""
+    import io
+
+    from transformer_tf.cli import main
+
+    trained_dir = shutil.copytree(trained_dir, tmp_path / "model")  # translate caches its conversion there
+    out, err = io.StringIO(), io.StringIO()
+    seen_before_each_read = []
+
+    class Terminal:  # standard input from a keyboard: two lines typed, then Ctrl-D
+        typed = [b"I am here.\n", b"Tom is tall.\n", b""]
+
+        def isatty(self):
+            return True
+
+        @property
+        def buffer(self):
+            return self
+
+        def readline(self):
+            seen_before_each_read.append(out.getvalue())
+            return self.typed.pop(0)
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("sys.stdout", out)
+    monkeypatch.setattr("sys.stderr", err)
+    assert main(["translate", "--checkpoint-dir", str(trained_dir), "--file", "-"]) == 0
+    from transformer_tf.engines import open_translator  # the command's engine (auto)
+
+    expected = open_translator(trained_dir).translate(["I am here.", "Tom is tall."], progress=False)
+    assert out.getvalue().splitlines() == expected
+    assert seen_before_each_read == ["", expected[0] + "\n", "\n".join(expected) + "\n"]  # answered as typed
+    assert "type English, a text a line; Ctrl-D ends" in err.getvalue()
+
+
 def test_translate_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     from transformer_tf.cli import main
 

@@ -86,7 +86,11 @@ def add_translate_parser(sub, common):
         "translate", parents=[common], help="translate English sentences (greedy or beam search)"
     )
     translate.add_argument("sentences", nargs="*", help="English sentences (or use --file)")
-    translate.add_argument("--file", metavar="PATH", help="one sentence a line; '-' reads standard input")
+    translate.add_argument(
+        "--file",
+        metavar="PATH",
+        help="one sentence a line; '-' reads standard input (from a terminal: each line as it is typed)",
+    )
     add_checkpoint_dir(translate)
     _add_decoding_flags(translate, "beam search with N beams")
     return translate, _translate
@@ -158,6 +162,8 @@ def _open_translator(args):
 def _translate(args):
     from transformer_tf.sentence_translator import progress_bar
 
+    if args.file == "-" and not args.sentences and sys.stdin.isatty():
+        return _translate_as_typed(args)
     sentences = _read_sentences(args)
     translator = _open_translator(args)
     chunk = args.batch_size * BATCHES_PER_CHUNK
@@ -174,6 +180,18 @@ def _translate(args):
     empty = sum(not source.strip() for source in sentences)
     if empty:  # once, not a line per blank line of a text with paragraphs
         print(f"transformer-tf translate: {empty:,} empty input line(s): left empty in the output", file=sys.stderr)
+
+
+def _translate_as_typed(args):
+    """``--file -`` from a terminal: each line translated as soon as it is typed (reading to the end
+    first, as for a pipe, would answer only after Ctrl-D). Ends at Ctrl-D (0) or Ctrl-C (130)."""
+    from transformer_tf.text import decode_utf8
+
+    translator = _open_translator(args)  # the model loads once, before the first line is asked for
+    print("type English, a text a line; Ctrl-D ends", file=sys.stderr, flush=True)
+    for number, raw in enumerate(iter(sys.stdin.buffer.readline, b""), 1):
+        line = decode_utf8(raw, f"standard input (--file -), line {number}").rstrip("\r\n")
+        print(translator.translate(line, args.batch_size, args.beam, progress=False), flush=True)
 
 
 def _evaluate(args):
