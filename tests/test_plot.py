@@ -112,12 +112,13 @@ def test_cli_writes_non_blank_pngs_for_the_chosen_kinds(trained_dir, tmp_path, c
 def test_cli_errors_exit_2(trained_dir, tmp_path, capsys):
     base = ["--out", str(tmp_path / "x"), "--checkpoint-dir", str(trained_dir)]
     assert main(["plot-attention", "  ", *base]) == 2
+    assert main(["plot-attention", "\u2060\u200b", *base]) == 2  # invisible only: a made-up translation
     assert main(["plot-attention", SENTENCE, "--layers", "3", *base]) == 2
     assert main(["plot-attention", SENTENCE, "--layers", "one", *base]) == 2
     assert main(["plot-attention", SENTENCE, "--out", str(tmp_path), "--checkpoint-dir", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "empty" in err and "layers 1..1" in err and "layer numbers" in err and "train a model first" in err
-    assert "Traceback" not in err
+    assert err.count("the sentence is empty: give some English text to look at.") == 2 and "Traceback" not in err
     assert not (tmp_path / "x").exists()  # nothing written on a refused request
 
 

@@ -90,6 +90,15 @@ def test_the_blank_lines_of_a_text_with_paragraphs_are_one_warning(fake, tmp_pat
     assert captured.err == "transformer-tf translate: 3 empty input line(s): left empty in the output\n"
 
 
+def test_a_line_of_invisible_characters_is_counted_with_the_empty_ones(fake, tmp_path, capsys):
+    # the translators leave it empty (sentences.is_blank); the warning counted only white space
+    (tmp_path / "in.txt").write_text("First.\n\u2060\u200b\nSecond.\n", encoding="utf-8")
+    assert main(["translate", "--file", str(tmp_path / "in.txt")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split("\n") == ["es:First.", "", "es:Second.", ""]
+    assert captured.err == "transformer-tf translate: 1 empty input line(s): left empty in the output\n"
+
+
 def test_a_job_stopped_midway_keeps_every_finished_chunk(fake, tmp_path, capsys):
     lines = [f"sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
     (tmp_path / "in.txt").write_text("\n".join(lines), encoding="utf-8")

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from transformer_tf.config import ATTENTION_KINDS
 from transformer_tf.sentence_translator import cut_message, cuts_recorded
+from transformer_tf.sentences import is_blank
 from transformer_tf.tokenizer import END_ID, START_ID
 
 # The kinds of attention, named as in the models' attention dicts: the Transformer has the
@@ -122,7 +123,7 @@ def sentence_attention(translator, sentence, forward=None, warn=True):
     Returns:
         :class:`SentenceAttention`.
     """
-    if not sentence.strip():
+    if is_blank(sentence):  # white space and invisible characters alike: a model would make a translation up
         raise ValueError("the sentence is empty: give some English text to look at.")
     with cuts_recorded() as cuts:  # not warnings.catch_warnings: a server runs this on several threads
         source_ids = translator.encode_sources([sentence])[0]

@@ -319,10 +319,11 @@ def _plot_attention(args):
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
     from transformer_tf.plot import plot_attention_overview, plot_attention_weights
+    from transformer_tf.sentences import is_blank
     from transformer_tf.text import check_argument
     from transformer_tf.translate import Translator
 
-    if not check_argument(args.sentence, "the sentence").strip():
+    if is_blank(check_argument(args.sentence, "the sentence")):
         raise TransformerTFError("the sentence is empty: give some English text to look at.")
     try:
         layers = [int(x) for x in args.layers.split(",")] if args.layers else None

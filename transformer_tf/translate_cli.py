@@ -161,6 +161,7 @@ def _open_translator(args):
 
 def _translate(args):
     from transformer_tf.sentence_translator import progress_bar
+    from transformer_tf.sentences import is_blank
 
     if args.file == "-" and not args.sentences and sys.stdin.isatty():
         return _translate_as_typed(args)
@@ -177,7 +178,7 @@ def _translate(args):
                 sys.stdout.flush()  # in input order, as each chunk is done
                 bar.update(done - flushed)
                 flushed = done
-    empty = sum(not source.strip() for source in sentences)
+    empty = sum(is_blank(source) for source in sentences)  # the lines the translators leave empty
     if empty:  # once, not a line per blank line of a text with paragraphs
         print(f"transformer-tf translate: {empty:,} empty input line(s): left empty in the output", file=sys.stderr)
 
