@@ -212,6 +212,20 @@ def user_cache_dir(package):
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / package
 
 
+def keras_datasets_dir(cache_dir=None):
+    """Where ``keras.utils.get_file`` keeps downloads: ``CACHE_DIR/datasets``; by default under Keras'
+    home, ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` where the home folder is not writable),
+    decided as Keras 3 decides it (``keras.src.backend.config``: ``keras.config`` exports no accessor,
+    so this needs no Keras import either)."""
+    if cache_dir is None:
+        if "KERAS_HOME" in os.environ:
+            cache_dir = os.environ["KERAS_HOME"]
+        else:
+            base = os.path.expanduser("~")
+            cache_dir = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    return Path(cache_dir) / "datasets"
+
+
 def file_sha256(path):
     """The sha256 of a file's bytes, as hex: the fingerprint of a corpus, a shard or a tokenizer model."""
     digest = hashlib.sha256()

@@ -17,9 +17,9 @@ Where the file comes from, first match wins:
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from cli_common import files
 from lstm_tf.errors import LSTMTFError
 
 FILENAME = "jsb-chorales-quarter.json"
@@ -52,7 +52,7 @@ def resolve_jsb_chorales(path=None, cache_dir=None, url=JSB_URL, timeout=5.0):
             raise LSTMTFError(f"--data {path}: no such file; give {FILENAME} or the folder that holds it.")
         return path
 
-    datasets = Path(cache_dir or keras.config.keras_home()) / "datasets"
+    datasets = files.keras_datasets_dir(cache_dir)
     if (datasets / FILENAME).is_file():
         return datasets / FILENAME
     import pooch  # only a download needs it (and what it imports)

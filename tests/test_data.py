@@ -53,6 +53,18 @@ def test_cached_corpus_is_used_without_downloading(tmp_path):
     assert resolve_corpus(cache_dir=tmp_path, url="http://127.0.0.1:9/unreachable.zip") == cached
 
 
+@pytest.mark.parametrize("home", ["KERAS_HOME", "HOME"])
+def test_the_default_cache_is_keras_home_as_keras_decides_it(tmp_path, monkeypatch, home):
+    """No cache_dir: $KERAS_HOME, else ~/.keras, where keras.utils.get_file downloads to."""
+    root = tmp_path / "keras-home" if home == "KERAS_HOME" else tmp_path / ".keras"
+    cached = root / "datasets" / "spa-eng" / "spa.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("Go.\tVe.\n")
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.setenv(home, str(root if home == "KERAS_HOME" else tmp_path))
+    assert resolve_corpus(url="http://127.0.0.1:9/unreachable.zip") == cached
+
+
 def test_download_path_extracts_the_official_zip_layout(tmp_path, serve_folder):
     """The real download code path (HTTP, unzip into the Keras 3 layout) on a local zip shaped like spa-eng.zip."""
     archive = tmp_path / "server" / "spa-eng.zip"

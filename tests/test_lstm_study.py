@@ -74,6 +74,15 @@ def test_download_path_with_local_url_and_hash(jsb_dir, tmp_path, serve_folder):
     assert resolve_jsb_chorales(cache_dir=tmp_path / "keras", url="https://127.0.0.1:9/none.json") == path  # cached
 
 
+def test_the_default_cache_is_keras_home(jsb_dir, tmp_path, monkeypatch):
+    """No cache_dir: the file a download left in $KERAS_HOME/datasets is found there."""
+    cached = tmp_path / "keras-home" / "datasets" / FILENAME
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes((jsb_dir / FILENAME).read_bytes())
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    assert resolve_jsb_chorales(url="https://127.0.0.1:9/none.json") == cached
+
+
 def test_a_download_with_the_wrong_hash_is_refused_and_not_kept(tmp_path, serve_folder):
     (tmp_path / "server").mkdir()
     (tmp_path / "server" / FILENAME).write_text('{"train": [], "valid": [], "test": []}')

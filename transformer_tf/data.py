@@ -25,11 +25,11 @@ import warnings
 import zipfile
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import GroupShuffleSplit
 
+from cli_common import files
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
@@ -39,10 +39,6 @@ SPA_ENG_URL = "http://storage.googleapis.com/download.tensorflow.org/data/spa-en
 # extracts into "<name>_extracted/", tf.keras 2 extracted into "datasets/" itself. The
 # download below unzips into the first, so a cache filled either way is found.
 _CACHED_LAYOUTS = ("spa-eng_extracted/spa-eng/spa.txt", "spa-eng/spa.txt")
-
-
-def _keras_datasets_dir(cache_dir=None):
-    return Path(cache_dir or keras.config.keras_home()) / "datasets"
 
 
 def unreachable(host, port=80, timeout=3.0):
@@ -101,7 +97,7 @@ def resolve_corpus(path=None, cache_dir=None, url=SPA_ENG_URL, timeout=5.0):
             raise TransformerTFError(f"data {path}: no such file; give the path of spa.txt.")
         return path
 
-    datasets = _keras_datasets_dir(cache_dir)
+    datasets = files.keras_datasets_dir(cache_dir)
     for layout in _CACHED_LAYOUTS:
         if (datasets / layout).is_file():
             return datasets / layout
