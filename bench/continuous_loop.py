@@ -67,7 +67,8 @@ def main():
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     from transformer_tf.continuous_decode import ContinuousDecoder
-    from transformer_tf.fast_decode import bfloat16_copy, cpu_has_bfloat16
+    from transformer_tf.fast_decode import bfloat16_copy
+    from transformer_tf.hardware import cpu_has_bfloat16
     from transformer_tf.translate import Translator
 
     translator = Translator.from_checkpoint(ROOT / "checkpoints" / "en_es", places=False, streams=1)

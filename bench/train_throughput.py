@@ -94,6 +94,7 @@ import transformer_tf.layers  # noqa: E402
 from transformer_tf import Transformer  # noqa: E402
 from transformer_tf.attention import AttentionMaskConsumer  # noqa: E402
 from transformer_tf.config import TrainConfig  # noqa: E402
+from transformer_tf.hardware import cpu_has_bfloat16  # noqa: E402
 from transformer_tf.losses import masked_accuracy  # noqa: E402
 from transformer_tf.train import build_model  # noqa: E402
 
@@ -291,6 +292,8 @@ def report_flops(config, vocab, data, models, times, peaks):
         "matmul peak (4096², best of before/after the rounds): "
         + ", ".join(f"{dtype} {p / 1e9:,.0f} GFLOP/s" for dtype, p in peak.items())
     )
+    if not cpu_has_bfloat16() and not tf.config.list_physical_devices("GPU"):
+        print("no bfloat16 units in this CPU (avx512_bf16, amx_bf16): bfloat16 is emulated; mixed precision cannot pay")
     for name, seconds in medians(times).items():
         model = models[name]
         flops = sum(

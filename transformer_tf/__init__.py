@@ -40,6 +40,8 @@ model
     - :mod:`~transformer_tf.seq2seq`      the series' previous step: an RNN encoder–decoder with
       Bahdanau attention (``RNNEncoder``, ``BahdanauAttention``, ``RNNDecoder``, ``RNNTranslator``)
     - :mod:`~transformer_tf.factory`      ``model_from_config``: either kind, from its config
+    - :mod:`~transformer_tf.hardware`     ``cpu_has_bfloat16``: whether bfloat16 pays on this CPU
+      (mixed-precision training warns without it; fast decoding uses it only with it)
 training
     - :mod:`~transformer_tf.shards`       encoded pairs in TFRecord shards of the run folder, read back
       through ``tf.data``

@@ -39,7 +39,8 @@ import numpy as np
 import tensorflow as tf
 
 from transformer_tf.config import DECODE_SLOTS
-from transformer_tf.fast_decode import AUTOGRAPH, bfloat16_copy, cpu_has_bfloat16
+from transformer_tf.fast_decode import AUTOGRAPH, bfloat16_copy
+from transformer_tf.hardware import cpu_has_bfloat16
 from transformer_tf.masks import PAD_ID, create_padding_mask
 from transformer_tf.model import shortlist_output
 from transformer_tf.sentence_translator import SentenceTranslator

@@ -23,14 +23,11 @@ Bergamot) make:
 :func:`~transformer_tf.decoding.greedy_decode`, float32 over the whole vocabulary.
 """
 
-import functools
-import re
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 
 from transformer_tf.decoding import decode_length, never_generated
+from transformer_tf.hardware import cpu_has_bfloat16
 from transformer_tf.masks import PAD_ID
 from transformer_tf.model import Transformer, shortlist_output
 from transformer_tf.tokenizer import END_ID, START_ID, UNK_ID
@@ -42,17 +39,6 @@ SHRINK_AT = 0.25
 #: conversion of every function the trace calls (~110 of them, Keras' included) was most of the
 #: start-up after ``import tensorflow`` (docs/benchmarks.md, "Command-line start-up").
 AUTOGRAPH = False
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_bfloat16():
-    """Whether this CPU has bfloat16 matrix units (Linux ``/proc/cpuinfo``: ``avx512_bf16``
-    or ``amx_bf16``); elsewhere False, and decoding stays float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) is not None
 
 
 def bfloat16_copy(model):
