@@ -10,6 +10,10 @@ Same numbers as ``keras.layers.RNN(SpaceOdysseyLSTMCell(...))``, computed in two
 
 Keras only turns XLA on by itself on GPU machines (``jit_compile="auto"`` is off on CPU);
 compiling the recurrence inside the layer gives the speed-up everywhere.
+
+It takes the arguments of ``keras.layers.RNN`` that ``keras.layers.Bidirectional`` needs
+(``go_backwards``, masks, ``zero_output_for_mask``, ``stateful`` read as False), so
+``Bidirectional(SpaceOdysseyLSTM(...))`` works as ``Bidirectional(LSTM(...))`` does.
 """
 
 import keras
@@ -28,17 +32,30 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         return_sequences: return ``y`` at every step ``(batch, time, units)`` instead of the
             last one ``(batch, units)`` (default False).
         return_state: also return the final states ``[y, c]`` (FGR: ``[y, c, gates]``).
+        go_backwards: read the sequence from its last step and return the outputs in that
+            reversed order, as ``keras.layers.RNN`` does (default False; ``Bidirectional``
+            sets it on its backward copy).
+        zero_output_for_mask: masked steps output zeros instead of the previous step's output
+            (default False, as ``keras.layers.RNN``; ``Bidirectional`` sets it to
+            ``return_sequences``).
         jit_compile: compile the recurrence with XLA (default True).
         **cell_kwargs: passed to the cell (``unit_forget_bias``, initializers).
 
     Call:
-        ``layer(x, initial_state=None)`` with ``x`` of shape ``(batch, time, input_dim)``.
-        Sequences of different lengths: pad at the end and mask the loss (the recurrence is
-        causal, so padding never changes the outputs of earlier steps); masks are not consumed.
+        ``layer(x, initial_state=None, mask=None)`` with ``x`` of shape ``(batch, time, input_dim)``
+        and ``mask`` ``(batch, time)``, True at real steps (Keras passes it from a
+        ``Masking`` or ``Embedding(mask_zero=True)`` layer). A masked step keeps the states of
+        the step before, as in ``keras.layers.RNN``. Without a mask, padding at the end never
+        changes the outputs of earlier steps (the recurrence is causal); read backwards, or
+        for the final state, it does: pass the mask.
 
     The weights live in ``layer.cell``: ``layer.cell.gate_weights()`` gives them in the
     articles' notation.
     """
+
+    # keras.layers.Bidirectional reads these attributes of an RNN: no state is kept across batches
+    stateful = False
+    states = None
 
     def __init__(
         self,
@@ -46,6 +63,8 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         variant="vanilla",
         return_sequences=False,
         return_state=False,
+        go_backwards=False,
+        zero_output_for_mask=False,
         jit_compile=True,
         cell=None,
         **kwargs,
@@ -64,6 +83,8 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         self.units = self.cell.units
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.jit_compile = bool(jit_compile)
         # Keras checks calls against it: a missing time axis is named, not a Transpose error
         self.input_spec = keras.InputSpec(ndim=3)
@@ -80,15 +101,26 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         # from now on the features must match the kernel's rows, (input_dim, blocks·units)
         self.input_spec = keras.InputSpec(ndim=3, axes={-1: int(self.cell.kernel.shape[0])})
 
-    def _forward(self, projected, states, weights):
-        """``projected``: ``(time, batch, blocks·units)`` → every step's states, time-major."""
+    def _step(self, projected_t, states, weights, mask_t):
+        """One step's new states; where ``mask_t`` ``(batch, 1)`` is False, the old ones."""
+        new_states = self.cell.step(projected_t, states, weights)[1]
+        if mask_t is None:
+            return new_states
+        return [tf.where(mask_t, new, old) for new, old in zip(new_states, states)]
 
-        def step(carry, projected_t):
-            return tuple(self.cell.step(projected_t, list(carry), weights)[1])
+    def _forward(self, projected, states, weights, mask=None):
+        """``projected``: ``(time, batch, blocks·units)`` → every step's states, time-major.
 
-        return tf.scan(step, projected, initializer=tuple(states))
+        ``mask``: ``(time, batch, 1)`` bool, or None.
+        """
 
-    def _backward(self, projected, states, weights, sequences, upstream):
+        def step(carry, inputs):
+            projected_t, mask_t = (inputs, None) if mask is None else inputs
+            return tuple(self._step(projected_t, list(carry), weights, mask_t))
+
+        return tf.scan(step, projected if mask is None else (projected, mask), initializer=tuple(states))
+
+    def _backward(self, projected, states, weights, sequences, upstream, mask=None):
         """Backprop through time, one step at a time from the last.
 
         Each step's local derivatives come from autodiff of :meth:`SpaceOdysseyLSTMCell.step`
@@ -97,6 +129,7 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         Args:
             sequences: the forward's states at every step, each ``(time, batch, size)``.
             upstream: dJ/d(those states) from outside the recurrence, same shapes.
+            mask: as in :meth:`_forward`.
 
         Returns:
             dJ/d ``projected``, dJ/d initial states, dJ/d weights (same keys as ``weights``).
@@ -110,7 +143,7 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
             projected_t, prev_t = projected[t], [p[t] for p in previous]
             with tf.GradientTape() as tape:
                 tape.watch([projected_t, *prev_t, *weights.values()])
-                _, new_states = self.cell.step(projected_t, prev_t, weights)
+                new_states = self._step(projected_t, prev_t, weights, None if mask is None else mask[t])
             d_new = [u[t] + d for u, d in zip(upstream, d_later)]
             grads = tape.gradient(
                 new_states,
@@ -138,7 +171,7 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
         )
         return d_projected.stack(), d_states, dict(zip(names, d_w))
 
-    def _recurrence(self, projected, states):
+    def _recurrence(self, projected, states, mask=None):
         """The recurrence with its own gradient, so forward and backward are each one XLA program.
 
         (Autodiff straight through a compiled ``tf.scan`` fails: its saved intermediates
@@ -152,33 +185,50 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
             states, w = flat[: len(flat) - len(names)], dict(zip(names, flat[len(flat) - len(names) :]))
             # stop_gradient: a tape must not record the compiled forward (it would ask XLA for
             # its intermediates); `grad` below is this function's whole derivative.
-            sequences = self._compiled_forward(*tf.nest.map_structure(tf.stop_gradient, (projected, states, w)))
+            sequences = self._compiled_forward(*tf.nest.map_structure(tf.stop_gradient, (projected, states, w)), mask)
 
             def grad(*upstream):
                 upstream = [tf.zeros_like(s) if u is None else u for s, u in zip(sequences, upstream)]
-                d_projected, d_states, d_w = self._compiled_backward(projected, states, w, sequences, upstream)
+                d_projected, d_states, d_w = self._compiled_backward(projected, states, w, sequences, upstream, mask)
                 return (d_projected, *d_states, *(d_w[n] for n in names))
 
             return sequences, grad
 
         return recurrence(projected, *states, *(weights[n] for n in names))
 
-    def call(self, inputs, initial_state=None):
+    def call(self, inputs, initial_state=None, mask=None):
         inputs = keras.ops.convert_to_tensor(inputs, dtype=self.compute_dtype)
         if initial_state is None:
             initial_state = self.cell.get_initial_state(tf.shape(inputs)[0])
-        projected = self.cell.input_projection(tf.transpose(inputs, (1, 0, 2)))  # (time, batch, blocks·units)
-        sequences = self._recurrence(projected, tuple(initial_state))  # each (time, batch, size)
+        inputs = tf.transpose(inputs, (1, 0, 2))  # time-major, (time, batch, input_dim)
+        if mask is not None:
+            mask = tf.transpose(tf.cast(mask, tf.bool))[:, :, None]  # (time, batch, 1)
+        if self.go_backwards:
+            inputs = tf.reverse(inputs, [0])
+            mask = None if mask is None else tf.reverse(mask, [0])
+        projected = self.cell.input_projection(inputs)  # (time, batch, blocks·units)
+        sequences = self._recurrence(projected, tuple(initial_state), mask)  # each (time, batch, size)
+        outputs = sequences[0]
+        if mask is not None:
+            # keras.layers.RNN's outputs: a masked step repeats the previous output (zeros
+            # before the first real step), or gives zeros with zero_output_for_mask
+            real = mask if self.zero_output_for_mask else tf.cumsum(tf.cast(mask, tf.int32), axis=0) > 0
+            outputs = tf.where(real, outputs, tf.zeros_like(outputs))
         final_states = [s[-1] for s in sequences]
-        output = tf.transpose(sequences[0], (1, 0, 2)) if self.return_sequences else final_states[0]
-        return [output, *final_states] if self.return_state else output
+        output = tf.transpose(outputs, (1, 0, 2)) if self.return_sequences else outputs[-1]
+        return (output, *final_states) if self.return_state else output
 
     def compute_output_shape(self, input_shape):
         batch, time = input_shape[0], input_shape[1]
         output = (batch, time, self.units) if self.return_sequences else (batch, self.units)
         if not self.return_state:
             return output
-        return [output, *[(batch, size) for size in self.cell.state_size]]
+        return (output, *[(batch, size) for size in self.cell.state_size])
+
+    def compute_mask(self, inputs, mask):
+        """The mask goes on with the sequence output (as ``keras.layers.RNN``), not the states."""
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * len(self.cell.state_size) if self.return_state else output_mask
 
     def get_config(self):
         config = super().get_config()
@@ -187,6 +237,8 @@ class SpaceOdysseyLSTM(keras.layers.Layer):
             variant=self.variant.name,
             return_sequences=self.return_sequences,
             return_state=self.return_state,
+            go_backwards=self.go_backwards,
+            zero_output_for_mask=self.zero_output_for_mask,
             jit_compile=self.jit_compile,
             cell=keras.saving.serialize_keras_object(self.cell),
         )

@@ -166,11 +166,15 @@ def test_one_step_matches_the_equations(variant):
         np.testing.assert_allclose(new_states[2].numpy(), gates_ref, atol=1e-12)
 
 
-def _pair(variant, jit_compile=True):
-    """The fast layer and keras.layers.RNN over a cell, with the same random weights."""
+def _pair(variant, jit_compile=True, **rnn_kwargs):
+    """The fast layer and keras.layers.RNN over a cell, with the same random weights.
+
+    ``rnn_kwargs``: arguments both take (``go_backwards``, ``zero_output_for_mask``).
+    """
     x = tf.random.stateless_normal((3, 9, INPUT_DIM), seed=(0, 1))
-    fast = SpaceOdysseyLSTM(UNITS, variant=variant, return_sequences=True, return_state=True, jit_compile=jit_compile)
-    slow = keras.layers.RNN(SpaceOdysseyLSTMCell(UNITS, variant=variant), return_sequences=True, return_state=True)
+    both = dict(return_sequences=True, return_state=True, **rnn_kwargs)
+    fast = SpaceOdysseyLSTM(UNITS, variant=variant, jit_compile=jit_compile, **both)
+    slow = keras.layers.RNN(SpaceOdysseyLSTMCell(UNITS, variant=variant), **both)
     fast(x), slow(x)
     weights = random_weights(fast.cell, seed=3)
     fast.cell.set_gate_weights(weights)
@@ -178,10 +182,10 @@ def _pair(variant, jit_compile=True):
     return x, fast, slow
 
 
-def _outputs_and_gradients(layer, x):
+def _outputs_and_gradients(layer, x, **call_kwargs):
     with tf.GradientTape() as tape:
         tape.watch(x)
-        outputs = layer(x)
+        outputs = layer(x, **call_kwargs)
         # weight every output (sequence and final states) so every gradient path is exercised
         loss = sum(
             tf.reduce_sum(o * tf.random.stateless_normal(tf.shape(o), seed=(k, 7))) for k, o in enumerate(outputs)
@@ -190,11 +194,19 @@ def _outputs_and_gradients(layer, x):
     return outputs, grads[0], layer.cell.named_gradients(grads[1:])
 
 
+# rows of 9, 5 and 1 real steps, then padding (masked: False)
+LENGTHS_MASK = tf.sequence_mask([9, 5, 1], 9)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_fast_layer_equals_keras_rnn_over_the_cell(variant):
-    x, fast, slow = _pair(variant)
-    out_fast, dx_fast, dw_fast = _outputs_and_gradients(fast, x)
-    out_slow, dx_slow, dw_slow = _outputs_and_gradients(slow, x)
+@pytest.mark.parametrize("backwards_with_a_mask", [False, True], ids=["forward", "backwards-masked"])
+def test_fast_layer_equals_keras_rnn_over_the_cell(variant, backwards_with_a_mask):
+    """Also read backwards with a padding mask, as keras.layers.Bidirectional runs its backward copy."""
+    extra = dict(go_backwards=True) if backwards_with_a_mask else {}
+    call = dict(mask=LENGTHS_MASK) if backwards_with_a_mask else {}
+    x, fast, slow = _pair(variant, **extra)
+    out_fast, dx_fast, dw_fast = _outputs_and_gradients(fast, x, **call)
+    out_slow, dx_slow, dw_slow = _outputs_and_gradients(slow, x, **call)
     for a, b in zip(out_fast, out_slow):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(dx_fast.numpy(), dx_slow.numpy(), rtol=1e-4, atol=1e-4)
@@ -212,6 +224,28 @@ def test_fast_layer_without_xla_and_last_output_only():
     np.testing.assert_allclose(last_only(x).numpy(), sequence[:, -1].numpy(), atol=1e-6)
     np.testing.assert_allclose(y_last.numpy(), sequence[:, -1].numpy(), atol=1e-6)
     assert c_last.shape == (3, UNITS)
+
+
+@pytest.mark.parametrize("zero_output_for_mask", [False, True])
+def test_masked_steps_and_an_initial_state_match_keras_rnn(zero_output_for_mask):
+    """A masked step keeps the states; its output is the previous one (zeros before the first
+    real step) or zeros, exactly as keras.layers.RNN gives them. The mask has holes anywhere."""
+    x, fast, slow = _pair("FGR", zero_output_for_mask=zero_output_for_mask)
+    mask = tf.constant(np.array([[0, 1, 1, 0, 1, 1, 1, 0, 0], [1] * 9, [0] * 9], dtype=bool))
+    initial = [tf.random.stateless_normal((3, size), seed=(6, k)) for k, size in enumerate(fast.cell.state_size)]
+    out_fast, dx_fast, dw_fast = _outputs_and_gradients(fast, x, mask=mask, initial_state=initial)
+    out_slow, dx_slow, dw_slow = _outputs_and_gradients(slow, x, mask=mask, initial_state=initial)
+    for a, b in zip(out_fast, out_slow):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx_fast.numpy(), dx_slow.numpy(), rtol=1e-4, atol=1e-4)
+    for name in dw_fast:
+        np.testing.assert_allclose(dw_fast[name], dw_slow[name], rtol=1e-4, atol=1e-4, err_msg=name)
+    np.testing.assert_array_equal(out_fast[1][2].numpy(), initial[0][2].numpy())  # all masked: y⁽⁰⁾ kept
+    if zero_output_for_mask:
+        np.testing.assert_array_equal(out_fast[0][0, 3].numpy(), np.zeros(UNITS))
+    else:
+        np.testing.assert_array_equal(out_fast[0][0, 3].numpy(), out_fast[0][0, 2].numpy())
+        np.testing.assert_array_equal(out_fast[0][0, 0].numpy(), np.zeros(UNITS))
 
 
 def test_padding_at_the_end_leaves_earlier_outputs_unchanged():

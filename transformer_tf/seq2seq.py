@@ -90,8 +90,8 @@ class RNNEncoder(keras.layers.Layer):
     reverse, summed (the tutorial's ``Bidirectional(merge_mode="sum")``). Each sentence is
     reversed within its own length (``tf.reverse_sequence``), so the padding stays at the end
     for both directions and, the recurrence being causal, never reaches a real position: no
-    mask is needed, which is what lets :class:`lstm_tf.SpaceOdysseyLSTM` (it consumes none)
-    serve as well as Keras' layers.
+    mask is needed, so every recurrent layer serves alike (:class:`lstm_tf.SpaceOdysseyLSTM`
+    takes masks too, but needs none here).
 
     Args:
         vocab_size: source vocabulary (id 0 is padding).
