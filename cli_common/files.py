@@ -4,6 +4,7 @@ Reading order:
     atomic_folder          a folder replaced as one set: written beside, then swapped in by renames
     write_file_atomically  one file replaced the same way
     run_folder_lock        one writer per run folder; the second is refused with the holder's PID
+    check_run_folder       a run goes into a new, empty or earlier run's folder, never among other files
     sibling                a fresh hidden name beside a path (the temporary files and folders above)
     check_writable         prove, before the work, that a folder (or where it would be made) takes files
     user_cache_dir         where a package keeps what it can always rebuild (``$XDG_CACHE_HOME``)
@@ -189,6 +190,28 @@ def run_folder_lock(folder, command, error_type):
             (folder / LOCK_FILE).unlink(missing_ok=True)  # while held: a waiter then sees the old file unlinked
         lock.release()
         _remove_created(created)
+
+
+def check_run_folder(folder, is_runs, error_type, what):
+    """Raise ``error_type`` when ``folder`` exists and holds something, but nothing a run writes: a
+    run started there would mix its files in among someone else's. Writes nothing.
+
+    ``is_runs(name)`` says whether an entry of the folder is one a run writes (a hidden
+    ``.NAME…`` is asked about as ``NAME…``: the temporary files of :func:`sibling` and
+    atomic writes); the lock files of :func:`run_folder_lock` count as a run's (a run killed
+    before its first file leaves them). ``what`` opens the message: the flag and the path
+    (``"checkpoint_dir runs/x"``). Call it before :func:`run_folder_lock`, which writes there.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():  # none yet (the run makes it), or a file: run_folder_lock's message
+        return
+    others = sorted(p.name for p in folder.iterdir() if p.name not in (LOCK_FILE, HOLDER_FILE))
+    if others and not any(is_runs(name[1:] if name.startswith(".") else name) for name in others):
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3:,} more" if len(others) > 3 else "")
+        raise error_type(
+            f"{what} holds other files ({shown}) and no run: give a new or empty folder, "
+            f"or the folder of a run to resume."
+        )
 
 
 def _holder(folder):

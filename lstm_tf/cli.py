@@ -123,6 +123,7 @@ def _study(args):
     from lstm_tf.study_config import default_study_name
 
     config = _study_config(args)  # StudyConfig refuses bad values before anything is written
+    _check_out(args.out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own line per trial instead of Optuna's
     name = args.study_name or default_study_name(config, args.quick)
     if args.report_only:  # no TensorFlow: the report reads the trials already stored
@@ -151,6 +152,14 @@ def _study(args):
     print(markdown_report(table, checks, config))
     print(f"wrote {args.out}/results.csv and summary.md (with the fANOVA importance table), and the figures")
     return 0
+
+
+def _check_out(out):
+    """``--out``: a new or empty folder, or one a study wrote (its store or report), never among other files."""
+    from cli_common.files import check_run_folder
+    from lstm_tf.study_config import STUDY_FILES
+
+    check_run_folder(out, lambda name: name.startswith(STUDY_FILES), LSTMTFError, f"--out {out}")
 
 
 def _study_config(args):

@@ -24,7 +24,7 @@ from lstm_tf.analysis import (
     variant_forests,
 )
 from lstm_tf.errors import LSTMTFError
-from lstm_tf.study_config import default_study_name
+from lstm_tf.study_config import STORE_FILE, default_study_name
 from lstm_tf.variants import VARIANTS
 
 
@@ -217,11 +217,11 @@ def report_study(config, out_dir, storage=None, study_name=None, grace_period=60
     """
     out_dir = Path(out_dir)
     if storage is None:
-        if not (out_dir / "study.db").is_file():
+        if not (out_dir / STORE_FILE).is_file():
             raise LSTMTFError(
-                f"{out_dir / 'study.db'} does not exist: no study to report. Give the --out of a run, or its --storage."
+                f"{out_dir / STORE_FILE} does not exist: no study to report. Give the --out of a run, or its --storage."
             )
-        storage = f"sqlite:///{out_dir / 'study.db'}"
+        storage = f"sqlite:///{out_dir / STORE_FILE}"
     store = search.open_storage(storage, grace_period=grace_period)
     name = study_name or default_study_name(config)
     present = {s.study_name for s in store.get_all_studies()}

@@ -29,7 +29,7 @@ from lstm_tf.errors import LSTMTFError
 from lstm_tf.jsb import PIANO_KEYS, SPLITS
 from lstm_tf.layer import SpaceOdysseyLSTM
 from lstm_tf.report import write_report
-from lstm_tf.study_config import default_study_name, search_space, suggest
+from lstm_tf.study_config import STORE_FILE, default_study_name, search_space, suggest
 
 
 def check_splits(data):
@@ -206,7 +206,7 @@ def run_study(data, config, out_dir, storage=None, study_name=None, progress=pri
     out_dir = Path(out_dir)
     if storage is None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        storage = f"sqlite:///{out_dir / 'study.db'}"
+        storage = f"sqlite:///{out_dir / STORE_FILE}"
     store = search.open_storage(storage, grace_period=grace_period)
     studies = search.open_studies(
         store, study_name or default_study_name(config), config.variants, config.settings(), config.seed

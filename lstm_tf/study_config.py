@@ -22,6 +22,11 @@ from cli_common import seed_problem
 from lstm_tf.errors import LSTMTFError
 from lstm_tf.variants import VARIANTS
 
+#: The study store's file in ``--out`` (SQLite; with ``-journal`` beside it while it is written)
+STORE_FILE = "study.db"
+#: What a study writes in ``--out``: the store and the report (:func:`lstm_tf.report.write_report`)
+STUDY_FILES = (STORE_FILE, "results.csv", "summary.md", "boxplot.png", "importance.png", "learning_rate.png")
+
 
 @dataclasses.dataclass
 class StudyConfig:

@@ -557,6 +557,18 @@ def test_cli_study_refuses_bad_input_exit_2_and_keeps_the_store(jsb_dir, tmp_pat
     assert [(s.study_name, s.n_trials) for s in kept] == [("jsb-fast/vanilla", 2)]  # nothing lost, nothing added
 
 
+def test_a_study_into_a_folder_of_other_files_is_refused_before_anything_is_written(tmp_path, capsys):
+    (tmp_path / "thesis.tex").write_text("mine")
+    (tmp_path / "data.csv").write_text("not a study's")
+    (tmp_path / "results").mkdir()
+    before = {p.name: p.read_bytes() if p.is_file() else None for p in tmp_path.iterdir()}
+    for flags in (["--quick"], ["--report-only"]):
+        assert main(["study", *flags, "--out", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert f"--out {tmp_path} holds other files (data.csv, results, thesis.tex) and no run" in err
+    assert {p.name: p.read_bytes() if p.is_file() else None for p in tmp_path.iterdir()} == before
+
+
 def test_report_only_of_a_study_not_in_the_store_names_those_it_holds(tmp_path, capsys):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     config = StudyConfig.quick(variants=("vanilla",))

@@ -160,6 +160,71 @@ def test_two_trainings_into_one_fresh_folder_the_second_is_refused_and_release_w
     assert main(["release", "--checkpoint-dir", str(folder), "--average", "1"]) == 0  # the holder is dead
 
 
+# -- a run goes into a new, empty or earlier run's folder, never among other files -------------
+
+
+def _everything(folder):
+    """Every file and folder under ``folder`` (hidden ones too), a file with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in Path(folder).rglob("*")}
+
+
+def test_train_into_a_folder_of_other_files_is_refused_before_anything_is_written(shared_data, tmp_path, capsys):
+    folder = tmp_path / "Documents"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "photos" / "cat.jpg").write_bytes(b"\xff\xd8\xff")
+    (folder / "notes.txt").write_text("mine")
+    before, stamp = _everything(folder), folder.stat().st_mtime_ns
+    data = str(shared_data / "spa-eng" / "spa.txt")
+    code = main(["train", "--data", data, "--checkpoint-dir", str(folder), "--log-dir", str(tmp_path / "logs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert (
+        f"transformer-tf train: error: --checkpoint-dir {folder} holds other files (notes.txt, photos) and no run: "
+        "give a new or empty folder, or the folder of a run to resume.\n"
+    ) in err
+    assert _everything(folder) == before and folder.stat().st_mtime_ns == stamp  # no lock file came and went
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Documents"]  # no log folder either
+
+
+def test_a_new_or_empty_folder_or_what_a_killed_run_left_is_taken_for_a_run(tmp_path):
+    from cli_common.files import check_run_folder
+    from transformer_tf.train import is_run_file
+
+    def check(folder):
+        check_run_folder(folder, is_run_file, TransformerTFError, f"checkpoint_dir {folder}")
+
+    check(tmp_path / "new")
+    check(tmp_path)  # empty
+    (tmp_path / LOCK_FILE).write_text("")
+    (tmp_path / HOLDER_FILE).write_text("123 transformer-tf train\n")  # killed before its first file
+    check(tmp_path)
+    (tmp_path / ".config.json.partial-123-0a1b2c3d").write_text("{")  # killed while its config was written
+    (tmp_path / "notes.txt").write_text("the user's, beside the run")
+    check(tmp_path)
+    for name in ("shards", "tokenizer_en.model", "ckpt-4.index", "checkpoint", "weights"):
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        (folder / "notes.txt").write_text("mine")
+        (folder / name).mkdir()
+        check(folder)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / ".DS_Store").write_bytes(b"")
+    with pytest.raises(TransformerTFError, match=r"other holds other files \(\.DS_Store\) and no run"):
+        check(tmp_path / "other")
+
+
+@pytest.mark.slow
+def test_train_into_an_existing_empty_folder_trains_there(shared_data, tmp_path, capsys):
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+    flags = ["--data", str(shared_data / "spa-eng" / "spa.txt"), "--max-pairs", "1500", "--num-layers", "1"]
+    flags += ["--num-heads", "2", "--d-model", "8", "--dff", "16", "--vocab-size", "500", "--max-tokens", "16"]
+    flags += ["--no-augment", "--epochs", "1", "--batch-size", "64", "--log-dir", str(tmp_path / "logs")]
+    assert main(["train", *flags, "--checkpoint-dir", str(folder)]) == 0
+    assert (folder / "config.json").is_file() and list(folder.glob("ckpt-*.index"))
+    assert f"checkpoints, config.json and tokenizers in {folder}" in capsys.readouterr().out
+
+
 # -- item 5: plot-attention replaces its set whole ------------------------------------------
 
 

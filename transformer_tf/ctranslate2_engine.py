@@ -282,7 +282,7 @@ class CTranslate2Translator(SentenceTranslator):
                 compute_type=self.compute_type,
                 inter_threads=self.streams,
                 intra_threads=1,
-                max_queued_batches=-1,  # a chunk's batches queued at once (_start_decode); translate_lines: 2 chunks
+                max_queued_batches=-1,  # a chunk's batches queued at once (_start_decode); translate_chunks: 2 chunks
             )
         except (RuntimeError, ValueError, OSError) as err:
             raise TransformerTFError(

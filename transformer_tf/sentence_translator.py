@@ -12,6 +12,7 @@ model folder.
 import collections
 import contextlib
 import functools
+import itertools
 import os
 import sys
 import threading
@@ -20,6 +21,7 @@ import warnings
 
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.sentences import is_blank, split_sentences
+from transformer_tf.text import ArrivingLines
 from transformer_tf.tokenizer import END_ID
 
 
@@ -91,22 +93,51 @@ class SentenceTranslator:
         return _joined(self.translate_by_sentence(texts, batch_size, beam, progress))
 
     def translate_lines(self, lines, batch_size=64, beam=1, chunk=1024):
-        """:meth:`translate` of many texts (a file's lines), ``chunk`` texts at a time: yields each
-        text's Spanish, in order, as its chunk is done, so that memory and the wait for the first
-        line stay bounded. The translations are those of :meth:`translate` on each chunk.
+        """:meth:`translate` of many texts (a file's lines, any iterable of strings): yields each
+        text's Spanish, in order, as :meth:`translate_chunks` translates it."""
+        for _, translations in self.translate_chunks(lines, batch_size, beam, chunk):
+            yield from translations
+
+    def translate_chunks(self, lines, batch_size=64, beam=1, chunk=1024):
+        """:meth:`translate` of many texts, ``chunk`` texts at a time: yields ``(texts, translations)``
+        per chunk, in order, so that memory and the wait for the first line stay bounded. The
+        translations are those of :meth:`translate` on each chunk.
+
+        ``lines``: any iterable of strings, or a :class:`~transformer_tf.text.ArrivingLines` (a pipe):
+        then a chunk is what has arrived, up to ``chunk`` texts, and a source that stalls (a program
+        that waits for the answer to the line it wrote) gets its answer instead of a wait for the
+        chunk to fill; the reader is let two chunks ahead.
 
         An engine that decodes in the background (CTranslate2) is handed the next chunk while it
-        decodes one: its threads do not wait while Python splits, pre-passes and tokenizes the
-        next chunk, nor while it writes out the last.
+        decodes one, when that chunk has all arrived: its threads do not wait while Python splits,
+        pre-passes and tokenizes the next chunk, nor while the caller writes out the last.
         """
         check_batch_size(batch_size)
+        if isinstance(lines, ArrivingLines):
+            source = lines
+            source.read_ahead(2 * chunk)
+        else:
+            remaining = iter(lines)
+            source = ArrivingLines(iter(lambda: list(itertools.islice(remaining, chunk)), []), background=False)
         pending = collections.deque()  # at most two chunks: one decoding, one being handed over
-        for start in range(0, len(lines), chunk):
-            pending.append(self._start_texts(lines[start : start + chunk], batch_size, beam, False))
+        while True:
+            texts = source.take(chunk, wait=not pending)
+            if texts is None:  # the next chunk is still arriving: the one decoding is answered first
+                yield pending.popleft()()
+                continue
+            if not texts:
+                break
+            pending.append(self._start_chunk(texts, batch_size, beam))
             if len(pending) > 1:
-                yield from _joined(pending.popleft()())
+                yield pending.popleft()()
         while pending:
-            yield from _joined(pending.popleft()())
+            yield pending.popleft()()
+
+    def _start_chunk(self, texts, batch_size, beam):
+        """:meth:`translate_chunks`' chunk ``texts`` started; returns the function that waits for it and
+        returns ``(texts, translations)``."""
+        finish = self._start_texts(texts, batch_size, beam, False)
+        return lambda: (texts, _joined(finish()))
 
     def translate_by_sentence(self, texts, batch_size=64, beam=1, progress=True):
         """:meth:`translate` keeping each text's sentences apart (the web app shows them one by one).

@@ -30,6 +30,7 @@ from transformer_tf.config import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT_DIR,
     DEFAULT_LOG_DIR,
+    SHORTLIST_FILE,
     STRATEGIES,
     TOKENIZERS,
     WORKER_TIMEOUT,
@@ -39,6 +40,7 @@ from transformer_tf.config import (
 )
 from transformer_tf.corpus import fingerprint, open_corpus
 from transformer_tf.distributed import (
+    WORKERS_FILE,
     broadcast_from_chief,
     check_same_inputs,
     check_worker_count,
@@ -56,7 +58,8 @@ from transformer_tf.hardware import cpu_has_bfloat16
 from transformer_tf.losses import masked_accuracy, masked_loss
 from transformer_tf.prepare import prepare_data
 from transformer_tf.schedule import CustomSchedule
-from transformer_tf.tokenizer import SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
+from transformer_tf.shards import SHARDS_DIR
+from transformer_tf.tokenizer import JOINT_NAME, SubwordTokenizer, load_tokenizers, save_tokenizers, tokenizer_names
 from transformer_tf.worker_startup import multiworker_strategy
 
 
@@ -288,8 +291,21 @@ def train(
 
 def _one_writer(checkpoint_dir):
     """Hold ``checkpoint_dir`` while training writes it: a second ``train`` (or ``release``) there is
-    refused, naming this process (:func:`cli_common.files.run_folder_lock`)."""
+    refused, naming this process (:func:`cli_common.files.run_folder_lock`). A folder that holds
+    other files and no run is refused first, with nothing written (:func:`is_run_file`)."""
+    what = f"checkpoint_dir {checkpoint_dir}"
+    files.check_run_folder(checkpoint_dir, is_run_file, TransformerTFError, what)
     return files.run_folder_lock(checkpoint_dir, "transformer-tf train", TransformerTFError)
+
+
+# What a run folder holds: its config, TensorFlow's checkpoints and their index, the tokenizers (joint
+# or tokenizer_en, tokenizer_es), the shards, a multi-worker run's count; released weights, a shortlist
+_RUN_FILES = (CONFIG_FILE, "checkpoint", "ckpt-", JOINT_NAME, SHARDS_DIR, WORKERS_FILE, "weights", SHORTLIST_FILE)
+
+
+def is_run_file(name):
+    """Whether a file or folder called ``name`` (or starting so) is one a run folder holds (:data:`_RUN_FILES`)."""
+    return name.startswith(_RUN_FILES)
 
 
 @dataclasses.dataclass

@@ -7,6 +7,9 @@ model cached and fresh, a translation runs without it, and starts in well under 
 """
 
 import argparse
+import contextlib
+import functools
+import itertools
 import sys
 
 import cli_common
@@ -19,9 +22,9 @@ from transformer_tf.errors import TransformerTFError
 # than at 256 (3,000 loaded sentences, idle machine: 1.07 s best against 1.28 s; docs/benchmarks.md).
 BATCH_SIZES = {"ctranslate2": 128, "tensorflow": 256}
 
-# translate writes its output this many batches at a time (SentenceTranslator.translate_lines): a long
-# --file shows life, a job stopped midway keeps every line before the chunk it was in, and CTranslate2
-# decodes one chunk while the next is split, pre-passed and tokenized
+# translate writes its output this many batches at a time (SentenceTranslator.translate_chunks; fewer
+# lines when a pipe pauses): a long --file shows life, a job stopped midway keeps every line before the
+# chunk it was in, and CTranslate2 decodes one chunk while the next is split, pre-passed and tokenized
 BATCHES_PER_CHUNK = 8
 
 
@@ -89,7 +92,8 @@ def add_translate_parser(sub, common):
     translate.add_argument(
         "--file",
         metavar="PATH",
-        help="one sentence a line; '-' reads standard input (from a terminal: each line as it is typed)",
+        help="one sentence a line, read as the lines arrive (a pipe that pauses gets the answers to what it "
+        "sent); '-' reads standard input (from a terminal: each line as it is typed)",
     )
     add_checkpoint_dir(translate)
     _add_decoding_flags(translate, "beam search with N beams")
@@ -121,18 +125,51 @@ def add_evaluate_parser(sub, common):
     return evaluate, _evaluate
 
 
-def _read_sentences(args):
-    from transformer_tf.text import check_argument, decode_utf8, read_text, split_lines
+# translate reads --file this many bytes at a time (a pipe hands over what it holds, up to this)
+READ_SIZE = 1 << 16
+
+
+@contextlib.contextmanager
+def _input_lines(args):
+    """What ``translate`` reads, as ``(lines, total)``: the sentence arguments (a list, and their
+    number); or the lines of ``--file`` as they arrive (:class:`~transformer_tf.text.ArrivingLines`,
+    never held whole) and their number when it is known (a file on disk, read on a terminal for
+    the progress bar), else None. A pipe, a terminal or a FIFO is read on a thread of its own, so
+    that what has arrived is translated while the rest is awaited (a program that writes a line
+    and waits for its answer gets it). The file is closed when the block ends."""
+    import os
+    import stat
+
+    from transformer_tf.text import ArrivingLines, check_argument, line_blocks
 
     if args.file and args.sentences:
         raise TransformerTFError("give sentences as arguments or with --file, not both.")
+    if not args.file:
+        if not args.sentences:
+            raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
+        sentences = [check_argument(s, f"sentence #{i}") for i, s in enumerate(args.sentences, 1)]
+        yield sentences, len(sentences)
+        return
     if args.file == "-":
-        return split_lines(decode_utf8(sys.stdin.buffer.read(), "standard input (--file -)"))
-    if args.file:
-        return split_lines(read_text(args.file, f"--file {args.file}"))
-    if not args.sentences:
-        raise TransformerTFError('nothing to translate: give a sentence ("He admired her.") or --file PATH.')
-    return [check_argument(s, f"sentence #{i}") for i, s in enumerate(args.sentences, 1)]
+        stream, where = contextlib.nullcontext(sys.stdin.buffer), "standard input (--file -)"
+    else:
+        stream, where = open(args.file, "rb"), f"--file {args.file}"
+    with stream as binary:
+        try:
+            descriptor = binary.fileno()
+        except (AttributeError, OSError, ValueError):  # a stream in memory (a test's standard input)
+            reads, on_disk = iter(functools.partial(binary.read, READ_SIZE), b""), True
+        else:  # unbuffered: a pipe's read returns what it holds, and no lock is left to the reader thread
+            reads = iter(functools.partial(os.read, descriptor, READ_SIZE), b"")
+            on_disk = stat.S_ISREG(os.fstat(descriptor).st_mode)
+        lines = ArrivingLines(line_blocks(reads, where), background=not on_disk)
+        lines.wait_first()  # a first line that is not UTF-8 (UTF-16, gzip) is named before the model loads
+        total = None
+        if on_disk and args.file != "-" and sys.stderr.isatty():  # the progress bar's (a fast first pass)
+            from transformer_tf.corpus import count_lines
+
+            total = count_lines(args.file)
+        yield lines, total
 
 
 def _open_translator(args):
@@ -160,38 +197,41 @@ def _open_translator(args):
 
 
 def _translate(args):
+    if args.file == "-" and not args.sentences and sys.stdin.isatty():
+        return _translate_as_typed(args)
+    with _input_lines(args) as (lines, total):
+        translator = _open_translator(args)
+        _write_translations(translator, lines, total, args)
+
+
+def _write_translations(translator, lines, total, args):
+    """``translate``'s output: a line per input line, each chunk written whole as it is done; then the
+    one warning of the empty input lines."""
     from transformer_tf.sentence_translator import progress_bar
     from transformer_tf.sentences import is_blank
 
-    if args.file == "-" and not args.sentences and sys.stdin.isatty():
-        return _translate_as_typed(args)
-    sentences = _read_sentences(args)
-    translator = _open_translator(args)
     chunk = args.batch_size * BATCHES_PER_CHUNK
-    translations = translator.translate_lines(sentences, args.batch_size, args.beam, chunk)
-    # progress on standard error, shown only on a terminal and for more than one chunk
-    flushed = 0  # lines written out so far
-    with progress_bar(len(sentences), len(sentences) > chunk, unit="line") as bar:
-        for done, spanish in enumerate(translations, 1):
-            print(spanish)
-            if done % chunk == 0 or done == len(sentences):
-                sys.stdout.flush()  # in input order, as each chunk is done
-                bar.update(done - flushed)
-                flushed = done
-    empty = sum(is_blank(source) for source in sentences)  # the lines the translators leave empty
+    empty = 0  # the lines the translators leave empty
+    # progress on standard error, shown only on a terminal, for more than one chunk (or a stream)
+    with progress_bar(total, total is None or total > chunk, unit="line") as bar:
+        for texts, translations in translator.translate_chunks(lines, args.batch_size, args.beam, chunk):
+            sys.stdout.write("".join(spanish + "\n" for spanish in translations))
+            sys.stdout.flush()  # in input order, as each chunk is done: whole lines
+            bar.update(len(texts))
+            empty += sum(map(is_blank, texts))
     if empty:  # once, not a line per blank line of a text with paragraphs
         print(f"transformer-tf translate: {empty:,} empty input line(s): left empty in the output", file=sys.stderr)
 
 
 def _translate_as_typed(args):
-    """``--file -`` from a terminal: each line translated as soon as it is typed (reading to the end
-    first, as for a pipe, would answer only after Ctrl-D). Ends at Ctrl-D (0) or Ctrl-C (130)."""
-    from transformer_tf.text import decode_utf8
+    """``--file -`` from a terminal: each line translated as soon as it is typed, before the next
+    is read. Ends at Ctrl-D (0) or Ctrl-C (130)."""
+    from transformer_tf.text import line_blocks
 
     translator = _open_translator(args)  # the model loads once, before the first line is asked for
     print("type English, a text a line; Ctrl-D ends", file=sys.stderr, flush=True)
-    for number, raw in enumerate(iter(sys.stdin.buffer.readline, b""), 1):
-        line = decode_utf8(raw, f"standard input (--file -), line {number}").rstrip("\r\n")
+    typed = line_blocks(iter(sys.stdin.buffer.readline, b""), "standard input (--file -)")
+    for line in itertools.chain.from_iterable(typed):
         print(translator.translate(line, args.batch_size, args.beam, progress=False), flush=True)
 
 
