@@ -81,3 +81,17 @@ def test_a_visible_character_is_not_blank(text):
 )
 def test_a_sentence_of_invisible_characters_is_left_out(text, expected):
     assert split_sentences(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Great! 🎉 See you.", ["Great! 🎉", "See you."]),
+        ("Hi. 😀 How are you? 👍", ["Hi. 😀", "How are you? 👍"]),
+        ("Hi. 😀! Bye.", ["Hi. 😀!", "Bye."]),
+        ("🎉 Wow. Nice.", ["🎉 Wow.", "Nice."]),
+        ("👍 👍. 👍", ["👍 👍. 👍"]),
+    ],
+)
+def test_emoji_after_a_sentence_end_belong_to_the_sentence_before(text, expected):
+    assert split_sentences(text) == expected

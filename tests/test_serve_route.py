@@ -39,6 +39,7 @@ REQUESTS = {  # name: (content type, body); the valid ones first
     "model and beam": (JSON, {"sentences": ["Hi.", "Bye é."], "model": "second", "beam": 2}),
     "model null": ("application/json; charset=utf-8", {"sentences": ["Hi."], "model": None}),
     "a cut sentence": (JSON, {"sentences": ["Hi.", "Hi. Good morning."]}),
+    "emoji": (JSON, {"sentences": ["Hi 😀", "👍"], "beam": 2}),
     "beam true": (JSON, {"sentences": ["Hi."], "beam": True}),
     "beam float": (JSON, {"sentences": ["Hi."], "beam": 1.0}),
     "beam string": (JSON, {"sentences": ["Hi."], "beam": "1"}),
@@ -59,7 +60,7 @@ REQUESTS = {  # name: (content type, body); the valid ones first
     "plain text": ("text/plain", {"sentences": ["Hi."]}),
     "no content type": (None, {"sentences": ["Hi."]}),
 }
-VALID = ("one sentence", "model and beam", "model null", "a cut sentence")
+VALID = ("one sentence", "model and beam", "model null", "a cut sentence", "emoji")
 
 
 async def _call(app, method, path, content_type=None, body=b""):
@@ -120,6 +121,8 @@ def test_the_lean_route_answers_every_request_as_fastapis_route(recwarn):
         "only its start is translated."
     ]
     assert not [w for w in recwarn if "the model reads" in str(w.message)]
+    # Echo read "Hi" (not "HI 😀HI 😀"), the emoji came back after it; "👍" alone was not decoded
+    assert json.loads(answers["emoji"][2])["translations"] == ["HIHI 😀", "👍"]
     assert all(answers[name][0] == 200 for name in VALID)
     assert all(status >= 400 for name, (status, _, _) in answers.items() if name not in VALID)
 
@@ -135,3 +138,11 @@ def test_the_lean_route_takes_only_valid_requests_and_leaves_the_rest_to_fastapi
     scope = {"type": "http", "path": path, "headers": headers}
     checked = lean._checked(scope, {"type": "http.request", "body": body})
     assert (checked is not None) == (name in VALID)
+
+
+def test_the_attention_of_a_sentence_of_only_emoji_is_refused_with_a_reason():
+    """The model reads nothing of it (transformer_tf.pictographs): no attention to show."""
+    request = ("POST", "/api/attention", JSON, json.dumps({"sentence": "👍 🎉"}).encode())
+    ((status, _, body),) = asyncio.run(_answers("lean", [request]))
+    assert status == 422
+    assert json.loads(body)["error"].startswith("sentence: the sentence is only emoji: the model reads nothing of it")

@@ -61,6 +61,8 @@ inference
     - :mod:`~transformer_tf.shortlist`    the lexical shortlist of the output layer (``shortlist.npz``)
     - :mod:`~transformer_tf.fast_decode`  fast greedy decoding: the shortlist, finished sentences
       leaving the batch, bfloat16 layers (``--exact``: the reference path)
+    - :mod:`~transformer_tf.pictographs`  emoji taken out of a sentence before the model and put back
+      into its translation (``take_out``, ``put_back``)
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.code_switch`  the place pre-pass: gazetteer places written in Spanish in
       the English input (Warsaw → Varsovia; ``--places``), which the model copies

@@ -9,6 +9,7 @@ import warnings
 import tensorflow as tf
 
 from transformer_tf.config import ATTENTION_KINDS
+from transformer_tf.pictographs import ONLY_PICTOGRAPHS, take_out
 from transformer_tf.sentence_translator import cut_message, cuts_recorded
 from transformer_tf.sentences import is_blank
 from transformer_tf.tokenizer import END_ID, START_ID
@@ -49,10 +50,11 @@ class SentenceAttention:
     """A sentence, its translation, and every attention matrix the model used for them.
 
     Attributes:
-        source_pieces: subword labels of the encoder input, ``<start>`` … ``<end>``.
+        source_pieces: subword labels of the encoder input, ``<start>`` … ``<end>`` (the sentence
+            without its emoji: :mod:`transformer_tf.pictographs`).
         target_pieces: labels of the decoder input, ``<start>`` then the generated
             pieces; row t is the query that predicted piece t+1 (the last predicted ``<end>``).
-        translation: the decoded Spanish text.
+        translation: the decoded Spanish text (the model's: the sentence's emoji are not put back).
         translation_pieces: the generated pieces, ``<end>`` included when produced (when the
             length limit stopped the translation first, its last piece is no decoder input).
         weights: the model's attention dict for this example, batch axis removed:
@@ -115,7 +117,10 @@ def attention_pass(model):
 
 def sentence_attention(translator, sentence, forward=None, warn=True):
     """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
-    with ``return_attention=True`` and keep every attention matrix. ``forward``: the model's pass
+    with ``return_attention=True`` and keep every attention matrix. The model reads the sentence
+    as the translators give it to the model, without its emoji (:mod:`transformer_tf.pictographs`),
+    and the result is all the model's: the pieces it read and wrote, its translation (the emoji are
+    not put back); a sentence of only emoji is a ValueError. ``forward``: the model's pass
     as :func:`attention_pass` makes it (None: the model called eagerly). ``warn``: a sentence cut to
     the model's length is said with ``warnings.warn`` as well as in the result's ``warnings`` (False:
     only there; a server's answer says it).
@@ -125,8 +130,11 @@ def sentence_attention(translator, sentence, forward=None, warn=True):
     """
     if is_blank(sentence):  # white space and invisible characters alike: a model would make a translation up
         raise ValueError("the sentence is empty: give some English text to look at.")
+    taken = take_out(sentence)
+    if not taken.text:
+        raise ValueError(ONLY_PICTOGRAPHS)
     with cuts_recorded() as cuts:  # not warnings.catch_warnings: a server runs this on several threads
-        source_ids = translator.encode_sources([sentence])[0]
+        source_ids = translator.encode_sources([taken.text])[0]
     said = [cut_message("the sentence", sentence, tokens, translator.max_tokens) for tokens in cuts.values()]
     for message in said if warn else ():  # on the terminal too, and kept for the page
         warnings.warn(message, stacklevel=2)

@@ -1,7 +1,8 @@
 """What every translator does around its decoder, with no TensorFlow: :class:`SentenceTranslator`.
 
-Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), the places
-go through the gazetteer pre-pass (:mod:`transformer_tf.code_switch`), and the sentences are
+Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), the emoji
+are taken out of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`),
+the places go through the gazetteer pre-pass (:mod:`transformer_tf.code_switch`), and the sentences are
 encoded (START … END, cut to the model's length) for a decoder that a subclass supplies:
 :class:`~transformer_tf.translate.Translator` (TensorFlow: the exact and the fast greedy path,
 beam search) or :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (the same
@@ -20,6 +21,7 @@ import unicodedata
 import warnings
 
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
 from transformer_tf.text import ArrivingLines
 from transformer_tf.tokenizer import END_ID
@@ -57,8 +59,10 @@ class SentenceTranslator:
         return [ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + [END_ID] for ids in encoded]
 
     def source_texts(self, sentence):
-        """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence,
-        or with ``places`` its stand-in form and its code-switched one (the rare second try)."""
+        """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
+        without its emoji (:func:`~transformer_tf.pictographs.take_out`), or with ``places`` its stand-in
+        form and its code-switched one (the rare second try)."""
+        sentence = take_out(sentence).text
         if not self.places:
             return (sentence,)
         from transformer_tf.code_switch import code_switch, with_stand_ins
@@ -166,14 +170,30 @@ class SentenceTranslator:
 
     def translate_sentences(self, sentences, batch_size=64, beam=1, progress=True):
         """Translate a list of single sentences (no splitting); Spanish strings in order.
-        ``progress``: as :meth:`translate`'s. With ``places``, each place goes to the model as a
+        ``progress``: as :meth:`translate`'s. The model reads each sentence without its emoji, and
+        they come back at their places in its translation (:mod:`transformer_tf.pictographs`; a
+        sentence of only emoji comes back as it is, undecoded). With ``places``, each place goes to the model as a
         stand-in it copies and comes back in its Spanish form; where the stand-in does not come
         back once, the sentence is translated again with the Spanish form in the input
         (:mod:`transformer_tf.code_switch`)."""
         return self._start_sentences(sentences, batch_size, beam, progress)()
 
     def _start_sentences(self, sentences, batch_size, beam, progress):
-        """:meth:`translate_sentences` started; returns the function that finishes it. A sentence
+        """:meth:`translate_sentences` started; returns the function that finishes it. The emoji
+        are taken out of each sentence before, and put back after (:mod:`transformer_tf.pictographs`);
+        a sentence without any is translated as it is."""
+        taken = [take_out(s) for s in sentences]
+        finish = self._start_repeated([t.text for t in taken], batch_size, beam, progress)
+        if not any(t.runs for t in taken):
+            return finish
+
+        def put_back_each():
+            return [put_back(translation, t) for translation, t in zip(finish(), taken, strict=True)]
+
+        return put_back_each
+
+    def _start_repeated(self, sentences, batch_size, beam, progress):
+        """:meth:`_start_sentences` of the sentences without their emoji. A sentence
         that repeats is decoded once and its translation given to every copy, in place (a file or
         a corpus split repeats short sentences: 75 of 3,000 test sentences, 13% of the whole split)."""
         distinct = list(dict.fromkeys(sentences))
@@ -188,7 +208,7 @@ class SentenceTranslator:
         return copied
 
     def _start_distinct(self, sentences, batch_size, beam, progress):
-        """:meth:`_start_sentences` of sentences that do not repeat: the places pre-pass around
+        """:meth:`_start_repeated` of sentences that do not repeat: the places pre-pass around
         :meth:`_start_decode`."""
         if not self.places:
             return self._start_decode(sentences, batch_size, beam, progress)

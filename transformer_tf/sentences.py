@@ -4,6 +4,8 @@ import functools
 import re
 import unicodedata
 
+from transformer_tf.pictographs import leading_pictographs
+
 # A sentence end followed by more text: only then is pysbd worth its time.
 _INNER_BOUNDARY = re.compile(r"[.!?…][\"'”’)\]]*\s+\S")
 
@@ -72,7 +74,21 @@ def split_sentences(text):
         found += segments[:-1] if last else segments
         text = text[len(piece) - len(last) :]
     found += _segmenter().segment(text)
-    return [s.strip() for s in found if not is_blank(s)]
+    return _pictographs_to_the_sentence_before([s.strip() for s in found if not is_blank(s)])
+
+
+def _pictographs_to_the_sentence_before(sentences):
+    """``sentences`` with the emoji each starts with moved to the end of the one before
+    (:func:`~transformer_tf.pictographs.leading_pictographs`): "Great! 🎉 See you." is "Great! 🎉" and
+    "See you.", not "Great!" and "🎉 See you."."""
+    joined = []
+    for sentence in sentences:
+        run, rest = leading_pictographs(sentence) if joined else ("", sentence)
+        if run:
+            joined[-1] += " " + run
+        if rest:
+            joined.append(rest)
+    return joined
 
 
 def _piece(text):

@@ -204,7 +204,7 @@ def _add_model_routes(app, models, limits, attention):
         AttentionRequest,
         TranslateAnswer,
         TranslateRequest,
-        check_texts,
+        check_attention_sentence,
         checked_translate,
         model_named,
         on_worker,
@@ -221,7 +221,7 @@ def _add_model_routes(app, models, limits, attention):
     async def attention_of(body: AttentionRequest, request: Request):
         """The pieces and every attention weight (kind → layer → head → query → key) of one sentence, greedy."""
         model = model_named(models, body.model)
-        check_texts([body.sentence], limits, "sentence")
+        check_attention_sentence(body.sentence, limits)
         data = await on_worker(request.app, lambda app: app.state.batcher.call(attention, model, body.sentence))
         return JSONResponse(data)
 

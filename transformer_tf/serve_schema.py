@@ -22,6 +22,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from transformer_tf.pictographs import ONLY_PICTOGRAPHS, take_out
 from transformer_tf.sentence_translator import cut_message, cuts_recorded
 from transformer_tf.sentences import is_blank
 from transformer_tf.serve_stages import stamp
@@ -199,6 +200,14 @@ def checked_beam(beam, limits):
             f"beam {beam}: give 1 (greedy) to {limits.max_beam} (max_beam; serve --max-beam).", limit="max_beam"
         )
     return beam
+
+
+def check_attention_sentence(sentence, limits):
+    """Refuse what :func:`check_texts` refuses, and a sentence of only emoji: the model reads nothing of it
+    (:mod:`transformer_tf.pictographs`), so it has no attention to show."""
+    check_texts([sentence], limits, "sentence")
+    if not take_out(sentence).text:
+        raise BadRequest(f"sentence: {ONLY_PICTOGRAPHS}")
 
 
 def checked_translate(body, models, limits):
