@@ -146,3 +146,24 @@ def test_plot_attention_refuses_a_sentence_of_only_emoji_before_loading_a_model(
     assert main(["plot-attention", "👍 🎉", *out]) == 2
     err = capsys.readouterr().err
     assert "the sentence is only emoji: the model reads nothing of it" in err and "Traceback" not in err
+
+
+def test_ascii_text_goes_through_without_importing_regex():
+    """A translate of ASCII text (most) does not pay regex's 10-25 ms import: the patterns load on first
+    use, for a sentence with a non-ASCII character."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from transformer_tf.pictographs import put_back, take_out\n"
+        "from transformer_tf.sentences import split_sentences\n"
+        "taken = take_out('I love pizza and coffee.')\n"
+        "assert put_back('Me encanta.', taken) == 'Me encanta.' and split_sentences('Hi. Bye.') == ['Hi.', 'Bye.']\n"
+        "print('regex' in sys.modules)\n"
+        "take_out('I love pizza \\U0001f355.')\n"
+        "print('regex' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["False", "True"]

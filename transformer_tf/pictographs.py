@@ -43,18 +43,30 @@ as it is. Text without a pictograph goes through untouched (``take_out`` returns
 """
 
 import dataclasses
+import functools
+import types
 
-import regex
 
-#: A character that makes its grapheme cluster a pictograph (the module's definition).
-_PICTOGRAPHIC = regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\p{Emoji_Modifier}\u20E3]")
-_CLUSTER = regex.compile(r"\X")
-_WORD = regex.compile(r"\w")
-#: Where the text around a removed run needs no space: before closing, after opening punctuation.
-_CLOSING = regex.compile(r"[\p{Pe}\p{Pf}.,;:!?…%]")
-_OPENING = regex.compile(r"[\p{Ps}\p{Pi}¿¡]$")
-#: A translation's final punctuation, which a run that stood before the source's goes in front of.
-_FINAL_PUNCTUATION = regex.compile(r"[.!?…]+$")
+@functools.cache
+def _patterns():
+    """The module's patterns, compiled on first use: importing ``regex`` and compiling its Unicode
+    classes takes 10–25 ms, which a ``translate`` of ASCII text only (most of it) never pays:
+    :func:`take_out` answers an ASCII sentence without them."""
+    import regex
+
+    return types.SimpleNamespace(
+        # a character that makes its grapheme cluster a pictograph (the module's definition)
+        pictographic=regex.compile(r"[\p{Extended_Pictographic}\p{Regional_Indicator}\p{Emoji_Modifier}\u20E3]"),
+        cluster=regex.compile(r"\X"),
+        word=regex.compile(r"\w"),
+        # where the text around a removed run needs no space: before closing, after opening punctuation
+        closing=regex.compile(r"[\p{Pe}\p{Pf}.,;:!?…%]"),
+        opening=regex.compile(r"[\p{Ps}\p{Pi}¿¡]$"),
+        # a translation's final punctuation, which a run that stood before the source's goes in front of
+        final_punctuation=regex.compile(r"[.!?…]+$"),
+    )
+
+
 #: What a user who asks for the attention of a sentence of only pictographs is told (plot-attention, serve).
 ONLY_PICTOGRAPHS = (
     "the sentence is only emoji: the model reads nothing of it (a translation gives it back as it is), "
@@ -94,14 +106,14 @@ class Taken:
 
 def is_pictograph(cluster):
     """Whether the grapheme cluster ``cluster`` is a pictograph (the module's definition)."""
-    return _PICTOGRAPHIC.search(cluster) is not None
+    return _patterns().pictographic.search(cluster) is not None
 
 
 def _run_spans(sentence):
     """``[(start, end)]`` of the pictograph runs of ``sentence``: pictograph clusters with only white
     space between them."""
     spans = []
-    for cluster in _CLUSTER.finditer(sentence):
+    for cluster in _patterns().cluster.finditer(sentence):
         if not is_pictograph(cluster.group()):
             continue
         start, end = cluster.span()
@@ -118,7 +130,7 @@ def leading_pictographs(text):
     :func:`~transformer_tf.sentences.split_sentences` gives such a run to the sentence before: pysbd
     starts a sentence after "Great!" in "Great! 🎉 See you.", but the 🎉 belongs to "Great!"."""
     text = text.strip()
-    if text.isascii() or not is_pictograph(_CLUSTER.match(text).group()):
+    if text.isascii() or not is_pictograph(_patterns().cluster.match(text).group()):
         return "", text
     end = _run_spans(text)[0][1]
     if not _words(text[end:]):
@@ -128,14 +140,14 @@ def leading_pictographs(text):
 
 def _words(text):
     """How many words (white-space separated, holding a letter or digit) ``text`` has."""
-    return sum(1 for token in text.split() if _WORD.search(token))
+    return sum(1 for token in text.split() if _patterns().word.search(token))
 
 
 def _joined(left, right):
     """``left`` and ``right`` (texts around a removed run) with one space between them, none where either
     is empty or punctuation attaches (``"coffee" + "."``, ``"(" + "hi"``)."""
     left, right = left.rstrip(), right.lstrip()
-    if not left or not right or _CLOSING.match(right) or _OPENING.search(left):
+    if not left or not right or _patterns().closing.match(right) or _patterns().opening.search(left):
         return left + right
     return f"{left} {right}"
 
@@ -148,7 +160,7 @@ def take_out(sentence):
         🍕 (inner, 3 words before it, 2 after) and ☕ (before the final punctuation); text ``""`` when only pictographs
         and punctuation remain. Without a pictograph (most sentences): ``Taken(sentence, sentence)``.
     """
-    if sentence.isascii() or _PICTOGRAPHIC.search(sentence) is None:  # the common case, in a microsecond
+    if sentence.isascii() or _patterns().pictographic.search(sentence) is None:  # the common case, in a microsecond
         return Taken(sentence, sentence)
     spans = _run_spans(sentence)
     text, offsets, last = "", [], 0
@@ -188,7 +200,7 @@ def put_back(translation, taken):
     if not taken.text:
         return taken.source
     words = translation.split()
-    final = _FINAL_PUNCTUATION.search(words[-1]) if words else None
+    final = _patterns().final_punctuation.search(words[-1]) if words else None
     if final and final.start() > 0:  # "café." → "café", "."
         words[-1:] = [words[-1][: final.start()], final.group()]
     elif not final:
