@@ -38,12 +38,20 @@ def test_zwj_sequences_flags_skin_tones_keycaps_and_variation_selectors_are_each
         ("Coffee☕.", "Coffee.", "Café.", "Café☕."),  # glued in the source, glued in the translation
         ("Pizza🍕and coffee.", "Pizza and coffee.", "Pizza y café.", "Pizza🍕y café."),
         ("Tom 👋 is here 🏠 now.", "Tom is here now.", "Tom está aquí ahora.", "Tom 👋 está aquí 🏠 ahora."),
+        # brackets that hold only emoji go with them (the model made "99" up for an empty "()")
+        ("Do you want pizza (🍕)?", "Do you want pizza?", "¿Quieres pizza?", "¿Quieres pizza (🍕)?"),
+        ("I ate [ 🍕🍕 ] today.", "I ate today.", "Hoy comí.", "Hoy [ 🍕🍕 ] comí."),
     ],
 )
 def test_leading_trailing_and_inner_emoji_go_back_at_their_places(source, read, translation, expected):
     taken = take_out(source)
     assert taken.text == read  # single spaces where the emoji were, none before the final punctuation
     assert put_back(translation, taken) == expected
+
+
+def test_brackets_that_hold_words_too_stay_for_the_model():
+    taken = take_out("He laughed (a lot 😂).")
+    assert (taken.text, [run.text for run in taken.runs]) == ("He laughed (a lot).", ["😂"])
 
 
 def test_an_inner_emoji_stays_inside_the_translation_at_the_same_share_of_its_words():
