@@ -3,6 +3,7 @@
 import warnings
 
 import pytest
+import tensorflow as tf
 
 from transformer_tf.hardware import cpu_has_bfloat16
 
@@ -25,24 +26,24 @@ def test_an_unreadable_cpuinfo_means_no_bfloat16_units(tmp_path):
 
 @pytest.mark.parametrize("has_units", [True, False])
 def test_mixed_precision_on_a_cpu_warns_only_without_bfloat16_units(monkeypatch, has_units):
-    from transformer_tf import train
+    from transformer_tf import hardware
 
-    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: has_units)
-    monkeypatch.setattr(train.tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(hardware, "cpu_has_bfloat16", lambda: has_units)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert train.mixed_precision_policy() == "mixed_bfloat16"
+        assert hardware.mixed_precision_policy() == "mixed_bfloat16"
     said = [str(w.message) for w in caught if "bfloat16 units" in str(w.message)]
-    assert said == ([] if has_units else [train.MIXED_PRECISION_WITHOUT_UNITS])
+    assert said == ([] if has_units else [hardware.MIXED_PRECISION_WITHOUT_UNITS])
     if said:
         assert "--mixed-precision" in said[0] and "slower than float32" in said[0]
 
 
 def test_mixed_precision_on_a_gpu_is_float16_and_says_nothing(monkeypatch):
-    from transformer_tf import train
+    from transformer_tf import hardware
 
-    monkeypatch.setattr(train, "cpu_has_bfloat16", lambda: False)
-    monkeypatch.setattr(train.tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
+    monkeypatch.setattr(hardware, "cpu_has_bfloat16", lambda: False)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU:0"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert train.mixed_precision_policy() == "mixed_float16"
+        assert hardware.mixed_precision_policy() == "mixed_float16"

@@ -3,10 +3,11 @@
 Everything runs inside the graph: NFC normalisation, SentencePiece tokenization
 (tensorflow-text's op, with the tokenizer models embedded in the SavedModel), incremental
 greedy decoding (the Transformer's cached keys/values, or the RNN's recurrent state: either
-model kind), detokenization. Reloaded with ``tf.saved_model.load``
-in any process, it gives the same translations as
-:meth:`transformer_tf.translate.Translator.translate`. ``transformer_tf`` is not needed
-there, only ``tensorflow_text``, whose import registers the SentencePiece op::
+model kind), detokenization. Reloaded with ``tf.saved_model.load`` in any process, it gives
+the same translations as :meth:`transformer_tf.translate.Translator.translate` on one sentence
+that none of the Translator's Python passes changes (the places pre-pass, emoji carried around
+the model). ``transformer_tf`` is not needed there, only ``tensorflow_text``, whose import
+registers the SentencePiece op::
 
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the SentencePiece op)

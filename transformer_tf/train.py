@@ -17,7 +17,6 @@ import json
 import random
 import shutil
 import sys
-import warnings
 from pathlib import Path
 
 import keras
@@ -54,7 +53,7 @@ from transformer_tf.distributed import (
 from transformer_tf.errors import TransformerTFError, os_cause
 from transformer_tf.factory import model_from_config
 from transformer_tf.finetune import check_start, keep_start_split, load_start_weights, start_tokenizers
-from transformer_tf.hardware import cpu_has_bfloat16
+from transformer_tf.hardware import mixed_precision_policy
 from transformer_tf.losses import masked_accuracy, masked_loss
 from transformer_tf.prepare import prepare_data
 from transformer_tf.schedule import CustomSchedule
@@ -76,25 +75,6 @@ def dropout_seed_states(model):
 
 def _has_dropout_seeds(prefix):
     return any(name.startswith("dropout_seeds/") for name, _ in tf.train.list_variables(prefix))
-
-
-#: Said once a run when ``mixed_precision`` is asked of a CPU that has no bfloat16 units.
-MIXED_PRECISION_WITHOUT_UNITS = (
-    "this CPU has no bfloat16 units (neither avx512_bf16 nor amx_bf16 in /proc/cpuinfo): mixed precision "
-    "emulates bfloat16 here and trains slower than float32 (0.39x on such a CPU, docs/benchmarks.md); "
-    "leave out --mixed-precision on this machine."
-)
-
-
-def mixed_precision_policy():
-    """``"mixed_bfloat16"`` on a CPU (AVX-512 BF16 runs it about 2× float32 matmuls),
-    ``"mixed_float16"`` on a GPU. On a CPU without bfloat16 units it warns: there bfloat16 is
-    emulated, and a mixed-precision step is slower than a float32 one (:mod:`transformer_tf.hardware`)."""
-    if tf.config.list_physical_devices("GPU"):
-        return "mixed_float16"
-    if not cpu_has_bfloat16():
-        warnings.warn(MIXED_PRECISION_WITHOUT_UNITS, stacklevel=2)
-    return "mixed_bfloat16"
 
 
 def build_model(config, input_vocab_size, target_vocab_size):
