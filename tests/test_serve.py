@@ -796,6 +796,21 @@ def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says
     settled()
     assert not browser.find_element("id", "notes").is_displayed()
 
+    # a text of only emoji: given back as it is, and no attention (the model reads nothing of it); the view
+    # of the sentence before is hidden, not left under the new one's mark, and comes back with the next
+    browser.execute_script("document.getElementById('text').value = arguments[0]", "👍 🎉")
+    browser.find_element("id", "submit").click()
+    settled()
+    assert browser.find_element("css selector", "#sentences li .target").text == "👍 🎉"
+    assert "the sentence is only emoji" in browser.find_element("id", "error").text
+    assert not any(browser.find_element("id", i).is_displayed() for i in ("about", "head-section", "heatmap-section"))
+    loads = browser.execute_script("return window.attentionExplorer.loads")
+    browser.execute_script("document.getElementById('text').value = 'Tom is tired. 👍'")
+    browser.find_element("id", "submit").click()
+    settled(f"window.attentionExplorer.loads > {loads}")
+    assert browser.find_element("id", "head-section").is_displayed() and not browser.find_element("id", "error").text
+    assert browser.find_element("id", "sentence").text == "Tom is tired. 👍"  # its pieces: what the model read
+
     browser.execute_script(
         "window.fetch = async () => new Response('<html>proxy error</html>', {status: 502, statusText: 'Bad Gateway'})"
     )
@@ -808,7 +823,9 @@ def test_live_page_submits_on_ctrl_enter_draws_the_sentence_chosen_last_and_says
     assert "no answer from the server (Failed to fetch): is transformer-tf serve still running?" in (
         browser.find_element("id", "error").text
     )
-    assert errors(browser.get_log("browser")) == []
+    # the one console line: the browser's own note of the 422 that the emoji-only text's attention got
+    logged = errors(browser.get_log("browser"))
+    assert len(logged) == 1 and "/api/attention" in logged[0] and "status of 422" in logged[0], logged
 
 
 @pytest.mark.slow

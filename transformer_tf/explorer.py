@@ -269,7 +269,7 @@ def explorer_page(data, live=None):
 <header>
 <h1>Attention explorer</h1>
 {_LIVE_FORM if live is not None else ""}
-<dl>
+<dl id="about">
 <dt>Sentence</dt><dd id="sentence">{esc(data_or_empty["sentence"])}</dd>
 <dt>Translation</dt><dd id="translation">{esc(data_or_empty["translation"])}</dd>
 <dt>Model</dt><dd id="model">{esc(data_or_empty["model"])}</dd>
@@ -277,7 +277,7 @@ def explorer_page(data, live=None):
 <div id="alerts">{alerts}</div>
 <div id="pieces">{pieces}</div>
 </header>
-<nav class="controls">
+<nav class="controls" id="controls">
 <label>Attention <select id="kind"></select></label>
 <label>Layer <select id="layer"></select></label>
 </nav>

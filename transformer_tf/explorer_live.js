@@ -52,8 +52,23 @@
   async function showAttention(model, sentence, item) {
     const asked = ++latest;
     document.querySelectorAll("#sentences li").forEach((li) => li.classList.toggle("chosen", li === item));
-    const data = await post("/api/attention", {model: model, sentence: sentence});
-    if (asked === latest) await window.attentionExplorer.load(data);
+    let data;
+    try {
+      data = await post("/api/attention", {model: model, sentence: sentence});
+    } catch (err) {
+      if (asked === latest) showView(false); // no view of another sentence under this one's mark
+      throw err; // said above the list (a sentence of only emoji has no attention: the server says so)
+    }
+    if (asked === latest) {
+      showView(true);
+      await window.attentionExplorer.load(data);
+    }
+  }
+
+  /* The explorer's view of the chosen sentence: its header, pieces, controls and the three views. */
+  const VIEW = ["about", "alerts", "pieces", "controls", "head-section", "model-section", "heatmap-section"];
+  function showView(shown) {
+    VIEW.forEach((id) => { $(id).hidden = !shown; });
   }
 
   function listSentences(model, pairs) {
