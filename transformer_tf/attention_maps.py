@@ -115,6 +115,18 @@ def attention_pass(model):
     return forward
 
 
+def attention_refusal(sentence):
+    """Why ``sentence`` has no attention to show, as a message that names the fix, or None: it is blank
+    (white space and invisible characters alike: a model would make a translation up), or only emoji
+    (the model reads nothing of it: :mod:`transformer_tf.pictographs`). ``plot-attention`` asks before
+    it loads a model; :func:`sentence_attention` raises it as a ValueError."""
+    if is_blank(sentence):
+        return "the sentence is empty: give some English text to look at."
+    if not take_out(sentence).text:
+        return ONLY_PICTOGRAPHS
+    return None
+
+
 def sentence_attention(translator, sentence, forward=None, warn=True):
     """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
     with ``return_attention=True`` and keep every attention matrix. The model reads the sentence
@@ -128,13 +140,11 @@ def sentence_attention(translator, sentence, forward=None, warn=True):
     Returns:
         :class:`SentenceAttention`.
     """
-    if is_blank(sentence):  # white space and invisible characters alike: a model would make a translation up
-        raise ValueError("the sentence is empty: give some English text to look at.")
-    taken = take_out(sentence)
-    if not taken.text:
-        raise ValueError(ONLY_PICTOGRAPHS)
+    problem = attention_refusal(sentence)
+    if problem:
+        raise ValueError(problem)
     with cuts_recorded() as cuts:  # not warnings.catch_warnings: a server runs this on several threads
-        source_ids = translator.encode_sources([taken.text])[0]
+        source_ids = translator.encode_sources([take_out(sentence).text])[0]
     said = [cut_message("the sentence", sentence, tokens, translator.max_tokens) for tokens in cuts.values()]
     for message in said if warn else ():  # on the terminal too, and kept for the page
         warnings.warn(message, stacklevel=2)

@@ -316,18 +316,15 @@ def _plot_attention(args):
     from pathlib import Path
 
     from cli_common.files import atomic_folder
-    from transformer_tf.attention_maps import sentence_attention
+    from transformer_tf.attention_maps import attention_refusal, sentence_attention
     from transformer_tf.explorer import PAGE_NAME, describe_model, sentence_page, write_attention_page
-    from transformer_tf.pictographs import ONLY_PICTOGRAPHS, take_out
     from transformer_tf.plot import plot_attention_overview, plot_attention_weights
-    from transformer_tf.sentences import is_blank
     from transformer_tf.text import check_argument
     from transformer_tf.translate import Translator
 
-    if is_blank(check_argument(args.sentence, "the sentence")):
-        raise TransformerTFError("the sentence is empty: give some English text to look at.")
-    if not take_out(args.sentence).text:
-        raise TransformerTFError(ONLY_PICTOGRAPHS)
+    problem = attention_refusal(check_argument(args.sentence, "the sentence"))
+    if problem:  # before a model is loaded
+        raise TransformerTFError(problem)
     try:
         layers = [int(x) for x in args.layers.split(",")] if args.layers else None
     except ValueError:
