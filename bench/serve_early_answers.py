@@ -56,16 +56,10 @@ def closed_loop(translator, pool, mode, seconds, spin, rtt, rng):
                     batch.append(requests.get(timeout=max(deadline - time.perf_counter(), 1e-6)))
                 except queue.Empty:
                     break
-            sources = [source for _, source in batch]
-            options = dict(
-                beam_size=1,
-                max_decoding_length=2 * max(map(len, sources)) + 10,
-                min_decoding_length=0,
-                return_end_token=True,
-                use_vmap=translator.use_vmap,
-            )
+            rows = [row for _, row in batch]
+            width = max(map(len, rows))
             if mode == "batch":
-                translator.engine.translate_batch(sources, **options)
+                translator._submit(rows, width, 1)  # the engine's own options: serve's decode
                 for client, _ in batch:
                     answers.put(client)
             else:
@@ -75,7 +69,7 @@ def closed_loop(translator, pool, mode, seconds, spin, rtt, rng):
                         answers.put(batch[step.batch_id][0])
                     return False
 
-                translator.engine.translate_batch(sources, callback=ended, **options)
+                translator._submit(rows, width, 1, callback=ended)
 
     def event_loop():
         due = []  # (time, client): the clients' next requests on their way
@@ -112,7 +106,7 @@ def run(args):
     pairs = read_pairs(args.data)
     lines = [english for english, _ in pairs[:: max(1, len(pairs) // args.sentences)]][: args.sentences]
     ids, _ = translator.length_batches(lines, 128)
-    pool = [[translator._source_tokens[i] for i in row] for row in ids.values()]
+    pool = list(ids.values())  # source id rows, as serve's batches hand them to the engine
     rng = random.Random(0)
     print(
         f"{CLIENTS} closed-loop clients, batches of up to {BATCH}, 2 decode threads, "

@@ -329,8 +329,10 @@ class CTranslate2Translator(SentenceTranslator):
         width = max((len(row) for row in inputs), default=0)
         return [self._ids(result) for result in self._submit(rows, width, check_beam(beam))]
 
-    def _submit(self, rows, width, beam, asynchronous=False):
-        """One batch of id rows into CTranslate2; its results (futures with ``asynchronous``)."""
+    def _submit(self, rows, width, beam, asynchronous=False, callback=None):
+        """One batch of id rows into CTranslate2; its results (futures with ``asynchronous``).
+        ``callback``: CTranslate2's, called with each generated token (greedy only;
+        ``bench/serve_early_answers.py`` measures it)."""
         return self.engine.translate_batch(
             [[self._source_tokens[i] for i in row] for row in rows],
             beam_size=beam,
@@ -340,6 +342,7 @@ class CTranslate2Translator(SentenceTranslator):
             return_end_token=True,
             use_vmap=self.use_vmap,
             asynchronous=asynchronous,
+            callback=callback,
         )
 
     def _ids(self, result):
