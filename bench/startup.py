@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from interleave import interleaved_times  # bench/interleave.py
+from interleave import interleaved_times, write_bytecode  # bench/interleave.py
 
 BIN = Path(sys.executable).parent
 SENTENCE = "He admired her as a great director."
@@ -100,6 +100,7 @@ def main():
     if args.breakdown:
         breakdown(args.rounds)
         return
+    write_bytecode()
     stderr = {}
 
     def run(argv, key):

@@ -22,8 +22,8 @@ whole-process rate, with each process's CPU seconds (user + system of all its th
 child processes: Apertium is a pipeline of processes). To explain the CTranslate2 process's
 time, the same rounds also time ``python -c pass`` (the interpreter's start-up) and a
 CTranslate2 ``translate --file`` whose steps are timed from inside (:data:`STEPS_PROBE`: the
-imports, until the first chunk is handed to CTranslate2's threads, until the last chunk is
-decoded, until the output is written).
+imports, until the first chunk is ready for CTranslate2's threads (the model loads beside it),
+until the last chunk is decoded, until the output is written).
 The same rounds are also run **in one process** (``--mode in-process``; ``both`` by default):
 the loaded, warmed-up translators called on the file's lines (what ``translate --file`` does
 after its start-up), against Apertium still one process on the whole file; there the
@@ -72,7 +72,7 @@ if __name__ == "__main__":  # --help and a bad flag answer at once, before Tenso
 
 cli_common.import_tensorflow_quietly()  # TensorFlow's start-up lines, muted (unless TF_CPP_MIN_LOG_LEVEL is set)
 
-from interleave import interleaved_times  # noqa: E402 (bench/interleave.py)
+from interleave import interleaved_times, write_bytecode  # noqa: E402 (bench/interleave.py)
 
 from transformer_tf.ctranslate2_engine import converted_model  # noqa: E402
 from transformer_tf.evaluate import evaluation_pairs, score  # noqa: E402
@@ -118,7 +118,7 @@ from transformer_tf.ctranslate2_engine import CTranslate2Translator
 steps = {"imports": time.perf_counter() - t0}
 start = CTranslate2Translator._start_decode
 def timed(self, *args):
-    steps.setdefault("first chunk handed to CTranslate2", time.perf_counter() - t0)
+    steps.setdefault("first chunk ready (the model loading beside it)", time.perf_counter() - t0)
     finish = start(self, *args)
     def wait():
         result = finish()
@@ -252,6 +252,7 @@ def main():
     whole.write_text("\n".join(english) + "\n", encoding="utf-8")
     one.write_text(english[0] + "\n", encoding="utf-8")
     converted_model(args.checkpoint_dir)  # the CTranslate2 model converted before the timing (its first use)
+    write_bytecode()
     if not shutil.which("apertium"):
         print("apertium: not installed (apt-get install -y apertium apertium-en-es): skipped")
     n, rounds = len(english), args.rounds

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 from test_fast_decode import padded_rows
 
+from cli_common.files import file_sha256 as engine_sha256
 from transformer_tf import Transformer
 from transformer_tf import ctranslate2_engine as engine
 from transformer_tf.config import TrainConfig
@@ -122,6 +123,56 @@ def test_the_conversion_is_cached_with_a_stamp_and_redone_when_a_file_changes(mo
     assert fresh_model(model_folder) == cached and again.translate(sentences) == translations
 
 
+def test_a_fresh_stamp_reads_no_file_whose_size_time_and_inode_are_recorded(model_folder, monkeypatch):
+    converted_model(model_folder)
+    stamp_file = model_folder / engine.CACHE_NAME / engine.STAMP_FILE
+    recorded = json.loads(stamp_file.read_text())
+    assert set(recorded["stat"]) == set(recorded["sha256"])
+    read = []
+    monkeypatch.setattr(engine, "file_sha256", lambda path: read.append(Path(path).name) or engine_sha256(path))
+    assert fresh_model(model_folder) == model_folder / engine.CACHE_NAME and read == []
+
+    # a file rewritten with other bytes of the same length: another time, read again, stale
+    config = model_folder / "config.json"
+    text = config.read_text()
+    config.write_text(text.replace('"seed": 0', '"seed": 1') if '"seed": 0' in text else text.upper())
+    assert config.stat().st_size == len(text.encode())
+    assert fresh_model(model_folder) is None and read == ["config.json"]
+
+    # the same bytes again, a new time: read, fresh, and the stamp's times brought up to date
+    config.write_text(text)
+    read.clear()
+    assert fresh_model(model_folder) == model_folder / engine.CACHE_NAME and read == ["config.json"]
+    refreshed = json.loads(stamp_file.read_text())
+    assert refreshed["sha256"] == recorded["sha256"]
+    assert refreshed["stat"]["config.json"] != recorded["stat"]["config.json"]
+    read.clear()
+    assert fresh_model(model_folder) == model_folder / engine.CACHE_NAME and read == []
+    assert not [p.name for p in stamp_file.parent.iterdir() if p.name.startswith(".")]  # no partial file left
+
+
+def test_a_stamp_without_times_is_still_fresh_and_gets_them(model_folder):
+    """A cache converted before the stamps held the files' times: fresh, hashed once, then given them."""
+    converted_model(model_folder)
+    stamp_file = model_folder / engine.CACHE_NAME / engine.STAMP_FILE
+    recorded = json.loads(stamp_file.read_text())
+    stamp_file.write_text(json.dumps({key: recorded[key] for key in ("converter", "ctranslate2", "sha256")}))
+    assert fresh_model(model_folder) == model_folder / engine.CACHE_NAME
+    assert json.loads(stamp_file.read_text())["stat"] == recorded["stat"]
+
+
+def test_the_model_loads_beside_the_caller_and_a_missing_one_is_named_at_the_first_batch(model_folder):
+    folder = converted_model(model_folder)
+    translator = CTranslate2Translator.from_checkpoint(model_folder, places=False, converted=folder)
+    assert translator._loading.result() is translator.engine  # the thread's translator, waited for once
+    moved = shutil.copytree(folder, model_folder.parent / "moved")
+    (moved / "model.bin").unlink()
+    source, target = translator.source_tokenizer, translator.target_tokenizer
+    alone = CTranslate2Translator(moved, source, target, MAX_TOKENS)  # not from a model folder: nothing to redo
+    with pytest.raises(TransformerTFError, match="not a loadable CTranslate2 model.*delete the folder"):
+        alone.translate(["I am here."])
+
+
 def test_a_repeated_sentence_is_decoded_once_and_each_copy_gets_its_translation_in_order(model_folder):
     translator = CTranslate2Translator.from_checkpoint(model_folder, compute_type="float32")  # places on
     submitted, submit = [], translator._submit
@@ -137,9 +188,10 @@ def test_a_damaged_cache_is_converted_again_and_a_missing_one_rebuilt(model_fold
     translations = CTranslate2Translator.from_checkpoint(model_folder, places=False).translate(["I am here."])
     cached = model_folder / engine.CACHE_NAME
     (cached / "model.bin").write_bytes(b"not a model")  # the stamp still says fresh
+    repaired = CTranslate2Translator.from_checkpoint(model_folder, places=False)  # loads in its thread
     with pytest.warns(UserWarning, match="not a loadable CTranslate2 model.*Converting it again"):
-        repaired = CTranslate2Translator.from_checkpoint(model_folder, places=False)
-    assert repaired.translate(["I am here."]) == translations
+        assert repaired.translate(["I am here."]) == translations  # the first batch waits for it
+    assert repaired.translate(["I am here."]) == translations  # once
     shutil.rmtree(cached)
     assert CTranslate2Translator.from_checkpoint(model_folder, places=False).translate(["I am here."]) == translations
 

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -120,20 +121,45 @@ def weights_files(checkpoint_dir):
     return []
 
 
-def stamp(checkpoint_dir):
+def stamp(checkpoint_dir, known=None):
     """What a converted model was made from: the SHA-256 of the config, tokenizer and weights files,
-    the converter's and CTranslate2's versions. A cached model is fresh while this is unchanged."""
+    the converter's and CTranslate2's versions. A cached model is fresh while this is unchanged.
+
+    Each file's size, modification time (ns) and inode are recorded beside its digest (``"stat"``):
+    given the stamp of a cached model as ``known``, a file whose three are the recorded ones keeps
+    its recorded digest unread, as Python's own bytecode cache trusts a source's size and time
+    (PEP 552's default). Hashing the shipped model's 14 MB took 15 ms of a 0.2 s start-up; a
+    retrained, copied or replaced file has another time or inode, and is read again.
+    """
     import ctranslate2
 
     folder = Path(checkpoint_dir)
     tokenizers = [folder / f"{stem}.{ext}" for stem in (JOINT_NAME, *PER_LANGUAGE_NAMES) for ext in ("model", "json")]
     shortlist = [folder / SHORTLIST_FILE] if (folder / SHORTLIST_FILE).is_file() else []
     sources = [folder / CONFIG_FILE, *(p for p in tokenizers if p.is_file()), *weights_files(folder), *shortlist]
-    return {
-        "converter": CONVERTER_VERSION,
-        "ctranslate2": ctranslate2.__version__,
-        "sha256": {str(p.relative_to(folder)): file_sha256(p) for p in sources},
-    }
+    recorded_digests, recorded_stats = _recorded(known)
+    digests, stats = {}, {}
+    for path in sources:
+        name = str(path.relative_to(folder))
+        status = path.stat()
+        stats[name] = [status.st_size, status.st_mtime_ns, status.st_ino]
+        same = stats[name] == recorded_stats.get(name) and isinstance(recorded_digests.get(name), str)
+        digests[name] = recorded_digests[name] if same else file_sha256(path)
+    return {"converter": CONVERTER_VERSION, "ctranslate2": ctranslate2.__version__, "sha256": digests, "stat": stats}
+
+
+def _recorded(known):
+    """``(digests, stats)`` of a stamp read from disk; empty where it has none (or is not a stamp)."""
+    if not isinstance(known, dict):
+        return {}, {}
+    digests, stats = known.get("sha256"), known.get("stat")
+    return (digests if isinstance(digests, dict) else {}), (stats if isinstance(stats, dict) else {})
+
+
+def _same_sources(now, recorded):
+    """Whether a stamp made now says what a recorded one says (the files' times may differ)."""
+    keys = ("converter", "ctranslate2", "sha256")
+    return isinstance(recorded, dict) and all(now[key] == recorded.get(key) for key in keys)
 
 
 def cache_folders(checkpoint_dir):
@@ -152,9 +178,25 @@ def _read_stamp(folder):
 
 def fresh_model(checkpoint_dir):
     """The cached converted model of ``checkpoint_dir`` whose stamp matches its files now, or None."""
-    now = stamp(checkpoint_dir)
-    fresh = (f for f in cache_folders(checkpoint_dir) if _read_stamp(f) == now and (f / "model.bin").is_file())
-    return next(fresh, None)
+    for folder in cache_folders(checkpoint_dir):
+        recorded = _read_stamp(folder)
+        if recorded is not None and (folder / "model.bin").is_file():
+            now = stamp(checkpoint_dir, known=recorded)
+            if _same_sources(now, recorded):
+                if now["stat"] != recorded.get("stat"):  # an older stamp, or a file touched but unchanged
+                    _refresh_stamp(folder, now)
+                return folder
+    return None
+
+
+def _refresh_stamp(folder, now):
+    """Rewrite a fresh model's stamp with its files' times now, so that the next start reads none of
+    them; atomic (no reader sees half a file), and skipped where the folder cannot be written."""
+    text = json.dumps(now, indent=2) + "\n"
+    try:
+        files.write_file_atomically(folder / STAMP_FILE, lambda f: f.write(text))
+    except OSError:  # a read-only folder: the digests are read again next time, nothing worse
+        pass
 
 
 def write_converted(checkpoint_dir, out, check=None):
@@ -232,6 +274,16 @@ def converted_model(checkpoint_dir, reconvert=False):
             ) from None
 
 
+def _in_thread(function, *args):
+    """``function(*args)`` started in a thread of its own; returns the future of its result."""
+    from concurrent.futures import ThreadPoolExecutor  # imported with ctranslate2 already (its asyncio)
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="ctranslate2-load")
+    future = pool.submit(function, *args)
+    pool.shutdown(wait=False)  # the thread ends with its one task
+    return future
+
+
 def prefer_avx512(cpuinfo="/proc/cpuinfo"):
     """Set ``CT2_FORCE_CPU_ISA=AVX512`` (:data:`AVX512_FLAGS`) unless the user chose an ISA or the
     CPU lacks AVX-512 (or is not known: no ``cpuinfo``, as off Linux). CTranslate2 reads it when it
@@ -265,8 +317,6 @@ class CTranslate2Translator(SentenceTranslator):
     def __init__(
         self, model_dir, source_tokenizer, target_tokenizer, max_tokens, places=PLACES, streams=None, compute_type=None
     ):
-        import ctranslate2
-
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
         self.max_tokens = max_tokens
@@ -274,9 +324,29 @@ class CTranslate2Translator(SentenceTranslator):
         self.streams = check_streams(streams) or default_streams()
         self.compute_type = compute_type or COMPUTE_TYPE
         self.checkpoint_dir = None
+        self.model_dir = Path(model_dir)
+        self.use_vmap = (self.model_dir / VMAP_FILE).is_file()  # the lexical shortlist
+        # The model loads in a thread (CTranslate2 releases the GIL while it reads and quantizes the
+        # weights, ~35 ms for the shipped model) while this thread builds the vocabularies and the
+        # caller reads and tokenizes its first sentences: `engine` waits for it at the first batch.
+        self._engine, self._reconvert, self._waiting = None, None, threading.Lock()
+        self._loading = _in_thread(self._load_engine, self.model_dir)
+        self._source_tokens = vocabulary(source_tokenizer)
+        joint = target_tokenizer is source_tokenizer  # the shipped model's: one vocabulary
+        target_tokens = self._source_tokens if joint else vocabulary(target_tokenizer)
+        self._target_ids = {token: i for i, token in enumerate(target_tokens)}
+
+    def _load_engine(self, model_dir):
+        """CTranslate2's translator of the converted model in ``model_dir``.
+
+        Raises:
+            TransformerTFError: the folder holds no loadable CTranslate2 model.
+        """
+        import ctranslate2
+
         prefer_avx512()
         try:
-            self.engine = ctranslate2.Translator(
+            return ctranslate2.Translator(
                 str(model_dir),
                 device="cpu",
                 compute_type=self.compute_type,
@@ -289,20 +359,41 @@ class CTranslate2Translator(SentenceTranslator):
                 f"{model_dir}: not a loadable CTranslate2 model ({str(err).splitlines()[0][:200]}); delete the "
                 f"folder to convert the model again."
             ) from None
-        self.use_vmap = (Path(model_dir) / VMAP_FILE).is_file()  # the lexical shortlist
-        self._source_tokens = vocabulary(source_tokenizer)
-        joint = target_tokenizer is source_tokenizer  # the shipped model's: one vocabulary
-        target_tokens = self._source_tokens if joint else vocabulary(target_tokenizer)
-        self._target_ids = {token: i for i, token in enumerate(target_tokens)}
+
+    @property
+    def engine(self):
+        """CTranslate2's ``Translator``, once its model has loaded (waited for here). A cached model
+        that does not load (damaged files) is converted again, with a warning, where the translator
+        came from :meth:`from_checkpoint`.
+
+        Raises:
+            TransformerTFError: the folder holds no loadable CTranslate2 model.
+        """
+        if self._engine is None:
+            with self._waiting:  # decode threads (serve's) may ask at once: one converts again
+                if self._engine is None:
+                    self._engine = self._loaded()
+        return self._engine
+
+    def _loaded(self):
+        try:
+            return self._loading.result()
+        except TransformerTFError as err:
+            if self._reconvert is None:
+                raise
+            warnings.warn(f"{err} Converting it again.", stacklevel=4)
+            self.model_dir = self._reconvert()
+            self.use_vmap = (self.model_dir / VMAP_FILE).is_file()
+            return self._load_engine(self.model_dir)
 
     @classmethod
     def from_checkpoint(
         cls, checkpoint_dir=DEFAULT_CHECKPOINT_DIR, places=PLACES, streams=None, compute_type=None, converted=None
     ):
         """The model of ``checkpoint_dir`` (default: the shipped one), converted on first use and cached.
-        A cached model that does not load (damaged files) is converted again, with a warning.
-        ``converted``: its fresh converted folder when the caller has found it (:func:`fresh_model`
-        hashes every file of the model: once is enough)."""
+        A cached model that does not load (damaged files) is converted again, with a warning, when
+        the first batch waits for it (:attr:`engine`). ``converted``: its fresh converted folder when
+        the caller has found it (:func:`fresh_model` hashes every file of the model: once is enough)."""
         check_streams(streams)
         config = TrainConfig.load(checkpoint_dir)
         if config.model != "transformer":
@@ -312,13 +403,9 @@ class CTranslate2Translator(SentenceTranslator):
             )
         source, target = load_tokenizers(checkpoint_dir)
         folder = converted or converted_model(checkpoint_dir)
-        try:
-            translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type)
-        except TransformerTFError as err:
-            warnings.warn(f"{err} Converting it again.", stacklevel=2)
-            folder = converted_model(checkpoint_dir, reconvert=True)
-            translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type)
+        translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type)
         translator.checkpoint_dir = Path(checkpoint_dir)
+        translator._reconvert = lambda: converted_model(checkpoint_dir, reconvert=True)
         return translator
 
     def generate(self, inputs, beam=1):
