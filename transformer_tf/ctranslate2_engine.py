@@ -274,6 +274,32 @@ def converted_model(checkpoint_dir, reconvert=False):
             ) from None
 
 
+def load_engine(model_dir, streams, compute_type=COMPUTE_TYPE):
+    """CTranslate2's ``Translator`` of the converted model in ``model_dir``, decoding ``streams``
+    batches at once (``inter_threads``, one core each) with ``compute_type`` weights.
+
+    Raises:
+        TransformerTFError: the folder holds no loadable CTranslate2 model.
+    """
+    import ctranslate2
+
+    prefer_avx512()
+    try:
+        return ctranslate2.Translator(
+            str(model_dir),
+            device="cpu",
+            compute_type=compute_type,
+            inter_threads=streams,
+            intra_threads=1,
+            max_queued_batches=-1,  # a chunk's batches queued at once (_start_decode); translate_chunks: 2 chunks
+        )
+    except (RuntimeError, ValueError, OSError) as err:
+        raise TransformerTFError(
+            f"{model_dir}: not a loadable CTranslate2 model ({str(err).splitlines()[0][:200]}); delete the "
+            f"folder to convert the model again."
+        ) from None
+
+
 def _in_thread(function, *args):
     """``function(*args)`` started in a thread of its own; returns the future of its result."""
     from concurrent.futures import ThreadPoolExecutor  # imported with ctranslate2 already (its asyncio)
@@ -309,13 +335,24 @@ class CTranslate2Translator(SentenceTranslator):
             per CPU core this process may use.
         compute_type: CTranslate2's weight type (:data:`COMPUTE_TYPE`; ``"float32"`` reproduces the
             Keras model's float32 decoding).
+        loading: the future of :func:`load_engine`'s translator where the caller has started it
+            (:meth:`from_checkpoint` does, before the tokenizers load); None: started here.
 
     Raises:
-        TransformerTFError: the folder holds no loadable CTranslate2 model.
+        TransformerTFError: at the first batch (:attr:`engine`), where the folder holds no loadable
+            CTranslate2 model.
     """
 
     def __init__(
-        self, model_dir, source_tokenizer, target_tokenizer, max_tokens, places=PLACES, streams=None, compute_type=None
+        self,
+        model_dir,
+        source_tokenizer,
+        target_tokenizer,
+        max_tokens,
+        places=PLACES,
+        streams=None,
+        compute_type=None,
+        loading=None,
     ):
         self.source_tokenizer = source_tokenizer
         self.target_tokenizer = target_tokenizer
@@ -330,35 +367,11 @@ class CTranslate2Translator(SentenceTranslator):
         # weights, ~35 ms for the shipped model) while this thread builds the vocabularies and the
         # caller reads and tokenizes its first sentences: `engine` waits for it at the first batch.
         self._engine, self._reconvert, self._waiting = None, None, threading.Lock()
-        self._loading = _in_thread(self._load_engine, self.model_dir)
+        self._loading = loading or _in_thread(load_engine, self.model_dir, self.streams, self.compute_type)
         self._source_tokens = vocabulary(source_tokenizer)
         joint = target_tokenizer is source_tokenizer  # the shipped model's: one vocabulary
         target_tokens = self._source_tokens if joint else vocabulary(target_tokenizer)
         self._target_ids = {token: i for i, token in enumerate(target_tokens)}
-
-    def _load_engine(self, model_dir):
-        """CTranslate2's translator of the converted model in ``model_dir``.
-
-        Raises:
-            TransformerTFError: the folder holds no loadable CTranslate2 model.
-        """
-        import ctranslate2
-
-        prefer_avx512()
-        try:
-            return ctranslate2.Translator(
-                str(model_dir),
-                device="cpu",
-                compute_type=self.compute_type,
-                inter_threads=self.streams,
-                intra_threads=1,
-                max_queued_batches=-1,  # a chunk's batches queued at once (_start_decode); translate_chunks: 2 chunks
-            )
-        except (RuntimeError, ValueError, OSError) as err:
-            raise TransformerTFError(
-                f"{model_dir}: not a loadable CTranslate2 model ({str(err).splitlines()[0][:200]}); delete the "
-                f"folder to convert the model again."
-            ) from None
 
     @property
     def engine(self):
@@ -384,7 +397,7 @@ class CTranslate2Translator(SentenceTranslator):
             warnings.warn(f"{err} Converting it again.", stacklevel=4)
             self.model_dir = self._reconvert()
             self.use_vmap = (self.model_dir / VMAP_FILE).is_file()
-            return self._load_engine(self.model_dir)
+            return load_engine(self.model_dir, self.streams, self.compute_type)
 
     @classmethod
     def from_checkpoint(
@@ -394,16 +407,17 @@ class CTranslate2Translator(SentenceTranslator):
         A cached model that does not load (damaged files) is converted again, with a warning, when
         the first batch waits for it (:attr:`engine`). ``converted``: its fresh converted folder when
         the caller has found it (:func:`fresh_model` hashes every file of the model: once is enough)."""
-        check_streams(streams)
+        streams, compute_type = check_streams(streams) or default_streams(), compute_type or COMPUTE_TYPE
         config = TrainConfig.load(checkpoint_dir)
         if config.model != "transformer":
             raise TransformerTFError(
                 f"{checkpoint_dir} holds a {config.model!r} model: CTranslate2 runs Transformers only; "
                 f"use --engine tensorflow (or auto) for it."
             )
-        source, target = load_tokenizers(checkpoint_dir)
         folder = converted or converted_model(checkpoint_dir)
-        translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type)
+        loading = _in_thread(load_engine, folder, streams, compute_type)  # first: it loads while the tokenizers do
+        source, target = load_tokenizers(checkpoint_dir)
+        translator = cls(folder, source, target, config.max_tokens, places, streams, compute_type, loading)
         translator.checkpoint_dir = Path(checkpoint_dir)
         translator._reconvert = lambda: converted_model(checkpoint_dir, reconvert=True)
         return translator

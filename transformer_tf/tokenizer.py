@@ -35,8 +35,6 @@ import struct
 import unicodedata
 from pathlib import Path
 
-import sentencepiece as spm
-
 from transformer_tf.errors import TransformerTFError
 
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
@@ -64,6 +62,8 @@ class SubwordTokenizer:
         self.offset = offset
         self.bpemb_preprocess = bpemb_preprocess
         self.source = source
+        import sentencepiece as spm  # here: translate starts its model loading while this imports (10 ms)
+
         self.sp = spm.SentencePieceProcessor(model_proto=self.model_proto)
         if offset == 0 and (self.sp.pad_id(), self.sp.unk_id(), self.sp.bos_id(), self.sp.eos_id()) != (
             PAD_ID,
@@ -93,6 +93,8 @@ class SubwordTokenizer:
         sentences = [s for s in sentences if s.strip()]
         if not sentences:
             raise TransformerTFError("cannot train a tokenizer on no sentences.")
+        import sentencepiece as spm
+
         model = io.BytesIO()
         spm.set_random_generator_seed(seed)
         try:
