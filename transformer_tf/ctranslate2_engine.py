@@ -6,7 +6,8 @@ to: C++ kernels with int8 weights, its own beam search, threads that decode batc
 model; the result is cached in ``<model folder>/ctranslate2/`` (git-ignored) with
 ``stamp.json``, the SHA-256 of every file it was made from (config, tokenizer, the weights that
 :func:`~transformer_tf.checkpoints.restore_model` reads: the newest training checkpoint, else the
-released ``weights/model``). A retrained or released model changes the stamp and is converted
+released ``weights/model``), with each file's size, time and inode so that an unchanged file is
+not read at every start. A retrained or released model changes the stamp and is converted
 again on its next use. A model folder that cannot be written keeps its converted copy in the
 user's cache instead (``$XDG_CACHE_HOME/transformer_tf/ctranslate2/``, ``~/.cache`` by default).
 
