@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import threading
-import uuid
 from pathlib import Path
 
 LOCK_FILE = ".writer.lock"  # in a run folder while a command writes it (an OS lock: freed when the holder dies)
@@ -32,7 +31,7 @@ HOLDER_FILE = ".writer.pid"  # beside it: "PID command" of the holder, for the s
 def sibling(path, kind):
     """A fresh hidden name beside ``path``: ``.NAME.KIND-PID-RANDOM``."""
     path = Path(path)
-    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def check_writable(folder, error_type, what):

@@ -7,12 +7,10 @@ model and training stages, and importing it pulls in neither.
 
 import dataclasses
 import json
-import os
-import uuid
 from pathlib import Path
 
 import cli_common
-from cli_common.files import file_sha256
+from cli_common.files import file_sha256, write_file_atomically
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
@@ -270,7 +268,8 @@ class TrainConfig:
         }
         if corpus:
             payload["corpus"] = corpus
-        write_atomically(directory / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
+        text = json.dumps(payload, indent=2) + "\n"
+        write_file_atomically(directory / CONFIG_FILE, lambda f: f.write(text))
 
     @classmethod
     def load(cls, directory):
@@ -354,18 +353,6 @@ def read_config_json(directory):
     if not isinstance(payload, dict):
         raise TransformerTFError(f"{path}: expected a JSON object of settings, found {type(payload).__name__}.")
     return payload
-
-
-def write_atomically(path, text):
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``:
-    a kill leaves the old file or the new one, never half of one."""
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        partial.write_text(text)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def corpus_fingerprint(path):
