@@ -1,6 +1,8 @@
 """Restore and translate: cached decoding equals full recompute; awkward inputs."""
 
+import io
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -424,6 +426,22 @@ def test_a_batch_size_below_one_is_refused_naming_the_parameter_or_the_flag(trai
     captured = capsys.readouterr()
     assert code == 2 and f"--batch-size {batch_size}: " in captured.err and captured.out == ""
     assert not (folder / CACHE_NAME).exists()
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_the_first_conversion_is_announced_on_a_terminal_only(trained_dir, tmp_path, monkeypatch, terminal):
+    from transformer_tf.cli import main
+    from transformer_tf.ctranslate2_engine import CACHE_NAME
+
+    folder = shutil.copytree(trained_dir, tmp_path / "model", ignore=shutil.ignore_patterns(CACHE_NAME))
+    for run in ("first", "second"):
+        stderr = io.StringIO()
+        stderr.isatty = lambda: terminal
+        monkeypatch.setattr(sys, "stderr", stderr)
+        assert main(["translate", "I am here.", "--checkpoint-dir", str(folder)]) == 0
+        announced = f"converting {folder} for CTranslate2, once" in stderr.getvalue()
+        assert announced == (terminal and run == "first"), (run, stderr.getvalue())
+    assert (folder / CACHE_NAME).is_dir()
 
 
 def test_a_beam_below_one_is_refused_naming_the_parameter_or_the_flag(trained_dir, capsys):

@@ -185,6 +185,13 @@ def _open_translator(args):
     check_batch_size(args.batch_size)  # before a model is loaded, or converted and cached
     converted = None if args.engine == "tensorflow" else fresh_model(args.checkpoint_dir)
     if converted is None:
+        if args.engine == "ctranslate2" and sys.stderr.isatty():  # seconds of silence otherwise, on first use
+            print(
+                f"transformer-tf translate: converting {args.checkpoint_dir} for CTranslate2, once (~5-10 s); "
+                f"later runs start in a fraction of a second",
+                file=sys.stderr,
+                flush=True,
+            )
         cli_common.import_tensorflow_quietly()
     return engines.open_translator(
         args.checkpoint_dir,
