@@ -2,7 +2,8 @@
 
 Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), the emoji
 are taken out of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`),
-the places go through the gazetteer pre-pass (:mod:`transformer_tf.code_switch`), and the sentences are
+numbers with separators go through the model as stand-ins (:mod:`transformer_tf.numerals`), the
+places through the gazetteer pre-pass (:mod:`transformer_tf.code_switch`), and the sentences are
 encoded (START … END, cut to the model's length) for a decoder that a subclass supplies:
 :class:`~transformer_tf.translate.Translator` (TensorFlow: the exact and the fast greedy path,
 beam search) or :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (the same
@@ -20,6 +21,7 @@ import threading
 import unicodedata
 import warnings
 
+from transformer_tf import numerals
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -60,14 +62,16 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        without its emoji (:func:`~transformer_tf.pictographs.take_out`), or with ``places`` its stand-in
-        form and its code-switched one (the rare second try)."""
+        without its emoji (:func:`~transformer_tf.pictographs.take_out`), with its numbers' stand-ins
+        (:mod:`~transformer_tf.numerals`) or without them (the rare second try); with ``places``,
+        each in its places' stand-in form and its code-switched one (the rare second try)."""
         sentence = take_out(sentence).text
+        texts = dict.fromkeys((numerals.take_out(sentence)[0], sentence))  # with number stand-ins; the retry
         if not self.places:
-            return (sentence,)
+            return tuple(texts)
         from transformer_tf.code_switch import code_switch, with_stand_ins
 
-        return with_stand_ins(sentence)[0], code_switch(sentence)
+        return tuple(dict.fromkeys(t for text in texts for t in (with_stand_ins(text)[0], code_switch(text))))
 
     def cut_tokens(self, sentences, cuts):
         """``{row: tokens}`` of the ``sentences`` (as :meth:`translate_by_sentence` returned them) whose
@@ -183,7 +187,7 @@ class SentenceTranslator:
         are taken out of each sentence before, and put back after (:mod:`transformer_tf.pictographs`);
         a sentence without any is translated as it is."""
         taken = [take_out(s) for s in sentences]
-        finish = self._start_repeated([t.text for t in taken], batch_size, beam, progress)
+        finish = self._start_numbered([t.text for t in taken], batch_size, beam, progress)
         if not any(t.runs for t in taken):
             return finish
 
@@ -192,8 +196,29 @@ class SentenceTranslator:
 
         return put_back_each
 
+    def _start_numbered(self, sentences, batch_size, beam, progress):
+        """:meth:`_start_sentences` of the sentences without their emoji. A number with a separator
+        or a decimal point goes to the model as a stand-in and comes back as written
+        (:mod:`transformer_tf.numerals`); where its stand-in does not come back once, the
+        sentence is translated again as it was."""
+        prepared = [numerals.take_out(s) for s in sentences]
+        if not any(stand_ins for _, stand_ins in prepared):  # the common case
+            return self._start_repeated(sentences, batch_size, beam, progress)
+        decoding = self._start_repeated([text for text, _ in prepared], batch_size, beam, progress)
+
+        def restored():
+            results = [numerals.put_back(out, stand_ins) for out, (_, stand_ins) in zip(decoding(), prepared)]
+            missed = [i for i, result in enumerate(results) if result is None]
+            if missed:
+                again = self._start_repeated([sentences[i] for i in missed], batch_size, beam, False)()
+                for i, result in zip(missed, again):
+                    results[i] = result
+            return results
+
+        return restored
+
     def _start_repeated(self, sentences, batch_size, beam, progress):
-        """:meth:`_start_sentences` of the sentences without their emoji. A sentence
+        """:meth:`_start_numbered` of the sentences with their stand-ins. A sentence
         that repeats is decoded once and its translation given to every copy, in place (a file or
         a corpus split repeats short sentences: 75 of 3,000 test sentences, 13% of the whole split)."""
         distinct = list(dict.fromkeys(sentences))

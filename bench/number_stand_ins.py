@@ -1,0 +1,119 @@
+"""Numbers with separators through the model as they are, or as stand-ins: which keeps them?
+
+``transformer_tf.numerals`` sends a number with a thousands separator or a decimal point
+("400,000", "25.99") to the model as a two-digit stand-in and puts the number back in place of
+the stand-in in the translation (thousands with points, "400.000"; decimals as written). This
+compares the shipped model's translations with that pass and without it (each sentence as it
+is) on held-out sentences:
+
+- ``corpus``: the pairs of the model's validation and test splits whose English holds such a
+  number (few: the corpus is everyday sentences);
+- ``challenge``: the same from ``bench/challenge_en_es.tsv``;
+- ``made``: held-out pairs whose two sides hold the same whole number once (``I paid 30 dollars``
+  … ``30 dólares``), that number written on both sides with a separator or a decimal part
+  (``30,250``, ``30.5``, alternately; seeded; the Spanish side ``30.250``, ``30.5``), as a proxy
+  for sentences the corpus lacks.
+
+For each set and way: the share of sentences whose every such number comes back whole (as
+written, or with points for its thousands); how many sentences had a stand-in that did not come
+back once (each then translated as it was); sacreBLEU BLEU/chrF against the references.
+
+    python bench/number_stand_ins.py [--checkpoint-dir checkpoints/en_es] [--data PATH] [--engine ctranslate2]
+"""
+
+import argparse
+import random
+import re
+from pathlib import Path
+
+CHALLENGE = Path(__file__).resolve().parent / "challenge_en_es.tsv"
+_WHOLE = re.compile(r"(?<![\w.,:])\d{2,3}(?![\w]|[.,:]\d)")
+
+
+def _made(pairs, rng, spanish_form):
+    """Pairs whose sides share one whole number once, that number given a separator or decimals."""
+    made = []
+    for english, spanish in pairs:
+        found_en, found_es = _WHOLE.findall(english), _WHOLE.findall(spanish)
+        if len(found_en) != 1 or found_es != found_en:
+            continue
+        n = found_en[0]
+        number = f"{n},{rng.randint(0, 999):03d}" if len(made) % 2 == 0 else f"{n}.{rng.randint(1, 9)}"
+        made.append((_WHOLE.sub(number, english, count=1), _WHOLE.sub(spanish_form(number), spanish, count=1)))
+    return made
+
+
+def _kept(english, spanish, numerals):
+    """Whether every separated number of ``english`` stands whole in ``spanish``, as written or in
+    its Spanish form."""
+    for number in numerals.SEPARATED.findall(english):
+        forms = "|".join(re.escape(form) for form in {number, numerals.spanish(number)})
+        if not re.search(rf"(?<![\d.,])(?:{forms})(?![\d]|[.,]\d)", spanish):
+            return False
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint-dir", default=None, metavar="DIR", help="(default: the shipped model)")
+    parser.add_argument("--data", default=None, metavar="PATH", help="the corpus (default: its config's path)")
+    parser.add_argument("--engine", default="ctranslate2", choices=("ctranslate2", "tensorflow"))
+    args = parser.parse_args(argv)
+    import cli_common
+
+    cli_common.quiet_tensorflow()
+    cli_common.import_tensorflow_quietly()  # the held-out splits are read with it
+    from transformer_tf import numerals
+    from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
+    from transformer_tf.engines import open_translator
+    from transformer_tf.evaluate import evaluation_pairs, read_labelled_pairs, score
+
+    folder = args.checkpoint_dir or DEFAULT_CHECKPOINT_DIR
+    held_out = [p for split in ("validation", "test") for p in evaluation_pairs(folder, data=args.data, split=split)[0]]
+    challenge, _ = read_labelled_pairs(CHALLENGE)
+    sets = {
+        "corpus": [p for p in held_out if numerals.SEPARATED.search(p[0])],
+        "challenge": [p for p in challenge if numerals.SEPARATED.search(p[0])],
+        "made": _made(held_out, random.Random(0), numerals.spanish),
+    }
+    translator = open_translator(folder, args.engine)
+    take_out, put_back = numerals.take_out, numerals.put_back
+    missed = []
+
+    def counted(translation, stand_ins):
+        result = put_back(translation, stand_ins)
+        missed.append(result is None)
+        return result
+
+    print(f"{args.engine}, greedy; a row per set and way")
+    print("| set | sentences | way | numbers kept whole | stand-in missed (translated as it was) | BLEU | chrF |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for name, pairs in sets.items():
+        english, references = [en for en, _ in pairs], [es for _, es in pairs]
+        for way in ("as they are", "stand-ins (numerals)"):
+            missed.clear()
+            numerals.take_out = take_out if way.startswith("stand") else lambda s: (s, {})
+            numerals.put_back = counted
+            try:
+                out = translator.translate_sentences(english, progress=False)
+            finally:
+                numerals.take_out, numerals.put_back = take_out, put_back
+            kept = sum(_kept(en, es, numerals) for en, es in zip(english, out)) / max(1, len(out))
+            scores = score(out, references)
+            print(
+                f"| {name} | {len(pairs)} | {way} | {kept:.1%} | {sum(missed)} | "
+                f"{scores['bleu']:.1f} | {scores['chrf']:.1f} |"
+            )
+    print("\nexamples (corpus, then made), as they are → with stand-ins:")
+    english = [en for en, _ in sets["corpus"] + sets["made"][:6]]
+    numerals.take_out = lambda s: (s, {})
+    try:
+        plain = translator.translate_sentences(english, progress=False)
+    finally:
+        numerals.take_out = take_out
+    for en, before, after in zip(english, plain, translator.translate_sentences(english, progress=False)):
+        print(f"  {en}\n    {before}\n    {after}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Numbers with separators go around the model as stand-ins and come back whole (transformer_tf.numerals)."""
+
+import pytest
+
+from transformer_tf import numerals
+from transformer_tf.sentence_translator import SentenceTranslator
+
+
+@pytest.mark.parametrize(
+    "sentence, text, stand_ins",
+    [
+        ("He paid $1,499 for it.", "He paid $48 for it.", {"48": "1,499"}),
+        ("It costs $25.99.", "It costs $48.", {"48": "25.99"}),
+        (
+            "From 400,000 to 2,737.50 and 2.5%.",
+            "From 48 to 37 and 59%.",
+            {"48": "400,000", "37": "2,737.50", "59": "2.5"},
+        ),
+        ("It rose from 1,000 to 1,000.", "It rose from 48 to 37.", {"48": "1,000", "37": "1,000"}),  # each once
+        ("I have 48 cats and 1,200 fish.", "I have 48 cats and 37 fish.", {"37": "1,200"}),  # 48 is taken
+    ],
+)
+def test_separated_numbers_become_stand_ins_the_sentence_does_not_hold(sentence, text, stand_ins):
+    assert numerals.take_out(sentence) == (text, stand_ins)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["I am 30.", "We met at 10:30 in 1986.", "Ping 192.168.1.1 now.", "Count 1,2,3.", "Paper A4.5 is odd.", "Hi."],
+)
+def test_whole_numbers_times_addresses_and_words_are_left_to_the_model(sentence):
+    assert numerals.take_out(sentence) == (sentence, {})
+
+
+def test_more_numbers_than_free_stand_ins_leave_the_sentence_as_it_is():
+    sentence = " ".join(f"{i}.5" for i in range(len(numerals.STAND_INS) + 1))
+    assert numerals.take_out(sentence) == (sentence, {})
+
+
+def test_a_number_comes_back_with_points_for_thousands_and_its_decimals_as_written():
+    assert numerals.spanish("400,000") == "400.000" and numerals.spanish("1,499") == "1.499"
+    assert numerals.spanish("25.99") == "25.99" and numerals.spanish("2,737.50") == "2,737.50"
+    assert numerals.put_back("Pagó 48 dólares y 37%.", {"48": "1,499", "37": "2.5"}) == "Pagó 1.499 dólares y 2.5%."
+
+
+@pytest.mark.parametrize("translation", ["Pagó dólares.", "Pagó 480 dólares.", "Pagó 48 y 48 dólares.", "Pagó 4.48."])
+def test_a_stand_in_dropped_changed_or_repeated_is_said(translation):
+    assert numerals.put_back(translation, {"48": "1,499"}) is None
+
+
+class EchoTranslator(SentenceTranslator):
+    """A model that copies its input, or drops every 48 when ``drops``; records what it read."""
+
+    places = False
+
+    def __init__(self, drops=False):
+        self.drops, self.read = drops, []
+
+    def _decode_sentences(self, sentences, batch_size, beam, progress):
+        self.read.append(list(sentences))
+        return [s.replace("48", "") if self.drops else s for s in sentences]
+
+
+def test_the_model_reads_stand_ins_and_the_translation_gets_the_numbers_back():
+    translator = EchoTranslator()
+    out = translator.translate(["It costs $25.99. We had 400,000 visitors.", "I am 30."], progress=False)
+    assert out == ["It costs $25.99. We had 400.000 visitors.", "I am 30."]
+    assert translator.read == [["It costs $48.", "We had 48 visitors.", "I am 30."]]
+
+
+def test_a_sentence_whose_stand_in_does_not_come_back_is_translated_as_it_was():
+    translator = EchoTranslator(drops=True)
+    assert translator.translate(["It costs $25.99.", "I am 30."], progress=False) == ["It costs $25.99.", "I am 30."]
+    assert translator.read == [["It costs $48.", "I am 30."], ["It costs $25.99."]]
+
+
+def test_the_source_texts_hold_the_stand_in_form_and_the_sentence():
+    assert EchoTranslator().source_texts("It costs $25.99. 🎉") == ("It costs $48.", "It costs $25.99.")
