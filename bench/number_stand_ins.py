@@ -1,7 +1,7 @@
 """Numbers with separators through the model as they are, or as stand-ins: which keeps them?
 
-``transformer_tf.numerals`` sends a number with a thousands separator or a decimal point
-("400,000", "25.99") to the model as a two-digit stand-in and puts the number back in place of
+``transformer_tf.numerals`` sends a number with a thousands separator, a decimal point or
+hyphens ("400,000", "25.99", "555-1234") to the model as a two-digit stand-in and puts the number back in place of
 the stand-in in the translation (thousands with points, "400.000"; decimals as written). This
 compares the shipped model's translations with that pass and without it (each sentence as it
 is) on held-out sentences:
@@ -10,9 +10,9 @@ is) on held-out sentences:
   number (few: the corpus is everyday sentences);
 - ``challenge``: the same from ``bench/challenge_en_es.tsv``;
 - ``made``: held-out pairs whose two sides hold the same whole number once (``I paid 30 dollars``
-  … ``30 dólares``), that number written on both sides with a separator or a decimal part
-  (``30,250``, ``30.5``, alternately; seeded; the Spanish side ``30.250``, ``30.5``), as a proxy
-  for sentences the corpus lacks.
+  … ``30 dólares``), that number written on both sides with a separator, a decimal part or as a
+  range (``30,250``, ``30.5``, ``30-34`` in turn; seeded; the Spanish side ``30.250``, ``30.5``,
+  ``30-34``), as a proxy for sentences the corpus lacks.
 
 For each set and way: the share of sentences whose every such number comes back whole (as
 written, or with points for its thousands); how many sentences had a stand-in that did not come
@@ -38,7 +38,8 @@ def _made(pairs, rng, spanish_form):
         if len(found_en) != 1 or found_es != found_en:
             continue
         n = found_en[0]
-        number = f"{n},{rng.randint(0, 999):03d}" if len(made) % 2 == 0 else f"{n}.{rng.randint(1, 9)}"
+        forms = (f"{n},{rng.randint(0, 999):03d}", f"{n}.{rng.randint(1, 9)}", f"{n}-{int(n) + rng.randint(1, 9)}")
+        number = forms[len(made) % 3]
         made.append((_WHOLE.sub(number, english, count=1), _WHOLE.sub(spanish_form(number), spanish, count=1)))
     return made
 

@@ -18,6 +18,8 @@ from transformer_tf.sentence_translator import SentenceTranslator
         ),
         ("It rose from 1,000 to 1,000.", "It rose from 48 to 37.", {"48": "1,000", "37": "1,000"}),  # each once
         ("I have 48 cats and 1,200 fish.", "I have 48 cats and 37 fish.", {"37": "1,200"}),  # 48 is taken
+        ("Call 1-800-555-0199 or 555-1234.", "Call 48 or 37.", {"48": "1-800-555-0199", "37": "555-1234"}),
+        ("We won 3-1 on 2023-10-05.", "We won 48 on 37.", {"48": "3-1", "37": "2023-10-05"}),
     ],
 )
 def test_separated_numbers_become_stand_ins_the_sentence_does_not_hold(sentence, text, stand_ins):
@@ -26,7 +28,15 @@ def test_separated_numbers_become_stand_ins_the_sentence_does_not_hold(sentence,
 
 @pytest.mark.parametrize(
     "sentence",
-    ["I am 30.", "We met at 10:30 in 1986.", "Ping 192.168.1.1 now.", "Count 1,2,3.", "Paper A4.5 is odd.", "Hi."],
+    [
+        "I am 30.",
+        "We met at 10:30 in 1986.",
+        "Ping 192.168.1.1 now.",
+        "Count 1,2,3.",
+        "Paper A4.5 is odd.",
+        "COVID-19 and the F-16.",
+        "Hi.",
+    ],
 )
 def test_whole_numbers_times_addresses_and_words_are_left_to_the_model(sentence):
     assert numerals.take_out(sentence) == (sentence, {})
@@ -40,6 +50,7 @@ def test_more_numbers_than_free_stand_ins_leave_the_sentence_as_it_is():
 def test_a_number_comes_back_with_points_for_thousands_and_its_decimals_as_written():
     assert numerals.spanish("400,000") == "400.000" and numerals.spanish("1,499") == "1.499"
     assert numerals.spanish("25.99") == "25.99" and numerals.spanish("2,737.50") == "2,737.50"
+    assert numerals.spanish("555-1234") == "555-1234"
     assert numerals.put_back("Pagó 48 dólares y 37%.", {"48": "1,499", "37": "2.5"}) == "Pagó 1.499 dólares y 2.5%."
 
 

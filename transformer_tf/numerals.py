@@ -1,10 +1,11 @@
 """Numbers the model would garble go around it as stand-ins it copies, and come back whole.
 
 The training data teaches the model to copy whole numbers and times (``augment.swap_numbers``:
-"8:30", "1986", "30"); digits with a thousands separator or a decimal point are rare in the
-corpus, and the shipped model made "400,000 visitors" "400.00 visitan" and "It costs $25.99."
-"Cuesta 25 dólares.99.". A translator must never change a number. So each such number
-(:data:`SEPARATED`) goes to the model as a two-digit stand-in that the sentence does not hold
+"8:30", "1986", "30"); digits with a thousands separator, a decimal point or hyphens are rare in
+the corpus, and the shipped model made "400,000 visitors" "400.00 visitan", "It costs $25.99."
+"Cuesta 25 dólares.99." and "Please call me at 555-1234." "... a los 555 años". A translator
+must never change a number. So each such number (:data:`SEPARATED`) goes to the model as a
+two-digit stand-in that the sentence does not hold
 ("receives 48 visitors a year"), and the stand-in in its translation is replaced by the number
 (:func:`spanish`: "recibe 400.000 visitantes al año"). Where a stand-in does not come back
 exactly once, :func:`put_back` says so (None) and the caller translates the sentence as it was.
@@ -13,10 +14,12 @@ exactly once, :func:`put_back` says so (None) and the caller translates the sent
 
 import re
 
-#: A number the model does not copy reliably: digits with thousands separators (``1,499``,
-#: ``400,000``, ``2,737.50``) or with a decimal part (``25.99``, ``2.5``); not a part of a longer
-#: dotted or comma-separated run (``192.168.1.1``, ``1,2,3``), nor of a word (``A4.5``).
-SEPARATED = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\w]|[.,]\d)")
+#: A number the model does not copy reliably: digit groups joined by hyphens (``555-1234``,
+#: ``10-12``, ``3-1``, ``2023-10-05``: it wrote "61255147" for 612-555-0147), digits with thousands
+#: separators (``1,499``, ``400,000``, ``2,737.50``) or with a decimal part (``25.99``, ``2.5``);
+#: not a part of a longer dotted or comma-separated run (``192.168.1.1``, ``1,2,3``), nor of a word
+#: (``A4.5``, ``COVID-19``).
+SEPARATED = re.compile(r"(?<![\w.,])(?:\d+(?:-\d+)+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\w]|[.,]\d)")
 
 #: Stand-ins: two-digit numbers (plural, like most quantities), tried in this order, each used
 #: only where the sentence does not hold it already.
