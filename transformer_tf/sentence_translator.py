@@ -197,25 +197,13 @@ class SentenceTranslator:
         return put_back_each
 
     def _start_numbered(self, sentences, batch_size, beam, progress):
-        """:meth:`_start_sentences` of the sentences without their emoji. A number with a separator
-        or a decimal point goes to the model as a stand-in and comes back as written
+        """:meth:`_start_sentences` of the sentences without their emoji. A number with a separator,
+        a decimal point or hyphens goes to the model as a stand-in and comes back whole
         (:mod:`transformer_tf.numerals`); where its stand-in does not come back once, the
         sentence is translated again as it was."""
-        prepared = [numerals.take_out(s) for s in sentences]
-        if not any(stand_ins for _, stand_ins in prepared):  # the common case
-            return self._start_repeated(sentences, batch_size, beam, progress)
-        decoding = self._start_repeated([text for text, _ in prepared], batch_size, beam, progress)
-
-        def restored():
-            results = [numerals.put_back(out, stand_ins) for out, (_, stand_ins) in zip(decoding(), prepared)]
-            missed = [i for i, result in enumerate(results) if result is None]
-            if missed:
-                again = self._start_repeated([sentences[i] for i in missed], batch_size, beam, False)()
-                for i, result in zip(missed, again):
-                    results[i] = result
-            return results
-
-        return restored
+        return self._around(
+            self._start_repeated, sentences, numerals.take_out, numerals.put_back, str, batch_size, beam, progress
+        )
 
     def _start_repeated(self, sentences, batch_size, beam, progress):
         """:meth:`_start_numbered` of the sentences with their stand-ins. A sentence
@@ -239,15 +227,29 @@ class SentenceTranslator:
             return self._start_decode(sentences, batch_size, beam, progress)
         from transformer_tf.code_switch import code_switch, restore_places, with_stand_ins
 
-        prepared = [with_stand_ins(s) for s in sentences]
-        decoding = self._start_decode([source for source, _ in prepared], batch_size, beam, progress)
+        # where a stand-in does not come back once (rare: none in the test split), the Spanish form goes in
+        return self._around(
+            self._start_decode, sentences, with_stand_ins, restore_places, code_switch, batch_size, beam, progress
+        )
+
+    def _around(self, start, sentences, take_out, put_back, retry, batch_size, beam, progress):
+        """A stand-in pass (numbers, places) around the next stage ``start`` (a ``_start_…`` method):
+        the stage reads each sentence as ``take_out(sentence) → (text, stand_ins)`` writes it, and
+        ``put_back(translation, stand_ins)`` gives its translation, or None where a stand-in did not
+        come back once: that sentence goes through ``start`` again as ``retry(sentence)`` writes it
+        (after the others, no progress bar). Where no text changed, the stage reads the sentences."""
+        prepared = [take_out(s) for s in sentences]
+        if all(text == sentence for (text, _), sentence in zip(prepared, sentences)):  # the common case
+            return start(sentences, batch_size, beam, progress)
+        decoding = start([text for text, _ in prepared], batch_size, beam, progress)
 
         def restored():
-            results = [restore_places(out, stand_ins) for out, (_, stand_ins) in zip(decoding(), prepared)]
-            missed = [i for i, result in enumerate(results) if result is None]  # rare: none in the test split
-            again = self._decode_sentences([code_switch(sentences[i]) for i in missed], batch_size, beam, False)
-            for i, result in zip(missed, again):
-                results[i] = result
+            results = [put_back(out, stand_ins) for out, (_, stand_ins) in zip(decoding(), prepared)]
+            missed = [i for i, result in enumerate(results) if result is None]
+            if missed:
+                again = start([retry(sentences[i]) for i in missed], batch_size, beam, False)()
+                for i, result in zip(missed, again):
+                    results[i] = result
             return results
 
         return restored
