@@ -22,7 +22,6 @@ import tensorflow as tf
 
 from transformer_tf import Translator, sentence_attention
 from transformer_tf.attention_maps import KINDS
-from transformer_tf.batching import DynamicBatcher
 from transformer_tf.code_switch import with_stand_ins
 from transformer_tf.sentence_translator import cut_message, cuts_recorded
 
@@ -578,129 +577,6 @@ def test_serve_freezes_what_is_loaded_while_it_serves_and_unfreezes_after(monkey
     monkeypatch.setattr(serve_module, "_graceful_server", lambda config: Server())
     serve_module.serve(object(), port=0, announce=lambda line: None)
     assert seen["frozen while serving"] > 10_000 and gc.get_freeze_count() == 0
-
-
-def test_the_batcher_runs_lone_requests_and_keeps_keys_apart():
-    calls = []
-
-    def run(key, items):
-        calls.append((key, list(items)))
-        if key == "bad":
-            raise ValueError("no")
-        return [f"{key}:{item}" for item in items]
-
-    batcher = DynamicBatcher(run, max_batch=3, max_wait=0.2)
-    futures = [
-        batcher.submit("a", [1]),
-        batcher.submit("b", [2]),
-        batcher.submit("a", [3, 4]),
-        batcher.submit("a", [5]),
-    ]
-    bad = batcher.submit("bad", [6])
-    called = batcher.call(lambda x: x * 2, 21)
-    batcher.close()
-    assert [f.result() for f in futures] == [["a:1"], ["b:2"], ["a:3", "a:4"], ["a:5"]]
-    assert called.result() == 42
-    with pytest.raises(ValueError, match="no"):
-        bad.result()
-    # up to 3 items a batch; one batch per key, in arrival order
-    assert calls == [("a", [1, 3, 4]), ("b", [2]), ("a", [5]), ("bad", [6])]
-
-
-def test_the_batcher_counts_the_cpu_its_batches_use_apart_from_their_waits():
-    """``busy_cpu_seconds`` is the worker's own CPU time: a batch that sleeps adds its seconds to
-    ``busy_seconds`` only, one that computes adds them to both."""
-
-    def run(key, items):
-        if key == "sleep":
-            time.sleep(0.3)
-        else:
-            deadline = time.thread_time() + 0.3
-            while time.thread_time() < deadline:
-                pass
-        return items
-
-    batcher = DynamicBatcher(run, max_wait=0.001)
-    batcher.submit("sleep", [1]).result()
-    assert batcher.busy_seconds >= 0.3 and batcher.busy_cpu_seconds < 0.1
-    batcher.submit("compute", [2]).result()
-    batcher.close()
-    assert 0.3 <= batcher.busy_cpu_seconds <= batcher.busy_seconds - 0.25
-
-
-def test_the_batcher_times_each_request_in_the_queue_the_gather_and_the_decode():
-    """A request queued while the only worker decodes another waits that decode in ``queue``; each
-    request's ``decode`` is its batch's; a lone request waits ``max_delay`` for company in ``gather``."""
-
-    def run(key, items):
-        time.sleep(0.2)
-        return items
-
-    batcher = DynamicBatcher(run, max_wait=0.01, max_delay=0.05)
-    first = batcher.submit("a", [1])
-    time.sleep(0.1)  # the worker has taken the first and decodes it
-    second = batcher.submit("a", [2])
-    assert first.result() == [1] and second.result() == [2]
-    batcher.close()
-    times = batcher.job_times()
-    assert times["jobs"] == 2
-    assert 0.4 <= times["decode"] < 0.6  # 0.2 s each, measured around run_batch
-    assert 0.05 <= times["queue"] < 0.3  # the second's wait for the worker (the first took none)
-    assert 0.05 <= times["gather"] < 0.3  # each waited up to max_delay for a client that never came
-
-
-def test_the_batcher_waits_for_every_client_instead_of_splitting_them_into_small_batches():
-    """8 clients, each sending its next request once answered, the next 5 ms after the one
-    before (more than ``max_wait`` apart): once it has seen them all, a batch holds all 8."""
-    sizes = []
-
-    def run(key, items):
-        sizes.append(len(items))
-        time.sleep(0.02)  # the decode
-        return [item * 10 for item in items]
-
-    batcher = DynamicBatcher(run, max_batch=64, max_wait=0.001, max_delay=1.0)
-
-    def client(i):
-        answers = []
-        for n in range(6):
-            answers += batcher.submit("a", [100 * i + n]).result()
-            time.sleep(0.005 * (i + 1))  # the answer's and the next request's way
-        return answers
-
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(client, range(8)))
-    batcher.close()
-    assert answers == [[(100 * i + n) * 10 for n in range(6)] for i in range(8)]
-    # the first round teaches it how many clients come (the old batcher: [8, 1, 5, 3, 3, 3, ...]);
-    # a round may still split where the machine stalls a thread for longer than max_delay
-    assert batcher.batch_sizes[8] >= 4 and sum(sizes) == 48, sizes
-    assert batcher.gather_seconds > 0
-
-
-def test_two_batcher_threads_decode_two_batches_at_once_and_answer_each_client():
-    running, most = [0], [0]
-    lock = threading.Lock()
-
-    def run(key, items):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.05)  # the decode
-        with lock:
-            running[0] -= 1
-        return [f"{key}:{item}" for item in items]
-
-    batcher = DynamicBatcher(run, max_batch=64, max_wait=0.001, threads=2)
-
-    def client(i):
-        return [batcher.submit("a", [f"{i}.{n}"]).result() for n in range(4)]
-
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(client, range(8)))
-    batcher.close()
-    assert answers == [[[f"a:{i}.{n}"] for n in range(4)] for i in range(8)]
-    assert most[0] == 2 and batcher.batched_items == 32
 
 
 def ask(browser, text, model=None):

@@ -5,7 +5,7 @@ from unittest import mock
 import pytest
 
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.tokenizer import END_ID, PAD_ID, START_ID, UNK_ID, SubwordTokenizer
+from transformer_tf.tokenizer import BATCH_ENCODE_FROM, END_ID, PAD_ID, START_ID, UNK_ID, SubwordTokenizer
 
 SENTENCES = [
     f"{a} {b} the {c} quickly."
@@ -34,6 +34,15 @@ def test_encode_decode_round_trip(trained):
         assert trained.decode(trained.encode(text)) == text
     batch = trained.encode(["I see the cat quickly.", "We want the house quickly."])
     assert [trained.decode(ids) for ids in batch] == ["I see the cat quickly.", "We want the house quickly."]
+
+
+def test_small_and_large_lists_encode_alike(trained):
+    """Below BATCH_ENCODE_FROM texts go to SentencePiece one by one, from it as one list: same ids."""
+    texts = (SENTENCES * 2)[: 2 * BATCH_ENCODE_FROM]
+    one_call = trained.encode(texts)
+    assert len(texts) >= BATCH_ENCODE_FROM
+    assert trained.encode(texts[: BATCH_ENCODE_FROM - 1]) == one_call[: BATCH_ENCODE_FROM - 1]
+    assert [trained.encode(t) for t in texts[:3]] == one_call[:3]
 
 
 def test_unseen_characters_become_unknown_not_padding(trained):

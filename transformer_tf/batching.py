@@ -25,8 +25,15 @@ ones expect only those that came. A lone client's request waits ``max_wait`` wit
 and not at all with several (it expects one item).
 Other model work (an attention request) goes through the same queue with
 :meth:`DynamicBatcher.call`, in arrival order.
+
+A server awaits its requests with :meth:`DynamicBatcher.submit_async`: a batch's answers reach
+the event loop in one hand-over. (A ``concurrent.futures.Future`` wrapped with
+``asyncio.wrap_future`` crosses one at a time: a wake-up of the loop and a copy under the
+future's lock for every request, a fifth of the loop's time in a profile of the server;
+``docs/benchmarks.md``, "transformer-tf serve under load".)
 """
 
+import asyncio
 import collections
 import concurrent.futures
 import dataclasses
@@ -41,9 +48,10 @@ _STOP = object()
 class _Job:
     key: object  # requests with equal keys may share a batch
     items: list
-    future: concurrent.futures.Future
+    future: object  # a concurrent.futures.Future, or an asyncio.Future of ``loop``
     submitted: float = 0.0  # time.perf_counter() when queued
     taken: float = 0.0  # when a worker took it from the queue
+    loop: object = None  # the event loop of an asyncio ``future`` (submit_async)
 
 
 @dataclasses.dataclass
@@ -51,6 +59,7 @@ class _Call:
     function: object
     args: tuple
     future: concurrent.futures.Future
+    loop = None  # always answered on the worker thread
 
 
 class DynamicBatcher:
@@ -125,6 +134,14 @@ class DynamicBatcher:
         self._queue.put(_Job(key, list(items), future, time.perf_counter()))
         return future
 
+    def submit_async(self, key, items):
+        """:meth:`submit` from a coroutine: an ``asyncio.Future`` of the running loop, set there. The
+        answers of one batch reach each loop in one ``call_soon_threadsafe``."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(_Job(key, list(items), future, time.perf_counter(), loop=loop))
+        return future
+
     def call(self, function, *args):
         """Run ``function(*args)`` on a worker thread, after what is queued; a Future of its result."""
         future = concurrent.futures.Future()
@@ -178,7 +195,7 @@ class DynamicBatcher:
             if item is _STOP:
                 return
             if isinstance(item, _Call):
-                _settle([item.future], lambda item=item: [item.function(*item.args)])
+                _settle([item], lambda item=item: [item.function(*item.args)])
                 continue
             for key in dict.fromkeys(job.key for job in jobs):  # arrival order of the keys
                 self._run([job for job in jobs if job.key == key])
@@ -199,7 +216,7 @@ class DynamicBatcher:
                     self._held -= len(items)
                     self._time_jobs(group, start, end)
 
-        _settle([job.future for job in group], decode)
+        _settle(group, decode)
         with self._lock:
             self.batch_sizes[len(items)] += 1
             self.busy_seconds += time.perf_counter() - start
@@ -223,16 +240,39 @@ def _split(results, jobs):
     return out
 
 
-def _settle(futures, compute):
-    """Set each future to its part of ``compute()`` (a list, one value per future), or to its error."""
-    running = [future.set_running_or_notify_cancel() for future in futures]  # False: cancelled
+def _settle(jobs, compute):
+    """Set each job's future to its part of ``compute()`` (a list, one value per job), or to its error.
+    The futures of jobs from an event loop (:meth:`DynamicBatcher.submit_async`) are set on that loop,
+    all of them in one callback."""
+    # False: cancelled (a concurrent future; an asyncio one is checked on its loop)
+    running = {id(job): job.future.set_running_or_notify_cancel() for job in jobs if job.loop is None}
     try:
-        values = compute()
+        outcomes = [(value, None) for value in compute()]
     except BaseException as err:  # the requests get the error; the worker goes on
-        for future, run in zip(futures, running):
-            if run:
-                future.set_exception(err)
-        return
-    for future, run, value in zip(futures, running, values):
-        if run:
-            future.set_result(value)
+        outcomes = [(None, err)] * len(jobs)
+    on_loops = collections.defaultdict(list)
+    for job, (value, error) in zip(jobs, outcomes):
+        if job.loop is not None:
+            on_loops[job.loop].append((job.future, value, error))
+        elif running[id(job)]:
+            _set(job.future, value, error)
+    for loop, settled in on_loops.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, settled)
+        except RuntimeError:  # the loop has closed: nobody awaits these any more
+            pass
+
+
+def _resolve(settled):
+    """On the event loop: each ``(future, value, error)``'s future set, unless it was cancelled (the
+    request's client went away)."""
+    for future, value, error in settled:
+        if not future.done():
+            _set(future, value, error)
+
+
+def _set(future, value, error):
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)

@@ -219,7 +219,8 @@ def checked_translate(body, models, limits):
 
 
 async def on_worker(app, queue):
-    """Await the Future that ``queue(app)`` returns, counting the request as in flight."""
+    """Await the Future that ``queue(app)`` returns (``concurrent.futures`` or asyncio), counting the
+    request as in flight."""
     app.state.in_flight += 1
     try:
         return await asyncio.wrap_future(queue(app))
@@ -235,7 +236,7 @@ async def translate_answer(app, model, beam, sentences, scope):
     if loop is None:
         key = (model.name, beam)
         stamp(scope, "submitted")
-        groups = await on_worker(app, lambda app: app.state.batcher.submit(key, sentences))
+        groups = await on_worker(app, lambda app: app.state.batcher.submit_async(key, sentences))
         stamp(scope, "resumed")
     else:  # a request thread prepares the texts and waits for their rows of the decode loop
         groups = await on_worker(app, lambda app: app.state.waiting.submit(by_sentence, loop, sentences))

@@ -40,6 +40,11 @@ from transformer_tf.errors import TransformerTFError
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 INVALID_BYTES = "\ufffd"  # what SentencePiece decodes an incomplete UTF-8 byte sequence to
 SPECIAL_PIECES = {PAD_ID: "<pad>", UNK_ID: "<unk>", START_ID: "<start>", END_ID: "<end>"}
+#: Fewer texts than this are encoded with one SentencePiece call each. Its call on a list starts a thread
+#: pool and holds the GIL until the pool is done: 16 corpus sentences took 0.15 ms that way against
+#: 0.07 ms one by one, and from about 32 texts the pool pays (256: 0.92 against 1.62 ms; a ``timeit``
+#: of ``sp.encode``, 2026-12-07). A server's batches of 16 no longer stall its event loop on it.
+BATCH_ENCODE_FROM = 32
 
 
 def _bpemb_preprocess(text):
@@ -165,7 +170,7 @@ class SubwordTokenizer:
         single = isinstance(texts, str)
         batch = [self._prepare(t) for t in ([texts] if single else texts)]
         encoded = []
-        for pieces in self.sp.encode(batch):
+        for pieces in self.sp.encode(batch) if len(batch) >= BATCH_ENCODE_FROM else map(self.sp.encode, batch):
             ids = [i + self.offset for i in pieces]
             encoded.append([START_ID, *ids, END_ID] if add_start_end else ids)
         return encoded[0] if single else encoded
