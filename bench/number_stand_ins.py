@@ -26,6 +26,8 @@ import random
 import re
 from pathlib import Path
 
+import held_out
+
 CHALLENGE = Path(__file__).resolve().parent / "challenge_en_es.tsv"
 _WHOLE = re.compile(r"(?<![\w.,:])\d{2,3}(?![\w]|[.,:]\d)")
 
@@ -56,28 +58,18 @@ def _kept(english, spanish, numerals):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint-dir", default=None, metavar="DIR", help="(default: the shipped model)")
-    parser.add_argument("--data", default=None, metavar="PATH", help="the corpus (default: its config's path)")
-    parser.add_argument("--engine", default="ctranslate2", choices=("ctranslate2", "tensorflow"))
+    held_out.add_model_arguments(parser)
     args = parser.parse_args(argv)
-    import cli_common
-
-    cli_common.quiet_tensorflow()
-    cli_common.import_tensorflow_quietly()  # the held-out splits are read with it
+    pairs, translator = held_out.held_out_and_translator(args)
     from transformer_tf import numerals
-    from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
-    from transformer_tf.engines import open_translator
-    from transformer_tf.evaluate import evaluation_pairs, read_labelled_pairs, score
+    from transformer_tf.evaluate import read_labelled_pairs, score
 
-    folder = args.checkpoint_dir or DEFAULT_CHECKPOINT_DIR
-    held_out = [p for split in ("validation", "test") for p in evaluation_pairs(folder, data=args.data, split=split)[0]]
     challenge, _ = read_labelled_pairs(CHALLENGE)
     sets = {
-        "corpus": [p for p in held_out if numerals.SEPARATED.search(p[0])],
+        "corpus": [p for p in pairs if numerals.SEPARATED.search(p[0])],
         "challenge": [p for p in challenge if numerals.SEPARATED.search(p[0])],
-        "made": _made(held_out, random.Random(0), numerals.spanish),
+        "made": _made(pairs, random.Random(0), numerals.spanish),
     }
-    translator = open_translator(folder, args.engine)
     take_out, put_back = numerals.take_out, numerals.put_back
     missed = []
 

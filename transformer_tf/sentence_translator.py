@@ -21,7 +21,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import numerals
+from transformer_tf import numerals, quotes
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -62,11 +62,14 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        without its emoji (:func:`~transformer_tf.pictographs.take_out`), with its numbers' stand-ins
-        (:mod:`~transformer_tf.numerals`) or without them (the rare second try); with ``places``,
+        without its emoji (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds
+        quotations (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
+        (:mod:`~transformer_tf.numerals`) or without them (the rare second tries); with ``places``,
         each in its places' stand-in form and its code-switched one (the rare second try)."""
         sentence = take_out(sentence).text
-        texts = dict.fromkeys((numerals.take_out(sentence)[0], sentence))  # with number stand-ins; the retry
+        apart = quotes.take_apart(sentence)
+        parts = [*(apart.texts if apart else ()), sentence]
+        texts = dict.fromkeys(t for part in parts for t in (numerals.take_out(part)[0], part))
         if not self.places:
             return tuple(texts)
         from transformer_tf.code_switch import code_switch, with_stand_ins
@@ -187,7 +190,7 @@ class SentenceTranslator:
         are taken out of each sentence before, and put back after (:mod:`transformer_tf.pictographs`);
         a sentence without any is translated as it is."""
         taken = [take_out(s) for s in sentences]
-        finish = self._start_numbered([t.text for t in taken], batch_size, beam, progress)
+        finish = self._start_quoted([t.text for t in taken], batch_size, beam, progress)
         if not any(t.runs for t in taken):
             return finish
 
@@ -196,8 +199,28 @@ class SentenceTranslator:
 
         return put_back_each
 
+    def _start_quoted(self, sentences, batch_size, beam, progress):
+        """:meth:`_start_sentences` of the sentences without their emoji. A sentence with quotations
+        goes to the next stage in parts, each quotation alone and the words around them with
+        stand-ins, and its translation is put together from theirs (:mod:`transformer_tf.quotes`);
+        where a stand-in does not come back once, the sentence is translated again as it was."""
+        apart = [quotes.take_apart(s) for s in sentences]
+        if not any(apart):  # the common case
+            return self._start_numbered(sentences, batch_size, beam, progress)
+        texts = [a.texts if a else [s] for s, a in zip(sentences, apart)]
+        decoding = self._start_numbered([t for group in texts for t in group], batch_size, beam, progress)
+
+        def together():
+            flat, results = iter(decoding()), []
+            for a, group in zip(apart, texts):
+                translations = list(itertools.islice(flat, len(group)))
+                results.append(a.put_together(translations) if a else translations[0])
+            return self._again(self._start_numbered, results, sentences, str, batch_size, beam)
+
+        return together
+
     def _start_numbered(self, sentences, batch_size, beam, progress):
-        """:meth:`_start_sentences` of the sentences without their emoji. A number with a separator,
+        """:meth:`_start_quoted` of the sentences, or of their parts. A number with a separator,
         a decimal point or hyphens goes to the model as a stand-in and comes back whole
         (:mod:`transformer_tf.numerals`); where its stand-in does not come back once, the
         sentence is translated again as it was."""
@@ -245,14 +268,20 @@ class SentenceTranslator:
 
         def restored():
             results = [put_back(out, stand_ins) for out, (_, stand_ins) in zip(decoding(), prepared)]
-            missed = [i for i, result in enumerate(results) if result is None]
-            if missed:
-                again = start([retry(sentences[i]) for i in missed], batch_size, beam, False)()
-                for i, result in zip(missed, again):
-                    results[i] = result
-            return results
+            return self._again(start, results, sentences, retry, batch_size, beam)
 
         return restored
+
+    @staticmethod
+    def _again(start, results, sentences, retry, batch_size, beam):
+        """``results`` with each None filled in: those ``sentences`` through the stage ``start`` again,
+        as ``retry(sentence)`` writes them (after the others, no progress bar)."""
+        missed = [i for i, result in enumerate(results) if result is None]
+        if missed:
+            again = start([retry(sentences[i]) for i in missed], batch_size, beam, False)()
+            for i, result in zip(missed, again):
+                results[i] = result
+        return results
 
     def _start_decode(self, sentences, batch_size, beam, progress):
         """:meth:`_decode_sentences` started; returns the function that waits for it and returns its
