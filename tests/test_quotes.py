@@ -1,9 +1,12 @@
 """Quoted speech goes around the model in parts and comes back together (transformer_tf.quotes)."""
 
+import re
+
 import pytest
 from echo_translator import EchoTranslator
 
 from transformer_tf import quotes
+from transformer_tf.stand_ins import replace_once
 
 
 @pytest.mark.parametrize(
@@ -76,3 +79,12 @@ def test_the_source_texts_hold_the_parts_and_the_sentence():
         '"It costs $48," she said.',  # the rare second try: the sentence as it was, its number a stand-in
         '"It costs $25.99," she said.',
     )
+
+
+def test_replace_once_puts_texts_back_as_written_or_says_none():
+    """The shared put-back of the stand-in passes: a text goes in literally (no group references), and a
+    pattern found twice or not at all gives None."""
+    tom, john = re.compile(r"\bTom\b"), re.compile(r"\bJohn\b")
+    assert replace_once("Tom vio a John.", {tom: r'"\1 \g<0>"', john: "Ana"}) == r'"\1 \g<0>" vio a Ana.'
+    assert replace_once("Tom y Tom.", {tom: "x"}) is None
+    assert replace_once("Nadie.", {tom: "x"}) is None

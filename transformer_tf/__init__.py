@@ -64,6 +64,8 @@ inference
     - :mod:`~transformer_tf.pictographs`  emoji taken out of a sentence before the model and put back
       into its translation (``take_out``, ``put_back``)
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
+    - :mod:`~transformer_tf.stand_ins`    ``replace_once``: a stand-in pass's translation gets the original
+      back only where each stand-in came back exactly once
     - :mod:`~transformer_tf.quotes`       quoted speech through the model in parts (each quotation
       alone, the words around it with a stand-in name) and put together (``take_apart``)
     - :mod:`~transformer_tf.numerals`     numbers with separators (``400,000``, ``25.99``) through the

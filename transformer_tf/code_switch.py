@@ -60,6 +60,7 @@ from cli_common import files
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.places import gazetteer
+from transformer_tf.stand_ins import replace_once
 
 SWITCH_KINDS = ("city", "country", "region")
 COLLISIONS = Path(__file__).resolve().parent / "place_collisions.tsv"
@@ -288,12 +289,7 @@ def restore_places(translation, stand_ins):
     """The model's ``translation`` with each stand-in replaced by its place's Spanish form, or
     None when a stand-in is not in it exactly once (then the caller falls back on
     :func:`code_switch`)."""
-    patterns = {stand_in: _whole_word(stand_in) for stand_in in stand_ins}
-    if any(len(pattern.findall(translation)) != 1 for pattern in patterns.values()):
-        return None
-    for stand_in, pattern in patterns.items():
-        translation = pattern.sub(lambda _, s=stand_ins[stand_in]: s, translation)
-    return translation
+    return replace_once(translation, {_whole_word(stand_in): spanish for stand_in, spanish in stand_ins.items()})
 
 
 @functools.lru_cache(maxsize=1024)

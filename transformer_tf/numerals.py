@@ -14,6 +14,8 @@ exactly once, :func:`put_back` says so (None) and the caller translates the sent
 
 import re
 
+from transformer_tf.stand_ins import replace_once
+
 #: A number the model does not copy reliably: digit groups joined by hyphens (``555-1234``,
 #: ``10-12``, ``3-1``, ``2023-10-05``: it wrote "61255147" for 612-555-0147), digits with thousands
 #: separators (``1,499``, ``400,000``, ``2,737.50``) or with a decimal part (``25.99``, ``2.5``);
@@ -58,10 +60,4 @@ def spanish(number):
 def put_back(translation, stand_ins):
     """The model's ``translation`` with each stand-in replaced by its number (:func:`spanish`), or
     None where a stand-in is not in it exactly once (the model dropped, repeated or changed it)."""
-    patterns = {stand_in: _whole_number(stand_in) for stand_in in stand_ins}
-    if any(len(pattern.findall(translation)) != 1 for pattern in patterns.values()):
-        return None
-    for stand_in, pattern in patterns.items():
-        number = spanish(stand_ins[stand_in])
-        translation = pattern.sub(lambda _, number=number: number, translation)
-    return translation
+    return replace_once(translation, {_whole_number(s): spanish(number) for s, number in stand_ins.items()})

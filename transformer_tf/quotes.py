@@ -26,6 +26,8 @@ sentences.
 import dataclasses
 import re
 
+from transformer_tf.stand_ins import replace_once
+
 #: A quotation: straight double quotes, curly double quotes or guillemets around at least one letter
 #: or digit; the marks are group 1 and 3, the words group 2.
 QUOTED = re.compile(r'(")([^"]*\w[^"]*)(")|(“)([^“”]*\w[^“”]*)(”)|(«)([^«»]*\w[^«»]*)(»)')
@@ -84,13 +86,9 @@ class Quoted:
                 out += [self.sentence[end:start], part]
                 end = stop
             return "".join([*out, self.sentence[end:]])
-        patterns = [_word(stand_in) for stand_in in self.stand_ins]
-        if any(len(pattern.findall(frame)) != 1 for pattern in patterns):
-            return None
-        for pattern, part in zip(patterns, parts):
-            # the quotation brings its own full stop: none after it ("dijo: «Estoy cansado.».")
-            frame = re.sub(pattern.pattern + (r"\.?" if part[-2:-1] in ".!?" else ""), lambda _, p=part: p, frame)
-        return frame
+        # a quotation that brings its own full stop takes the one after its stand-in ("dijo: «Estoy cansado.».")
+        ends = [r"\.?" if part[-2:-1] in ".!?" else "" for part in parts]
+        return replace_once(frame, {_word(s, end): part for s, end, part in zip(self.stand_ins, ends, parts)})
 
 
 def take_apart(sentence):
@@ -132,8 +130,9 @@ def _spoken(words, join):
     return words.endswith(("!", "?", "…")) or count >= 3 or (count == 2 and (join or words.endswith(".")))
 
 
-def _word(name):
-    return re.compile(rf"\b{name}\b")
+def _word(name, then=""):
+    """``name`` as a whole word, and ``then`` (a pattern) after it."""
+    return re.compile(rf"\b{name}\b{then}")
 
 
 def _like(words, translation):
