@@ -10,7 +10,8 @@ model's translations with that pass and without it (each sentence as it is) on h
   (seeded; a proxy for the dialogue the corpus lacks);
 - ``speech``: one held-out sentence quoted in a frame, ``He said, "A."`` or ``"A," she said.`` in
   turn; scored on what the translation holds between quotation marks (all of it where it holds
-  none) against the sentence's reference: the frame's words have no reference.
+  none) against the sentence's reference: the frame's words have no reference; the same with
+  single quotes (``He said, 'A.'``).
 
 For each set and way: the share of translations that hold as many quotations as their English,
 how many sentences had a stand-in that did not come back once (each then translated as it was),
@@ -37,6 +38,11 @@ def _made(pairs, rng, count):
     return dialogue, speech
 
 
+def _single(pairs):
+    """``pairs`` with their double quotes made single (``He said, 'A.'``), the references as they are."""
+    return [(en.replace('"', "'"), es) for en, es in pairs]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--made", type=int, default=100, metavar="N", help="made pairs a set (default 100)")
@@ -47,7 +53,12 @@ def main(argv=None):
     from transformer_tf.evaluate import score
 
     dialogue, speech = _made(pairs, random.Random(0), args.made)
-    sets = {"corpus": [p for p in pairs if quotes.QUOTED.search(p[0])], "dialogue": dialogue, "speech": speech}
+    sets = {
+        "corpus": [p for p in pairs if quotes.QUOTED.search(p[0])],
+        "dialogue": dialogue,
+        "speech": speech,
+        "speech, single quotes": _single(speech),
+    }
     take_apart, put_together = quotes.take_apart, quotes.Quoted.put_together
     missed = []
 
@@ -57,7 +68,8 @@ def main(argv=None):
         return result
 
     def quoted(text):
-        return [m.group(0) for m in quotes.QUOTED.finditer(text)]
+        """The words of each quotation in ``text``."""
+        return [next(w for w in m.groups()[1::3] if w is not None) for m in quotes.QUOTED.finditer(text)]
 
     print(f"{args.engine}, greedy; a row per set and way")
     print("| set | sentences | way | quotations kept | stand-in missed (translated as it was) | BLEU | chrF |")
@@ -75,7 +87,7 @@ def main(argv=None):
                 quotes.take_apart, quotes.Quoted.put_together = take_apart, put_together
             outputs[name, way] = out
             kept = sum(len(quoted(en)) == len(quoted(es)) for en, es in zip(english, out)) / max(1, len(out))
-            scored = [" ".join(quoted(o)).replace('"', "") or o for o in out] if name == "speech" else out
+            scored = [" ".join(quoted(o)) or o for o in out] if name.startswith("speech") else out
             scores = score(scored, references)
             print(
                 f"| {name} | {len(pairs)} | {way} | {kept:.1%} | {sum(missed)} | "

@@ -18,6 +18,8 @@ from transformer_tf.stand_ins import replace_once
         ('"You talk too much," he said.', ["Tom he said.", "You talk too much"]),  # the comma stays out
         ('Tom said, "I do."', ["Tom said, John", "I do."]),  # Tom is taken
         ("Ella dijo: «we are late».", ["Ella dijo: Tom.", "We are late"]),  # the model reads a capital
+        ("'I don't know,' he said.", ["Tom he said.", "I don't know"]),  # single quotes around speech
+        ("‘Where is it?’ ‘Here.’", ["Where is it?", "Here."]),
     ],
 )
 def test_a_sentence_with_quotations_goes_to_the_model_in_parts(sentence, texts):
@@ -33,7 +35,10 @@ def test_a_sentence_with_quotations_goes_to_the_model_in_parts(sentence, texts):
         'He said "hi and left.',  # unpaired
         '"Fast" is the opposite of "slow."',
         'Tom and John said "Go!" and "Stop!"',  # more quotations than free stand-ins
-        "He said 'stop' twice.",  # single quotes: also apostrophes
+        "He said 'stop' twice.",  # single quotes: also apostrophes; speech starts with a capital
+        "The dogs' bowls are 'Full'.",  # and ends with its punctuation
+        "'Tis the season.",
+        "Rock 'n' roll is here.",
     ],
 )
 def test_mentions_unpaired_marks_and_single_quotes_leave_the_sentence_as_it_is(sentence):

@@ -5,7 +5,7 @@ Few training pairs hold quotation marks (311 of the corpus's 119 k), and the mod
 in them: '"Are your parents home?" "Only my dad."' came out '"¿Tos padres son a casa?"
 "Mieltamente mi padre."' and '"Stop!" she shouted.' '"Suen muy sola que gritó!', while each part
 alone it translates well. So a sentence with quotation marks (:data:`QUOTED`: ``"…"``, ``“…”``,
-``«…»``) is taken apart (:func:`take_apart`):
+``«…»``, and ``'…'``, ``‘…’`` around speech) is taken apart (:func:`take_apart`):
 
 - each quotation's words go to the model alone (``Only my dad.``), their trailing comma, colon or
   semicolon kept out and put back after the translation;
@@ -17,9 +17,10 @@ alone it translates well. So a sentence with quotation marks (:data:`QUOTED`: ``
 and :meth:`Quoted.put_together` puts each translation between its marks, in the frame's translation
 in place of its stand-in, or, without a frame, in place of the quotation in the sentence (its
 spaces and dashes as written). Where a stand-in does not come back exactly once it says so (None)
-and the caller translates the sentence as it was. Single quotes are left alone: ``'`` is also the
-apostrophe of ``don't`` and ``Tom's``; so is a sentence that mentions a word or a title in quotation
-marks (:func:`_spoken`). ``bench/quotes_pass.py`` measures both ways on held-out
+and the caller translates the sentence as it was. Single quotes count only around speech that
+starts with a capital and ends with its punctuation: ``'`` is also the apostrophe of ``don't``,
+``Tom's`` and ``the dogs' bowls``. A sentence that mentions a word or a title in quotation marks
+stays as it is (:func:`_spoken`). ``bench/quotes_pass.py`` measures both ways on held-out
 sentences.
 """
 
@@ -28,12 +29,24 @@ import re
 
 from transformer_tf.stand_ins import replace_once
 
+#: Single quotes around speech: the opening one not after a letter (``dogs' bowls``) and before a
+#: capital, the closing one after the speech's punctuation and not before a letter; an apostrophe
+#: between letters inside (``'I don't know,' he said.``). ``'Tis``, ``rock 'n' roll`` and a title
+#: without punctuation (``'Big Day'``) are no quotation.
+_SINGLE = r"(?<![\w{q}])({o})(?=[A-Z¿¡])((?:[^{q}]|(?<=\w){q}(?=\w))*?[.!?,;:…])({c})(?![\w{q}])"
 #: A quotation: straight double quotes, curly double quotes or guillemets around at least one letter
-#: or digit; the marks are group 1 and 3, the words group 2.
-QUOTED = re.compile(r'(")([^"]*\w[^"]*)(")|(“)([^“”]*\w[^“”]*)(”)|(«)([^«»]*\w[^«»]*)(»)')
+#: or digit, or single quotes around speech (:data:`_SINGLE`); each alternative's marks are its first
+#: and third group, the words its second.
+QUOTED = re.compile(
+    r'(")([^"]*\w[^"]*)(")|(“)([^“”]*\w[^“”]*)(”)|(«)([^«»]*\w[^«»]*)(»)|'
+    + _SINGLE.format(o="'", c="'", q="'")
+    + "|"
+    + _SINGLE.format(o="‘", c="’", q="’")
+)
 #: Punctuation that ends a quotation's words but belongs to the frame's sentence ("Go home," he said).
 _JOINING = re.compile(r"[,;:]+$")
-_MARKS = re.compile(r'["“”«»]')
+_MARKS = re.compile(r'["“”«»]')  # unpaired, they leave the sentence as it is; single quotes cannot say
+_SINGLE_MARKS = re.compile(r"(?<!\w)['‘]")  # an opening single quote, maybe
 #: Stand-ins: names that the corpus's Spanish side keeps as they are (Tom in 20,384 of the 20,392 pairs
 #: whose English holds it, John in 381 of 398), tried in this order, each only where the sentence does
 #: not hold it already.
@@ -94,7 +107,7 @@ class Quoted:
 def take_apart(sentence):
     """``sentence``'s quotations and frame (:class:`Quoted`), or None where it holds no quotation, a
     quotation mark left unpaired, or more quotations than free stand-ins (the common case: None)."""
-    if not _MARKS.search(sentence):
+    if not _MARKS.search(sentence) and not _SINGLE_MARKS.search(sentence):
         return None
     found = list(QUOTED.finditer(sentence))
     outside = QUOTED.sub("", sentence)
