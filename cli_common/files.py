@@ -2,7 +2,7 @@
 
 Reading order:
     atomic_folder          a folder replaced as one set: written beside, then swapped in by renames
-    write_file_atomically  one file replaced the same way
+    write_file_atomically  one file replaced the same way (write_text_atomically: a text)
     run_folder_lock        one writer per run folder; the second is refused with the holder's PID
     check_run_folder       a run goes into a new, empty or earlier run's folder, never among other files
     sibling                a fresh hidden name beside a path (the temporary files and folders above)
@@ -147,6 +147,11 @@ def write_file_atomically(path, write):
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomically(path, text):
+    """:func:`write_file_atomically` of ``text``, made before the file is opened."""
+    write_file_atomically(path, lambda f: f.write(text))
 
 
 @contextlib.contextmanager

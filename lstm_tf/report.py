@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 
-from cli_common.files import write_file_atomically
+from cli_common.files import write_file_atomically, write_text_atomically
 from lstm_tf import search
 from lstm_tf.analysis import (
     PAPER_IMPORTANCE,
@@ -193,7 +193,7 @@ def write_report(results, space, config, out_dir):
     # each file whole or as it was: a Ctrl-C here must not leave a truncated table behind
     write_file_atomically(out_dir / "results.csv", lambda f: results.to_csv(f, index=False))
     summary = markdown_report(table, checks, config, importance)
-    write_file_atomically(out_dir / "summary.md", lambda f: f.write(summary))
+    write_text_atomically(out_dir / "summary.md", summary)
     import matplotlib.pyplot as plt
 
     plt.close(plot_study(results, out_dir / "boxplot.png"))

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import cli_common
-from cli_common.files import file_sha256, write_file_atomically
+from cli_common.files import file_sha256, write_text_atomically
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.text import read_text
 
@@ -268,8 +268,7 @@ class TrainConfig:
         }
         if corpus:
             payload["corpus"] = corpus
-        text = json.dumps(payload, indent=2) + "\n"
-        write_file_atomically(directory / CONFIG_FILE, lambda f: f.write(text))
+        write_text_atomically(directory / CONFIG_FILE, json.dumps(payload, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory):

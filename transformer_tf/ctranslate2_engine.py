@@ -193,9 +193,8 @@ def fresh_model(checkpoint_dir):
 def _refresh_stamp(folder, now):
     """Rewrite a fresh model's stamp with its files' times now, so that the next start reads none of
     them; atomic (no reader sees half a file), and skipped where the folder cannot be written."""
-    text = json.dumps(now, indent=2) + "\n"
     try:
-        files.write_file_atomically(folder / STAMP_FILE, lambda f: f.write(text))
+        files.write_text_atomically(folder / STAMP_FILE, json.dumps(now, indent=2) + "\n")
     except OSError:  # a read-only folder: the digests are read again next time, nothing worse
         pass
 
@@ -362,8 +361,7 @@ class CTranslate2Translator(SentenceTranslator):
         self.streams = check_streams(streams) or default_streams()
         self.compute_type = compute_type or COMPUTE_TYPE
         self.checkpoint_dir = None
-        self.model_dir = Path(model_dir)
-        self.use_vmap = (self.model_dir / VMAP_FILE).is_file()  # the lexical shortlist
+        self._use(model_dir)
         # The model loads in a thread (CTranslate2 releases the GIL while it reads and quantizes the
         # weights, ~35 ms for the shipped model) while this thread builds the vocabularies and the
         # caller reads and tokenizes its first sentences: `engine` waits for it at the first batch.
@@ -396,9 +394,13 @@ class CTranslate2Translator(SentenceTranslator):
             if self._reconvert is None:
                 raise
             warnings.warn(f"{err} Converting it again.", stacklevel=4)
-            self.model_dir = self._reconvert()
-            self.use_vmap = (self.model_dir / VMAP_FILE).is_file()
+            self._use(self._reconvert())
             return load_engine(self.model_dir, self.streams, self.compute_type)
+
+    def _use(self, model_dir):
+        """Decode with the converted model in ``model_dir``, and its lexical shortlist where it has one."""
+        self.model_dir = Path(model_dir)
+        self.use_vmap = (self.model_dir / VMAP_FILE).is_file()
 
     @classmethod
     def from_checkpoint(

@@ -94,11 +94,7 @@ class Quoted:
             for (opening, closing), join, words, said in zip(self.marks, self.joins, self.words, quoted)
         ]
         if frame is None:
-            out, end = [], 0
-            for (start, stop), part in zip(self.spans, parts):
-                out += [self.sentence[end:start], part]
-                end = stop
-            return "".join([*out, self.sentence[end:]])
+            return _spliced(self.sentence, self.spans, parts)
         # a quotation that brings its own full stop takes the one after its stand-in ("dijo: «Estoy cansado.».")
         ends = [r"\.?" if part[-2:-1] in ".!?" else "" for part in parts]
         return replace_once(frame, {_word(s, end): part for s, end, part in zip(self.stand_ins, ends, parts)})
@@ -110,7 +106,8 @@ def take_apart(sentence):
     if not _MARKS.search(sentence) and not _SINGLE_MARKS.search(sentence):
         return None
     found = list(QUOTED.finditer(sentence))
-    outside = QUOTED.sub("", sentence)
+    spans = tuple(m.span() for m in found)
+    outside = _spliced(sentence, spans, [""] * len(spans))
     if not found or _MARKS.search(outside):  # unpaired or nested marks: the sentence as it is
         return None
     groups = [[g for g in m.groups() if g is not None] for m in found]
@@ -119,7 +116,7 @@ def take_apart(sentence):
         (words.rstrip()[: join.start()] if join else words).strip() for (_, words, _), join in zip(groups, joins)
     )
     common = {
-        "spans": tuple(m.span() for m in found),
+        "spans": spans,
         "marks": tuple((opening, closing) for opening, _, closing in groups),
         "joins": tuple(join.group() if join else "" for join in joins),
         "words": words,
@@ -129,9 +126,17 @@ def take_apart(sentence):
     free = [s for s in STAND_INS if not _word(s).search(sentence)]
     if len(found) > len(free) or not all(map(_spoken, words, common["joins"])):
         return None
-    chosen = iter(free)
-    frame = QUOTED.sub(lambda _: next(chosen), sentence)
-    return Quoted(sentence, **common, frame=frame, stand_ins=tuple(free[: len(found)]))
+    stand_ins = tuple(free[: len(found)])
+    return Quoted(sentence, **common, frame=_spliced(sentence, spans, stand_ins), stand_ins=stand_ins)
+
+
+def _spliced(sentence, spans, parts):
+    """``sentence`` with the text at each ``(start, end)`` of ``spans`` (in order) replaced by its part."""
+    out, end = [], 0
+    for (start, stop), part in zip(spans, parts):
+        out += [sentence[end:start], part]
+        end = stop
+    return "".join([*out, sentence[end:]])
 
 
 def _spoken(words, join):

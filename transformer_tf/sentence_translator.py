@@ -2,8 +2,9 @@
 
 Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), the emoji
 are taken out of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`),
-numbers with separators go through the model as stand-ins (:mod:`transformer_tf.numerals`), the
-places through the gazetteer pre-pass (:mod:`transformer_tf.code_switch`), and the sentences are
+quoted speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators
+as stand-ins (:mod:`transformer_tf.numerals`), the places through the gazetteer pre-pass
+(:mod:`transformer_tf.code_switch`), and the sentences are
 encoded (START … END, cut to the model's length) for a decoder that a subclass supplies:
 :class:`~transformer_tf.translate.Translator` (TensorFlow: the exact and the fast greedy path,
 beam search) or :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (the same

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from cli_common.files import file_sha256, write_file_atomically
+from cli_common.files import file_sha256, write_text_atomically
 from transformer_tf.data import BUCKET_BOUNDARIES, bucket_and_split, bucket_limits
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.records import encode_record
@@ -94,8 +94,7 @@ class ShardWriter:
 def write_manifest(folder, inputs, splits, report):
     """The manifest, written last and atomically: shards without one are never used."""
     payload = {"format": FORMAT, "inputs": inputs, "splits": splits, **report}
-    text = json.dumps(payload, indent=1) + "\n"
-    write_file_atomically(Path(folder) / MANIFEST, lambda f: f.write(text))
+    write_text_atomically(Path(folder) / MANIFEST, json.dumps(payload, indent=1) + "\n")
 
 
 def open_manifest(folder, inputs):
