@@ -1,5 +1,6 @@
-"""What the pre-pass benches (``number_stand_ins.py``, ``quotes_pass.py``) share: their model and
-corpus flags, and the model's held-out pairs with its translator."""
+"""What the pre-pass benches (``number_stand_ins.py``, ``quotes_pass.py``, ``verbatim_pass.py``,
+``casing_pass.py``) share: their model and corpus flags, the model's held-out pairs with its
+translator, and the table of a stand-in pass off and on (:func:`pass_rows`)."""
 
 
 def add_model_arguments(parser):
@@ -23,3 +24,42 @@ def held_out_and_translator(args):
     folder = args.checkpoint_dir or DEFAULT_CHECKPOINT_DIR
     pairs = [p for split in ("validation", "test") for p in evaluation_pairs(folder, data=args.data, split=split)[0]]
     return pairs, open_translator(folder, args.engine)
+
+
+def pass_rows(translate, stage, sets, kept, what):
+    """Print one Markdown row per set of ``sets`` (``{name: [(english, spanish)]}``) and way: the
+    sentences through ``translate`` with the stand-in pass of the module ``stage`` (its ``take_out`` and
+    ``put_back``) off, then on. ``kept(english, translation)``: whether the translation holds what
+    the pass keeps (``what`` names it in the header). Returns ``{(set, way): translations}``, the
+    ways ``"as typed"`` and ``"stand-ins"``.
+    """
+    from transformer_tf.evaluate import score
+
+    take_out, put_back = stage.take_out, stage.put_back
+    missed = []
+
+    def counted(translation, stand_ins):
+        result = put_back(translation, stand_ins)
+        missed.append(result is None)
+        return result
+
+    print(f"| set | sentences | way | {what} | stand-in missed (translated as typed) | BLEU | chrF |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    outputs = {}
+    for name, pairs in sets.items():
+        english, references = [en for en, _ in pairs], [es for _, es in pairs]
+        for way in ("as typed", "stand-ins"):
+            missed.clear()
+            stage.take_out = take_out if way == "stand-ins" else lambda s: (s, {})
+            stage.put_back = counted
+            try:
+                out = outputs[name, way] = translate(english, progress=False)
+            finally:
+                stage.take_out, stage.put_back = take_out, put_back
+            share = sum(map(kept, english, out)) / max(1, len(out))
+            scores = score(out, references)
+            print(
+                f"| {name} | {len(pairs)} | {way} | {share:.1%} | {sum(missed)} | "
+                f"{scores['bleu']:.1f} | {scores['chrf']:.1f} |"
+            )
+    return outputs

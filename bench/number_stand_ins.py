@@ -62,7 +62,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     pairs, translator = held_out.held_out_and_translator(args)
     from transformer_tf import numerals
-    from transformer_tf.evaluate import read_labelled_pairs, score
+    from transformer_tf.evaluate import read_labelled_pairs
 
     challenge, _ = read_labelled_pairs(CHALLENGE)
     sets = {
@@ -70,42 +70,14 @@ def main(argv=None):
         "challenge": [p for p in challenge if numerals.SEPARATED.search(p[0])],
         "made": _made(pairs, random.Random(0), numerals.spanish),
     }
-    take_out, put_back = numerals.take_out, numerals.put_back
-    missed = []
-
-    def counted(translation, stand_ins):
-        result = put_back(translation, stand_ins)
-        missed.append(result is None)
-        return result
-
     print(f"{args.engine}, greedy; a row per set and way")
-    print("| set | sentences | way | numbers kept whole | stand-in missed (translated as it was) | BLEU | chrF |")
-    print("|---|---:|---|---:|---:|---:|---:|")
-    for name, pairs in sets.items():
-        english, references = [en for en, _ in pairs], [es for _, es in pairs]
-        for way in ("as they are", "stand-ins (numerals)"):
-            missed.clear()
-            numerals.take_out = take_out if way.startswith("stand") else lambda s: (s, {})
-            numerals.put_back = counted
-            try:
-                out = translator.translate_sentences(english, progress=False)
-            finally:
-                numerals.take_out, numerals.put_back = take_out, put_back
-            kept = sum(_kept(en, es, numerals) for en, es in zip(english, out)) / max(1, len(out))
-            scores = score(out, references)
-            print(
-                f"| {name} | {len(pairs)} | {way} | {kept:.1%} | {sum(missed)} | "
-                f"{scores['bleu']:.1f} | {scores['chrf']:.1f} |"
-            )
-    print("\nexamples (corpus, then made), as they are → with stand-ins:")
-    english = [en for en, _ in sets["corpus"] + sets["made"][:6]]
-    numerals.take_out = lambda s: (s, {})
-    try:
-        plain = translator.translate_sentences(english, progress=False)
-    finally:
-        numerals.take_out = take_out
-    for en, before, after in zip(english, plain, translator.translate_sentences(english, progress=False)):
-        print(f"  {en}\n    {before}\n    {after}")
+    outputs = held_out.pass_rows(
+        translator.translate_sentences, numerals, sets, lambda en, es: _kept(en, es, numerals), "numbers kept whole"
+    )
+    print("\nexamples (corpus, then made), as typed → with stand-ins:")
+    for name, count in (("corpus", None), ("made", 6)):
+        for i, (en, _) in enumerate(sets[name][:count]):
+            print(f"  {en}\n    {outputs[name, 'as typed'][i]}\n    {outputs[name, 'stand-ins'][i]}")
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ from transformer_tf.sentence_translator import SentenceTranslator, progress_bar
 from transformer_tf.text import ArrivingLines, line_blocks, split_lines
 from transformer_tf.translate_cli import BATCHES_PER_CHUNK
 
-ODD = "one\u2028two\nthree\x85four\x0cfive\x0bsix\r\nseven\rlast"  # 2028 LS, NEL, FF, VT, CRLF, CR
+ODD = "One\u2028two\nThree\x85four\x0cfive\x0bsix\r\nSeven\rLast"  # 2028 LS, NEL, FF, VT, CRLF, CR
 
 
 def test_lines_end_only_at_line_ends():
-    assert split_lines(ODD) == ["one\u2028two", "three\x85four\x0cfive\x0bsix", "seven", "last"]
+    assert split_lines(ODD) == ["One\u2028two", "Three\x85four\x0cfive\x0bsix", "Seven", "Last"]
     assert split_lines("a\n\nb\n") == ["a", "", "b"] and split_lines("") == [] and split_lines("\n") == [""]
 
 
@@ -77,11 +77,11 @@ def test_one_output_line_per_input_line_whatever_unicode_line_breaks_a_line_hold
         where = "-"
     assert main(["translate", "--file", where]) == 0
     out = capsys.readouterr().out.split("\n")
-    assert out == ["es:one\\u2028two", "es:three\\x85four\\x0cfive\\x0bsix", "es:seven", "es:last", ""]
+    assert out == ["es:One\\u2028two", "es:Three\\x85four\\x0cfive\\x0bsix", "es:Seven", "es:Last", ""]
 
 
 def test_a_long_file_is_written_chunk_by_chunk_in_input_order(fake, tmp_path, capsys):
-    lines = [f"sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
+    lines = [f"Sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
     (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert main(["translate", "--file", str(tmp_path / "in.txt"), "--batch-size", "2"]) == 0
     chunk = 2 * BATCHES_PER_CHUNK
@@ -108,7 +108,7 @@ def test_a_line_of_invisible_characters_is_counted_with_the_empty_ones(fake, tmp
 
 
 def test_a_job_stopped_midway_keeps_every_finished_chunk(fake, tmp_path, capsys):
-    lines = [f"sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
+    lines = [f"Sentence {i}" for i in range(5 * BATCHES_PER_CHUNK)]
     (tmp_path / "in.txt").write_text("\n".join(lines), encoding="utf-8")
     fake.stop_at_call = 3  # Ctrl-C while the third chunk is translated
     assert main(["translate", "--file", str(tmp_path / "in.txt"), "--batch-size", "2"]) == 130
@@ -120,11 +120,11 @@ def test_a_job_stopped_midway_keeps_every_finished_chunk(fake, tmp_path, capsys)
 
 def test_an_engine_decoding_in_the_background_gets_the_next_chunk_before_the_last_is_taken(capsys):
     translator = BackgroundTranslator()
-    lines = [f"sentence {i}." for i in range(5)]
+    lines = [f"Sentence {i}." for i in range(5)]
     assert list(translator.translate_lines(lines, batch_size=1, chunk=2)) == [
         "es:" + line for line in lines
     ]  # the same as translate's, in order
-    first_of_chunk = ["sentence 0.", "sentence 2.", "sentence 4."]
+    first_of_chunk = ["Sentence 0.", "Sentence 2.", "Sentence 4."]
     assert translator.events == [
         ("start", first_of_chunk[0]),
         ("start", first_of_chunk[1]),  # handed over while the first chunk decodes
@@ -166,7 +166,7 @@ def test_a_repeated_sentence_is_decoded_once_and_every_copy_gets_its_translation
         "es:Go. es:Hi.",
     ]
     assert [n for n, _, _ in translator.calls] == [3]  # Hi., Go., Stop.: each once
-    assert translator.translate_sentences(["a", "b", "a", "a"], progress=False) == ["es:a", "es:b", "es:a", "es:a"]
+    assert translator.translate_sentences(["A", "B", "A", "A"], progress=False) == ["es:A", "es:B", "es:A", "es:A"]
     assert translator.calls[-1][0] == 2
 
 

@@ -9,6 +9,7 @@ Sub-commands:
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
     shortlist  the lexical shortlist of fast greedy decoding, from the model's training split
+    casing     the case table that recases text in capitals or in lower case, from the same split
     serve      the translators and the attention explorer as a local web app and JSON API
 """
 
@@ -62,6 +63,7 @@ def build_parser():
         _add_release,
         _add_plot,
         _add_shortlist,
+        _add_casing,
         add_serve_parser,  # transformer_tf/serve_cli.py
     ):
         command, handler = add(sub, common)
@@ -225,6 +227,21 @@ def _add_shortlist(sub, common):
         "--min-count", type=int, default=2, help="pairs a source and target piece must share (default %(default)s)"
     )
     return shortlist, _shortlist
+
+
+def _add_casing(sub, common):
+    casing = sub.add_parser(
+        "casing",
+        parents=[common],
+        help="build the case table that lets text in capitals or in lower case translate",
+        description="Count how the training split's English (rebuilt from config.json) writes each word "
+        "where it does not start a sentence, and write casing.json into --checkpoint-dir: translate, "
+        "evaluate and serve then send a sentence in capitals or in lower case to the model recased "
+        "(without it: 'i' alone).",
+    )
+    add_checkpoint_dir(casing)
+    casing.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
+    return casing, _casing
 
 
 def _add_config_flags(parser):
@@ -391,6 +408,13 @@ def _shortlist(args):
         f"wrote {path}: {len(shortlist.frequent)} frequent pieces and {len(shortlist.candidates):,} "
         f"source → target candidates from {pairs:,} training pairs"
     )
+
+
+def _casing(args):
+    from transformer_tf.casing import build_for_checkpoint
+
+    path, table, pairs = build_for_checkpoint(args.checkpoint_dir, args.data)
+    print(f"wrote {path}: {len(table.forms):,} words not in lower case, from {pairs:,} training pairs")
 
 
 def main(argv=None):

@@ -18,6 +18,8 @@ CONFIG_FILE = "config.json"
 #: The lexical shortlist in a model folder (:mod:`transformer_tf.shortlist`); named here so that finding
 #: it (the CTranslate2 cache's stamp) needs no NumPy.
 SHORTLIST_FILE = "shortlist.npz"
+#: The case table in a model folder (:mod:`transformer_tf.casing`).
+CASING_FILE = "casing.json"
 TOKENIZER_FINGERPRINTS = "tokenizer_sha256"  # config.json's {tokenizer file: sha256}, written at training
 # the splits of a run's corpus it never trains on (val_fraction, test_fraction; transformer_tf.data.split_pairs)
 HELD_OUT_SPLITS = ("test", "validation")

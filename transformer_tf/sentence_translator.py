@@ -1,6 +1,8 @@
 """What every translator does around its decoder, with no TensorFlow: :class:`SentenceTranslator`.
 
-Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), the emoji
+Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), a sentence in
+capitals or in lower case recased as the corpus writes it (:mod:`transformer_tf.casing`), web and
+e-mail addresses, handles and tags as stand-in names (:mod:`transformer_tf.verbatim`), the emoji
 are taken out of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`),
 quoted speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators
 as stand-ins (:mod:`transformer_tf.numerals`), the places through the gazetteer pre-pass
@@ -22,7 +24,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import numerals, quotes
+from transformer_tf import casing, numerals, quotes, verbatim
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -41,6 +43,13 @@ class SentenceTranslator:
     longest sequence the model reads), ``places`` (the gazetteer pre-pass on or off) and
     ``checkpoint_dir`` (the folder it was loaded from, or None).
     """
+
+    checkpoint_dir = None  # no folder: no case table but "i" (transformer_tf.casing)
+
+    @functools.cached_property
+    def case_table(self):
+        """The :class:`~transformer_tf.casing.CaseTable` of the model folder (read once, at the first use)."""
+        return casing.CaseTable.load(self.checkpoint_dir)
 
     def encode_sources(self, sentences):
         """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning; inside
@@ -63,13 +72,17 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        without its emoji (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds
+        recased (:mod:`~transformer_tf.casing`), with its addresses' stand-ins (:mod:`~transformer_tf.verbatim`)
+        or without them, without its emoji (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds
         quotations (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
         (:mod:`~transformer_tf.numerals`) or without them (the rare second tries); with ``places``,
         each in its places' stand-in form and its code-switched one (the rare second try)."""
-        sentence = take_out(sentence).text
-        apart = quotes.take_apart(sentence)
-        parts = [*(apart.texts if apart else ()), sentence]
+        cased = self.case_table.take_out(sentence)[0]
+        parts = []
+        for text in dict.fromkeys((verbatim.take_out(cased)[0], cased)):  # the second: the rare retry
+            text = take_out(text).text
+            apart = quotes.take_apart(text)
+            parts += [*(apart.texts if apart else ()), text]
         texts = dict.fromkeys(t for part in parts for t in (numerals.take_out(part)[0], part))
         if not self.places:
             return tuple(texts)
@@ -187,9 +200,31 @@ class SentenceTranslator:
         return self._start_sentences(sentences, batch_size, beam, progress)()
 
     def _start_sentences(self, sentences, batch_size, beam, progress):
-        """:meth:`translate_sentences` started; returns the function that finishes it. The emoji
-        are taken out of each sentence before, and put back after (:mod:`transformer_tf.pictographs`);
-        a sentence without any is translated as it is."""
+        """:meth:`translate_sentences` started; returns the function that finishes it. A sentence in
+        capitals or in lower case goes on recased, and the translation of one in capitals comes back
+        in capitals (:mod:`transformer_tf.casing`)."""
+        cased = [self.case_table.take_out(s) for s in sentences]
+        finish = self._start_addresses([text for text, _ in cased], batch_size, beam, progress)
+        if not any(case for _, case in cased):  # the common case
+            return finish
+
+        def recased():
+            return [casing.put_back(translation, case) for translation, (_, case) in zip(finish(), cased, strict=True)]
+
+        return recased
+
+    def _start_addresses(self, sentences, batch_size, beam, progress):
+        """:meth:`_start_sentences` of the sentences in their case. Web and e-mail addresses, handles
+        and tags go to the model as stand-in names and come back as typed (:mod:`transformer_tf.verbatim`);
+        where a name does not come back once, the sentence is translated again as it was."""
+        return self._around(
+            self._start_pictographs, sentences, verbatim.take_out, verbatim.put_back, str, batch_size, beam, progress
+        )
+
+    def _start_pictographs(self, sentences, batch_size, beam, progress):
+        """:meth:`_start_addresses` of the sentences with their stand-ins. The emoji are taken out of each
+        sentence before, and put back after (:mod:`transformer_tf.pictographs`); a sentence without any
+        is translated as it is."""
         taken = [take_out(s) for s in sentences]
         finish = self._start_quoted([t.text for t in taken], batch_size, beam, progress)
         if not any(t.runs for t in taken):
@@ -201,7 +236,7 @@ class SentenceTranslator:
         return put_back_each
 
     def _start_quoted(self, sentences, batch_size, beam, progress):
-        """:meth:`_start_sentences` of the sentences without their emoji. A sentence with quotations
+        """:meth:`_start_pictographs` of the sentences without their emoji. A sentence with quotations
         goes to the next stage in parts, each quotation alone and the words around them with
         stand-ins, and its translation is put together from theirs (:mod:`transformer_tf.quotes`);
         where a stand-in does not come back once, the sentence is translated again as it was."""
@@ -257,7 +292,7 @@ class SentenceTranslator:
         )
 
     def _around(self, start, sentences, take_out, put_back, retry, batch_size, beam, progress):
-        """A stand-in pass (numbers, places) around the next stage ``start`` (a ``_start_…`` method):
+        """A stand-in pass (addresses, numbers, places) around the next stage ``start`` (a ``_start_…`` method):
         the stage reads each sentence as ``take_out(sentence) → (text, stand_ins)`` writes it, and
         ``put_back(translation, stand_ins)`` gives its translation, or None where a stand-in did not
         come back once: that sentence goes through ``start`` again as ``retry(sentence)`` writes it

@@ -26,6 +26,7 @@ from cli_common import files
 from transformer_tf.augment import augment_pairs, name_words
 from transformer_tf.checkpoints import check_fingerprints, latest_checkpoint, restore_checkpoint, resume_note
 from transformer_tf.config import (
+    CASING_FILE,
     CONFIG_FILE,
     DEFAULT_CHECKPOINT_DIR,
     DEFAULT_LOG_DIR,
@@ -279,8 +280,10 @@ def _one_writer(checkpoint_dir):
 
 
 # What a run folder holds: its config, TensorFlow's checkpoints and their index, the tokenizers (joint
-# or tokenizer_en, tokenizer_es), the shards, a multi-worker run's count; released weights, a shortlist
-_RUN_FILES = (CONFIG_FILE, "checkpoint", "ckpt-", JOINT_NAME, SHARDS_DIR, WORKERS_FILE, "weights", SHORTLIST_FILE)
+# or tokenizer_en, tokenizer_es), the shards, a multi-worker run's count; released weights, a shortlist,
+# a case table
+_RUN_FILES = (CONFIG_FILE, "checkpoint", "ckpt-", JOINT_NAME, SHARDS_DIR, WORKERS_FILE, "weights")
+_RUN_FILES += (SHORTLIST_FILE, CASING_FILE)  # what transformer-tf shortlist and casing write there
 
 
 def is_run_file(name):

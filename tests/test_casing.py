@@ -1,0 +1,108 @@
+"""Sentences in capitals or in lower case go to the model recased (transformer_tf.casing)."""
+
+import json
+
+import pytest
+from echo_translator import EchoTranslator
+
+from transformer_tf.casing import CASING_FILE, I_ONLY, CaseTable, put_back
+from transformer_tf.errors import TransformerTFError
+
+TABLE = CaseTable({"tom": "Tom", "i": "I", "paris": "Paris", "ok": "OK", "usa": "USA", "mary": "Mary"})
+
+
+def test_the_table_counts_each_word_where_it_does_not_start_a_sentence_or_quotation():
+    table = CaseTable.from_sentences(
+        [
+            "Tom is here.",  # a sentence's start: tells nothing
+            "I met Tom. He left.",  # "He" starts a sentence
+            'She said, "Where is Tom?"',  # "Where" starts a quotation
+            "I'm with Mary's dog, and I like it.",
+            "Where is the TV? The tv is here, and the TV too.",
+            "Turn the turkey. Visit Turkey.",  # a tie: lower case
+            "Don't go.",
+        ]
+    )
+    assert table.forms == {"tom": "Tom", "i": "I", "mary": "Mary", "tv": "TV"}
+
+
+def test_a_sentence_in_capitals_is_recased_and_its_translation_put_in_capitals():
+    assert TABLE.take_out("WHERE IS TOM?") == ("Where is Tom?", "upper")
+    assert TABLE.take_out("I'M IN PARIS WITH MARY'S DOG.") == ("I'm in Paris with Mary's dog.", "upper")
+    assert TABLE.take_out("DON'T DO THAT!") == ("Don't do that!", "upper")
+    assert TABLE.take_out('HE SAID, "STOP!"') == ('He said, "Stop!"', "upper")  # a quotation's first letter
+    assert TABLE.take_out("¿TOM? 3 DOGS.") == ("¿Tom? 3 dogs.", "upper")
+    assert put_back("¿Dónde está Tom?", "upper") == "¿DÓNDE ESTÁ TOM?"
+
+
+def test_a_sentence_that_starts_in_lower_case_has_its_lower_case_words_recased():
+    assert TABLE.take_out("i met tom in paris.") == ("I met Tom in Paris.", "lower")
+    assert TABLE.take_out("where is NASA, tom?") == ("Where is NASA, Tom?", "lower")  # NASA as typed
+    assert put_back("Conocí a Tom en París.", "lower") == "Conocí a Tom en París."  # the model's case
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Where is Tom?",  # sentence case: the writer's own
+        "I met tom in paris.",  # starts with a capital: left as typed
+        "OK.",  # the table's own capitals
+        "USA!",
+        "I.",
+        "iPhone is great.",  # a first word with a capital inside
+        "3 + 4 = 7",  # no word
+        "",
+    ],
+)
+def test_a_sentence_in_its_written_case_is_left_alone(sentence):
+    assert TABLE.take_out(sentence) == (sentence, None)
+    assert put_back("x", None) == "x"
+
+
+def test_the_table_is_saved_into_the_model_folder_and_read_back(tmp_path):
+    path = TABLE.save(tmp_path, training_pairs=7)
+    assert path == tmp_path / CASING_FILE
+    assert json.loads(path.read_text(encoding="utf-8"))["about"] == {"training_pairs": 7}
+    assert CaseTable.load(tmp_path).forms == TABLE.forms
+    assert CaseTable.load(tmp_path / "elsewhere").forms == I_ONLY == CaseTable.load(None).forms
+    assert CaseTable(I_ONLY).take_out("i met tom.") == ("I met tom.", "lower")  # "i" alone
+    for broken in ("not json", '{"forms": [1]}', '{"forms": {"tom": 1}}', "{}"):
+        path.write_text(broken, encoding="utf-8")
+        with pytest.raises(TransformerTFError, match=r"not a case table .*transformer-tf casing --checkpoint-dir"):
+            CaseTable.load(tmp_path)
+
+
+def test_the_translators_read_recased_text_and_give_capitals_back(tmp_path):
+    TABLE.save(tmp_path)
+    echo = EchoTranslator()
+    echo.checkpoint_dir = tmp_path
+    out = echo.translate(["WHERE IS TOM? I'M HERE.", "i met tom 😀", "Where is Tom?"], progress=False)
+    assert echo.read == [["Where is Tom?", "I'm here.", "I met Tom"]]  # a repeat decoded once
+    assert out == ["WHERE IS TOM? I'M HERE.", "I met Tom 😀", "Where is Tom?"]
+    assert "Where is Tom?" in echo.source_texts("WHERE IS TOM?")  # serve's cut warnings find it
+
+
+def test_a_model_folder_without_a_table_recases_i_alone():
+    echo = EchoTranslator()
+    echo.checkpoint_dir = None
+    assert echo.translate(["I AM TOM."], progress=False) == ["I AM TOM."]
+    assert echo.read == [["I am tom."]]
+
+
+def test_the_casing_command_writes_the_training_splits_table(tmp_path, capsys):
+    from transformer_tf.cli import main
+    from transformer_tf.config import TrainConfig, corpus_fingerprint
+
+    corpus = tmp_path / "corpus.tsv"
+    corpus.write_text("".join(f"I saw Tom {i} times.\tVi a Tom {i} veces.\n" for i in range(200)), encoding="utf-8")
+    folder = tmp_path / "run"
+    TrainConfig(data=str(corpus)).save(folder, corpus_fingerprint(corpus))
+    assert main(["casing", "--checkpoint-dir", str(folder)]) == 0
+    assert "words not in lower case, from" in capsys.readouterr().out
+    assert CaseTable.load(folder).forms == {"tom": "Tom"}  # "I" starts every sentence: no count
+
+    other = tmp_path / "other.tsv"
+    other.write_text("Hello.\tHola.\n", encoding="utf-8")
+    assert main(["casing", "--checkpoint-dir", str(folder), "--data", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert f"--data {other}: not the corpus {folder} was trained on" in err and "Traceback" not in err

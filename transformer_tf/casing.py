@@ -1,0 +1,170 @@
+"""Text in capitals or in lower case goes to the model in the corpus's case; a translation of
+capitals comes back in capitals.
+
+The corpus's English is written in sentence case, and the tokenizer cuts a word it saw in that
+case only into pieces it rarely saw otherwise: the shipped model made "WHERE ARE YOU?" "¿HHER
+AREEOU?" and "i am very happy." "Los me alegro son muy felices.". So a sentence with no lower-case
+letter, or whose first letter is in lower case, goes to the model *recased*: each word in the form
+the training corpus writes it most often where it does not start a sentence (:class:`CaseTable`:
+"tom" → "Tom", "i" → "I", "paris" → "Paris", any word the table does not hold in lower case), and
+its first letter a capital. The translation of a sentence in capitals is put in capitals
+(:func:`put_back`: "¿DÓNDE ESTÁS?"); that of a sentence in lower case stays as the model writes it.
+
+A sentence whose words the table writes in capitals anyway ("OK.", "USA!") is left as it is, and
+so is every sentence that starts with a capital and holds lower case: its case is the writer's
+choice ("I met Will.", "Turkey is big."). ``transformer-tf casing`` builds the table from a model's
+training split into its folder (``casing.json``); a folder without one recases "i" and its
+contractions alone. ``bench/casing_pass.py`` measures the pass on held-out sentences.
+"""
+
+import collections
+import json
+import re
+from pathlib import Path
+
+from cli_common.files import write_text_atomically
+from transformer_tf.config import CASING_FILE
+from transformer_tf.errors import TransformerTFError
+from transformer_tf.text import read_text
+
+#: A word: a run of letters, with what follows an apostrophe in it ("Mary's", "don't", "I'm"); the
+#: table holds the part before the apostrophe (its stem: "Mary", "don", "I"). "Coca-Cola" is two words.
+WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_APOSTROPHE = re.compile(r"['’]")
+#: What is left as typed, and not looked at: a token with ``@``, ``#``, ``/`` or ``www.`` in it (an
+#: address, a handle, a tag: :mod:`~transformer_tf.verbatim` takes it around the model as it is).
+AS_TYPED = re.compile(r"[^\s\"“”«»()]*(?:[@#/]|www\.)[^\s\"“”«»()]*")
+#: Where a word starts a sentence, a quotation or a bracket: its capital tells nothing of the word.
+_STARTS_HERE = re.compile(r"(?:^|[.!?…:;]\s+|[\"“«¿¡(\[]\s*)$")
+#: A first letter to write as a capital: the first of a quotation; the text's, then those.
+_QUOTATION_START = re.compile(r"(?<=[\s(])[\"“«¿¡]\W*?([^\W\d_])")
+_STARTS = re.compile(rf"^\W*?([^\W\d_])|{_QUOTATION_START.pattern}")
+#: What a folder without ``casing.json`` knows: the pronoun "I", alone and in contractions ("I'm").
+I_ONLY = {"i": "I"}
+
+
+class CaseTable:
+    """The form of each word that the training corpus does not write in lower case.
+
+    Args:
+        forms: ``{word in lower case: its most frequent form where it does not start a sentence}``,
+            e.g. ``{"tom": "Tom", "i": "I", "tv": "TV"}``; a word missing is written in lower case.
+    """
+
+    def __init__(self, forms):
+        self.forms = dict(forms)
+
+    @classmethod
+    def from_sentences(cls, sentences):
+        """The table of English ``sentences`` (the training split's): each word counted in the forms
+        it takes outside a sentence's or quotation's start, and the most frequent kept where it is
+        not the lower-case one (ties go to lower case)."""
+        seen = collections.defaultdict(collections.Counter)
+        for sentence in sentences:
+            for match in WORD.finditer(sentence):
+                if not _STARTS_HERE.search(sentence, 0, match.start()):
+                    stem = _APOSTROPHE.split(match.group(), maxsplit=1)[0]
+                    seen[stem.lower()][stem] += 1
+        forms = {}
+        for lower, counts in seen.items():
+            best = max(counts, key=lambda form: (counts[form], form == lower))
+            if best != lower:
+                forms[lower] = best
+        return cls(forms)
+
+    def save(self, directory, **about):
+        """Write ``<directory>/casing.json`` (``about``: how it was built); returns the path."""
+        path = Path(directory) / CASING_FILE
+        write_text_atomically(path, json.dumps({"about": about, "forms": self.forms}, ensure_ascii=False, indent=0))
+        return path
+
+    @classmethod
+    def load(cls, directory):
+        """The table saved in ``directory``; :data:`I_ONLY` where there is none (or no folder).
+
+        Raises:
+            TransformerTFError: the file is there but is not a table.
+        """
+        path = Path(directory) / CASING_FILE if directory is not None else None
+        if path is None or not path.is_file():
+            return cls(I_ONLY)
+        try:
+            forms = json.loads(read_text(path))["forms"]
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in forms.items()):
+                raise TypeError("a form that is not text")
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise TransformerTFError(
+                f"{path}: not a case table ({type(err).__name__}: {err}); rebuild it with transformer-tf "
+                f"casing --checkpoint-dir {directory}, or delete it to recase only 'i'."
+            ) from None
+        return cls(forms)
+
+    def take_out(self, sentence):
+        """``(text for the model, case)``: ``case`` is ``"upper"`` (no lower-case letter: the words
+        recased), ``"lower"`` (its first letter in lower case: its lower-case words recased) or None
+        (as typed: the sentence itself).
+
+        ``"WHERE IS TOM?"`` → ``("Where is Tom?", "upper")``; ``"i met tom."`` → ``("I met Tom.", "lower")``.
+        """
+        words = WORD.findall(AS_TYPED.sub(" ", sentence))
+        if not words:
+            return sentence, None
+        if not any(c.islower() for w in words for c in w):
+            if all(len(w) == 1 or self.form(w).isupper() for w in words):
+                return sentence, None  # "OK.", "USA!", "I.": written as the corpus writes them
+            return self._recased(sentence, lambda word: True), "upper"
+        if words[0].islower():  # not "iPhone"
+            return self._recased(sentence, str.islower), "lower"
+        return sentence, None
+
+    def form(self, word):
+        """``word`` as the table writes it: its stem in the table's form (lower case where the table
+        lacks it), the rest in lower case (``"MARY'S"`` → ``"Mary's"``, ``"DON'T"`` → ``"don't"``)."""
+        lower = word.lower()
+        stem = _APOSTROPHE.split(lower, maxsplit=1)[0]
+        return self.forms.get(stem, stem) + lower[len(stem) :]
+
+    def _recased(self, sentence, which):
+        """``sentence`` with each word that ``which`` picks in the table's form and the first letter of
+        the sentence and of each quotation a capital; :data:`AS_TYPED` tokens as they are."""
+        pieces, last = [], 0
+        for token in AS_TYPED.finditer(sentence):
+            pieces += [(sentence[last : token.start()], True), (token.group(), False)]
+            last = token.end()
+        pieces.append((sentence[last:], True))
+        out = []
+        for text, recase in pieces:
+            if recase:
+                text = WORD.sub(lambda m: self.form(m.group()) if which(m.group()) else m.group(), text)
+                starts = _QUOTATION_START if any(t.strip() for t in out) else _STARTS
+                text = starts.sub(_capital, text)
+            out.append(text)
+        return "".join(out)
+
+
+def _capital(match):
+    """The match with its last character, a letter, in capitals."""
+    return match.group()[:-1] + match.group(match.lastindex).upper()
+
+
+def put_back(translation, case):
+    """The model's ``translation`` of a sentence that :meth:`CaseTable.take_out` found in ``case``:
+    in capitals where the sentence was, else as it is."""
+    return translation.upper() if case == "upper" else translation
+
+
+def build_for_checkpoint(checkpoint_dir, data=None):
+    """Build the case table of a model folder from its own training split (rebuilt from
+    ``config.json``, as ``shortlist`` does) and save it there.
+
+    Returns:
+        ``(path, table, pairs)``: the file written, the table, how many training pairs.
+    """
+    from transformer_tf.config import trained_config
+    from transformer_tf.corpus import training_split
+
+    pairs = training_split(trained_config(checkpoint_dir, data))  # the corpus it was trained on, checked
+    if not pairs:
+        raise TransformerTFError(f"{checkpoint_dir}: no training pairs to count the words' case from.")
+    table = CaseTable.from_sentences(en for en, _ in pairs)
+    return table.save(checkpoint_dir, training_pairs=len(pairs)), table, len(pairs)
