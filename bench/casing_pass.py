@@ -18,7 +18,6 @@ sentences in capitals whose recased text is the sentence exactly.
     python bench/casing_pass.py [--checkpoint-dir checkpoints/en_es] [--data PATH] [--sample 2000]
 """
 
-import argparse
 import random
 import types
 
@@ -29,11 +28,7 @@ AS_TYPED = types.SimpleNamespace(take_out=lambda sentence: (sentence, None))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sample", type=int, default=2000, metavar="N", help="held-out pairs (default 2000)")
-    held_out.add_model_arguments(parser)
-    args = parser.parse_args(argv)
-    pairs, translator = held_out.held_out_and_translator(args)
+    args, pairs, translator = held_out.start(__doc__, argv, sample=(2000, "held-out pairs"))
     from transformer_tf.casing import I_ONLY, CaseTable
     from transformer_tf.evaluate import score
 

@@ -3,6 +3,23 @@
 translator, and the table of a stand-in pass off and on (:func:`pass_rows`)."""
 
 
+def start(description, argv=None, **flags):
+    """Parse a pre-pass bench's command line and open its model: ``(args, pairs, translator)``.
+
+    Args:
+        description: the bench's docstring (its ``--help``).
+        flags: ``{name: (default, help)}``: an integer flag ``--name`` of each (``N``), besides the model's.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, (default, about) in flags.items():
+        parser.add_argument(f"--{name}", type=int, default=default, metavar="N", help=f"{about} (default {default})")
+    add_model_arguments(parser)
+    args = parser.parse_args(argv)
+    return (args, *held_out_and_translator(args))
+
+
 def add_model_arguments(parser):
     """``--checkpoint-dir``, ``--data`` and ``--engine`` on ``parser``."""
     parser.add_argument("--checkpoint-dir", default=None, metavar="DIR", help="(default: the shipped model)")
@@ -63,3 +80,11 @@ def pass_rows(translate, stage, sets, kept, what):
                 f"{scores['bleu']:.1f} | {scores['chrf']:.1f} |"
             )
     return outputs
+
+
+def written_pairs(path):
+    """The ``(english, spanish)`` pairs of a bench's TSV of written sentences (header: english, spanish, kind)."""
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as f:
+        return [(row["english"], row["spanish"]) for row in csv.DictReader(f, delimiter="\t")]

@@ -10,9 +10,9 @@ is) on held-out sentences:
   number (few: the corpus is everyday sentences);
 - ``challenge``: the same from ``bench/challenge_en_es.tsv``;
 - ``made``: held-out pairs whose two sides hold the same whole number once (``I paid 30 dollars``
-  … ``30 dólares``), that number written on both sides with a separator, a decimal part or as a
-  range (``30,250``, ``30.5``, ``30-34`` in turn; seeded; the Spanish side ``30.250``, ``30.5``,
-  ``30-34``), as a proxy for sentences the corpus lacks.
+  … ``30 dólares``), that number written on both sides with a separator, a decimal part, as a
+  range or with a slash (``30,250``, ``30.5``, ``30-34``, ``30/34`` in turn; seeded; the Spanish
+  side ``30.250``, ``30.5``, ``30-34``, ``30/34``), as a proxy for sentences the corpus lacks.
 
 For each set and way: the share of sentences whose every such number comes back whole (as
 written, or with points for its thousands); how many sentences had a stand-in that did not come
@@ -21,7 +21,6 @@ back once (each then translated as it was); sacreBLEU BLEU/chrF against the refe
     python bench/number_stand_ins.py [--checkpoint-dir checkpoints/en_es] [--data PATH] [--engine ctranslate2]
 """
 
-import argparse
 import random
 import re
 from pathlib import Path
@@ -40,8 +39,9 @@ def _made(pairs, rng, spanish_form):
         if len(found_en) != 1 or found_es != found_en:
             continue
         n = found_en[0]
-        forms = (f"{n},{rng.randint(0, 999):03d}", f"{n}.{rng.randint(1, 9)}", f"{n}-{int(n) + rng.randint(1, 9)}")
-        number = forms[len(made) % 3]
+        step = rng.randint(1, 9)
+        forms = (f"{n},{rng.randint(0, 999):03d}", f"{n}.{step}", f"{n}-{int(n) + step}", f"{n}/{int(n) + step}")
+        number = forms[len(made) % len(forms)]
         made.append((_WHOLE.sub(number, english, count=1), _WHOLE.sub(spanish_form(number), spanish, count=1)))
     return made
 
@@ -57,10 +57,7 @@ def _kept(english, spanish, numerals):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    held_out.add_model_arguments(parser)
-    args = parser.parse_args(argv)
-    pairs, translator = held_out.held_out_and_translator(args)
+    args, pairs, translator = held_out.start(__doc__, argv)
     from transformer_tf import numerals
     from transformer_tf.evaluate import read_labelled_pairs
 

@@ -20,7 +20,6 @@ and sacreBLEU BLEU/chrF.
     python bench/quotes_pass.py [--checkpoint-dir checkpoints/en_es] [--data PATH] [--made 100]
 """
 
-import argparse
 import random
 
 import held_out
@@ -44,11 +43,7 @@ def _single(pairs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--made", type=int, default=100, metavar="N", help="made pairs a set (default 100)")
-    held_out.add_model_arguments(parser)
-    args = parser.parse_args(argv)
-    pairs, translator = held_out.held_out_and_translator(args)
+    args, pairs, translator = held_out.start(__doc__, argv, made=(100, "made pairs a set"))
     from transformer_tf import quotes
     from transformer_tf.evaluate import score
 

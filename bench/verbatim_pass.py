@@ -19,8 +19,6 @@ and sacreBLEU BLEU/chrF.
     python bench/verbatim_pass.py [--checkpoint-dir checkpoints/en_es] [--data PATH]
 """
 
-import argparse
-import csv
 import re
 from pathlib import Path
 
@@ -41,14 +39,10 @@ def _held_out_set(pairs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    held_out.add_model_arguments(parser)
-    args = parser.parse_args(argv)
-    pairs, translator = held_out.held_out_and_translator(args)
+    args, pairs, translator = held_out.start(__doc__, argv)
     from transformer_tf import verbatim
 
-    with WRITTEN.open(encoding="utf-8", newline="") as f:
-        written = [(row["english"], row["spanish"]) for row in csv.DictReader(f, delimiter="\t")]
+    written = held_out.written_pairs(WRITTEN)
     sets = {"held-out, Tom made an address": _held_out_set(pairs), "written": written}
     print(f"{args.engine}, greedy; a row per set and way")
 

@@ -66,6 +66,8 @@ inference
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.casing`       a sentence in capitals or in lower case to the model in the
       corpus's case (``CaseTable``, ``casing.json``), its translation back in capitals
+    - :mod:`~transformer_tf.symbols`      ``&``, currency signs and unit abbreviations after a number
+      spelled out as the corpus writes them (``spelled_out``)
     - :mod:`~transformer_tf.verbatim`     web and e-mail addresses, handles and tags through the model
       as stand-in names, and back as typed (``take_out``, ``put_back``)
     - :mod:`~transformer_tf.stand_ins`    ``replace_once``: a stand-in pass's translation gets the original

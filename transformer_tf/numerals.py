@@ -16,12 +16,12 @@ import re
 
 from transformer_tf.stand_ins import replace_once
 
-#: A number the model does not copy reliably: digit groups joined by hyphens (``555-1234``,
-#: ``10-12``, ``3-1``, ``2023-10-05``: it wrote "61255147" for 612-555-0147), digits with thousands
-#: separators (``1,499``, ``400,000``, ``2,737.50``) or with a decimal part (``25.99``, ``2.5``);
-#: not a part of a longer dotted or comma-separated run (``192.168.1.1``, ``1,2,3``), nor of a word
-#: (``A4.5``, ``COVID-19``).
-SEPARATED = re.compile(r"(?<![\w.,])(?:\d+(?:-\d+)+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\w]|[.,]\d)")
+#: A number the model does not copy reliably: digit groups joined by hyphens or slashes (``555-1234``,
+#: ``10-12``, ``3-1``, ``2023-10-05``: it wrote "61255147" for 612-555-0147; ``12/05/1990``: "12059190"),
+#: digits with thousands separators (``1,499``, ``400,000``, ``2,737.50``) or with a decimal part
+#: (``25.99``, ``2.5``); not a part of a longer dotted or comma-separated run (``192.168.1.1``,
+#: ``1,2,3``), nor of a word (``A4.5``, ``COVID-19``).
+SEPARATED = re.compile(r"(?<![\w.,])(?:\d+(?:[-/]\d+)+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\w]|[.,]\d)")
 
 #: Stand-ins: two-digit numbers (plural, like most quantities), tried in this order, each used
 #: only where the sentence does not hold it already.

@@ -1,13 +1,14 @@
 """What every translator does around its decoder, with no TensorFlow: :class:`SentenceTranslator`.
 
 Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), a sentence in
-capitals or in lower case recased as the corpus writes it (:mod:`transformer_tf.casing`), web and
-e-mail addresses, handles and tags as stand-in names (:mod:`transformer_tf.verbatim`), the emoji
-are taken out of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`),
-quoted speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators
-as stand-ins (:mod:`transformer_tf.numerals`), the places through the gazetteer pre-pass
-(:mod:`transformer_tf.code_switch`), and the sentences are
-encoded (START … END, cut to the model's length) for a decoder that a subclass supplies:
+capitals or in lower case recased as the corpus writes it (:mod:`transformer_tf.casing`), symbols
+and unit abbreviations spelled out (:mod:`transformer_tf.symbols`), web and e-mail addresses,
+handles and tags go as stand-in names (:mod:`transformer_tf.verbatim`), the emoji are taken out
+of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`), quoted
+speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators as
+stand-ins (:mod:`transformer_tf.numerals`), the places through the gazetteer pre-pass
+(:mod:`transformer_tf.code_switch`), and the sentences are encoded (START … END, cut to the
+model's length) for a decoder that a subclass supplies:
 :class:`~transformer_tf.translate.Translator` (TensorFlow: the exact and the fast greedy path,
 beam search) or :class:`~transformer_tf.ctranslate2_engine.CTranslate2Translator` (the same
 model converted to CTranslate2). :func:`transformer_tf.engines.open_translator` picks one for a
@@ -24,7 +25,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import casing, numerals, quotes, verbatim
+from transformer_tf import casing, numerals, quotes, symbols, verbatim
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -72,12 +73,13 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        recased (:mod:`~transformer_tf.casing`), with its addresses' stand-ins (:mod:`~transformer_tf.verbatim`)
-        or without them, without its emoji (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds
-        quotations (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
-        (:mod:`~transformer_tf.numerals`) or without them (the rare second tries); with ``places``,
-        each in its places' stand-in form and its code-switched one (the rare second try)."""
-        cased = self.case_table.take_out(sentence)[0]
+        recased (:mod:`~transformer_tf.casing`) and spelled out (:mod:`~transformer_tf.symbols`), with its
+        addresses' stand-ins (:mod:`~transformer_tf.verbatim`) or without them, without its emoji
+        (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds quotations
+        (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins (:mod:`~transformer_tf.numerals`)
+        or without them (the rare second tries); with ``places``, each in its places' stand-in form and
+        its code-switched one (the rare second try)."""
+        cased = symbols.spelled_out(self.case_table.take_out(sentence)[0])
         parts = []
         for text in dict.fromkeys((verbatim.take_out(cased)[0], cased)):  # the second: the rare retry
             text = take_out(text).text
@@ -202,9 +204,10 @@ class SentenceTranslator:
     def _start_sentences(self, sentences, batch_size, beam, progress):
         """:meth:`translate_sentences` started; returns the function that finishes it. A sentence in
         capitals or in lower case goes on recased, and the translation of one in capitals comes back
-        in capitals (:mod:`transformer_tf.casing`)."""
+        in capitals (:mod:`transformer_tf.casing`); symbols and units go on spelled out
+        (:mod:`transformer_tf.symbols`)."""
         cased = [self.case_table.take_out(s) for s in sentences]
-        finish = self._start_addresses([text for text, _ in cased], batch_size, beam, progress)
+        finish = self._start_addresses([symbols.spelled_out(text) for text, _ in cased], batch_size, beam, progress)
         if not any(case for _, case in cased):  # the common case
             return finish
 

@@ -1,0 +1,83 @@
+"""Symbols and unit abbreviations through the model as typed, or spelled out first?
+
+``transformer_tf.symbols`` rewrites ``&``, currency signs and unit abbreviations after a number
+(``€20``, ``30 °C``, ``10 km``, ``60 mph``) as the corpus writes them ("20 euros", "30 degrees
+Celsius", "10 kilometers", "60 miles per hour") before the model. This compares the shipped
+model's translations with that pass and without it (each sentence as typed) on:
+
+- ``held-out &``: the pairs of the model's validation and test splits whose English joins two
+  words with " and " once, written " & " (the references as they are);
+- ``held-out units``: those whose English holds a number with euros, kilometers, kilograms or
+  kilos, meters, degrees or miles, written with its sign or abbreviation (``€20``, ``10 km``,
+  ``3 kg``, ``100 m``, ``30°``, ``5 mi``);
+- ``written``: ``bench/symbols_en_es.tsv``, 22 sentences with signs, units and ``&``, references
+  written for this bench (a guide: the set is small).
+
+Prints sacreBLEU BLEU/chrF of each set and way.
+
+    python bench/symbols_pass.py [--checkpoint-dir checkpoints/en_es] [--data PATH]
+"""
+
+import re
+from pathlib import Path
+
+import held_out
+
+WRITTEN = Path(__file__).with_name("symbols_en_es.tsv")
+#: ``(spelled, written)``: how the held-out units are written instead ("\\1" is the number).
+ABBREVIATED = (
+    (r"\b(\d+) euros\b", "€\\1"),
+    (r"\b(\d+) kilometers\b", "\\1 km"),
+    (r"\b(\d+) (?:kilograms|kilos)\b", "\\1 kg"),
+    (r"\b(\d+) meters\b", "\\1 m"),
+    (r"\b(\d+) degrees\b", "\\1°"),
+    (r"\b(\d+) miles\b", "\\1 mi"),
+)
+
+
+def _held_out_sets(pairs):
+    """``(ampersand, units)`` made from ``pairs`` (see above)."""
+    ampersand = [
+        (re.sub(r"(?<=\w) and (?=\w)", " & ", en), es) for en, es in pairs if len(re.findall(r"\w and \w", en)) == 1
+    ]
+    units = []
+    for en, es in pairs:
+        written = en
+        for spelled, abbreviation in ABBREVIATED:
+            written = re.sub(spelled, abbreviation, written)
+        if written != en:
+            units.append((written, es))
+    return ampersand, units
+
+
+def main(argv=None):
+    args, pairs, translator = held_out.start(__doc__, argv)
+    from transformer_tf import symbols
+    from transformer_tf.evaluate import score
+
+    written = held_out.written_pairs(WRITTEN)
+    ampersand, units = _held_out_sets(pairs)
+    sets = {"held-out &": ampersand, "held-out units": units, "written": written}
+    spelled_out = symbols.spelled_out
+    print(f"{args.engine}, greedy; a row per set and way")
+    print("| set | sentences | way | BLEU | chrF |")
+    print("|---|---:|---|---:|---:|")
+    outputs = {}
+    for name, pairs_of_set in sets.items():
+        english, references = [en for en, _ in pairs_of_set], [es for _, es in pairs_of_set]
+        for way in ("as typed", "spelled out"):
+            symbols.spelled_out = spelled_out if way == "spelled out" else str
+            try:
+                out = outputs[name, way] = translator.translate(english, progress=False)
+            finally:
+                symbols.spelled_out = spelled_out
+            scores = score(out, references)
+            print(f"| {name} | {len(english)} | {way} | {scores['bleu']:.1f} | {scores['chrf']:.1f} |")
+    print("\nexamples, as typed → spelled out:")
+    for name, pairs_of_set in sets.items():
+        for j in range(0, len(pairs_of_set), max(1, len(pairs_of_set) // 5)):
+            print(f"  {pairs_of_set[j][0]}\n    {outputs[name, 'as typed'][j]}\n    {outputs[name, 'spelled out'][j]}")
+
+
+if __name__ == "__main__":
+    main()

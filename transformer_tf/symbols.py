@@ -1,0 +1,61 @@
+"""Symbols and unit abbreviations that the corpus spells out go to the model spelled out.
+
+The corpus writes "20 euros", "Tom and Mary", "10 kilometers", "30 degrees"; it holds "€" twice,
+"&" never, "km" never. The shipped model made "It costs €20." "Cuesta 20 20 .", "Tom & Mary are
+here." "Tom 9 Mary está aquí.", "He ran 10 km." "Él corrió 10 k.m." and "The speed is 60 mph."
+"La velocidad está de 60 de p."; it translates the words: "Cuesta 20 euros.", "Tom y Mary están
+aquí.", "Él corrió 10 kilómetros.", "La velocidad tiene 60 millas por hora.". :func:`spelled_out`
+rewrites the English before the model, with no put-back: the Spanish words are the translation.
+
+Spelled out (:data:`UNITS`): ``&`` between words; a currency sign before or after a number (€, £,
+¥); a unit after a number: °C, °F, °, km/h, km, kg, m, lb(s), mph, mi, ft. Left as typed: the
+metric units whose names the model garbles too ("30 centimeters" → "30 centimetores", "200
+grams" → "200 gramaticales": cm, mm, g, ml, l), ``$`` and ``%`` (the model knows them), and any sign
+without a number next to it.
+"""
+
+import re
+
+#: A number as written: digits, with thousands separators or a decimal part.
+_NUMBER = r"\d+(?:[.,]\d+)*"
+
+#: ``{symbol: (plural, singular)}``: what each unit after a number is spelled as ("1" takes the singular).
+UNITS = {
+    "°C": ("degrees Celsius", "degree Celsius"),
+    "°F": ("degrees Fahrenheit", "degree Fahrenheit"),
+    "°": ("degrees", "degree"),
+    "km/h": ("kilometers per hour", "kilometer per hour"),
+    "km": ("kilometers", "kilometer"),
+    "kg": ("kilos", "kilo"),
+    "m": ("meters", "meter"),
+    "lbs": ("pounds", "pound"),
+    "lb": ("pounds", "pound"),
+    "mph": ("miles per hour", "mile per hour"),
+    "mi": ("miles", "mile"),
+    "ft": ("feet", "foot"),
+}
+#: ``{sign: (plural, singular)}``: a currency sign, before the number or after it.
+CURRENCIES = {"€": ("euros", "euro"), "£": ("pounds", "pound"), "¥": ("yen", "yen")}
+
+_UNIT = re.compile(rf"(?<![\w.,])({_NUMBER})\s?({'|'.join(map(re.escape, UNITS))})(?![\w°/])")
+_SIGN = "|".join(map(re.escape, CURRENCIES))
+_CURRENCY = re.compile(rf"(?:({_SIGN})\s?({_NUMBER})|(?<![\w.,])({_NUMBER})\s?({_SIGN}))(?![\w])")
+_AMPERSAND = re.compile(r"(?<=\w)\s+&\s+(?=\w)")
+
+
+def _spelled(number, forms):
+    """``number`` and the plural or singular of ``forms``."""
+    return f"{number} {forms[1] if number == '1' else forms[0]}"
+
+
+def spelled_out(sentence):
+    """``sentence`` with its :data:`UNITS`, :data:`CURRENCIES` and ``&`` in words.
+
+    ``"It costs €20 & it weighs 3 kg."`` → ``"It costs 20 euros and it weighs 3 kilos."``; a sentence
+    without any is returned as it is (the common case).
+    """
+    if sentence.isascii() and "&" not in sentence and not any(c.isdigit() for c in sentence):
+        return sentence
+    sentence = _AMPERSAND.sub(" and ", sentence)
+    sentence = _CURRENCY.sub(lambda m: _spelled(m[2] or m[3], CURRENCIES[m[1] or m[4]]), sentence)
+    return _UNIT.sub(lambda m: _spelled(m[1], UNITS[m[2]]), sentence)
