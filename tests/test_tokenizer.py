@@ -55,6 +55,16 @@ def test_decode_stops_at_end_and_ignores_padding(trained):
     assert trained.decode(ids + [PAD_ID, PAD_ID]) == trained.decode(ids + trained.encode("junk")[1:])
 
 
+def test_decode_writes_no_space_after_an_opening_mark():
+    from pathlib import Path
+
+    from transformer_tf.tokenizer import load_tokenizers
+
+    _, spanish = load_tokenizers(Path(__file__).resolve().parents[1] / "checkpoints" / "en_es")
+    ids = spanish.encode("¡ Gracias, Tom! ¿ Qué tal?")
+    assert spanish.decode(ids) == "¡Gracias, Tom! ¿Qué tal?"
+
+
 def test_piece_labels_name_the_special_ids(trained):
     labels = trained.id_to_piece(trained.encode("I see"))
     assert labels[0] == "<start>" and labels[-1] == "<end>" and "▁I" in labels

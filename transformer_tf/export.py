@@ -27,7 +27,7 @@ from transformer_tf.checkpoints import enclosing_model_folder
 from transformer_tf.decoding import decode_length, greedy_decode
 from transformer_tf.errors import TransformerTFError, os_cause
 from transformer_tf.masks import PAD_ID
-from transformer_tf.tokenizer import END_ID, INVALID_BYTES, START_ID
+from transformer_tf.tokenizer import END_ID, INVALID_BYTES, SPACE_AFTER_OPENING, START_ID
 
 
 class _InGraphTokenizer(tf.Module):
@@ -61,7 +61,8 @@ class _InGraphTokenizer(tf.Module):
         keep = before_end & (ids != PAD_ID) & (ids != START_ID)
         pieces = tf.ragged.boolean_mask(ids, keep) - self.offset
         text = self.sp.detokenize(tf.cast(pieces, tf.int32))
-        return tf.strings.regex_replace(text, INVALID_BYTES, "")  # as SubwordTokenizer.decode
+        text = tf.strings.regex_replace(text, INVALID_BYTES, "")  # as SubwordTokenizer.decode
+        return tf.strings.regex_replace(text, SPACE_AFTER_OPENING, r"\1")
 
 
 class ExportedTranslator(tf.Module):
