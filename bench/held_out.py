@@ -43,12 +43,12 @@ def held_out_and_translator(args):
     return pairs, open_translator(folder, args.engine)
 
 
-def pass_rows(translate, stage, sets, kept, what):
+def pass_rows(translate, stage, sets, kept, what, on="stand-ins"):
     """Print one Markdown row per set of ``sets`` (``{name: [(english, spanish)]}``) and way: the
     sentences through ``translate`` with the stand-in pass of the module ``stage`` (its ``take_out`` and
     ``put_back``) off, then on. ``kept(english, translation)``: whether the translation holds what
     the pass keeps (``what`` names it in the header). Returns ``{(set, way): translations}``, the
-    ways ``"as typed"`` and ``"stand-ins"``.
+    ways ``"as typed"`` and ``on``.
     """
     from transformer_tf.evaluate import score
 
@@ -65,9 +65,9 @@ def pass_rows(translate, stage, sets, kept, what):
     outputs = {}
     for name, pairs in sets.items():
         english, references = [en for en, _ in pairs], [es for _, es in pairs]
-        for way in ("as typed", "stand-ins"):
+        for way in ("as typed", on):
             missed.clear()
-            stage.take_out = take_out if way == "stand-ins" else lambda s: (s, {})
+            stage.take_out = take_out if way == on else lambda s: (s, {})
             stage.put_back = counted
             try:
                 out = outputs[name, way] = translate(english, progress=False)

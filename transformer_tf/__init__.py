@@ -68,6 +68,8 @@ inference
       corpus's case (``CaseTable``, ``casing.json``), its translation back in capitals
     - :mod:`~transformer_tf.symbols`      ``&``, currency signs and unit abbreviations after a number
       spelled out as the corpus writes them (``spelled_out``)
+    - :mod:`~transformer_tf.punctuation`  dashes, brackets and ellipses to the model as commas and full
+      stops, a final ellipsis back into the translation (``take_out``, ``put_back``)
     - :mod:`~transformer_tf.verbatim`     web and e-mail addresses, handles and tags through the model
       as stand-in names, and back as typed (``take_out``, ``put_back``)
     - :mod:`~transformer_tf.stand_ins`    ``replace_once``: a stand-in pass's translation gets the original

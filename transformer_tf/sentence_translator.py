@@ -2,7 +2,8 @@
 
 Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), a sentence in
 capitals or in lower case recased as the corpus writes it (:mod:`transformer_tf.casing`), symbols
-and unit abbreviations spelled out (:mod:`transformer_tf.symbols`), web and e-mail addresses,
+and unit abbreviations spelled out (:mod:`transformer_tf.symbols`), dashes, brackets and ellipses
+as commas and full stops (:mod:`transformer_tf.punctuation`), web and e-mail addresses,
 handles and tags go as stand-in names (:mod:`transformer_tf.verbatim`), the emoji are taken out
 of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`), quoted
 speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators as
@@ -25,7 +26,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import casing, numerals, quotes, symbols, verbatim
+from transformer_tf import casing, numerals, punctuation, quotes, symbols, verbatim
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -73,13 +74,14 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        recased (:mod:`~transformer_tf.casing`) and spelled out (:mod:`~transformer_tf.symbols`), with its
+        recased (:mod:`~transformer_tf.casing`), spelled out (:mod:`~transformer_tf.symbols`) and
+        punctuated as the corpus (:mod:`~transformer_tf.punctuation`), with its
         addresses' stand-ins (:mod:`~transformer_tf.verbatim`) or without them, without its emoji
         (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds quotations
         (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins (:mod:`~transformer_tf.numerals`)
         or without them (the rare second tries); with ``places``, each in its places' stand-in form and
         its code-switched one (the rare second try)."""
-        cased = symbols.spelled_out(self.case_table.take_out(sentence)[0])
+        cased = punctuation.take_out(symbols.spelled_out(self.case_table.take_out(sentence)[0]))[0]
         parts = []
         for text in dict.fromkeys((verbatim.take_out(cased)[0], cased)):  # the second: the rare retry
             text = take_out(text).text
@@ -205,16 +207,21 @@ class SentenceTranslator:
         """:meth:`translate_sentences` started; returns the function that finishes it. A sentence in
         capitals or in lower case goes on recased, and the translation of one in capitals comes back
         in capitals (:mod:`transformer_tf.casing`); symbols and units go on spelled out
-        (:mod:`transformer_tf.symbols`)."""
+        (:mod:`transformer_tf.symbols`), dashes, brackets and ellipses as commas and full stops, and a
+        final ellipsis comes back (:mod:`transformer_tf.punctuation`)."""
         cased = [self.case_table.take_out(s) for s in sentences]
-        finish = self._start_addresses([symbols.spelled_out(text) for text, _ in cased], batch_size, beam, progress)
-        if not any(case for _, case in cased):  # the common case
+        marked = [punctuation.take_out(symbols.spelled_out(text)) for text, _ in cased]
+        finish = self._start_addresses([text for text, _ in marked], batch_size, beam, progress)
+        if not any(case for _, case in cased) and not any(ending for _, ending in marked):  # the common case
             return finish
 
-        def recased():
-            return [casing.put_back(translation, case) for translation, (_, case) in zip(finish(), cased, strict=True)]
+        def restored():
+            return [
+                casing.put_back(punctuation.put_back(translation, ending), case)
+                for translation, (_, case), (_, ending) in zip(finish(), cased, marked, strict=True)
+            ]
 
-        return recased
+        return restored
 
     def _start_addresses(self, sentences, batch_size, beam, progress):
         """:meth:`_start_sentences` of the sentences in their case. Web and e-mail addresses, handles
