@@ -34,6 +34,7 @@ _APOSTROPHE = re.compile(r"['’]")
 #: What is left as typed, and not looked at: a token with ``@``, ``#``, ``/`` or ``www.`` in it (an
 #: address, a handle, a tag: :mod:`~transformer_tf.verbatim` takes it around the model as it is).
 AS_TYPED = re.compile(r"[^\s\"“”«»()]*(?:[@#/]|www\.)[^\s\"“”«»()]*")
+_MAYBE_AS_TYPED = re.compile(r"[@#/]|www\.")  # what such a token holds: a sentence without it has none
 #: Where a word starts a sentence, a quotation or a bracket: its capital tells nothing of the word.
 _STARTS_HERE = re.compile(r"(?:^|[.!?…:;]\s+|[\"“«¿¡(\[]\s*)$")
 #: A first letter to write as a capital: the first of a quotation; the text's, then those.
@@ -106,6 +107,8 @@ class CaseTable:
 
         ``"WHERE IS TOM?"`` → ``("Where is Tom?", "upper")``; ``"i met tom."`` → ``("I met Tom.", "lower")``.
         """
+        if sentence[:1].isupper() and not sentence.isupper() and not _MAYBE_AS_TYPED.search(sentence):
+            return sentence, None  # the common case: sentence case, no token left as typed
         words = WORD.findall(AS_TYPED.sub(" ", sentence))
         if not words:
             return sentence, None

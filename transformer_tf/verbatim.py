@@ -44,6 +44,8 @@ def take_out(sentence):
         when it holds no address (the common case), or more of them than free stand-ins.
         ``"Write to tom@example.com."`` → ``("Write to Tom.", {"Tom": "tom@example.com"})``.
     """
+    if "@" not in sentence and "#" not in sentence and "www." not in sentence and "://" not in sentence:
+        return sentence, {}  # the common case
     found = ADDRESS.findall(sentence)
     free = [name for name in STAND_INS if not _name(name).search(sentence)] if found else []
     if not found or len(found) > len(free):
