@@ -51,6 +51,7 @@ def test_a_sentence_that_starts_in_lower_case_has_its_lower_case_words_recased()
         "I.",
         "iPhone is great.",  # a first word with a capital inside
         "3 + 4 = 7",  # no word
+        "10 minutes remained.",  # a number first: not a sentence in lower case
         "",
     ],
 )
@@ -106,3 +107,23 @@ def test_the_casing_command_writes_the_training_splits_table(tmp_path, capsys):
     assert main(["casing", "--checkpoint-dir", str(folder), "--data", str(other)]) == 2
     err = capsys.readouterr().err
     assert f"--data {other}: not the corpus {folder} was trained on" in err and "Traceback" not in err
+
+
+@pytest.mark.slow  # restores the shipped Transformer on both engines (~10 s)
+def test_the_shipped_model_translates_capitals_addresses_symbols_and_dashes_as_their_plain_forms():
+    from transformer_tf.attention_maps import sentence_attention
+    from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
+    from transformer_tf.engines import open_translator
+    from transformer_tf.translate import Translator
+
+    keras = Translator.from_checkpoint(DEFAULT_CHECKPOINT_DIR)
+    for translator in (open_translator(DEFAULT_CHECKPOINT_DIR), keras):
+        typed = ["WHERE ARE YOU?", "Write to tom@example.com.", "It costs €20.", "Tom - my brother - is here."]
+        plain = ["Where are you?", "Write to Tom.", "It costs 20 euros.", "Tom, my brother, is here."]
+        expected = translator.translate(plain, progress=False)
+        expected[0] = expected[0].upper()
+        expected[1] = expected[1].replace("Tom", "tom@example.com")
+        assert translator.translate(typed, progress=False) == expected
+    seen = sentence_attention(keras, "WHERE ARE YOU?")  # the pieces the model reads: the recased sentence
+    assert seen.source_pieces == keras.source_tokenizer.id_to_piece(keras.encode_sources(["Where are you?"])[0])
+    assert seen.sentence == "WHERE ARE YOU?"

@@ -130,7 +130,8 @@ def attention_refusal(sentence):
 def sentence_attention(translator, sentence, forward=None, warn=True):
     """Translate ``sentence`` greedily, then rerun the model on (source, decoder input)
     with ``return_attention=True`` and keep every attention matrix. The model reads the sentence
-    as the translators give it to the model, without its emoji (:mod:`transformer_tf.pictographs`),
+    as the translators' first passes give it on (the translator's ``rewritten``: "WHERE ARE YOU?" as
+    "Where are you?"), without its emoji (:mod:`transformer_tf.pictographs`),
     and the result is all the model's: the pieces it read and wrote, its translation (the emoji are
     not put back); a sentence of only emoji is a ValueError. ``forward``: the model's pass
     as :func:`attention_pass` makes it (None: the model called eagerly). ``warn``: a sentence cut to
@@ -144,7 +145,7 @@ def sentence_attention(translator, sentence, forward=None, warn=True):
     if problem:
         raise ValueError(problem)
     with cuts_recorded() as cuts:  # not warnings.catch_warnings: a server runs this on several threads
-        source_ids = translator.encode_sources([take_out(sentence).text])[0]
+        source_ids = translator.encode_sources([take_out(translator.rewritten(sentence)).text])[0]
     said = [cut_message("the sentence", sentence, tokens, translator.max_tokens) for tokens in cuts.values()]
     for message in said if warn else ():  # on the terminal too, and kept for the page
         warnings.warn(message, stacklevel=2)

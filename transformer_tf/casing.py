@@ -116,7 +116,8 @@ class CaseTable:
             if all(len(w) == 1 or self.form(w).isupper() for w in words):
                 return sentence, None  # "OK.", "USA!", "I.": written as the corpus writes them
             return self._recased(sentence, lambda word: True), "upper"
-        if words[0].islower():  # not "iPhone"
+        first = next((c for c in sentence if c.isalnum()), "")
+        if first.islower() and words[0].islower():  # not "iPhone", not "10 minutes remained."
             return self._recased(sentence, str.islower), "lower"
         return sentence, None
 

@@ -53,6 +53,12 @@ class SentenceTranslator:
         """The :class:`~transformer_tf.casing.CaseTable` of the model folder (read once, at the first use)."""
         return casing.CaseTable.load(self.checkpoint_dir)
 
+    def rewritten(self, sentence):
+        """``sentence`` as the first passes give it on to the stand-in passes: recased
+        (:mod:`~transformer_tf.casing`), its symbols spelled out (:mod:`~transformer_tf.symbols`) and its
+        dashes, brackets and ellipses as commas and full stops (:mod:`~transformer_tf.punctuation`)."""
+        return punctuation.take_out(symbols.spelled_out(self.case_table.take_out(sentence)[0]))[0]
+
     def encode_sources(self, sentences):
         """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning; inside
         :func:`cuts_recorded` (on this thread) the cut sentences are recorded there instead."""
@@ -74,14 +80,13 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        recased (:mod:`~transformer_tf.casing`), spelled out (:mod:`~transformer_tf.symbols`) and
-        punctuated as the corpus (:mod:`~transformer_tf.punctuation`), with its
+        :meth:`rewritten`, with its
         addresses' stand-ins (:mod:`~transformer_tf.verbatim`) or without them, without its emoji
         (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds quotations
         (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins (:mod:`~transformer_tf.numerals`)
         or without them (the rare second tries); with ``places``, each in its places' stand-in form and
         its code-switched one (the rare second try)."""
-        cased = punctuation.take_out(symbols.spelled_out(self.case_table.take_out(sentence)[0]))[0]
+        cased = self.rewritten(sentence)
         parts = []
         for text in dict.fromkeys((verbatim.take_out(cased)[0], cased)):  # the second: the rare retry
             text = take_out(text).text
