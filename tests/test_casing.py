@@ -26,6 +26,15 @@ def test_the_table_counts_each_word_where_it_does_not_start_a_sentence_or_quotat
     assert table.forms == {"tom": "Tom", "i": "I", "mary": "Mary", "tv": "TV"}
 
 
+def test_place_names_the_sentences_never_write_in_lower_case_are_recased_whole():
+    sentences = ["I like turkey.", "It is a nice day.", "They live in Paris.", "We ate in the new york-style diner."]
+    table = CaseTable.from_sentences(sentences, places=["Turkey", "Nice", "Warsaw", "New York", "Rio de Janeiro"])
+    assert table.forms == {"paris": "Paris", "warsaw": "Warsaw"}  # turkey and nice: words in lower case
+    assert table.phrases == {"rio de janeiro": "Rio de Janeiro"}  # "new york" is written in lower case once
+    assert table.take_out("i flew from rio de janeiro to warsaw.") == ("I flew from Rio de Janeiro to Warsaw.", "lower")
+    assert table.take_out("FLY TO RIO DE JANEIRO!") == ("Fly to Rio de Janeiro!", "upper")
+
+
 def test_a_sentence_in_capitals_is_recased_and_its_translation_put_in_capitals():
     assert TABLE.take_out("WHERE IS TOM?") == ("Where is Tom?", "upper")
     assert TABLE.take_out("I'M IN PARIS WITH MARY'S DOG.") == ("I'm in Paris with Mary's dog.", "upper")
@@ -65,9 +74,11 @@ def test_the_table_is_saved_into_the_model_folder_and_read_back(tmp_path):
     assert path == tmp_path / CASING_FILE
     assert json.loads(path.read_text(encoding="utf-8"))["about"] == {"training_pairs": 7}
     assert CaseTable.load(tmp_path).forms == TABLE.forms
+    CaseTable({"tom": "Tom"}, {"new york": "New York"}).save(tmp_path)
+    assert CaseTable.load(tmp_path).phrases == {"new york": "New York"}
     assert CaseTable.load(tmp_path / "elsewhere").forms == I_ONLY == CaseTable.load(None).forms
     assert CaseTable(I_ONLY).take_out("i met tom.") == ("I met tom.", "lower")  # "i" alone
-    for broken in ("not json", '{"forms": [1]}', '{"forms": {"tom": 1}}', "{}"):
+    for broken in ("not json", '{"forms": [1]}', '{"forms": {"tom": 1}}', '{"forms": {}, "phrases": {"a b": 2}}', "{}"):
         path.write_text(broken, encoding="utf-8")
         with pytest.raises(TransformerTFError, match=r"not a case table .*transformer-tf casing --checkpoint-dir"):
             CaseTable.load(tmp_path)
@@ -99,8 +110,9 @@ def test_the_casing_command_writes_the_training_splits_table(tmp_path, capsys):
     folder = tmp_path / "run"
     TrainConfig(data=str(corpus)).save(folder, corpus_fingerprint(corpus))
     assert main(["casing", "--checkpoint-dir", str(folder)]) == 0
-    assert "words not in lower case, from" in capsys.readouterr().out
-    assert CaseTable.load(folder).forms == {"tom": "Tom"}  # "I" starts every sentence: no count
+    assert "names of several words not in lower case, from" in capsys.readouterr().out
+    assert CaseTable.load(folder).forms["tom"] == "Tom"  # "I" starts every sentence: no count
+    assert CaseTable.load(folder).phrases["new york"] == "New York"  # the gazetteer's
 
     other = tmp_path / "other.tsv"
     other.write_text("Hello.\tHola.\n", encoding="utf-8")

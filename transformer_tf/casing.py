@@ -50,16 +50,26 @@ class CaseTable:
     Args:
         forms: ``{word in lower case: its most frequent form where it does not start a sentence}``,
             e.g. ``{"tom": "Tom", "i": "I", "tv": "TV"}``; a word missing is written in lower case.
+        phrases: ``{name of several words in lower case: its form}``, e.g. ``{"new york": "New York"}``,
+            recased before the words.
     """
 
-    def __init__(self, forms):
+    def __init__(self, forms, phrases=None):
         self.forms = dict(forms)
+        self.phrases = dict(phrases or {})
+        names = "|".join(map(re.escape, sorted(self.phrases, key=len, reverse=True)))  # the longest first
+        # a name of several words where one starts, else a word
+        self._words = re.compile(rf"\b(?:{names})\b|{WORD.pattern}", re.IGNORECASE) if names else WORD
 
     @classmethod
-    def from_sentences(cls, sentences):
+    def from_sentences(cls, sentences, places=()):
         """The table of English ``sentences`` (the training split's): each word counted in the forms
         it takes outside a sentence's or quotation's start, and the most frequent kept where it is
-        not the lower-case one (ties go to lower case)."""
+        not the lower-case one (ties go to lower case). ``places``: names to write as given (the
+        gazetteer's, :func:`~transformer_tf.places.gazetteer`: "warsaw" → "Warsaw", "new york" →
+        "New York"), each where the sentences never write it in lower case ("Nice", "Reading" and
+        "Turkey" stay words)."""
+        sentences = list(sentences)
         seen = collections.defaultdict(collections.Counter)
         for sentence in sentences:
             for match in WORD.finditer(sentence):
@@ -71,12 +81,19 @@ class CaseTable:
             best = max(counts, key=lambda form: (counts[form], form == lower))
             if best != lower:
                 forms[lower] = best
-        return cls(forms)
+        names = {name.lower(): name for name in places if name != name.lower()}
+        if names:
+            written = re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(names, key=len, reverse=True)))})\b")
+            in_lower_case = {found for sentence in sentences for found in written.findall(sentence)}
+            names = {k: v for k, v in names.items() if k not in in_lower_case}
+        forms.update({k: v for k, v in names.items() if " " not in k and k not in seen})
+        return cls(forms, {k: v for k, v in names.items() if " " in k})
 
     def save(self, directory, **about):
         """Write ``<directory>/casing.json`` (``about``: how it was built); returns the path."""
         path = Path(directory) / CASING_FILE
-        write_text_atomically(path, json.dumps({"about": about, "forms": self.forms}, ensure_ascii=False, indent=0))
+        table = {"about": about, "forms": self.forms, "phrases": self.phrases}
+        write_text_atomically(path, json.dumps(table, ensure_ascii=False, indent=0))
         return path
 
     @classmethod
@@ -90,15 +107,16 @@ class CaseTable:
         if path is None or not path.is_file():
             return cls(I_ONLY)
         try:
-            forms = json.loads(read_text(path))["forms"]
-            if not all(isinstance(k, str) and isinstance(v, str) for k, v in forms.items()):
+            table = json.loads(read_text(path))
+            forms, phrases = table["forms"], table.get("phrases", {})
+            if not all(isinstance(k, str) and isinstance(v, str) for d in (forms, phrases) for k, v in d.items()):
                 raise TypeError("a form that is not text")
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise TransformerTFError(
                 f"{path}: not a case table ({type(err).__name__}: {err}); rebuild it with transformer-tf "
                 f"casing --checkpoint-dir {directory}, or delete it to recase only 'i'."
             ) from None
-        return cls(forms)
+        return cls(forms, phrases)
 
     def take_out(self, sentence):
         """``(text for the model, case)``: ``case`` is ``"upper"`` (no lower-case letter: the words
@@ -128,6 +146,10 @@ class CaseTable:
         stem = _APOSTROPHE.split(lower, maxsplit=1)[0]
         return self.forms.get(stem, stem) + lower[len(stem) :]
 
+    def _form(self, words):
+        """A name of several words in its form (:attr:`phrases`), or a word's (:meth:`form`)."""
+        return self.phrases.get(words.lower()) or self.form(words)
+
     def _recased(self, sentence, which):
         """``sentence`` with each word that ``which`` picks in the table's form and the first letter of
         the sentence and of each quotation a capital; :data:`AS_TYPED` tokens as they are."""
@@ -139,11 +161,16 @@ class CaseTable:
         out = []
         for text, recase in pieces:
             if recase:
-                text = WORD.sub(lambda m: self.form(m.group()) if which(m.group()) else m.group(), text)
+                text = self._words.sub(lambda m: _picked(m, which, self._form(m.group())), text)
                 starts = _QUOTATION_START if any(t.strip() for t in out) else _STARTS
                 text = starts.sub(_capital, text)
             out.append(text)
         return "".join(out)
+
+
+def _picked(match, which, form):
+    """``form`` where ``which`` picks the matched text, else the text as it is."""
+    return form if which(match.group()) else match.group()
 
 
 def _capital(match):
@@ -166,9 +193,10 @@ def build_for_checkpoint(checkpoint_dir, data=None):
     """
     from transformer_tf.config import trained_config
     from transformer_tf.corpus import training_split
+    from transformer_tf.places import gazetteer
 
     pairs = training_split(trained_config(checkpoint_dir, data))  # the corpus it was trained on, checked
     if not pairs:
         raise TransformerTFError(f"{checkpoint_dir}: no training pairs to count the words' case from.")
-    table = CaseTable.from_sentences(en for en, _ in pairs)
+    table = CaseTable.from_sentences((en for en, _ in pairs), places=[p.english for p in gazetteer()])
     return table.save(checkpoint_dir, training_pairs=len(pairs)), table, len(pairs)

@@ -414,7 +414,10 @@ def _casing(args):
     from transformer_tf.casing import build_for_checkpoint
 
     path, table, pairs = build_for_checkpoint(args.checkpoint_dir, args.data)
-    print(f"wrote {path}: {len(table.forms):,} words not in lower case, from {pairs:,} training pairs")
+    print(
+        f"wrote {path}: {len(table.forms):,} words and {len(table.phrases):,} names of several words not in lower "
+        f"case, from {pairs:,} training pairs and the place gazetteer"
+    )
 
 
 def main(argv=None):
