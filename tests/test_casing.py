@@ -42,6 +42,7 @@ def test_a_sentence_in_capitals_is_recased_and_its_translation_put_in_capitals()
     assert TABLE.take_out('HE SAID, "STOP!"') == ('He said, "Stop!"', "upper")  # a quotation's first letter
     assert TABLE.take_out("¿TOM? 3 DOGS.") == ("¿Tom? 3 dogs.", "upper")
     assert put_back("¿Dónde está Tom?", "upper") == "¿DÓNDE ESTÁ TOM?"
+    assert put_back("Visita https://example.com/Docs hoy.", "upper") == "VISITA https://example.com/Docs HOY."
 
 
 def test_a_sentence_that_starts_in_lower_case_has_its_lower_case_words_recased():

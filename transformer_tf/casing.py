@@ -180,8 +180,12 @@ def _capital(match):
 
 def put_back(translation, case):
     """The model's ``translation`` of a sentence that :meth:`CaseTable.take_out` found in ``case``:
-    in capitals where the sentence was, else as it is."""
-    return translation.upper() if case == "upper" else translation
+    in capitals where the sentence was, its :data:`AS_TYPED` tokens as they are (an address keeps its
+    case: a web path may need it); else as it is."""
+    if case != "upper":
+        return translation
+    kept = iter(AS_TYPED.findall(translation))
+    return "".join(part.upper() + next(kept, "") for part in AS_TYPED.split(translation))
 
 
 def build_for_checkpoint(checkpoint_dir, data=None):
