@@ -10,6 +10,8 @@ model's translations with that pass and without it (each sentence as typed) on:
 - ``held-out units``: those whose English holds a number with euros, kilometers, kilograms or
   kilos, meters, degrees or miles, written with its sign or abbreviation (``€20``, ``10 km``,
   ``3 kg``, ``100 m``, ``30°``, ``5 mi``);
+- ``held-out ordinals``: those whose English holds an ordinal word (first … tenth) or a day of a
+  month ("May 1"), written in figures with an ordinal's ending ("1st", "May 1st");
 - ``written``: ``bench/symbols_en_es.tsv``, 22 sentences with signs, units and ``&``, references
   written for this bench (a guide: the set is small).
 
@@ -35,8 +37,24 @@ ABBREVIATED = (
 )
 
 
+_SUFFIX = {1: "st", 2: "nd", 3: "rd"}
+_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
+
+
+def _in_figures(english):
+    """``english`` with its ordinal words (first … tenth) and its days of a month ("May 1") in figures
+    with an ordinal's ending ("1st", "May 1st")."""
+    english = re.sub(rf"\b({'|'.join(_WORDS)})\b", lambda m: _figure(_WORDS.index(m[1]) + 1), english)
+    return re.sub(rf"\b({_MONTH}) (\d{{1,2}})\b(?!,\d)", lambda m: f"{m[1]} {_figure(int(m[2]))}", english)
+
+
+def _figure(n):
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else _SUFFIX.get(n % 10, 'th')}"
+
+
 def _held_out_sets(pairs):
-    """``(ampersand, units)`` made from ``pairs`` (see above)."""
+    """``(ampersand, units, ordinals)`` made from ``pairs`` (see above)."""
     ampersand = [
         (re.sub(r"(?<=\w) and (?=\w)", " & ", en), es) for en, es in pairs if len(re.findall(r"\w and \w", en)) == 1
     ]
@@ -47,7 +65,8 @@ def _held_out_sets(pairs):
             written = re.sub(spelled, abbreviation, written)
         if written != en:
             units.append((written, es))
-    return ampersand, units
+    ordinals = [(_in_figures(en), es) for en, es in pairs if _in_figures(en) != en]
+    return ampersand, units, ordinals
 
 
 def main(argv=None):
@@ -56,8 +75,8 @@ def main(argv=None):
     from transformer_tf.evaluate import score
 
     written = held_out.written_pairs(WRITTEN)
-    ampersand, units = _held_out_sets(pairs)
-    sets = {"held-out &": ampersand, "held-out units": units, "written": written}
+    ampersand, units, ordinals = _held_out_sets(pairs)
+    sets = {"held-out &": ampersand, "held-out units": units, "held-out ordinals": ordinals, "written": written}
     spelled_out = symbols.spelled_out
     print(f"{args.engine}, greedy; a row per set and way")
     print("| set | sentences | way | BLEU | chrF |")

@@ -24,6 +24,8 @@ from transformer_tf.symbols import spelled_out
             "It is 3,000 meters high, 6 feet tall, 5 miles away, at 60 miles per hour.",
         ),
         ("Tom & Mary are here.", "Tom and Mary are here."),
+        ("It is my 1st time on the 4th floor; I came 10th.", "It is my first time on the fourth floor; I came tenth."),
+        ("Born on May 1st, the 10th of June.", "Born on May 1, the 10 of June."),
     ],
 )
 def test_symbols_and_units_after_a_number_are_spelled_as_the_corpus_writes_them(sentence, spelled):
@@ -39,6 +41,7 @@ def test_symbols_and_units_after_a_number_are_spelled_as_the_corpus_writes_them(
         "Add 200 g and 30 cm.",  # the model garbles their names too: as typed
         "It costs $20, 50%.",  # the model knows them
         "Room 5 m2, 5m³.",
+        "The 21st century, 11th hour.",  # past tenth: as typed
         "Hi.",
     ],
 )

@@ -8,7 +8,9 @@ aquí.", "Él corrió 10 kilómetros.", "La velocidad tiene 60 millas por hora."
 rewrites the English before the model, with no put-back: the Spanish words are the translation.
 
 Spelled out (:data:`UNITS`): ``&`` between words; a currency sign before or after a number (€, £,
-¥); a unit after a number: °C, °F, °, km/h, km, kg, m, lb(s), mph, mi, ft. Left as typed: the
+¥); a unit after a number: °C, °F, °, km/h, km, kg, m, lb(s), mph, mi, ft; an ordinal in figures
+up to 10th (:data:`ORDINALS`: "the 1st floor" → "the first floor"), and a day of a month without
+its ordinal's ending ("May 1st" → "May 1", which the model makes "1 de mayo"). Left as typed: the
 metric units whose names the model garbles too ("30 centimeters" → "30 centimetores", "200
 grams" → "200 gramaticales": cm, mm, g, ml, l), ``$`` and ``%`` (the model knows them), and any sign
 without a number next to it.
@@ -41,6 +43,14 @@ _UNIT = re.compile(rf"(?<![\w.,])({_NUMBER})\s?({'|'.join(map(re.escape, UNITS))
 _SIGN = "|".join(map(re.escape, CURRENCIES))
 _CURRENCY = re.compile(rf"(?:({_SIGN})\s?({_NUMBER})|(?<![\w.,])({_NUMBER})\s?({_SIGN}))(?![\w])")
 _AMPERSAND = re.compile(r"(?<=\w)\s+&\s+(?=\w)")
+#: Ordinals in figures that the corpus writes in words ("the 1st floor": "el 1st piso" before).
+ORDINALS = dict(
+    enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"), 1)
+)
+_MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
+#: A day of a month with an ordinal's ending ("May 1st", "the 10th of June"): the corpus writes "May 1".
+_DAY = re.compile(rf"\b(?:({_MONTH}) (\d{{1,2}})(?:st|nd|rd|th)\b|(\d{{1,2}})(?:st|nd|rd|th)( of (?:{_MONTH}))\b)")
+_ORDINAL = re.compile(r"(?<![\w.,])(10|[1-9])(?:st|nd|rd|th)\b")
 
 
 def _spelled(number, forms):
@@ -58,4 +68,6 @@ def spelled_out(sentence):
         return sentence
     sentence = _AMPERSAND.sub(" and ", sentence)
     sentence = _CURRENCY.sub(lambda m: _spelled(m[2] or m[3], CURRENCIES[m[1] or m[4]]), sentence)
+    sentence = _DAY.sub(lambda m: f"{m[1]} {m[2]}" if m[1] else f"{m[3]}{m[4]}", sentence)
+    sentence = _ORDINAL.sub(lambda m: ORDINALS[int(m[1])], sentence)
     return _UNIT.sub(lambda m: _spelled(m[1], UNITS[m[2]]), sentence)
