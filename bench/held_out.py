@@ -2,6 +2,8 @@
 ``casing_pass.py``) share: their model and corpus flags, the model's held-out pairs with its
 translator, and the table of a stand-in pass off and on (:func:`pass_rows`)."""
 
+from unittest import mock
+
 
 def start(description, argv=None, **flags):
     """Parse a pre-pass bench's command line and open its model: ``(args, pairs, translator)``.
@@ -52,7 +54,7 @@ def pass_rows(translate, stage, sets, kept, what, on="stand-ins"):
     """
     from transformer_tf.evaluate import score
 
-    take_out, put_back = stage.take_out, stage.put_back
+    put_back = stage.put_back
     missed = []
 
     def counted(translation, stand_ins):
@@ -67,12 +69,9 @@ def pass_rows(translate, stage, sets, kept, what, on="stand-ins"):
         english, references = [en for en, _ in pairs], [es for _, es in pairs]
         for way in ("as typed", on):
             missed.clear()
-            stage.take_out = take_out if way == on else lambda s: (s, {})
-            stage.put_back = counted
-            try:
+            off = {} if way == on else {"take_out": lambda s: (s, {})}
+            with mock.patch.multiple(stage, put_back=counted, **off):
                 out = outputs[name, way] = translate(english, progress=False)
-            finally:
-                stage.take_out, stage.put_back = take_out, put_back
             share = sum(map(kept, english, out)) / max(1, len(out))
             scores = score(out, references)
             print(

@@ -21,6 +21,7 @@ and sacreBLEU BLEU/chrF.
 """
 
 import random
+from unittest import mock
 
 import held_out
 
@@ -74,12 +75,10 @@ def main(argv=None):
         english, references = [en for en, _ in pairs], [es for _, es in pairs]
         for way in ("as they are", "taken apart (quotes)"):
             missed.clear()
-            quotes.take_apart = take_apart if way.startswith("taken") else lambda s: None
-            quotes.Quoted.put_together = counted
-            try:
+            apart = take_apart if way.startswith("taken") else lambda s: None
+            counting = mock.patch.object(quotes.Quoted, "put_together", counted)
+            with mock.patch.object(quotes, "take_apart", apart), counting:
                 out = translator.translate(english, progress=False)
-            finally:
-                quotes.take_apart, quotes.Quoted.put_together = take_apart, put_together
             outputs[name, way] = out
             kept = sum(len(quoted(en)) == len(quoted(es)) for en, es in zip(english, out)) / max(1, len(out))
             scored = [" ".join(quoted(o)) or o for o in out] if name.startswith("speech") else out

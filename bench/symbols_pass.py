@@ -22,6 +22,7 @@ Prints sacreBLEU BLEU/chrF of each set and way.
 
 import re
 from pathlib import Path
+from unittest import mock
 
 import held_out
 
@@ -85,11 +86,8 @@ def main(argv=None):
     for name, pairs_of_set in sets.items():
         english, references = [en for en, _ in pairs_of_set], [es for _, es in pairs_of_set]
         for way in ("as typed", "spelled out"):
-            symbols.spelled_out = spelled_out if way == "spelled out" else str
-            try:
+            with mock.patch.object(symbols, "spelled_out", spelled_out if way == "spelled out" else str):
                 out = outputs[name, way] = translator.translate(english, progress=False)
-            finally:
-                symbols.spelled_out = spelled_out
             scores = score(out, references)
             print(f"| {name} | {len(english)} | {way} | {scores['bleu']:.1f} | {scores['chrf']:.1f} |")
     print("\nexamples, as typed → spelled out:")

@@ -10,8 +10,8 @@ alone it translates well. So a sentence with quotation marks (:data:`QUOTED`: ``
 - each quotation's words go to the model alone (``Only my dad.``), their trailing comma, colon or
   semicolon kept out and put back after the translation;
 - the words around the quotations (the *frame*: ``Tom she shouted.``), where there are any, go with
-  a name in place of each quotation (:data:`STAND_INS`, one the sentence does not hold), a name
-  the model copies (a two-digit number, as the number pass uses, made "He said, 48." "Él dijo,
+  a name in place of each quotation (:data:`~transformer_tf.stand_ins.NAMES`, one the sentence does
+  not hold), a name the model copies (a two-digit number, as the number pass uses, made "He said, 48." "Él dijo,
   48 años.");
 
 and :meth:`Quoted.put_together` puts each translation between its marks, in the frame's translation
@@ -27,7 +27,7 @@ sentences.
 import dataclasses
 import re
 
-from transformer_tf.stand_ins import replace_once
+from transformer_tf.stand_ins import free_names, name_pattern, replace_once
 
 #: Single quotes around speech: the opening one not after a letter (``dogs' bowls``) and before a
 #: capital, the closing one after the speech's punctuation and not before a letter; an apostrophe
@@ -47,10 +47,6 @@ QUOTED = re.compile(
 _JOINING = re.compile(r"[,;:]+$")
 _MARKS = re.compile(r'["“”«»]')  # unpaired, they leave the sentence as it is; single quotes cannot say
 _SINGLE_MARKS = re.compile(r"(?<!\w)['‘]")  # an opening single quote, maybe
-#: Stand-ins: names that the corpus's Spanish side keeps as they are (Tom in 20,384 of the 20,392 pairs
-#: whose English holds it, John in 381 of 398), tried in this order, each only where the sentence does
-#: not hold it already.
-STAND_INS = ("Tom", "John")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +93,7 @@ class Quoted:
             return _spliced(self.sentence, self.spans, parts)
         # a quotation that brings its own full stop takes the one after its stand-in ("dijo: «Estoy cansado.».")
         ends = [r"\.?" if part[-2:-1] in ".!?" else "" for part in parts]
-        return replace_once(frame, {_word(s, end): part for s, end, part in zip(self.stand_ins, ends, parts)})
+        return replace_once(frame, {name_pattern(s, end): part for s, end, part in zip(self.stand_ins, ends, parts)})
 
 
 def take_apart(sentence):
@@ -123,7 +119,7 @@ def take_apart(sentence):
     }
     if not re.search(r"\w", outside):
         return Quoted(sentence, **common)
-    free = [s for s in STAND_INS if not _word(s).search(sentence)]
+    free = free_names(sentence)
     if len(found) > len(free) or not all(map(_spoken, words, common["joins"])):
         return None
     stand_ins = tuple(free[: len(found)])
@@ -146,11 +142,6 @@ def _spoken(words, join):
     stay as they are."""
     count = len(words.split())
     return words.endswith(("!", "?", "…")) or count >= 3 or (count == 2 and (join or words.endswith(".")))
-
-
-def _word(name, then=""):
-    """``name`` as a whole word, and ``then`` (a pattern) after it."""
-    return re.compile(rf"\b{name}\b{then}")
 
 
 def _like(words, translation):

@@ -57,7 +57,15 @@ class SentenceTranslator:
         """``sentence`` as the first passes give it on to the stand-in passes: recased
         (:mod:`~transformer_tf.casing`), its symbols spelled out (:mod:`~transformer_tf.symbols`) and its
         dashes, brackets and ellipses as commas and full stops (:mod:`~transformer_tf.punctuation`)."""
-        return punctuation.take_out(symbols.spelled_out(self.case_table.take_out(sentence)[0]))[0]
+        return self._rewrite(sentence)[0]
+
+    def _rewrite(self, sentence):
+        """``(text, case, ending)``: :meth:`rewritten`'s text, and what gives its translation back the
+        sentence's case (:func:`~transformer_tf.casing.put_back`) and final ellipsis
+        (:func:`~transformer_tf.punctuation.put_back`)."""
+        text, case = self.case_table.take_out(sentence)
+        text, ending = punctuation.take_out(symbols.spelled_out(text))
+        return text, case, ending
 
     def encode_sources(self, sentences):
         """Source ids per sentence, cut to ``max_tokens`` (START … END kept), with a warning; inside
@@ -80,15 +88,14 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        :meth:`rewritten`, with its
-        addresses' stand-ins (:mod:`~transformer_tf.verbatim`) or without them, without its emoji
-        (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds quotations
-        (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins (:mod:`~transformer_tf.numerals`)
-        or without them (the rare second tries); with ``places``, each in its places' stand-in form and
-        its code-switched one (the rare second try)."""
-        cased = self.rewritten(sentence)
+        :meth:`rewritten`, with its addresses' stand-ins (:mod:`~transformer_tf.verbatim`) or without
+        them, without its emoji (:func:`~transformer_tf.pictographs.take_out`), or its parts where it
+        holds quotations (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
+        (:mod:`~transformer_tf.numerals`) or without them (the rare second tries); with ``places``, each
+        in its places' stand-in form and its code-switched one (the rare second try)."""
+        rewritten = self.rewritten(sentence)
         parts = []
-        for text in dict.fromkeys((verbatim.take_out(cased)[0], cased)):  # the second: the rare retry
+        for text in dict.fromkeys((verbatim.take_out(rewritten)[0], rewritten)):  # the second: the rare retry
             text = take_out(text).text
             apart = quotes.take_apart(text)
             parts += [*(apart.texts if apart else ()), text]
@@ -214,16 +221,15 @@ class SentenceTranslator:
         in capitals (:mod:`transformer_tf.casing`); symbols and units go on spelled out
         (:mod:`transformer_tf.symbols`), dashes, brackets and ellipses as commas and full stops, and a
         final ellipsis comes back (:mod:`transformer_tf.punctuation`)."""
-        cased = [self.case_table.take_out(s) for s in sentences]
-        marked = [punctuation.take_out(symbols.spelled_out(text)) for text, _ in cased]
-        finish = self._start_addresses([text for text, _ in marked], batch_size, beam, progress)
-        if not any(case for _, case in cased) and not any(ending for _, ending in marked):  # the common case
+        rewritten = [self._rewrite(s) for s in sentences]
+        finish = self._start_addresses([text for text, _, _ in rewritten], batch_size, beam, progress)
+        if not any(case or ending for _, case, ending in rewritten):  # the common case
             return finish
 
         def restored():
             return [
                 casing.put_back(punctuation.put_back(translation, ending), case)
-                for translation, (_, case), (_, ending) in zip(finish(), cased, marked, strict=True)
+                for translation, (_, case, ending) in zip(finish(), rewritten, strict=True)
             ]
 
         return restored

@@ -1,7 +1,24 @@
 """What the stand-in passes share (:mod:`~transformer_tf.numerals`, :mod:`~transformer_tf.quotes`,
-:mod:`~transformer_tf.code_switch`): a stand-in goes to the model in place of what it would garble,
-and only a translation that holds it exactly once gets the original back; one dropped, repeated or
-changed sends the sentence round again."""
+:mod:`~transformer_tf.verbatim`, :mod:`~transformer_tf.code_switch`): a stand-in goes to the model in
+place of what it would garble, and only a translation that holds it exactly once gets the original
+back; one dropped, repeated or changed sends the sentence round again."""
+
+import re
+
+#: Stand-in names for what stands where a name could (a quotation, an address): names that the corpus's
+#: Spanish side keeps as they are (Tom in 20,384 of the 20,392 pairs whose English holds it, John in 381
+#: of 398), tried in this order, each only where the sentence does not hold it already.
+NAMES = ("Tom", "John")
+
+
+def name_pattern(name, then=""):
+    """``name`` as a whole word (not inside "Tomás"), and ``then`` (a pattern) after it."""
+    return re.compile(rf"\b{name}\b{then}")
+
+
+def free_names(sentence):
+    """The :data:`NAMES` that ``sentence`` does not hold, in order."""
+    return [name for name in NAMES if not name_pattern(name).search(sentence)]
 
 
 def replace_once(translation, replacements):

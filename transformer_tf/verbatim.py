@@ -5,16 +5,16 @@ The corpus is everyday sentences: the shipped model has seen none of them, and s
 into nonsense ("Send it to tom@example.com today." → "Mándelo a tomaré todavíaample. Hoy
 quécase.", "I love #python." → "Me encanta el 9 de la cabeza."). A translator must give them
 back exactly. So each (:data:`ADDRESS`) goes to the model as a name that the sentence does not
-hold (:data:`STAND_INS`; the corpus's Spanish keeps "Tom" in 20,384 of 20,392 pairs and "John"
-in 381 of 398): "Send it to Tom today." → "Mándelo a Tom hoy.", and the name in the
-translation is replaced by the address (:func:`put_back`). Where a name does not come back
+hold (:data:`~transformer_tf.stand_ins.NAMES`, which the corpus's Spanish keeps): "Send it to Tom
+today." → "Mándelo a Tom hoy.", and the name in the translation is replaced by the address
+(:func:`put_back`). Where a name does not come back
 exactly once, :func:`put_back` says so (None) and the caller translates the sentence as it was.
 ``bench/verbatim_pass.py`` measures both ways.
 """
 
 import re
 
-from transformer_tf.stand_ins import replace_once
+from transformer_tf.stand_ins import free_names, name_pattern, replace_once
 
 #: What the model must copy: a web address (``https://…``, ``www.…``, without the sentence's
 #: punctuation after it), an e-mail address, a handle (``@tatoeba``) or a tag with a letter in it
@@ -25,15 +25,6 @@ ADDRESS = re.compile(
     r"|(?<![\w@#&/])@\w*[^\W_]\w*"
     r"|(?<![\w@#&/])#\w*[^\W\d_]\w*"
 )
-
-#: Stand-ins: names the corpus's Spanish keeps as they are, tried in this order, each used only
-#: where the sentence does not hold it already.
-STAND_INS = ("Tom", "John")
-
-
-def _name(name):
-    """``name`` as a word of its own (not inside "Tomás")."""
-    return re.compile(rf"(?<!\w){name}(?!\w)")
 
 
 def take_out(sentence):
@@ -47,7 +38,7 @@ def take_out(sentence):
     if "@" not in sentence and "#" not in sentence and "www." not in sentence and "://" not in sentence:
         return sentence, {}  # the common case
     found = ADDRESS.findall(sentence)
-    free = [name for name in STAND_INS if not _name(name).search(sentence)] if found else []
+    free = free_names(sentence) if found else []
     if not found or len(found) > len(free):
         return sentence, {}
     stand_ins = dict(zip(free, found))
@@ -58,4 +49,4 @@ def take_out(sentence):
 def put_back(translation, stand_ins):
     """The model's ``translation`` with each stand-in name replaced by its address, or None where a
     name is not in it exactly once (the model dropped, repeated or changed it)."""
-    return replace_once(translation, {_name(name): address for name, address in stand_ins.items()})
+    return replace_once(translation, {name_pattern(name): address for name, address in stand_ins.items()})
