@@ -1,6 +1,6 @@
 """What the pre-pass benches (``number_stand_ins.py``, ``quotes_pass.py``, ``verbatim_pass.py``,
-``casing_pass.py``) share: their model and corpus flags, the model's held-out pairs with its
-translator, and the table of a stand-in pass off and on (:func:`pass_rows`)."""
+``titles_pass.py``, ``casing_pass.py``) share: their model and corpus flags, the model's held-out pairs
+with its translator, and the table of a stand-in pass off and on (:func:`pass_rows`)."""
 
 from unittest import mock
 
@@ -79,6 +79,15 @@ def pass_rows(translate, stage, sets, kept, what, on="stand-ins"):
                 f"{scores['bleu']:.1f} | {scores['chrf']:.1f} |"
             )
     return outputs
+
+
+def print_examples(sets, outputs, on, count=6):
+    """Print about ``count`` sentences of each set of ``sets`` (spread over it), each with its translation
+    ``"as typed"`` and ``on`` (``outputs`` as :func:`pass_rows` returns them)."""
+    print(f"\nexamples, as typed → {on}:")
+    for name, pairs in sets.items():
+        for j in range(0, len(pairs), max(1, len(pairs) // count)):
+            print(f"  {pairs[j][0]}\n    {outputs[name, 'as typed'][j]}\n    {outputs[name, on][j]}")
 
 
 def written_pairs(path):

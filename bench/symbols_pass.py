@@ -90,10 +90,7 @@ def main(argv=None):
                 out = outputs[name, way] = translator.translate(english, progress=False)
             scores = score(out, references)
             print(f"| {name} | {len(english)} | {way} | {scores['bleu']:.1f} | {scores['chrf']:.1f} |")
-    print("\nexamples, as typed → spelled out:")
-    for name, pairs_of_set in sets.items():
-        for j in range(0, len(pairs_of_set), max(1, len(pairs_of_set) // 5)):
-            print(f"  {pairs_of_set[j][0]}\n    {outputs[name, 'as typed'][j]}\n    {outputs[name, 'spelled out'][j]}")
+    held_out.print_examples(sets, outputs, "spelled out", count=5)
 
 
 if __name__ == "__main__":

@@ -50,11 +50,7 @@ def main(argv=None):
         return all(address in translation for address in verbatim.ADDRESS.findall(english))
 
     outputs = held_out.pass_rows(translator.translate, verbatim, sets, kept, "addresses kept")
-    print("\nexamples, as typed → stand-in names:")
-    for name, pairs_of_set in sets.items():
-        for j in range(0, len(pairs_of_set), max(1, len(pairs_of_set) // 6)):
-            en = pairs_of_set[j][0]
-            print(f"  {en}\n    {outputs[name, 'as typed'][j]}\n    {outputs[name, 'stand-ins'][j]}")
+    held_out.print_examples(sets, outputs, "stand-ins")
 
 
 if __name__ == "__main__":

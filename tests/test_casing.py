@@ -123,19 +123,23 @@ def test_the_casing_command_writes_the_training_splits_table(tmp_path, capsys):
 
 
 @pytest.mark.slow  # restores the shipped Transformer on both engines (~10 s)
-def test_the_shipped_model_translates_capitals_addresses_symbols_and_dashes_as_their_plain_forms():
+def test_the_shipped_model_translates_capitals_addresses_titles_symbols_and_dashes_as_their_plain_forms():
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
     from transformer_tf.engines import open_translator
+    from transformer_tf.titles import put_back
     from transformer_tf.translate import Translator
 
     keras = Translator.from_checkpoint(DEFAULT_CHECKPOINT_DIR)
     for translator in (open_translator(DEFAULT_CHECKPOINT_DIR), keras):
         typed = ["WHERE ARE YOU?", "Write to tom@example.com.", "It costs €20.", "Tom - my brother - is here."]
         plain = ["Where are you?", "Write to Tom.", "It costs 20 euros.", "Tom, my brother, is here."]
+        typed, plain = typed + ["Do you know Mrs. Brown?"], plain + ["Do you know Mary?"]
         expected = translator.translate(plain, progress=False)
         expected[0] = expected[0].upper()
         expected[1] = expected[1].replace("Tom", "tom@example.com")
+        expected[4] = put_back(expected[4], {"Mary": ("Sra. Brown", "f", False)})
+        assert "la Sra. Brown" in expected[4]
         assert translator.translate(typed, progress=False) == expected
     seen = sentence_attention(keras, "WHERE ARE YOU?")  # the pieces the model reads: the recased sentence
     assert seen.source_pieces == keras.source_tokenizer.id_to_piece(keras.encode_sources(["Where are you?"])[0])

@@ -4,7 +4,8 @@ Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences
 capitals or in lower case recased as the corpus writes it (:mod:`transformer_tf.casing`), symbols
 and unit abbreviations spelled out (:mod:`transformer_tf.symbols`), dashes, brackets and ellipses
 as commas and full stops (:mod:`transformer_tf.punctuation`), web and e-mail addresses,
-handles and tags go as stand-in names (:mod:`transformer_tf.verbatim`), the emoji are taken out
+handles and tags go as stand-in names (:mod:`transformer_tf.verbatim`), and titled names (Mr. Smith)
+too (:mod:`transformer_tf.titles`), the emoji are taken out
 of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`), quoted
 speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators as
 stand-ins (:mod:`transformer_tf.numerals`), the places through the gazetteer pre-pass
@@ -26,7 +27,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import casing, numerals, punctuation, quotes, symbols, verbatim
+from transformer_tf import casing, numerals, punctuation, quotes, symbols, titles, verbatim
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -88,14 +89,17 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        :meth:`rewritten`, with its addresses' stand-ins (:mod:`~transformer_tf.verbatim`) or without
-        them, without its emoji (:func:`~transformer_tf.pictographs.take_out`), or its parts where it
-        holds quotations (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
+        :meth:`rewritten`, with its addresses' and titled names' stand-ins (:mod:`~transformer_tf.verbatim`,
+        :mod:`~transformer_tf.titles`) or without them, without its emoji
+        (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds quotations
+        (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
         (:mod:`~transformer_tf.numerals`) or without them (the rare second tries); with ``places``, each
         in its places' stand-in form and its code-switched one (the rare second try)."""
         rewritten = self.rewritten(sentence)
         parts = []
-        for text in dict.fromkeys((verbatim.take_out(rewritten)[0], rewritten)):  # the second: the rare retry
+        addressed = verbatim.take_out(rewritten)[0]
+        candidates = (titles.take_out(addressed)[0], addressed, titles.take_out(rewritten)[0], rewritten)
+        for text in dict.fromkeys(candidates):  # after the first: the rare retries
             text = take_out(text).text
             apart = quotes.take_apart(text)
             parts += [*(apart.texts if apart else ()), text]
@@ -239,11 +243,20 @@ class SentenceTranslator:
         and tags go to the model as stand-in names and come back as typed (:mod:`transformer_tf.verbatim`);
         where a name does not come back once, the sentence is translated again as it was."""
         return self._around(
-            self._start_pictographs, sentences, verbatim.take_out, verbatim.put_back, str, batch_size, beam, progress
+            self._start_titles, sentences, verbatim.take_out, verbatim.put_back, str, batch_size, beam, progress
+        )
+
+    def _start_titles(self, sentences, batch_size, beam, progress):
+        """:meth:`_start_addresses` of the sentences with their stand-ins. A title and its name (Mr. Smith)
+        go to the model as a stand-in first name and come back in Spanish form, with the article Spanish
+        needs there (:mod:`transformer_tf.titles`); where a name does not come back once, the sentence is
+        translated again as it was."""
+        return self._around(
+            self._start_pictographs, sentences, titles.take_out, titles.put_back, str, batch_size, beam, progress
         )
 
     def _start_pictographs(self, sentences, batch_size, beam, progress):
-        """:meth:`_start_addresses` of the sentences with their stand-ins. The emoji are taken out of each
+        """:meth:`_start_titles` of the sentences with their stand-ins. The emoji are taken out of each
         sentence before, and put back after (:mod:`transformer_tf.pictographs`); a sentence without any
         is translated as it is."""
         taken = [take_out(s) for s in sentences]
