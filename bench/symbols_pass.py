@@ -12,6 +12,8 @@ model's translations with that pass and without it (each sentence as typed) on:
   ``3 kg``, ``100 m``, ``30°``, ``5 mi``);
 - ``held-out ordinals``: those whose English holds an ordinal word (first … tenth) or a day of a
   month ("May 1"), written in figures with an ordinal's ending ("1st", "May 1st");
+- ``held-out countries``: those whose English holds "the United States" or "the United Kingdom",
+  written with an abbreviation, in turn "the U.S.", "the USA", "the UK", "the U.K.";
 - ``written``: ``bench/symbols_en_es.tsv``, 22 sentences with signs, units and ``&``, references
   written for this bench (a guide: the set is small).
 
@@ -54,8 +56,23 @@ def _figure(n):
     return f"{n}{'th' if 10 <= n % 100 <= 20 else _SUFFIX.get(n % 10, 'th')}"
 
 
+#: How the held-out countries are written instead, in turn.
+COUNTRY_ABBREVIATIONS = {"United States": ("U.S.", "USA"), "United Kingdom": ("UK", "U.K.")}
+
+
+def _abbreviated_countries(pairs):
+    """``pairs`` whose English names the United States or the United Kingdom, with the name abbreviated."""
+    made = []
+    for en, es in pairs:
+        found = re.search(r"\bthe (United States|United Kingdom)\b", en)
+        if found:
+            written = COUNTRY_ABBREVIATIONS[found[1]][len(made) % 2]
+            made.append((en.replace(found[1], written).replace("..", "."), es))  # "the U.S." ends a sentence once
+    return made
+
+
 def _held_out_sets(pairs):
-    """``(ampersand, units, ordinals)`` made from ``pairs`` (see above)."""
+    """``(ampersand, units, ordinals, countries)`` made from ``pairs`` (see above)."""
     ampersand = [
         (re.sub(r"(?<=\w) and (?=\w)", " & ", en), es) for en, es in pairs if len(re.findall(r"\w and \w", en)) == 1
     ]
@@ -67,7 +84,7 @@ def _held_out_sets(pairs):
         if written != en:
             units.append((written, es))
     ordinals = [(_in_figures(en), es) for en, es in pairs if _in_figures(en) != en]
-    return ampersand, units, ordinals
+    return ampersand, units, ordinals, _abbreviated_countries(pairs)
 
 
 def main(argv=None):
@@ -76,8 +93,14 @@ def main(argv=None):
     from transformer_tf.evaluate import score
 
     written = held_out.written_pairs(WRITTEN)
-    ampersand, units, ordinals = _held_out_sets(pairs)
-    sets = {"held-out &": ampersand, "held-out units": units, "held-out ordinals": ordinals, "written": written}
+    ampersand, units, ordinals, countries = _held_out_sets(pairs)
+    sets = {
+        "held-out &": ampersand,
+        "held-out units": units,
+        "held-out ordinals": ordinals,
+        "held-out countries": countries,
+        "written": written,
+    }
     spelled_out = symbols.spelled_out
     print(f"{args.engine}, greedy; a row per set and way")
     print("| set | sentences | way | BLEU | chrF |")

@@ -26,6 +26,13 @@ from transformer_tf.symbols import spelled_out
         ("Tom & Mary are here.", "Tom and Mary are here."),
         ("It is my 1st time on the 4th floor; I came 10th.", "It is my first time on the fourth floor; I came tenth."),
         ("Born on May 1st, the 10th of June.", "Born on May 1, the 10 of June."),
+        (
+            "From the UK to the U.S.A., then the USA.",
+            "From the United Kingdom to the United States, then the United States.",
+        ),
+        ("I was born in the U.S.", "I was born in the United States."),  # its full stop ended the sentence
+        ('He said "the U.K."', 'He said "the United Kingdom."'),
+        ("Is it the U.S.? The UK!", "Is it the United States? The United Kingdom!"),
     ],
 )
 def test_symbols_and_units_after_a_number_are_spelled_as_the_corpus_writes_them(sentence, spelled):
@@ -42,6 +49,7 @@ def test_symbols_and_units_after_a_number_are_spelled_as_the_corpus_writes_them(
         "It costs $20, 50%.",  # the model knows them
         "Room 5 m2, 5m³.",
         "The 21st century, 11th hour.",  # past tenth: as typed
+        "The US, U.S.-made, UK-based, USAF, UKIP.",  # the model knows "the US"; parts of longer words
         "Hi.",
     ],
 )

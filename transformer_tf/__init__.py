@@ -66,7 +66,7 @@ inference
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.casing`       a sentence in capitals or in lower case to the model in the
       corpus's case (``CaseTable``, ``casing.json``), its translation back in capitals
-    - :mod:`~transformer_tf.symbols`      ``&``, currency signs and unit abbreviations after a number
+    - :mod:`~transformer_tf.symbols`      ``&``, currency signs, unit abbreviations after a number and U.S., UK
       spelled out as the corpus writes them (``spelled_out``)
     - :mod:`~transformer_tf.punctuation`  dashes, brackets and ellipses to the model as commas and full
       stops, a final ellipsis back into the translation (``take_out``, ``put_back``)

@@ -10,7 +10,9 @@ rewrites the English before the model, with no put-back: the Spanish words are t
 Spelled out (:data:`UNITS`): ``&`` between words; a currency sign before or after a number (€, £,
 ¥); a unit after a number: °C, °F, °, km/h, km, kg, m, lb(s), mph, mi, ft; an ordinal in figures
 up to 10th (:data:`ORDINALS`: "the 1st floor" → "the first floor"), and a day of a month without
-its ordinal's ending ("May 1st" → "May 1", which the model makes "1 de mayo"). Left as typed: the
+its ordinal's ending ("May 1st" → "May 1", which the model makes "1 de mayo"); the abbreviations of
+the United States and the United Kingdom (:data:`COUNTRIES`: "She lives in the UK." gave "Ella vive en
+el K.", "the U.K." "los Estados Unidos"; "the United Kingdom" gives "Reino Unido"). Left as typed: the
 metric units whose names the model garbles too ("30 centimeters" → "30 centimetores", "200
 grams" → "200 gramaticales": cm, mm, g, ml, l), ``$`` and ``%`` (the model knows them), and any sign
 without a number next to it.
@@ -43,6 +45,15 @@ _UNIT = re.compile(rf"(?<![\w.,])({_NUMBER})\s?({'|'.join(map(re.escape, UNITS))
 _SIGN = "|".join(map(re.escape, CURRENCIES))
 _CURRENCY = re.compile(rf"(?:({_SIGN})\s?({_NUMBER})|(?<![\w.,])({_NUMBER})\s?({_SIGN}))(?![\w])")
 _AMPERSAND = re.compile(r"(?<=\w)\s+&\s+(?=\w)")
+#: ``{abbreviation: name}``: the countries the corpus names in full (US, which the model knows, stays).
+COUNTRIES = {
+    "U.S.A.": "United States",
+    "U.S.": "United States",
+    "USA": "United States",
+    "U.K.": "United Kingdom",
+    "UK": "United Kingdom",
+}
+_COUNTRY = re.compile(r"(?<![\w.])(?:(U\.S\.(?:A\.)?|U\.K\.)(?![\w-])|(USA|UK)\b(?!-))(?P<end>[\"”'’)\]]*\s*$)?")
 #: Ordinals in figures that the corpus writes in words ("the 1st floor": "el 1st piso" before).
 ORDINALS = dict(
     enumerate(("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"), 1)
@@ -58,15 +69,23 @@ def _spelled(number, forms):
     return f"{number} {forms[1] if number == '1' else forms[0]}"
 
 
+def _country(match):
+    """The name of a :data:`COUNTRIES` abbreviation; one whose full stop ended the sentence gets it back."""
+    name = COUNTRIES[match[1] or match[2]]
+    end = match["end"]
+    return name if end is None else f"{name}.{end}" if match[1] else f"{name}{end}"
+
+
 def spelled_out(sentence):
-    """``sentence`` with its :data:`UNITS`, :data:`CURRENCIES` and ``&`` in words.
+    """``sentence`` with its :data:`UNITS`, :data:`CURRENCIES`, :data:`COUNTRIES` and ``&`` in words.
 
     ``"It costs €20 & it weighs 3 kg."`` → ``"It costs 20 euros and it weighs 3 kilos."``; a sentence
     without any is returned as it is (the common case).
     """
-    if sentence.isascii() and "&" not in sentence and not any(c.isdigit() for c in sentence):
+    if sentence.isascii() and "&" not in sentence and "U" not in sentence and not any(c.isdigit() for c in sentence):
         return sentence
     sentence = _AMPERSAND.sub(" and ", sentence)
+    sentence = _COUNTRY.sub(_country, sentence)
     sentence = _CURRENCY.sub(lambda m: _spelled(m[2] or m[3], CURRENCIES[m[1] or m[4]]), sentence)
     sentence = _DAY.sub(lambda m: f"{m[1]} {m[2]}" if m[1] else f"{m[3]}{m[4]}", sentence)
     sentence = _ORDINAL.sub(lambda m: ORDINALS[int(m[1])], sentence)
