@@ -8,8 +8,10 @@ model's translations with that pass and without it (each sentence as typed) on:
 - ``held-out &``: the pairs of the model's validation and test splits whose English joins two
   words with " and " once, written " & " (the references as they are);
 - ``held-out units``: those whose English holds a number with euros, kilometers, kilograms or
-  kilos, meters, degrees or miles, written with its sign or abbreviation (``€20``, ``10 km``,
-  ``3 kg``, ``100 m``, ``30°``, ``5 mi``);
+  kilos, meters, degrees, miles, minutes, seconds or hours, written with its sign or abbreviation
+  (``€20``, ``10 km``, ``3 kg``, ``100 m``, ``30°``, ``5 mi``, ``5 min``, ``10 secs``, ``2 hrs``);
+- ``held-out times``: those whose English holds a time of day as the corpus writes it ("9 a.m.",
+  "2:30 p.m."), written "9am", "2:30pm";
 - ``held-out ordinals``: those whose English holds an ordinal word (first … tenth) or a day of a
   month ("May 1"), written in figures with an ordinal's ending ("1st", "May 1st");
 - ``held-out countries``: those whose English holds "the United States" or "the United Kingdom",
@@ -37,7 +39,13 @@ ABBREVIATED = (
     (r"\b(\d+) meters\b", "\\1 m"),
     (r"\b(\d+) degrees\b", "\\1°"),
     (r"\b(\d+) miles\b", "\\1 mi"),
+    (r"\b(\d+) minutes\b", "\\1 min"),
+    (r"\b(\d+) seconds\b", "\\1 secs"),
+    (r"\b(\d+) hours\b", "\\1 hrs"),
 )
+#: A time as the corpus writes it ("9 a.m."), written "9am" instead (with the sentence's full stop
+#: where "a.m." ended it: "at 9am.").
+CLOCK = re.compile(r"\b(\d{1,2}(?::\d\d)?) ([ap])\.m\.(\s*$)?")
 
 
 _SUFFIX = {1: "st", 2: "nd", 3: "rd"}
@@ -72,7 +80,7 @@ def _abbreviated_countries(pairs):
 
 
 def _held_out_sets(pairs):
-    """``(ampersand, units, ordinals, countries)`` made from ``pairs`` (see above)."""
+    """``(ampersand, units, ordinals, times, countries)`` made from ``pairs`` (see above)."""
     ampersand = [
         (re.sub(r"(?<=\w) and (?=\w)", " & ", en), es) for en, es in pairs if len(re.findall(r"\w and \w", en)) == 1
     ]
@@ -84,7 +92,9 @@ def _held_out_sets(pairs):
         if written != en:
             units.append((written, es))
     ordinals = [(_in_figures(en), es) for en, es in pairs if _in_figures(en) != en]
-    return ampersand, units, ordinals, _abbreviated_countries(pairs)
+    times = [(CLOCK.sub(lambda m: f"{m[1]}{m[2]}m{'' if m[3] is None else '.'}", en), es) for en, es in pairs]
+    times = [(en, es) for (en, es), (original, _) in zip(times, pairs) if en != original]
+    return ampersand, units, ordinals, times, _abbreviated_countries(pairs)
 
 
 def main(argv=None):
@@ -93,11 +103,12 @@ def main(argv=None):
     from transformer_tf.evaluate import score
 
     written = held_out.written_pairs(WRITTEN)
-    ampersand, units, ordinals, countries = _held_out_sets(pairs)
+    ampersand, units, ordinals, times, countries = _held_out_sets(pairs)
     sets = {
         "held-out &": ampersand,
         "held-out units": units,
         "held-out ordinals": ordinals,
+        "held-out times": times,
         "held-out countries": countries,
         "written": written,
     }

@@ -30,7 +30,13 @@ from transformer_tf.symbols import spelled_out
             "From the UK to the U.S.A., then the USA.",
             "From the United Kingdom to the United States, then the United States.",
         ),
-        ("I was born in the U.S.", "I was born in the United States."),  # its full stop ended the sentence
+        ("I was born in the U.S.", "I was born in the United States."),
+        ("Wait 5 mins, 1 min, 10 secs, 2 hrs.", "Wait 5 minutes, 1 minute, 10 seconds, 2 hours."),
+        ("At 9am, 10 PM, 3:30pm or 11:45 A.M.?", "At 9 a.m., 10 p.m., 3:30 p.m. or 11:45 a.m.?"),
+        (
+            "It starts at 9am.",
+            "It starts at 9 a.m.",
+        ),  # one full stop: the corpus's "at 2 p.m."  # its full stop ended the sentence
         ('He said "the U.K."', 'He said "the United Kingdom."'),
         ("Is it the U.S.? The UK!", "Is it the United States? The United Kingdom!"),
     ],
@@ -44,12 +50,13 @@ def test_symbols_and_units_after_a_number_are_spelled_as_the_corpus_writes_them(
     [
         "R&D and AT&T.",  # no spaces around: a name
         "I have € and £.",  # no number
-        "Wait 10 minutes, 5 mins, 2 good days.",  # a word, not a unit
+        "Wait 10 minutes, 2 good days, 5 amigos.",  # a word, not a unit
         "Add 200 g and 30 cm.",  # the model garbles their names too: as typed
         "It costs $20, 50%.",  # the model knows them
         "Room 5 m2, 5m³.",
         "The 21st century, 11th hour.",  # past tenth: as typed
         "The US, U.S.-made, UK-based, USAF, UKIP.",  # the model knows "the US"; parts of longer words
+        "At 13pm, 7 a.m. and 25 AM.",  # no hour, or already as the corpus writes it
         "Hi.",
     ],
 )

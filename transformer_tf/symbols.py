@@ -8,14 +8,16 @@ aquí.", "Él corrió 10 kilómetros.", "La velocidad tiene 60 millas por hora."
 rewrites the English before the model, with no put-back: the Spanish words are the translation.
 
 Spelled out (:data:`UNITS`): ``&`` between words; a currency sign before or after a number (€, £,
-¥); a unit after a number: °C, °F, °, km/h, km, kg, m, lb(s), mph, mi, ft; an ordinal in figures
-up to 10th (:data:`ORDINALS`: "the 1st floor" → "the first floor"), and a day of a month without
-its ordinal's ending ("May 1st" → "May 1", which the model makes "1 de mayo"); the abbreviations of
-the United States and the United Kingdom (:data:`COUNTRIES`: "She lives in the UK." gave "Ella vive en
-el K.", "the U.K." "los Estados Unidos"; "the United Kingdom" gives "Reino Unido"). Left as typed: the
-metric units whose names the model garbles too ("30 centimeters" → "30 centimetores", "200
-grams" → "200 gramaticales": cm, mm, g, ml, l), ``$`` and ``%`` (the model knows them), and any sign
-without a number next to it.
+¥); a unit after a number: °C, °F, °, km/h, km, kg, m, lb(s), mph, mi, ft, min(s), sec(s), hr(s)
+("in 5 min" gave "en 5 minera"); a time with am or pm in any spelling as the corpus writes it
+("9am", "10 PM" → "9 a.m.", "10 p.m.": "a las 10 p.m.", where "Call me at 10pm." gave "Llámame a los
+10pm."); an ordinal in figures up to 10th (:data:`ORDINALS`: "the 1st floor" → "the first floor"),
+and a day of a month without its ordinal's ending ("May 1st" → "May 1", which the model makes "1 de
+mayo"); the abbreviations of the United States and the United Kingdom (:data:`COUNTRIES`: "She lives
+in the UK." gave "Ella vive en el K.", "the U.K." "los Estados Unidos"; "the United Kingdom" gives
+"Reino Unido"). Left as typed: the metric units whose names the model garbles too ("30 centimeters"
+→ "30 centimetores", "200 grams" → "200 gramaticales": cm, mm, g, ml, l), ``$`` and ``%`` (the model
+knows them), and any sign without a number next to it.
 """
 
 import re
@@ -37,6 +39,12 @@ UNITS = {
     "mph": ("miles per hour", "mile per hour"),
     "mi": ("miles", "mile"),
     "ft": ("feet", "foot"),
+    "min": ("minutes", "minute"),
+    "mins": ("minutes", "minute"),
+    "sec": ("seconds", "second"),
+    "secs": ("seconds", "second"),
+    "hr": ("hours", "hour"),
+    "hrs": ("hours", "hour"),
 }
 #: ``{sign: (plural, singular)}``: a currency sign, before the number or after it.
 CURRENCIES = {"€": ("euros", "euro"), "£": ("pounds", "pound"), "¥": ("yen", "yen")}
@@ -44,6 +52,8 @@ CURRENCIES = {"€": ("euros", "euro"), "£": ("pounds", "pound"), "¥": ("yen",
 _UNIT = re.compile(rf"(?<![\w.,])({_NUMBER})\s?({'|'.join(map(re.escape, UNITS))})(?![\w°/])")
 _SIGN = "|".join(map(re.escape, CURRENCIES))
 _CURRENCY = re.compile(rf"(?:({_SIGN})\s?({_NUMBER})|(?<![\w.,])({_NUMBER})\s?({_SIGN}))(?![\w])")
+#: A time of day with am or pm in any spelling ("9am", "10 PM", "3:30 pm"): the corpus writes "9 a.m.".
+_CLOCK = re.compile(r"(?<![\w.,:])(1[0-2]|0?[1-9])(:[0-5]\d)?\s?([aApP])\.?[mM]\b\.?")
 _AMPERSAND = re.compile(r"(?<=\w)\s+&\s+(?=\w)")
 #: ``{abbreviation: name}``: the countries the corpus names in full (US, which the model knows, stays).
 COUNTRIES = {
@@ -89,4 +99,5 @@ def spelled_out(sentence):
     sentence = _CURRENCY.sub(lambda m: _spelled(m[2] or m[3], CURRENCIES[m[1] or m[4]]), sentence)
     sentence = _DAY.sub(lambda m: f"{m[1]} {m[2]}" if m[1] else f"{m[3]}{m[4]}", sentence)
     sentence = _ORDINAL.sub(lambda m: ORDINALS[int(m[1])], sentence)
+    sentence = _CLOCK.sub(lambda m: f"{m[1]}{m[2] or ''} {m[3].lower()}.m.", sentence)
     return _UNIT.sub(lambda m: _spelled(m[1], UNITS[m[2]]), sentence)
