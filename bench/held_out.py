@@ -81,6 +81,27 @@ def pass_rows(translate, stage, sets, kept, what, on="stand-ins"):
     return outputs
 
 
+def rewrite_rows(translate, owner, name, sets, on):
+    """Print one Markdown row per set of ``sets`` (``{name: [(english, spanish)]}``) and way: the
+    sentences through ``translate`` with a rewriting pass (``owner.name``, a function or method that
+    returns a sentence rewritten) off (``"as typed"``: it returns the sentence as it is), then ``on``.
+    Returns ``{(set, way): translations}``."""
+    from transformer_tf.evaluate import score
+
+    print("| set | sentences | way | BLEU | chrF |")
+    print("|---|---:|---|---:|---:|")
+    outputs = {}
+    for set_name, pairs in sets.items():
+        english, references = [en for en, _ in pairs], [es for _, es in pairs]
+        for way in ("as typed", on):
+            rewrite = getattr(owner, name) if way == on else lambda *a: a[-1]  # (self,) sentence → sentence
+            with mock.patch.object(owner, name, rewrite):
+                out = outputs[set_name, way] = translate(english, progress=False)
+            scores = score(out, references)
+            print(f"| {set_name} | {len(english)} | {way} | {scores['bleu']:.1f} | {scores['chrf']:.1f} |")
+    return outputs
+
+
 def print_examples(sets, outputs, on, count=6):
     """Print about ``count`` sentences of each set of ``sets`` (spread over it), each with its translation
     ``"as typed"`` and ``on`` (``outputs`` as :func:`pass_rows` returns them)."""

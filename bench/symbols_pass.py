@@ -26,7 +26,6 @@ Prints sacreBLEU BLEU/chrF of each set and way.
 
 import re
 from pathlib import Path
-from unittest import mock
 
 import held_out
 
@@ -100,7 +99,6 @@ def _held_out_sets(pairs):
 def main(argv=None):
     args, pairs, translator = held_out.start(__doc__, argv)
     from transformer_tf import symbols
-    from transformer_tf.evaluate import score
 
     written = held_out.written_pairs(WRITTEN)
     ampersand, units, ordinals, times, countries = _held_out_sets(pairs)
@@ -112,18 +110,8 @@ def main(argv=None):
         "held-out countries": countries,
         "written": written,
     }
-    spelled_out = symbols.spelled_out
     print(f"{args.engine}, greedy; a row per set and way")
-    print("| set | sentences | way | BLEU | chrF |")
-    print("|---|---:|---|---:|---:|")
-    outputs = {}
-    for name, pairs_of_set in sets.items():
-        english, references = [en for en, _ in pairs_of_set], [es for _, es in pairs_of_set]
-        for way in ("as typed", "spelled out"):
-            with mock.patch.object(symbols, "spelled_out", spelled_out if way == "spelled out" else str):
-                out = outputs[name, way] = translator.translate(english, progress=False)
-            scores = score(out, references)
-            print(f"| {name} | {len(english)} | {way} | {scores['bleu']:.1f} | {scores['chrf']:.1f} |")
+    outputs = held_out.rewrite_rows(translator.translate, symbols, "spelled_out", sets, "spelled out")
     held_out.print_examples(sets, outputs, "spelled out", count=5)
 
 

@@ -7,6 +7,7 @@ from echo_translator import EchoTranslator
 
 from transformer_tf.casing import CASING_FILE, I_ONLY, CaseTable, put_back
 from transformer_tf.errors import TransformerTFError
+from transformer_tf.spelling import Spellings
 
 TABLE = CaseTable({"tom": "Tom", "i": "I", "paris": "Paris", "ok": "OK", "usa": "USA", "mary": "Mary"})
 
@@ -107,12 +108,17 @@ def test_the_casing_command_writes_the_training_splits_table(tmp_path, capsys):
     from transformer_tf.config import TrainConfig, corpus_fingerprint
 
     corpus = tmp_path / "corpus.tsv"
-    corpus.write_text("".join(f"I saw Tom {i} times.\tVi a Tom {i} veces.\n" for i in range(200)), encoding="utf-8")
+    rows = [f"I saw Tom {i} times.\tVi a Tom {i} veces.\n" for i in range(200)] + [
+        "Red is my color.\tEl rojo es mi color.\n"
+    ]
+    corpus.write_text("".join(rows), encoding="utf-8")
     folder = tmp_path / "run"
     TrainConfig(data=str(corpus)).save(folder, corpus_fingerprint(corpus))
     assert main(["casing", "--checkpoint-dir", str(folder)]) == 0
-    assert "names of several words not in lower case, from" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "names of several words not in lower case, from" in out and "British spellings whose American" in out
     assert CaseTable.load(folder).forms["tom"] == "Tom"  # "I" starts every sentence: no count
+    assert Spellings.load(folder).forms == {"colour": "color"}  # Breame's pair whose American form it writes
     assert CaseTable.load(folder).phrases["new york"] == "New York"  # the gazetteer's
 
     other = tmp_path / "other.tsv"
@@ -123,7 +129,7 @@ def test_the_casing_command_writes_the_training_splits_table(tmp_path, capsys):
 
 
 @pytest.mark.slow  # restores the shipped Transformer on both engines (~10 s)
-def test_the_shipped_model_translates_capitals_addresses_titles_symbols_and_dashes_as_their_plain_forms():
+def test_the_shipped_model_translates_capitals_addresses_titles_symbols_dashes_and_british_as_plain_forms():
     from transformer_tf.attention_maps import sentence_attention
     from transformer_tf.config import DEFAULT_CHECKPOINT_DIR
     from transformer_tf.engines import open_translator
@@ -134,7 +140,8 @@ def test_the_shipped_model_translates_capitals_addresses_titles_symbols_and_dash
     for translator in (open_translator(DEFAULT_CHECKPOINT_DIR), keras):
         typed = ["WHERE ARE YOU?", "Write to tom@example.com.", "It costs €20.", "Tom - my brother - is here."]
         plain = ["Where are you?", "Write to Tom.", "It costs 20 euros.", "Tom, my brother, is here."]
-        typed, plain = typed + ["Do you know Mrs. Brown?"], plain + ["Do you know Mary?"]
+        typed += ["Do you know Mrs. Brown?", "My favourite colour."]
+        plain += ["Do you know Mary?", "My favorite color."]
         expected = translator.translate(plain, progress=False)
         expected[0] = expected[0].upper()
         expected[1] = expected[1].replace("Tom", "tom@example.com")

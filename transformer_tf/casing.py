@@ -91,10 +91,7 @@ class CaseTable:
 
     def save(self, directory, **about):
         """Write ``<directory>/casing.json`` (``about``: how it was built); returns the path."""
-        path = Path(directory) / CASING_FILE
-        table = {"about": about, "forms": self.forms, "phrases": self.phrases}
-        write_text_atomically(path, json.dumps(table, ensure_ascii=False, indent=0))
-        return path
+        return save_table(Path(directory) / CASING_FILE, about, forms=self.forms, phrases=self.phrases)
 
     @classmethod
     def load(cls, directory):
@@ -103,20 +100,8 @@ class CaseTable:
         Raises:
             TransformerTFError: the file is there but is not a table.
         """
-        path = Path(directory) / CASING_FILE if directory is not None else None
-        if path is None or not path.is_file():
-            return cls(I_ONLY)
-        try:
-            table = json.loads(read_text(path))
-            forms, phrases = table["forms"], table.get("phrases", {})
-            if not all(isinstance(k, str) and isinstance(v, str) for d in (forms, phrases) for k, v in d.items()):
-                raise TypeError("a form that is not text")
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise TransformerTFError(
-                f"{path}: not a case table ({type(err).__name__}: {err}); rebuild it with transformer-tf "
-                f"casing --checkpoint-dir {directory}, or delete it to recase only 'i'."
-            ) from None
-        return cls(forms, phrases)
+        found = load_table(directory, CASING_FILE, "a case table", "recase only 'i'", optional=("phrases",))
+        return cls(I_ONLY) if found is None else cls(found["forms"], found["phrases"])
 
     def take_out(self, sentence):
         """``(text for the model, case)``: ``case`` is ``"upper"`` (no lower-case letter: the words
@@ -188,12 +173,44 @@ def put_back(translation, case):
     return "".join(part.upper() + next(kept, "") for part in AS_TYPED.split(translation))
 
 
+def save_table(path, about, **tables):
+    """Write a model folder's word table (``{name: {text: text}}``, with ``about``: how it was built) to
+    ``path`` in one step; returns the path."""
+    write_text_atomically(path, json.dumps({"about": about, **tables}, ensure_ascii=False, indent=0))
+    return path
+
+
+def load_table(directory, name, what, without, required=("forms",), optional=()):
+    """The tables ``{key: {text: text}}`` (``required`` and ``optional`` keys; an optional one missing is
+    ``{}``) of ``<directory>/<name>``, as :func:`save_table` wrote them; None where there is no file.
+
+    Raises:
+        TransformerTFError: the file is there but does not hold them; the message names ``what`` it should
+            be, the command that rebuilds it, and what deleting it gives (``without``).
+    """
+    path = Path(directory) / name if directory is not None else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        saved = json.loads(read_text(path))
+        found = {key: saved[key] for key in required} | {key: saved.get(key, {}) for key in optional}
+        if not all(isinstance(k, str) and isinstance(v, str) for d in found.values() for k, v in d.items()):
+            raise TypeError("a form that is not text")
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise TransformerTFError(
+            f"{path}: not {what} ({type(err).__name__}: {err}); rebuild it with transformer-tf casing "
+            f"--checkpoint-dir {directory}, or delete it to {without}."
+        ) from None
+    return found
+
+
 def build_for_checkpoint(checkpoint_dir, data=None):
     """Build the case table of a model folder from its own training split (rebuilt from
     ``config.json``, as ``shortlist`` does) and save it there.
 
     Returns:
-        ``(path, table, pairs)``: the file written, the table, how many training pairs.
+        ``(path, table, english)``: the file written, the table, the training split's English sentences
+        (``transformer-tf casing`` builds the spelling table from them: :mod:`transformer_tf.spelling`).
     """
     from transformer_tf.config import trained_config
     from transformer_tf.corpus import training_split
@@ -202,5 +219,6 @@ def build_for_checkpoint(checkpoint_dir, data=None):
     pairs = training_split(trained_config(checkpoint_dir, data))  # the corpus it was trained on, checked
     if not pairs:
         raise TransformerTFError(f"{checkpoint_dir}: no training pairs to count the words' case from.")
-    table = CaseTable.from_sentences((en for en, _ in pairs), places=[p.english for p in gazetteer()])
-    return table.save(checkpoint_dir, training_pairs=len(pairs)), table, len(pairs)
+    english = [en for en, _ in pairs]
+    table = CaseTable.from_sentences(english, places=[p.english for p in gazetteer()])
+    return table.save(checkpoint_dir, training_pairs=len(pairs)), table, english

@@ -9,7 +9,7 @@ Sub-commands:
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
     shortlist  the lexical shortlist of fast greedy decoding, from the model's training split
-    casing     the case table that recases text in capitals or in lower case, from the same split
+    casing     the case and spelling tables (text in capitals or lower case, British spellings), from the same split
     serve      the translators and the attention explorer as a local web app and JSON API
 """
 
@@ -233,11 +233,13 @@ def _add_casing(sub, common):
     casing = sub.add_parser(
         "casing",
         parents=[common],
-        help="build the case table that lets text in capitals or in lower case translate",
+        help="build the case and spelling tables that let text in capitals, in lower case or in British "
+        "spelling translate",
         description="Count how the training split's English (rebuilt from config.json) writes each word "
         "where it does not start a sentence, and write casing.json into --checkpoint-dir: translate, "
         "evaluate and serve then send a sentence in capitals or in lower case to the model recased "
-        "(without it: 'i' alone).",
+        "(without it: 'i' alone). Also write spelling.json: the British spellings (Breame's table) whose "
+        "American form the split writes more often, which the model then reads in that form.",
     )
     add_checkpoint_dir(casing)
     casing.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
@@ -411,12 +413,15 @@ def _shortlist(args):
 
 
 def _casing(args):
-    from transformer_tf.casing import build_for_checkpoint
+    from transformer_tf import casing, spelling
 
-    path, table, pairs = build_for_checkpoint(args.checkpoint_dir, args.data)
+    case_path, table, english = casing.build_for_checkpoint(args.checkpoint_dir, args.data)
+    spelling_path, spellings = spelling.build_for_checkpoint(args.checkpoint_dir, english)
     print(
-        f"wrote {path}: {len(table.forms):,} words and {len(table.phrases):,} names of several words not in lower "
-        f"case, from {pairs:,} training pairs and the place gazetteer"
+        f"wrote {case_path}: {len(table.forms):,} words and {len(table.phrases):,} names of several words not in "
+        f"lower case, from {len(english):,} training pairs and the place gazetteer\n"
+        f"wrote {spelling_path}: {len(spellings.forms):,} British spellings whose American form those pairs write "
+        f"more often"
     )
 
 

@@ -20,6 +20,8 @@ CONFIG_FILE = "config.json"
 SHORTLIST_FILE = "shortlist.npz"
 #: The case table in a model folder (:mod:`transformer_tf.casing`).
 CASING_FILE = "casing.json"
+#: The spelling table in a model folder (:mod:`transformer_tf.spelling`).
+SPELLING_FILE = "spelling.json"
 TOKENIZER_FINGERPRINTS = "tokenizer_sha256"  # config.json's {tokenizer file: sha256}, written at training
 # the splits of a run's corpus it never trains on (val_fraction, test_fraction; transformer_tf.data.split_pairs)
 HELD_OUT_SPLITS = ("test", "validation")

@@ -1,12 +1,13 @@
 """What every translator does around its decoder, with no TensorFlow: :class:`SentenceTranslator`.
 
 Texts are normalised (NFC), split into sentences (:mod:`transformer_tf.sentences`), a sentence in
-capitals or in lower case recased as the corpus writes it (:mod:`transformer_tf.casing`), symbols
+capitals or in lower case recased as the corpus writes it (:mod:`transformer_tf.casing`), British
+spellings written the American way the corpus writes them (:mod:`transformer_tf.spelling`), symbols
 and unit abbreviations spelled out (:mod:`transformer_tf.symbols`), dashes, brackets and ellipses
 as commas and full stops (:mod:`transformer_tf.punctuation`), web and e-mail addresses,
 handles and tags go as stand-in names (:mod:`transformer_tf.verbatim`), and titled names (Mr. Smith)
-too (:mod:`transformer_tf.titles`), the emoji are taken out
-of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`), quoted
+too (:mod:`transformer_tf.titles`), the emoji are taken out of each sentence and put back into its
+translation (:mod:`transformer_tf.pictographs`), quoted
 speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators as
 stand-ins (:mod:`transformer_tf.numerals`), the places through the gazetteer pre-pass
 (:mod:`transformer_tf.code_switch`), and the sentences are encoded (START … END, cut to the
@@ -27,7 +28,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import casing, numerals, punctuation, quotes, symbols, titles, verbatim
+from transformer_tf import casing, numerals, punctuation, quotes, spelling, symbols, titles, verbatim
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -54,10 +55,16 @@ class SentenceTranslator:
         """The :class:`~transformer_tf.casing.CaseTable` of the model folder (read once, at the first use)."""
         return casing.CaseTable.load(self.checkpoint_dir)
 
+    @functools.cached_property
+    def spellings(self):
+        """The :class:`~transformer_tf.spelling.Spellings` of the model folder (read once, at the first use)."""
+        return spelling.Spellings.load(self.checkpoint_dir)
+
     def rewritten(self, sentence):
         """``sentence`` as the first passes give it on to the stand-in passes: recased
-        (:mod:`~transformer_tf.casing`), its symbols spelled out (:mod:`~transformer_tf.symbols`) and its
-        dashes, brackets and ellipses as commas and full stops (:mod:`~transformer_tf.punctuation`)."""
+        (:mod:`~transformer_tf.casing`), its British spellings American (:mod:`~transformer_tf.spelling`),
+        its symbols spelled out (:mod:`~transformer_tf.symbols`) and its dashes, brackets and ellipses as
+        commas and full stops (:mod:`~transformer_tf.punctuation`)."""
         return self._rewrite(sentence)[0]
 
     def _rewrite(self, sentence):
@@ -65,7 +72,7 @@ class SentenceTranslator:
         sentence's case (:func:`~transformer_tf.casing.put_back`) and final ellipsis
         (:func:`~transformer_tf.punctuation.put_back`)."""
         text, case = self.case_table.take_out(sentence)
-        text, ending = punctuation.take_out(symbols.spelled_out(text))
+        text, ending = punctuation.take_out(symbols.spelled_out(self.spellings.respelled(text)))
         return text, case, ending
 
     def encode_sources(self, sentences):

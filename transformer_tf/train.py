@@ -31,6 +31,7 @@ from transformer_tf.config import (
     DEFAULT_CHECKPOINT_DIR,
     DEFAULT_LOG_DIR,
     SHORTLIST_FILE,
+    SPELLING_FILE,
     STRATEGIES,
     TOKENIZERS,
     WORKER_TIMEOUT,
@@ -281,9 +282,9 @@ def _one_writer(checkpoint_dir):
 
 # What a run folder holds: its config, TensorFlow's checkpoints and their index, the tokenizers (joint
 # or tokenizer_en, tokenizer_es), the shards, a multi-worker run's count; released weights, a shortlist,
-# a case table
+# a case table and a spelling table
 _RUN_FILES = (CONFIG_FILE, "checkpoint", "ckpt-", JOINT_NAME, SHARDS_DIR, WORKERS_FILE, "weights")
-_RUN_FILES += (SHORTLIST_FILE, CASING_FILE)  # what transformer-tf shortlist and casing write there
+_RUN_FILES += (SHORTLIST_FILE, CASING_FILE, SPELLING_FILE)  # what transformer-tf shortlist and casing write there
 
 
 def is_run_file(name):

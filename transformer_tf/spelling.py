@@ -1,0 +1,101 @@
+"""British spellings go to the model in the American form its corpus writes.
+
+The corpus's English is mostly American ("favorite" 272 times, "favourite" once), and the tokenizer
+cuts a spelling it rarely saw into pieces the model cannot read: the shipped model made "What is
+your favourite colour?" "¿Cuál es tu colupa de bavupa?", "I realise it's late." "Me gusta que sea
+tarde." and "The centre of the city is beautiful." "El siglo de la ciudad es hermosa."; it
+translates "favorite color", "realize" and "center". So :meth:`Spellings.respelled` writes each
+British spelling in its American form before the model, keeping its case ("Colour" → "Color",
+"COLOUR" → "COLOR"); there is no put-back: the Spanish is the same.
+
+The pairs come from **Breame** (``breame.data.spelling_constants``: 1,730 British spellings with their
+American forms, inflections included: "apologised" → "apologized"; Apache-2.0, pinned in
+``setup.cfg``), and are kept only where the model's training split writes the American form more
+often than the British one (:func:`american_forms`): 193 pairs for the shipped models. The others
+would not help ("buses" → "busses": the corpus writes "buses" 17 times, "busses" never; a pair the
+corpus holds in neither form teaches the model nothing either way). ``transformer-tf casing`` builds
+them into the model folder (``spelling.json``) with its case table; a folder without one respells
+nothing. ``bench/spelling_pass.py`` measures the pass on held-out sentences.
+"""
+
+import collections
+import re
+from pathlib import Path
+
+from transformer_tf.casing import AS_TYPED, load_table, save_table
+from transformer_tf.config import SPELLING_FILE
+
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
+def breame_pairs():
+    """``{british: american}`` of Breame's table, single words in lower case."""
+    from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS  # pinned in setup.cfg
+
+    return {b: a for b, a in BRITISH_ENGLISH_SPELLINGS.items() if b.isalpha() and a.isalpha() and b != a}
+
+
+def american_forms(sentences, pairs=None):
+    """The pairs (``pairs``, default :func:`breame_pairs`) whose American form ``sentences`` (a training
+    split's English) write more often than the British one, as ``{british: american}`` in lower case."""
+    pairs = breame_pairs() if pairs is None else pairs
+    wanted = set(pairs) | set(pairs.values())
+    counts = collections.Counter(w for s in sentences for w in _LETTERS.findall(s.lower()) if w in wanted)
+    return {b: a for b, a in sorted(pairs.items()) if counts[a] > counts[b]}
+
+
+def build_for_checkpoint(checkpoint_dir, english):
+    """Build the spelling table of a model folder from its training split's ``english`` sentences
+    (:func:`transformer_tf.casing.build_for_checkpoint` gives them) and save it there; returns
+    ``(path, table)``."""
+    spellings = Spellings(american_forms(english))
+    return spellings.save(checkpoint_dir, training_pairs=len(english)), spellings
+
+
+class Spellings:
+    """British spellings and the American forms to write instead.
+
+    Args:
+        forms: ``{british word in lower case: American form in lower case}``, e.g. ``{"colour": "color"}``.
+    """
+
+    def __init__(self, forms):
+        self.forms = dict(forms)
+        words = "|".join(map(re.escape, sorted(self.forms, key=len, reverse=True)))
+        self._words = re.compile(rf"\b(?:{words})\b", re.IGNORECASE) if words else None
+
+    def respelled(self, sentence):
+        """``sentence`` with each British spelling of :attr:`forms` in its American form, in its case:
+        ``"My favourite COLOUR."`` → ``"My favorite COLOR."``; the sentence itself where it holds none.
+        Addresses, handles and tags (:data:`~transformer_tf.casing.AS_TYPED`) stay as typed."""
+        if self._words is None or self.forms.keys().isdisjoint(_LETTERS.findall(sentence.lower())):
+            return sentence  # the common case (a set test: the pattern's search would take 20 µs)
+        pieces, last = [], 0
+        for token in AS_TYPED.finditer(sentence):
+            pieces += [self._respelled(sentence[last : token.start()]), token.group()]
+            last = token.end()
+        return "".join(pieces) + self._respelled(sentence[last:])
+
+    def _respelled(self, text):
+        return self._words.sub(lambda m: _in_case_of(m.group(), self.forms[m.group().lower()]), text)
+
+    def save(self, directory, **about):
+        """Write ``<directory>/spelling.json`` (``about``: how it was built); returns the path."""
+        return save_table(Path(directory) / SPELLING_FILE, about, forms=self.forms)
+
+    @classmethod
+    def load(cls, directory):
+        """The table saved in ``directory``; an empty one where there is none (or no folder).
+
+        Raises:
+            TransformerTFError: the file is there but is not a table.
+        """
+        found = load_table(directory, SPELLING_FILE, "a spelling table", "respell nothing")
+        return cls({} if found is None else found["forms"])
+
+
+def _in_case_of(typed, form):
+    """``form`` in the case of ``typed``: all capitals, a capital first letter, or lower case."""
+    if typed.isupper() and len(typed) > 1:
+        return form.upper()
+    return form[0].upper() + form[1:] if typed[0].isupper() else form
