@@ -12,7 +12,9 @@ is) on held-out sentences:
 - ``made``: held-out pairs whose two sides hold the same whole number once (``I paid 30 dollars``
   … ``30 dólares``), that number written on both sides with a separator, a decimal part, as a
   range or with a slash (``30,250``, ``30.5``, ``30-34``, ``30/34`` in turn; seeded; the Spanish
-  side ``30.250``, ``30.5``, ``30-34``, ``30/34``), as a proxy for sentences the corpus lacks.
+  side ``30.250``, ``30.5``, ``30-34``, ``30/34``), as a proxy for sentences the corpus lacks;
+- ``made, signed``: the same pairs, the number written with a minus sign (``-30``) or as a telephone
+  number after a plus sign (``+1 202 555 0130``) in turn, on both sides.
 
 For each set and way: the share of sentences whose every such number comes back whole (as
 written, or with points for its thousands); how many sentences had a stand-in that did not come
@@ -31,8 +33,9 @@ CHALLENGE = Path(__file__).resolve().parent / "challenge_en_es.tsv"
 _WHOLE = re.compile(r"(?<![\w.,:])\d{2,3}(?![\w]|[.,:]\d)")
 
 
-def _made(pairs, rng, spanish_form):
-    """Pairs whose sides share one whole number once, that number given a separator or decimals."""
+def _made(pairs, rng, spanish_form, signed=False):
+    """Pairs whose sides share one whole number once, that number given a separator or decimals (with
+    ``signed``: a minus sign, or a plus sign and a telephone number's groups)."""
     made = []
     for english, spanish in pairs:
         found_en, found_es = _WHOLE.findall(english), _WHOLE.findall(spanish)
@@ -41,6 +44,7 @@ def _made(pairs, rng, spanish_form):
         n = found_en[0]
         step = rng.randint(1, 9)
         forms = (f"{n},{rng.randint(0, 999):03d}", f"{n}.{step}", f"{n}-{int(n) + step}", f"{n}/{int(n) + step}")
+        forms = (f"-{n}", f"+1 202 555 0{n[-3:]:0>3}") if signed else forms
         number = forms[len(made) % len(forms)]
         made.append((_WHOLE.sub(number, english, count=1), _WHOLE.sub(spanish_form(number), spanish, count=1)))
     return made
@@ -66,6 +70,7 @@ def main(argv=None):
         "corpus": [p for p in pairs if numerals.SEPARATED.search(p[0])],
         "challenge": [p for p in challenge if numerals.SEPARATED.search(p[0])],
         "made": _made(pairs, random.Random(0), numerals.spanish),
+        "made, signed": _made(pairs, random.Random(0), numerals.spanish, signed=True),
     }
     print(f"{args.engine}, greedy; a row per set and way")
     outputs = held_out.pass_rows(

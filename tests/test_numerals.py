@@ -20,6 +20,12 @@ from transformer_tf import numerals
         ("I have 48 cats and 1,200 fish.", "I have 48 cats and 37 fish.", {"37": "1,200"}),  # 48 is taken
         ("Call 1-800-555-0199 or 555-1234.", "Call 48 or 37.", {"48": "1-800-555-0199", "37": "555-1234"}),
         ("We won 3-1 on 2023-10-05.", "We won 48 on 37.", {"48": "3-1", "37": "2023-10-05"}),
+        ("It fell from -5 to −10.5 today.", "It fell from 48 to 37 today.", {"48": "-5", "37": "−10.5"}),
+        (
+            "Call +1 202 555 0143 or +34 612-345-678.",
+            "Call 48 or 37.",
+            {"48": "+1 202 555 0143", "37": "+34 612-345-678"},
+        ),
     ],
 )
 def test_separated_numbers_become_stand_ins_the_sentence_does_not_hold(sentence, text, stand_ins):
@@ -35,6 +41,7 @@ def test_separated_numbers_become_stand_ins_the_sentence_does_not_hold(sentence,
         "Count 1,2,3.",
         "Paper A4.5 is odd.",
         "COVID-19 and the F-16.",
+        "Tom-5 won 10 - 4, x-5, 3+4.",  # a hyphen in a word, a minus between numbers, a sum
         "Hi.",
     ],
 )

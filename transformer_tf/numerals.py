@@ -19,9 +19,15 @@ from transformer_tf.stand_ins import replace_once
 #: A number the model does not copy reliably: digit groups joined by hyphens or slashes (``555-1234``,
 #: ``10-12``, ``3-1``, ``2023-10-05``: it wrote "61255147" for 612-555-0147; ``12/05/1990``: "12059190"),
 #: digits with thousands separators (``1,499``, ``400,000``, ``2,737.50``) or with a decimal part
-#: (``25.99``, ``2.5``); not a part of a longer dotted or comma-separated run (``192.168.1.1``,
-#: ``1,2,3``), nor of a word (``A4.5``, ``COVID-19``).
-SEPARATED = re.compile(r"(?<![\w.,])(?:\d+(?:[-/]\d+)+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\w]|[.,]\d)")
+#: (``25.99``, ``2.5``), a number with a minus sign (``-5``, ``−10.5``: "It is -5 degrees." gave "Hace 5
+#: grados."), a telephone number after a plus sign (``+1 202 555 0143``: "2122 5553"); not a part of a
+#: longer dotted or comma-separated run (``192.168.1.1``, ``1,2,3``), nor of a word (``A4.5``, ``COVID-19``).
+SEPARATED = re.compile(
+    r"(?<![\w.,])(?:\d+(?:[-/]\d+)+|\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+"
+    r"|(?<![\w.,+-])[-−](?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w+])\+\d{1,3}(?:[ -]?\d{2,4})+)(?![\w]|[.,]\d)"
+)
+
+_DIGIT = re.compile(r"\d")
 
 #: Stand-ins: two-digit numbers (plural, like most quantities), tried in this order, each used
 #: only where the sentence does not hold it already.
@@ -41,6 +47,8 @@ def take_out(sentence):
         when it holds no such number (the common case), or more of them than free stand-ins.
         ``"He paid $1,499 for it."`` → ``("He paid $48 for it.", {"48": "1,499"})``.
     """
+    if _DIGIT.search(sentence) is None:  # the common case: the pattern's search takes twice as long
+        return sentence, {}
     numbers = SEPARATED.findall(sentence)
     free = [s for s in STAND_INS if not _whole_number(s).search(sentence)] if numbers else []
     if not numbers or len(numbers) > len(free):
