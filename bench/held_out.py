@@ -81,11 +81,11 @@ def pass_rows(translate, stage, sets, kept, what, on="stand-ins"):
     return outputs
 
 
-def rewrite_rows(translate, owner, name, sets, on):
+def rewrite_rows(translate, owner, name, sets, on, off=None):
     """Print one Markdown row per set of ``sets`` (``{name: [(english, spanish)]}``) and way: the
     sentences through ``translate`` with a rewriting pass (``owner.name``, a function or method that
-    returns a sentence rewritten) off (``"as typed"``: it returns the sentence as it is), then ``on``.
-    Returns ``{(set, way): translations}``."""
+    returns a sentence rewritten) off (``"as typed"``: it returns the sentence as it is, or ``owner.name``
+    is ``off``), then ``on``. Returns ``{(set, way): translations}``."""
     from transformer_tf.evaluate import score
 
     print("| set | sentences | way | BLEU | chrF |")
@@ -94,7 +94,8 @@ def rewrite_rows(translate, owner, name, sets, on):
     for set_name, pairs in sets.items():
         english, references = [en for en, _ in pairs], [es for _, es in pairs]
         for way in ("as typed", on):
-            rewrite = getattr(owner, name) if way == on else lambda *a: a[-1]  # (self,) sentence → sentence
+            as_typed = (lambda *a: a[-1]) if off is None else off  # (self,) sentence → sentence
+            rewrite = getattr(owner, name) if way == on else as_typed
             with mock.patch.object(owner, name, rewrite):
                 out = outputs[set_name, way] = translate(english, progress=False)
             scores = score(out, references)

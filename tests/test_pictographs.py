@@ -31,6 +31,7 @@ def test_zwj_sequences_flags_skin_tones_keycaps_and_variation_selectors_are_each
             "Me encanta la pizza 🍕 y el café ☕.",
         ),
         ("Hello 😀", "Hello", "Hola", "Hola 😀"),
+        ("I love you <3", "I love you", "Te amo", "Te amo <3"),
         ("Great job! 🎉", "Great job!", "¡Buen trabajo!", "¡Buen trabajo! 🎉"),
         ("😀 Hello.", "Hello.", "Hola.", "😀 Hola."),
         ("🎉🎉 Thanks 🙏🏽!", "Thanks!", "¡Gracias!", "🎉🎉 ¡Gracias 🙏🏽!"),
@@ -47,6 +48,28 @@ def test_leading_trailing_and_inner_emoji_go_back_at_their_places(source, read, 
     taken = take_out(source)
     assert taken.text == read  # single spaces where the emoji were, none before the final punctuation
     assert put_back(translation, taken) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "read", "runs"),
+    [
+        ("Don't worry, be happy :)", "Don't worry, be happy", [":)"]),
+        ("Thanks :D! See you ;-) soon <3", "Thanks! See you soon", [":D", ";-)", "<3"]),
+        ("I am sad :( :'( xD", "I am sad", [":( :'( xD"]),  # one run
+        ("Hello 😀 ^^", "Hello", ["😀 ^^"]),  # a run may mix them with emoji
+        (":)", "", [":)"]),  # nothing to read: given back as it is
+    ],
+)
+def test_emoticons_that_stand_apart_from_the_words_go_around_the_model_as_emoji_do(source, read, runs):
+    taken = take_out(source)
+    assert (taken.text, [run.text for run in taken.runs]) == (read, runs)
+
+
+@pytest.mark.parametrize(
+    "sentence", ["Note:D is odd.", "See http://example.com/x:P now.", "Items (1-8) here.", "At 10:30; 5=5.", "Hi."]
+)
+def test_what_only_looks_like_an_emoticon_stays_for_the_model(sentence):
+    assert take_out(sentence).runs == ()
 
 
 def test_brackets_that_hold_words_too_stay_for_the_model():

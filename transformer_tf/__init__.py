@@ -61,8 +61,8 @@ inference
     - :mod:`~transformer_tf.shortlist`    the lexical shortlist of the output layer (``shortlist.npz``)
     - :mod:`~transformer_tf.fast_decode`  fast greedy decoding: the shortlist, finished sentences
       leaving the batch, bfloat16 layers (``--exact``: the reference path)
-    - :mod:`~transformer_tf.pictographs`  emoji taken out of a sentence before the model and put back
-      into its translation (``take_out``, ``put_back``)
+    - :mod:`~transformer_tf.pictographs`  emoji and emoticons taken out of a sentence before the model and
+      put back into its translation (``take_out``, ``put_back``)
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.casing`       a sentence in capitals or in lower case to the model in the
       corpus's case (``CaseTable``, ``casing.json``), its translation back in capitals
