@@ -1,9 +1,10 @@
-"""Dashes, brackets and ellipses go to the model as commas and full stops (transformer_tf.punctuation)."""
+"""Dashes, brackets and ellipses go to the model as commas and full stops, and a question typed without
+its mark gets one (transformer_tf.punctuation)."""
 
 import pytest
 from echo_translator import EchoTranslator
 
-from transformer_tf.punctuation import put_back, take_out
+from transformer_tf.punctuation import put_back, reads_as_question, take_out
 
 
 @pytest.mark.parametrize(
@@ -46,3 +47,49 @@ def test_the_translators_read_the_corpus_punctuation_and_give_the_ellipsis_back(
     ]
     assert echo.read == [["Tom, my brother, is here.", "Wait."]]
     assert "Tom, my brother, is here." in echo.source_texts("Tom (my brother) is here...")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Where is the station",
+        "What's the matter",
+        "Do you speak English",
+        "Is Tom here",
+        "Can I help you",
+        "Don't you know",
+        "And who might you be",
+        "Excuse me, is this seat taken",
+        "You like him, don't you",
+        "Tom is here, right",
+    ],
+)
+def test_a_question_typed_without_its_question_mark_gets_one(sentence):
+    assert reads_as_question(sentence)
+    assert take_out(sentence) == (sentence + "?", None)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "What a day",
+        "How nice",
+        "How tall you are",
+        "What Tom says is true",
+        "When I came, it rained",
+        "Do it",
+        "Have a nice day",
+        "Hello",
+        "I know",
+        "Where is the station?",  # it has its mark: as it is
+        "Where is the station.",  # the writer's full stop
+    ],
+)
+def test_statements_commands_exclamations_and_ended_sentences_get_no_question_mark(sentence):
+    assert take_out(sentence) == (sentence, None)
+
+
+def test_the_translators_read_a_question_with_its_mark():
+    echo = EchoTranslator()
+    assert echo.translate(["where is the station", "Hello"], progress=False) == ["Where is the station?", "Hello"]
+    assert echo.read == [["Where is the station?", "Hello"]]  # recased, then the question mark

@@ -15,6 +15,11 @@ So :func:`take_out` rewrites a sentence before the model:
 
 The Spanish then has commas where the English had dashes or brackets: the words are translated,
 the typography is the corpus's.
+
+A question typed without its question mark (:func:`reads_as_question`: "Where is the station",
+"Do you speak English", "You like him, don't you") gets one: the model wrote "Dónde está la
+estación." and writes "¿Dónde está la estación?". A sentence typed without a full stop gets none
+(the model's words are no better for it: ``bench/final_punctuation.py``).
 """
 
 import re
@@ -30,6 +35,64 @@ _FINAL_ELLIPSIS = re.compile(r"(?<=\w)\s*(\.\.\.+|…)\s*$")
 _DOUBLED = re.compile(r",\s*(?=[,.!?;:])")
 
 
+_WH = frozenset("what where when why who whom whose which how".split())
+_AUXILIARIES = frozenset(
+    "am is are was were do does did can could will would shall should may might must have has had "
+    "isn't aren't wasn't weren't don't doesn't didn't can't couldn't won't wouldn't shouldn't haven't "
+    "hasn't hadn't mustn't".split()
+)
+_PRONOUNS = frozenset("i you he she it we they".split())
+#: What may follow an auxiliary that starts a question ("Is there", "Do the kids"; "Is Tom": a name).
+_SUBJECTS = _PRONOUNS | frozenset(
+    "there this that these those the a an my your his her its our their anyone anybody someone somebody "
+    "everyone everybody anything something".split()
+)
+_BE = frozenset("am is are was were".split())
+#: An auxiliary's word that starts a command, not a question: "Do it", "Have a seat".
+_COMMANDS = frozenset({("do", "it"), ("have", "a"), ("have", "an")})
+#: Words before the question that do not change it ("And who might you be").
+_LEADING = frozenset("and but so then well oh hey hi ok okay".split())
+_WORDS = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
+
+
+def reads_as_question(sentence):
+    """Whether ``sentence`` (without its final punctuation) reads as a question: its first clause or
+    its last (after a comma) starts with a question word (not "What a day", "How nice", "How tall you
+    are", "What Tom says is true", "When I came, it rained") or with an auxiliary before its subject
+    ("Is Tom here", "Don't you know"; not "Do it"), or it ends in a tag ("…, don't you", "…, right").
+
+    On the validation split's 5,897 sentences that end in . ! or ?, typed without it: 99.7% of those
+    it calls questions are, and it finds 98.0% of the questions (``bench/final_punctuation.py``)."""
+    clauses = [sentence, sentence.rsplit(",", 1)[1]] if "," in sentence else [sentence]
+    tail = _WORDS.findall(clauses[-1].lower())
+    if tail in (["right"], ["ok"], ["okay"]) or (
+        len(tail) == 2 and tail[0] in _AUXILIARIES and tail[1] in _PRONOUNS and tail != ["do", "it"]
+    ):
+        return True  # a tag question
+    return any(_starts_a_question(clause, "," in sentence) for clause in clauses)
+
+
+def _starts_a_question(clause, has_comma):
+    words = _WORDS.findall(clause)
+    while words and words[0].lower() in _LEADING:
+        words = words[1:]
+    if len(words) < 2:
+        return False
+    first, second = words[0].lower(), words[1]
+    stem = re.split(r"['’]", first)[0]
+    if stem in _WH:
+        if stem != first:  # "What's", "Where'll"
+            return True
+        if second.lower() in ("a", "an") or second.lower() in _PRONOUNS or (second[0].isupper() and second != "I"):
+            return False  # "What a day", "What you say is true", "When Tom came, ..."
+        if first == "when" and has_comma or first == "how" and len(words) == 2:
+            return False  # "When life gives you lemons, ...", "How nice"
+        return not (first == "how" and len(words) >= 4 and words[2].lower() in _PRONOUNS and words[-1] in _BE)
+    if first not in _AUXILIARIES or (first, second.lower()) in _COMMANDS:
+        return False
+    return second.lower() in _SUBJECTS or second[0].isupper()  # "Is there", "Do you", "Is Tom"
+
+
 def take_out(sentence):
     """``(text for the model, ellipsis)``: the sentence with its dashes, brackets and ellipses
     rewritten (see above), and the ellipsis it ended with (``"..."``, ``"…"``; None for none).
@@ -37,6 +100,8 @@ def take_out(sentence):
     ``"Tom (my brother) is here..."`` → ``("Tom, my brother, is here.", "...")``; a sentence with
     none of them is returned as it is (the common case).
     """
+    if sentence[-1:].isalpha() and reads_as_question(sentence):
+        sentence += "?"  # typed without it
     if not any(mark in sentence for mark in ("-", "–", "—", "(", "...", "…")):
         return sentence, None
     text, ending = sentence, None
