@@ -56,6 +56,7 @@ def test_the_translators_read_the_corpus_punctuation_and_give_the_ellipsis_back(
         "What's the matter",
         "Do you speak English",
         "Is Tom here",
+        "Is breakfast included",
         "Can I help you",
         "Don't you know",
         "And who might you be",
@@ -79,6 +80,8 @@ def test_a_question_typed_without_its_question_mark_gets_one(sentence):
         "When I came, it rained",
         "Do it",
         "Have a nice day",
+        "Have fun",
+        "Can't wait to see you",
         "Hello",
         "I know",
         "Where is the station?",  # it has its mark: as it is

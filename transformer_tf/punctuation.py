@@ -48,6 +48,9 @@ _SUBJECTS = _PRONOUNS | frozenset(
     "everyone everybody anything something".split()
 )
 _BE = frozenset("am is are was were".split())
+#: The auxiliaries that start a question whatever follows them (others also start commands, "Do try",
+#: or statements whose subject is left out, "Can't wait").
+_ASKING = frozenset("is are was were does did".split())
 #: An auxiliary's word that starts a command, not a question: "Do it", "Have a seat".
 _COMMANDS = frozenset({("do", "it"), ("have", "a"), ("have", "an")})
 #: Words before the question that do not change it ("And who might you be").
@@ -59,7 +62,8 @@ def reads_as_question(sentence):
     """Whether ``sentence`` (without its final punctuation) reads as a question: its first clause or
     its last (after a comma) starts with a question word (not "What a day", "How nice", "How tall you
     are", "What Tom says is true", "When I came, it rained") or with an auxiliary before its subject
-    ("Is Tom here", "Don't you know"; not "Do it"), or it ends in a tag ("…, don't you", "…, right").
+    ("Is Tom here", "Don't you know"; not "Do it", "Can't wait"; "is", "are", "was", "were", "does" and
+    "did" before any word: "Is breakfast included"), or it ends in a tag ("…, don't you", "…, right").
 
     On the validation split's 5,897 sentences that end in . ! or ?, typed without it: 99.7% of those
     it calls questions are, and it finds 98.0% of the questions (``bench/final_punctuation.py``)."""
@@ -90,7 +94,8 @@ def _starts_a_question(clause, has_comma):
         return not (first == "how" and len(words) >= 4 and words[2].lower() in _PRONOUNS and words[-1] in _BE)
     if first not in _AUXILIARIES or (first, second.lower()) in _COMMANDS:
         return False
-    return second.lower() in _SUBJECTS or second[0].isupper()  # "Is there", "Do you", "Is Tom"
+    # "Is there", "Do you", "Is Tom"; after "is", "does" … any word: no statement starts so ("Is breakfast included")
+    return first in _ASKING or second.lower() in _SUBJECTS or second[0].isupper()
 
 
 def take_out(sentence):
