@@ -82,6 +82,8 @@ inference
       alone, the words around it with a stand-in name) and put together (``take_apart``)
     - :mod:`~transformer_tf.numerals`     numbers with separators (``400,000``, ``25.99``) through the
       model as stand-ins it copies, and back whole (``take_out``, ``put_back``)
+    - :mod:`~transformer_tf.clauses`      a sentence of more than 32 tokens through the model in clauses,
+      its translation put together (``take_apart``, ``put_together``)
     - :mod:`~transformer_tf.code_switch`  the place pre-pass: gazetteer places written in Spanish in
       the English input (Warsaw → Varsovia; ``--places``), which the model copies
     - :mod:`~transformer_tf.sentence_translator`  ``SentenceTranslator``: texts → sentences → places

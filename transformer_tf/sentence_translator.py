@@ -28,7 +28,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import casing, numerals, punctuation, quotes, spelling, symbols, titles, verbatim
+from transformer_tf import casing, clauses, numerals, punctuation, quotes, spelling, symbols, titles, verbatim
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -49,6 +49,7 @@ class SentenceTranslator:
     """
 
     checkpoint_dir = None  # no folder: no case table but "i" (transformer_tf.casing)
+    max_tokens = None  # no limit (a stand-in model's): every sentence read whole (transformer_tf.clauses)
 
     @functools.cached_property
     def case_table(self):
@@ -322,15 +323,16 @@ class SentenceTranslator:
 
     def _start_distinct(self, sentences, batch_size, beam, progress):
         """:meth:`_start_repeated` of sentences that do not repeat: the places pre-pass around
-        :meth:`_start_decode`."""
+        :meth:`_start_decode`, which reads a long sentence in clauses (:mod:`transformer_tf.clauses`)."""
+        tokens = lambda text: len(self.source_tokenizer.encode([text])[0])  # noqa: E731
+        limit = self.max_tokens and min(self.max_tokens, clauses.PIECE)  # None: every sentence whole
+        decode = functools.partial(clauses.around, self._start_decode, tokens, limit)
         if not self.places:
-            return self._start_decode(sentences, batch_size, beam, progress)
+            return decode(sentences, batch_size, beam, progress)
         from transformer_tf.code_switch import code_switch, restore_places, with_stand_ins
 
         # where a stand-in does not come back once (rare: none in the test split), the Spanish form goes in
-        return self._around(
-            self._start_decode, sentences, with_stand_ins, restore_places, code_switch, batch_size, beam, progress
-        )
+        return self._around(decode, sentences, with_stand_ins, restore_places, code_switch, batch_size, beam, progress)
 
     def _around(self, start, sentences, take_out, put_back, retry, batch_size, beam, progress):
         """A stand-in pass (addresses, numbers, places) around the next stage ``start`` (a ``_start_…`` method):
