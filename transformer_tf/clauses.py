@@ -33,7 +33,7 @@ def take_apart(sentence, tokens, limit):
 
     Args:
         tokens: ``text → how many tokens the model reads for it`` (START and END included).
-        limit: the most tokens the model reads.
+        limit: the most tokens of a piece (:data:`PIECE`, or the model's ``max_tokens`` if fewer).
 
     Returns:
         ``[piece, …]`` in order, each ending with its mark (``"When I was a child,"``), where ``sentence``
@@ -41,11 +41,11 @@ def take_apart(sentence, tokens, limit):
     """
     if tokens(sentence) <= limit:
         return None
-    clauses = _CUT.split(sentence)
-    if len(clauses) < 2:
+    parts = _CUT.split(sentence)
+    if len(parts) < 2:
         return None
-    pieces = [clauses[0]]
-    for clause in clauses[1:]:
+    pieces = [parts[0]]
+    for clause in parts[1:]:
         joined = f"{pieces[-1]} {clause}"
         if tokens(joined) <= limit:
             pieces[-1] = joined
