@@ -184,7 +184,8 @@ def test_concurrent_requests_share_decoding_and_get_their_own_answers(request, t
 
 
 #: Over the tiny model's 24 tokens (its stand-ins for the places too: Berlin → Boston, Rome → Denver).
-LONG = "We drove from Berlin to Warsaw and on to Rome, Paris and Madrid in the old red car."
+# no comma, semicolon or colon: nowhere to read it in clauses (transformer_tf.clauses), so it is cut
+LONG = "We drove from Berlin to Warsaw and on to Rome and Paris and Madrid in the old red car."
 
 
 @pytest.mark.parametrize("server", ["tiny_server", "fixed_server", "ct2_server"])
@@ -197,6 +198,8 @@ def test_a_sentence_cut_to_the_models_length_is_said_in_the_answer_not_on_the_te
     assert status == 200 and tokens > tiny.max_tokens == 24
     assert answer["warnings"] == [cut_message("sentences[1], sentence 2", LONG, tokens, 24)]
     assert server.request("POST", "/api/translate", {"sentences": TEXTS})[1]["warnings"] == []
+    in_clauses = LONG.replace(" and on", ", and on").replace(" in the", ", in the")  # read in clauses: not cut
+    assert server.request("POST", "/api/translate", {"sentences": [in_clauses]})[1]["warnings"] == []
     status, data = server.request("POST", "/api/attention", {"sentence": LONG})  # its pieces: no stand-ins
     assert data["warnings"] == [cut_message("the sentence", LONG, len(tiny.source_tokenizer.encode([LONG])[0]), 24)]
     server.request("GET", "/api/health")
