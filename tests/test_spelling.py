@@ -7,9 +7,9 @@ from echo_translator import EchoTranslator
 
 from transformer_tf.config import DEFAULT_CHECKPOINT_DIR, SPELLING_FILE
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.spelling import Spellings, american_forms, breame_pairs
+from transformer_tf.spelling import Spellings, american_forms, apostrophe_forms, breame_pairs
 
-TABLE = Spellings({"colour": "color", "favourite": "favorite", "realise": "realize"})
+TABLE = Spellings({"colour": "color", "favourite": "favorite", "realise": "realize", "dont": "don't", "im": "I'm"})
 
 
 def test_breames_pairs_are_kept_where_the_corpus_writes_the_american_form_more_often():
@@ -20,6 +20,12 @@ def test_breames_pairs_are_kept_where_the_corpus_writes_the_american_form_more_o
     assert kept == {"colour": "color", "favourite": "favorite"}  # buses: British more often; tyre: neither
 
 
+def test_contractions_are_kept_where_the_corpus_never_writes_their_letters_as_a_word():
+    sentences = ["I don't know.", "I'm here.", "It's its bone.", "He'll come.", "Go to hell.", "That's it."] * 20
+    assert apostrophe_forms(sentences) == {"dont": "don't", "im": "I'm", "thats": "that's"}  # "its" is a word;
+    assert apostrophe_forms(sentences, known=21) == {}  # "he'll" is never taken ("hell"); each must be known
+
+
 @pytest.mark.parametrize(
     ("sentence", "respelled"),
     [
@@ -27,6 +33,7 @@ def test_breames_pairs_are_kept_where_the_corpus_writes_the_american_form_more_o
         ("Colour me happy, I REALISE.", "Color me happy, I REALIZE."),
         ("Visit www.colour.com or #favourite, my favourite.", "Visit www.colour.com or #favourite, my favorite."),
         ("Colourful discolouration.", "Colourful discolouration."),  # whole words only
+        ("im sure I DONT know, Dont ask.", "I'm sure I DON'T know, Don't ask."),
         ("No British here.", "No British here."),
     ],
 )
@@ -60,4 +67,7 @@ def test_the_translators_read_american_spellings(tmp_path):
 def test_the_shipped_models_hold_the_table_of_their_training_split():
     forms = Spellings.load(DEFAULT_CHECKPOINT_DIR).forms
     assert forms["favourite"] == "favorite" and forms["colour"] == "color" and "buses" not in forms
+    assert (
+        forms["didnt"] == "didn't" and forms["im"] == "I'm" and not {"its", "ill", "were", "hell", "shed"} & set(forms)
+    )
     assert Spellings.load(DEFAULT_CHECKPOINT_DIR.parent / "en_es_rnn").forms == forms  # the same split

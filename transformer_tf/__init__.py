@@ -66,8 +66,8 @@ inference
     - :mod:`~transformer_tf.sentences`    ``split_sentences``: a text into its sentences
     - :mod:`~transformer_tf.casing`       a sentence in capitals or in lower case to the model in the
       corpus's case (``CaseTable``, ``casing.json``), its translation back in capitals
-    - :mod:`~transformer_tf.spelling`     British spellings to the model in the American form its corpus
-      writes (``Spellings``, ``spelling.json``, from Breame's pairs)
+    - :mod:`~transformer_tf.spelling`     British spellings and contractions typed without their apostrophe
+      to the model in the form its corpus writes (``Spellings``, ``spelling.json``)
     - :mod:`~transformer_tf.symbols`      ``&``, currency signs, unit abbreviations after a number and U.S., UK
       spelled out as the corpus writes them (``spelled_out``)
     - :mod:`~transformer_tf.punctuation`  dashes, brackets and ellipses to the model as commas and full

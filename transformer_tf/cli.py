@@ -420,8 +420,9 @@ def _casing(args):
     print(
         f"wrote {case_path}: {len(table.forms):,} words and {len(table.phrases):,} names of several words not in "
         f"lower case, from {len(english):,} training pairs and the place gazetteer\n"
-        f"wrote {spelling_path}: {len(spellings.forms):,} British spellings whose American form those pairs write "
-        f"more often"
+        f"wrote {spelling_path}: {spellings.count_british():,} British spellings whose American form those pairs "
+        f"write more often, {len(spellings.forms) - spellings.count_british():,} contractions typed without "
+        f"their apostrophe"
     )
 
 

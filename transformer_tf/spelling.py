@@ -1,21 +1,28 @@
-"""British spellings go to the model in the American form its corpus writes.
+"""Words typed in another spelling go to the model in the one its corpus writes: British spellings in
+the American form, contractions typed without their apostrophe with it.
 
 The corpus's English is mostly American ("favorite" 272 times, "favourite" once), and the tokenizer
 cuts a spelling it rarely saw into pieces the model cannot read: the shipped model made "What is
 your favourite colour?" "¿Cuál es tu colupa de bavupa?", "I realise it's late." "Me gusta que sea
 tarde." and "The centre of the city is beautiful." "El siglo de la ciudad es hermosa."; it
-translates "favorite color", "realize" and "center". So :meth:`Spellings.respelled` writes each
-British spelling in its American form before the model, keeping its case ("Colour" → "Color",
-"COLOUR" → "COLOR"); there is no put-back: the Spanish is the same.
+translates "favorite color", "realize" and "center". A contraction typed without its apostrophe, as
+in chat, fared worse: "I didnt do it." → "Lo hice yo.", "We werent there." → "Nosotros vamos allá.".
+So :meth:`Spellings.respelled` writes each such word in the corpus's form before the model, keeping
+its case ("Colour" → "Color", "DONT" → "DON'T", "im" → "I'm"); there is no put-back: the Spanish is
+the same.
 
-The pairs come from **Breame** (``breame.data.spelling_constants``: 1,730 British spellings with their
-American forms, inflections included: "apologised" → "apologized"; Apache-2.0, pinned in
+The British pairs come from **Breame** (``breame.data.spelling_constants``: 1,730 British spellings with
+their American forms, inflections included: "apologised" → "apologized"; Apache-2.0, pinned in
 ``setup.cfg``), and are kept only where the model's training split writes the American form more
-often than the British one (:func:`american_forms`): 193 pairs for the shipped models. The others
+often than the British one (:func:`american_forms`): 180 pairs for the shipped models. The others
 would not help ("buses" → "busses": the corpus writes "buses" 17 times, "busses" never; a pair the
-corpus holds in neither form teaches the model nothing either way). ``transformer-tf casing`` builds
-them into the model folder (``spelling.json``) with its case table; a folder without one respells
-nothing. ``bench/spelling_pass.py`` measures the pass on held-out sentences.
+corpus holds in neither form teaches the model nothing either way). The contractions are the
+training split's own (:func:`apostrophe_forms`: 45 for the shipped models), each only where the split
+never writes its letters without the apostrophe as a word ("its", "ill", "were", "well", "lets"
+stay) and not "he'll", "she'd", "we'd" …, whose letters are words ("hell", "shed", "wed").
+``transformer-tf casing`` builds the table into the model folder (``spelling.json``) with its case
+table; a folder without one respells nothing. ``bench/spelling_pass.py`` measures the pass on
+held-out sentences.
 """
 
 import collections
@@ -45,11 +52,44 @@ def american_forms(sentences, pairs=None):
 
 
 def build_for_checkpoint(checkpoint_dir, english):
-    """Build the spelling table of a model folder from its training split's ``english`` sentences
+    """Build the spelling table (British spellings, contractions) of a model folder from its training split's
+    ``english`` sentences
     (:func:`transformer_tf.casing.build_for_checkpoint` gives them) and save it there; returns
     ``(path, table)``."""
-    spellings = Spellings(american_forms(english))
+    spellings = Spellings(american_forms(english) | apostrophe_forms(english))
     return spellings.save(checkpoint_dir, training_pairs=len(english)), spellings
+
+
+#: A contraction the model may have read typed without its apostrophe: a verb's "n't", "'m", "'re",
+#: "'ve"; "'ll" and "'d" but after he, she, we (whose letters spell "hell", "shell", "shed", "wed"); "'s"
+#: of a pronoun or question word ("that's", not a possessive: "fathers" is a plural too); "o'clock".
+_CONTRACTION = re.compile(
+    r"\b(?:[A-Za-z]+n['’]t|I['’]m|[A-Za-z]+['’](?:re|ve)|(?!(?:he|she|we)['’])[A-Za-z]+['’](?:ll|d)"
+    r"|(?:he|she|it|that|what|who|where|when|why|how|there|here|someone|somebody|everyone|everybody|nobody"
+    r"|something|everything|nothing)['’]s|o['’]clock)\b",
+    re.IGNORECASE,
+)
+#: How often the split must write a contraction for the model to know it.
+KNOWN = 20
+
+
+def apostrophe_forms(sentences, known=KNOWN):
+    """The contractions (:data:`_CONTRACTION`) that ``sentences`` (a training split's English) write at
+    least ``known`` times and never without their apostrophe as a word, as ``{letters: form}``:
+    ``{"dont": "don't", "im": "I'm", "whats": "what's"}`` (the form in lower case but "I")."""
+    seen = collections.defaultdict(collections.Counter)
+    words = collections.Counter()
+    for sentence in sentences:
+        for found in _CONTRACTION.findall(sentence):
+            form = found.replace("’", "'").lower()
+            seen[form.replace("'", "")][form] += 1
+        words.update(_LETTERS.findall(sentence.lower()))
+    forms = {}
+    for letters, counts in sorted(seen.items()):
+        form, count = counts.most_common(1)[0]
+        if sum(counts.values()) >= known and not words[letters]:
+            forms[letters] = "I" + form[1:] if form.startswith("i'") else form
+    return forms
 
 
 class Spellings:
@@ -63,6 +103,10 @@ class Spellings:
         self.forms = dict(forms)
         words = "|".join(map(re.escape, sorted(self.forms, key=len, reverse=True)))
         self._words = re.compile(rf"\b(?:{words})\b", re.IGNORECASE) if words else None
+
+    def count_british(self):
+        """How many of :attr:`forms` are British spellings (the others restore an apostrophe)."""
+        return sum("'" not in form for form in self.forms.values())
 
     def respelled(self, sentence):
         """``sentence`` with each British spelling of :attr:`forms` in its American form, in its case:
