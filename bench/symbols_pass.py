@@ -16,6 +16,9 @@ model's translations with that pass and without it (each sentence as typed) on:
   month ("May 1"), written in figures with an ordinal's ending ("1st", "May 1st");
 - ``held-out countries``: those whose English holds "the United States" or "the United Kingdom",
   written with an abbreviation, in turn "the U.S.", "the USA", "the UK", "the U.K.";
+- ``written dates``: ``bench/dates_en_es.tsv``, 14 dates as people write them and the corpus does not
+  (day first, a weekday with a comma before a dated year, a month and year, no comma before the year),
+  references written for this bench;
 - ``written``: ``bench/symbols_en_es.tsv``, 22 sentences with signs, units and ``&``, references
   written for this bench (a guide: the set is small).
 
@@ -30,6 +33,7 @@ from pathlib import Path
 import held_out
 
 WRITTEN = Path(__file__).with_name("symbols_en_es.tsv")
+DATES = Path(__file__).with_name("dates_en_es.tsv")
 #: ``(spelled, written)``: how the held-out units are written instead ("\\1" is the number).
 ABBREVIATED = (
     (r"\b(\d+) euros\b", "€\\1"),
@@ -107,6 +111,7 @@ def main(argv=None):
         "held-out units": units,
         "held-out ordinals": ordinals,
         "held-out times": times,
+        "written dates": held_out.written_pairs(DATES),
         "held-out countries": countries,
         "written": written,
     }

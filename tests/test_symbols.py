@@ -33,10 +33,10 @@ from transformer_tf.symbols import spelled_out
         ("I was born in the U.S.", "I was born in the United States."),
         ("Wait 5 mins, 1 min, 10 secs, 2 hrs.", "Wait 5 minutes, 1 minute, 10 seconds, 2 hours."),
         ("At 9am, 10 PM, 3:30pm or 11:45 A.M.?", "At 9 a.m., 10 p.m., 3:30 p.m. or 11:45 a.m.?"),
-        (
-            "It starts at 9am.",
-            "It starts at 9 a.m.",
-        ),  # one full stop: the corpus's "at 2 p.m."  # its full stop ended the sentence
+        ("It starts at 9am.", "It starts at 9 a.m."),  # one full stop, as the corpus's "at 2 p.m."
+        ("On 5 June 2023, 5th June and 14 February.", "On June 5, 2023, June 5 and February 14."),  # day first
+        ("On Monday, June 5, 2023 and June 5 2023.", "On Monday June 5, 2023 and June 5, 2023."),
+        ("She arrived in March 2020.", "She arrived in March of 2020."),
         ('He said "the U.K."', 'He said "the United Kingdom."'),
         ("Is it the U.S.? The UK!", "Is it the United States? The United Kingdom!"),
     ],
@@ -57,6 +57,7 @@ def test_symbols_and_units_after_a_number_are_spelled_as_the_corpus_writes_them(
         "The 21st century, 11th hour.",  # past tenth: as typed
         "The US, U.S.-made, UK-based, USAF, UKIP.",  # the model knows "the US"; parts of longer words
         "At 13pm, 7 a.m. and 25 AM.",  # no hour, or already as the corpus writes it
+        "On Friday, June 10 and in March of 2020.",  # a weekday without a year: the model fails either way
         "Hi.",
     ],
 )

@@ -13,11 +13,13 @@ Spelled out (:data:`UNITS`): ``&`` between words; a currency sign before or afte
 ("9am", "10 PM" → "9 a.m.", "10 p.m.": "a las 10 p.m.", where "Call me at 10pm." gave "Llámame a los
 10pm."); an ordinal in figures up to 10th (:data:`ORDINALS`: "the 1st floor" → "the first floor"),
 and a day of a month without its ordinal's ending ("May 1st" → "May 1", which the model makes "1 de
-mayo"); the abbreviations of the United States and the United Kingdom (:data:`COUNTRIES`: "She lives
-in the UK." gave "Ella vive en el K.", "the U.K." "los Estados Unidos"; "the United Kingdom" gives
-"Reino Unido"). Left as typed: the metric units whose names the model garbles too ("30 centimeters"
-→ "30 centimetores", "200 grams" → "200 gramaticales": cm, mm, g, ml, l), ``$`` and ``%`` (the model
-knows them), and any sign without a number next to it.
+mayo"); a date in the corpus's order and commas (``_DAY_FIRST``: "5 June 2023" → "June 5, 2023",
+"Monday, June 5, 2023" → "Monday June 5, 2023", "in March 2020" → "in March of 2020"); the
+abbreviations of the United States and the United Kingdom (:data:`COUNTRIES`: "She lives in the UK."
+gave "Ella vive en el K.", "the U.K." "los Estados Unidos"; "the United Kingdom" gives "Reino
+Unido"). Left as typed: the metric units whose names the model garbles too ("30 centimeters" → "30
+centimetores", "200 grams" → "200 gramaticales": cm, mm, g, ml, l), ``$`` and ``%`` (the model knows
+them), and any sign without a number next to it.
 """
 
 import re
@@ -70,7 +72,16 @@ ORDINALS = dict(
 )
 _MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
 #: A day of a month with an ordinal's ending ("May 1st", "the 10th of June"): the corpus writes "May 1".
-_DAY = re.compile(rf"\b(?:({_MONTH}) (\d{{1,2}})(?:st|nd|rd|th)\b|(\d{{1,2}})(?:st|nd|rd|th)( of (?:{_MONTH}))\b)")
+_DAY = re.compile(rf"\b(?:({_MONTH}) (\d{{1,2}})(?:st|nd|rd|th)\b|(\d{{1,2}})(?:st|nd|rd|th)( (?:of )?(?:{_MONTH}))\b)")
+#: A date written day first ("5 June 2023", "5 June"), a weekday before a dated year with a comma
+#: ("Monday, June 5, 2023"), a day and year without the comma ("June 5 2023"), a month and year ("in
+#: March 2020"): the model wrote "5023", "el lunes, junio de 2023", "a marzo 2020"; the corpus writes
+#: "June 5, 2023", "in March of 2020", and the model makes "Monday June 5, 2023" "el lunes 5 de junio de 2023".
+_DAY_FIRST = re.compile(rf"(?<![\w,.])(\d{{1,2}}) ({_MONTH})(?:,? (\d{{4}}))?\b")
+_WEEKDAY = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_WEEKDAY_COMMA = re.compile(rf"\b({_WEEKDAY}), (?=(?:{_MONTH}) \d{{1,2}},? \d{{4}}\b)")  # with a year only
+_NO_YEAR_COMMA = re.compile(rf"\b({_MONTH}) (\d{{1,2}}) (\d{{4}})\b")
+_MONTH_YEAR = re.compile(rf"\bin ({_MONTH}),? (\d{{4}})\b")
 _ORDINAL = re.compile(r"(?<![\w.,])(10|[1-9])(?:st|nd|rd|th)\b")
 
 
@@ -99,5 +110,8 @@ def spelled_out(sentence):
     sentence = _CURRENCY.sub(lambda m: _spelled(m[2] or m[3], CURRENCIES[m[1] or m[4]]), sentence)
     sentence = _DAY.sub(lambda m: f"{m[1]} {m[2]}" if m[1] else f"{m[3]}{m[4]}", sentence)
     sentence = _ORDINAL.sub(lambda m: ORDINALS[int(m[1])], sentence)
+    sentence = _DAY_FIRST.sub(lambda m: f"{m[2]} {m[1]}" + (f", {m[3]}" if m[3] else ""), sentence)
+    sentence = _NO_YEAR_COMMA.sub(r"\1 \2, \3", _WEEKDAY_COMMA.sub(r"\1 ", sentence))
+    sentence = _MONTH_YEAR.sub(r"in \1 of \2", sentence)
     sentence = _CLOCK.sub(lambda m: f"{m[1]}{m[2] or ''} {m[3].lower()}.m.", sentence)
     return _UNIT.sub(lambda m: _spelled(m[1], UNITS[m[2]]), sentence)
