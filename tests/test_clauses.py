@@ -69,6 +69,15 @@ def test_the_translators_read_a_long_sentence_in_pieces_and_put_them_together(mo
     ]
 
 
+def test_a_piece_cut_to_the_models_length_is_found_for_its_sentence(monkeypatch):
+    """serve tells a client which sentence was cut (``cut_tokens``): a piece the model read counts."""
+    monkeypatch.setattr(clauses, "PIECE", 10)
+    echo = LongEcho()
+    sentence = "When I came home, the dog was asleep; my sister was reading: a long book, and I sat down."
+    assert "and I sat down." in echo.source_texts(sentence)
+    assert echo.cut_tokens([sentence, "Short one."], {"my sister was reading: a long book,": 13}) == {0: 13}
+
+
 def test_a_short_ascii_sentence_is_answered_without_the_tokenizer():
     counted = []
     tokens = lambda text: counted.append(text) or words(text)  # noqa: E731

@@ -198,7 +198,9 @@ def test_a_sentence_cut_to_the_models_length_is_said_in_the_answer_not_on_the_te
     assert status == 200 and tokens > tiny.max_tokens == 24
     assert answer["warnings"] == [cut_message("sentences[1], sentence 2", LONG, tokens, 24)]
     assert server.request("POST", "/api/translate", {"sentences": TEXTS})[1]["warnings"] == []
-    in_clauses = LONG.replace(" and on", ", and on").replace(" in the", ", in the")  # read in clauses: not cut
+    # short clauses, its code-switched retry's too ("Berlín", "Varsovia"): read in clauses, not cut
+    in_clauses = "We drove from Berlin, to Warsaw, and on to Rome, Paris, Madrid, in the old red car."
+    assert len(tiny.source_tokenizer.encode([with_stand_ins(in_clauses)[0]])[0]) > 24  # too long whole
     assert server.request("POST", "/api/translate", {"sentences": [in_clauses]})[1]["warnings"] == []
     status, data = server.request("POST", "/api/attention", {"sentence": LONG})  # its pieces: no stand-ins
     assert data["warnings"] == [cut_message("the sentence", LONG, len(tiny.source_tokenizer.encode([LONG])[0]), 24)]

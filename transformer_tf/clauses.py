@@ -37,9 +37,9 @@ def take_apart(sentence, tokens, limit):
 
     Returns:
         ``[piece, …]`` in order, each ending with its mark (``"When I was a child,"``), where ``sentence``
-        needs more than ``limit`` tokens; None otherwise.
+        needs more than ``limit`` tokens; None otherwise, and where ``limit`` is None (no limit).
     """
-    if tokens(sentence) <= limit:
+    if not limit or not _may_be_long(sentence, limit) or tokens(sentence) <= limit:
         return None
     parts = _CUT.split(sentence)
     if len(parts) < 2:
@@ -82,11 +82,18 @@ def _capital_of_the_sentence(translation, piece):
     return re.search(rf"\b{re.escape(first.strip('.,;:!?'))}\b", piece) is None
 
 
+def measure(translator):
+    """``(tokens, limit)`` for :func:`take_apart` of a translator's sentences: its source tokenizer's count
+    (START and END included), and :data:`PIECE` or its ``max_tokens`` if fewer (None where it sets none)."""
+    limit = translator.max_tokens and min(translator.max_tokens, PIECE)
+    return (lambda text: len(translator.source_tokenizer.encode([text])[0])), limit
+
+
 def around(start, tokens, limit, sentences, batch_size, beam, progress):
     """The next stage ``start`` (a ``_start_…`` method) of ``sentences``, each that needs more than ``limit``
     tokens (:func:`take_apart`; None: no limit) read in pieces and put together (:func:`put_together`);
     returns the function that finishes it, as ``start`` does."""
-    apart = [take_apart(s, tokens, limit) if limit and _may_be_long(s, limit) else None for s in sentences]
+    apart = [take_apart(s, tokens, limit) for s in sentences]
     if not any(apart):  # the common case
         return start(sentences, batch_size, beam, progress)
     texts = [pieces or [s] for s, pieces in zip(sentences, apart)]

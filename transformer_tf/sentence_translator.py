@@ -102,7 +102,8 @@ class SentenceTranslator:
         (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds quotations
         (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
         (:mod:`~transformer_tf.numerals`) or without them (the rare second tries); with ``places``, each
-        in its places' stand-in form and its code-switched one (the rare second try)."""
+        in its places' stand-in form and its code-switched one (the rare second try); and the pieces of each
+        that is read in clauses (:mod:`~transformer_tf.clauses`)."""
         rewritten = self.rewritten(sentence)
         parts = []
         addressed = verbatim.take_out(rewritten)[0]
@@ -112,11 +113,12 @@ class SentenceTranslator:
             apart = quotes.take_apart(text)
             parts += [*(apart.texts if apart else ()), text]
         texts = dict.fromkeys(t for part in parts for t in (numerals.take_out(part)[0], part))
-        if not self.places:
-            return tuple(texts)
-        from transformer_tf.code_switch import code_switch, with_stand_ins
+        if self.places:
+            from transformer_tf.code_switch import code_switch, with_stand_ins
 
-        return tuple(dict.fromkeys(t for text in texts for t in (with_stand_ins(text)[0], code_switch(text))))
+            texts = dict.fromkeys(t for text in texts for t in (with_stand_ins(text)[0], code_switch(text)))
+        tokens, limit = clauses.measure(self)  # and a long one's pieces (transformer_tf.clauses)
+        return tuple(texts | dict.fromkeys(p for text in texts for p in clauses.take_apart(text, tokens, limit) or ()))
 
     def cut_tokens(self, sentences, cuts):
         """``{row: tokens}`` of the ``sentences`` (as :meth:`translate_by_sentence` returned them) whose
@@ -324,9 +326,7 @@ class SentenceTranslator:
     def _start_distinct(self, sentences, batch_size, beam, progress):
         """:meth:`_start_repeated` of sentences that do not repeat: the places pre-pass around
         :meth:`_start_decode`, which reads a long sentence in clauses (:mod:`transformer_tf.clauses`)."""
-        tokens = lambda text: len(self.source_tokenizer.encode([text])[0])  # noqa: E731
-        limit = self.max_tokens and min(self.max_tokens, clauses.PIECE)  # None: every sentence whole
-        decode = functools.partial(clauses.around, self._start_decode, tokens, limit)
+        decode = functools.partial(clauses.around, self._start_decode, *clauses.measure(self))
         if not self.places:
             return decode(sentences, batch_size, beam, progress)
         from transformer_tf.code_switch import code_switch, restore_places, with_stand_ins
