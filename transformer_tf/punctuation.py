@@ -70,7 +70,7 @@ def reads_as_question(sentence):
     clauses = [sentence, sentence.rsplit(",", 1)[1]] if "," in sentence else [sentence]
     tail = _WORDS.findall(clauses[-1].lower())
     if tail in (["right"], ["ok"], ["okay"]) or (
-        len(tail) == 2 and tail[0] in _AUXILIARIES and tail[1] in _PRONOUNS and tail != ["do", "it"]
+        len(tail) == 2 and tail[0] in _AUXILIARIES and tail[1] in _PRONOUNS and tuple(tail) not in _COMMANDS
     ):
         return True  # a tag question
     return any(_starts_a_question(clause, "," in sentence) for clause in clauses)
@@ -87,7 +87,7 @@ def _starts_a_question(clause, has_comma):
     if stem in _WH:
         if stem != first:  # "What's", "Where'll"
             return True
-        if second.lower() in ("a", "an") or second.lower() in _PRONOUNS or (second[0].isupper() and second != "I"):
+        if second.lower() in ("a", "an") or second.lower() in _PRONOUNS or second[0].isupper():
             return False  # "What a day", "What you say is true", "When Tom came, ..."
         if first == "when" and has_comma or first == "how" and len(words) == 2:
             return False  # "When life gives you lemons, ...", "How nice"

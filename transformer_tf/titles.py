@@ -63,6 +63,8 @@ _COUPLE = re.compile(r"\bMr\.? (?:and|&) Mrs\b")
 _ADDRESS_BEFORE = re.compile(r"(?:^[\"“'‘¡¿]*|,\s*)$")
 #: After a vocative: a comma, or the sentence's final punctuation.
 _ADDRESS_AFTER = re.compile(r"^(?:,|[.!?…]+[\"”'’)]*\s*$)")
+#: What a stand-in may come back as: the corpus's Spanish writes Mary as María in 777 of 4,772 pairs.
+_FORMS = {"Mary": "Mar(?:y|ía)"}
 #: The word before the stand-in in the Spanish: the preposition that contracts with *el*, or the
 #: sentence's start.
 _SPANISH_BEFORE = re.compile(r"(?:(?P<preposition>\b[aA]|\b[dD]e) |(?P<start>^[\"“«¡¿]*))$")
@@ -110,10 +112,6 @@ def put_back(translation, stand_ins):
         before, replacement = _spanish(translation[: match.start()], *titled)
         translation = before + replacement + translation[match.end() :]
     return translation
-
-
-#: What a stand-in may come back as: the corpus's Spanish writes Mary as María in 777 of 4,772 pairs.
-_FORMS = {"Mary": "Mar(?:y|ía)"}
 
 
 def _spanish(before, titled, gender, addressed):
