@@ -9,7 +9,7 @@ Sub-commands:
     release    the newest checkpoint's weights alone (what the repository ships)
     plot-attention  heatmaps of every head of every layer for a sentence
     shortlist  the lexical shortlist of fast greedy decoding, from the model's training split
-    casing     the case and spelling tables (text in capitals or lower case, British spellings), from the same split
+    casing     the case and spelling tables (capitals, lower case, British spellings, "dont"), from the same split
     serve      the translators and the attention explorer as a local web app and JSON API
 """
 
@@ -239,7 +239,8 @@ def _add_casing(sub, common):
         "where it does not start a sentence, and write casing.json into --checkpoint-dir: translate, "
         "evaluate and serve then send a sentence in capitals or in lower case to the model recased "
         "(without it: 'i' alone). Also write spelling.json: the British spellings (Breame's table) whose "
-        "American form the split writes more often, which the model then reads in that form.",
+        "American form the split writes more often, and its contractions typed without their apostrophe "
+        "('dont'), which the model then reads in the split's form.",
     )
     add_checkpoint_dir(casing)
     casing.add_argument("--data", metavar="PATH", help="spa.txt, if not where the model was trained from")
@@ -417,12 +418,12 @@ def _casing(args):
 
     case_path, table, english = casing.build_for_checkpoint(args.checkpoint_dir, args.data)
     spelling_path, spellings = spelling.build_for_checkpoint(args.checkpoint_dir, english)
+    british = spellings.count_british()
     print(
         f"wrote {case_path}: {len(table.forms):,} words and {len(table.phrases):,} names of several words not in "
         f"lower case, from {len(english):,} training pairs and the place gazetteer\n"
-        f"wrote {spelling_path}: {spellings.count_british():,} British spellings whose American form those pairs "
-        f"write more often, {len(spellings.forms) - spellings.count_british():,} contractions typed without "
-        f"their apostrophe"
+        f"wrote {spelling_path}: {british:,} British spellings whose American form those pairs write more often, "
+        f"{len(spellings.forms) - british:,} contractions typed without their apostrophe"
     )
 
 
