@@ -88,14 +88,13 @@ def rewrite_rows(translate, owner, name, sets, on, off=None):
     is ``off``), then ``on``. Returns ``{(set, way): translations}``."""
     from transformer_tf.evaluate import score
 
+    ways = {"as typed": (lambda *a: a[-1]) if off is None else off, on: getattr(owner, name)}  # (self,) sentence
     print("| set | sentences | way | BLEU | chrF |")
     print("|---|---:|---|---:|---:|")
     outputs = {}
     for set_name, pairs in sets.items():
         english, references = [en for en, _ in pairs], [es for _, es in pairs]
-        for way in ("as typed", on):
-            as_typed = (lambda *a: a[-1]) if off is None else off  # (self,) sentence → sentence
-            rewrite = getattr(owner, name) if way == on else as_typed
+        for way, rewrite in ways.items():
             with mock.patch.object(owner, name, rewrite):
                 out = outputs[set_name, way] = translate(english, progress=False)
             scores = score(out, references)
