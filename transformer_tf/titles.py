@@ -49,12 +49,13 @@ TITLES = {
 _ABBREVIATED = ("Mr", "Mrs", "Ms", "Dr", "Prof")
 #: A name: one to three capitalised words ("Smith", "Martin Luther King", "O'Brien"; not "I").
 _NAME = r"(?!I\b)[A-Z][A-Za-z]*(?:['’-][A-Z][A-Za-z]*)*"
-TITLED = re.compile(
+#: A title: an abbreviation, with or without its full stop, or a word.
+_TITLE = (
     rf"(?<![\w.])(?P<title>{'|'.join(_ABBREVIATED)})\.?(?= )"
     rf"|(?<![\w.])(?<!\bI )(?<!\b[Ww]e )(?<!\b[Yy]ou )(?<!\b[Tt]hey )(?<!\b[Ww]ill )"  # not the verb: "I Miss You"
     rf"(?P<word>{'|'.join(t for t in TITLES if t not in _ABBREVIATED)})(?= )"
 )
-_TITLED_NAME = re.compile(rf"(?:{TITLED.pattern}) (?P<name>{_NAME}(?: {_NAME}){{0,2}})(?!\w)")
+_TITLED_NAME = re.compile(rf"(?:{_TITLE}) (?P<name>{_NAME}(?: {_NAME}){{0,2}})(?!\w)")
 #: What every title starts with: a sentence without it is passed on at once (the common case).
 _QUICK = re.compile("M[rsi]|Dr|Doc|Prof")
 #: "Mr. and Mrs. Smith", "Mr & Mrs Smith": a couple, left as typed.
@@ -79,10 +80,8 @@ def take_out(sentence):
         of them than free stand-ins. ``"Is Mrs. Brown here?"`` → ``("Is Mary here?", {"Mary":
         ("Sra. Brown", "f", False)})``.
     """
-    if _QUICK.search(sentence) is None or TITLED.search(sentence) is None or _COUPLE.search(sentence):
-        return sentence, {}
-    found = list(_TITLED_NAME.finditer(sentence))
-    if not found:
+    found = [] if _QUICK.search(sentence) is None else list(_TITLED_NAME.finditer(sentence))
+    if not found or _COUPLE.search(sentence):
         return sentence, {}
     free = {"m": free_names(sentence), "f": free_names(sentence, WOMEN)}
     stand_ins, pieces, end = {}, [], 0
