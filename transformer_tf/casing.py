@@ -138,19 +138,24 @@ class CaseTable:
     def _recased(self, sentence, which):
         """``sentence`` with each word that ``which`` picks in the table's form and the first letter of
         the sentence and of each quotation a capital; :data:`AS_TYPED` tokens as they are."""
-        pieces, last = [], 0
-        for token in AS_TYPED.finditer(sentence):
-            pieces += [(sentence[last : token.start()], True), (token.group(), False)]
-            last = token.end()
-        pieces.append((sentence[last:], True))
         out = []
-        for text, recase in pieces:
-            if recase:
+        for text, typed in as_typed_pieces(sentence):
+            if not typed:
                 text = self._words.sub(lambda m: _picked(m, which, self._form(m.group())), text)
                 starts = _QUOTATION_START if any(t.strip() for t in out) else _STARTS
                 text = starts.sub(_capital, text)
             out.append(text)
         return "".join(out)
+
+
+def as_typed_pieces(text):
+    """``[(piece, typed)]``: ``text`` cut around its :data:`AS_TYPED` tokens (``typed``: True), in order;
+    joined, the pieces are ``text``."""
+    pieces, last = [], 0
+    for token in AS_TYPED.finditer(text):
+        pieces += [(text[last : token.start()], False), (token.group(), True)]
+        last = token.end()
+    return pieces + [(text[last:], False)]
 
 
 def _picked(match, which, form):
@@ -169,8 +174,7 @@ def put_back(translation, case):
     case: a web path may need it); else as it is."""
     if case != "upper":
         return translation
-    kept = iter(AS_TYPED.findall(translation))
-    return "".join(part.upper() + next(kept, "") for part in AS_TYPED.split(translation))
+    return "".join(piece if typed else piece.upper() for piece, typed in as_typed_pieces(translation))
 
 
 def save_table(path, about, **tables):

@@ -29,7 +29,7 @@ import collections
 import re
 from pathlib import Path
 
-from transformer_tf.casing import AS_TYPED, load_table, save_table
+from transformer_tf.casing import as_typed_pieces, load_table, save_table
 from transformer_tf.config import SPELLING_FILE
 
 _LETTERS = re.compile(r"[A-Za-z]+")
@@ -114,14 +114,10 @@ class Spellings:
         Addresses, handles and tags (:data:`~transformer_tf.casing.AS_TYPED`) stay as typed."""
         if self._words is None or self.forms.keys().isdisjoint(_LETTERS.findall(sentence.lower())):
             return sentence  # the common case (a set test: the pattern's search would take 20 µs)
-        pieces, last = [], 0
-        for token in AS_TYPED.finditer(sentence):
-            pieces += [self._respelled(sentence[last : token.start()]), token.group()]
-            last = token.end()
-        return "".join(pieces) + self._respelled(sentence[last:])
-
-    def _respelled(self, text):
-        return self._words.sub(lambda m: _in_case_of(m.group(), self.forms[m.group().lower()]), text)
+        respell = lambda m: _in_case_of(m.group(), self.forms[m.group().lower()])  # noqa: E731
+        return "".join(
+            piece if typed else self._words.sub(respell, piece) for piece, typed in as_typed_pieces(sentence)
+        )
 
     def save(self, directory, **about):
         """Write ``<directory>/spelling.json`` (``about``: how it was built); returns the path."""
