@@ -1,6 +1,8 @@
 """What the pre-pass benches (``number_stand_ins.py``, ``quotes_pass.py``, ``verbatim_pass.py``,
-``titles_pass.py``, ``casing_pass.py``) share: their model and corpus flags, the model's held-out pairs
-with its translator, and the table of a stand-in pass off and on (:func:`pass_rows`)."""
+``titles_pass.py``, ``casing_pass.py``, ``symbols_pass.py``, ``spelling_pass.py``, ``emoticon_pass.py``,
+``long_sentences.py`` …) share: their model and corpus flags, the model's held-out pairs with its
+translator, the table of a stand-in pass off and on (:func:`pass_rows`) or of a rewriting pass
+(:func:`rewrite_rows`), and examples of both ways (:func:`print_examples`)."""
 
 from unittest import mock
 
