@@ -4,13 +4,13 @@ with the batch throughput of ``translate --file`` on the same sentences, in the 
 
     python bench/serve_load.py [--clients 1 8 32] [--seconds 20] [--sentences 512]
                                [--engine ctranslate2 tensorflow]
-                               [--batching continuous fixed] [--decode-threads 1 2] [--slots 64]
+                               [--batching continuous fixed] [--decode-threads 1 2] [--workers 1 2] [--slots 64]
                                [--intra-op-threads 1] [--file-intra-op-threads 0]
                                [--event-loop asyncio uvloop] [--translate-route lean fastapi]
                                [--client wrk python]
                                [--screenshot notebooks/figures/serve_page.png]
 
-Several ``--engine``, ``--batching``, ``--decode-threads``, ``--event-loop`` or ``--translate-route``
+Several ``--engine``, ``--batching``, ``--decode-threads``, ``--workers``, ``--event-loop`` or ``--translate-route``
 values: one server after the other for each combination (CTranslate2 with ``--batching continuous`` is
 refused and left out), each against the same engine's ``translate --file`` timings of this run (side by
 side). ``--engine auto`` (the default, as ``serve``'s) is CTranslate2 for ``en_es``, TensorFlow with
@@ -24,9 +24,9 @@ Prints one row per client count and kind: requests/s, p50 and p99 latency, error
 200, or a connection error), the decode batches the server formed (mean size, the
 10/50/90th percentiles of their sizes, the mean time a batch waited for more requests after
 its first) and the share of the time its worker threads spent decoding, summed (its /api/health
-counters), the share of answers
+counters, summed over ``--workers``' processes), the share of answers
 equal to the batch translation of the same sentence, and the ratio of sentences/s to
-``translate --file``; the server's sentences per CPU-second (its process, all threads, from
+``translate --file``; the server's sentences per CPU-second (its processes, all threads, from
 ``/proc``) against ``translate --file``'s (less moved by other work on a shared machine than
 wall-clock rates); last, the same wall-clock ratio for ``Translator.translate`` on unsorted groups
 of the row's mean batch size in this process, as many at once as the server has decode threads,
@@ -113,18 +113,44 @@ def get(address, path):
         connection.close()
 
 
-def load(kind, address, sentences, clients, seconds, expected, server_pid, warmup=0.0):
+def health(address, tries=400):
+    """``(counters, pids)``: the server's ``/api/health`` counters summed over its worker processes
+    (``serve --workers``: each answers with its own; asked on new connections until every worker has
+    answered, which the kernel hands out among them) and those workers' process ids."""
+    seen = {}
+    for _ in range(tries):
+        answer = get(address, "/api/health")
+        worker = answer.get("worker", {"pid": None, "workers": 1})
+        seen[worker["pid"]] = answer
+        if len(seen) == worker["workers"]:
+            return summed(list(seen.values())), list(seen)
+    raise SystemExit(f"only {len(seen)} of the server's {worker['workers']} workers answered /api/health")
+
+
+def summed(answers):
+    """The numbers of several ``/api/health`` answers added up, nested dicts key by key; the rest the first's."""
+    first = answers[0]
+    if isinstance(first, dict):
+        keys = dict.fromkeys(k for answer in answers for k in answer)
+        return {k: summed([a[k] for a in answers if k in a]) for k in keys}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        return sum(answers)
+    return first
+
+
+def load(kind, address, sentences, clients, seconds, expected, warmup=0.0):
     """One row of the tables: ``clients`` concurrent clients of ``kind`` (:mod:`load_clients`) for ``seconds``,
     after ``warmup`` seconds of the same load, not counted: the batcher learns how many clients there are
     (``DynamicBatcher``'s expected batch starts at one), so a cold start's first batches are small and late."""
     if warmup > 0:
         load_clients.run_clients(kind, address, sentences, clients, warmup, expected)
-    before, cpu, loop_cpu = get(address, "/api/health"), cpu_seconds(server_pid), cpu_seconds(server_pid, server_pid)
-    queued = run_queue_seconds(server_pid)
+    before, pids = health(address)  # the worker processes': serve --workers
+    cpu, loop_cpu = sum(map(cpu_seconds, pids)), sum(cpu_seconds(pid, pid) for pid in pids)
+    queued = sum(map(run_queue_seconds, pids))
     done = load_clients.run_clients(kind, address, sentences, clients, seconds, expected)
-    after, cpu = get(address, "/api/health"), cpu_seconds(server_pid) - cpu
-    loop_cpu = cpu_seconds(server_pid, server_pid) - loop_cpu
-    queued = run_queue_seconds(server_pid) - queued
+    after, cpu = health(address)[0], sum(map(cpu_seconds, pids)) - cpu
+    loop_cpu = sum(cpu_seconds(pid, pid) for pid in pids) - loop_cpu
+    queued = sum(map(run_queue_seconds, pids)) - queued
     batch_cpu = after.get("batch_cpu_seconds", 0) - before.get("batch_cpu_seconds", 0)
     answered, elapsed = done.answered, done.seconds
     stages = request_stages(before, after)
@@ -298,6 +324,13 @@ def build_parser():
     ):
         parser.add_argument(flag, nargs="+", choices=choices, default=[default], help=several)
     parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="the server's flag (processes); several: one server each (default %(default)s)",
+    )
+    parser.add_argument(
         "--decode-threads",
         type=int,
         nargs="+",
@@ -352,7 +385,7 @@ class Baseline:
 
 
 def servers(args):
-    """``(engine, batching, decode threads, event loop, translate route)`` of each server to run, the engine
+    """``(engine, batching, decode threads, event loop, translate route, workers)`` of each server to run, the engine
     resolved for en_es; CTranslate2 with the continuous loop is refused (said, and left out)."""
     from transformer_tf.serve_models import serve_engine
 
@@ -365,7 +398,8 @@ def servers(args):
             continue
         threads = args.decode_threads or [default_decode_threads({engine})]
         combos += [
-            (engine, batching, n, loop, route)
+            (engine, batching, n, loop, route, workers)
+            for workers in args.workers
             for n in threads
             for loop in args.event_loop
             for route in args.translate_route
@@ -375,8 +409,9 @@ def servers(args):
 
 def serve_rows(args, combo, baseline, sentences):
     """Start one server (``combo``: :func:`servers`'), load it with each client count and kind; its rows."""
-    engine, batching, threads, event_loop, route = combo
-    server_flags = {  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
+    engine, batching, threads, event_loop, route, workers = combo
+    server_flags = {
+        "workers": workers,  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
         "engine": "auto" if engine == "ctranslate2" else engine,
         "batching": batching,
         "slots": args.slots,
@@ -389,14 +424,15 @@ def serve_rows(args, combo, baseline, sentences):
     label = f"{engine}, {batching}, {threads} thread{'s' * (threads > 1)}" + (
         f", {args.slots} slots" * (batching == "continuous")
     )
-    label += f", {event_loop}" * (len(args.event_loop) > 1) + f", {route} route" * (len(args.translate_route) > 1)
+    label += f", {workers} workers" * (workers > 1) + f", {event_loop}" * (len(args.event_loop) > 1)
+    label += f", {route} route" * (len(args.translate_route) > 1)
     process, address = start_server([arg for flag, value in server_flags.items() for arg in (f"--{flag}", str(value))])
     rows = []
     try:
         for clients, kind in itertools.product(args.clients, args.client):  # translate --file timed around each row
-            row = load(kind, address, sentences, clients, args.seconds, baseline.expected, process.pid, args.warmup)
+            row = load(kind, address, sentences, clients, args.seconds, baseline.expected, args.warmup)
             size = max(1, round(row["mean_batch"]))
-            row["ceiling"] = group_throughput(baseline.translator, sentences, size, min(threads, clients))
+            row["ceiling"] = group_throughput(baseline.translator, sentences, size, min(threads * workers, clients))
             rows.append({"server": label, **row, "batch": baseline.around()})
         if args.screenshot:
             screenshot(f"http://{address}/", args.screenshot)

@@ -82,10 +82,11 @@ async def _call(app, method, path, content_type=None, body=b""):
     return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
 
 
-async def _answers(route, requests):
-    """Each request's answer from an app with ``route``, its lifespan started and stopped around them."""
+async def _answers(route, requests, **settings):
+    """Each request's answer from an app with ``route`` (and ``create_app``'s other ``settings``), its
+    lifespan started and stopped around them."""
     models = {name: ServedModel(name, name, Echo(), name, {}, "ctranslate2") for name in ("first", "second")}
-    app = create_app(models, LIMITS, max_wait=0.0, threads=1, route=route)
+    app = create_app(models, LIMITS, max_wait=0.0, threads=1, route=route, **settings)
     events, sent = asyncio.Queue(), asyncio.Queue()
     lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, events.get, sent.put))
     await events.put({"type": "lifespan.startup"})

@@ -108,6 +108,7 @@ serving
     - :mod:`~transformer_tf.serve_schema` the JSON request bodies of the API (pydantic)
     - :mod:`~transformer_tf.serve_stages` where a request's time goes (receive, queue, gather, decode, resume, respond)
     - :mod:`~transformer_tf.serve`        ``transformer-tf serve``: the live explorer page and a JSON API
+    - :mod:`~transformer_tf.serve_workers`  the one server process, or ``--workers N`` of them on one port
     - :mod:`~transformer_tf.serve_cli`    its flags (from ``ServeLimits``) and its handler
     - :mod:`~transformer_tf.translate_cli`  ``translate`` and ``evaluate``: their flags and handlers
 

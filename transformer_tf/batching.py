@@ -10,7 +10,7 @@ keeps worker threads (the model's work never runs on the web server's event loop
 2. it waits for more, up to ``max_delay`` after the first, until the batch holds the
    *expected* number of items: the clients counted at the latest batch ends (the items
    every thread held and those queued behind them, when a batch finished decoding),
-   shared among the threads, ``max_batch`` at most. With one thread it then goes on
+   shared among the threads (rounded down), ``max_batch`` at most. With one thread it then goes on
    waiting while requests keep coming, each within ``max_wait`` of the one before; with
    several, it leaves the rest to the next thread. One thread gathers at a time;
 3. it decodes the requests that share a key (the same model and beam width) as one batch,
@@ -168,7 +168,9 @@ class DynamicBatcher:
         """
         start = time.monotonic()
         jobs, size, deadline = [first], len(first.items), start + self.max_delay
-        expected = min(-(-self._clients // self.threads), self.max_batch)
+        # a thread's share, rounded down: with 17 clients on two threads, a batch of 9 would wait, with
+        # a thread idle, for a client the other batch holds; two of 8 leave one to the next batch instead
+        expected = max(1, min(self._clients // self.threads, self.max_batch))
         try:
             while size < self.max_batch and not (self.threads > 1 and size >= expected):  # the rest: the next thread's
                 left = deadline - time.monotonic()

@@ -33,7 +33,7 @@ from transformer_tf.config import (
     TrainConfig,
 )
 from transformer_tf.errors import TransformerTFError
-from transformer_tf.serve_cli import add_serve_parser
+from transformer_tf.serve_cli import add_serve_parser, run_serve
 from transformer_tf.translate_cli import (
     TENSORFLOW_WHEN_NEEDED,
     add_checkpoint_dir,
@@ -67,8 +67,10 @@ def build_parser():
         add_serve_parser,  # transformer_tf/serve_cli.py
     ):
         command, handler = add(sub, common)
-        # translate imports TensorFlow only where it decodes with it (or converts the model once)
-        command.set_defaults(handler=handler if handler in TENSORFLOW_WHEN_NEEDED else _with_tensorflow(handler))
+        # translate imports TensorFlow only where it decodes with it (or converts the model once), serve
+        # in the processes that load the models (not in the parent of its --workers)
+        imports_itself = handler in (*TENSORFLOW_WHEN_NEEDED, run_serve)
+        command.set_defaults(handler=handler if imports_itself else _with_tensorflow(handler))
     return parser
 
 

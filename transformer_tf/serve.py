@@ -33,6 +33,7 @@ import dataclasses
 import errno
 import gc
 import json
+import os
 import signal
 import socket
 import sys
@@ -82,13 +83,15 @@ def create_app(
     batching=BATCHING,
     slots=None,
     route=TRANSLATE_ROUTE,
+    worker=(0, 1),
 ):
     """The ASGI app (FastAPI) serving ``models`` (:func:`load_models`); its batcher and decode loops
     start and stop with the app's lifespan. ``max_batch``/``max_wait``/``threads``: see
     :class:`~transformer_tf.batching.DynamicBatcher`. ``batching="continuous"``: a Transformer's
     greedy requests go to :func:`start_loops`' loops instead (``threads`` loops of ``slots`` rows
     each); beam search, the RNN and the attention requests still go to the batcher. ``route``: one of
-    :data:`TRANSLATE_ROUTES`."""
+    :data:`TRANSLATE_ROUTES`. ``worker``: ``(index, count)`` of this process among ``serve --workers``' (in
+    ``/api/health``)."""
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
@@ -135,7 +138,7 @@ def create_app(
     stages = RequestStages()
     _add_error_handlers(app)
     _add_model_routes(app, models, limits, attention)
-    _add_info_routes(app, models, limits, stages)
+    _add_info_routes(app, models, limits, stages, worker)
     _answer_head(app)
     lean = TranslateFastPath(app, models, limits) if route == "lean" else app
     return StageClock(BodyLimit(lean, limits.max_body_bytes), stages)
@@ -226,7 +229,7 @@ def _add_model_routes(app, models, limits, attention):
         return JSONResponse(data)
 
 
-def _add_info_routes(app, models, limits, stages):
+def _add_info_routes(app, models, limits, stages, worker):
     """``GET /api/models`` and ``GET /api/health``."""
     from fastapi import Request
     from fastapi.responses import JSONResponse
@@ -248,13 +251,15 @@ def _add_info_routes(app, models, limits, stages):
         ``request_seconds`` and ``job_seconds``: the stages of the translation requests through the batcher,
         summed (:mod:`transformer_tf.serve_stages`); ``decode_loops``: the continuous decode loops' counters
         (:func:`~transformer_tf.continuous_decode.loop_counters`); ``gc``: the objects :func:`freeze_heap` took out of
-        the garbage collector's passes, and the collections of each generation so far."""
+        the garbage collector's passes, and the collections of each generation so far; ``worker``: the process that
+        answered (``pid``) and its ``index`` among the ``workers`` (``serve --workers``): every counter is its own."""
         from transformer_tf.continuous_decode import loop_counters
 
         batcher = request.app.state.batcher
         return JSONResponse(
             {
                 "status": "ok",
+                "worker": {"pid": os.getpid(), "index": worker[0], "workers": worker[1]},
                 "models": list(models),
                 "engines": {m.name: m.engine for m in models.values()},
                 "decode_threads": batcher.threads,
@@ -416,10 +421,15 @@ def freeze_heap():
     return gc.get_freeze_count()
 
 
-def bound_socket(host, port):
-    """:func:`listening_socket`, or a :class:`TransformerTFError` that names ``--host``/``--port`` and the fix."""
+def bound_socket(host, port, reuse_port=False):
+    """:func:`listening_socket`, or a :class:`TransformerTFError` that names ``--host``/``--port`` and the fix.
+    With ``reuse_port``, the port is first bound alone, so that one another program (or another
+    ``serve --workers``) holds is refused, not shared; port 0: the free port that binding found."""
     try:
-        return listening_socket(host, port)
+        if reuse_port:
+            with listening_socket(host, port) as alone:
+                port = alone.getsockname()[1]
+        return listening_socket(host, port, reuse_port)
     except OSError as err:
         fix = {
             errno.EADDRINUSE: "another program listens there: stop it, or give another --port (0: any free one)",
@@ -428,8 +438,10 @@ def bound_socket(host, port):
         raise TransformerTFError(f"--host {host} --port {port}: cannot listen there ({err.strerror}); {fix}.") from None
 
 
-def listening_socket(host, port):
-    """A TCP socket bound to ``host:port`` whose connections send each write at once (``TCP_NODELAY``).
+def listening_socket(host, port, reuse_port=False):
+    """A TCP socket bound to ``host:port`` whose connections send each write at once (``TCP_NODELAY``);
+    with ``reuse_port``, one of several on the same port (``SO_REUSEPORT``, each process's own: the kernel
+    spreads new connections evenly over those that listen; :mod:`~transformer_tf.serve_workers`).
 
     Without it, an answer written in two parts (uvicorn writes the headers, then the body) waits
     for the client's acknowledgement of the first, which Linux delays up to 40 ms (Nagle's algorithm
@@ -445,6 +457,8 @@ def listening_socket(host, port):
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by the accepted connections
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError:
         sock.close()

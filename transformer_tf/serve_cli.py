@@ -19,7 +19,7 @@ LIMIT_HELPS = {
 def add_serve_parser(sub, common):
     """Add ``serve`` to the ``transformer-tf`` sub-command parsers ``sub`` (``common``: the
     flags every sub-command shares); returns the parser and its handler, as cli.py's ``_add_*``."""
-    from transformer_tf.serve_config import DEFAULT_FOLDERS, ServeLimits
+    from transformer_tf.serve_config import DEFAULT_FOLDERS, WORKERS, ServeLimits
 
     serve = sub.add_parser(
         "serve",
@@ -41,6 +41,15 @@ def add_serve_parser(sub, common):
         "--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)"
     )
     serve.add_argument("--port", type=int, default=8000, help="(default %(default)s; 0: a free port)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=WORKERS,
+        metavar="N",
+        help="server processes on the one port, each with its own models, batches and event loop, "
+        "CTranslate2's threads shared among them (default %(default)s; 2 on two cores answered 1.12x the "
+        "requests/s of one from 32 clients: docs/benchmarks.md)",
+    )
     _add_decoding_flags(serve)
     for field in dataclasses.fields(ServeLimits):
         serve.add_argument(
@@ -136,13 +145,30 @@ def _add_decoding_flags(serve):
 
 
 def run_serve(args):
-    from transformer_tf.sentence_translator import MAX_BEAM
-    from transformer_tf.serve import bound_socket, create_app, serve, set_op_threads, warn_if_not_local
-    from transformer_tf.serve_config import DEFAULT_FOLDERS, ServeLimits, default_decode_threads
-    from transformer_tf.serve_models import load_models
+    from transformer_tf.serve import bound_socket, warn_if_not_local
 
-    limits = ServeLimits(**{f.name: getattr(args, f.name) for f in dataclasses.fields(ServeLimits)})
-    counts = [("max_batch", args.max_batch), ("slots", args.slots)]
+    _check_flags(args)
+    # a port in use says so now, not after the models load; with --workers, this socket only holds the port
+    sock = bound_socket(args.host, args.port, reuse_port=args.workers > 1)
+    try:
+        warn_if_not_local(args.host)  # now too: the address is this machine's
+        from transformer_tf.serve_workers import load_and_serve, run_workers
+
+        if args.workers > 1:
+            return run_workers(args, sock, lambda line: print(line, flush=True))
+        load_and_serve(args, sock, lambda line: print(line, flush=True))
+    except BaseException:
+        sock.close()
+        raise
+
+
+def _check_flags(args):
+    """Every numeric flag of ``serve`` in range, or a :class:`TransformerTFError` that names it."""
+    from transformer_tf.sentence_translator import MAX_BEAM
+    from transformer_tf.serve_config import ServeLimits
+
+    limits = ServeLimits.from_flags(args)
+    counts = [("max_batch", args.max_batch), ("slots", args.slots), ("workers", args.workers)]
     if args.decode_threads is not None:  # None: the default for the engines served
         counts.append(("decode_threads", args.decode_threads))
     for name, value in [*vars(limits).items(), *counts]:
@@ -158,27 +184,3 @@ def run_serve(args):
         raise TransformerTFError(f"--batch-wait-ms {args.batch_wait_ms}: give 0 to 1000 milliseconds.")
     if args.event_loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         raise TransformerTFError("--event-loop uvloop: uvloop is not installed; pip install uvloop, or use asyncio.")
-    sock = bound_socket(args.host, args.port)  # a port in use says so now, not after the models load
-    try:
-        warn_if_not_local(args.host)  # now too: the address is this machine's
-        set_op_threads(args.intra_op_threads)  # before the first TensorFlow op
-        models = load_models(args.checkpoint_dir or DEFAULT_FOLDERS, args.places, args.engine, args.batching)
-    except BaseException:
-        sock.close()
-        raise
-    threads = args.decode_threads
-    if threads is None:
-        threads = default_decode_threads({m.engine for m in models.values()})
-    app = create_app(
-        models,
-        limits,
-        args.max_batch,
-        args.batch_wait_ms / 1000,
-        threads,
-        args.batching,
-        args.slots,
-        args.translate_route,
-    )
-    serve(
-        app, args.host, args.port, announce=lambda line: print(line, flush=True), event_loop=args.event_loop, sock=sock
-    )

@@ -27,6 +27,13 @@ DECODE_THREADS = 1
 CTRANSLATE2_DECODE_THREADS = 2
 
 
+#: Server processes on the one port (``serve --workers``): one by default, which restores each model folder
+#: once (~0.9 GB and a few seconds a process with the shipped en_es alone). Two on two cores answered 1.12×
+#: the requests/s of one from 32 wrk clients (median of 8 paired rounds, never below 1.09×): each runs its
+#: event loop and its batches' Python beside the other's (:mod:`~transformer_tf.serve_workers`; docs/benchmarks.md).
+WORKERS = 1
+
+
 def default_decode_threads(engines):
     """``--decode-threads``' default for models served on ``engines`` (``"ctranslate2"``/``"tensorflow"``)."""
     return CTRANSLATE2_DECODE_THREADS if "ctranslate2" in engines else DECODE_THREADS
@@ -68,6 +75,11 @@ class ServeLimits:
     max_sentences: int = 64
     max_chars: int = 1000
     max_beam: int = 8
+
+    @classmethod
+    def from_flags(cls, args):
+        """The limits ``serve``'s flags (``args``, argparse's) give."""
+        return cls(**{field.name: getattr(args, field.name) for field in dataclasses.fields(cls)})
 
 
 DEFAULT_LIMITS = ServeLimits()

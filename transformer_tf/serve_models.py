@@ -57,12 +57,28 @@ def serve_engine(folder, engine=DEFAULT_ENGINE, batching="fixed"):
     return resolve_engine(folder, "tensorflow" if batching == "continuous" else engine)
 
 
-def load_models(folders, places=PLACES, engine=DEFAULT_ENGINE, batching="fixed"):
+def convert_once(folders, engine=DEFAULT_ENGINE, batching="fixed"):
+    """Convert each of ``folders`` served on CTranslate2 (:func:`serve_engine`) whose cached conversion is
+    missing or stale, now: before ``serve --workers`` starts its processes, which would otherwise each
+    convert it at once and replace one another's folder while loading it.
+
+    Raises:
+        TransformerTFError: as :func:`serve_engine`, or the model cannot be converted.
+    """
+    from transformer_tf.ctranslate2_engine import converted_model
+
+    for folder in folders:
+        if serve_engine(folder, engine, batching) == "ctranslate2":
+            converted_model(folder)  # the fresh cache as it is, else a new conversion
+
+
+def load_models(folders, places=PLACES, engine=DEFAULT_ENGINE, batching="fixed", streams=None):
     """Restore each folder's translators once; ``{name: ServedModel}`` in the folders' order.
 
     A model's name is its folder's name (``checkpoints/en_es`` → ``en_es``); ``places``: as
     :class:`~transformer_tf.translate.Translator`'s; ``engine``, ``batching``: :func:`serve_engine`'s,
-    checked for every folder before any model loads. A CTranslate2 model comes from the cache
+    checked for every folder before any model loads; ``streams``: batches CTranslate2 decodes at once (its
+    threads; None: one a core). A CTranslate2 model comes from the cache
     ``translate`` uses (converted here when missing or stale). Each decoder runs once here
     (seconds), so the first request is as fast as the others.
 
@@ -96,7 +112,7 @@ def load_models(folders, places=PLACES, engine=DEFAULT_ENGINE, batching="fixed")
         sentence_attention(translator, "Hello.", forward)  # and the attention pass (~1-2 s)
         on_engine = None
         if engines[name] == "ctranslate2":
-            on_engine = open_translator(folder, "ctranslate2", places=places)
+            on_engine = open_translator(folder, "ctranslate2", places=places, streams=streams)
             on_engine.translate(["Hello."], progress=False)
         models[name] = ServedModel(
             name,
