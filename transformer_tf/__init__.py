@@ -76,6 +76,7 @@ inference
       as stand-in names, and back as typed (``take_out``, ``put_back``)
     - :mod:`~transformer_tf.titles`       titles before names (Mr. Smith) through the model as stand-in
       first names, and back in Spanish form with their article (el Sr. Smith, al Dr. Jones)
+    - :mod:`~transformer_tf.dates`        May before a day through the model as June, and back as "mayo"
     - :mod:`~transformer_tf.stand_ins`    ``replace_once``: a stand-in pass's translation gets the original
       back only where each stand-in came back exactly once
     - :mod:`~transformer_tf.quotes`       quoted speech through the model in parts (each quotation

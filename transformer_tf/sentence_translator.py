@@ -6,8 +6,8 @@ spellings written the American way the corpus writes them (:mod:`transformer_tf.
 and unit abbreviations spelled out (:mod:`transformer_tf.symbols`), dashes, brackets and ellipses
 as commas and full stops (:mod:`transformer_tf.punctuation`), web and e-mail addresses,
 handles and tags go as stand-in names (:mod:`transformer_tf.verbatim`), and titled names (Mr. Smith)
-too (:mod:`transformer_tf.titles`), the emoji are taken out of each sentence and put back into its
-translation (:mod:`transformer_tf.pictographs`), quoted
+too (:mod:`transformer_tf.titles`), May before a day as June (:mod:`transformer_tf.dates`), the emoji
+are taken out of each sentence and put back into its translation (:mod:`transformer_tf.pictographs`), quoted
 speech goes to the model in parts (:mod:`transformer_tf.quotes`), numbers with separators as
 stand-ins (:mod:`transformer_tf.numerals`), the places through the gazetteer pre-pass
 (:mod:`transformer_tf.code_switch`), and the sentences are encoded (START … END, cut to the
@@ -28,7 +28,7 @@ import threading
 import unicodedata
 import warnings
 
-from transformer_tf import casing, clauses, numerals, punctuation, quotes, spelling, symbols, titles, verbatim
+from transformer_tf import casing, clauses, dates, numerals, punctuation, quotes, spelling, symbols, titles, verbatim
 from transformer_tf.errors import TransformerTFError
 from transformer_tf.pictographs import put_back, take_out
 from transformer_tf.sentences import is_blank, split_sentences
@@ -97,18 +97,16 @@ class SentenceTranslator:
 
     def source_texts(self, sentence):
         """The texts the model may have read for ``sentence`` (:meth:`translate_sentences`): the sentence
-        :meth:`rewritten`, with its addresses' and titled names' stand-ins (:mod:`~transformer_tf.verbatim`,
-        :mod:`~transformer_tf.titles`) or without them, without its emoji
-        (:func:`~transformer_tf.pictographs.take_out`), or its parts where it holds quotations
-        (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins
-        (:mod:`~transformer_tf.numerals`) or without them (the rare second tries); with ``places``, each
-        in its places' stand-in form and its code-switched one (the rare second try); and the pieces of each
-        that is read in clauses (:mod:`~transformer_tf.clauses`)."""
+        :meth:`rewritten`, with its addresses', titled names' and May's stand-ins (:mod:`~transformer_tf.verbatim`,
+        :mod:`~transformer_tf.titles`, :mod:`~transformer_tf.dates`) or without, without its emoji, or its parts
+        where it holds quotations (:mod:`~transformer_tf.quotes`), each with its numbers' stand-ins or without
+        (the rare second tries); with ``places``, each in its places' stand-in form and its code-switched one;
+        and the pieces of each that is read in clauses (:mod:`~transformer_tf.clauses`)."""
         rewritten = self.rewritten(sentence)
         parts = []
         addressed = verbatim.take_out(rewritten)[0]
         candidates = (titles.take_out(addressed)[0], addressed, titles.take_out(rewritten)[0], rewritten)
-        for text in dict.fromkeys(candidates):  # after the first: the rare retries
+        for text in dict.fromkeys(t for c in candidates for t in (dates.take_out(c)[0], c)):  # then the retries
             text = take_out(text).text
             apart = quotes.take_apart(text)
             parts += [*(apart.texts if apart else ()), text]
@@ -262,11 +260,19 @@ class SentenceTranslator:
         needs there (:mod:`transformer_tf.titles`); where a name does not come back once, the sentence is
         translated again as it was."""
         return self._around(
-            self._start_pictographs, sentences, titles.take_out, titles.put_back, str, batch_size, beam, progress
+            self._start_dates, sentences, titles.take_out, titles.put_back, str, batch_size, beam, progress
+        )
+
+    def _start_dates(self, sentences, batch_size, beam, progress):
+        """:meth:`_start_titles` of the sentences with their stand-ins. A date in May goes to the model as one in
+        June and comes back in May (:mod:`transformer_tf.dates`); where "junio" does not come back as often,
+        the sentence is translated again as it was."""
+        return self._around(
+            self._start_pictographs, sentences, dates.take_out, dates.put_back, str, batch_size, beam, progress
         )
 
     def _start_pictographs(self, sentences, batch_size, beam, progress):
-        """:meth:`_start_titles` of the sentences with their stand-ins. The emoji are taken out of each
+        """:meth:`_start_dates` of the sentences with their stand-ins. The emoji are taken out of each
         sentence before, and put back after (:mod:`transformer_tf.pictographs`); a sentence without any
         is translated as it is."""
         taken = [take_out(s) for s in sentences]
@@ -431,14 +437,11 @@ def progress_bar(total, show, **labels):
     return tqdm(total=total, file=sys.stderr, **labels)
 
 
-class _NoProgressBar:
-    """The bar :func:`progress_bar` gives where none is shown."""
-
-    def __enter__(self):
-        return self
+class _NoProgressBar(contextlib.AbstractContextManager):
+    """The bar :func:`progress_bar` gives where none is shown (``with`` gives it back, exceptions go on)."""
 
     def __exit__(self, *exc_info):
-        return False
+        return None
 
     def update(self, n=1):
         pass
