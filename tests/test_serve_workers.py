@@ -8,6 +8,8 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -114,6 +116,23 @@ def test_the_port_is_refused_to_another_server_and_a_worker_that_dies_stops_the_
     time.sleep(0.5)  # the stderr reader catches up
     assert f"worker {index} exited (code -9); stopping the others." in "".join(server.stderr)
     assert not os.path.exists(f"/proc/{other}")
+
+
+def test_a_signal_while_the_workers_start_stops_them_and_exits_0(folder):
+    """SIGTERM before the workers listen (they are importing TensorFlow): no error, no worker left behind."""
+    command = [sys.executable, "-m", "transformer_tf.cli", "serve", "--port", "0", "--workers", "2"]
+    process = subprocess.Popen(
+        [*command, "--engine", "tensorflow", "--checkpoint-dir", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)  # the workers are starting
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "stopped (SIGTERM)" in out and "Traceback" not in err and "serve: error" not in err
+    assert "serve-worker" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
 
 
 def test_cli_refuses_bad_worker_counts_and_bad_folders_before_starting_a_worker(tmp_path, capsys, monkeypatch):

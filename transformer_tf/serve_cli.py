@@ -47,8 +47,8 @@ def add_serve_parser(sub, common):
         default=WORKERS,
         metavar="N",
         help="server processes on the one port, each with its own models, batches and event loop, "
-        "CTranslate2's threads shared among them (default %(default)s; 2 on two cores answered 1.12x the "
-        "requests/s of one from 32 clients: docs/benchmarks.md)",
+        "CTranslate2's threads shared among them (default %(default)s; 2 on two cores answered 1.08-1.12x "
+        "the requests/s of one from 32 clients: docs/benchmarks.md)",
     )
     _add_decoding_flags(serve)
     for field in dataclasses.fields(ServeLimits):

@@ -28,9 +28,10 @@ CTRANSLATE2_DECODE_THREADS = 2
 
 
 #: Server processes on the one port (``serve --workers``): one by default, which restores each model folder
-#: once (~0.9 GB and a few seconds a process with the shipped en_es alone). Two on two cores answered 1.12×
-#: the requests/s of one from 32 wrk clients (median of 8 paired rounds, never below 1.09×): each runs its
-#: event loop and its batches' Python beside the other's (:mod:`~transformer_tf.serve_workers`; docs/benchmarks.md).
+#: once (~0.9 GB and a few seconds a process with the shipped en_es alone). Two on two cores answered
+#: 1.08–1.12× the requests/s of one from 32 wrk clients (medians of three runs of 8 paired rounds), 71–78% of
+#: the batch path against 65–68%, at 10–20% more CPU a request: each runs its event loop and its batches'
+#: Python beside the other's (:mod:`~transformer_tf.serve_workers`; docs/benchmarks.md).
 WORKERS = 1
 
 

@@ -122,7 +122,7 @@ def _wait_ready(workers, readiness, stopping):
             except EOFError:  # it died before a word
                 process.join()
                 message = ("error", f"worker {workers.index(process)} exited (code {process.exitcode}) while starting.")
-            if message[0] == "error":
+            if message[0] == "error" and not stopping:  # (stopped while starting: a worker ended by it)
                 _signal_all(workers, signal.SIGTERM)
                 for other in workers:
                     other.join()
