@@ -135,6 +135,22 @@ def test_a_signal_while_the_workers_start_stops_them_and_exits_0(folder):
     assert "serve-worker" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
 
 
+@pytest.mark.slow
+def test_workers_whose_parent_is_killed_stop_and_free_the_port(folder):
+    """SIGKILL leaves the parent no word to say: each worker notices it is gone, stops, and the port is free."""
+    server = Server("--checkpoint-dir", folder, "--workers", "2", "--engine", "tensorflow")
+    workers = list(health_of_each(server))
+    server.process.kill()
+    server.process.wait(timeout=30)
+    deadline = time.monotonic() + 60
+    while any(os.path.exists(f"/proc/{pid}") for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived its parent"
+        time.sleep(0.1)
+    host, port = server.host_port.rsplit(":", 1)
+    with socket.socket() as free:
+        free.bind((host, int(port)))  # no worker listens there any more
+
+
 def test_cli_refuses_bad_worker_counts_and_bad_folders_before_starting_a_worker(tmp_path, capsys, monkeypatch):
     import multiprocessing
 

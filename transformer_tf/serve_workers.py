@@ -19,7 +19,8 @@ waiting). Once every worker listens, the parent announces the address and waits.
 Ctrl-C (which only the parent receives: each worker has its own process group): the parent sends
 each worker one SIGTERM, each answers its requests in flight and exits, then the parent returns
 (exit 0). A worker that cannot start (a bad model folder) stops the others, and its error is the
-command's (exit 2); a worker that dies later stops the others too (exit 1). Every counter of
+command's (exit 2); a worker that dies later stops the others too (exit 1), and a parent that dies (SIGKILL)
+leaves none behind: each stops within a second. Every counter of
 ``/api/health`` is the answering worker's own (its ``worker`` field says which).
 """
 
@@ -29,6 +30,8 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
+import time
 
 from transformer_tf.errors import TransformerTFError
 
@@ -161,6 +164,7 @@ def _worker(args, worker, ready):
     """One worker process: the models restored, then served on its own socket on ``args.port``
     (``SO_REUSEPORT``); ``ready`` hears ``("ready",)`` once it listens, or ``("error", message)``."""
     os.setpgrp()  # a terminal's Ctrl-C reaches the parent only, which then stops each worker once
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     from transformer_tf.serve import listening_socket  # (the parent's TF_CPP_MIN_LOG_LEVEL is inherited)
 
     def announce(line):
@@ -174,3 +178,12 @@ def _worker(args, worker, ready):
     except (TransformerTFError, OSError) as err:
         ready.send(("error", str(err)))
         sys.exit(2)
+
+
+def _stop_when_orphaned(parent, every=1.0):
+    """Stop this worker (SIGTERM: its requests in flight answered) once ``parent`` is gone, killed or
+    crashed: a worker left behind would go on serving on the port, with no one to stop it. (gunicorn's
+    workers watch their parent the same way.)"""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os.kill(os.getpid(), signal.SIGTERM)
