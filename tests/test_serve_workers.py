@@ -118,6 +118,7 @@ def test_the_port_is_refused_to_another_server_and_a_worker_that_dies_stops_the_
     assert not os.path.exists(f"/proc/{other}")
 
 
+@pytest.mark.slow
 def test_a_signal_while_the_workers_start_stops_them_and_exits_0(folder):
     """SIGTERM before the workers listen (they are importing TensorFlow): no error, no worker left behind."""
     command = [sys.executable, "-m", "transformer_tf.cli", "serve", "--port", "0", "--workers", "2"]
