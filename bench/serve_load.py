@@ -410,8 +410,8 @@ def servers(args):
 def serve_rows(args, combo, baseline, sentences):
     """Start one server (``combo``: :func:`servers`'), load it with each client count and kind; its rows."""
     engine, batching, threads, event_loop, route, workers = combo
-    server_flags = {
-        "workers": workers,  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
+    server_flags = {  # auto: CTranslate2 for en_es, and the RNN served beside it stays on TensorFlow
+        "workers": workers,
         "engine": "auto" if engine == "ctranslate2" else engine,
         "batching": batching,
         "slots": args.slots,
